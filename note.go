@@ -1,0 +1,107 @@
+package scribe
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// NoteID identifies a note. It is also the secret that grants editing: anyone
+// who knows it can edit, so it is 128 random bits and is never shown through a
+// read-only link. Its text form is 22 characters of unpadded base64url.
+type NoteID string
+
+// Token is a read-only share token: 128 random bits like a NoteID, but
+// unrelated to it, so a token reveals nothing about the note's id.
+type Token string
+
+// idLen is the length of the text form of 128 random bits in unpadded base64url.
+const idLen = 22
+
+// NewNoteID returns a new random note id.
+func NewNoteID() NoteID { return NoteID(randomID()) }
+
+// NewToken returns a new random share token.
+func NewToken() Token { return Token(randomID()) }
+
+func randomID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// Valid reports whether id has the form of a note id. Stores and handlers check
+// it before any lookup, so a hostile id never reaches a key or a file name.
+func (id NoteID) Valid() bool { return validID(string(id)) }
+
+// Valid reports whether t has the form of a share token.
+func (t Token) Valid() bool { return validID(string(t)) }
+
+func validID(s string) bool {
+	if len(s) != idLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Revision counts the operations committed to a note. A new note is at
+// revision 0 (its text is the template it was created from); the n-th
+// committed operation produces revision n. Revisions form one gap-free
+// sequence shared by every server node.
+type Revision int64
+
+// Note is a note's metadata.
+type Note struct {
+	ID        NoteID    `json:"id"`
+	Title     string    `json:"title"`
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"` // time of the last committed edit, or CreatedAt
+	Revision  Revision  `json:"revision"`  // the head revision
+}
+
+// Document is a note's metadata with its text at Note.Revision.
+type Document struct {
+	Note
+	Text string `json:"text"`
+}
+
+// NewNote describes a note to create.
+type NewNote struct {
+	Title     string
+	Template  string    // the template's name, kept as metadata
+	Text      string    // the initial text (the filled-in template), at revision 0
+	CreatedAt time.Time // zero means now
+}
+
+// Change is one committed operation in a note's log.
+type Change struct {
+	// Revision is the revision this change produced; it was based on Revision-1.
+	Revision Revision `json:"rev"`
+	// Op is the operation in the ot package's JSON wire format (ot.js's
+	// TextOperation: [5,"abc",-2,3]). The root package does not import ot.
+	Op json.RawMessage `json:"op"`
+	// Session and Seq identify the submission: the client's session id, kept
+	// across reconnects, and its sequence number within that session. A
+	// (Session, Seq) pair appears at most once in a note's log.
+	Session string `json:"session"`
+	Seq     uint64 `json:"seq"`
+	// Author is the display name of the person who submitted it.
+	Author string `json:"author,omitempty"`
+	// Time is when the change was committed.
+	Time time.Time `json:"time"`
+}
+
+// Share is a read-only link to a note.
+type Share struct {
+	Token     Token     `json:"token"`
+	NoteID    NoteID    `json:"-"` // never serialised: a share must not reveal the edit id
+	CreatedAt time.Time `json:"createdAt"`
+}

@@ -1,0 +1,107 @@
+package scribe
+
+import (
+	"context"
+)
+
+// Store keeps notes, their operation logs, and read-only share tokens, and
+// lets several server nodes agree on one order of edits for each note.
+//
+// Every implementation is safe for concurrent use by many goroutines and,
+// where the backend is shared (Redis), by many processes. Every
+// implementation passes the conformance suite in store/storetest.
+//
+// Errors: an unknown or malformed note id or token gives ENOTFOUND; invalid
+// arguments give EINVALID; stored data that cannot be decoded gives
+// EINTERNAL with a clear message (never a panic); a lost compare-and-swap
+// gives ECONFLICT. Context cancellation is returned as the context's error.
+type Store interface {
+	// CreateNote creates a note with a new random id, at revision 0, whose
+	// text is n.Text.
+	CreateNote(ctx context.Context, n NewNote) (Note, error)
+
+	// LoadNote returns the note's metadata and its text at the head revision.
+	// Its cost is O(snapshot + operations since the snapshot), never
+	// O(whole history): snapshots are written every K operations.
+	LoadNote(ctx context.Context, id NoteID) (Document, error)
+
+	// GetNote returns the note's metadata, including its head revision,
+	// without its text.
+	GetNote(ctx context.Context, id NoteID) (Note, error)
+
+	// ListNotes returns up to limit notes, most recently edited first.
+	ListNotes(ctx context.Context, limit int) ([]Note, error)
+
+	// Append commits changes to the note atomically, as the revisions
+	// expected+1, expected+2, ... If the note's head is not expected, nothing
+	// is written and the error has code ECONFLICT: another writer committed
+	// first, and the caller reads the missing changes, transforms, and retries.
+	//
+	// Each change's Op must be based on the revision before it; Append does
+	// not transform. The caller sets Op, Session, Seq and Author; Append sets
+	// Revision and Time.
+	//
+	// Deduplication: a change whose (Session, Seq) is already in the log is a
+	// duplicate. It is not written again, and its entry in the result is the
+	// revision it already has. New changes in the same call are written after
+	// the head as if the duplicates were absent, so a caller that transforms
+	// later changes over earlier ones in one batch removes duplicates first
+	// (LastSeq tells which sequence numbers a session has committed).
+	//
+	// The result has one revision per change, in order. When Append returns
+	// without error the changes are durable to the extent the backend is
+	// configured for (see docs/operations.md), and subscribers are notified.
+	Append(ctx context.Context, id NoteID, expected Revision, changes []Change) ([]Revision, error)
+
+	// Changes returns the committed changes with from < Revision <= to, in
+	// order, with who submitted each and when. A to beyond the head is
+	// clamped to the head.
+	Changes(ctx context.Context, id NoteID, from, to Revision) ([]Change, error)
+
+	// LastSeq returns the highest sequence number committed for session in
+	// the note, and the revision it produced; (0, 0) if none.
+	LastSeq(ctx context.Context, id NoteID, session string) (uint64, Revision, error)
+
+	// Subscribe delivers the note's newly committed changes (from any node)
+	// and the messages published with Publish, until ctx is done or the
+	// subscription is closed. Delivery may drop or repeat events: a
+	// subscriber checks that each change's revision is the next one it
+	// expects and reads any gap with Changes.
+	Subscribe(ctx context.Context, id NoteID) (Subscription, error)
+
+	// Publish sends an opaque message (presence, revocation notices) to every
+	// subscriber of the note on every node, without touching the log.
+	// Delivery is best-effort.
+	Publish(ctx context.Context, id NoteID, msg []byte) error
+
+	// CreateShare creates a read-only share token for the note.
+	CreateShare(ctx context.Context, id NoteID) (Share, error)
+	// ResolveShare returns the share for a token. An unknown or revoked token
+	// gives ENOTFOUND, on every node, as soon as RevokeShare has returned.
+	ResolveShare(ctx context.Context, token Token) (Share, error)
+	// ListShares returns the note's active (unrevoked) shares, oldest first.
+	ListShares(ctx context.Context, id NoteID) ([]Share, error)
+	// RevokeShare revokes a token. Revoking an unknown token gives ENOTFOUND.
+	RevokeShare(ctx context.Context, token Token) error
+
+	// Ping reports whether the backend is reachable (for /readyz).
+	Ping(ctx context.Context) error
+
+	// Close releases the store's resources and ends its subscriptions.
+	Close() error
+}
+
+// Subscription is a stream of events for one note.
+type Subscription interface {
+	// Events delivers the events; it is closed when the subscription ends.
+	Events() <-chan Event
+	// Close ends the subscription and closes Events.
+	Close() error
+}
+
+// Event is one thing a subscriber hears: either a committed Change or a
+// Message published with Store.Publish. Exactly one of the two is set.
+type Event struct {
+	Change  *Change
+	Message []byte
+}
