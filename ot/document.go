@@ -1,0 +1,450 @@
+package ot
+
+import (
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Document is a text held for fast editing: the representation the server
+// keeps a live note in. Its text is UTF-16 code units in chunks of at most
+// maxChunk units, kept in a treap (a randomised balanced binary tree) in
+// document order, each node caching the length of its subtree. Finding a
+// position, inserting and deleting cost O(log n + maxChunk), so applying an
+// operation costs O(components × log n) plus the length of its inserts and
+// deletes, however long the document: retains only move a position.
+//
+// A Document is not safe for concurrent use. The zero value is not usable;
+// create one with NewDocument.
+type Document struct {
+	root    *node
+	seed    uint64   // state of the priority generator (splitmix64)
+	scratch []uint16 // reused buffer for an insert's UTF-16 form
+}
+
+const (
+	maxChunk  = 1024 // a chunk never holds more units than this
+	initChunk = 512  // chunk size when text is loaded in bulk
+)
+
+type node struct {
+	left, right *node
+	prio        uint64
+	units       []uint16 // never empty
+	size        int      // units in this subtree
+}
+
+func (t *node) fix() {
+	t.size = len(t.units)
+	if t.left != nil {
+		t.size += t.left.size
+	}
+	if t.right != nil {
+		t.size += t.right.size
+	}
+}
+
+func size(t *node) int {
+	if t == nil {
+		return 0
+	}
+	return t.size
+}
+
+// NewDocument returns a Document holding text, which must be valid UTF-8
+// (EINVALID otherwise) and at most MaxLength UTF-16 code units long
+// (ETOOLARGE otherwise).
+func NewDocument(text string) (*Document, error) {
+	n, ok := len16Valid(text)
+	if !ok {
+		return nil, invalidf("document is not valid UTF-8")
+	}
+	if n > MaxLength {
+		return nil, errorf(ETOOLARGE, "document of %d units exceeds the maximum length %d", n, MaxLength)
+	}
+	d := &Document{seed: 0x5eed5c71be}
+	units := make([]uint16, 0, n)
+	units = appendUTF16(units, text)
+	d.root = d.build(units)
+	return d, nil
+}
+
+// appendUTF16 appends the UTF-16 form of the valid UTF-8 string s to buf.
+func appendUTF16(buf []uint16, s string) []uint16 {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			buf = append(buf, uint16(c))
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		buf = utf16.AppendRune(buf, r)
+		i += size
+	}
+	return buf
+}
+
+func (d *Document) rand() uint64 {
+	d.seed += 0x9e3779b97f4a7c15
+	z := d.seed
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// build returns a treap holding units (copied) in chunks of initChunk, in
+// O(len(units)), by the stack construction of a Cartesian tree.
+func (d *Document) build(units []uint16) *node {
+	var stack []*node
+	for len(units) > 0 {
+		k := min(len(units), initChunk)
+		buf := make([]uint16, k, maxChunk)
+		copy(buf, units[:k])
+		units = units[k:]
+		nd := &node{prio: d.rand(), units: buf}
+		var last *node
+		for len(stack) > 0 && stack[len(stack)-1].prio < nd.prio {
+			last = stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+		}
+		nd.left = last
+		if len(stack) > 0 {
+			stack[len(stack)-1].right = nd
+		}
+		stack = append(stack, nd)
+	}
+	if len(stack) == 0 {
+		return nil
+	}
+	root := stack[0]
+	fixAll(root)
+	return root
+}
+
+func fixAll(t *node) {
+	if t == nil {
+		return
+	}
+	fixAll(t.left)
+	fixAll(t.right)
+	t.fix()
+}
+
+// split cuts t into the first pos units and the rest, cutting a chunk in two
+// when pos falls inside it.
+func split(t *node, pos int) (l, r *node) {
+	if t == nil {
+		return nil, nil
+	}
+	ls := size(t.left)
+	switch {
+	case pos <= ls:
+		l, t.left = split(t.left, pos)
+		t.fix()
+		return l, t
+	case pos >= ls+len(t.units):
+		t.right, r = split(t.right, pos-ls-len(t.units))
+		t.fix()
+		return t, r
+	}
+	// Cut t's chunk: t keeps the head and its left subtree; a new node with
+	// the same priority takes the tail and the right subtree.
+	k := pos - ls
+	tail := make([]uint16, len(t.units)-k, maxChunk)
+	copy(tail, t.units[k:])
+	nr := &node{prio: t.prio, units: tail, right: t.right}
+	t.units = t.units[:k]
+	t.right = nil
+	t.fix()
+	nr.fix()
+	return t, nr
+}
+
+// merge joins l and r, every unit of l coming before every unit of r.
+func merge(l, r *node) *node {
+	if l == nil {
+		return r
+	}
+	if r == nil {
+		return l
+	}
+	if l.prio >= r.prio {
+		l.right = merge(l.right, r)
+		l.fix()
+		return l
+	}
+	r.left = merge(l, r.left)
+	r.fix()
+	return r
+}
+
+// Len returns the document's length in UTF-16 code units.
+func (d *Document) Len() int { return size(d.root) }
+
+// String returns the document's text.
+func (d *Document) String() string {
+	buf := make([]byte, 0, d.Len()+d.Len()/4)
+	var hi uint16 // a high surrogate whose pair straddles two chunks
+	var walk func(t *node)
+	walk = func(t *node) {
+		if t == nil {
+			return
+		}
+		walk(t.left)
+		buf, hi = appendUTF8(buf, t.units, hi)
+		walk(t.right)
+	}
+	walk(d.root)
+	return string(buf)
+}
+
+// appendUTF8 appends the UTF-8 form of units to buf. hi is a high surrogate
+// left over from the previous call (or 0); the one this call leaves over, if
+// any, is returned.
+func appendUTF8(buf []byte, units []uint16, hi uint16) ([]byte, uint16) {
+	for _, u := range units {
+		switch {
+		case hi != 0:
+			buf = utf8.AppendRune(buf, utf16.DecodeRune(rune(hi), rune(u)))
+			hi = 0
+		case u < utf8.RuneSelf:
+			buf = append(buf, byte(u))
+		case u >= 0xD800 && u <= 0xDBFF:
+			hi = u
+		default:
+			buf = utf8.AppendRune(buf, rune(u))
+		}
+	}
+	return buf, hi
+}
+
+// unitAt returns the unit at pos, 0 <= pos < Len().
+func (d *Document) unitAt(pos int) uint16 {
+	t := d.root
+	for t != nil {
+		ls := size(t.left)
+		switch {
+		case pos < ls:
+			t = t.left
+		case pos < ls+len(t.units):
+			return t.units[pos-ls]
+		default:
+			pos -= ls + len(t.units)
+			t = t.right
+		}
+	}
+	return 0
+}
+
+// splitsPair reports whether the position pos falls inside a surrogate pair.
+func (d *Document) splitsPair(pos int) bool {
+	if pos <= 0 || pos >= d.Len() {
+		return false
+	}
+	u := d.unitAt(pos)
+	return u >= 0xDC00 && u <= 0xDFFF
+}
+
+// checkRange validates 0 <= from <= to <= Len() with neither end inside a
+// surrogate pair.
+func (d *Document) checkRange(from, to int) error {
+	if from < 0 || to < from || to > d.Len() {
+		return invalidf("range [%d, %d) lies outside the document of length %d", from, to, d.Len())
+	}
+	if d.splitsPair(from) || d.splitsPair(to) {
+		return invalidf("range [%d, %d) splits a surrogate pair", from, to)
+	}
+	return nil
+}
+
+// Slice returns the text between the UTF-16 offsets from and to. The range
+// must lie inside the document and not split a surrogate pair (EINVALID
+// otherwise). Its cost is O(log n + to - from).
+func (d *Document) Slice(from, to int) (string, error) {
+	if err := d.checkRange(from, to); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 0, to-from)
+	var hi uint16
+	var walk func(t *node, start int)
+	walk = func(t *node, start int) { // start: offset of t's subtree
+		if t == nil || start >= to || start+t.size <= from {
+			return
+		}
+		walk(t.left, start)
+		cs := start + size(t.left) // offset of t's chunk
+		lo, up := max(from-cs, 0), min(to-cs, len(t.units))
+		if lo < up {
+			buf, hi = appendUTF8(buf, t.units[lo:up], hi)
+		}
+		walk(t.right, cs+len(t.units))
+	}
+	walk(d.root, 0)
+	return string(buf), nil
+}
+
+// Apply applies op to the document. op's base length must equal Len() and no
+// boundary of op may fall inside a surrogate pair (EINVALID otherwise); the
+// result may not exceed MaxLength (ETOOLARGE). A failed Apply leaves the
+// document unchanged. Its cost is O(op.Len() × log n) plus the units
+// inserted and deleted: a retain costs nothing, whatever its length.
+func (d *Document) Apply(op Operation) error {
+	if err := op.Validate(d.Len()); err != nil {
+		return err
+	}
+	pos := 0
+	for _, c := range op.comps {
+		if c.k != kInsert {
+			pos += c.n
+			if d.splitsPair(pos) {
+				return invalidf("operation boundary splits a surrogate pair")
+			}
+		}
+	}
+	pos = 0
+	for _, c := range op.comps {
+		switch c.k {
+		case kRetain:
+			pos += c.n
+		case kInsert:
+			d.scratch = appendUTF16(d.scratch[:0], c.s)
+			d.insert(pos, d.scratch)
+			pos += c.n
+		case kDelete:
+			d.delete(pos, c.n)
+		}
+	}
+	if cap(d.scratch) > 4*maxChunk {
+		d.scratch = nil // do not keep a large insert's buffer alive
+	}
+	return nil
+}
+
+// Invert returns the operation that undoes op on the document as it is now
+// (before op is applied); see the package function Invert.
+func (d *Document) Invert(op Operation) (Operation, error) {
+	if err := op.Validate(d.Len()); err != nil {
+		return Operation{}, err
+	}
+	var b Builder
+	pos := 0
+	for _, c := range op.comps {
+		switch c.k {
+		case kRetain:
+			b.retain(c.n)
+			pos += c.n
+		case kInsert:
+			b.delete(c.n)
+		case kDelete:
+			s, err := d.Slice(pos, pos+c.n)
+			if err != nil {
+				return Operation{}, err
+			}
+			b.insert(s, c.n)
+			pos += c.n
+		}
+		if d.splitsPair(pos) {
+			return Operation{}, invalidf("operation boundary splits a surrogate pair")
+		}
+	}
+	return b.op()
+}
+
+// find returns the node whose chunk holds position pos for an insert (pos
+// may equal the chunk's end), the offset in that chunk, and the path from
+// the root to it (excluding it).
+func (d *Document) find(pos int, path []*node) (*node, int, []*node) {
+	t := d.root
+	for {
+		ls := size(t.left)
+		switch {
+		case pos < ls:
+			path = append(path, t)
+			t = t.left
+		case pos <= ls+len(t.units):
+			return t, pos - ls, path
+		default:
+			path = append(path, t)
+			pos -= ls + len(t.units)
+			t = t.right
+		}
+	}
+}
+
+// insert inserts units (not retained) at pos, 0 <= pos <= Len().
+func (d *Document) insert(pos int, units []uint16) {
+	if len(units) == 0 {
+		return
+	}
+	if d.root == nil {
+		d.root = d.build(units)
+		return
+	}
+	if len(units) > maxChunk/2 {
+		l, r := split(d.root, pos)
+		d.root = merge(merge(l, d.build(units)), r)
+		return
+	}
+	var pathBuf [64]*node
+	t, k, path := d.find(pos, pathBuf[:0])
+	if len(t.units)+len(units) > maxChunk {
+		// Halve the full chunk, then look again: both halves have room.
+		start := pos - k
+		l, r := split(d.root, start+len(t.units)/2)
+		d.root = merge(l, r)
+		t, k, path = d.find(pos, pathBuf[:0])
+	}
+	n := len(t.units)
+	t.units = append(t.units, units...) // fits in the capacity: no allocation
+	copy(t.units[k+len(units):], t.units[k:n])
+	copy(t.units[k:], units)
+	t.size += len(units)
+	for _, p := range path {
+		p.size += len(units)
+	}
+}
+
+// delete removes n units at pos, 0 <= pos, pos+n <= Len().
+func (d *Document) delete(pos, n int) {
+	if n <= 0 {
+		return
+	}
+	var pathBuf [64]*node
+	t, k, path := d.find(pos, pathBuf[:0])
+	if k == len(t.units) || k+n >= len(t.units) {
+		// The range starts at the chunk's end, or empties or passes it:
+		// cut the range out of the tree.
+		d.cut(pos, n)
+		return
+	}
+	t.units = append(t.units[:k], t.units[k+n:]...)
+	t.size -= n
+	for _, p := range path {
+		p.size -= n
+	}
+}
+
+// cut removes n units at pos from the tree, then joins the two chunks that
+// meet at pos when both are small, so deletions do not leave the tree full
+// of tiny chunks.
+func (d *Document) cut(pos, n int) {
+	l, r := split(d.root, pos)
+	_, r = split(r, n)
+	if l != nil && r != nil {
+		lr, rl := l, r
+		for lr.right != nil {
+			lr = lr.right
+		}
+		for rl.left != nil {
+			rl = rl.left
+		}
+		if m := len(rl.units); len(lr.units)+m <= maxChunk/2 {
+			lr.units = append(lr.units, rl.units...)
+			for t := l; t != nil; t = t.right { // the right spine holds lr
+				t.size += m
+			}
+			_, r = split(r, m)
+		}
+	}
+	d.root = merge(l, r)
+}

@@ -1,0 +1,180 @@
+package ot
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestInvert(t *testing.T) {
+	tests := []struct {
+		doc  string
+		op   []any
+		want string
+	}{
+		{"", nil, `[]`},
+		{"", []any{"abc"}, `[-3]`},
+		{"abc", []any{-3}, `["abc"]`},
+		{"a😀b", []any{1, "日", -2, 1}, `[1,"😀",-1,1]`},
+		{"a\r\nb", []any{1, -2, 1}, `[1,"\r\n",1]`},
+	}
+	for _, tt := range tests {
+		op := mustOp(t, tt.op...)
+		inv, err := Invert(op, tt.doc)
+		if err != nil {
+			t.Errorf("Invert(%s, %q): %v", op, tt.doc, err)
+			continue
+		}
+		if inv.String() != tt.want {
+			t.Errorf("Invert(%s, %q) = %s, want %s", op, tt.doc, inv, tt.want)
+		}
+	}
+	_, err := Invert(mustOp(t, 2), "abc")
+	wantCode(t, err, EINVALID)
+	_, err = Invert(mustOp(t, 1, -1, 1), "😀")
+	wantCode(t, err, EINVALID)
+}
+
+func TestTransformIndex(t *testing.T) {
+	op := mustOp(t, 2, "xy", 2, -2, 1) // "abcdefg" -> "abxycdg"
+	tests := []struct{ pos, want int }{
+		{-1, 0}, {0, 0}, {1, 1}, {2, 4}, {3, 5}, {4, 6}, {5, 6}, {6, 6}, {7, 7}, {99, 7},
+	}
+	for _, tt := range tests {
+		if got := TransformIndex(tt.pos, op); got != tt.want {
+			t.Errorf("TransformIndex(%d, %s) = %d, want %d", tt.pos, op, got, tt.want)
+		}
+	}
+	// Emoji count two units: a cursor after "😀" in "😀a" is at 2.
+	if got := TransformIndex(2, mustOp(t, "日", 3)); got != 3 {
+		t.Errorf("TransformIndex over a CJK insert = %d, want 3", got)
+	}
+	if got := TransformIndex(0, Operation{}); got != 0 {
+		t.Errorf("TransformIndex on the empty operation = %d, want 0", got)
+	}
+	sel := Selection{{Anchor: 1, Head: 5}, {Anchor: 3, Head: 3}}
+	got := sel.Transform(op)
+	want := Selection{{Anchor: 1, Head: 6}, {Anchor: 5, Head: 5}}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Selection.Transform = %v, want %v", got, want)
+		}
+	}
+	wantCode(t, Selection{{0, 8}}.Validate(7), EINVALID)
+	wantCode(t, Selection{{-1, 0}}.Validate(7), EINVALID)
+	if err := (Selection{{0, 7}}).Validate(7); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDocument(t *testing.T) {
+	tests := []struct {
+		name string
+		doc  string
+		ops  [][]any
+		want string
+	}{
+		{"empty", "", nil, ""},
+		{"type into empty", "", [][]any{{"h"}, {1, "i"}, {"¡", 2}}, "¡hi"},
+		{"delete all", "héllo 😀", [][]any{{-8}}, ""},
+		{"emoji and CJK", "a😀b日", [][]any{{3, "😎", 2}, {1, -2, 4}}, "a😎b日"},
+		{"CRLF", "a\r\nb", [][]any{{1, -2, "\n", 1}}, "a\nb"},
+		{"combining", "e\u0301", [][]any{{1, -1}}, "e"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := NewDocument(tt.doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, items := range tt.ops {
+				if err := d.Apply(mustOp(t, items...)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if d.String() != tt.want || d.Len() != Len16(tt.want) {
+				t.Fatalf("got %q (len %d), want %q", d.String(), d.Len(), tt.want)
+			}
+		})
+	}
+}
+
+func TestDocumentErrorsChangeNothing(t *testing.T) {
+	_, err := NewDocument("a\xffb")
+	wantCode(t, err, EINVALID)
+
+	text := "ab😀cd"
+	d, err := NewDocument(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := [][]any{
+		{5},                // too short
+		{7},                // too long
+		{1, "x", 2, -1, 3}, // the delete starts inside the pair
+		{"x", 3, "y", 3},   // the second retain boundary is inside the pair
+		{-3, 3},            // the delete ends inside the pair
+		{1, "x", 4, "y"},   // first edit fine, the length is not
+		{2, -2, "x", -1},   // deletes then fails on the length
+	}
+	for _, items := range bad {
+		op := mustOp(t, items...)
+		err := d.Apply(op)
+		if err == nil {
+			t.Fatalf("Apply(%s) on %q succeeded", op, text)
+		}
+		wantCode(t, err, EINVALID)
+		if d.String() != text || d.Len() != 6 {
+			t.Fatalf("failed Apply(%s) changed the document to %q", op, d.String())
+		}
+	}
+	for _, r := range [][2]int{{-1, 2}, {2, 1}, {0, 7}, {3, 6}, {0, 3}} {
+		if _, err := d.Slice(r[0], r[1]); err == nil {
+			t.Errorf("Slice(%d, %d) succeeded", r[0], r[1])
+		}
+	}
+	if s, err := d.Slice(2, 4); err != nil || s != "😀" {
+		t.Fatalf("Slice(2, 4) = %q, %v", s, err)
+	}
+}
+
+// TestDocumentChunks drives the chunked representation through its edge
+// cases: surrogate pairs straddling chunk boundaries, chunks filling up and
+// halving, large inserts and deletes spanning many chunks.
+func TestDocumentChunks(t *testing.T) {
+	// 511 ASCII units then emoji: the pair straddles the 512-unit chunk edge.
+	text := strings.Repeat("a", initChunk-1) + strings.Repeat("😀", 600) + strings.Repeat("b", 3000)
+	d, err := NewDocument(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.String() != text {
+		t.Fatal("String() differs from the loaded text")
+	}
+	if s, _ := d.Slice(initChunk-1, initChunk+1); s != "😀" {
+		t.Fatalf("Slice across the chunk edge = %q", s)
+	}
+	n := d.Len()
+	apply := func(items ...any) {
+		t.Helper()
+		op := mustOp(t, items...)
+		want := mustApply(t, text, op)
+		if err := d.Apply(op); err != nil {
+			t.Fatal(err)
+		}
+		text = want
+		n = Len16(text)
+		if d.String() != text || d.Len() != n {
+			t.Fatalf("after %.60s...: document differs", op)
+		}
+	}
+	// Fill one chunk past its capacity one unit at a time.
+	for i := range 2 * maxChunk {
+		apply(2000+i, "x", n-2000-i)
+	}
+	apply(10, strings.Repeat("日本", 3000), n-10) // a large insert
+	for range 300 {                             // backspace from the end
+		apply(n-1, -1)
+	}
+	apply(5, -(n - 10), 5) // a delete spanning most chunks
+	apply(-n, "fresh")
+}
