@@ -1,0 +1,115 @@
+-- append.lua: commit a batch of changes to one note, atomically.
+--
+-- Every key (and the channel) carries the note's hash tag {id}, so in a
+-- Redis Cluster the script runs on the one node that owns the note.
+--
+-- KEYS[1]  meta      hash: rev (head revision), len (UTF-16 length of the
+--                    text at the head), updated (unix ns), title, ...
+-- KEYS[2]  log       list: element i (0-based) is the change that produced
+--                    revision i+1, so RPUSH appends in O(1) and LRANGE reads
+--                    any range of revisions in O(k)
+-- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced
+-- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq
+--
+-- ARGV[1]  the expected head revision
+-- ARGV[2]  the commit time, unix nanoseconds in decimal (kept as a string:
+--          Lua numbers are doubles and would lose the low digits)
+-- ARGV[3]  the note's sharded pub/sub channel
+-- ARGV[4..] five arguments per change: session, seq (decimal uint64, kept
+--          as a string), base length, target length, body. The body is the
+--          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
+--          encoded by Go; the script prepends the revision and the time.
+--
+-- Returns {head, rev1, rev2, ...}: the new head revision and the revision of
+-- each change (a duplicate's is the revision it already has).
+--
+-- Errors (the first word is the code the Go side maps to a scribe code):
+--   ENOTFOUND         the note does not exist
+--   ECONFLICT <head>  the head is not the expected revision; nothing written
+--   EINVALID <why>    a change does not fit the text; nothing written
+--
+-- The script checks everything before it writes anything, so a failed call
+-- leaves the note untouched.
+
+local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local expected, now, channel = ARGV[1], ARGV[2], ARGV[3]
+
+local function itoa(n) return string.format('%d', n) end
+
+-- seqGreater compares two canonical decimal uint64 strings without turning
+-- them into doubles.
+local function seqGreater(a, b)
+  if #a ~= #b then return #a > #b end
+  return a > b
+end
+
+local state = redis.call('HMGET', meta, 'rev', 'len')
+if not state[1] then
+  return redis.error_reply('ENOTFOUND note')
+end
+local head, len = tonumber(state[1]), tonumber(state[2])
+if head == nil or len == nil then
+  return redis.error_reply('ECORRUPT note metadata')
+end
+if itoa(head) ~= expected then
+  return redis.error_reply('ECONFLICT ' .. itoa(head))
+end
+
+-- Pass 1: decide each change's revision and check the chain of lengths.
+local n = (#ARGV - 3) / 5
+local revs = {}
+local fresh = {}  -- indexes of the changes to write
+local seen = {}   -- dedup keys of this batch -> revision
+local rev = head
+for i = 1, n do
+  local b = 4 + (i - 1) * 5
+  local session, seq = ARGV[b], ARGV[b + 1]
+  local dk = nil
+  local dup = nil
+  if session ~= '' then
+    dk = seq .. ':' .. session
+    dup = seen[dk] or redis.call('HGET', dedup, dk)
+  end
+  if dup then
+    revs[i] = tonumber(dup)
+  else
+    local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+    if base ~= len then
+      return redis.error_reply('EINVALID change ' .. i .. ' has base length ' ..
+        ARGV[b + 2] .. ' but the text has length ' .. itoa(len))
+    end
+    len = target
+    rev = rev + 1
+    revs[i] = rev
+    fresh[#fresh + 1] = i
+    if dk then seen[dk] = rev end
+  end
+end
+
+-- Pass 2: write.
+local entries = {}
+for _, i in ipairs(fresh) do
+  local b = 4 + (i - 1) * 5
+  local session, seq, body = ARGV[b], ARGV[b + 1], ARGV[b + 4]
+  local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
+  entries[#entries + 1] = entry
+  redis.call('RPUSH', log, entry)
+  if session ~= '' then
+    redis.call('HSET', dedup, seq .. ':' .. session, itoa(revs[i]))
+    local last = redis.call('HGET', sessions, session)
+    local lastSeq = last and string.match(last, '^(%d+):') or nil
+    if not lastSeq or seqGreater(seq, lastSeq) then
+      redis.call('HSET', sessions, session, seq .. ':' .. itoa(revs[i]))
+    end
+  end
+end
+
+if #entries > 0 then
+  redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now)
+  -- Subscribers on every node hear the commit; one message per batch.
+  redis.call('SPUBLISH', channel, 'c' .. table.concat(entries, '\n'))
+end
+
+local out = {rev}
+for i = 1, n do out[i + 1] = revs[i] end
+return out

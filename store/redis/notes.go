@@ -1,0 +1,471 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// changeBody is the part of a log entry Go encodes; append.lua prepends the
+// revision ("r") and the commit time ("t", unix ns) to make a storedChange.
+// "o" must stay the first field: the script splices after the opening brace.
+type changeBody struct {
+	Op      json.RawMessage `json:"o"`
+	Session string          `json:"s"`
+	Seq     uint64          `json:"q"`
+	Author  string          `json:"a,omitempty"`
+}
+
+// storedChange is one element of a note's log, as stored and as published.
+type storedChange struct {
+	Rev     int64           `json:"r"`
+	Time    int64           `json:"t"`
+	Op      json.RawMessage `json:"o"`
+	Session string          `json:"s"`
+	Seq     uint64          `json:"q"`
+	Author  string          `json:"a,omitempty"`
+}
+
+func decodeChange(raw string) (scribe.Change, error) {
+	var sc storedChange
+	if err := json.Unmarshal([]byte(raw), &sc); err != nil {
+		return scribe.Change{}, err
+	}
+	if sc.Rev <= 0 || len(sc.Op) == 0 {
+		return scribe.Change{}, errors.New("entry without revision or operation")
+	}
+	return scribe.Change{
+		Revision: scribe.Revision(sc.Rev),
+		Op:       sc.Op,
+		Session:  sc.Session,
+		Seq:      sc.Seq,
+		Author:   sc.Author,
+		Time:     time.Unix(0, sc.Time).UTC(),
+	}, nil
+}
+
+// decodeRange decodes log entries that must hold revisions first, first+1, ...
+func decodeRange(id scribe.NoteID, entries []any, first scribe.Revision) ([]scribe.Change, error) {
+	out := make([]scribe.Change, 0, len(entries))
+	for i, e := range entries {
+		raw, ok := e.(string)
+		if !ok {
+			return nil, corrupt("log", id, fmt.Errorf("entry %d is not a string", int(first)+i))
+		}
+		c, err := decodeChange(raw)
+		if err != nil {
+			return nil, corrupt("log", id, fmt.Errorf("revision %d: %v", int(first)+i, err))
+		}
+		if want := first + scribe.Revision(i); c.Revision != want {
+			return nil, corrupt("log", id, fmt.Errorf("entry for revision %d holds revision %d", want, c.Revision))
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// meta is a note's metadata hash, decoded.
+type meta struct {
+	note scribe.Note
+	len  int64 // UTF-16 length of the text at the head
+}
+
+func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
+	var err error
+	num := func(field string) int64 {
+		v, e := strconv.ParseInt(m[field], 10, 64)
+		if e != nil && err == nil {
+			err = fmt.Errorf("field %s: %q is not a number", field, m[field])
+		}
+		return v
+	}
+	created, updated, rev, length := num("created"), num("updated"), num("rev"), num("len")
+	if err != nil {
+		return meta{}, corrupt("metadata", id, err)
+	}
+	if rev < 0 || length < 0 {
+		return meta{}, corrupt("metadata", id, errors.New("negative revision or length"))
+	}
+	return meta{
+		note: scribe.Note{
+			ID:        id,
+			Title:     m["title"],
+			Template:  m["template"],
+			CreatedAt: time.Unix(0, created).UTC(),
+			UpdatedAt: time.Unix(0, updated).UTC(),
+			Revision:  scribe.Revision(rev),
+		},
+		len: length,
+	}, nil
+}
+
+// pairs turns an HGETALL reply read through a script (a flat array) into a map.
+func pairs(v any) (map[string]string, bool) {
+	arr, ok := v.([]any)
+	if !ok || len(arr)%2 != 0 {
+		return nil, false
+	}
+	m := make(map[string]string, len(arr)/2)
+	for i := 0; i < len(arr); i += 2 {
+		k, ok1 := arr[i].(string)
+		v, ok2 := arr[i+1].(string)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		m[k] = v
+	}
+	return m, true
+}
+
+func notFound() error { return scribe.Errorf(scribe.ENOTFOUND, "Note not found.") }
+
+// CreateNote creates a note with a new random id, at revision 0.
+func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, error) {
+	if !utf8.ValidString(n.Title) || !utf8.ValidString(n.Template) || !utf8.ValidString(n.Text) {
+		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "Title, template and text must be valid UTF-8.")
+	}
+	length := ot.Len16(n.Text)
+	if length > ot.MaxLength {
+		return scribe.Note{}, scribe.Errorf(scribe.ETOOLARGE, "The text is longer than %d characters.", ot.MaxLength)
+	}
+	created := n.CreatedAt
+	if created.IsZero() {
+		created = now()
+	}
+	id := scribe.NewNoteID()
+	ns := strconv.FormatInt(created.UnixNano(), 10)
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap")}
+	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text).Err()
+	if err != nil {
+		return scribe.Note{}, s.wrap(ctx, "create note", err)
+	}
+	if err := s.touch(ctx, id, created); err != nil {
+		return scribe.Note{}, err
+	}
+	return scribe.Note{
+		ID:        id,
+		Title:     n.Title,
+		Template:  n.Template,
+		CreatedAt: time.Unix(0, created.UnixNano()).UTC(),
+		UpdatedAt: time.Unix(0, created.UnixNano()).UTC(),
+	}, nil
+}
+
+// touch moves the note to t in the most-recently-edited index, never backwards.
+func (s *Store) touch(ctx context.Context, id scribe.NoteID, t time.Time) error {
+	err := s.client.ZAddGT(ctx, s.byUpdatedKey(), goredis.Z{Score: float64(t.UnixNano()), Member: string(id)}).Err()
+	return s.wrap(ctx, "index note", err)
+}
+
+// GetNote returns the note's metadata without its text.
+func (s *Store) GetNote(ctx context.Context, id scribe.NoteID) (scribe.Note, error) {
+	if !id.Valid() {
+		return scribe.Note{}, notFound()
+	}
+	m, err := s.client.HGetAll(ctx, s.noteKey(id, "meta")).Result()
+	if err != nil {
+		return scribe.Note{}, s.wrap(ctx, "get note", err)
+	}
+	if len(m) == 0 {
+		return scribe.Note{}, notFound()
+	}
+	md, err := decodeMeta(id, m)
+	if err != nil {
+		return scribe.Note{}, err
+	}
+	return md.note, nil
+}
+
+// LoadNote returns the note with its text at the head revision, read in one
+// round trip: the latest snapshot and the changes since it.
+func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document, error) {
+	if !id.Valid() {
+		return scribe.Document{}, notFound()
+	}
+	doc, snapRev, err := s.load(ctx, id)
+	if err != nil {
+		return scribe.Document{}, err
+	}
+	if int64(doc.Revision-snapRev) >= s.k {
+		// The worker has not kept up (or was stopped): store the text we
+		// have just computed, so the next load is cheap again.
+		if err := s.writeSnapshot(ctx, id, doc.Revision, doc.Text); err != nil && ctx.Err() == nil {
+			s.log.Error("write snapshot on load", "err", err)
+		}
+	}
+	return doc, nil
+}
+
+// load reads the note's metadata, snapshot and the changes since, applies
+// them, and returns the document at the head and the snapshot's revision.
+func (s *Store) load(ctx context.Context, id scribe.NoteID) (scribe.Document, scribe.Revision, error) {
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "log")}
+	res, err := loadScript.Run(ctx, s.client, keys).Slice()
+	if err != nil {
+		return scribe.Document{}, 0, s.wrap(ctx, "load note", err)
+	}
+	if len(res) != 4 {
+		return scribe.Document{}, 0, fmt.Errorf("load note: script returned %d values", len(res))
+	}
+	m, ok := pairs(res[0])
+	if !ok {
+		return scribe.Document{}, 0, corrupt("metadata", id, nil)
+	}
+	md, err := decodeMeta(id, m)
+	if err != nil {
+		return scribe.Document{}, 0, err
+	}
+	revStr, ok1 := res[1].(string)
+	text, ok2 := res[2].(string)
+	entries, ok3 := res[3].([]any)
+	if !ok1 || !ok2 || !ok3 {
+		return scribe.Document{}, 0, corrupt("snapshot", id, errors.New("missing"))
+	}
+	snapRev, err := strconv.ParseInt(revStr, 10, 64)
+	if err != nil || snapRev < 0 || snapRev > int64(md.note.Revision) {
+		return scribe.Document{}, 0, corrupt("snapshot", id, fmt.Errorf("bad revision %q", revStr))
+	}
+	if want := int64(md.note.Revision) - snapRev; int64(len(entries)) != want {
+		return scribe.Document{}, 0, corrupt("log", id, fmt.Errorf("%d changes after the snapshot, want %d", len(entries), want))
+	}
+	changes, err := decodeRange(id, entries, scribe.Revision(snapRev+1))
+	if err != nil {
+		return scribe.Document{}, 0, err
+	}
+	for _, c := range changes {
+		op, err := ot.ParseJSON(c.Op)
+		if err != nil {
+			return scribe.Document{}, 0, corrupt("log", id, fmt.Errorf("revision %d: %v", c.Revision, err))
+		}
+		if text, err = ot.Apply(text, op); err != nil {
+			return scribe.Document{}, 0, corrupt("log", id, fmt.Errorf("revision %d does not apply: %v", c.Revision, err))
+		}
+	}
+	return scribe.Document{Note: md.note, Text: text}, scribe.Revision(snapRev), nil
+}
+
+// ListNotes returns up to limit notes, most recently edited first.
+func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error) {
+	if limit < 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The limit must not be negative.")
+	}
+	if limit > maxListNotes {
+		limit = maxListNotes
+	}
+	if limit == 0 {
+		return []scribe.Note{}, nil
+	}
+	ids, err := s.client.ZRevRange(ctx, s.byUpdatedKey(), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, s.wrap(ctx, "list notes", err)
+	}
+	cmds := make([]*goredis.MapStringStringCmd, len(ids))
+	if len(ids) > 0 {
+		_, err = s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = p.HGetAll(ctx, s.noteKey(scribe.NoteID(id), "meta"))
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, s.wrap(ctx, "list notes", err)
+		}
+	}
+	notes := make([]scribe.Note, 0, len(ids))
+	for i, id := range ids {
+		nid := scribe.NoteID(id)
+		if !nid.Valid() {
+			return nil, corrupt("note index", "", fmt.Errorf("member %q is not a note id", id))
+		}
+		m := cmds[i].Val()
+		if len(m) == 0 {
+			continue // indexed but not (or no longer) stored
+		}
+		md, err := decodeMeta(nid, m)
+		if err != nil {
+			return nil, err
+		}
+		notes = append(notes, md.note)
+	}
+	// The index may lag the metadata by one edit (see the package comment);
+	// the metadata's time is exact.
+	sort.SliceStable(notes, func(i, j int) bool { return notes[i].UpdatedAt.After(notes[j].UpdatedAt) })
+	return notes, nil
+}
+
+// Append commits changes atomically at the expected head revision, with
+// deduplication on (Session, Seq); see scribe.Store. A change with an empty
+// Session is never treated as a duplicate.
+//
+// Every change's Op must be a valid operation whose base length is the
+// length of the text it applies to (the text after the change before it);
+// otherwise Append writes nothing and returns EINVALID. This check runs in
+// the Lua script against the stored length, so a bad operation can never
+// reach the log and break later loads.
+func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
+	if !id.Valid() {
+		return nil, notFound()
+	}
+	if expected < 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The expected revision must not be negative.")
+	}
+	if len(changes) > MaxBatch {
+		return nil, scribe.Errorf(scribe.ETOOLARGE, "At most %d changes can be appended at once.", MaxBatch)
+	}
+	t := now()
+	args := make([]any, 0, 3+5*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"))
+	for i, c := range changes {
+		if err := checkChange(i, c); err != nil {
+			return nil, err
+		}
+		op, err := ot.ParseJSON(c.Op)
+		if err != nil {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i+1, opMessage(err))
+		}
+		canon, err := op.MarshalJSON()
+		if err != nil {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i+1, opMessage(err))
+		}
+		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
+		if err != nil {
+			return nil, fmt.Errorf("append: encode change %d: %w", i+1, err)
+		}
+		args = append(args, c.Session, strconv.FormatUint(c.Seq, 10), op.BaseLen(), op.TargetLen(), body)
+	}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions")}
+	res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
+	if err != nil {
+		var rerr goredis.Error
+		if errors.As(err, &rerr) {
+			if head, ok := strings.CutPrefix(rerr.Error(), "ECONFLICT "); ok {
+				return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %s, not %d.", head, expected)
+			}
+		}
+		return nil, s.wrap(ctx, "append", err)
+	}
+	if len(res) != len(changes)+1 {
+		return nil, fmt.Errorf("append: script returned %d values for %d changes", len(res), len(changes))
+	}
+	head := scribe.Revision(res[0])
+	revs := make([]scribe.Revision, len(changes))
+	for i := range changes {
+		revs[i] = scribe.Revision(res[i+1])
+	}
+	if head > expected {
+		// The changes are committed: a failure below must not report the
+		// append as failed, or the caller would retry a committed edit.
+		if err := s.touch(ctx, id, t); err != nil && ctx.Err() == nil {
+			s.log.Error("index note after append", "err", err)
+		}
+		if int64(expected)/s.k != int64(head)/s.k {
+			s.scheduleSnapshot(id)
+		}
+	}
+	return revs, nil
+}
+
+// checkChange validates the parts of a change the caller sets, other than Op.
+func checkChange(i int, c scribe.Change) error {
+	switch {
+	case len(c.Session) > maxSessionLen:
+		return scribe.Errorf(scribe.EINVALID, "Change %d: the session id is longer than %d bytes.", i+1, maxSessionLen)
+	case !utf8.ValidString(c.Session):
+		return scribe.Errorf(scribe.EINVALID, "Change %d: the session id is not valid UTF-8.", i+1)
+	case len(c.Author) > maxAuthorLen:
+		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is longer than %d bytes.", i+1, maxAuthorLen)
+	case !utf8.ValidString(c.Author):
+		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is not valid UTF-8.", i+1)
+	case len(c.Op) == 0:
+		return scribe.Errorf(scribe.EINVALID, "Change %d has no operation.", i+1)
+	}
+	return nil
+}
+
+func opMessage(err error) string {
+	var oe *ot.Error
+	if errors.As(err, &oe) {
+		return upperFirst(oe.Message) + "."
+	}
+	return "the operation is invalid."
+}
+
+// Changes returns the committed changes with from < Revision <= to.
+func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.Revision) ([]scribe.Change, error) {
+	if !id.Valid() {
+		return nil, notFound()
+	}
+	if from < 0 || to < from {
+		return nil, scribe.Errorf(scribe.EINVALID, "Invalid revision range (%d, %d].", from, to)
+	}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log")}
+	res, err := changesScript.Run(ctx, s.client, keys, int64(from), int64(to)).Slice()
+	if err != nil {
+		return nil, s.wrap(ctx, "changes", err)
+	}
+	if len(res) != 2 {
+		return nil, fmt.Errorf("changes: script returned %d values", len(res))
+	}
+	headStr, _ := res[0].(string)
+	head, err := strconv.ParseInt(headStr, 10, 64)
+	if err != nil || head < 0 {
+		return nil, corrupt("metadata", id, fmt.Errorf("head %q", headStr))
+	}
+	entries, ok := res[1].([]any)
+	if !ok {
+		return nil, corrupt("log", id, nil)
+	}
+	want := min(int64(to), head) - int64(from)
+	if want < 0 {
+		want = 0
+	}
+	if int64(len(entries)) != want {
+		return nil, corrupt("log", id, fmt.Errorf("%d entries for %d revisions", len(entries), want))
+	}
+	return decodeRange(id, entries, from+1)
+}
+
+// LastSeq returns the highest sequence number committed for session in the
+// note and the revision it produced; (0, 0) if none.
+func (s *Store) LastSeq(ctx context.Context, id scribe.NoteID, session string) (uint64, scribe.Revision, error) {
+	if !id.Valid() {
+		return 0, 0, notFound()
+	}
+	var exists *goredis.IntCmd
+	var last *goredis.StringCmd
+	// Both keys share the note's slot, so the pipeline is one round trip
+	// to one node.
+	_, err := s.client.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		exists = p.Exists(ctx, s.noteKey(id, "meta"))
+		last = p.HGet(ctx, s.noteKey(id, "sessions"), session)
+		return nil
+	})
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		return 0, 0, s.wrap(ctx, "last seq", err)
+	}
+	if exists.Val() == 0 {
+		return 0, 0, notFound()
+	}
+	v, err := last.Result()
+	if errors.Is(err, goredis.Nil) {
+		return 0, 0, nil
+	}
+	seqStr, revStr, ok := strings.Cut(v, ":")
+	seq, err1 := strconv.ParseUint(seqStr, 10, 64)
+	rev, err2 := strconv.ParseInt(revStr, 10, 64)
+	if !ok || err1 != nil || err2 != nil || rev <= 0 {
+		return 0, 0, corrupt("session index", id, fmt.Errorf("%q", v))
+	}
+	return seq, scribe.Revision(rev), nil
+}

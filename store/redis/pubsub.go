@@ -1,0 +1,154 @@
+package redis
+
+import (
+	"context"
+	"strings"
+	"sync"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// eventBuffer is how many events a subscription holds for a slow reader
+// before it drops new ones (subscribers fill gaps with Store.Changes).
+const eventBuffer = 256
+
+// Message kinds on a note's channel: the first byte of every payload.
+const (
+	kindChanges = 'c' // log entries of one append, separated by '\n'
+	kindMessage = 'm' // an opaque Publish message
+)
+
+// Subscribe delivers the note's newly committed changes and published
+// messages. It returns once Redis has confirmed the subscription, so every
+// commit after Subscribe returns is delivered unless dropped (a reader that
+// falls eventBuffer events behind loses events, as may a reconnect).
+//
+// Each subscription holds one connection (SSUBSCRIBE on the note's shard
+// channel; in a Cluster, on the node that owns the note's slot).
+func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscription, error) {
+	if !id.Valid() {
+		return nil, notFound()
+	}
+	n, err := s.client.Exists(ctx, s.noteKey(id, "meta")).Result()
+	if err != nil {
+		return nil, s.wrap(ctx, "subscribe", err)
+	}
+	if n == 0 {
+		return nil, notFound()
+	}
+	ps := s.client.SSubscribe(ctx, s.noteKey(id, "events"))
+	if _, err := ps.Receive(ctx); err != nil {
+		_ = ps.Close()
+		return nil, s.wrap(ctx, "subscribe", err)
+	}
+	sub := &subscription{
+		store:  s,
+		id:     id,
+		ps:     ps,
+		events: make(chan scribe.Event, eventBuffer),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	s.subsMu.Lock()
+	if s.closed {
+		s.subsMu.Unlock()
+		_ = ps.Close()
+		return nil, scribe.Errorf(scribe.EUNAVAILABLE, "The store is closed.")
+	}
+	s.subs[sub] = struct{}{}
+	s.subsMu.Unlock()
+	go sub.run(ctx)
+	return sub, nil
+}
+
+// Publish sends msg to every subscriber of the note on every node.
+func (s *Store) Publish(ctx context.Context, id scribe.NoteID, msg []byte) error {
+	if !id.Valid() {
+		return notFound()
+	}
+	payload := make([]byte, 0, len(msg)+1)
+	payload = append(append(payload, kindMessage), msg...)
+	err := s.client.SPublish(ctx, s.noteKey(id, "events"), payload).Err()
+	return s.wrap(ctx, "publish", err)
+}
+
+type subscription struct {
+	store  *Store
+	id     scribe.NoteID
+	ps     *goredis.PubSub
+	events chan scribe.Event
+
+	once   sync.Once
+	done   chan struct{} // closed by Close
+	exited chan struct{} // closed when run has returned and closed events
+}
+
+func (sub *subscription) Events() <-chan scribe.Event { return sub.events }
+
+// Close ends the subscription and closes Events. It is safe to call more
+// than once and from any goroutine.
+func (sub *subscription) Close() error {
+	sub.once.Do(func() { close(sub.done) })
+	<-sub.exited
+	return nil
+}
+
+func (sub *subscription) run(ctx context.Context) {
+	defer func() {
+		_ = sub.ps.Close()
+		sub.store.subsMu.Lock()
+		delete(sub.store.subs, sub)
+		sub.store.subsMu.Unlock()
+		close(sub.events)
+		close(sub.exited)
+	}()
+	msgs := sub.ps.Channel(goredis.WithChannelSize(eventBuffer))
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sub.done:
+			return
+		case m, ok := <-msgs:
+			if !ok {
+				return
+			}
+			for _, ev := range sub.decode(m.Payload) {
+				select {
+				case sub.events <- ev:
+				default:
+					// The reader is behind: drop rather than stall the
+					// connection; it reads the gap from the log.
+				}
+			}
+		}
+	}
+}
+
+// decode turns one channel payload into events; a payload that cannot be
+// decoded is logged and skipped.
+func (sub *subscription) decode(payload string) []scribe.Event {
+	if payload == "" {
+		return nil
+	}
+	switch payload[0] {
+	case kindMessage:
+		return []scribe.Event{{Message: []byte(payload[1:])}}
+	case kindChanges:
+		lines := strings.Split(payload[1:], "\n")
+		evs := make([]scribe.Event, 0, len(lines))
+		for _, line := range lines {
+			c, err := decodeChange(line)
+			if err != nil {
+				sub.store.log.Error("subscription: undecodable change", "err", corrupt("event", sub.id, err))
+				return evs
+			}
+			evs = append(evs, scribe.Event{Change: &c})
+		}
+		return evs
+	}
+	sub.store.log.Error("subscription: unknown event kind", "kind", payload[:1])
+	return nil
+}

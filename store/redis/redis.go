@@ -1,0 +1,400 @@
+// Package redis is Scribe's Redis store: a scribe.Store kept in one Redis
+// server or a Redis Cluster, so that several Scribe nodes share notes, agree
+// on one order of edits for each note, and hear each other's commits.
+//
+// # Key layout
+//
+// Every key of one note carries the note's id as a hash tag, so in a Redis
+// Cluster all of them live in one slot and the atomic append is one Lua
+// script on one node (P is Options.Prefix, "scribe:" by default):
+//
+//	P note:{id}:meta      hash: title, template, created, updated, rev, len
+//	P note:{id}:snap      hash: rev, text (the text at a recent revision)
+//	P note:{id}:log       list: element i is the change of revision i+1
+//	P note:{id}:dedup     hash: "<seq>:<session>" -> revision
+//	P note:{id}:sessions  hash: session -> "<seq>:<revision>" of its highest seq
+//	P note:{id}:shares    sorted set: the note's share tokens by creation time
+//	P note:{id}:events    sharded pub/sub channel: commits and messages
+//	P share:{token}       string: the share (its note id and creation time)
+//	P notes:byupdated     sorted set: note ids by the time of their last edit
+//
+// notes:byupdated is the one global key. It lives in a single slot, so it
+// cannot join the note's atomic append in a Cluster; it is updated right
+// after the append (ZADD GT, so it never moves backwards). If a node dies
+// between the two, the note keeps its previous position in ListNotes until
+// its next edit; ListNotes sorts what it reads by the metadata's updated
+// time, which is always exact.
+//
+// # Snapshots
+//
+// Lua cannot apply operations, so snapshots are computed in Go: when an
+// append crosses a multiple of Options.SnapshotEvery, a background worker
+// loads the latest snapshot and the changes since, applies them, and stores
+// the text with a compare (only if newer). Any node may do so; racing nodes
+// write the same text for the same revision. LoadNote also writes a snapshot
+// itself when it finds the stored one lagging by SnapshotEvery or more, so
+// its cost stays O(snapshot + SnapshotEvery) even if a worker was stopped.
+//
+// # Durability
+//
+// Append returns once Redis has executed the script, which makes the
+// changes as durable as the server's persistence settings make them: see
+// docs/operations.md (appendonly and appendfsync).
+package redis
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// Defaults for Options.
+const (
+	DefaultPrefix        = "scribe:"
+	DefaultSnapshotEvery = 100
+)
+
+// Limits. An Append beyond them fails with ETOOLARGE and writes nothing.
+const (
+	// MaxBatch is the largest number of changes one Append accepts.
+	MaxBatch = 10000
+	// maxSessionLen bounds a change's Session; the protocol allows 64.
+	maxSessionLen = 256
+	// maxAuthorLen bounds a change's Author; the protocol allows 64 characters.
+	maxAuthorLen = 1024
+	// maxListNotes bounds ListNotes' limit.
+	maxListNotes = 10000
+)
+
+// snapshotQueueLen bounds the pending snapshot jobs. When it is full a job is
+// dropped; the next append that crosses a multiple of K, or the next
+// LoadNote, schedules it again.
+const snapshotQueueLen = 1024
+
+// Options configures a Store.
+type Options struct {
+	// Prefix starts every key and channel the store uses, so several
+	// deployments (or test runs) can share one Redis. It must not contain
+	// '{' or '}', which would change the keys' hash slots. Empty means
+	// DefaultPrefix.
+	Prefix string
+
+	// SnapshotEvery is K: a snapshot is written every K operations. Zero
+	// means DefaultSnapshotEvery.
+	SnapshotEvery int
+
+	// Logger receives internal errors from background work (snapshots,
+	// subscriptions). Nil means slog.Default().
+	Logger *slog.Logger
+}
+
+var (
+	//go:embed lua/append.lua
+	appendLua string
+	//go:embed lua/load.lua
+	loadLua string
+	//go:embed lua/snapshot.lua
+	snapshotLua string
+	//go:embed lua/create.lua
+	createLua string
+	//go:embed lua/changes.lua
+	changesLua string
+
+	appendScript   = goredis.NewScript(appendLua)
+	loadScript     = goredis.NewScript(loadLua)
+	snapshotScript = goredis.NewScript(snapshotLua)
+	createScript   = goredis.NewScript(createLua)
+	changesScript  = goredis.NewScript(changesLua)
+)
+
+// Store is a scribe.Store kept in Redis or a Redis Cluster. It is safe for
+// concurrent use by many goroutines and by many processes sharing one Redis.
+//
+// Its lifecycle is New (or NewWithClient), Open, then Close.
+type Store struct {
+	client     goredis.UniversalClient
+	ownsClient bool
+	prefix     string
+	k          int64
+	log        *slog.Logger
+
+	ctx    context.Context // cancelled by Close; background work runs under it
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	snapQueue chan scribe.NoteID
+	snapMu    sync.Mutex
+	snapWant  map[scribe.NoteID]bool // queued or running, to coalesce jobs
+
+	subsMu sync.Mutex
+	subs   map[*subscription]struct{}
+	closed bool
+}
+
+var _ scribe.Store = (*Store)(nil)
+
+// New returns a Store for the Redis at rawURL. It does no I/O; call Open.
+//
+// rawURL is one of:
+//
+//	redis://[user:password@]host:port[/db][?options]   one Redis server
+//	rediss://...                                       the same over TLS
+//	redis+cluster://[user:password@]host:port,host:port[?options]
+//	rediss+cluster://...                               a Redis Cluster (TLS)
+//	host:port                                          one Redis server
+//	host:port,host:port,...                            a Redis Cluster
+//
+// Options are go-redis's URL options (dial_timeout, pool_size, ...). A
+// cluster is found from any of its nodes; listing several helps when one is
+// down at start.
+func New(rawURL string, opts Options) (*Store, error) {
+	client, err := NewClient(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s, err := newStore(client, opts)
+	if err != nil {
+		_ = client.Close()
+		return nil, err
+	}
+	s.ownsClient = true
+	return s, nil
+}
+
+// NewWithClient returns a Store that uses client, which may be a
+// *goredis.Client or a *goredis.ClusterClient. Close does not close client.
+func NewWithClient(client goredis.UniversalClient, opts Options) (*Store, error) {
+	return newStore(client, opts)
+}
+
+func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		return nil, fmt.Errorf("redis store: prefix %q must not contain '{' or '}'", opts.Prefix)
+	}
+	if opts.SnapshotEvery == 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.SnapshotEvery < 0 {
+		return nil, fmt.Errorf("redis store: snapshot interval %d must be positive", opts.SnapshotEvery)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Store{
+		client:    client,
+		prefix:    opts.Prefix,
+		k:         int64(opts.SnapshotEvery),
+		log:       opts.Logger.With("component", "redis-store"),
+		ctx:       ctx,
+		cancel:    cancel,
+		snapQueue: make(chan scribe.NoteID, snapshotQueueLen),
+		snapWant:  make(map[scribe.NoteID]bool),
+		subs:      make(map[*subscription]struct{}),
+	}, nil
+}
+
+// NewClient returns a go-redis client for rawURL (see New): a *Client for
+// one server, a *ClusterClient for a cluster.
+func NewClient(rawURL string) (goredis.UniversalClient, error) {
+	rawURL = strings.TrimSpace(rawURL)
+	if rawURL == "" {
+		return nil, errors.New("redis url: empty")
+	}
+	scheme, rest, hasScheme := strings.Cut(rawURL, "://")
+	if !hasScheme {
+		// Bare addresses: one is a server, several are a cluster.
+		addrs := strings.Split(rawURL, ",")
+		for _, a := range addrs {
+			if a == "" || strings.ContainsAny(a, "/?@") {
+				return nil, fmt.Errorf("redis url: %q is neither a URL nor a list of host:port", rawURL)
+			}
+		}
+		if len(addrs) == 1 {
+			return goredis.NewClient(&goredis.Options{Addr: addrs[0]}), nil
+		}
+		return goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs}), nil
+	}
+	switch scheme {
+	case "redis", "rediss":
+		o, err := goredis.ParseURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return goredis.NewClient(o), nil
+	case "redis+cluster", "rediss+cluster":
+		base := strings.TrimSuffix(scheme, "+cluster")
+		// Split "user:pass@h1:p1,h2:p2/?opts" into its parts by hand: the
+		// comma-separated host list is not a valid URL host.
+		hostEnd := strings.IndexAny(rest, "/?")
+		hostPart, tail := rest, ""
+		if hostEnd >= 0 {
+			hostPart, tail = rest[:hostEnd], rest[hostEnd:]
+		}
+		userinfo := ""
+		if at := strings.LastIndex(hostPart, "@"); at >= 0 {
+			userinfo, hostPart = hostPart[:at+1], hostPart[at+1:]
+		}
+		hosts := strings.Split(hostPart, ",")
+		for _, h := range hosts {
+			if h == "" {
+				return nil, fmt.Errorf("redis url: empty host in %q", rawURL)
+			}
+		}
+		path, query, _ := strings.Cut(tail, "?")
+		if path != "" && path != "/" && path != "/0" {
+			return nil, fmt.Errorf("redis url: a cluster has only database 0, not %q", path)
+		}
+		q, err := url.ParseQuery(query)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		for _, h := range hosts[1:] {
+			q.Add("addr", h)
+		}
+		u := base + "://" + userinfo + hosts[0]
+		if enc := q.Encode(); enc != "" {
+			u += "?" + enc
+		}
+		o, err := goredis.ParseClusterURL(u)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		return goredis.NewClusterClient(o), nil
+	default:
+		return nil, fmt.Errorf("redis url: unknown scheme %q (want redis, rediss, redis+cluster or rediss+cluster)", scheme)
+	}
+}
+
+// Open checks that Redis answers and starts the background snapshot worker.
+func (s *Store) Open(ctx context.Context) error {
+	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.snapshotLoop()
+	}()
+	return nil
+}
+
+// Close ends every subscription, stops the snapshot worker (pending
+// snapshots are left for a later append or load to schedule again), and
+// closes the client if New created it.
+func (s *Store) Close() error {
+	s.subsMu.Lock()
+	if s.closed {
+		s.subsMu.Unlock()
+		return nil
+	}
+	s.closed = true
+	subs := make([]*subscription, 0, len(s.subs))
+	for sub := range s.subs {
+		subs = append(subs, sub)
+	}
+	s.subsMu.Unlock()
+	for _, sub := range subs {
+		_ = sub.Close()
+	}
+	s.cancel()
+	s.wg.Wait()
+	if s.ownsClient {
+		return s.client.Close()
+	}
+	return nil
+}
+
+// Ping reports whether Redis answers; for a cluster, whether every master does.
+func (s *Store) Ping(ctx context.Context) error {
+	var err error
+	if c, ok := s.client.(*goredis.ClusterClient); ok {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	} else {
+		err = s.client.Ping(ctx).Err()
+	}
+	if err != nil {
+		return s.wrap(ctx, "ping", err)
+	}
+	return nil
+}
+
+// Key names. The hash tag {id} keeps every key of one note in one slot.
+
+func (s *Store) noteKey(id scribe.NoteID, part string) string {
+	return s.prefix + "note:{" + string(id) + "}:" + part
+}
+
+func (s *Store) shareKey(t scribe.Token) string { return s.prefix + "share:{" + string(t) + "}" }
+
+func (s *Store) byUpdatedKey() string { return s.prefix + "notes:byupdated" }
+
+// wrap turns a Redis or script error into the error Store returns: the
+// context's error when ctx is done, a scribe error for the codes the
+// scripts return, else an internal error with short context.
+func (s *Store) wrap(ctx context.Context, op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err)) {
+		return ctxErr
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	var rerr goredis.Error
+	if errors.As(err, &rerr) {
+		msg := rerr.Error()
+		code, rest, _ := strings.Cut(msg, " ")
+		switch code {
+		case "ENOTFOUND":
+			return scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
+		case "EINVALID":
+			return scribe.Errorf(scribe.EINVALID, "%s.", upperFirst(rest))
+		case "ECORRUPT":
+			return scribe.Errorf(scribe.EINTERNAL, "Stored %s is corrupt.", rest)
+		}
+	}
+	return fmt.Errorf("redis %s: %w", op, err)
+}
+
+func isNetTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// corrupt returns the EINTERNAL error for stored data that cannot be
+// decoded. The message, which clients may see, names what is corrupt but not
+// the note (its id is a secret); the error's text, which the logs see, does.
+func corrupt(what string, id scribe.NoteID, detail error) error {
+	msg := fmt.Sprintf("Stored %s is corrupt.", what)
+	if detail != nil {
+		msg = fmt.Sprintf("Stored %s is corrupt: %v.", what, detail)
+	}
+	return fmt.Errorf("note %s: %w", id, &scribe.Error{Code: scribe.EINTERNAL, Message: msg})
+}
+
+// now returns the current time for stored timestamps.
+func now() time.Time { return time.Now().Round(0) }

@@ -1,0 +1,71 @@
+package redis
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// snapshotTimeout bounds one snapshot job.
+const snapshotTimeout = 30 * time.Second
+
+// scheduleSnapshot asks the worker to snapshot the note at its head. Jobs
+// for a note already queued or running coalesce into that one; a full queue
+// drops the job (the next crossing of a multiple of K, or the next load,
+// schedules it again). It never blocks the append that calls it.
+func (s *Store) scheduleSnapshot(id scribe.NoteID) {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	if s.snapWant[id] {
+		return
+	}
+	select {
+	case s.snapQueue <- id:
+		s.snapWant[id] = true
+	default:
+	}
+}
+
+// snapshotLoop runs snapshot jobs until Close.
+func (s *Store) snapshotLoop() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case id := <-s.snapQueue:
+			// Clear the mark first: an append that lands while the job runs
+			// schedules another, so the latest head is always covered.
+			s.snapMu.Lock()
+			delete(s.snapWant, id)
+			s.snapMu.Unlock()
+			ctx, cancel := context.WithTimeout(s.ctx, snapshotTimeout)
+			if err := s.snapshot(ctx, id); err != nil && s.ctx.Err() == nil {
+				s.log.Error("snapshot", "err", err)
+			}
+			cancel()
+		}
+	}
+}
+
+// snapshot stores the note's text at its current head, unless a snapshot at
+// that revision or later is already stored.
+func (s *Store) snapshot(ctx context.Context, id scribe.NoteID) error {
+	doc, snapRev, err := s.load(ctx, id)
+	if err != nil {
+		return err
+	}
+	if doc.Revision == snapRev {
+		return nil
+	}
+	return s.writeSnapshot(ctx, id, doc.Revision, doc.Text)
+}
+
+// writeSnapshot stores text as the note's snapshot at rev if it is newer
+// than the stored one.
+func (s *Store) writeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.Revision, text string) error {
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap")}
+	err := snapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text).Err()
+	return s.wrap(ctx, "write snapshot", err)
+}

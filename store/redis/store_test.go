@@ -1,0 +1,504 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// These tests cover what is particular to the Redis store: the key layout
+// and hash slots, the Lua scripts' checks, snapshots, corrupt data, several
+// nodes sharing one Redis, URLs. The behaviour every Store shares is
+// covered by store/storetest (conformance_test.go).
+
+func op(t testing.TB, items ...any) json.RawMessage {
+	t.Helper()
+	o, err := ot.New(items...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := o.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func wantCode(t testing.TB, err error, code string) {
+	t.Helper()
+	if got := scribe.ErrorCode(err); got != code {
+		t.Fatalf("error %v has code %q, want %q", err, got, code)
+	}
+}
+
+func mustCreate(t testing.TB, s *Store, text string) scribe.Note {
+	t.Helper()
+	n, err := s.CreateNote(context.Background(), scribe.NewNote{Title: "T", Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// appendText appends k single-character inserts at the end of a note whose
+// text has length n16 at revision rev, as session/seq 1..k.
+func appendText(t testing.TB, s *Store, id scribe.NoteID, rev scribe.Revision, n16 int, session string, k int) {
+	t.Helper()
+	for i := 0; i < k; i++ {
+		items := []any{}
+		if n16 > 0 {
+			items = append(items, n16)
+		}
+		items = append(items, string(rune('a'+i%26)))
+		_, err := s.Append(context.Background(), id, rev, []scribe.Change{{Op: op(t, items...), Session: session, Seq: uint64(i + 1), Author: "Ada"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rev++
+		n16++
+	}
+}
+
+func TestAppendLoadRoundTrip(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{SnapshotEvery: 3})
+		n := mustCreate(t, s, "héllo 😀")
+		// "héllo 😀" is 8 UTF-16 units.
+		revs, err := s.Append(ctx, n.ID, 0, []scribe.Change{
+			{Op: op(t, 8, "!"), Session: "s1", Seq: 1, Author: "Ada"},
+			{Op: op(t, -1, 8), Session: "s1", Seq: 2, Author: "Ada"},
+			{Op: op(t, 8, " ok"), Session: "s2", Seq: 1, Author: "Bob"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(revs) != "[1 2 3]" {
+			t.Fatalf("revisions %v, want [1 2 3]", revs)
+		}
+		doc, err := s.LoadNote(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Text != "éllo 😀! ok" || doc.Revision != 3 {
+			t.Fatalf("loaded %q at %d", doc.Text, doc.Revision)
+		}
+		cs, err := s.Changes(ctx, n.ID, 1, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 2 || cs[0].Revision != 2 || cs[1].Author != "Bob" || cs[1].Session != "s2" || cs[1].Time.IsZero() {
+			t.Fatalf("changes %+v", cs)
+		}
+		seq, rev, err := s.LastSeq(ctx, n.ID, "s1")
+		if err != nil || seq != 2 || rev != 2 {
+			t.Fatalf("LastSeq = %d, %d, %v; want 2, 2", seq, rev, err)
+		}
+	})
+}
+
+// TestAppendChecksLengths shows the script refuses an operation whose base
+// length does not fit the stored text, and writes nothing of the batch.
+func TestAppendChecksLengths(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{})
+		n := mustCreate(t, s, "abc")
+		_, err := s.Append(ctx, n.ID, 0, []scribe.Change{
+			{Op: op(t, 3, "d"), Session: "s", Seq: 1},
+			{Op: op(t, 3, "e"), Session: "s", Seq: 2}, // base 3, but the text is 4 long now
+		})
+		wantCode(t, err, scribe.EINVALID)
+		for _, bad := range []string{`[1,2`, `"x"`, `[0]`, `[3,{}]`, ``} {
+			_, err = s.Append(ctx, n.ID, 0, []scribe.Change{{Op: json.RawMessage(bad), Session: "s", Seq: 1}})
+			wantCode(t, err, scribe.EINVALID)
+		}
+		got, err := s.GetNote(ctx, n.ID)
+		if err != nil || got.Revision != 0 {
+			t.Fatalf("after refused appends: %+v, %v", got, err)
+		}
+		seq, _, _ := s.LastSeq(ctx, n.ID, "s")
+		if seq != 0 {
+			t.Fatalf("a refused append recorded seq %d", seq)
+		}
+	})
+}
+
+// TestSnapshots shows snapshots are written every K operations and that
+// LoadNote reads only the snapshot and the changes after it: corrupting a
+// log entry before the snapshot does not affect it, while Changes over
+// that entry reports EINTERNAL.
+func TestSnapshots(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		const k = 5
+		s := openStore(t, b, Options{SnapshotEvery: k})
+		n := mustCreate(t, s, "")
+		appendText(t, s, n.ID, 0, 0, "s", 12)
+		// The worker snapshots the head it finds, at least revision 10.
+		if snapRev := waitSnapshot(t, s, n.ID, 10); snapRev < 10 || snapRev > 12 {
+			t.Fatalf("snapshot at %d, want 10..12", snapRev)
+		}
+		if err := s.client.LSet(ctx, s.noteKey(n.ID, "log"), 1, "garbage").Err(); err != nil {
+			t.Fatal(err)
+		}
+		doc, err := s.LoadNote(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doc.Text != "abcdefghijkl" || doc.Revision != 12 {
+			t.Fatalf("loaded %q at %d", doc.Text, doc.Revision)
+		}
+		_, err = s.Changes(ctx, n.ID, 0, 3)
+		wantCode(t, err, scribe.EINTERNAL)
+	})
+}
+
+// waitSnapshot waits until the note's snapshot reaches at least rev and
+// returns its revision. The worker runs in the background; it is polled,
+// not timed.
+func waitSnapshot(t testing.TB, s *Store, id scribe.NoteID, rev int64) int64 {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got, err := s.client.HGet(context.Background(), s.noteKey(id, "snap"), "rev").Int64()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got >= rev || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestLoadRepairsLaggingSnapshot shows LoadNote writes a snapshot itself when
+// the stored one lags by K or more (here: no worker ever ran).
+func TestLoadRepairsLaggingSnapshot(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		prefix := randomPrefix()
+		t.Cleanup(func() { deletePrefix(t, b.url(), prefix) })
+		// A store that is never opened has no snapshot worker.
+		s, err := New(b.url(), Options{Prefix: prefix, SnapshotEvery: 4})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		n := mustCreate(t, s, "x")
+		appendText(t, s, n.ID, 0, 1, "s", 9)
+		if got := waitSnapshot(t, s, n.ID, 0); got != 0 {
+			t.Fatalf("snapshot at %d before any load", got)
+		}
+		doc, err := s.LoadNote(ctx, n.ID)
+		if err != nil || doc.Text != "xabcdefghi" {
+			t.Fatalf("loaded %q, %v", doc.Text, err)
+		}
+		if got := waitSnapshot(t, s, n.ID, 9); got != 9 {
+			t.Fatalf("snapshot at %d after load, want 9", got)
+		}
+	})
+}
+
+// TestSnapshotNeverMovesBack shows the compare in snapshot.lua: an older
+// snapshot (a slow node) never replaces a newer one.
+func TestSnapshotNeverMovesBack(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{SnapshotEvery: 1000})
+		n := mustCreate(t, s, "")
+		appendText(t, s, n.ID, 0, 0, "s", 3)
+		if err := s.writeSnapshot(ctx, n.ID, 3, "abc"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.writeSnapshot(ctx, n.ID, 2, "ab"); err != nil {
+			t.Fatal(err)
+		}
+		wantCode(t, s.writeSnapshot(ctx, n.ID, 4, "abcd"), scribe.EINVALID)
+		if got := waitSnapshot(t, s, n.ID, 0); got != 3 {
+			t.Fatalf("snapshot at %d, want 3", got)
+		}
+	})
+}
+
+// TestCorruptData shows stored bytes that cannot be decoded give EINTERNAL,
+// never a panic or a wrong answer.
+func TestCorruptData(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{SnapshotEvery: 1000})
+		cases := []struct {
+			name    string
+			breakIt func(n scribe.Note) error
+			check   func(n scribe.Note) error
+		}{
+			{"meta rev", func(n scribe.Note) error {
+				return s.client.HSet(ctx, s.noteKey(n.ID, "meta"), "rev", "x").Err()
+			}, func(n scribe.Note) error { _, err := s.GetNote(ctx, n.ID); return err }},
+			{"meta rev in append", func(n scribe.Note) error {
+				return s.client.HSet(ctx, s.noteKey(n.ID, "meta"), "rev", "x").Err()
+			}, func(n scribe.Note) error {
+				_, err := s.Append(ctx, n.ID, 0, []scribe.Change{{Op: op(t, 2, "c"), Session: "s", Seq: 9}})
+				return err
+			}},
+			{"meta created", func(n scribe.Note) error {
+				return s.client.HSet(ctx, s.noteKey(n.ID, "meta"), "created", "").Err()
+			}, func(n scribe.Note) error { _, err := s.LoadNote(ctx, n.ID); return err }},
+			{"log entry", func(n scribe.Note) error {
+				return s.client.LSet(ctx, s.noteKey(n.ID, "log"), 1, `{"r":"two"}`).Err()
+			}, func(n scribe.Note) error { _, err := s.LoadNote(ctx, n.ID); return err }},
+			{"log entry op", func(n scribe.Note) error {
+				return s.client.LSet(ctx, s.noteKey(n.ID, "log"), 1, `{"r":2,"t":1,"o":[99,"x"],"s":"s","q":2}`).Err()
+			}, func(n scribe.Note) error { _, err := s.LoadNote(ctx, n.ID); return err }},
+			{"log missing", func(n scribe.Note) error {
+				return s.client.Del(ctx, s.noteKey(n.ID, "log")).Err()
+			}, func(n scribe.Note) error { _, err := s.LoadNote(ctx, n.ID); return err }},
+			{"log missing in range", func(n scribe.Note) error {
+				return s.client.Del(ctx, s.noteKey(n.ID, "log")).Err()
+			}, func(n scribe.Note) error { _, err := s.Changes(ctx, n.ID, 0, 2); return err }},
+			{"snapshot", func(n scribe.Note) error {
+				return s.client.Del(ctx, s.noteKey(n.ID, "snap")).Err()
+			}, func(n scribe.Note) error { _, err := s.LoadNote(ctx, n.ID); return err }},
+			{"session index", func(n scribe.Note) error {
+				return s.client.HSet(ctx, s.noteKey(n.ID, "sessions"), "s", "nope").Err()
+			}, func(n scribe.Note) error { _, _, err := s.LastSeq(ctx, n.ID, "s"); return err }},
+			{"wrong type", func(n scribe.Note) error {
+				if err := s.client.Del(ctx, s.noteKey(n.ID, "log")).Err(); err != nil {
+					return err
+				}
+				return s.client.Set(ctx, s.noteKey(n.ID, "log"), "not a list", 0).Err()
+			}, func(n scribe.Note) error {
+				_, err := s.Append(ctx, n.ID, 2, []scribe.Change{{Op: op(t, 2, "c"), Session: "s", Seq: 9}})
+				return err
+			}},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				n := mustCreate(t, s, "")
+				appendText(t, s, n.ID, 0, 0, "s", 2)
+				if err := c.breakIt(n); err != nil {
+					t.Fatal(err)
+				}
+				wantCode(t, c.check(n), scribe.EINTERNAL)
+			})
+		}
+		t.Run("share", func(t *testing.T) {
+			n := mustCreate(t, s, "")
+			sh, err := s.CreateShare(ctx, n.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.client.Set(ctx, s.shareKey(sh.Token), "{", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+			_, err = s.ResolveShare(ctx, sh.Token)
+			wantCode(t, err, scribe.EINTERNAL)
+			_, err = s.ListShares(ctx, n.ID)
+			wantCode(t, err, scribe.EINTERNAL)
+		})
+	})
+}
+
+// TestKeysShareOneSlot checks, on the cluster, that every key and the
+// channel of a note hash to one slot, so the scripts never cross slots.
+func TestKeysShareOneSlot(t *testing.T) {
+	s := openStore(t, backends[1], Options{})
+	ctx := context.Background()
+	n := mustCreate(t, s, "")
+	want, err := s.client.ClusterKeySlot(ctx, s.noteKey(n.ID, "meta")).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"snap", "log", "dedup", "sessions", "shares", "events"} {
+		got, err := s.client.ClusterKeySlot(ctx, s.noteKey(n.ID, part)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Errorf("key %s is in slot %d, meta in %d", part, got, want)
+		}
+	}
+	if _, err := NewWithClient(s.client, Options{Prefix: "a{b}:"}); err == nil {
+		t.Error("a prefix with a hash tag was accepted")
+	}
+}
+
+// TestTwoNodes runs two Stores over one Redis as two server nodes: they race
+// to append at the same revision (exactly one wins each round), hear each
+// other's commits, and see each other's revocations at once.
+func TestTwoNodes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		a := openStore(t, b, Options{SnapshotEvery: 7})
+		c := openStoreAt(t, b.url(), Options{Prefix: a.prefix, SnapshotEvery: 7})
+		n := mustCreate(t, a, "")
+		sub, err := c.Subscribe(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+
+		const rounds = 40
+		for r := 0; r < rounds; r++ {
+			var wg sync.WaitGroup
+			errs := make([]error, 2)
+			for i, st := range []*Store{a, c} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					items := []any{}
+					if r > 0 {
+						items = append(items, r)
+					}
+					items = append(items, string(rune('A'+i)))
+					_, errs[i] = st.Append(ctx, n.ID, scribe.Revision(r), []scribe.Change{{Op: op(t, items...), Session: fmt.Sprint("node", i), Seq: uint64(r + 1)}})
+				}()
+			}
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				if err == nil {
+					won++
+				} else if scribe.ErrorCode(err) != scribe.ECONFLICT {
+					t.Fatal(err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d: %d appends won, want 1 (%v)", r, won, errs)
+			}
+		}
+		// The subscriber on node c hears every revision in order (nothing is
+		// dropped at this pace: the buffer is larger than the test).
+		for want := scribe.Revision(1); want <= rounds; want++ {
+			select {
+			case ev := <-sub.Events():
+				if ev.Change == nil || ev.Change.Revision != want {
+					t.Fatalf("event %+v, want revision %d", ev, want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no event for revision %d", want)
+			}
+		}
+		da, err := a.LoadNote(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dc, err := c.LoadNote(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if da.Text != dc.Text || len(da.Text) != rounds || da.Revision != rounds {
+			t.Fatalf("nodes disagree: %q@%d vs %q@%d", da.Text, da.Revision, dc.Text, dc.Revision)
+		}
+
+		sh, err := a.CreateShare(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.ResolveShare(ctx, sh.Token); err != nil || got.NoteID != n.ID {
+			t.Fatalf("resolve on the other node: %+v, %v", got, err)
+		}
+		if err := c.RevokeShare(ctx, sh.Token); err != nil {
+			t.Fatal(err)
+		}
+		_, err = a.ResolveShare(ctx, sh.Token)
+		wantCode(t, err, scribe.ENOTFOUND)
+		wantCode(t, a.RevokeShare(ctx, sh.Token), scribe.ENOTFOUND)
+		if list, err := a.ListShares(ctx, n.ID); err != nil || len(list) != 0 {
+			t.Fatalf("shares after revoke: %v, %v", list, err)
+		}
+	})
+}
+
+// TestDedupAcrossBatch shows a resend is recognised inside one batch and
+// across batches, and that new changes after duplicates take the next
+// revisions.
+func TestDedupAcrossBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{})
+		n := mustCreate(t, s, "")
+		revs, err := s.Append(ctx, n.ID, 0, []scribe.Change{
+			{Op: op(t, "a"), Session: "s", Seq: 1},
+			{Op: op(t, 1, "b"), Session: "s", Seq: 1}, // same (session, seq): a duplicate
+			{Op: op(t, 1, "c"), Session: "s", Seq: 2},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(revs) != "[1 1 2]" {
+			t.Fatalf("revisions %v, want [1 1 2]", revs)
+		}
+		revs, err = s.Append(ctx, n.ID, 2, []scribe.Change{
+			{Op: op(t, 2, "x"), Session: "s", Seq: 2},
+			{Op: op(t, 2, "d"), Session: "s", Seq: 3},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(revs) != "[2 3]" {
+			t.Fatalf("revisions %v, want [2 3]", revs)
+		}
+		doc, err := s.LoadNote(ctx, n.ID)
+		if err != nil || doc.Text != "acd" {
+			t.Fatalf("text %q, %v", doc.Text, err)
+		}
+	})
+}
+
+func TestNewClientURLs(t *testing.T) {
+	for _, c := range []struct {
+		url     string
+		cluster bool
+		addrs   string
+		bad     bool
+	}{
+		{url: "redis://127.0.0.1:6379/0", addrs: "127.0.0.1:6379"},
+		{url: "redis://:pw@10.0.0.1:7000/2", addrs: "10.0.0.1:7000"},
+		{url: "127.0.0.1:6379", addrs: "127.0.0.1:6379"},
+		{url: "a:1,b:2,c:3", cluster: true, addrs: "a:1,b:2,c:3"},
+		{url: "redis+cluster://a:1,b:2", cluster: true, addrs: "a:1,b:2"},
+		{url: "redis+cluster://user:pw@a:1,b:2/?dial_timeout=3", cluster: true, addrs: "a:1,b:2"},
+		{url: "rediss+cluster://a:1", cluster: true, addrs: "a:1"},
+		{url: "", bad: true},
+		{url: "http://x:1", bad: true},
+		{url: "redis+cluster://a:1,,b:2", bad: true},
+		{url: "redis+cluster://a:1/3", bad: true},
+		{url: "redis+cluster://a:1?nonsense=1", bad: true},
+		{url: "a:1/x", bad: true},
+	} {
+		cl, err := NewClient(c.url)
+		if c.bad {
+			if err == nil {
+				cl.Close()
+				t.Errorf("%q: accepted", c.url)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.url, err)
+			continue
+		}
+		var addrs string
+		var isCluster bool
+		switch v := cl.(type) {
+		case *goredis.Client:
+			addrs = v.Options().Addr
+		case *goredis.ClusterClient:
+			addrs, isCluster = strings.Join(v.Options().Addrs, ","), true
+		}
+		cl.Close()
+		if addrs != c.addrs || isCluster != c.cluster {
+			t.Errorf("%q: addrs %q cluster %v; want %q %v", c.url, addrs, isCluster, c.addrs, c.cluster)
+		}
+	}
+}
