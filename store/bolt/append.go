@@ -1,0 +1,281 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// appendReq is one Append call waiting for the writer.
+type appendReq struct {
+	ctx      context.Context
+	id       scribe.NoteID
+	expected scribe.Revision
+	changes  []scribe.Change
+	done     chan appendResult // buffered: the writer never blocks on it
+}
+
+type appendResult struct {
+	revs []scribe.Revision
+	err  error
+}
+
+// Append commits changes at the expected head revision; see scribe.Store.
+// The changes are fsynced when it returns. It checks, in order: the
+// expected revision (ECONFLICT), then each change: its Session (non-empty,
+// at most 255 bytes, UTF-8) and Seq (> 0), whether it is a duplicate, and
+// for a new change that its Op is ot JSON whose base length is the text's
+// length at that point (EINVALID).
+func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if !id.Valid() {
+		return nil, notFound(id)
+	}
+	if len(changes) == 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "No changes to append.")
+	}
+	if expected < 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "Invalid expected revision %d.", expected)
+	}
+	r := &appendReq{ctx: ctx, id: id, expected: expected, changes: changes, done: make(chan appendResult, 1)}
+	select {
+	case s.reqs <- r:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.ctx.Done():
+		return nil, errClosed
+	}
+	res := <-r.done // once accepted, the writer always answers
+	return res.revs, res.err
+}
+
+// writer owns every append: it takes one request, drains whatever else is
+// queued (up to maxGroup) and commits them all in one transaction, one fsync.
+func (s *Store) writer() {
+	for {
+		var batch []*appendReq
+		select {
+		case r := <-s.reqs:
+			batch = append(batch, r)
+		case <-s.ctx.Done():
+			return
+		}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// plan is an append that passed validation: everything to write.
+type plan struct {
+	id      scribe.NoteID
+	m       *meta           // updated in place to the new head
+	oldTime time.Time       // UpdatedAt before, for the ListNotes index
+	changes []scribe.Change // the new changes, with Revision set, Time unset
+	revs    []scribe.Revision
+	snap    *string // text at the new head, when a snapshot is due
+	oldSnap int64
+}
+
+// commit runs the requests in one write transaction. A request that fails
+// validation writes nothing and gets its error; the others commit. If the
+// transaction itself fails, every request that would have written fails.
+func (s *Store) commit(batch []*appendReq) {
+	results := make([]appendResult, len(batch))
+	plans := make([]*plan, len(batch))
+	now := time.Now().UTC().Round(0)
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				results[i].err = err
+				continue
+			}
+			p, err := s.plan(tx, r)
+			if err != nil {
+				results[i].err = err
+				continue
+			}
+			results[i].revs = p.revs
+			if len(p.changes) == 0 {
+				continue // all duplicates: nothing to write
+			}
+			if err := s.write(tx, p, now); err != nil {
+				return err // partial writes: abort the whole transaction
+			}
+			plans[i] = p
+		}
+		return nil
+	})
+	if err != nil {
+		err = wrap("append", err)
+		for i := range results {
+			if results[i].err == nil {
+				results[i] = appendResult{err: err}
+			}
+		}
+		plans = nil
+	}
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+	for _, p := range plans {
+		if p != nil {
+			for _, c := range p.changes {
+				c.Time = now
+				s.notify(p.id, scribe.Event{Change: &c})
+			}
+		}
+	}
+}
+
+// plan validates r against the transaction's state and prepares its writes.
+func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
+	m, err := getMeta(tx, r.id)
+	if err != nil {
+		return nil, err
+	}
+	if int64(r.expected) != m.Rev {
+		return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", m.Rev, r.expected)
+	}
+	seqs, err := noteBucket(tx, r.id, bucketSeqs)
+	if err != nil {
+		return nil, err
+	}
+	p := &plan{id: r.id, m: m, oldTime: m.UpdatedAt, revs: make([]scribe.Revision, len(r.changes)), oldSnap: m.SnapRev}
+	inBatch := map[string]scribe.Revision{}
+	var ops []ot.Operation
+	length, head := m.Len, m.Rev
+	for i, c := range r.changes {
+		if c.Session == "" || len(c.Session) > maxSession || !utf8.ValidString(c.Session) {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: the session id must be 1 to %d bytes of UTF-8.", i, maxSession)
+		}
+		if c.Seq == 0 {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: the sequence number must be at least 1.", i)
+		}
+		key := seqKey(c.Session, c.Seq)
+		if rev, ok := inBatch[string(key)]; ok {
+			p.revs[i] = rev
+			continue
+		}
+		if v := seqs.Get(key); v != nil {
+			if len(v) != 8 {
+				return nil, corrupt(r.id, "sequence index entry for (%q, %d)", c.Session, c.Seq)
+			}
+			p.revs[i] = scribe.Revision(binary.BigEndian.Uint64(v))
+			continue
+		}
+		if !utf8.ValidString(c.Author) {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: the author is not valid UTF-8.", i)
+		}
+		op, err := ot.ParseJSON(c.Op)
+		if err != nil {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i, opMessage(err))
+		}
+		if op.BaseLen() != length {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: operation base length %d does not match document length %d.", i, op.BaseLen(), length)
+		}
+		canon, _ := op.MarshalJSON() // never fails
+		length = op.TargetLen()
+		head++
+		p.revs[i] = scribe.Revision(head)
+		inBatch[string(key)] = scribe.Revision(head)
+		ops = append(ops, op)
+		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
+	}
+	if len(p.changes) == 0 {
+		return p, nil
+	}
+	k := int64(s.SnapshotEvery)
+	if m.Rev/k != head/k {
+		text, _, err := textAt(tx, r.id, m)
+		if err != nil {
+			return nil, err
+		}
+		for i, op := range ops {
+			if text, err = ot.Apply(text, op); err != nil {
+				return nil, scribe.Errorf(scribe.EINVALID, "Change at revision %d: %s", p.changes[i].Revision, opMessage(err))
+			}
+		}
+		p.snap = &text
+	}
+	m.Rev, m.Len = head, length
+	if p.snap != nil {
+		m.SnapRev = head
+	}
+	return p, nil
+}
+
+func opMessage(err error) string {
+	if e, ok := err.(*ot.Error); ok {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// write puts a validated plan into the transaction.
+func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
+	ops, err := noteBucket(tx, p.id, bucketOps)
+	if err != nil {
+		return err
+	}
+	seqs, err := noteBucket(tx, p.id, bucketSeqs)
+	if err != nil {
+		return err
+	}
+	for i := range p.changes {
+		c := p.changes[i]
+		c.Time = now
+		v, err := json.Marshal(&c)
+		if err != nil {
+			return fmt.Errorf("encode change: %w", err)
+		}
+		if err := ops.Put(revKey(int64(c.Revision)), v); err != nil {
+			return err
+		}
+		if err := seqs.Put(seqKey(c.Session, c.Seq), revKey(int64(c.Revision))); err != nil {
+			return err
+		}
+	}
+	if p.snap != nil {
+		snaps, err := noteBucket(tx, p.id, bucketSnap)
+		if err != nil {
+			return err
+		}
+		if err := snaps.Put(revKey(p.m.SnapRev), []byte(*p.snap)); err != nil {
+			return err
+		}
+		if err := snaps.Delete(revKey(p.oldSnap)); err != nil {
+			return err
+		}
+	}
+	p.m.UpdatedAt = now
+	mv, err := json.Marshal(p.m)
+	if err != nil {
+		return fmt.Errorf("encode note: %w", err)
+	}
+	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), mv); err != nil {
+		return err
+	}
+	updated := tx.Bucket(bucketUpdated)
+	if err := updated.Delete(updatedKey(p.oldTime, p.id)); err != nil {
+		return err
+	}
+	return updated.Put(updatedKey(now, p.id), nil)
+}

@@ -1,0 +1,577 @@
+// Package bolt is Scribe's embedded, default Store: one bbolt file
+// (<data-dir>/scribe.db) used by one process, with subscriptions fanned out
+// in process.
+//
+// Durability: every write transaction is fsynced when it commits (bbolt's
+// default; NoSync is never set), so a change is on disk when Append returns.
+// Appends from many goroutines are group-committed: one writer goroutine
+// drains every Append queued while the previous transaction was syncing into
+// the next transaction, so concurrent appends to many notes share one fsync.
+//
+// Layout (all integers big-endian, so keys sort by number):
+//
+//	notes/<id>                        -> meta JSON (title, times, head revision,
+//	                                     head text length, snapshot revision)
+//	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
+//	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op)
+//	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
+//	logs/<id>/seqs/<len><session><seq> -> rev (deduplication, LastSeq)
+//	logs/<id>/shares/<nanos><token>   -> "" (ListShares index, oldest first)
+//	shares/<token>                    -> share JSON (note id, creation time)
+//
+// Snapshots: when an append crosses a multiple of SnapshotEvery, the text at
+// the new head is computed (previous snapshot plus the operations since) and
+// written in the same transaction, replacing the previous snapshot. LoadNote
+// therefore replays fewer than SnapshotEvery operations.
+//
+// Validation: Append checks that each new op is ot JSON and that its base
+// length equals the head text's length (tracked in the metadata, so no text
+// is loaded). It does not check that an op's boundaries avoid the middle of
+// a surrogate pair, which needs the text: the server applies every op to its
+// live document before appending it, and the snapshot computation rejects
+// such an op with EINVALID when it falls in a batch that writes a snapshot.
+//
+// Stored data that cannot be decoded gives an EINTERNAL error naming the
+// note and revision; nothing panics.
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// Defaults for the Store's settings.
+const (
+	DefaultSnapshotEvery    = 100
+	DefaultOpenTimeout      = time.Second
+	DefaultSubscriberBuffer = 1024
+	// FileName is the database file's name inside the data directory.
+	FileName = "scribe.db"
+	// maxGroup bounds how many queued appends share one transaction.
+	maxGroup = 256
+	// maxSession bounds a session id's length (the key stores it in a byte).
+	maxSession = 255
+)
+
+var (
+	bucketNotes   = []byte("notes")
+	bucketUpdated = []byte("updated")
+	bucketLogs    = []byte("logs")
+	bucketShares  = []byte("shares")
+	bucketOps     = []byte("ops")
+	bucketSnap    = []byte("snap")
+	bucketSeqs    = []byte("seqs")
+	bucketNoteSh  = []byte("shares")
+)
+
+var _ scribe.Store = (*Store)(nil)
+
+// Store is the embedded scribe.Store. Create it with New, set its fields,
+// then Open it; Close it when done. It is safe for concurrent use.
+type Store struct {
+	// SnapshotEvery is K: a snapshot is written whenever an append crosses a
+	// multiple of K revisions. DefaultSnapshotEvery when zero.
+	SnapshotEvery int
+	// OpenTimeout is how long Open waits for another process to release the
+	// database file. DefaultOpenTimeout when zero.
+	OpenTimeout time.Duration
+	// SubscriberBuffer is how many events a subscriber may fall behind
+	// before further events to it are dropped (it then fills the gap from
+	// the log). DefaultSubscriberBuffer when zero.
+	SubscriberBuffer int
+
+	dir  string
+	db   *bbolt.DB
+	reqs chan *appendReq
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex // guards subs and closed
+	subs   map[scribe.NoteID]map[*subscription]struct{}
+	closed bool
+
+	replayed atomic.Int64 // ops the latest LoadNote replayed
+	dropped  atomic.Int64 // events dropped for slow subscribers
+}
+
+// New returns a Store that keeps its file in dataDir.
+func New(dataDir string) *Store {
+	return &Store{dir: dataDir}
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return filepath.Join(s.dir, FileName) }
+
+// Open creates the data directory if missing, opens (or creates) the
+// database file and starts the writer. Only one process can have a data
+// directory open; a second gets an error saying so after OpenTimeout.
+func (s *Store) Open() error {
+	if s.SnapshotEvery <= 0 {
+		s.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if s.OpenTimeout <= 0 {
+		s.OpenTimeout = DefaultOpenTimeout
+	}
+	if s.SubscriberBuffer <= 0 {
+		s.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return fmt.Errorf("bolt: create data directory: %w", err)
+	}
+	db, err := bbolt.Open(s.Path(), 0o600, &bbolt.Options{Timeout: s.OpenTimeout})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return fmt.Errorf("bolt: data directory %s is in use by another scribe process (%s is locked)", s.dir, s.Path())
+	} else if err != nil {
+		return fmt.Errorf("bolt: open %s: %w", s.Path(), err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bucketNotes, bucketUpdated, bucketLogs, bucketShares} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		db.Close()
+		return fmt.Errorf("bolt: init %s: %w", s.Path(), err)
+	}
+	s.db = db
+	s.reqs = make(chan *appendReq) // unbuffered: an accepted request is always answered
+	s.subs = make(map[scribe.NoteID]map[*subscription]struct{})
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Go(s.writer)
+	return nil
+}
+
+// Close stops the writer, ends every subscription and closes the file. A
+// second Close does nothing.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed || s.db == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	s.mu.Lock()
+	for _, set := range s.subs {
+		for sub := range set {
+			sub.closeLocked()
+		}
+	}
+	s.subs = nil
+	s.mu.Unlock()
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("bolt: close: %w", err)
+	}
+	return nil
+}
+
+// LastLoadReplayed returns how many operations the most recent LoadNote
+// applied on top of its snapshot (storetest.ReplayCounter).
+func (s *Store) LastLoadReplayed() int { return int(s.replayed.Load()) }
+
+// Dropped returns how many subscription events were dropped because their
+// subscriber was SubscriberBuffer events behind.
+func (s *Store) Dropped() int64 { return s.dropped.Load() }
+
+var errClosed = scribe.Errorf(scribe.EUNAVAILABLE, "The store is closed.")
+
+// begin checks the context and that the store is open.
+func (s *Store) begin(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.db == nil {
+		return errClosed
+	}
+	return nil
+}
+
+func (s *Store) view(what string, fn func(tx *bbolt.Tx) error) error {
+	err := s.db.View(fn)
+	return wrap(what, err)
+}
+
+func (s *Store) update(what string, fn func(tx *bbolt.Tx) error) error {
+	err := s.db.Update(fn)
+	return wrap(what, err)
+}
+
+// wrap leaves scribe errors as they are and gives others context.
+func wrap(what string, err error) error {
+	var se *scribe.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &se):
+		return err
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+		return errClosed
+	}
+	return fmt.Errorf("bolt: %s: %w", what, err)
+}
+
+// ---- encoding ----
+
+type meta struct {
+	Title     string    `json:"title"`
+	Template  string    `json:"template,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Rev       int64     `json:"rev"`
+	Len       int       `json:"len"` // head text length in UTF-16 code units
+	SnapRev   int64     `json:"snapRev"`
+}
+
+func (m *meta) note(id scribe.NoteID) scribe.Note {
+	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, CreatedAt: m.CreatedAt,
+		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev)}
+}
+
+type shareRecord struct {
+	Note      scribe.NoteID `json:"note"`
+	CreatedAt time.Time     `json:"createdAt"`
+}
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func revKey(r int64) []byte { return u64(uint64(r)) }
+
+func updatedKey(t time.Time, id scribe.NoteID) []byte {
+	return append(u64(uint64(t.UnixNano())), id...)
+}
+
+func seqPrefix(session string) []byte {
+	return append([]byte{byte(len(session))}, session...)
+}
+
+func seqKey(session string, seq uint64) []byte {
+	return binary.BigEndian.AppendUint64(seqPrefix(session), seq)
+}
+
+func corrupt(id scribe.NoteID, format string, args ...any) error {
+	return scribe.Errorf(scribe.EINTERNAL, "Stored data of note %s is corrupt: %s.", id, fmt.Sprintf(format, args...))
+}
+
+func notFound(id scribe.NoteID) error {
+	return scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
+}
+
+// getMeta reads a note's metadata: ENOTFOUND if absent, EINTERNAL if corrupt.
+func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
+	if !id.Valid() {
+		return nil, notFound(id)
+	}
+	v := tx.Bucket(bucketNotes).Get([]byte(id))
+	if v == nil {
+		return nil, notFound(id)
+	}
+	var m meta
+	if err := json.Unmarshal(v, &m); err != nil {
+		return nil, corrupt(id, "metadata: %v", err)
+	}
+	if m.Rev < 0 || m.SnapRev < 0 || m.SnapRev > m.Rev || m.Len < 0 {
+		return nil, corrupt(id, "metadata: revision %d, snapshot %d, length %d", m.Rev, m.SnapRev, m.Len)
+	}
+	return &m, nil
+}
+
+// noteBucket returns the note's log bucket and the named sub-bucket.
+func noteBucket(tx *bbolt.Tx, id scribe.NoteID, sub []byte) (*bbolt.Bucket, error) {
+	nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
+	if nb == nil {
+		return nil, corrupt(id, "the log bucket is missing")
+	}
+	b := nb.Bucket(sub)
+	if b == nil {
+		return nil, corrupt(id, "the %s bucket is missing", sub)
+	}
+	return b, nil
+}
+
+// decodeChange decodes a stored change and checks it is revision rev.
+func decodeChange(id scribe.NoteID, rev int64, k, v []byte) (scribe.Change, error) {
+	var c scribe.Change
+	if len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != rev {
+		return c, corrupt(id, "revision %d is missing from the log", rev)
+	}
+	if err := json.Unmarshal(v, &c); err != nil {
+		return c, corrupt(id, "change at revision %d: %v", rev, err)
+	}
+	if int64(c.Revision) != rev {
+		return c, corrupt(id, "change at revision %d says it is revision %d", rev, c.Revision)
+	}
+	return c, nil
+}
+
+// textAt returns the note's text at m.Rev: the snapshot plus the operations
+// since it, and how many operations it applied.
+func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
+	snaps, err := noteBucket(tx, id, bucketSnap)
+	if err != nil {
+		return "", 0, err
+	}
+	sv := snaps.Get(revKey(m.SnapRev))
+	if sv == nil {
+		return "", 0, corrupt(id, "the snapshot at revision %d is missing", m.SnapRev)
+	}
+	text := string(sv)
+	if !utf8.ValidString(text) {
+		return "", 0, corrupt(id, "the snapshot at revision %d is not UTF-8", m.SnapRev)
+	}
+	ops, err := noteBucket(tx, id, bucketOps)
+	if err != nil {
+		return "", 0, err
+	}
+	c := ops.Cursor()
+	n := 0
+	rev := m.SnapRev + 1
+	for k, v := c.Seek(revKey(rev)); rev <= m.Rev; k, v = c.Next() {
+		ch, err := decodeChange(id, rev, k, v)
+		if err != nil {
+			return "", 0, err
+		}
+		op, err := ot.ParseJSON(ch.Op)
+		if err != nil {
+			return "", 0, corrupt(id, "operation at revision %d: %v", rev, err)
+		}
+		if text, err = ot.Apply(text, op); err != nil {
+			return "", 0, corrupt(id, "operation at revision %d does not apply: %v", rev, err)
+		}
+		rev++
+		n++
+	}
+	if got := ot.Len16(text); got != m.Len {
+		return "", 0, corrupt(id, "text at revision %d has length %d, metadata says %d", m.Rev, got, m.Len)
+	}
+	return text, n, nil
+}
+
+// ---- notes ----
+
+// CreateNote creates a note at revision 0 with text n.Text. Title, template
+// and text must be valid UTF-8 (EINVALID).
+func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, error) {
+	if err := s.begin(ctx); err != nil {
+		return scribe.Note{}, err
+	}
+	for what, str := range map[string]string{"title": n.Title, "template": n.Template, "text": n.Text} {
+		if !utf8.ValidString(str) {
+			return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "The note's %s is not valid UTF-8.", what)
+		}
+	}
+	created := n.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	created = created.UTC().Round(0)
+	m := meta{Title: n.Title, Template: n.Template, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text)}
+	mv, err := json.Marshal(&m)
+	if err != nil {
+		return scribe.Note{}, fmt.Errorf("bolt: encode note: %w", err)
+	}
+	var id scribe.NoteID
+	err = s.update("create note", func(tx *bbolt.Tx) error {
+		notes := tx.Bucket(bucketNotes)
+		for id = scribe.NewNoteID(); notes.Get([]byte(id)) != nil; id = scribe.NewNoteID() {
+		}
+		if err := notes.Put([]byte(id), mv); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketUpdated).Put(updatedKey(created, id), nil); err != nil {
+			return err
+		}
+		nb, err := tx.Bucket(bucketLogs).CreateBucket([]byte(id))
+		if err != nil {
+			return err
+		}
+		for _, name := range [][]byte{bucketOps, bucketSeqs, bucketNoteSh} {
+			if _, err := nb.CreateBucket(name); err != nil {
+				return err
+			}
+		}
+		snap, err := nb.CreateBucket(bucketSnap)
+		if err != nil {
+			return err
+		}
+		return snap.Put(revKey(0), []byte(n.Text))
+	})
+	if err != nil {
+		return scribe.Note{}, err
+	}
+	return m.note(id), nil
+}
+
+// LoadNote returns the note's text at its head revision, replaying fewer
+// than SnapshotEvery operations on top of the latest snapshot.
+func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document, error) {
+	if err := s.begin(ctx); err != nil {
+		return scribe.Document{}, err
+	}
+	var d scribe.Document
+	err := s.view("load note", func(tx *bbolt.Tx) error {
+		m, err := getMeta(tx, id)
+		if err != nil {
+			return err
+		}
+		text, n, err := textAt(tx, id, m)
+		if err != nil {
+			return err
+		}
+		s.replayed.Store(int64(n))
+		d = scribe.Document{Note: m.note(id), Text: text}
+		return nil
+	})
+	return d, err
+}
+
+// GetNote returns the note's metadata.
+func (s *Store) GetNote(ctx context.Context, id scribe.NoteID) (scribe.Note, error) {
+	if err := s.begin(ctx); err != nil {
+		return scribe.Note{}, err
+	}
+	var n scribe.Note
+	err := s.view("get note", func(tx *bbolt.Tx) error {
+		m, err := getMeta(tx, id)
+		if err != nil {
+			return err
+		}
+		n = m.note(id)
+		return nil
+	})
+	return n, err
+}
+
+// ListNotes returns up to limit notes, most recently edited first, reading
+// only those notes (an index ordered by last edit). limit < 1 is EINVALID.
+func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if limit < 1 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The limit must be at least 1.")
+	}
+	var out []scribe.Note
+	err := s.view("list notes", func(tx *bbolt.Tx) error {
+		c := tx.Bucket(bucketUpdated).Cursor()
+		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
+			if len(k) <= 8 {
+				return scribe.Errorf(scribe.EINTERNAL, "Stored note index is corrupt: key %x.", k)
+			}
+			id := scribe.NoteID(k[8:])
+			m, err := getMeta(tx, id)
+			if scribe.ErrorCode(err) == scribe.ENOTFOUND {
+				return corrupt(id, "indexed but missing")
+			} else if err != nil {
+				return err
+			}
+			out = append(out, m.note(id))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ---- the log ----
+
+// Changes returns the changes with from < Revision <= to (to clamped to the
+// head). from < 0 or to < from is EINVALID.
+func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.Revision) ([]scribe.Change, error) {
+	if err := s.begin(ctx); err != nil {
+		return nil, err
+	}
+	if from < 0 || to < from {
+		return nil, scribe.Errorf(scribe.EINVALID, "Invalid revision range %d..%d.", from, to)
+	}
+	var out []scribe.Change
+	err := s.view("read changes", func(tx *bbolt.Tx) error {
+		m, err := getMeta(tx, id)
+		if err != nil {
+			return err
+		}
+		last := min(int64(to), m.Rev)
+		if int64(from) >= last {
+			return nil
+		}
+		ops, err := noteBucket(tx, id, bucketOps)
+		if err != nil {
+			return err
+		}
+		out = make([]scribe.Change, 0, last-int64(from))
+		c := ops.Cursor()
+		rev := int64(from) + 1
+		for k, v := c.Seek(revKey(rev)); rev <= last; k, v = c.Next() {
+			ch, err := decodeChange(id, rev, k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, ch)
+			rev++
+		}
+		return nil
+	})
+	return out, err
+}
+
+// LastSeq returns the highest seq committed for session and its revision.
+func (s *Store) LastSeq(ctx context.Context, id scribe.NoteID, session string) (uint64, scribe.Revision, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, 0, err
+	}
+	var seq uint64
+	var rev scribe.Revision
+	err := s.view("read last seq", func(tx *bbolt.Tx) error {
+		if _, err := getMeta(tx, id); err != nil {
+			return err
+		}
+		if session == "" || len(session) > maxSession {
+			return nil
+		}
+		seqs, err := noteBucket(tx, id, bucketSeqs)
+		if err != nil {
+			return err
+		}
+		prefix := seqPrefix(session)
+		c := seqs.Cursor()
+		k, v := c.Seek(seqKey(session, ^uint64(0)))
+		if k == nil || string(k) != string(seqKey(session, ^uint64(0))) {
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		}
+		if k == nil || len(k) != len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
+			return nil
+		}
+		if len(v) != 8 {
+			return corrupt(id, "sequence index entry for session %q", session)
+		}
+		seq = binary.BigEndian.Uint64(k[len(prefix):])
+		rev = scribe.Revision(binary.BigEndian.Uint64(v))
+		return nil
+	})
+	return seq, rev, err
+}

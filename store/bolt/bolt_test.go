@@ -1,0 +1,262 @@
+package bolt_test
+
+import (
+	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/store/storetest"
+)
+
+func open(tb testing.TB, dir string) *bolt.Store {
+	tb.Helper()
+	s := bolt.New(dir)
+	if err := s.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	return s
+}
+
+func newStore(tb testing.TB) scribe.Store { return open(tb, tb.TempDir()) }
+
+func TestStore(t *testing.T) { storetest.Run(t, newStore) }
+
+func BenchmarkStore(b *testing.B) { storetest.Benchmark(b, newStore) }
+
+// TestReopen checks that what Append returned is still there after the file
+// is closed and opened again, snapshot and log alike.
+func TestReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	ctx := context.Background()
+	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "durable", Text: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := "a"
+	for i := range 250 {
+		op := storetest.EditOp(doc, storetest.Len(doc), 0, "b")
+		if _, err := s.Append(ctx, n.ID, scribe.Revision(i), []scribe.Change{storetest.ChangeOf("s", uint64(i+1), op)}); err != nil {
+			t.Fatal(err)
+		}
+		doc += "b"
+	}
+	sh, err := s.CreateShare(ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetNote(ctx, n.ID); scribe.ErrorCode(err) != scribe.EUNAVAILABLE {
+		t.Errorf("GetNote on a closed store: %v, want EUNAVAILABLE", err)
+	}
+	s2 := open(t, dir)
+	d, err := s2.LoadNote(ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Text != doc || d.Revision != 250 || d.Title != "durable" {
+		t.Errorf("after reopen: %q at %d", d.Text, d.Revision)
+	}
+	if r := s2.LastLoadReplayed(); r != 50 {
+		t.Errorf("load replayed %d ops, want 50 (snapshot at 200)", r)
+	}
+	if got, err := s2.ResolveShare(ctx, sh.Token); err != nil || got.NoteID != n.ID {
+		t.Errorf("share after reopen: %+v, %v", got, err)
+	}
+	if seq, rev, err := s2.LastSeq(ctx, n.ID, "s"); seq != 250 || rev != 250 || err != nil {
+		t.Errorf("LastSeq after reopen: %d, %d, %v", seq, rev, err)
+	}
+}
+
+// TestSecondOpen checks that a data directory in use gives a clear error.
+func TestSecondOpen(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir)
+	s := bolt.New(dir)
+	s.OpenTimeout = 100e6 // 100ms
+	err := s.Open()
+	if err == nil {
+		s.Close()
+		t.Fatal("a second Open of the same data directory succeeded")
+	}
+	if !strings.Contains(err.Error(), "in use by another scribe process") {
+		t.Errorf("second Open: %v", err)
+	}
+}
+
+func TestOpenCreatesDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	s := open(t, dir)
+	if _, err := os.Stat(filepath.Join(dir, bolt.FileName)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenGarbageFile(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, bolt.FileName), []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := bolt.New(dir)
+	if err := s.Open(); err == nil {
+		s.Close()
+		t.Fatal("Open of a garbage file succeeded")
+	}
+}
+
+// TestCorrupt writes garbage into stored values and checks every read gives
+// EINTERNAL, not a panic and not a wrong answer.
+func TestCorrupt(t *testing.T) {
+	ctx := context.Background()
+	setup := func(t *testing.T) (string, scribe.NoteID, scribe.Token) {
+		dir := t.TempDir()
+		s := bolt.New(dir)
+		if err := s.Open(); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.CreateNote(ctx, scribe.NewNote{Title: "t", Text: "abc"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := "abc"
+		for i := range 3 {
+			op := storetest.EditOp(doc, 0, 0, "x")
+			if _, err := s.Append(ctx, n.ID, scribe.Revision(i), []scribe.Change{storetest.ChangeOf("s", uint64(i+1), op)}); err != nil {
+				t.Fatal(err)
+			}
+			doc = "x" + doc
+		}
+		sh, err := s.CreateShare(ctx, n.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return dir, n.ID, sh.Token
+	}
+	rev := func(r uint64) []byte { return binary.BigEndian.AppendUint64(nil, r) }
+	cases := []struct {
+		name   string
+		bucket []string
+		key    func(id scribe.NoteID, tok scribe.Token) []byte
+		value  []byte // nil deletes
+		check  func(s *bolt.Store, id scribe.NoteID, tok scribe.Token) []error
+	}{
+		{"metadata not JSON", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, []byte("{garbage"),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				_, e2 := s.GetNote(ctx, id)
+				_, e3 := s.ListNotes(ctx, 10)
+				_, e4 := s.Append(ctx, id, 3, []scribe.Change{storetest.ChangeOf("t", 1, []byte(`[6,"y"]`))})
+				return []error{e1, e2, e3, e4}
+			}},
+		{"metadata with impossible numbers", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, []byte(`{"rev":2,"snapRev":5,"len":-1}`),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				_, e2 := s.GetNote(ctx, id)
+				return []error{e1, e2}
+			}},
+		{"change not JSON", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte("\x00\xff"),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				_, e2 := s.Changes(ctx, id, 0, 3)
+				return []error{e1, e2}
+			}},
+		{"op not an operation", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":2,"op":{"x":1},"session":"s","seq":2}`),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				return []error{e1}
+			}},
+		{"op does not fit", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":2,"op":[100,"x"],"session":"s","seq":2}`),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				return []error{e1}
+			}},
+		{"change missing", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, nil,
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				_, e2 := s.Changes(ctx, id, 0, 3)
+				return []error{e1, e2}
+			}},
+		{"change with the wrong revision", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":7,"op":[4,"x"],"session":"s","seq":2}`),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.Changes(ctx, id, 0, 3)
+				return []error{e1}
+			}},
+		{"snapshot missing", []string{"logs", "", "snap"}, func(scribe.NoteID, scribe.Token) []byte { return rev(0) }, nil,
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				return []error{e1}
+			}},
+		{"snapshot not UTF-8", []string{"logs", "", "snap"}, func(scribe.NoteID, scribe.Token) []byte { return rev(0) }, []byte("a\xffc"),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, e1 := s.LoadNote(ctx, id)
+				return []error{e1}
+			}},
+		{"seq index entry", []string{"logs", "", "seqs"}, func(scribe.NoteID, scribe.Token) []byte { return append([]byte{1, 's'}, rev(3)...) }, []byte("xyz"),
+			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
+				_, _, e1 := s.LastSeq(ctx, id, "s")
+				_, e2 := s.Append(ctx, id, 3, []scribe.Change{storetest.ChangeOf("s", 3, []byte(`[6,"y"]`))})
+				return []error{e1, e2}
+			}},
+		{"share record", []string{"shares"}, func(_ scribe.NoteID, tok scribe.Token) []byte { return []byte(tok) }, []byte(`[1,2]`),
+			func(s *bolt.Store, id scribe.NoteID, tok scribe.Token) []error {
+				_, e1 := s.ResolveShare(ctx, tok)
+				_, e2 := s.ListShares(ctx, id)
+				e3 := s.RevokeShare(ctx, tok)
+				return []error{e1, e2, e3}
+			}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir, id, tok := setup(t)
+			db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = db.Update(func(tx *bbolt.Tx) error {
+				b := tx.Bucket([]byte(c.bucket[0]))
+				for _, name := range c.bucket[1:] {
+					if name == "" {
+						name = string(id)
+					}
+					b = b.Bucket([]byte(name))
+				}
+				k := c.key(id, tok)
+				if c.value == nil {
+					return b.Delete(k)
+				}
+				return b.Put(k, c.value)
+			})
+			db.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := open(t, dir)
+			for i, err := range c.check(s, id, tok) {
+				if scribe.ErrorCode(err) != scribe.EINTERNAL {
+					t.Errorf("call %d: %v, want EINTERNAL", i, err)
+				} else if !strings.Contains(scribe.ErrorMessage(err), "corrupt") {
+					t.Errorf("call %d: message %q does not say the data is corrupt", i, scribe.ErrorMessage(err))
+				}
+			}
+			if err := s.Ping(ctx); err != nil {
+				t.Errorf("Ping with one corrupt note: %v", err)
+			}
+		})
+	}
+}
