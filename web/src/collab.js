@@ -1,0 +1,534 @@
+// The client side of Scribe's websocket protocol v1 (docs/protocol.md), as a
+// state machine with no I/O: the transport (connection.js) feeds it frames
+// and connection events, and it asks the transport to send messages and the
+// editor to apply remote changes through the callbacks it was given. That
+// keeps every rule of the protocol testable in Node without a browser.
+//
+// The OT state is ot.js's client: at most one op in flight (sent, not yet
+// acknowledged) and a buffer of everything typed since, composed into one
+// op. Remote ops are transformed over both before they reach the editor, so
+// the editor's text is always the server's text at `rev` plus the in-flight
+// op plus the buffer. The state survives a dropped connection: typing goes
+// on into the buffer, and on reconnect the in-flight op is resent with the
+// same seq only if the server's welcome says it was not committed, so an
+// edit is never lost and never doubled.
+
+import * as ot from './ot.js'
+
+/** @typedef {import('./ot.js').Op} Op */
+/** @typedef {import('./ot.js').Selection} Selection */
+
+/**
+ * @typedef {object} Peer
+ * @property {string} client   public connection id
+ * @property {string} name
+ * @property {string} color
+ * @property {boolean} readonly
+ * @property {Selection|undefined} sel  in server coordinates at `selRev`
+ * @property {number} selRev
+ */
+
+/**
+ * @typedef {object} Callbacks
+ * @property {(msg: object) => void} send            send one client message
+ * @property {(text: string) => void} [reset]        replace the editor's whole text
+ * @property {(op: Op, client: string|undefined) => void} [remote]  apply a remote op to the editor's text
+ * @property {() => void} [changed]                  status, pending count or peers changed
+ * @property {(code: string, message: string) => void} [error]  the server refused something
+ * @property {(why: string) => void} [resync]        the connection is out of step: close it and connect again
+ * @property {() => number} [now]                    clock in ms (tests inject one)
+ * @property {(fn: () => void, ms: number) => any} [setTimer]
+ * @property {(t: any) => void} [clearTimer]
+ */
+
+/** How many committed ops are kept to move a peer's stale selection forward. */
+const HISTORY = 128
+
+/** Presence messages are sent at most this often (the protocol allows ~20/s). */
+export const PRESENCE_INTERVAL_MS = 60
+
+/** Ops are sent at most at this fraction of the server's opsPerSecond limit. */
+const RATE_MARGIN = 0.8
+
+export class CollabClient {
+  /**
+   * @param {object} opts
+   * @param {string} opts.session  8-64 chars of [A-Za-z0-9_-], kept for the tab's life
+   * @param {string} opts.name     display name
+   * @param {Callbacks} opts.callbacks
+   */
+  constructor ({ session, name, callbacks }) {
+    this.session = session
+    this.name = name
+    this.cb = callbacks
+    this.now = callbacks.now || (() => Date.now())
+    this.setTimer = callbacks.setTimer || ((fn, ms) => setTimeout(fn, ms))
+    this.clearTimer = callbacks.clearTimer || (t => clearTimeout(t))
+
+    /** whether a welcome ever arrived: from then on `rev` and the texts are meaningful */
+    this.synced = false
+    /** the last revision received (welcome, op or ack) */
+    this.rev = 0
+    /** the server's text at `rev` */
+    this.serverText = ''
+    /** the editor's text: serverText + inflight + buffer */
+    this.text = ''
+    /** @type {{op: Op, seq: number, count: number} | null} sent, not yet acknowledged */
+    this.inflight = null
+    /** @type {{op: Op, count: number} | null} typed since, not yet sent */
+    this.buffer = null
+    /** the last seq used in this session */
+    this.seq = 0
+    /** @type {'connecting'|'connected'|'reconnecting'|'offline'|'gone'} */
+    this.status = 'connecting'
+    /** whether the current connection has been welcomed (ops may be sent) */
+    this.open = false
+    this.readonly = false
+    this.client = ''
+    this.color = ''
+    this.title = ''
+    this.goneReason = ''
+    /** @type {Map<string, Peer>} */
+    this.peers = new Map()
+    /** ask for the full text on the next hello (the server refused our rev) */
+    this.fresh = false
+    /** set when the current connection went out of step; cleared by connected() */
+    this.dead = false
+    /** @type {Map<number, Op>} the op that produced each recent revision */
+    this.history = new Map()
+    this.limits = { maxMessageBytes: 262144, maxNoteBytes: 1048576, opsPerSecond: 60 }
+
+    /** @type {Selection|undefined} the local selection, in editor coordinates */
+    this.selection = undefined
+    this.presenceDirty = false
+    this.lastPresenceAt = -Infinity
+    this.presenceTimer = null
+    this.lastOpAt = -Infinity
+    this.opTimer = null
+  }
+
+  /** How many local edits the server has not confirmed yet. */
+  get pending () {
+    return (this.inflight ? this.inflight.count : 0) + (this.buffer ? this.buffer.count : 0)
+  }
+
+  /** The first message on a new connection. */
+  hello () {
+    const msg = { type: 'hello', protocol: 1, session: this.session, name: this.name }
+    if (this.synced && !this.fresh) msg.rev = this.rev
+    return msg
+  }
+
+  /** The transport opened a websocket: send hello. */
+  connected () {
+    this.open = false
+    this.dead = false
+    this.cb.send(this.hello())
+  }
+
+  /**
+   * The connection dropped (or could not be made). State is kept; the
+   * transport reconnects.
+   * @param {'reconnecting'|'offline'|'gone'} status
+   * @param {string} [reason] why, for 'gone'
+   */
+  disconnected (status, reason) {
+    this.open = false
+    this.clearTimer(this.opTimer)
+    this.opTimer = null
+    this.clearTimer(this.presenceTimer)
+    this.presenceTimer = null
+    this.peers.clear()
+    if (this.status !== 'gone') {
+      this.status = status
+      if (status === 'gone') this.goneReason = reason || 'This note is no longer available.'
+    }
+    this.changed()
+  }
+
+  /**
+   * Handle one server frame: a JSON array of messages, in order.
+   * @param {unknown} frame the parsed JSON
+   */
+  receive (frame) {
+    if (this.dead) return
+    const msgs = Array.isArray(frame) ? frame : [frame]
+    for (const m of msgs) {
+      if (!m || typeof m !== 'object') continue
+      switch (m.type) {
+        case 'welcome': this.onWelcome(m); break
+        case 'ack': this.onAck(m); break
+        case 'op': this.onOp(m); break
+        case 'presence': this.onPresence(m); break
+        case 'leave': this.peers.delete(m.client); this.changed(); break
+        case 'error': this.onError(m); break
+        default: break // unknown types are ignored, so the server can add some
+      }
+      if (this.dead) return
+    }
+  }
+
+  /**
+   * The editor changed the text by op (based on `text`), with the selection
+   * after it. count is how many user edits op stands for (1 per transaction).
+   * @param {Op} op
+   * @param {Selection} [sel]
+   * @param {number} [count]
+   */
+  localChange (op, sel, count = 1) {
+    if (this.readonly) throw new Error('read-only: local edits are not allowed')
+    if (!this.synced) throw new Error('no text yet: the editor stays read-only until the first welcome')
+    if (ot.isNoop(op)) return
+    this.text = ot.apply(this.text, op)
+    if (sel) this.selection = sel
+    if (this.buffer) {
+      this.buffer = { op: ot.compose(this.buffer.op, op), count: this.buffer.count + count }
+    } else {
+      this.buffer = { op, count }
+    }
+    this.flush()
+    this.changed()
+  }
+
+  /**
+   * The local selection moved (editor coordinates).
+   * @param {Selection} sel
+   */
+  localSelection (sel) {
+    this.selection = sel
+    this.presenceDirty = true
+    this.flushPresence()
+  }
+
+  /** The display name changed. */
+  setName (name) {
+    this.name = name
+    if (this.open) this.cb.send({ type: 'name', name })
+  }
+
+  /**
+   * Peers with their selections moved into editor coordinates.
+   * @returns {{client: string, name: string, color: string, readonly: boolean, sel: Selection|undefined}[]}
+   */
+  peerList () {
+    const out = []
+    for (const p of this.peers.values()) {
+      let sel
+      if (p.sel && p.selRev === this.rev) {
+        sel = p.sel
+        if (this.inflight) sel = ot.transformSelection(sel, this.inflight.op)
+        if (this.buffer) sel = ot.transformSelection(sel, this.buffer.op)
+      }
+      out.push({ client: p.client, name: p.name, color: p.color, readonly: p.readonly, sel })
+    }
+    return out
+  }
+
+  // --- server messages ---
+
+  onWelcome (m) {
+    this.open = true
+    this.status = 'connected'
+    this.readonly = !!m.readonly
+    this.client = String(m.client || '')
+    this.color = String(m.color || '')
+    if (typeof m.title === 'string') this.title = m.title
+    if (m.limits && typeof m.limits === 'object') Object.assign(this.limits, m.limits)
+    const lastSeq = Number.isInteger(m.lastSeq) ? m.lastSeq : 0
+    if (this.seq < lastSeq) this.seq = lastSeq
+
+    if (typeof m.text === 'string' && !m.catchup) {
+      this.welcomeWithText(m.text, m.rev, lastSeq)
+    } else if (!this.synced) {
+      // A catch-up welcome without our having sent a rev: the server broke the protocol.
+      this.fail('the server sent a catch-up welcome to a fresh client')
+      return
+    } else if (this.inflight && this.inflight.seq > lastSeq) {
+      // Not committed before the connection dropped: resend it unchanged (same
+      // seq); it is based on our rev, and the server transforms it over the
+      // catch-up that follows.
+      this.sendInflight()
+    }
+    // else: its ack is in the catch-up that follows.
+
+    this.peers.clear()
+    if (Array.isArray(m.peers)) {
+      for (const p of m.peers) this.onPresence({ ...p, rev: Number.isInteger(p.rev) ? p.rev : m.rev })
+    }
+    this.flush()
+    this.presenceDirty = this.selection !== undefined
+    this.flushPresence()
+    this.changed()
+  }
+
+  /**
+   * A full text: the first welcome, or a reconnect the server could not
+   * serve as a catch-up. Local unconfirmed edits are merged onto it.
+   */
+  welcomeWithText (text, rev, lastSeq) {
+    if (!Number.isInteger(rev) || rev < 0) {
+      this.fail('welcome without a valid rev')
+      return
+    }
+    this.fresh = false
+    if (!this.synced) {
+      this.synced = true
+      this.rev = rev
+      this.serverText = text
+      this.text = text
+      this.history.clear()
+      if (this.cb.reset) this.cb.reset(text)
+      return
+    }
+    // Our state at this.rev is serverText; the server's is `text` at `rev`.
+    // The in-flight op, if the server has it, is already in `text`.
+    let base = this.serverText
+    if (this.inflight && this.inflight.seq <= lastSeq) {
+      base = ot.apply(base, this.inflight.op)
+      this.inflight = null
+    }
+    let remote = ot.diff(base, text)
+    if (this.inflight) {
+      const [i2, r2] = ot.transform(this.inflight.op, remote)
+      this.inflight = { ...this.inflight, op: i2 }
+      remote = r2
+    }
+    if (this.buffer) {
+      const [b2, r3] = ot.transform(this.buffer.op, remote)
+      this.buffer = { ...this.buffer, op: b2 }
+      remote = r3
+    }
+    this.rev = rev
+    this.serverText = text
+    this.history.clear()
+    this.applyRemote(remote, undefined)
+    if (this.inflight) this.sendInflight()
+  }
+
+  onAck (m) {
+    if (!this.inflight || m.seq !== this.inflight.seq) return // a repeated ack: already handled
+    if (!this.expectRev(m.rev)) return
+    this.serverText = ot.apply(this.serverText, this.inflight.op)
+    this.record(m.rev, this.inflight.op)
+    this.rev = m.rev
+    this.movePeers(this.inflight.op)
+    this.inflight = null
+    this.flush()
+    this.flushPresence()
+    this.changed()
+  }
+
+  onOp (m) {
+    if (!Number.isInteger(m.rev) || m.rev <= this.rev) return // already have it
+    if (!this.expectRev(m.rev)) return
+    let op
+    try {
+      op = ot.normalize(m.op)
+      if (ot.baseLength(op) !== this.serverText.length) throw new ot.OTError('base length mismatch')
+    } catch (e) {
+      this.fail(`remote op at rev ${m.rev} does not fit: ${e.message}`)
+      return
+    }
+    this.serverText = ot.apply(this.serverText, op)
+    this.record(m.rev, op)
+    this.rev = m.rev
+    this.movePeers(op)
+    let local = op
+    if (this.inflight) {
+      const [i2, l2] = ot.transform(this.inflight.op, local)
+      this.inflight = { ...this.inflight, op: i2 }
+      local = l2
+    }
+    if (this.buffer) {
+      const [b2, l3] = ot.transform(this.buffer.op, local)
+      this.buffer = { ...this.buffer, op: b2 }
+      local = l3
+    }
+    this.applyRemote(local, m.client)
+    this.changed()
+  }
+
+  onPresence (m) {
+    if (!m.client || m.client === this.client) return
+    const old = this.peers.get(m.client)
+    const p = {
+      client: String(m.client),
+      name: typeof m.name === 'string' ? m.name : (old ? old.name : 'Anonymous'),
+      color: typeof m.color === 'string' ? m.color : (old ? old.color : '#868e96'),
+      readonly: typeof m.readonly === 'boolean' ? m.readonly : (old ? old.readonly : false),
+      sel: old ? old.sel : undefined,
+      selRev: old ? old.selRev : this.rev
+    }
+    if (Array.isArray(m.sel) && Number.isInteger(m.rev)) {
+      const moved = this.catchUpSelection(m.sel, m.rev)
+      if (moved) {
+        p.sel = moved.sel
+        p.selRev = moved.rev
+      }
+    } else if (m.sel === null || p.readonly) {
+      p.sel = undefined
+    }
+    this.peers.set(p.client, p)
+    this.changed()
+  }
+
+  onError (m) {
+    const code = String(m.code || 'EINTERNAL')
+    const message = String(m.message || 'The server refused a message.')
+    if (this.cb.error) this.cb.error(code, message)
+    if (m.seq !== undefined && this.inflight && m.seq === this.inflight.seq) {
+      // The op was refused and nothing changed; our text is out of step. The
+      // refused edit cannot be kept; later edits typed on top of it are
+      // kept by the merge in welcomeWithText after a fresh start.
+      this.fail(`op ${m.seq} refused: ${code}`, true)
+    } else if (!this.open) {
+      // An error before the welcome refuses the hello, e.g. a rev ahead of
+      // the server's head (it lost data): ask for the full text next time;
+      // welcomeWithText merges our unconfirmed edits onto it.
+      this.fresh = true
+      this.fail(`hello refused: ${code}`)
+    }
+  }
+
+  // --- internals ---
+
+  /** Send the buffer if nothing is in flight and the rate allows. */
+  flush () {
+    if (!this.open || this.readonly || this.inflight || !this.buffer) return
+    const minGap = 1000 / (Math.max(1, this.limits.opsPerSecond) * RATE_MARGIN)
+    const wait = this.lastOpAt + minGap - this.now()
+    if (wait >= 1) { // timers have millisecond resolution
+      if (!this.opTimer) {
+        this.opTimer = this.setTimer(() => {
+          this.opTimer = null
+          this.flush()
+        }, wait)
+      }
+      return
+    }
+    this.inflight = { op: this.buffer.op, seq: ++this.seq, count: this.buffer.count }
+    this.buffer = null
+    this.sendInflight()
+  }
+
+  sendInflight () {
+    if (!this.inflight || !this.open) return
+    const msg = { type: 'op', rev: this.rev, seq: this.inflight.seq, op: this.inflight.op }
+    if (this.selection && !this.buffer) {
+      msg.sel = this.selection
+      this.presenceDirty = false
+      this.lastPresenceAt = this.now()
+    }
+    this.lastOpAt = this.now()
+    this.cb.send(msg)
+  }
+
+  /** Send the local selection if it changed, nothing is unconfirmed, and the rate allows. */
+  flushPresence () {
+    if (!this.presenceDirty || !this.open || this.readonly || this.inflight || this.buffer || !this.selection) return
+    const wait = this.lastPresenceAt + PRESENCE_INTERVAL_MS - this.now()
+    if (wait > 0) {
+      if (!this.presenceTimer) {
+        this.presenceTimer = this.setTimer(() => {
+          this.presenceTimer = null
+          this.flushPresence()
+        }, wait)
+      }
+      return
+    }
+    this.presenceDirty = false
+    this.lastPresenceAt = this.now()
+    this.cb.send({ type: 'presence', rev: this.rev, sel: this.selection })
+  }
+
+  applyRemote (op, client) {
+    if (ot.isNoop(op)) return
+    this.text = ot.apply(this.text, op)
+    if (this.selection) this.selection = ot.transformSelection(this.selection, op)
+    if (this.cb.remote) this.cb.remote(op, client)
+  }
+
+  /** Check a server revision is the next one; on a gap, resynchronise. */
+  expectRev (rev) {
+    if (rev === this.rev + 1) return true
+    this.fail(`expected revision ${this.rev + 1}, got ${rev}`)
+    return false
+  }
+
+  record (rev, op) {
+    this.history.set(rev, op)
+    this.history.delete(rev - HISTORY)
+  }
+
+  /** Move every peer selection at the previous rev through op (which produced this.rev). */
+  movePeers (op) {
+    for (const p of this.peers.values()) {
+      if (p.sel && p.selRev === this.rev - 1) {
+        p.sel = ot.transformSelection(p.sel, op)
+        p.selRev = this.rev
+      }
+    }
+  }
+
+  /**
+   * Bring a peer's selection from revision `rev` to this.rev through the
+   * recent history. A selection from the future (a catch-up welcome) is
+   * kept and moved forward as the ops arrive.
+   * @returns {{sel: Selection, rev: number} | null}
+   */
+  catchUpSelection (sel, rev) {
+    if (rev > this.rev) {
+      return ot.isValidSelection(sel, Number.MAX_SAFE_INTEGER) ? { sel, rev } : null
+    }
+    let len = this.serverText.length
+    // Validate against the document at `rev`.
+    for (let r = this.rev; r > rev; r--) {
+      const op = this.history.get(r)
+      if (!op) return null
+      len = ot.baseLength(op)
+    }
+    if (!ot.isValidSelection(sel, len)) return null
+    for (let r = rev + 1; r <= this.rev; r++) sel = ot.transformSelection(sel, this.history.get(r))
+    return { sel, rev: this.rev }
+  }
+
+  /**
+   * Something does not add up (a gap, an op that does not fit, a refused
+   * op): ignore the rest of this connection and ask the transport for a new
+   * one, which catches up from `rev`. With `dropUnconfirmed` (the server
+   * refused our in-flight op, so our text is out of step with it) the local
+   * text goes back to the server's: the refused edit and anything typed on
+   * top of it in the moment before the refusal arrived are dropped, and the
+   * error callback has told the person why.
+   */
+  fail (why, dropUnconfirmed = false) {
+    this.lastFailure = why
+    if (dropUnconfirmed && (this.inflight || this.buffer)) {
+      const undo = ot.diff(this.text, this.serverText)
+      this.inflight = null
+      this.buffer = null
+      this.applyRemote(undo, undefined)
+    }
+    this.dead = true
+    this.open = false
+    if (this.cb.resync) this.cb.resync(why)
+    this.changed()
+  }
+
+  changed () {
+    if (this.cb.changed) this.cb.changed()
+  }
+}
+
+/**
+ * newSessionID returns a random session id: 22 characters of base64url.
+ * It lives in memory only, for the life of the page: a new page load must
+ * start a new session, since its seq starts again at 1.
+ */
+export function newSessionID () {
+  const b = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(b)
+  let s = ''
+  for (const x of b) s += String.fromCharCode(x)
+  return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}

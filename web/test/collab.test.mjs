@@ -1,0 +1,327 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import * as ot from '../src/ot.js'
+import { CollabClient, newSessionID } from '../src/collab.js'
+import { SimServer, SimClient, prng } from '../testlib/sim.mjs'
+
+/** A client whose messages and callbacks are recorded, with a manual clock. */
+function recorder (opts = {}) {
+  const log = { sent: [], resets: [], remotes: [], errors: [], resyncs: [], timers: [] }
+  let now = 0
+  const c = new CollabClient({
+    session: 'session_test_1',
+    name: 'Ada',
+    callbacks: {
+      send: m => log.sent.push(m),
+      reset: t => log.resets.push(t),
+      remote: (op, client) => log.remotes.push({ op, client }),
+      error: (code, message) => log.errors.push({ code, message }),
+      resync: why => log.resyncs.push(why),
+      now: () => now,
+      setTimer: (fn, ms) => { log.timers.push({ fn, at: now + ms }); return log.timers.length },
+      clearTimer: () => {},
+      ...opts
+    }
+  })
+  const advance = ms => {
+    now += ms
+    const due = log.timers.filter(t => t.at <= now)
+    log.timers = log.timers.filter(t => t.at > now)
+    for (const t of due) t.fn()
+  }
+  return { c, log, advance }
+}
+
+function welcome (c, text, rev, extra = {}) {
+  c.connected()
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_me', rev, text, lastSeq: 0, color: '#000', peers: [], limits: { opsPerSecond: 1e6 }, ...extra }])
+}
+
+const ins = (doc, pos, s) => new ot.Builder().retain(pos).insert(s).retain(doc.length - pos).build()
+
+test('hello, welcome, one op in flight, the rest buffered and composed', () => {
+  const { c, log } = recorder()
+  c.connected()
+  assert.deepEqual(log.sent[0], { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada' })
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_me', rev: 3, text: 'abc', lastSeq: 0, peers: [], limits: { opsPerSecond: 1e6 } }])
+  assert.equal(c.status, 'connected')
+  assert.deepEqual(log.resets, ['abc'])
+
+  c.localChange(ins('abc', 3, 'd'), [{ anchor: 4, head: 4 }])
+  assert.deepEqual(log.sent[1], { type: 'op', rev: 3, seq: 1, op: [3, 'd'], sel: [{ anchor: 4, head: 4 }] })
+  c.localChange(ins('abcd', 4, 'e'))
+  c.localChange(ins('abcde', 0, '😀'))
+  assert.equal(log.sent.length, 2, 'nothing more is sent while an op is in flight')
+  assert.equal(c.pending, 3)
+  assert.equal(c.text, '😀abcde')
+
+  c.receive([{ type: 'ack', seq: 1, rev: 4 }])
+  assert.deepEqual(log.sent[2], { type: 'op', rev: 4, seq: 2, op: ['😀', 4, 'e'], sel: [{ anchor: 4, head: 4 }] })
+  assert.equal(c.pending, 2)
+  c.receive([{ type: 'ack', seq: 2, rev: 5 }])
+  assert.equal(c.pending, 0)
+  assert.equal(c.serverText, '😀abcde')
+  assert.equal(c.rev, 5)
+})
+
+test('a remote op is transformed over the in-flight op and the buffer', () => {
+  const { c, log } = recorder()
+  welcome(c, 'hello', 1)
+  c.localChange(ins('hello', 5, '!')) // in flight
+  c.localChange(ins('hello!', 0, '>')) // buffered
+  c.receive([{ type: 'op', rev: 2, op: [5, ' world'], client: 'c_grace' }])
+  // Both inserted at 5: our own in-flight insert wins the tie, as the
+  // server also transforms our op (the later one) as the first argument.
+  assert.equal(c.text, '>hello! world')
+  assert.equal(log.remotes.length, 1)
+  assert.equal(log.remotes[0].client, 'c_grace')
+  // The server's view: hello world, then our op transformed.
+  assert.equal(c.serverText, 'hello world')
+  c.receive([{ type: 'ack', seq: 1, rev: 3 }])
+  assert.deepEqual(log.sent.at(-1).op, ['>', 12])
+  assert.equal(log.sent.at(-1).rev, 3)
+})
+
+test('reconnect: an op the server never got is resent once with the same seq', () => {
+  const { c, log } = recorder()
+  welcome(c, '', 0)
+  c.localChange(['x'])
+  assert.equal(log.sent.at(-1).seq, 1)
+  c.disconnected('reconnecting')
+  assert.equal(c.status, 'reconnecting')
+  c.localChange([1, 'y']) // typing never stops
+  assert.equal(c.pending, 2)
+  c.connected()
+  assert.deepEqual(log.sent.at(-1), { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0 })
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_me2', rev: 1, catchup: true, lastSeq: 0, peers: [] },
+    { type: 'op', rev: 1, op: ['Z'], client: 'c_other' }])
+  const ops = log.sent.filter(m => m.type === 'op')
+  assert.equal(ops.length, 2)
+  assert.deepEqual(ops[1], { type: 'op', rev: 0, seq: 1, op: ['x'] }, 'resent unchanged, right after the welcome')
+  assert.equal(c.text, 'xyZ')
+  c.receive([{ type: 'ack', seq: 1, rev: 2 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'op', rev: 2, seq: 2, op: [1, 'y', 1] })
+})
+
+test('reconnect: an op committed before the drop is not resent; its ack is in the catch-up', () => {
+  const { c, log } = recorder()
+  welcome(c, 'ab', 5)
+  c.localChange([2, 'c'])
+  c.disconnected('offline')
+  c.localChange([3, 'd'])
+  c.connected()
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_me2', rev: 7, catchup: true, lastSeq: 1, peers: [] },
+    { type: 'op', rev: 6, op: ['Q', 2], client: 'c_x' },
+    { type: 'ack', seq: 1, rev: 7 }])
+  const ops = log.sent.filter(m => m.type === 'op')
+  assert.deepEqual(ops.map(m => m.seq), [1, 2], 'seq 1 sent once, never resent')
+  assert.deepEqual(ops[1], { type: 'op', rev: 7, seq: 2, op: [4, 'd'] })
+  assert.equal(c.text, 'Qabcd')
+  assert.equal(c.serverText, 'Qabc')
+})
+
+test('a full-text welcome after a reconnect merges unconfirmed edits instead of dropping them', () => {
+  const { c, log } = recorder()
+  welcome(c, 'one two', 1)
+  c.localChange([7, ' three']) // in flight, never reached the server
+  c.disconnected('reconnecting')
+  c.localChange(['> ', 13]) // buffered
+  c.connected()
+  // This server answered with the full text (another client changed "one" to "ONE").
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c2', rev: 4, text: 'ONE two', lastSeq: 0, peers: [] }])
+  assert.equal(c.text, '> ONE two three')
+  const resent = log.sent.filter(m => m.type === 'op').at(-1)
+  assert.equal(resent.seq, 1, 'the in-flight op keeps its seq, so a late commit is deduplicated')
+  assert.equal(resent.rev, 4)
+  assert.equal(ot.apply('ONE two', resent.op), 'ONE two three')
+})
+
+test('a revision gap asks for a resync and ignores the rest of the frame', () => {
+  const { c, log } = recorder()
+  welcome(c, 'a', 1)
+  c.receive([{ type: 'op', rev: 3, op: [1, 'x'], client: 'c_x' }, { type: 'op', rev: 2, op: [1, 'y'], client: 'c_x' }])
+  assert.equal(log.resyncs.length, 1)
+  assert.equal(c.text, 'a')
+  c.connected()
+  assert.equal(log.sent.at(-1).rev, 1, 'reconnects from the last good revision')
+})
+
+test('an op that does not fit the document asks for a resync', () => {
+  const { c, log } = recorder()
+  welcome(c, 'abc', 1)
+  c.receive([{ type: 'op', rev: 2, op: [10, 'x'], client: 'c_x' }])
+  c.receive([{ type: 'op', rev: 2, op: [1, 'x', 0], client: 'c_x' }])
+  assert.equal(log.resyncs.length, 1)
+  assert.equal(c.text, 'abc')
+})
+
+test('a refused op is reported and the text goes back to the server\'s', () => {
+  const { c, log } = recorder()
+  welcome(c, 'abc', 1)
+  c.localChange([3, 'x'])
+  c.receive([{ type: 'error', code: 'ETOOLARGE', message: 'The note would exceed 1 MiB.', seq: 1 }])
+  assert.deepEqual(log.errors, [{ code: 'ETOOLARGE', message: 'The note would exceed 1 MiB.' }])
+  assert.equal(c.text, 'abc')
+  assert.equal(c.pending, 0)
+  assert.equal(log.resyncs.length, 1)
+})
+
+test('a refused hello (rev ahead of the server) asks for the full text next time', () => {
+  const { c, log } = recorder()
+  welcome(c, 'abc', 9)
+  c.disconnected('reconnecting')
+  c.connected()
+  c.receive([{ type: 'error', code: 'EINVALID', message: 'rev 9 is ahead of the head 2' }])
+  assert.equal(log.resyncs.length, 1)
+  c.connected()
+  assert.equal(log.sent.at(-1).rev, undefined)
+})
+
+test('peers: cursors move through our unconfirmed ops and through history', () => {
+  const { c } = recorder()
+  welcome(c, 'hello world', 1, { peers: [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false, sel: [{ anchor: 6, head: 11 }] }] })
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 6, head: 11 }])
+  c.localChange(['>> ', 11]) // in flight
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 9, head: 14 }])
+  c.receive([{ type: 'ack', seq: 1, rev: 2 }])
+  c.receive([{ type: 'op', rev: 3, op: [14, '!'], client: 'c_g' }])
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 9, head: 15 }])
+  // A presence that refers to revision 1 is moved through revisions 2 and 3.
+  c.receive([{ type: 'presence', client: 'c_g', name: 'Grace L.', color: '#1971c2', readonly: false, rev: 1, sel: [{ anchor: 0, head: 0 }] }])
+  assert.deepEqual(c.peerList()[0], { client: 'c_g', name: 'Grace L.', color: '#1971c2', readonly: false, sel: [{ anchor: 3, head: 3 }] })
+  // Out-of-range selections are dropped, not shown.
+  c.receive([{ type: 'presence', client: 'c_g', rev: 3, sel: [{ anchor: 99, head: 99 }] }])
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 3, head: 3 }])
+  c.receive([{ type: 'presence', client: 'c_ro', name: 'Viewer', color: '#aaa', readonly: true }])
+  assert.equal(c.peerList().length, 2)
+  c.receive([{ type: 'leave', client: 'c_g' }])
+  assert.deepEqual(c.peerList().map(p => p.name), ['Viewer'])
+  // Our own presence echoed back is not a peer.
+  c.receive([{ type: 'presence', client: 'c_me', name: 'Ada', rev: 3, sel: [] }])
+  assert.equal(c.peerList().length, 1)
+})
+
+test('presence is sent after the ack, throttled, with the revision it refers to', () => {
+  const { c, log, advance } = recorder()
+  welcome(c, 'abc', 1)
+  c.localSelection([{ anchor: 1, head: 1 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'presence', rev: 1, sel: [{ anchor: 1, head: 1 }] })
+  c.localSelection([{ anchor: 2, head: 2 }]) // too soon: deferred
+  assert.equal(log.sent.at(-1).sel[0].anchor, 1)
+  advance(100)
+  assert.deepEqual(log.sent.at(-1), { type: 'presence', rev: 1, sel: [{ anchor: 2, head: 2 }] })
+  c.localChange([3, 'x'], [{ anchor: 4, head: 4 }])
+  c.localSelection([{ anchor: 0, head: 4 }])
+  assert.equal(log.sent.at(-1).type, 'op', 'no presence while an op is in flight')
+  advance(1000)
+  assert.equal(log.sent.at(-1).type, 'op')
+  c.receive([{ type: 'ack', seq: 1, rev: 2 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'presence', rev: 2, sel: [{ anchor: 0, head: 4 }] })
+})
+
+test('ops are paced below the server\'s opsPerSecond', () => {
+  const { c, log, advance } = recorder()
+  welcome(c, '', 0, { limits: { opsPerSecond: 10, maxMessageBytes: 1000, maxNoteBytes: 10000 } })
+  let rev = 0
+  let doc = ''
+  for (let i = 0; i < 100; i++) {
+    c.localChange(ins(doc, doc.length, 'k'))
+    doc += 'k'
+    const last = log.sent.at(-1)
+    if (last.type === 'op' && last.seq > rev) {
+      rev++
+      c.receive([{ type: 'ack', seq: last.seq, rev }])
+    }
+    advance(10) // 100 keystrokes a second
+  }
+  advance(1000)
+  const last = log.sent.at(-1)
+  if (last.seq > rev) c.receive([{ type: 'ack', seq: last.seq, rev: ++rev }])
+  const sent = log.sent.filter(m => m.type === 'op')
+  assert.ok(sent.length <= 10 * 1.1 * 0.8 + 2, `${sent.length} ops for 1 s of typing at a limit of 10/s`)
+  assert.equal(c.serverText, doc, 'every keystroke arrived')
+})
+
+test('newSessionID fits the protocol', () => {
+  const a = newSessionID()
+  assert.match(a, /^[A-Za-z0-9_-]{8,64}$/)
+  assert.notEqual(a, newSessionID())
+})
+
+/**
+ * Many clients edit at once over a network that reorders deliveries between
+ * connections and drops connections (and whatever was in transit) at random.
+ * At the end every client's text equals the server's, every token inserted
+ * appears exactly once, and the server's log has each (session, seq) once.
+ */
+for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
+  test(`property: clients converge over a lossy network, nothing lost or doubled (seed ${seed})`, () => {
+    const rand = prng(seed)
+    const server = new SimServer('# Notes\n')
+    const clients = ['ada', 'grace', 'linus'].map(n => new SimClient(server, n, { rand }))
+    for (const sc of clients) sc.connect()
+    const tokens = []
+    let next = 0
+    for (let step = 0; step < 1500; step++) {
+      const sc = clients[Math.floor(rand() * clients.length)]
+      const r = rand()
+      if (r < 0.25 && sc.client.synced) {
+        // An insert-only edit with a unique token, so loss or doubling shows.
+        const tok = `<${sc.client.name}${next++}é😀>`
+        tokens.push(tok)
+        const t = sc.client.text
+        let pos = Math.floor(rand() * (t.length + 1))
+        // Insert only between tokens, never inside one, so tokens stay whole.
+        while (pos > 0 && pos < t.length && t[pos - 1] !== '>' && t[pos - 1] !== '\n') pos--
+        sc.client.localChange(new ot.Builder().retain(pos).insert(tok).retain(t.length - pos).build())
+      } else if (r < 0.3) {
+        if (sc.conn) sc.disconnect()
+        else sc.connect()
+      } else {
+        sc.step(rand() < 0.5)
+      }
+    }
+    for (const sc of clients) if (!sc.conn) sc.connect()
+    for (let guard = 0; guard < 100000; guard++) {
+      const busy = clients.filter(sc => sc.pendingMessages() > 0 || sc.client.pending > 0)
+      if (busy.length === 0) break
+      const sc = busy[Math.floor(rand() * busy.length)]
+      if (!sc.step(true)) sc.step(false)
+    }
+    for (const sc of clients) {
+      assert.equal(sc.client.pending, 0, `${sc.client.name} still has unconfirmed edits`)
+      assert.equal(sc.client.text, server.text, `${sc.client.name} diverged`)
+      assert.equal(sc.client.rev, server.rev)
+    }
+    for (const tok of tokens) {
+      assert.equal(server.text.split(tok).length - 1, 1, `token ${tok} appears ${server.text.split(tok).length - 1} times`)
+    }
+    const ids = server.log.map(e => e.session + ':' + e.seq)
+    assert.equal(new Set(ids).size, ids.length, 'a (session, seq) was committed twice')
+    assert.ok(clients.some(sc => sc.sent.filter(m => m.type === 'hello' && m.rev !== undefined).length > 0), 'the run exercised reconnects')
+  })
+}
+
+test('property: random inserts and deletes with emoji converge', () => {
+  const rand = prng(99)
+  const server = new SimServer('')
+  const clients = ['a', 'b', 'c', 'd'].map(n => new SimClient(server, n, { rand }))
+  for (const sc of clients) sc.connect()
+  for (let step = 0; step < 3000; step++) {
+    const sc = clients[Math.floor(rand() * clients.length)]
+    const r = rand()
+    if (r < 0.3) sc.randomEdit(['a', 'é', '😀', '👍🏽', '\n', '中'])
+    else if (r < 0.33) { if (sc.conn) sc.disconnect(); else sc.connect() }
+    else sc.step(rand() < 0.5)
+  }
+  for (const sc of clients) if (!sc.conn) sc.connect()
+  for (let guard = 0; guard < 100000; guard++) {
+    const busy = clients.filter(sc => sc.pendingMessages() > 0 || sc.client.pending > 0)
+    if (busy.length === 0) break
+    const sc = busy[Math.floor(rand() * busy.length)]
+    if (!sc.step(true)) sc.step(false)
+  }
+  for (const sc of clients) assert.equal(sc.client.text, server.text)
+  assert.ok(server.text.isWellFormed())
+  assert.ok(server.rev > 100, `only ${server.rev} revisions`)
+})
