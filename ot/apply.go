@@ -10,6 +10,18 @@ import (
 // when the position reached falls inside a surrogate pair.
 func advance(s string, i, n int) (j int, ok, end bool) {
 	for n > 0 {
+		// Fast path: ASCII bytes are one unit each.
+		for n >= 32 && i+32 <= len(s) && ascii8(s[i:i+8]) && ascii8(s[i+8:i+16]) && ascii8(s[i+16:i+24]) && ascii8(s[i+24:i+32]) {
+			i += 32
+			n -= 32
+		}
+		for n >= 8 && i+8 <= len(s) && ascii8(s[i:i+8]) {
+			i += 8
+			n -= 8
+		}
+		if n == 0 {
+			break
+		}
 		if i >= len(s) {
 			return i, false, true
 		}
@@ -31,6 +43,13 @@ func advance(s string, i, n int) (j int, ok, end bool) {
 		i += size
 	}
 	return i, true, false
+}
+
+// ascii8 reports whether the eight bytes of s are all ASCII.
+func ascii8(s string) bool {
+	x := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return x&0x8080808080808080 == 0
 }
 
 // Apply applies op to doc and returns the result. doc must be valid UTF-8

@@ -19,6 +19,7 @@ type Document struct {
 	root    *node
 	seed    uint64   // state of the priority generator (splitmix64)
 	scratch []uint16 // reused buffer for an insert's UTF-16 form
+	path    []*node  // reused buffer for the path find walks
 }
 
 const (
@@ -350,10 +351,10 @@ func (d *Document) Invert(op Operation) (Operation, error) {
 	return b.op()
 }
 
-// find returns the node whose chunk holds position pos for an insert (pos
-// may equal the chunk's end), the offset in that chunk, and the path from
-// the root to it (excluding it).
-func (d *Document) find(pos int, path []*node) (*node, int, []*node) {
+// find returns the node whose chunk holds position pos, the offset in that
+// chunk, and the path from the root to it (excluding it). For an insert, pos
+// may be the chunk's end (edge = 1); for a delete it may not (edge = 0).
+func (d *Document) find(pos, edge int, path []*node) (*node, int, []*node) {
 	t := d.root
 	for {
 		ls := size(t.left)
@@ -361,7 +362,8 @@ func (d *Document) find(pos int, path []*node) (*node, int, []*node) {
 		case pos < ls:
 			path = append(path, t)
 			t = t.left
-		case pos <= ls+len(t.units):
+		case pos < ls+len(t.units)+edge || t.right == nil:
+			d.path = path
 			return t, pos - ls, path
 		default:
 			path = append(path, t)
@@ -385,14 +387,13 @@ func (d *Document) insert(pos int, units []uint16) {
 		d.root = merge(merge(l, d.build(units)), r)
 		return
 	}
-	var pathBuf [64]*node
-	t, k, path := d.find(pos, pathBuf[:0])
+	t, k, path := d.find(pos, 1, d.path[:0])
 	if len(t.units)+len(units) > maxChunk {
 		// Halve the full chunk, then look again: both halves have room.
 		start := pos - k
 		l, r := split(d.root, start+len(t.units)/2)
 		d.root = merge(l, r)
-		t, k, path = d.find(pos, pathBuf[:0])
+		t, k, path = d.find(pos, 1, d.path[:0])
 	}
 	n := len(t.units)
 	t.units = append(t.units, units...) // fits in the capacity: no allocation
@@ -409,11 +410,10 @@ func (d *Document) delete(pos, n int) {
 	if n <= 0 {
 		return
 	}
-	var pathBuf [64]*node
-	t, k, path := d.find(pos, pathBuf[:0])
-	if k == len(t.units) || k+n >= len(t.units) {
-		// The range starts at the chunk's end, or empties or passes it:
-		// cut the range out of the tree.
+	t, k, path := d.find(pos, 0, d.path[:0])
+	if k+n > len(t.units) || n == len(t.units) {
+		// The range passes the chunk's end, or would leave it empty: cut
+		// the range out of the tree.
 		d.cut(pos, n)
 		return
 	}
