@@ -202,7 +202,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
 	if len(p.changes) == 0 {
 		return p, nil
 	}
-	k := int64(s.SnapshotEvery)
+	k := int64(s.opts.SnapshotEvery)
 	if m.Rev/k != head/k {
 		text, _, err := textAt(tx, r.id, m)
 		if err != nil {

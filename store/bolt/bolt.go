@@ -81,9 +81,8 @@ var (
 
 var _ scribe.Store = (*Store)(nil)
 
-// Store is the embedded scribe.Store. Create it with New, set its fields,
-// then Open it; Close it when done. It is safe for concurrent use.
-type Store struct {
+// Options configures a Store. The zero value gives the defaults.
+type Options struct {
 	// SnapshotEvery is K: a snapshot is written whenever an append crosses a
 	// multiple of K revisions. DefaultSnapshotEvery when zero.
 	SnapshotEvery int
@@ -94,7 +93,12 @@ type Store struct {
 	// before further events to it are dropped (it then fills the gap from
 	// the log). DefaultSubscriberBuffer when zero.
 	SubscriberBuffer int
+}
 
+// Store is the embedded scribe.Store. Its lifecycle is New, Open, then
+// Close. It is safe for concurrent use by many goroutines of one process.
+type Store struct {
+	opts Options
 	dir  string
 	db   *bbolt.DB
 	reqs chan *appendReq
@@ -111,9 +115,19 @@ type Store struct {
 	dropped  atomic.Int64 // events dropped for slow subscribers
 }
 
-// New returns a Store that keeps its file in dataDir.
-func New(dataDir string) *Store {
-	return &Store{dir: dataDir}
+// New returns a Store that keeps its file in dataDir. It does no I/O; call
+// Open.
+func New(dataDir string, opts Options) *Store {
+	if opts.SnapshotEvery <= 0 {
+		opts.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = DefaultOpenTimeout
+	}
+	if opts.SubscriberBuffer <= 0 {
+		opts.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	return &Store{dir: dataDir, opts: opts}
 }
 
 // Path returns the database file's path.
@@ -121,21 +135,16 @@ func (s *Store) Path() string { return filepath.Join(s.dir, FileName) }
 
 // Open creates the data directory if missing, opens (or creates) the
 // database file and starts the writer. Only one process can have a data
-// directory open; a second gets an error saying so after OpenTimeout.
-func (s *Store) Open() error {
-	if s.SnapshotEvery <= 0 {
-		s.SnapshotEvery = DefaultSnapshotEvery
-	}
-	if s.OpenTimeout <= 0 {
-		s.OpenTimeout = DefaultOpenTimeout
-	}
-	if s.SubscriberBuffer <= 0 {
-		s.SubscriberBuffer = DefaultSubscriberBuffer
+// directory open; a second gets an error saying so after OpenTimeout. ctx
+// bounds nothing but is checked first; Open is not safe to call twice.
+func (s *Store) Open(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(s.dir, 0o700); err != nil {
 		return fmt.Errorf("bolt: create data directory: %w", err)
 	}
-	db, err := bbolt.Open(s.Path(), 0o600, &bbolt.Options{Timeout: s.OpenTimeout})
+	db, err := bbolt.Open(s.Path(), 0o600, &bbolt.Options{Timeout: s.opts.OpenTimeout})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return fmt.Errorf("bolt: data directory %s is in use by another scribe process (%s is locked)", s.dir, s.Path())
 	} else if err != nil {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
 
@@ -17,8 +18,8 @@ import (
 
 func open(tb testing.TB, dir string) *bolt.Store {
 	tb.Helper()
-	s := bolt.New(dir)
-	if err := s.Open(); err != nil {
+	s := bolt.New(dir, bolt.Options{})
+	if err := s.Open(context.Background()); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { s.Close() })
@@ -82,9 +83,8 @@ func TestReopen(t *testing.T) {
 func TestSecondOpen(t *testing.T) {
 	dir := t.TempDir()
 	open(t, dir)
-	s := bolt.New(dir)
-	s.OpenTimeout = 100e6 // 100ms
-	err := s.Open()
+	s := bolt.New(dir, bolt.Options{OpenTimeout: 100 * time.Millisecond})
+	err := s.Open(context.Background())
 	if err == nil {
 		s.Close()
 		t.Fatal("a second Open of the same data directory succeeded")
@@ -110,8 +110,8 @@ func TestOpenGarbageFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, bolt.FileName), []byte(strings.Repeat("not a database ", 1000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := bolt.New(dir)
-	if err := s.Open(); err == nil {
+	s := bolt.New(dir, bolt.Options{})
+	if err := s.Open(context.Background()); err == nil {
 		s.Close()
 		t.Fatal("Open of a garbage file succeeded")
 	}
@@ -123,8 +123,8 @@ func TestCorrupt(t *testing.T) {
 	ctx := context.Background()
 	setup := func(t *testing.T) (string, scribe.NoteID, scribe.Token) {
 		dir := t.TempDir()
-		s := bolt.New(dir)
-		if err := s.Open(); err != nil {
+		s := bolt.New(dir, bolt.Options{})
+		if err := s.Open(ctx); err != nil {
 			t.Fatal(err)
 		}
 		n, err := s.CreateNote(ctx, scribe.NewNote{Title: "t", Text: "abc"})

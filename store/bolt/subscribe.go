@@ -60,7 +60,7 @@ func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscri
 	}); err != nil {
 		return nil, err
 	}
-	sub := &subscription{s: s, id: id, events: make(chan scribe.Event, s.SubscriberBuffer), done: make(chan struct{})}
+	sub := &subscription{s: s, id: id, events: make(chan scribe.Event, s.opts.SubscriberBuffer), done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

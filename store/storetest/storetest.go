@@ -7,8 +7,8 @@
 //
 //	func TestStore(t *testing.T) {
 //		storetest.Run(t, func(tb testing.TB) scribe.Store {
-//			s := bolt.New(tb.TempDir())
-//			if err := s.Open(); err != nil {
+//			s := bolt.New(tb.TempDir(), bolt.Options{})
+//			if err := s.Open(context.Background()); err != nil {
 //				tb.Fatal(err)
 //			}
 //			tb.Cleanup(func() { s.Close() })
