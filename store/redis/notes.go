@@ -132,6 +132,9 @@ func notFound() error { return scribe.Errorf(scribe.ENOTFOUND, "Note not found."
 
 // CreateNote creates a note with a new random id, at revision 0.
 func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Note{}, err
+	}
 	if !utf8.ValidString(n.Title) || !utf8.ValidString(n.Template) || !utf8.ValidString(n.Text) {
 		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "Title, template and text must be valid UTF-8.")
 	}
@@ -170,6 +173,9 @@ func (s *Store) touch(ctx context.Context, id scribe.NoteID, t time.Time) error 
 
 // GetNote returns the note's metadata without its text.
 func (s *Store) GetNote(ctx context.Context, id scribe.NoteID) (scribe.Note, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Note{}, err
+	}
 	if !id.Valid() {
 		return scribe.Note{}, notFound()
 	}
@@ -190,6 +196,9 @@ func (s *Store) GetNote(ctx context.Context, id scribe.NoteID) (scribe.Note, err
 // LoadNote returns the note with its text at the head revision, read in one
 // round trip: the latest snapshot and the changes since it.
 func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Document{}, err
+	}
 	if !id.Valid() {
 		return scribe.Document{}, notFound()
 	}
@@ -197,6 +206,7 @@ func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document
 	if err != nil {
 		return scribe.Document{}, err
 	}
+	s.lastReplayed.Store(int64(doc.Revision - snapRev))
 	if int64(doc.Revision-snapRev) >= s.k {
 		// The worker has not kept up (or was stopped): store the text we
 		// have just computed, so the next load is cheap again.
@@ -206,6 +216,12 @@ func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document
 	}
 	return doc, nil
 }
+
+// LastLoadReplayed returns how many committed changes the most recent
+// LoadNote (of any note, by this Store) applied on top of a snapshot. The
+// conformance suite uses it (storetest.ReplayCounter) to prove that loading
+// never replays the whole history.
+func (s *Store) LastLoadReplayed() int { return int(s.lastReplayed.Load()) }
 
 // load reads the note's metadata, snapshot and the changes since, applies
 // them, and returns the document at the head and the snapshot's revision.
@@ -257,15 +273,13 @@ func (s *Store) load(ctx context.Context, id scribe.NoteID) (scribe.Document, sc
 
 // ListNotes returns up to limit notes, most recently edited first.
 func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error) {
-	if limit < 0 {
-		return nil, scribe.Errorf(scribe.EINVALID, "The limit must not be negative.")
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	if limit > maxListNotes {
-		limit = maxListNotes
+	if limit < 1 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The limit must be at least 1.")
 	}
-	if limit == 0 {
-		return []scribe.Note{}, nil
-	}
+	limit = min(limit, maxListNotes)
 	ids, err := s.client.ZRevRange(ctx, s.byUpdatedKey(), 0, int64(limit-1)).Result()
 	if err != nil {
 		return nil, s.wrap(ctx, "list notes", err)
@@ -305,8 +319,8 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 }
 
 // Append commits changes atomically at the expected head revision, with
-// deduplication on (Session, Seq); see scribe.Store. A change with an empty
-// Session is never treated as a duplicate.
+// deduplication on (Session, Seq); see scribe.Store. An empty batch, an
+// empty Session, a Seq of 0 or a negative expected revision is EINVALID.
 //
 // Every change's Op must be a valid operation whose base length is the
 // length of the text it applies to (the text after the change before it);
@@ -314,6 +328,9 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 // the Lua script against the stored length, so a bad operation can never
 // reach the log and break later loads.
 func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !id.Valid() {
 		return nil, notFound()
 	}
@@ -323,6 +340,9 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	if len(changes) > MaxBatch {
 		return nil, scribe.Errorf(scribe.ETOOLARGE, "At most %d changes can be appended at once.", MaxBatch)
 	}
+	if len(changes) == 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "There are no changes to append.")
+	}
 	t := now()
 	args := make([]any, 0, 3+5*len(changes))
 	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"))
@@ -330,21 +350,27 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		if err := checkChange(i, c); err != nil {
 			return nil, err
 		}
+		seq := strconv.FormatUint(c.Seq, 10)
 		op, err := ot.ParseJSON(c.Op)
 		if err != nil {
-			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i+1, opMessage(err))
+			// Refused by the script unless the change is a duplicate.
+			args = append(args, c.Session, seq, -1, -1, opMessage(err))
+			continue
 		}
 		canon, err := op.MarshalJSON()
 		if err != nil {
-			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i+1, opMessage(err))
+			return nil, fmt.Errorf("append: encode op %d: %w", i+1, err)
 		}
 		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
 		if err != nil {
 			return nil, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}
-		args = append(args, c.Session, strconv.FormatUint(c.Seq, 10), op.BaseLen(), op.TargetLen(), body)
+		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body)
 	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions")}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
 	res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
 		var rerr goredis.Error
@@ -355,21 +381,30 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		}
 		return nil, s.wrap(ctx, "append", err)
 	}
-	if len(res) != len(changes)+1 {
+	if len(res) != len(changes)+2 {
 		return nil, fmt.Errorf("append: script returned %d values for %d changes", len(res), len(changes))
 	}
-	head := scribe.Revision(res[0])
+	head, snapRev := res[0], res[1]
 	revs := make([]scribe.Revision, len(changes))
 	for i := range changes {
-		revs[i] = scribe.Revision(res[i+1])
+		revs[i] = scribe.Revision(res[i+2])
 	}
-	if head > expected {
+	if head > int64(expected) {
 		// The changes are committed: a failure below must not report the
 		// append as failed, or the caller would retry a committed edit.
 		if err := s.touch(ctx, id, t); err != nil && ctx.Err() == nil {
 			s.log.Error("index note after append", "err", err)
 		}
-		if int64(expected)/s.k != int64(head)/s.k {
+		switch {
+		case head-snapRev >= 2*s.k:
+			// The worker is behind (or this batch alone spans two
+			// intervals): snapshot now, so loads stay O(K) and a writer
+			// that outruns the worker is slowed down rather than letting
+			// the replay grow without bound.
+			if err := s.snapshot(ctx, id); err != nil && ctx.Err() == nil {
+				s.log.Error("snapshot after append", "err", err)
+			}
+		case int64(expected)/s.k != head/s.k:
 			s.scheduleSnapshot(id)
 		}
 	}
@@ -379,6 +414,10 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 // checkChange validates the parts of a change the caller sets, other than Op.
 func checkChange(i int, c scribe.Change) error {
 	switch {
+	case c.Session == "":
+		return scribe.Errorf(scribe.EINVALID, "Change %d has no session id.", i+1)
+	case c.Seq == 0:
+		return scribe.Errorf(scribe.EINVALID, "Change %d has sequence number 0; they start at 1.", i+1)
 	case len(c.Session) > maxSessionLen:
 		return scribe.Errorf(scribe.EINVALID, "Change %d: the session id is longer than %d bytes.", i+1, maxSessionLen)
 	case !utf8.ValidString(c.Session):
@@ -387,8 +426,6 @@ func checkChange(i int, c scribe.Change) error {
 		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is longer than %d bytes.", i+1, maxAuthorLen)
 	case !utf8.ValidString(c.Author):
 		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is not valid UTF-8.", i+1)
-	case len(c.Op) == 0:
-		return scribe.Errorf(scribe.EINVALID, "Change %d has no operation.", i+1)
 	}
 	return nil
 }
@@ -396,13 +433,16 @@ func checkChange(i int, c scribe.Change) error {
 func opMessage(err error) string {
 	var oe *ot.Error
 	if errors.As(err, &oe) {
-		return upperFirst(oe.Message) + "."
+		return oe.Message
 	}
-	return "the operation is invalid."
+	return "the operation is invalid"
 }
 
 // Changes returns the committed changes with from < Revision <= to.
 func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.Revision) ([]scribe.Change, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !id.Valid() {
 		return nil, notFound()
 	}
@@ -439,6 +479,9 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 // LastSeq returns the highest sequence number committed for session in the
 // note and the revision it produced; (0, 0) if none.
 func (s *Store) LastSeq(ctx context.Context, id scribe.NoteID, session string) (uint64, scribe.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, 0, err
+	}
 	if !id.Valid() {
 		return 0, 0, notFound()
 	}

@@ -28,6 +28,9 @@ const (
 // Each subscription holds one connection (SSUBSCRIBE on the note's shard
 // channel; in a Cluster, on the node that owns the note's slot).
 func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscription, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !id.Valid() {
 		return nil, notFound()
 	}
@@ -65,12 +68,15 @@ func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscri
 
 // Publish sends msg to every subscriber of the note on every node.
 func (s *Store) Publish(ctx context.Context, id scribe.NoteID, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !id.Valid() {
 		return notFound()
 	}
 	payload := make([]byte, 0, len(msg)+1)
 	payload = append(append(payload, kindMessage), msg...)
-	err := s.client.SPublish(ctx, s.noteKey(id, "events"), payload).Err()
+	err := publishScript.Run(ctx, s.client, []string{s.noteKey(id, "meta")}, s.noteKey(id, "events"), payload).Err()
 	return s.wrap(ctx, "publish", err)
 }
 

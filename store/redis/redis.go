@@ -51,6 +51,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -109,12 +110,15 @@ var (
 	createLua string
 	//go:embed lua/changes.lua
 	changesLua string
+	//go:embed lua/publish.lua
+	publishLua string
 
 	appendScript   = goredis.NewScript(appendLua)
 	loadScript     = goredis.NewScript(loadLua)
 	snapshotScript = goredis.NewScript(snapshotLua)
 	createScript   = goredis.NewScript(createLua)
 	changesScript  = goredis.NewScript(changesLua)
+	publishScript  = goredis.NewScript(publishLua)
 )
 
 // Store is a scribe.Store kept in Redis or a Redis Cluster. It is safe for
@@ -135,6 +139,8 @@ type Store struct {
 	snapQueue chan scribe.NoteID
 	snapMu    sync.Mutex
 	snapWant  map[scribe.NoteID]bool // queued or running, to coalesce jobs
+
+	lastReplayed atomic.Int64 // changes the latest LoadNote applied to its snapshot
 
 	subsMu sync.Mutex
 	subs   map[*subscription]struct{}
@@ -320,6 +326,9 @@ func (s *Store) Close() error {
 
 // Ping reports whether Redis answers; for a cluster, whether every master does.
 func (s *Store) Ping(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	var err error
 	if c, ok := s.client.(*goredis.ClusterClient); ok {
 		err = c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
@@ -365,7 +374,7 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 		case "ENOTFOUND":
 			return scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
 		case "EINVALID":
-			return scribe.Errorf(scribe.EINVALID, "%s.", upperFirst(rest))
+			return scribe.Errorf(scribe.EINVALID, "%s.", strings.TrimSuffix(upperFirst(rest), "."))
 		case "ECORRUPT":
 			return scribe.Errorf(scribe.EINTERNAL, "Stored %s is corrupt.", rest)
 		}

@@ -28,6 +28,9 @@ func tokenNotFound() error { return scribe.Errorf(scribe.ENOTFOUND, "Share link 
 // write fails, the listed token resolves to nothing and ListShares drops it,
 // so a failure never leaves a working token the owner cannot see or revoke.
 func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Share{}, err
+	}
 	if !id.Valid() {
 		return scribe.Share{}, notFound()
 	}
@@ -58,6 +61,9 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share
 // ResolveShare returns the share for a token. A revoked token is gone from
 // Redis as soon as RevokeShare returns, so every node gives ENOTFOUND.
 func (s *Store) ResolveShare(ctx context.Context, token scribe.Token) (scribe.Share, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Share{}, err
+	}
 	if !token.Valid() {
 		return scribe.Share{}, tokenNotFound()
 	}
@@ -81,6 +87,9 @@ func decodeShare(token scribe.Token, v []byte) (scribe.Share, error) {
 
 // ListShares returns the note's active shares, oldest first.
 func (s *Store) ListShares(ctx context.Context, id scribe.NoteID) ([]scribe.Share, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if !id.Valid() {
 		return nil, notFound()
 	}
@@ -152,6 +161,9 @@ func (s *Store) ListShares(ctx context.Context, id scribe.NoteID) ([]scribe.Shar
 // from the moment RevokeShare returns, ResolveShare gives ENOTFOUND on every
 // node. Revoking an unknown or already revoked token gives ENOTFOUND.
 func (s *Store) RevokeShare(ctx context.Context, token scribe.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if !token.Valid() {
 		return tokenNotFound()
 	}

@@ -182,7 +182,8 @@ func waitSnapshot(t testing.TB, s *Store, id scribe.NoteID, rev int64) int64 {
 }
 
 // TestLoadRepairsLaggingSnapshot shows LoadNote writes a snapshot itself when
-// the stored one lags by K or more (here: no worker ever ran).
+// the stored one lags by K or more (here: no worker ever ran), and Append
+// does when the lag reaches 2K.
 func TestLoadRepairsLaggingSnapshot(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
@@ -195,16 +196,34 @@ func TestLoadRepairsLaggingSnapshot(t *testing.T) {
 		}
 		defer s.Close()
 		n := mustCreate(t, s, "x")
-		appendText(t, s, n.ID, 0, 1, "s", 9)
+		appendText(t, s, n.ID, 0, 1, "s", 7) // a lag of 7: below 2K
 		if got := waitSnapshot(t, s, n.ID, 0); got != 0 {
 			t.Fatalf("snapshot at %d before any load", got)
 		}
 		doc, err := s.LoadNote(ctx, n.ID)
-		if err != nil || doc.Text != "xabcdefghi" {
+		if err != nil || doc.Text != "xabcdefg" {
 			t.Fatalf("loaded %q, %v", doc.Text, err)
 		}
-		if got := waitSnapshot(t, s, n.ID, 9); got != 9 {
-			t.Fatalf("snapshot at %d after load, want 9", got)
+		if s.LastLoadReplayed() != 7 {
+			t.Fatalf("load replayed %d changes, want 7", s.LastLoadReplayed())
+		}
+		if got := waitSnapshot(t, s, n.ID, 7); got != 7 {
+			t.Fatalf("snapshot at %d after load, want 7", got)
+		}
+		if _, err := s.LoadNote(ctx, n.ID); err != nil || s.LastLoadReplayed() != 0 {
+			t.Fatalf("second load replayed %d, %v; want 0", s.LastLoadReplayed(), err)
+		}
+		// Eight more changes in one batch: a lag of 8 = 2K, so Append
+		// snapshots before it returns.
+		var batch []scribe.Change
+		for i := range 8 {
+			batch = append(batch, scribe.Change{Op: op(t, 8+i, "z"), Session: "t", Seq: uint64(i + 1)})
+		}
+		if _, err := s.Append(ctx, n.ID, 7, batch); err != nil {
+			t.Fatal(err)
+		}
+		if got := waitSnapshot(t, s, n.ID, 0); got != 15 {
+			t.Fatalf("snapshot at %d after a batch of 2K, want 15", got)
 		}
 	})
 }

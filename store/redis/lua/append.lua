@@ -10,6 +10,7 @@
 --                    any range of revisions in O(k)
 -- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced
 -- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq
+-- KEYS[5]  snap      hash: rev, text (read only: its revision is returned)
 --
 -- ARGV[1]  the expected head revision
 -- ARGV[2]  the commit time, unix nanoseconds in decimal (kept as a string:
@@ -19,17 +20,24 @@
 --          as a string), base length, target length, body. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
 --          encoded by Go; the script prepends the revision and the time.
+--          An op Go could not parse comes with base length -1 and the
+--          reason as its body: it is refused only if it is not a duplicate,
+--          so a resend is recognised before its op is looked at.
 --
--- Returns {head, rev1, rev2, ...}: the new head revision and the revision of
--- each change (a duplicate's is the revision it already has).
+-- Returns {head, snapshot revision, rev1, rev2, ...}: the new head, the
+-- revision of the stored snapshot (so the caller sees how far snapshots
+-- lag), and the revision of each change (a duplicate's is the revision it
+-- already has).
 --
 -- Errors (the first word is the code the Go side maps to a scribe code):
 --   ENOTFOUND         the note does not exist
 --   ECONFLICT <head>  the head is not the expected revision; nothing written
 --   EINVALID <why>    a change does not fit the text; nothing written
+--   ECORRUPT <what>   stored data cannot be read; nothing written
 --
--- The script checks everything before it writes anything, so a failed call
--- leaves the note untouched.
+-- Order of checks: the head first, then each change in order (duplicate?
+-- else: valid op? fits the text?). The script checks everything before it
+-- writes anything, so a failed call leaves the note untouched.
 
 local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, now, channel = ARGV[1], ARGV[2], ARGV[3]
@@ -74,6 +82,9 @@ for i = 1, n do
     revs[i] = tonumber(dup)
   else
     local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+    if base < 0 then
+      return redis.error_reply('EINVALID change ' .. i .. ': ' .. ARGV[b + 4])
+    end
     if base ~= len then
       return redis.error_reply('EINVALID change ' .. i .. ' has base length ' ..
         ARGV[b + 2] .. ' but the text has length ' .. itoa(len))
@@ -110,6 +121,7 @@ if #entries > 0 then
   redis.call('SPUBLISH', channel, 'c' .. table.concat(entries, '\n'))
 end
 
-local out = {rev}
-for i = 1, n do out[i + 1] = revs[i] end
+local snapRev = tonumber(redis.call('HGET', KEYS[5], 'rev')) or 0
+local out = {rev, snapRev}
+for i = 1, n do out[i + 2] = revs[i] end
 return out
