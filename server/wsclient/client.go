@@ -1,0 +1,1297 @@
+// Package wsclient is a Go client for Scribe's websocket protocol, version 1
+// (docs/protocol.md): the classic operational-transform client state machine
+// (synchronized, awaiting an ack, awaiting an ack with a buffer of later
+// edits), UTF-16 offsets through package ot, presence, and reconnection with
+// the same session and a catch-up that neither loses nor doubles an edit.
+//
+// It is what bots, the load tool (`scribe bench`) and the end-to-end tests
+// use to talk to a server:
+//
+//	c, err := wsclient.Dial(ctx, "ws://127.0.0.1:8080/api/notes/ID/ws", wsclient.Options{Name: "bot"})
+//	...
+//	op, _ := ot.NewBuilder().Retain(c.Len()).Insert("hello").Build()
+//	err = c.Edit(op) // applied locally at once, sent or buffered
+//	err = c.WaitSynced(ctx) // every local edit acknowledged
+//
+// A Client is safe for concurrent use. Callbacks (Options.On*) run on the
+// client's reader goroutine, one at a time and in the order the server sent
+// the messages, without any lock held: they may call the Client's methods
+// except Close and Reconnect, and should return quickly, since the client
+// reads nothing while one runs.
+package wsclient
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	mrand "math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// Timing and size constants.
+const (
+	writeWait      = 10 * time.Second // to write one frame
+	readWait       = 90 * time.Second // silence (no frame, no ping) before the connection counts as dead; the server pings every 30 s
+	handshakeWait  = 15 * time.Second // to dial and receive the welcome, unless the context is shorter
+	minBackoff     = 500 * time.Millisecond
+	maxBackoff     = 10 * time.Second
+	historyLen     = 256     // committed operations kept to move presence that refers to an older revision
+	maxServerFrame = 8 << 20 // the largest server frame accepted (a welcome carries the whole note)
+)
+
+// Close codes the server uses (docs/protocol.md).
+const (
+	CloseGoingAway = websocket.CloseGoingAway       // 1001: the node shuts down; reconnect
+	ClosePolicy    = websocket.ClosePolicyViolation // 1008: too many errors or an oversize frame
+	CloseInternal  = websocket.CloseInternalServerErr
+	CloseTooSlow   = 4000 // the client did not keep up with the broadcast
+	CloseNotFound  = 4404 // the note or share is gone; do not reconnect
+)
+
+// ErrClosed is returned by methods called after Close, or after the server
+// closed the connection for good (close code 4404).
+var ErrClosed = errors.New("wsclient: client closed")
+
+// Status is the state of the client's connection.
+type Status int
+
+const (
+	// Connected: the welcome was received; edits are sent as they are made.
+	Connected Status = iota + 1
+	// Disconnected: the connection dropped; edits are kept and buffered, and
+	// go out after a reconnect (automatic with Options.AutoReconnect).
+	Disconnected
+	// Closed: Close was called, or the server said the note is gone (4404).
+	Closed
+)
+
+func (s Status) String() string {
+	switch s {
+	case Connected:
+		return "connected"
+	case Disconnected:
+		return "disconnected"
+	case Closed:
+		return "closed"
+	}
+	return "status(" + strconv.Itoa(int(s)) + ")"
+}
+
+// Options configure a Client.
+type Options struct {
+	// Session identifies this client's edits across reconnects: 8-64
+	// characters of [A-Za-z0-9_-]. Empty means a new random session. Reuse a
+	// session only for the same logical client (the server deduplicates
+	// edits by (session, seq)).
+	Session string
+	// Name is the display name others see ("Anonymous" when empty).
+	Name string
+	// Header holds extra handshake headers (for example Origin or Cookie).
+	Header http.Header
+	// Dialer dials the websocket; nil means a default dialer.
+	Dialer *websocket.Dialer
+
+	// AutoReconnect makes the client reconnect by itself, with backoff
+	// (0.5 s doubling to 10 s, with jitter), when the connection drops for
+	// any reason but Close or close code 4404.
+	AutoReconnect bool
+	// ReconnectURLs are the websocket URLs automatic reconnects try in turn
+	// (for example the same note on other server nodes). Empty means the URL
+	// of the last successful connection.
+	ReconnectURLs []string
+
+	// OnRemoteOp is called for every operation committed by someone else,
+	// after it has been applied to the local text.
+	OnRemoteOp func(RemoteOp)
+	// OnAck is called when the server acknowledges one of this client's
+	// operations (it is durable).
+	OnAck func(Ack)
+	// OnPresence is called when a peer joins, moves its selection or
+	// renames; the selection is already moved into the local text.
+	OnPresence func(Peer)
+	// OnLeave is called when a peer leaves.
+	OnLeave func(client string)
+	// OnError is called for every error: errors the server reports (a
+	// *ServerError), a dropped connection, a failed reconnect attempt, and
+	// local edits discarded to resynchronise (a *ResyncError).
+	OnError func(error)
+	// OnStatus is called when the connection status changes.
+	OnStatus func(Status)
+}
+
+// RemoteOp is an operation someone else committed.
+type RemoteOp struct {
+	Rev      int64        // the revision it produced
+	Op       ot.Operation // as committed, based on Rev-1
+	Client   string       // the submitter's public client id
+	Received time.Time
+}
+
+// Ack acknowledges one of this client's operations.
+type Ack struct {
+	Seq      uint64
+	Rev      int64        // the revision the operation produced
+	Op       ot.Operation // as committed (transformed over concurrent edits)
+	SentAt   time.Time    // when it was last sent
+	EditedAt time.Time    // when the first edit composed into it was made
+	Received time.Time
+}
+
+// ServerError is an error message from the server. Seq is set (HasSeq) when
+// it refused one of this client's operations; the client then discards its
+// unacknowledged edits and reloads the note (see ResyncError).
+type ServerError struct {
+	Code    string
+	Message string
+	Seq     uint64
+	HasSeq  bool
+}
+
+func (e *ServerError) Error() string {
+	if e.HasSeq {
+		return fmt.Sprintf("server refused op %d: %s: %s", e.Seq, e.Code, e.Message)
+	}
+	return fmt.Sprintf("server error: %s: %s", e.Code, e.Message)
+}
+
+// Unwrap returns the error as a *scribe.Error, so scribe.ErrorCode works.
+func (e *ServerError) Unwrap() error { return &scribe.Error{Code: e.Code, Message: e.Message} }
+
+// ResyncError reports local edits that were discarded because the client
+// had to reload the note: the server refused an operation, or it answered
+// a reconnect with a full text instead of a catch-up.
+type ResyncError struct {
+	Reason    string
+	Discarded ot.Operation // the discarded edits, composed, based on the old text
+}
+
+func (e *ResyncError) Error() string {
+	return "local edits discarded to resynchronise: " + e.Reason
+}
+
+// pending is an operation not yet acknowledged: the one in flight or the
+// buffer of edits made since.
+type pending struct {
+	seq      uint64 // 0 for the buffer
+	op       ot.Operation
+	sent     bool // sent on the current connection
+	sentAt   time.Time
+	editedAt time.Time
+}
+
+// Client is one connection's worth of state, kept across reconnects: the
+// local text (the server's text at Revision plus the unacknowledged edits),
+// the operation in flight and the buffer. See the package comment.
+type Client struct {
+	opts    Options
+	session string
+	dialer  *websocket.Dialer
+
+	dialMu sync.Mutex // serialises connect attempts
+
+	mu         sync.Mutex
+	conn       *conn
+	url        string // of the current or last connection
+	welcomed   bool   // a welcome has been received once: hello carries rev
+	resync     bool   // the next hello carries no rev: reload the note
+	clientID   string
+	readOnly   bool
+	title      string
+	name       string
+	color      string
+	limits     Limits
+	doc        *ot.Document
+	text       string // cache of doc.String()
+	textOK     bool
+	rev        int64
+	seq        uint64 // the last sequence number assigned
+	inflight   *pending
+	buffer     *pending
+	sel        ot.Selection // the local selection, in the local text
+	sendSel    bool         // sel must go out with the next op or presence
+	peers      map[string]*Peer
+	hist       [historyLen]histEntry
+	status     Status
+	closed     bool
+	closeErr   error         // why the client closed, when the server closed it for good
+	changed    chan struct{} // closed and replaced on every state change
+	reconnects bool          // an automatic reconnect loop is running
+	ctx        context.Context
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+}
+
+type histEntry struct {
+	rev int64
+	op  ot.Operation
+}
+
+// Dial connects to a note's websocket endpoint (ws:// or wss://; http:// and
+// https:// are accepted and converted), sends hello and returns once the
+// welcome has arrived, so Text and Revision are valid. An unknown note gives
+// an error with code ENOTFOUND, a refused origin EFORBIDDEN.
+func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
+	session := opts.Session
+	if session == "" {
+		session = NewSession()
+	} else if !validSession(session) {
+		return nil, scribe.Errorf(scribe.EINVALID, "The session must be 8 to 64 characters of A-Z, a-z, 0-9, '-' or '_'.")
+	}
+	dialer := opts.Dialer
+	if dialer == nil {
+		dialer = &websocket.Dialer{
+			HandshakeTimeout: handshakeWait,
+			ReadBufferSize:   4096,
+			WriteBufferSize:  4096,
+		}
+	}
+	cctx, cancel := context.WithCancel(context.Background())
+	c := &Client{
+		opts:    opts,
+		session: session,
+		dialer:  dialer,
+		name:    opts.Name,
+		peers:   make(map[string]*Peer),
+		changed: make(chan struct{}),
+		ctx:     cctx,
+		cancel:  cancel,
+	}
+	c.dialMu.Lock()
+	err := c.connect(ctx, url)
+	c.dialMu.Unlock()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewSession returns a new random session id (22 characters).
+func NewSession() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func validSession(s string) bool {
+	if len(s) < 8 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// wsURL turns an http(s) URL into a ws(s) one.
+func wsURL(u string) string {
+	switch {
+	case strings.HasPrefix(u, "http://"):
+		return "ws://" + u[len("http://"):]
+	case strings.HasPrefix(u, "https://"):
+		return "wss://" + u[len("https://"):]
+	}
+	return u
+}
+
+// NoteURL returns the websocket URL of a note on the server at base (for
+// example "http://127.0.0.1:8080").
+func NoteURL(base string, id scribe.NoteID) string {
+	return wsURL(strings.TrimRight(base, "/")) + "/api/notes/" + string(id) + "/ws"
+}
+
+// ShareURL returns the websocket URL of a read-only share on the server at base.
+func ShareURL(base string, token scribe.Token) string {
+	return wsURL(strings.TrimRight(base, "/")) + "/api/shares/" + string(token) + "/ws"
+}
+
+// ---- accessors ----
+
+// Session returns the session id (kept across reconnects).
+func (c *Client) Session() string { return c.session }
+
+// ClientID returns the public id the server gave the current connection.
+func (c *Client) ClientID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clientID
+}
+
+// Text returns the local text: the server's text at Revision with this
+// client's unacknowledged edits applied.
+func (c *Client) Text() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.textLocked()
+}
+
+func (c *Client) textLocked() string {
+	if !c.textOK {
+		c.text, c.textOK = c.doc.String(), true
+	}
+	return c.text
+}
+
+// Len returns the length of the local text in UTF-16 code units.
+func (c *Client) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doc.Len()
+}
+
+// Revision returns the last revision received from the server (through the
+// welcome, an op or an ack).
+func (c *Client) Revision() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rev
+}
+
+// Pending reports whether some local edits are not acknowledged yet.
+func (c *Client) Pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inflight != nil
+}
+
+// Status returns the connection status.
+func (c *Client) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.status
+}
+
+// ReadOnly reports whether the connection is read-only (a share link).
+func (c *Client) ReadOnly() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readOnly
+}
+
+// Title returns the note's title as of the last welcome.
+func (c *Client) Title() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.title
+}
+
+// Limits returns the server's limits as of the last welcome.
+func (c *Client) Limits() Limits {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.limits
+}
+
+// Selection returns the local selection.
+func (c *Client) Selection() ot.Selection {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append(ot.Selection(nil), c.sel...)
+}
+
+// Peers returns everyone else present, with their selections moved into
+// the local text.
+func (c *Client) Peers() []Peer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]Peer, 0, len(c.peers))
+	for _, p := range c.peers {
+		q := *p
+		q.Sel = c.localSel(p.Sel, p.Rev)
+		out = append(out, q)
+	}
+	return out
+}
+
+// ---- waiting ----
+
+// notifyLocked wakes everyone waiting for a change. Called with mu held.
+func (c *Client) notifyLocked() {
+	close(c.changed)
+	c.changed = make(chan struct{})
+}
+
+// wait blocks until cond (called with mu held) holds, ctx is done, or the
+// client is closed.
+func (c *Client) wait(ctx context.Context, cond func() bool) error {
+	for {
+		c.mu.Lock()
+		if cond() {
+			c.mu.Unlock()
+			return nil
+		}
+		if c.closed {
+			err := c.closeErr
+			c.mu.Unlock()
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrClosed, err)
+			}
+			return ErrClosed
+		}
+		ch := c.changed
+		c.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// WaitSynced waits until every local edit is acknowledged and the client
+// is connected.
+func (c *Client) WaitSynced(ctx context.Context) error {
+	return c.wait(ctx, func() bool { return c.inflight == nil && c.status == Connected })
+}
+
+// WaitRevision waits until the client has received revision rev.
+func (c *Client) WaitRevision(ctx context.Context, rev int64) error {
+	return c.wait(ctx, func() bool { return c.rev >= rev })
+}
+
+// WaitStatus waits until the connection status is s.
+func (c *Client) WaitStatus(ctx context.Context, s Status) error {
+	return c.wait(ctx, func() bool { return c.status == s })
+}
+
+// ---- local changes ----
+
+// Edit applies op, a local edit based on the current local text (its base
+// length is Len()), and sends it, or buffers it while another operation is
+// in flight or the client is disconnected. The local selection is moved
+// through op. An op that does not fit the text gives EINVALID and changes
+// nothing; on a read-only connection it gives EFORBIDDEN.
+func (c *Client) Edit(op ot.Operation) error {
+	return c.edit(op, nil, false)
+}
+
+// EditSelect is Edit with the selection after the edit (in the new local
+// text), sent along with the operation.
+func (c *Client) EditSelect(op ot.Operation, sel ot.Selection) error {
+	return c.edit(op, sel, true)
+}
+
+// Change applies a local edit computed from the current state, atomically:
+// f gets the local text's length (in UTF-16 code units) and selection and
+// returns an operation based on that length and the selection after it
+// (nil keeps the selection moved through the op). f runs under the
+// client's lock, so nothing changes in between; it must not call the
+// client's methods. Errors are Edit's.
+func (c *Client) Change(f func(length int, sel ot.Selection) (ot.Operation, ot.Selection)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	op, sel := f(c.doc.Len(), c.sel)
+	return c.editLocked(op, sel, sel != nil)
+}
+
+func (c *Client) edit(op ot.Operation, sel ot.Selection, hasSel bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.editLocked(op, sel, hasSel)
+}
+
+func (c *Client) editLocked(op ot.Operation, sel ot.Selection, hasSel bool) error {
+	if c.closed {
+		return ErrClosed
+	}
+	if c.readOnly {
+		return scribe.Errorf(scribe.EFORBIDDEN, "This is a read-only link; it cannot edit the note.")
+	}
+	if hasSel {
+		if err := sel.Validate(op.TargetLen()); err != nil {
+			return otError(err)
+		}
+	}
+	if op.IsNoop() && op.BaseLen() == c.doc.Len() {
+		if hasSel {
+			c.setSelLocked(sel)
+		}
+		return nil
+	}
+	if err := c.doc.Apply(op); err != nil {
+		return otError(err)
+	}
+	c.textOK = false
+	now := time.Now()
+	if hasSel {
+		c.sel = append(ot.Selection(nil), sel...)
+		c.sendSel = true
+	} else if c.sel != nil {
+		c.sel = c.sel.Transform(op)
+	}
+	switch {
+	case c.inflight == nil:
+		c.seq++
+		c.inflight = &pending{seq: c.seq, op: op, editedAt: now}
+		c.sendInflightLocked()
+	case c.buffer == nil:
+		c.buffer = &pending{op: op, editedAt: now}
+	default:
+		composed, err := ot.Compose(c.buffer.op, op)
+		if err != nil { // cannot happen: op was based on the local text
+			return otError(err)
+		}
+		c.buffer.op = composed
+	}
+	c.notifyLocked()
+	return nil
+}
+
+// Select sets the local selection (in the local text) and tells the peers:
+// at once when nothing is in flight, else along with the next operation or
+// after the ack. Out-of-range offsets give EINVALID. Callers should send at
+// most ~20 selections per second.
+func (c *Client) Select(sel ot.Selection) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	if err := sel.Validate(c.doc.Len()); err != nil {
+		return otError(err)
+	}
+	c.setSelLocked(sel)
+	return nil
+}
+
+func (c *Client) setSelLocked(sel ot.Selection) {
+	c.sel = append(ot.Selection{}, sel...)
+	c.sendSel = true
+	if c.inflight == nil {
+		c.sendPresenceLocked()
+	}
+}
+
+// SetName changes the display name.
+func (c *Client) SetName(name string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return ErrClosed
+	}
+	c.name = name
+	if c.conn != nil {
+		b, _ := json.Marshal(nameMsg{Type: "name", Name: name})
+		c.conn.send(b)
+	}
+	return nil
+}
+
+// sendInflightLocked sends the in-flight op on the current connection, if
+// any, based on the current revision, with the selection when it refers to
+// the text after this op (no buffer behind it).
+func (c *Client) sendInflightLocked() {
+	p := c.inflight
+	if c.conn == nil || p == nil {
+		return
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"type":"op","rev":`...)
+	b = strconv.AppendInt(b, c.rev, 10)
+	b = append(b, `,"seq":`...)
+	b = strconv.AppendUint(b, p.seq, 10)
+	b = append(b, `,"op":`...)
+	opJSON, _ := p.op.MarshalJSON()
+	b = append(b, opJSON...)
+	if c.sendSel && c.buffer == nil && c.sel != nil {
+		b = append(b, `,"sel":`...)
+		b = appendSel(b, c.sel)
+		c.sendSel = false
+	}
+	b = append(b, '}')
+	p.sent, p.sentAt = true, time.Now()
+	c.conn.send(b)
+}
+
+func (c *Client) sendPresenceLocked() {
+	if c.conn == nil || !c.sendSel || c.sel == nil {
+		return
+	}
+	b := make([]byte, 0, 64)
+	b = append(b, `{"type":"presence","rev":`...)
+	b = strconv.AppendInt(b, c.rev, 10)
+	b = append(b, `,"sel":`...)
+	b = appendSel(b, c.sel)
+	b = append(b, '}')
+	c.sendSel = false
+	c.conn.send(b)
+}
+
+func appendSel(b []byte, sel ot.Selection) []byte {
+	b = append(b, '[')
+	for i, r := range sel {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"anchor":`...)
+		b = strconv.AppendInt(b, int64(r.Anchor), 10)
+		b = append(b, `,"head":`...)
+		b = strconv.AppendInt(b, int64(r.Head), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+func otError(err error) error {
+	var oe *ot.Error
+	if errors.As(err, &oe) {
+		return &scribe.Error{Code: oe.Code, Message: oe.Message}
+	}
+	return err
+}
+
+// localSel moves sel, which refers to the server's text at rev, into the
+// local text: through the committed operations after rev that are still in
+// the history, then through the in-flight op and the buffer. Called with mu
+// held.
+func (c *Client) localSel(sel ot.Selection, rev int64) ot.Selection {
+	if sel == nil {
+		return nil
+	}
+	for r := rev + 1; r <= c.rev; r++ {
+		h := c.hist[r%historyLen]
+		if h.rev != r {
+			break // too old: use the selection as it is (clamped below)
+		}
+		sel = sel.Transform(h.op)
+	}
+	if c.inflight != nil {
+		sel = sel.Transform(c.inflight.op)
+		if c.buffer != nil {
+			sel = sel.Transform(c.buffer.op)
+		}
+	}
+	return clampSel(sel, c.doc.Len())
+}
+
+// clampSel returns a copy of sel with every offset clamped to [0, n].
+func clampSel(sel ot.Selection, n int) ot.Selection {
+	if sel == nil {
+		return nil
+	}
+	out := make(ot.Selection, len(sel))
+	for i, r := range sel {
+		out[i] = ot.Range{Anchor: min(max(r.Anchor, 0), n), Head: min(max(r.Head, 0), n)}
+	}
+	return out
+}
+
+// ---- connection lifecycle ----
+
+// conn is one websocket connection with its writer goroutine. The client's
+// messages are queued (never blocking the caller) and written in order.
+type conn struct {
+	ws     *websocket.Conn
+	url    string
+	mu     sync.Mutex
+	queue  [][]byte
+	wake   chan struct{} // capacity 1
+	closed chan struct{} // closed by shutdown
+	once   sync.Once
+	done   chan struct{} // closed when the reader has exited
+}
+
+func (cn *conn) send(b []byte) {
+	cn.mu.Lock()
+	cn.queue = append(cn.queue, b)
+	cn.mu.Unlock()
+	select {
+	case cn.wake <- struct{}{}:
+	default:
+	}
+}
+
+// shutdown stops the writer and closes the socket, making the reader exit.
+func (cn *conn) shutdown(code int, reason string) {
+	cn.once.Do(func() {
+		close(cn.closed)
+		if code != 0 {
+			_ = cn.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(time.Second))
+		}
+		_ = cn.ws.Close()
+	})
+}
+
+func (cn *conn) writePump() {
+	for {
+		select {
+		case <-cn.wake:
+		case <-cn.closed:
+			return
+		}
+		cn.mu.Lock()
+		q := cn.queue
+		cn.queue = nil
+		cn.mu.Unlock()
+		for _, b := range q {
+			_ = cn.ws.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := cn.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+				cn.shutdown(0, "")
+				return
+			}
+		}
+	}
+}
+
+// connect dials url, says hello (with the current revision after the first
+// welcome), processes the welcome and starts the connection's goroutines.
+// Called with dialMu held.
+func (c *Client) connect(ctx context.Context, url string) error {
+	url = wsURL(url)
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	hello := helloMsg{Type: "hello", Protocol: ProtocolVersion, Session: c.session, Name: c.name}
+	if c.welcomed && !c.resync {
+		rev := c.rev
+		hello.Rev = &rev
+	}
+	c.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(ctx, handshakeWait)
+	defer cancel()
+	ws, resp, err := c.dialer.DialContext(ctx, url, c.opts.Header)
+	if err != nil {
+		if resp != nil {
+			switch resp.StatusCode {
+			case http.StatusNotFound:
+				return scribe.Errorf(scribe.ENOTFOUND, "The note does not exist (or the link was revoked).")
+			case http.StatusForbidden:
+				return scribe.Errorf(scribe.EFORBIDDEN, "The server refused the connection (403).")
+			}
+			return fmt.Errorf("dial %s: %w (HTTP %d)", url, err, resp.StatusCode)
+		}
+		return fmt.Errorf("dial %s: %w", url, err)
+	}
+	ws.SetReadLimit(maxServerFrame)
+	fail := func(err error) error { _ = ws.Close(); return err }
+
+	// Abort the handshake when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = ws.SetReadDeadline(time.Now()) })
+	defer stop()
+	deadline, _ := ctx.Deadline()
+	_ = ws.SetWriteDeadline(deadline)
+	hb, _ := json.Marshal(hello)
+	if err := ws.WriteMessage(websocket.TextMessage, hb); err != nil {
+		return fail(fmt.Errorf("send hello: %w", err))
+	}
+	_ = ws.SetReadDeadline(deadline)
+	_, frame, err := ws.ReadMessage()
+	if err != nil {
+		if ce := closeError(err); ce != nil && ce.Code == CloseNotFound {
+			return fail(scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text))
+		}
+		if ctx.Err() != nil {
+			return fail(fmt.Errorf("await welcome: %w", ctx.Err()))
+		}
+		return fail(fmt.Errorf("await welcome: %w", err))
+	}
+	msgs, err := parseFrame(frame, nil)
+	if err != nil {
+		return fail(fmt.Errorf("await welcome: %w", err))
+	}
+	if len(msgs) == 0 || msgs[0].Type != "welcome" {
+		if len(msgs) > 0 && msgs[0].Type == "error" {
+			return fail(&ServerError{Code: msgs[0].Code, Message: msgs[0].Message})
+		}
+		return fail(errors.New("await welcome: the server's first message is not a welcome"))
+	}
+	stop()
+	_ = ws.SetReadDeadline(time.Now().Add(readWait))
+	_ = ws.SetWriteDeadline(time.Time{})
+
+	cn := &conn{ws: ws, url: url, wake: make(chan struct{}, 1), closed: make(chan struct{}), done: make(chan struct{})}
+	ws.SetPingHandler(func(data string) error {
+		_ = ws.SetReadDeadline(time.Now().Add(readWait))
+		err := ws.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			return err
+		}
+		return nil
+	})
+
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return fail(ErrClosed)
+	}
+	var evs []func()
+	if err := c.welcomeLocked(cn, &msgs[0], &evs); err != nil {
+		c.conn = nil
+		c.mu.Unlock()
+		return fail(err)
+	}
+	c.conn, c.url = cn, url
+	c.status = Connected
+	if st := c.opts.OnStatus; st != nil {
+		evs = append(evs, func() { st(Connected) })
+	}
+	c.handleLocked(cn, msgs[1:], &evs)
+	c.notifyLocked()
+	c.wg.Add(2)
+	c.mu.Unlock()
+	go func() { defer c.wg.Done(); cn.writePump() }()
+	go func() { defer c.wg.Done(); c.readPump(cn) }()
+	run(evs)
+	return nil
+}
+
+// welcomeLocked takes the welcome's state. On a reconnect with catch-up the
+// local state stays and the in-flight op is resent unless the server already
+// committed it; with a full text the note is reloaded.
+func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
+	c.clientID = m.Client
+	c.readOnly = m.ReadOnly
+	c.title = m.Title
+	c.color = m.Color
+	if len(m.Limits) > 0 {
+		var l Limits
+		if json.Unmarshal(m.Limits, &l) == nil {
+			c.limits = l
+		}
+	}
+	c.peers = make(map[string]*Peer)
+	if len(m.Peers) > 0 {
+		var ps []Peer
+		if err := json.Unmarshal(m.Peers, &ps); err != nil {
+			return fmt.Errorf("welcome: bad peers: %w", err)
+		}
+		for i := range ps {
+			p := ps[i]
+			c.peers[p.Client] = &p
+		}
+	}
+	c.seq = max(c.seq, m.LastSeq)
+	c.conn = cn // so the resend below goes out on this connection
+	if m.Catchup && c.welcomed && !c.resync {
+		// Catch-up: the ops after our revision follow. The in-flight op was
+		// committed if its seq <= lastSeq (its ack is in the catch-up);
+		// otherwise resend it, based on our revision.
+		if p := c.inflight; p != nil {
+			p.sent = false
+			if p.seq <= m.LastSeq {
+				p.sent = true
+			} else {
+				c.sendInflightLocked()
+			}
+		} else {
+			c.sendPresenceLocked()
+		}
+		return nil
+	}
+	if !m.HasText {
+		return errors.New("welcome: no text and no catch-up")
+	}
+	doc, err := ot.NewDocument(m.Text)
+	if err != nil {
+		return fmt.Errorf("welcome: %w", err)
+	}
+	if c.inflight != nil && !(c.inflight.seq <= m.LastSeq && c.buffer == nil) {
+		discarded := c.inflight.op
+		if c.buffer != nil {
+			if d, err := ot.Compose(discarded, c.buffer.op); err == nil {
+				discarded = d
+			}
+		}
+		rerr := &ResyncError{Reason: "the server sent the whole note instead of a catch-up", Discarded: discarded}
+		if c.resync {
+			rerr.Reason = "the server refused an edit"
+		}
+		if f := c.opts.OnError; f != nil {
+			*evs = append(*evs, func() { f(rerr) })
+		}
+	}
+	c.inflight, c.buffer = nil, nil
+	c.doc, c.textOK = doc, false
+	c.rev = m.Rev
+	c.hist = [historyLen]histEntry{}
+	c.sel = clampSel(c.sel, doc.Len())
+	c.welcomed, c.resync = true, false
+	return nil
+}
+
+func run(evs []func()) {
+	for _, f := range evs {
+		f()
+	}
+}
+
+func closeError(err error) *websocket.CloseError {
+	var ce *websocket.CloseError
+	if errors.As(err, &ce) {
+		return ce
+	}
+	return nil
+}
+
+// readPump reads frames until the connection fails, handling each frame
+// under the lock and running the callbacks it produced after unlocking.
+func (c *Client) readPump(cn *conn) {
+	defer close(cn.done)
+	var msgs []serverMsg
+	for {
+		_, frame, err := cn.ws.ReadMessage()
+		if err != nil {
+			c.lost(cn, err)
+			return
+		}
+		_ = cn.ws.SetReadDeadline(time.Now().Add(readWait))
+		msgs, err = parseFrame(frame, msgs[:0])
+		if err != nil {
+			cn.shutdown(websocket.CloseProtocolError, "bad frame")
+			c.lost(cn, err)
+			return
+		}
+		var evs []func()
+		c.mu.Lock()
+		if c.conn != cn {
+			c.mu.Unlock()
+			return
+		}
+		c.handleLocked(cn, msgs, &evs)
+		c.notifyLocked()
+		c.mu.Unlock()
+		run(evs)
+	}
+}
+
+// protocolError drops the connection after the server broke the protocol
+// (a gap in revisions, an op that does not apply); the next connection
+// reloads the note.
+type protocolError struct {
+	msg    string
+	reload bool // the local state is suspect: reload the note rather than catch up
+}
+
+func (e *protocolError) Error() string { return "protocol violation: " + e.msg }
+
+// handleLocked processes messages in order, appending callbacks to evs.
+func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]func()) {
+	now := time.Now()
+	for i := range msgs {
+		if c.conn != cn {
+			return
+		}
+		m := &msgs[i]
+		var err error
+		switch m.Type {
+		case "op":
+			err = c.remoteOpLocked(m, now, evs)
+		case "ack":
+			err = c.ackLocked(m, now, evs)
+		case "presence":
+			c.presenceLocked(m, evs)
+		case "leave":
+			delete(c.peers, m.Client)
+			if f := c.opts.OnLeave; f != nil {
+				id := m.Client
+				*evs = append(*evs, func() { f(id) })
+			}
+		case "error":
+			c.serverErrorLocked(cn, m, evs)
+		case "welcome":
+			err = &protocolError{"a second welcome", true}
+		default:
+			// Unknown message types are ignored: the server may add some.
+		}
+		if err != nil {
+			var pe *protocolError
+			if errors.As(err, &pe) && pe.reload {
+				c.resync = true
+			}
+			if f := c.opts.OnError; f != nil {
+				*evs = append(*evs, func() { f(err) })
+			}
+			go cn.shutdown(websocket.CloseProtocolError, "protocol violation")
+			return
+		}
+	}
+}
+
+func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) error {
+	if m.Rev <= c.rev {
+		return nil // already seen (a repeat after a race with a reconnect)
+	}
+	if m.Rev != c.rev+1 {
+		return &protocolError{msg: fmt.Sprintf("op for revision %d while at %d", m.Rev, c.rev)}
+	}
+	op, err := ot.ParseJSON(m.Op)
+	if err != nil {
+		return &protocolError{"bad op: " + err.Error(), true}
+	}
+	committed := op
+	if p := c.inflight; p != nil {
+		var pp ot.Operation
+		if pp, op, err = ot.Transform(p.op, op); err != nil {
+			return &protocolError{"op does not fit: " + err.Error(), true}
+		}
+		p.op = pp
+		if b := c.buffer; b != nil {
+			var bp ot.Operation
+			if bp, op, err = ot.Transform(b.op, op); err != nil {
+				return &protocolError{"op does not fit: " + err.Error(), true}
+			}
+			b.op = bp
+		}
+	}
+	if err := c.doc.Apply(op); err != nil {
+		return &protocolError{"op does not apply: " + err.Error(), true}
+	}
+	c.textOK = false
+	if c.sel != nil {
+		c.sel = c.sel.Transform(op)
+	}
+	c.rev = m.Rev
+	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: committed}
+	if f := c.opts.OnRemoteOp; f != nil {
+		r := RemoteOp{Rev: m.Rev, Op: committed, Client: m.Client, Received: now}
+		*evs = append(*evs, func() { f(r) })
+	}
+	return nil
+}
+
+func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]func()) error {
+	p := c.inflight
+	if p == nil || m.Seq != p.seq {
+		if m.Rev <= c.rev || (p != nil && m.Seq < p.seq) {
+			return nil // a repeated ack for an op acknowledged before
+		}
+		return &protocolError{fmt.Sprintf("ack for seq %d, which is not in flight", m.Seq), true}
+	}
+	if m.Rev != c.rev+1 {
+		return &protocolError{msg: fmt.Sprintf("ack for revision %d while at %d", m.Rev, c.rev)}
+	}
+	c.rev = m.Rev
+	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: p.op}
+	c.inflight = nil
+	if f := c.opts.OnAck; f != nil {
+		a := Ack{Seq: p.seq, Rev: m.Rev, Op: p.op, SentAt: p.sentAt, EditedAt: p.editedAt, Received: now}
+		*evs = append(*evs, func() { f(a) })
+	}
+	if b := c.buffer; b != nil {
+		c.buffer = nil
+		c.seq++
+		b.seq = c.seq
+		c.inflight = b
+		c.sendInflightLocked()
+	} else {
+		c.sendPresenceLocked()
+	}
+	return nil
+}
+
+func (c *Client) presenceLocked(m *serverMsg, evs *[]func()) {
+	p := c.peers[m.Client]
+	if p == nil {
+		p = &Peer{Client: m.Client}
+		c.peers[m.Client] = p
+	}
+	p.Name, p.Color, p.ReadOnly, p.Rev = m.Name, m.Color, m.ReadOnly, m.Rev
+	p.Sel = nil
+	if len(m.Sel) > 0 {
+		var sel ot.Selection
+		if json.Unmarshal(m.Sel, &sel) == nil {
+			p.Sel = sel
+		}
+	}
+	if f := c.opts.OnPresence; f != nil {
+		q := *p
+		q.Sel = c.localSel(p.Sel, p.Rev)
+		*evs = append(*evs, func() { f(q) })
+	}
+}
+
+func (c *Client) serverErrorLocked(cn *conn, m *serverMsg, evs *[]func()) {
+	se := &ServerError{Code: m.Code, Message: m.Message, Seq: m.Seq, HasSeq: m.HasSeq}
+	if f := c.opts.OnError; f != nil {
+		*evs = append(*evs, func() { f(se) })
+	}
+	if se.HasSeq && c.inflight != nil && se.Seq == c.inflight.seq {
+		// The op was refused: our text is out of step. Reload.
+		c.resync = true
+		go cn.shutdown(websocket.CloseNormalClosure, "resynchronising")
+	}
+}
+
+// lost handles the end of a connection: status Disconnected (or Closed for
+// 4404) and, with AutoReconnect, a reconnect loop.
+func (c *Client) lost(cn *conn, err error) {
+	cn.shutdown(0, "")
+	c.mu.Lock()
+	if c.conn != cn || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.conn = nil
+	if p := c.inflight; p != nil {
+		p.sent = false
+	}
+	var evs []func()
+	ce := closeError(err)
+	if ce != nil && ce.Code == CloseNotFound {
+		c.closed = true
+		c.status = Closed
+		c.closeErr = scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text)
+		c.cancel()
+	} else {
+		c.status = Disconnected
+		if ce != nil && ce.Code == ClosePolicy && !c.resync && c.inflight == nil {
+			// A refused hello rev (ahead of the server): reload.
+			c.resync = true
+		}
+	}
+	if f := c.opts.OnError; f != nil {
+		e := fmt.Errorf("connection lost: %w", err)
+		evs = append(evs, func() { f(e) })
+	}
+	if f := c.opts.OnStatus; f != nil {
+		st := c.status
+		evs = append(evs, func() { f(st) })
+	}
+	if c.status == Disconnected && c.opts.AutoReconnect && !c.reconnects {
+		c.reconnects = true
+		c.wg.Add(1)
+		go func() { defer c.wg.Done(); c.reconnectLoop() }()
+	}
+	c.notifyLocked()
+	c.mu.Unlock()
+	run(evs)
+}
+
+func (c *Client) reconnectLoop() {
+	defer func() {
+		c.mu.Lock()
+		c.reconnects = false
+		c.mu.Unlock()
+	}()
+	backoff := minBackoff
+	for attempt := 0; ; attempt++ {
+		// Full jitter on the upper half: between backoff/2 and backoff.
+		d := backoff/2 + time.Duration(mrand.Int64N(int64(backoff/2)+1))
+		select {
+		case <-time.After(d):
+		case <-c.ctx.Done():
+			return
+		}
+		backoff = min(2*backoff, maxBackoff)
+		c.dialMu.Lock()
+		c.mu.Lock()
+		if c.closed || c.conn != nil {
+			c.mu.Unlock()
+			c.dialMu.Unlock()
+			return
+		}
+		url := c.url
+		if n := len(c.opts.ReconnectURLs); n > 0 {
+			url = c.opts.ReconnectURLs[attempt%n]
+		}
+		c.mu.Unlock()
+		err := c.connect(c.ctx, url)
+		c.dialMu.Unlock()
+		if err == nil {
+			return
+		}
+		if scribe.ErrorCode(err) == scribe.ENOTFOUND {
+			c.mu.Lock()
+			c.closed, c.status, c.closeErr = true, Closed, err
+			c.cancel()
+			c.notifyLocked()
+			c.mu.Unlock()
+			if f := c.opts.OnStatus; f != nil {
+				f(Closed)
+			}
+			return
+		}
+		if f := c.opts.OnError; f != nil {
+			f(fmt.Errorf("reconnect: %w", err))
+		}
+	}
+}
+
+// Reconnect drops the current connection (if any) and connects to url (the
+// last URL when empty) with the same session, continuing where the client
+// left off: the server sends what was committed since, and an edit in
+// flight is resent unless the server already has it, so no edit is lost or
+// doubled. Edits made while disconnected are kept and sent after. It must
+// not be called from a callback.
+func (c *Client) Reconnect(ctx context.Context, url string) error {
+	c.dialMu.Lock()
+	defer c.dialMu.Unlock()
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	if url == "" {
+		url = c.url
+	}
+	old := c.conn
+	c.conn = nil
+	if p := c.inflight; p != nil {
+		p.sent = false
+	}
+	if old != nil {
+		c.status = Disconnected
+		c.notifyLocked()
+	}
+	c.mu.Unlock()
+	if old != nil {
+		old.shutdown(websocket.CloseNormalClosure, "reconnecting")
+		<-old.done
+	}
+	return c.connect(ctx, url)
+}
+
+// Drop closes the current connection abruptly without a close handshake, as
+// a network failure would; the client keeps its state, and reconnects by
+// itself with AutoReconnect. Meant for tests and tools.
+func (c *Client) Drop() {
+	c.mu.Lock()
+	cn := c.conn
+	c.mu.Unlock()
+	if cn != nil {
+		_ = cn.ws.NetConn().Close()
+	}
+}
+
+// Close closes the connection (with close code 1000) and stops the client
+// for good; later calls return ErrClosed. Unacknowledged edits are not
+// waited for: call WaitSynced first to keep them. It must not be called
+// from a callback.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		c.wg.Wait()
+		return nil
+	}
+	c.closed = true
+	c.status = Closed
+	cn := c.conn
+	c.conn = nil
+	c.cancel()
+	c.notifyLocked()
+	c.mu.Unlock()
+	if cn != nil {
+		cn.shutdown(websocket.CloseNormalClosure, "bye")
+	}
+	c.wg.Wait()
+	return nil
+}

@@ -1,0 +1,369 @@
+package wsclient
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// ProtocolVersion is the websocket protocol version this client speaks
+// (docs/protocol.md).
+const ProtocolVersion = 1
+
+// Limits are the server's limits, announced in the welcome.
+type Limits struct {
+	MaxMessageBytes int     `json:"maxMessageBytes"`
+	MaxNoteBytes    int     `json:"maxNoteBytes"`
+	OpsPerSecond    float64 `json:"opsPerSecond"`
+}
+
+// Peer is another participant as announced by welcome or presence.
+type Peer struct {
+	Client   string       `json:"client"`
+	Name     string       `json:"name"`
+	Color    string       `json:"color"`
+	ReadOnly bool         `json:"readonly"`
+	Sel      ot.Selection `json:"sel,omitempty"`
+	Rev      int64        `json:"rev"` // the revision Sel refers to, as sent by the server
+}
+
+// Client -> server messages.
+
+type helloMsg struct {
+	Type     string `json:"type"`
+	Protocol int    `json:"protocol"`
+	Session  string `json:"session"`
+	Name     string `json:"name"`
+	Rev      *int64 `json:"rev,omitempty"`
+}
+
+type opMsg struct {
+	Type string          `json:"type"`
+	Rev  int64           `json:"rev"`
+	Seq  uint64          `json:"seq"`
+	Op   json.RawMessage `json:"op"`
+	Sel  ot.Selection    `json:"sel,omitempty"`
+}
+
+type presenceMsg struct {
+	Type string       `json:"type"`
+	Rev  int64        `json:"rev"`
+	Sel  ot.Selection `json:"sel"`
+}
+
+type nameMsg struct {
+	Type string `json:"type"`
+	Name string `json:"name"`
+}
+
+// serverMsg is any server -> client message; Type says which fields are set.
+type serverMsg struct {
+	Type     string
+	Protocol int
+	Client   string
+	Rev      int64
+	Seq      uint64
+	HasSeq   bool
+	Op       []byte // raw JSON of the operation
+	Sel      []byte // raw JSON of the selection
+	Name     string
+	Color    string
+	ReadOnly bool
+	Code     string
+	Message  string
+	Text     string
+	HasText  bool
+	Title    string
+	LastSeq  uint64
+	Catchup  bool
+	Peers    []byte // raw JSON
+	Limits   []byte // raw JSON
+}
+
+// parseFrame decodes one server frame: a JSON array of message objects (a
+// single object is accepted too). It is a small hand-written scanner rather
+// than encoding/json because a client in a busy note decodes thousands of
+// messages per second, and the load tool runs hundreds of clients in one
+// process; unknown keys are skipped, so the server may add fields.
+func parseFrame(b []byte, out []serverMsg) ([]serverMsg, error) {
+	s := scanner{b: b}
+	s.ws()
+	if s.i >= len(s.b) {
+		return out, errors.New("empty frame")
+	}
+	if s.b[s.i] == '{' {
+		var m serverMsg
+		if err := s.object(&m); err != nil {
+			return out, err
+		}
+		return append(out, m), s.end()
+	}
+	if !s.eat('[') {
+		return out, s.errf("frame is neither an array nor an object")
+	}
+	s.ws()
+	if s.eat(']') {
+		return out, s.end()
+	}
+	for {
+		var m serverMsg
+		s.ws()
+		if err := s.object(&m); err != nil {
+			return out, err
+		}
+		out = append(out, m)
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return out, s.end()
+		}
+		return out, s.errf("expected , or ] in frame")
+	}
+}
+
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("bad server frame at byte %d: %s", s.i, fmt.Sprintf(format, args...))
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.errf("trailing data")
+	}
+	return nil
+}
+
+func (s *scanner) object(m *serverMsg) error {
+	if !s.eat('{') {
+		return s.errf("expected an object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		key, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if !s.eat(':') {
+			return s.errf("expected :")
+		}
+		s.ws()
+		if err := s.field(m, key); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return nil
+		}
+		return s.errf("expected , or }")
+	}
+}
+
+func (s *scanner) field(m *serverMsg, key []byte) error {
+	var err error
+	switch string(key) {
+	case "type":
+		m.Type, err = s.str()
+	case "protocol":
+		var n int64
+		n, err = s.int()
+		m.Protocol = int(n)
+	case "client":
+		m.Client, err = s.str()
+	case "rev":
+		m.Rev, err = s.int()
+	case "seq":
+		var n int64
+		n, err = s.int()
+		m.Seq, m.HasSeq = uint64(n), true
+	case "lastSeq":
+		var n int64
+		n, err = s.int()
+		m.LastSeq = uint64(n)
+	case "op":
+		m.Op, err = s.skip()
+	case "sel":
+		m.Sel, err = s.skip()
+	case "peers":
+		m.Peers, err = s.skip()
+	case "limits":
+		m.Limits, err = s.skip()
+	case "name":
+		m.Name, err = s.str()
+	case "color":
+		m.Color, err = s.str()
+	case "readonly":
+		m.ReadOnly, err = s.bool()
+	case "catchup":
+		m.Catchup, err = s.bool()
+	case "code":
+		m.Code, err = s.str()
+	case "message":
+		m.Message, err = s.str()
+	case "title":
+		m.Title, err = s.str()
+	case "text":
+		m.Text, err = s.str()
+		m.HasText = err == nil
+	default:
+		_, err = s.skip()
+	}
+	return err
+}
+
+// rawString returns the bytes between the quotes of a string without
+// decoding escapes (used for keys, which are plain ASCII).
+func (s *scanner) rawString() ([]byte, error) {
+	if !s.eat('"') {
+		return nil, s.errf("expected a string")
+	}
+	start := s.i
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case '"':
+			s.i++
+			return s.b[start : s.i-1], nil
+		case '\\':
+			s.i += 2
+		default:
+			s.i++
+		}
+	}
+	return nil, s.errf("unterminated string")
+}
+
+// str decodes a JSON string (null reads as ""). Strings without escapes are
+// converted directly; others go through encoding/json.
+func (s *scanner) str() (string, error) {
+	if s.literal("null") {
+		return "", nil
+	}
+	start := s.i
+	raw, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	plain := true
+	for _, c := range raw {
+		if c == '\\' || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if plain && utf8.Valid(raw) {
+		return string(raw), nil
+	}
+	var v string
+	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
+		return "", s.errf("bad string: %v", err)
+	}
+	return v, nil
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
+}
+
+func (s *scanner) bool() (bool, error) {
+	switch {
+	case s.literal("true"):
+		return true, nil
+	case s.literal("false"), s.literal("null"):
+		return false, nil
+	}
+	return false, s.errf("expected a boolean")
+}
+
+func (s *scanner) int() (int64, error) {
+	if s.literal("null") {
+		return 0, nil
+	}
+	start := s.i
+	for s.i < len(s.b) && (s.b[s.i] == '-' || s.b[s.i] >= '0' && s.b[s.i] <= '9') {
+		s.i++
+	}
+	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
+	if err != nil {
+		return 0, s.errf("expected an integer")
+	}
+	return n, nil
+}
+
+// skip passes over any JSON value and returns its raw bytes.
+func (s *scanner) skip() ([]byte, error) {
+	start := s.i
+	depth := 0
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch c {
+		case '"':
+			if _, err := s.rawString(); err != nil {
+				return nil, err
+			}
+		case '[', '{':
+			depth++
+			s.i++
+		case ']', '}':
+			if depth == 0 {
+				return s.b[start:s.i], nil
+			}
+			depth--
+			s.i++
+		case ',':
+			if depth == 0 {
+				return s.b[start:s.i], nil
+			}
+			s.i++
+		default:
+			s.i++
+		}
+		if depth == 0 && s.i > start && (c == '"' || c == ']' || c == '}') {
+			return s.b[start:s.i], nil
+		}
+	}
+	if depth == 0 && s.i > start {
+		return s.b[start:s.i], nil
+	}
+	return nil, s.errf("unterminated value")
+}
