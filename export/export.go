@@ -1,0 +1,324 @@
+// Package export turns a finished note into a commit in the team's git
+// repository: a markdown file under docs/meetings with YAML front matter
+// (title, date, attendees, decisions, action items), committed with go-git
+// by the person who exported it, with every other editor as a
+// Co-authored-by trailer, and optionally pushed to a remote.
+//
+// It also holds the goldmark pieces the rest of Scribe shares: Extract finds
+// a note's title, attendees, decisions and action items; RenderHTML renders a
+// note as a standalone HTML page without raw HTML.
+//
+// docs/export.md describes the behaviour a user sees; this package comment
+// and the doc comments below state the guarantees.
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"net/mail"
+	"path"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// Defaults for Config.
+const (
+	DefaultDir         = "docs/meetings"
+	DefaultBranch      = "main"
+	DefaultEmailDomain = "users.noreply.scribe.invalid"
+	DefaultPushTimeout = 2 * time.Minute
+)
+
+// Config says where and how notes are exported.
+type Config struct {
+	// RepoPath is the local repository (a clone, or a plain directory).
+	// It is created with `git init` semantics, on Branch, if it does not
+	// exist or is an empty directory. Required.
+	RepoPath string
+	// Dir is the folder inside the repository that exports go to, relative,
+	// slash-separated and clean: no "..", no ".git", not absolute.
+	// Default "docs/meetings".
+	Dir string
+	// Remote is where exports are pushed: the name of a remote configured in
+	// the repository ("origin"), or a URL or path, which is added to the
+	// repository as the remote "origin" (or "scribe" if "origin" is taken).
+	// Empty means exports stay local.
+	Remote string
+	// Branch receives the export commits, whichever branch the repository's
+	// worktree has checked out. Default "main".
+	Branch string
+	// Location is the team's time zone: the file name's date, the front
+	// matter's date and the commit times are in it. Default UTC.
+	Location *time.Location
+	// EmailDomain derives email addresses for people who give none:
+	// "Ada Lovelace" becomes ada-lovelace@<EmailDomain>. Default
+	// "users.noreply.scribe.invalid" (the .invalid TLD never resolves).
+	EmailDomain string
+	// AuthorName and AuthorEmail, when AuthorName is set, make every export
+	// commit's author and committer this fixed identity (a bot account the
+	// remote trusts); the person who exported is then named in the message
+	// and, if they edited, gets a Co-authored-by trailer like everyone else.
+	AuthorName  string
+	AuthorEmail string
+	// PublicURL is the server's external base URL ("https://scribe.example.com");
+	// the note's URL in the front matter is PublicURL + "/n/" + id when the
+	// request gives none.
+	PublicURL string
+	// OmitURL leaves the note's URL out of the front matter and the commit
+	// message. The URL is the edit link: everyone who can read the
+	// repository can edit the live note (docs/export.md).
+	OmitURL bool
+	// PushTimeout bounds one push, including a fetch and rebase when the
+	// remote moved ahead. Default 2 minutes.
+	PushTimeout time.Duration
+}
+
+// Exporter writes notes into a git repository. It implements
+// scribe.Exporter and is safe for concurrent use: exports are serialised per
+// Exporter, and across processes by a lock file in the repository's git
+// directory, so concurrent exports of different notes all land, one commit
+// after the other.
+type Exporter struct {
+	cfg   Config
+	store scribe.Store
+	repo  *repository
+}
+
+var _ scribe.Exporter = (*Exporter)(nil)
+
+// New checks cfg, opens the repository (creating it if needed, and fetching
+// the remote branch into a new repository when a remote is configured and
+// reachable), and returns an Exporter that loads notes from store. A store
+// may be nil when only Write is used. An invalid configuration gives EINVALID.
+func New(cfg Config, store scribe.Store) (*Exporter, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	repo, err := openRepository(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Exporter{cfg: cfg, store: store, repo: repo}, nil
+}
+
+func (c *Config) setDefaults() error {
+	if c.RepoPath == "" {
+		return scribe.Errorf(scribe.EINVALID, "The export repository path is required.")
+	}
+	if c.Dir == "" {
+		c.Dir = DefaultDir
+	}
+	if err := validDir(c.Dir); err != nil {
+		return err
+	}
+	if c.Branch == "" {
+		c.Branch = DefaultBranch
+	}
+	if !validBranch(c.Branch) {
+		return scribe.Errorf(scribe.EINVALID, "The export branch %q is not a valid branch name.", c.Branch)
+	}
+	if c.Location == nil {
+		c.Location = time.UTC
+	}
+	if c.EmailDomain == "" {
+		c.EmailDomain = DefaultEmailDomain
+	}
+	if !validDomain(c.EmailDomain) {
+		return scribe.Errorf(scribe.EINVALID, "The export email domain %q is not a domain name.", c.EmailDomain)
+	}
+	if c.AuthorName != "" {
+		if cleanName(c.AuthorName) != c.AuthorName {
+			return scribe.Errorf(scribe.EINVALID, "The export author name %q contains characters a commit cannot hold.", c.AuthorName)
+		}
+		if c.AuthorEmail == "" {
+			c.AuthorEmail = emailFor(c.AuthorName, c.EmailDomain)
+		}
+		if !validEmail(c.AuthorEmail) {
+			return scribe.Errorf(scribe.EINVALID, "The export author email %q is not an email address.", c.AuthorEmail)
+		}
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.PushTimeout <= 0 {
+		c.PushTimeout = DefaultPushTimeout
+	}
+	return nil
+}
+
+// validDir reports whether dir is a clean relative folder path that stays
+// inside the repository and out of .git.
+func validDir(dir string) error {
+	bad := func(why string) error {
+		return scribe.Errorf(scribe.EINVALID, "The export directory %q is not allowed: %s.", dir, why)
+	}
+	if strings.ContainsAny(dir, "\\:") || strings.ContainsFunc(dir, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return bad("it must be a slash-separated path without backslashes, colons or control characters")
+	}
+	if path.IsAbs(dir) || path.Clean(dir) != dir || dir == "." {
+		return bad("it must be a clean path relative to the repository root, like docs/meetings")
+	}
+	for _, part := range strings.Split(dir, "/") {
+		if part == ".." || strings.EqualFold(part, ".git") || strings.HasPrefix(part, "-") {
+			return bad(`it must not contain "..", ".git" or a name starting with "-"`)
+		}
+	}
+	return nil
+}
+
+func validBranch(b string) bool {
+	if b == "" || strings.HasPrefix(b, "-") || strings.HasPrefix(b, "/") || strings.HasSuffix(b, "/") ||
+		strings.HasSuffix(b, ".lock") || strings.HasSuffix(b, ".") || strings.Contains(b, "..") ||
+		strings.Contains(b, "//") || strings.Contains(b, "@{") || b == "@" {
+		return false
+	}
+	return !strings.ContainsFunc(b, func(r rune) bool {
+		return r <= ' ' || r == 0x7f || strings.ContainsRune("~^:?*[\\", r)
+	})
+}
+
+func validDomain(d string) bool {
+	if len(d) > 253 || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
+			return false
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validEmail(e string) bool {
+	if len(e) > 254 || strings.ContainsAny(e, "<>\r\n\x00") {
+		return false
+	}
+	a, err := mail.ParseAddress(e)
+	return err == nil && a.Address == e && a.Name == ""
+}
+
+// maxNameRunes bounds a person's name in a commit.
+const maxNameRunes = 100
+
+// cleanName makes a display name safe for a commit's author line and
+// trailers: one line, no control characters, no angle brackets, at most
+// 100 characters. It returns "" for a name with nothing left.
+func cleanName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r == '<' || r == '>' {
+			return ' '
+		}
+		return r
+	}, cleanLine(name))
+	name = strings.Join(strings.Fields(name), " ")
+	if utf8.RuneCountInString(name) > maxNameRunes {
+		name = strings.TrimSpace(string([]rune(name)[:maxNameRunes]))
+	}
+	return name
+}
+
+// emailFor derives an address for a person who gave none: the ASCII slug
+// of the name at domain, or user-<hash> when the name has no ASCII letters.
+func emailFor(name, domain string) string {
+	var b strings.Builder
+	for _, r := range slug(name) {
+		if r < utf8.RuneSelf {
+			b.WriteRune(r)
+		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
+			b.WriteByte('-')
+		}
+	}
+	local := strings.Trim(strings.ReplaceAll(b.String(), "--", "-"), "-")
+	if local == "" {
+		h := fnv.New32a()
+		h.Write([]byte(name))
+		local = fmt.Sprintf("user-%08x", h.Sum32())
+	}
+	if len(local) > 64 {
+		local = strings.TrimRight(local[:64], "-")
+	}
+	return local + "@" + domain
+}
+
+// Person is a commit identity.
+type Person struct {
+	Name  string
+	Email string
+}
+
+// Snapshot is a note as Write exports it: what Export loads from the store.
+type Snapshot struct {
+	ID        scribe.NoteID
+	Title     string // the note's title; the first level-1 heading wins
+	Text      string // the note's markdown at Revision
+	Revision  scribe.Revision
+	CreatedAt time.Time // the meeting's date; zero means now
+	// Editors are the display names of everyone who edited, in order of
+	// first edit; duplicates and empty names are ignored.
+	Editors []string
+}
+
+// Export loads the note and its editors from the store and writes it with
+// Write. An unknown or malformed id gives ENOTFOUND; a request without an
+// author name gives EINVALID.
+func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
+	if !id.Valid() {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
+	}
+	if _, err := exporterIdentity(req, e.cfg.EmailDomain); err != nil {
+		return scribe.ExportResult{}, err
+	}
+	if e.store == nil {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Export has no store to load notes from.")
+	}
+	doc, err := e.store.LoadNote(ctx, id)
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("load note: %w", err)
+	}
+	changes, err := e.store.Changes(ctx, id, 0, doc.Revision)
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("load changes: %w", err)
+	}
+	editors := make([]string, 0, 8)
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if !seen[c.Author] {
+			seen[c.Author] = true
+			editors = append(editors, c.Author)
+		}
+	}
+	return e.Write(ctx, Snapshot{
+		ID:        id,
+		Title:     doc.Title,
+		Text:      doc.Text,
+		Revision:  doc.Revision,
+		CreatedAt: doc.CreatedAt,
+		Editors:   editors,
+	}, req)
+}
+
+// exporterIdentity checks the request and returns the person who exports.
+func exporterIdentity(req scribe.ExportRequest, domain string) (Person, error) {
+	name := cleanName(req.Author)
+	if name == "" {
+		return Person{}, scribe.Errorf(scribe.EINVALID, "Say who is exporting: the author name is required.")
+	}
+	email := strings.TrimSpace(req.Email)
+	if email == "" {
+		email = emailFor(name, domain)
+	} else if !validEmail(email) {
+		return Person{}, scribe.Errorf(scribe.EINVALID, "The email address %q is not valid.", req.Email)
+	}
+	return Person{Name: name, Email: email}, nil
+}
+
+// errNoLock is returned when ctx ends while waiting for another export.
+var errNoLock = errors.New("wait for another export")

@@ -1,0 +1,369 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// maxSubjectTitleRunes keeps a commit subject readable in `git log --oneline`.
+const maxSubjectTitleRunes = 60
+
+// maxPathSuffix bounds the "-2", "-3", ... suffixes tried when another note
+// already has a file name.
+const maxPathSuffix = 1000
+
+// Write exports a note that has already been loaded: it writes the file,
+// commits it on the export branch and, with a remote configured, pushes.
+//
+// Guarantees:
+//   - The file is <Dir>/YYYY-MM-DD-<slug>.md, the date being the note's
+//     creation date in the configured zone and the slug built only by Slug;
+//     nothing is written outside Dir. A name another note already uses gets
+//     a "-2", "-3", ... suffix.
+//   - A note exported before is found again by the key in its file's front
+//     matter (wherever under Dir the file now lives) and updated in place.
+//   - When the file would not change apart from the revision number, no
+//     commit is made: the result has Unchanged set and the commit that last
+//     wrote the file.
+//   - History is only ever added to: the branch moves from its head to a
+//     child of it, and pushes are never forced.
+//   - A push failure leaves the local commit in place; the result then has
+//     Pushed false and PushError saying why, and the next export pushes
+//     both. A returned error means nothing was committed.
+//
+// Bad input (no author, an invalid email or note id) gives EINVALID.
+func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportRequest) (scribe.ExportResult, error) {
+	if !s.ID.Valid() {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EINVALID, "The note id is not valid.")
+	}
+	by, err := exporterIdentity(req, e.cfg.EmailDomain)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	sum := Extract(s.Text)
+	title := cleanLine(sum.Title)
+	if title == "" {
+		title = cleanLine(s.Title)
+	}
+	if title == "" {
+		title = "Untitled notes"
+	}
+	created := s.CreatedAt
+	if created.IsZero() {
+		created = time.Now()
+	}
+	created = created.In(e.cfg.Location).Truncate(time.Second)
+	date := created.Format(time.DateOnly)
+	url := req.URL
+	if url == "" && e.cfg.PublicURL != "" {
+		url = e.cfg.PublicURL + "/n/" + string(s.ID)
+	}
+	if e.cfg.OmitURL {
+		url = ""
+	}
+	editors := people(s.Editors, e.cfg.EmailDomain)
+	attendees := mergeNames(sum.Attendees, editors)
+	fm := frontMatter{
+		Title:       title,
+		Date:        created,
+		Attendees:   attendees,
+		Decisions:   sum.Decisions,
+		ActionItems: sum.ActionItems,
+		URL:         url,
+		Revision:    s.Revision,
+		Key:         noteKey(s.ID),
+	}
+
+	unlock, err := e.repo.lock(ctx)
+	if err != nil {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Another export is still running; try again.")
+	}
+	defer unlock()
+
+	repo, err := git.PlainOpen(e.cfg.RepoPath)
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("open export repository: %w", err)
+	}
+	head, err := e.repo.branchHead(repo)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	var tree *object.Tree
+	if head != nil {
+		if tree, err = head.Tree(); err != nil {
+			return scribe.ExportResult{}, fmt.Errorf("read export branch tree: %w", err)
+		}
+	}
+
+	p, old, found, err := e.repo.findNote(repo, tree, fm.Key)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	var content []byte
+	if found {
+		// Unchanged apart from the revision number is unchanged: an edit and
+		// its undo do not deserve a commit.
+		same := fm
+		same.Revision = scribe.Revision(old.Revision)
+		prev, err := renderFile(same, s.Text)
+		if err != nil {
+			return scribe.ExportResult{}, err
+		}
+		entry := entryAt(tree, p)
+		if entry != nil {
+			cur, err := readBlob(repo.Storer, entry.Hash, -1)
+			if err != nil {
+				return scribe.ExportResult{}, err
+			}
+			if bytes.Equal(cur, prev) {
+				return e.unchanged(ctx, repo, head, p)
+			}
+		}
+	} else {
+		if p, err = freePath(tree, e.cfg.Dir, date, Slug(title)); err != nil {
+			return scribe.ExportResult{}, err
+		}
+	}
+	if content, err = renderFile(fm, s.Text); err != nil {
+		return scribe.ExportResult{}, err
+	}
+
+	blob, err := writeBlob(repo.Storer, content)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	treeHash, err := putPath(repo.Storer, tree, p, &object.TreeEntry{Mode: filemode.Regular, Hash: blob})
+	var nd errNotADirectory
+	if errors.As(err, &nd) {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Cannot export: %s.", nd.Error())
+	} else if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("build tree: %w", err)
+	}
+
+	author := object.Signature{Name: by.Name, Email: by.Email, When: time.Now().In(e.cfg.Location).Truncate(time.Second)}
+	if e.cfg.AuthorName != "" {
+		author.Name, author.Email = e.cfg.AuthorName, e.cfg.AuthorEmail
+	}
+	var coauthors []Person
+	for _, p := range editors {
+		if !strings.EqualFold(p.Name, author.Name) {
+			coauthors = append(coauthors, p)
+		}
+	}
+	prevRev := scribe.Revision(-1)
+	if found {
+		prevRev = scribe.Revision(old.Revision)
+	}
+	msg := commitMessage(messageInput{
+		Title: title, Date: date, By: by.Name, Revision: s.Revision, PrevRevision: prevRev,
+		URL: url, Attendees: attendees, Summary: sum, CoAuthors: coauthors,
+	})
+	c := &object.Commit{
+		Author:    author,
+		Committer: author,
+		Message:   msg,
+		TreeHash:  treeHash,
+	}
+	if head != nil {
+		c.ParentHashes = []plumbing.Hash{head.Hash}
+	}
+	commit, err := writeCommit(repo.Storer, c)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	if err := e.repo.setBranch(repo, head, commit); err != nil {
+		return scribe.ExportResult{}, err
+	}
+	res := scribe.ExportResult{Path: p, Commit: commit.String()}
+	e.pushInto(ctx, repo, &res)
+	return res, nil
+}
+
+// unchanged answers an export that would not change the file: the commit
+// that last wrote it, and a push if earlier ones are still local.
+func (e *Exporter) unchanged(ctx context.Context, repo *git.Repository, head *object.Commit, p string) (scribe.ExportResult, error) {
+	last, err := lastCommitTouching(head, p)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	res := scribe.ExportResult{Path: p, Commit: last.Hash.String(), Unchanged: true}
+	e.pushInto(ctx, repo, &res)
+	return res, nil
+}
+
+// pushInto pushes the export branch, when a remote is configured, and
+// records the outcome in res. A rebase changes commit hashes, so res.Commit
+// is looked up again afterwards. The push outlives ctx's cancellation (the
+// commit is made; a person closing the tab should not leave it half
+// pushed) but not Config.PushTimeout.
+func (e *Exporter) pushInto(ctx context.Context, repo *git.Repository, res *scribe.ExportResult) {
+	if e.repo.remoteName == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.cfg.PushTimeout)
+	defer cancel()
+	before, _ := e.repo.branchHead(repo)
+	headHash, err := e.repo.push(ctx, repo)
+	if err != nil {
+		res.PushError = fmt.Sprintf("The export is committed locally but was not pushed to %s: %s. The next export will push it again.",
+			e.repo.remoteName, redact(err.Error()))
+		return
+	}
+	res.Pushed = true
+	if before != nil && headHash != before.Hash {
+		if h, err := repo.CommitObject(headHash); err == nil {
+			if last, err := lastCommitTouching(h, res.Path); err == nil {
+				res.Commit = last.Hash.String()
+			}
+		}
+	}
+}
+
+// freePath returns <dir>/<date>-<slug>.md, or the first of -2, -3, ...
+// that no file or folder in tree uses yet.
+func freePath(tree *object.Tree, dir, date, slug string) (string, error) {
+	base := dir + "/" + date + "-" + slug
+	for n := 1; n <= maxPathSuffix; n++ {
+		p := base + ".md"
+		if n > 1 {
+			p = fmt.Sprintf("%s-%d.md", base, n)
+		}
+		if entryAt(tree, p) == nil {
+			return p, nil
+		}
+	}
+	return "", scribe.Errorf(scribe.ECONFLICT, "Too many notes named %q on %s.", slug, date)
+}
+
+// people turns editor names into commit identities: cleaned, without
+// empty names, the first spelling of each name (case-insensitively) kept.
+func people(names []string, domain string) []Person {
+	var out []Person
+	seen := map[string]bool{}
+	for _, n := range names {
+		n = cleanName(n)
+		key := strings.ToLower(n)
+		if n == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		out = append(out, Person{Name: n, Email: emailFor(n, domain)})
+	}
+	return out
+}
+
+// mergeNames returns the attendees named in the note followed by the
+// editors not among them (case-insensitively).
+func mergeNames(named []string, editors []Person) []string {
+	out := make([]string, 0, len(named)+len(editors))
+	seen := map[string]bool{}
+	add := func(n string) {
+		n = cleanLine(n)
+		if n != "" && !seen[strings.ToLower(n)] {
+			seen[strings.ToLower(n)] = true
+			out = append(out, n)
+		}
+	}
+	for _, n := range named {
+		add(n)
+	}
+	for _, p := range editors {
+		add(p.Name)
+	}
+	return out
+}
+
+type messageInput struct {
+	Title        string
+	Date         string
+	By           string
+	Revision     scribe.Revision
+	PrevRevision scribe.Revision // -1: first export
+	URL          string
+	Attendees    []string
+	Summary      Summary
+	CoAuthors    []Person
+}
+
+// commitMessage writes the message a developer reads in `git log`:
+//
+//	Meeting notes: <title> (<date>)
+//
+//	Exported from Scribe by <name> at revision <n>.
+//	Attendees: ...
+//
+//	Decisions:
+//	- ...
+//
+//	Action items:
+//	- [ ] text (@owner, due YYYY-MM-DD)
+//
+//	Co-authored-by: Name <email>
+func commitMessage(in messageInput) string {
+	var b strings.Builder
+	title := in.Title
+	if utf8.RuneCountInString(title) > maxSubjectTitleRunes {
+		title = strings.TrimSpace(string([]rune(title)[:maxSubjectTitleRunes-1])) + "…"
+	}
+	fmt.Fprintf(&b, "Meeting notes: %s (%s)\n\n", title, in.Date)
+	if in.PrevRevision < 0 {
+		fmt.Fprintf(&b, "Exported from Scribe by %s at revision %d.\n", in.By, in.Revision)
+	} else {
+		fmt.Fprintf(&b, "Updated from Scribe by %s at revision %d (previous export: revision %d).\n", in.By, in.Revision, in.PrevRevision)
+	}
+	if in.URL != "" {
+		fmt.Fprintf(&b, "Live note: %s\n", cleanLine(in.URL))
+	}
+	if len(in.Attendees) > 0 {
+		fmt.Fprintf(&b, "Attendees: %s.\n", strings.Join(in.Attendees, ", "))
+	}
+	if len(in.Summary.Decisions) > 0 {
+		b.WriteString("\nDecisions:\n")
+		for _, d := range in.Summary.Decisions {
+			fmt.Fprintf(&b, "- %s\n", d)
+		}
+	}
+	if len(in.Summary.ActionItems) > 0 {
+		b.WriteString("\nAction items:\n")
+		for _, a := range in.Summary.ActionItems {
+			box := "[ ]"
+			if a.Done {
+				box = "[x]"
+			}
+			var extra []string
+			if a.Owner != "" {
+				extra = append(extra, "@"+a.Owner)
+			}
+			if a.Due != "" {
+				extra = append(extra, "due "+a.Due)
+			}
+			line := fmt.Sprintf("- %s %s", box, a.Text)
+			if len(extra) > 0 {
+				line += " (" + strings.Join(extra, ", ") + ")"
+			}
+			b.WriteString(line + "\n")
+		}
+	}
+	if len(in.Summary.Decisions) == 0 && len(in.Summary.ActionItems) == 0 {
+		b.WriteString("\nNo decisions or action items were recorded.\n")
+	}
+	if len(in.CoAuthors) > 0 {
+		b.WriteString("\n")
+		for _, p := range in.CoAuthors {
+			fmt.Fprintf(&b, "Co-authored-by: %s <%s>\n", p.Name, p.Email)
+		}
+	}
+	return b.String()
+}
