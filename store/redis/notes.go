@@ -149,12 +149,17 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	id := scribe.NewNoteID()
 	ns := strconv.FormatInt(created.UnixNano(), 10)
 	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap")}
-	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text).Err()
+	if s.oneNode {
+		keys = append(keys, s.byUpdatedKey())
+	}
+	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text, string(id)).Err()
 	if err != nil {
 		return scribe.Note{}, s.wrap(ctx, "create note", err)
 	}
-	if err := s.touch(ctx, id, created); err != nil {
-		return scribe.Note{}, err
+	if !s.oneNode {
+		if err := s.touch(ctx, id, created); err != nil {
+			return scribe.Note{}, err
+		}
 	}
 	return scribe.Note{
 		ID:        id,
@@ -344,8 +349,8 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		return nil, scribe.Errorf(scribe.EINVALID, "There are no changes to append.")
 	}
 	t := now()
-	args := make([]any, 0, 3+5*len(changes))
-	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"))
+	args := make([]any, 0, 4+5*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id))
 	for i, c := range changes {
 		if err := checkChange(i, c); err != nil {
 			return nil, err
@@ -371,6 +376,9 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		return nil, err
 	}
 	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
+	if s.oneNode {
+		keys = append(keys, s.byUpdatedKey())
+	}
 	res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
 	if err != nil {
 		var rerr goredis.Error
@@ -392,8 +400,10 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	if head > int64(expected) {
 		// The changes are committed: a failure below must not report the
 		// append as failed, or the caller would retry a committed edit.
-		if err := s.touch(ctx, id, t); err != nil && ctx.Err() == nil {
-			s.log.Error("index note after append", "err", err)
+		if !s.oneNode {
+			if err := s.touch(ctx, id, t); err != nil && ctx.Err() == nil {
+				s.log.Error("index note after append", "err", err)
+			}
 		}
 		switch {
 		case head-snapRev >= 2*s.k:

@@ -18,12 +18,13 @@
 //	P share:{token}       string: the share (its note id and creation time)
 //	P notes:byupdated     sorted set: note ids by the time of their last edit
 //
-// notes:byupdated is the one global key. It lives in a single slot, so it
-// cannot join the note's atomic append in a Cluster; it is updated right
-// after the append (ZADD GT, so it never moves backwards). If a node dies
-// between the two, the note keeps its previous position in ListNotes until
-// its next edit; ListNotes sorts what it reads by the metadata's updated
-// time, which is always exact.
+// notes:byupdated is the one global key. On a single Redis server the
+// append script updates it too (ZADD GT, so it never moves backwards). In a
+// Cluster it lives in its own slot, so it cannot join the note's atomic
+// append: it is updated right after, with a second round trip. If a node
+// dies between the two, the note keeps its previous position in ListNotes
+// until its next edit; ListNotes sorts what it reads by the metadata's
+// updated time, which is always exact.
 //
 // # Snapshots
 //
@@ -128,9 +129,12 @@ var (
 type Store struct {
 	client     goredis.UniversalClient
 	ownsClient bool
-	prefix     string
-	k          int64
-	log        *slog.Logger
+	// oneNode is true when every key lives on one Redis server, so the
+	// scripts may update the global notes:byupdated index themselves.
+	oneNode bool
+	prefix  string
+	k       int64
+	log     *slog.Logger
 
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
@@ -200,8 +204,10 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		opts.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	_, oneNode := client.(*goredis.Client)
 	return &Store{
 		client:    client,
+		oneNode:   oneNode,
 		prefix:    opts.Prefix,
 		k:         int64(opts.SnapshotEvery),
 		log:       opts.Logger.With("component", "redis-store"),

@@ -11,12 +11,16 @@
 -- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced
 -- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq
 -- KEYS[5]  snap      hash: rev, text (read only: its revision is returned)
+-- KEYS[6]  optional: the global notes:byupdated sorted set. Only passed when
+--          Redis is one server; in a Cluster it lives in another slot and
+--          the Go side updates it right after the script.
 --
 -- ARGV[1]  the expected head revision
 -- ARGV[2]  the commit time, unix nanoseconds in decimal (kept as a string:
 --          Lua numbers are doubles and would lose the low digits)
 -- ARGV[3]  the note's sharded pub/sub channel
--- ARGV[4..] five arguments per change: session, seq (decimal uint64, kept
+-- ARGV[4]  the note's id (its member in notes:byupdated)
+-- ARGV[5..] five arguments per change: session, seq (decimal uint64, kept
 --          as a string), base length, target length, body. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
 --          encoded by Go; the script prepends the revision and the time.
@@ -40,7 +44,8 @@
 -- writes anything, so a failed call leaves the note untouched.
 
 local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local expected, now, channel = ARGV[1], ARGV[2], ARGV[3]
+local expected, now, channel, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local HEAD = 4 -- arguments before the changes
 
 local function itoa(n) return string.format('%d', n) end
 
@@ -64,13 +69,13 @@ if itoa(head) ~= expected then
 end
 
 -- Pass 1: decide each change's revision and check the chain of lengths.
-local n = (#ARGV - 3) / 5
+local n = (#ARGV - HEAD) / 5
 local revs = {}
 local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
 local rev = head
 for i = 1, n do
-  local b = 4 + (i - 1) * 5
+  local b = HEAD + 1 + (i - 1) * 5
   local session, seq = ARGV[b], ARGV[b + 1]
   local dk = nil
   local dup = nil
@@ -100,7 +105,7 @@ end
 -- Pass 2: write.
 local entries = {}
 for _, i in ipairs(fresh) do
-  local b = 4 + (i - 1) * 5
+  local b = HEAD + 1 + (i - 1) * 5
   local session, seq, body = ARGV[b], ARGV[b + 1], ARGV[b + 4]
   local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
   entries[#entries + 1] = entry
@@ -117,6 +122,10 @@ end
 
 if #entries > 0 then
   redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now)
+  if KEYS[6] then
+    -- GT: the index never moves a note back (a node with a slow clock).
+    redis.call('ZADD', KEYS[6], 'GT', now, id)
+  end
   -- Subscribers on every node hear the commit; one message per batch.
   redis.call('SPUBLISH', channel, 'c' .. table.concat(entries, '\n'))
 end

@@ -2,11 +2,14 @@
 --
 -- KEYS[1]  meta  hash (see append.lua)
 -- KEYS[2]  snap  hash: rev, text
+-- KEYS[3]  optional: the global notes:byupdated sorted set (one server
+--          only; see append.lua)
 -- ARGV[1]  title
 -- ARGV[2]  template
 -- ARGV[3]  created (unix ns, decimal)
 -- ARGV[4]  UTF-16 length of the text
 -- ARGV[5]  text
+-- ARGV[6]  the note's id (its member in notes:byupdated)
 --
 -- Errors: EEXISTS if the id is taken (128 random bits: never in practice,
 -- but the script never overwrites a note).
@@ -18,4 +21,7 @@ end
 redis.call('HSET', meta, 'title', ARGV[1], 'template', ARGV[2],
   'created', ARGV[3], 'updated', ARGV[3], 'rev', '0', 'len', ARGV[4])
 redis.call('HSET', snap, 'rev', '0', 'text', ARGV[5])
+if KEYS[3] then
+  redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[6])
+end
 return 1
