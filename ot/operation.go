@@ -176,6 +176,13 @@ type Builder struct {
 	base   int64
 	target int64
 	err    error
+	// An insert growing by many pieces is accumulated in pend, not by
+	// string concatenation (which would be quadratic: think of a frame of
+	// 100,000 one-letter strings); pendAt is the index of that insert in
+	// comps, whose s is stale until flush; pendOn says pend is in use.
+	pend   []byte
+	pendAt int
+	pendOn bool
 }
 
 // NewBuilder returns an empty Builder.
@@ -253,6 +260,7 @@ func (b *Builder) Build() (Operation, error) {
 // op returns the built operation sharing the builder's slice; the builder
 // must not be used afterwards.
 func (b *Builder) op() (Operation, error) {
+	b.flush()
 	if b.base > MaxLength || b.target > MaxLength {
 		return Operation{}, errorf(ETOOLARGE, "operation length exceeds the maximum length %d", MaxLength)
 	}
@@ -275,6 +283,26 @@ func (b *Builder) retain(n int) {
 	b.comps = append(b.comps, comp{k: kRetain, n: n})
 }
 
+// flush stores the pending insert text in its component.
+func (b *Builder) flush() {
+	if b.pendOn {
+		b.comps[b.pendAt].s = string(b.pend)
+		b.pend = b.pend[:0]
+		b.pendOn = false
+	}
+}
+
+// appendTo appends s to the insert at index i.
+func (b *Builder) appendTo(i int, s string, n16 int) {
+	if !b.pendOn || b.pendAt != i {
+		b.flush()
+		b.pend = append(b.pend, b.comps[i].s...)
+		b.pendAt, b.pendOn = i, true
+	}
+	b.pend = append(b.pend, s...)
+	b.comps[i].n += n16
+}
+
 func (b *Builder) insert(s string, n16 int) {
 	if n16 == 0 {
 		return
@@ -282,15 +310,13 @@ func (b *Builder) insert(s string, n16 int) {
 	b.target += int64(n16)
 	l := len(b.comps)
 	if l > 0 && b.comps[l-1].k == kInsert {
-		b.comps[l-1].s += s
-		b.comps[l-1].n += n16
+		b.appendTo(l-1, s, n16)
 		return
 	}
 	if l > 0 && b.comps[l-1].k == kDelete {
 		// Keep inserts before deletes: [.., ins?, del] + ins.
 		if l > 1 && b.comps[l-2].k == kInsert {
-			b.comps[l-2].s += s
-			b.comps[l-2].n += n16
+			b.appendTo(l-2, s, n16)
 			return
 		}
 		d := b.comps[l-1]

@@ -303,3 +303,32 @@ func TestTransform(t *testing.T) {
 	_, _, err := Transform(mustOp(t, 1), mustOp(t, 2))
 	wantCode(t, err, EINVALID)
 }
+
+// TestJSONManyPieces decodes a frame of 100,000 one-letter strings
+// separated by deletes: the builder must merge them into one insert (and do
+// so in linear time: string concatenation here once took quadratic time).
+func TestJSONManyPieces(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteString("[")
+	for i := range 100_000 {
+		if i > 0 {
+			sb.WriteString(",")
+		}
+		if i%3 == 2 {
+			sb.WriteString("-1")
+		} else {
+			sb.WriteString(`"é"`)
+		}
+	}
+	sb.WriteString("]")
+	op, err := ParseJSON([]byte(sb.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if op.Len() != 2 || op.InsertedLen() != 66_667 || op.BaseLen() != 33_333 {
+		t.Fatalf("got %d components inserting %d units over %d, want 2, 66667, 33333", op.Len(), op.InsertedLen(), op.BaseLen())
+	}
+	if c := op.Components()[0]; c.Insert != strings.Repeat("é", 66_667) {
+		t.Fatal("the merged insert has the wrong text")
+	}
+}

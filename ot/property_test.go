@@ -240,7 +240,7 @@ func TestPropertyCursor(t *testing.T) {
 }
 
 func TestPropertyDocument(t *testing.T) {
-	forSeeds(t, 300, func(t *testing.T, r *rand.Rand) {
+	forSeeds(t, 200, func(t *testing.T, r *rand.Rand) {
 		doc := randText(r, r.IntN(3000))
 		d, err := NewDocument(doc)
 		if err != nil {
