@@ -27,17 +27,41 @@ test: deps web
 bench: deps web
 	$(GO) test -run '^$$' -bench . -benchmem ./ot/...
 
+## fuzz: run each ot fuzz target for FUZZTIME (default 60s); a failing input is saved under ot/testdata/fuzz
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./ot -run '^$$' -fuzz '^FuzzApplyJSON$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ot -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME)
+
 ## deps: services the tests use, installed or started when missing
-deps: redis
+deps: redis chromium
 
 redis:
 	./scripts/ensure-redis.sh
 
-web:
+chromium:
+	./scripts/ensure-chromium.sh
 
-test-web:
+## web: the browser bundle web/dist (embedded by go:embed), rebuilt when web/src, web/static or the lock file change
+WEB_SRC := $(shell find web/src web/static -type f 2>/dev/null) web/build.mjs
+web: web/dist/app.js
 
-test-e2e:
+# npm ci only when node_modules is missing or the lock file changed; npm
+# writes node_modules/.package-lock.json, touched so make sees it as new.
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web/dist/app.js: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && node build.mjs
+
+## test-web: the client's unit tests (protocol state machine, OT, CodeMirror mapping) with node --test
+test-web: web/node_modules/.package-lock.json
+	cd web && node --test test/
+
+## test-e2e: browser tests: real Chromium (playwright-core) against the real bin/scribe
+test-e2e: chromium build
+	cd web && SCRIBE_BIN=$(CURDIR)/bin/scribe node --test --test-concurrency=1 e2e/
 
 clean:
 	rm -rf bin

@@ -376,7 +376,16 @@ export class CollabClient {
     const code = String(m.code || 'EINTERNAL')
     const message = String(m.message || 'The server refused a message.')
     if (this.cb.error) this.cb.error(code, message)
-    if (m.seq !== undefined && this.inflight && m.seq === this.inflight.seq) {
+    if (code === 'ERATELIMIT' && this.inflight && m.seq === this.inflight.seq) {
+      // Refused before anything was committed: send the same op (same seq,
+      // transformed as usual) again a little later, and slow down.
+      this.limits.opsPerSecond = Math.max(1, Math.floor(this.limits.opsPerSecond / 2))
+      this.clearTimer(this.opTimer)
+      this.opTimer = this.setTimer(() => {
+        this.opTimer = null
+        this.sendInflight()
+      }, 1000)
+    } else if (m.seq !== undefined && this.inflight && m.seq === this.inflight.seq) {
       // The op was refused and nothing changed; our text is out of step. The
       // refused edit cannot be kept; later edits typed on top of it are
       // kept by the merge in welcomeWithText after a fresh start.

@@ -1,0 +1,208 @@
+// Browser tests of the editor: two people typing into one note at once,
+// cursors and presence, and a connection lost and regained mid-typing.
+// Real Chromium, real `scribe serve`; see harness.mjs.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import {
+  startServer, launchBrowser, newPerson, api, noteText, openEditor, editorText,
+  waitSynced, countOf, screenshotDir, sleep
+} from './harness.mjs'
+
+let srv
+let browser
+
+before(async () => {
+  srv = await startServer()
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  if (srv) await srv.stop()
+})
+
+/** Put the caret at the end of the document (keyboard only, as a person would). */
+async function caretToEnd (page) {
+  await page.click('.cm-content')
+  await page.keyboard.press('Control+End')
+}
+
+test('two people type into one note at once and end with the same text as the server', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Design review', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    assert.equal(await editorText(ada.page), '# Design review\n\n')
+
+    await caretToEnd(ada.page)
+    await grace.page.click('.cm-content')
+    await grace.page.keyboard.press('Control+Home')
+    const adaText = 'Ada: café, naïve, Zoë 😀 👍🏽 — done.\n'
+    const graceText = 'Grace: façade, Ærøskøbing, 中文 🚀.\n'
+    // Both type at the same time, keystroke by keystroke.
+    await Promise.all([
+      ada.page.keyboard.type(adaText, { delay: 15 }),
+      grace.page.keyboard.type(graceText, { delay: 15 })
+    ])
+    await waitSynced(ada.page)
+    await waitSynced(grace.page)
+    // Wait for the last remote ops to arrive on both sides.
+    await ada.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), graceText)
+    await grace.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), adaText)
+
+    const a = await editorText(ada.page)
+    const g = await editorText(grace.page)
+    const server = await noteText(srv.url, note.id)
+    assert.equal(a, g, 'the two editors differ')
+    assert.equal(a, server, 'the editors differ from GET /api/notes/{id}/text')
+    assert.equal(countOf(server, adaText), 1, 'Ada\'s text is not there exactly once')
+    assert.equal(countOf(server, graceText), 1, 'Grace\'s text is not there exactly once')
+    assert.ok(server.startsWith(graceText), 'Grace typed at the start')
+    assert.ok(server.endsWith(adaText), 'Ada typed at the end')
+
+    // Presence: each sees the other in the list and the other's cursor label.
+    await ada.page.waitForSelector('.presence-item .presence-name:text-is("Grace")')
+    await grace.page.waitForSelector('.presence-item .presence-name:text-is("Ada")')
+    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
+    await grace.page.waitForSelector('.cm-remote-label:text-is("Ada")')
+
+    // Undo undoes only your own edits: Grace's undo never removes Ada's text.
+    await grace.page.keyboard.press('Control+z')
+    await waitSynced(grace.page)
+    await ada.page.waitForFunction(() => window.scribe.client.pending === 0)
+    await sleep(300)
+    const afterUndo = await noteText(srv.url, note.id)
+    assert.equal(countOf(afterUndo, adaText), 1, 'undo removed the other person\'s text')
+    assert.ok(afterUndo.length < server.length, 'undo removed nothing')
+    assert.equal(await editorText(ada.page), afterUndo)
+
+    // A screenshot of the editor with two people in it, for the README.
+    await grace.page.keyboard.press('Control+y')
+    await waitSynced(grace.page)
+    await ada.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), graceText)
+    await grace.page.keyboard.press('Control+End')
+    await ada.page.keyboard.type('\n## Decisions\n\n- Ship the read-only links on Friday.\n', { delay: 5 })
+    await waitSynced(ada.page)
+    await grace.page.keyboard.press('Control+Home')
+    await grace.page.keyboard.press('End')
+    await sleep(400)
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor.png') })
+
+    assert.deepEqual(ada.errors, [], 'Ada\'s page logged errors')
+    assert.deepEqual(grace.errors, [], 'Grace\'s page logged errors')
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
+test('going offline mid-typing loses nothing and doubles nothing', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Flaky Wi-Fi', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const linus = await newPerson(browser, srv.url, 'Linus')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(linus.page, note.id)
+    await caretToEnd(ada.page)
+    await caretToEnd(linus.page)
+    await ada.page.waitForSelector('.presence-item .presence-name:text-is("Linus")')
+
+    const before = 'typed online, '
+    await linus.page.keyboard.type(before, { delay: 10 })
+    await waitSynced(linus.page)
+
+    // Linus's network goes away: the browser reports offline, and the
+    // client drops its websocket at once.
+    await linus.context.setOffline(true)
+    await linus.page.waitForSelector('#conn-status[data-state=offline]', { timeout: 10000 })
+    // The server saw the websocket close: Linus left Ada's list.
+    await ada.page.waitForFunction(() => ![...document.querySelectorAll('.presence-name')].some(e => e.textContent === 'Linus'), null, { timeout: 15000 })
+
+    const offline = 'typed offline é 😀 — still here, '
+    await linus.page.keyboard.type(offline, { delay: 10 })
+    const pending = await linus.page.evaluate(() => window.scribe.client.pending)
+    assert.ok(pending > 0, 'the offline edits are not counted as unconfirmed')
+    const shown = await linus.page.textContent('#conn-pending')
+    assert.match(shown, /\d+ unsaved edits?/, `the indicator shows "${shown}"`)
+    // Meanwhile Ada keeps typing, so Linus's edits must be transformed on return.
+    const adaText = '\nAda while Linus was away.'
+    await ada.page.keyboard.type(adaText, { delay: 5 })
+    await waitSynced(ada.page)
+    assert.ok(!(await noteText(srv.url, note.id)).includes('typed offline'), 'offline edits reached the server')
+
+    await linus.context.setOffline(false)
+    await waitSynced(linus.page, 30000)
+    await ada.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), offline, { timeout: 15000 })
+    await linus.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), adaText, { timeout: 15000 })
+
+    const server = await noteText(srv.url, note.id)
+    assert.equal(await editorText(linus.page), server)
+    assert.equal(await editorText(ada.page), server)
+    for (const t of [before, offline, adaText]) assert.equal(countOf(server, t), 1, `"${t}" appears ${countOf(server, t)} times in ${JSON.stringify(server)}`)
+    assert.equal(await linus.page.getAttribute('#conn-status', 'data-state'), 'connected')
+    assert.equal(await linus.page.textContent('#conn-pending'), 'All changes saved')
+  } finally {
+    await ada.context.close()
+    await linus.context.close()
+  }
+})
+
+test('a websocket that dies silently is detected and edits are resent once', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Silent drop', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    // Route the websocket through the test, so it can be cut without the
+    // browser's offline signal: the client must notice by itself.
+    let cut = false
+    const servers = []
+    await ada.page.routeWebSocket(/\/ws$/, ws => {
+      if (cut) { ws.close({ code: 1006, reason: 'blocked' }); return }
+      const server = ws.connectToServer()
+      servers.push({ ws, server })
+      ws.onMessage(m => { if (!cut) server.send(m) })
+      server.onMessage(m => { if (!cut) ws.send(m) })
+    })
+    await openEditor(ada.page, note.id)
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('one ', { delay: 10 })
+    await waitSynced(ada.page)
+
+    cut = true // frames now vanish both ways, and the socket stays "open"
+    await ada.page.keyboard.type('two ', { delay: 10 })
+    await ada.page.waitForSelector('#conn-status:is([data-state=reconnecting],[data-state=offline])', { timeout: 20000 })
+    cut = false
+    await waitSynced(ada.page, 30000)
+    const server = await noteText(srv.url, note.id)
+    assert.equal(server, '# Silent drop\n\none two ')
+    assert.equal(await editorText(ada.page), server)
+  } finally {
+    await ada.context.close()
+  }
+})
+
+test('an editor on a phone-sized screen in dark mode', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Stand-up', template: 'standup' })
+  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 760 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
+  try {
+    await openEditor(ada.page, note.id)
+    // Everything needed is on screen without sideways scrolling.
+    const overflow = await ada.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`)
+    for (const sel of ['#conn-status', '#share-button', '#export-button', '#download-link', '.cm-content']) {
+      assert.ok(await ada.page.isVisible(sel), `${sel} is not visible`)
+    }
+    const bg = await ada.page.evaluate(() => getComputedStyle(document.body).backgroundColor)
+    assert.equal(bg, 'rgb(22, 24, 29)', 'dark mode does not follow prefers-color-scheme')
+    // Keyboard only: Tab reaches the toolbar buttons.
+    await ada.page.focus('#display-name')
+    await ada.page.keyboard.press('Tab')
+    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-phone-dark.png') })
+  } finally {
+    await ada.context.close()
+  }
+})

@@ -1,0 +1,125 @@
+// Browser tests of the home page (templates) and the read-only page (live
+// updates, no editing, revocation). Real Chromium, real `scribe serve`.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import {
+  startServer, launchBrowser, newPerson, api, noteText, openEditor, editorText,
+  waitSynced, screenshotDir, sleep
+} from './harness.mjs'
+
+let srv
+let browser
+
+before(async () => {
+  srv = await startServer()
+  browser = await launchBrowser()
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  if (srv) await srv.stop()
+})
+
+test('creating a note from the meeting template fills it in', async () => {
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await ada.page.goto('/')
+    await ada.page.waitForSelector('[data-page=home][data-ready=true]')
+    // Every template is offered.
+    for (const label of ['Blank', 'Meeting', 'Stand-up', 'Retrospective']) {
+      assert.ok(await ada.page.isVisible(`.template-label:text-is("${label}")`), `no ${label} template`)
+    }
+    await ada.page.fill('#note-title', 'Platform weekly <sync>')
+    await ada.page.check('input[name=template][value=meeting]')
+    const startedAt = new Date()
+    await ada.page.click('#create-button')
+    await ada.page.waitForURL(/\/n\/[A-Za-z0-9_-]{22}$/)
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    const id = ada.page.url().split('/n/')[1]
+    const text = await editorText(ada.page)
+    assert.ok(text.startsWith('# Platform weekly <sync>\n'), text)
+    const today = startedAt.toISOString().slice(0, 10)
+    assert.match(text, new RegExp(`\\*\\*Date:\\*\\* ${today} \\d\\d:\\d\\d \\(UTC\\)`))
+    for (const h of ['## Attendees', '## Agenda', '## Notes', '## Decisions', '## Action items', '- [ ] ']) {
+      assert.ok(text.includes(h), `no "${h}" in ${JSON.stringify(text)}`)
+    }
+    assert.equal(text, await noteText(srv.url, id))
+    assert.equal(await ada.page.textContent('#note-title'), 'Platform weekly <sync>')
+
+    // The home page lists it, most recent first, with its edit time.
+    await ada.page.goto('/')
+    const first = ada.page.locator('#note-list li').first()
+    assert.equal(await first.locator('a').textContent(), 'Platform weekly <sync>')
+    assert.match(await first.locator('time').textContent(), /just now|minute/)
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+  }
+})
+
+test('the read-only page updates live, ignores typing, and stops when revoked', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'All hands', template: 'meeting' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const viewer = await newPerson(browser, srv.url, 'Stakeholder')
+  try {
+    await openEditor(ada.page, note.id)
+    // Ada makes a read-only link with the toolbar.
+    await ada.page.click('#share-button')
+    const link = await ada.page.inputValue('#share-url', { timeout: 10000 })
+    assert.match(link, /\/s\/[A-Za-z0-9_-]{22}$/)
+    const token = link.split('/s/')[1]
+
+    const res = await viewer.page.goto(link)
+    const html = await res.text()
+    assert.ok(!html.includes(note.id), 'the read-only page contains the note id')
+    assert.equal(await viewer.page.textContent('#rendered h1'), 'All hands', 'first paint renders the note')
+    await viewer.page.waitForSelector('[data-page=readonly][data-ready=true]')
+    await viewer.page.waitForSelector('#conn-status[data-state=connected]')
+
+    // Live: Ada types, the viewer sees it rendered.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.keyboard.type('\n## Live from the meeting\n\nWe agreed on **Friday** <script>window.pwned=1</script>', { delay: 5 })
+    await waitSynced(ada.page)
+    await viewer.page.waitForSelector('#rendered h2:text-is("Live from the meeting")', { timeout: 10000 })
+    assert.equal(await viewer.page.textContent('#rendered strong:text-is("Friday")'), 'Friday')
+    assert.equal(await viewer.page.evaluate(() => window.pwned), undefined, 'raw HTML ran in the read-only page')
+    assert.equal(await viewer.page.locator('#rendered script').count(), 0)
+    // Ada sees the viewer in the list, marked as viewing.
+    await ada.page.waitForSelector('.presence-item:has(.presence-ro)')
+
+    // Typing on the read-only page changes nothing.
+    const before = await noteText(srv.url, note.id)
+    await viewer.page.click('#rendered')
+    await viewer.page.keyboard.type('zzz')
+    await viewer.page.keyboard.press('Enter')
+    await sleep(300)
+    assert.equal(await noteText(srv.url, note.id), before)
+    assert.ok(!(await viewer.page.textContent('#rendered')).includes('zzz'))
+    await viewer.page.screenshot({ path: join(await screenshotDir(), 'readonly.png') })
+
+    // Ada lists the links and revokes this one.
+    await ada.page.click('#links-button')
+    const row = ada.page.locator(`#links-list li[data-token="${token}"]`)
+    await row.waitFor()
+    await row.locator('.revoke-button').click()
+    await ada.page.waitForSelector(`#links-list li.empty, #links-list:not(:has(li[data-token="${token}"]))`)
+
+    // The viewer is told why, and stops updating.
+    await viewer.page.waitForSelector('[data-page=readonly][data-gone=true]', { timeout: 15000 })
+    const notice = await viewer.page.textContent('#notice')
+    assert.match(notice, /revoked|no longer/i, notice)
+    await ada.page.keyboard.type('\n\nAfter revocation.', { delay: 5 })
+    await waitSynced(ada.page)
+    await sleep(500)
+    assert.ok(!(await viewer.page.textContent('#rendered')).includes('After revocation'))
+    const gone = await fetch(link)
+    assert.equal(gone.status, 404, 'the revoked link still opens')
+    assert.deepEqual(viewer.errors.filter(e => !/404|WebSocket/.test(e)), [])
+  } finally {
+    await ada.context.close()
+    await viewer.context.close()
+  }
+})

@@ -1,0 +1,197 @@
+// The websocket transport for a CollabClient: connects, reconnects with
+// backoff, and notices a dead connection. It owns no protocol state; the
+// CollabClient keeps everything across connections.
+
+/** Reconnect delays: 0.5 s doubling to 10 s, each with up to 30% jitter (docs/protocol.md). */
+export const BACKOFF_MIN_MS = 500
+export const BACKOFF_MAX_MS = 10000
+
+/**
+ * An op unacknowledged this long with nothing at all heard from the server
+ * means the connection is dead even if the browser has not noticed (a
+ * sleeping laptop, a Wi-Fi change): drop it and reconnect. Browsers hide
+ * websocket pings from pages, and protocol v1 has no application-level
+ * ping, so silence while an ack is owed is the only signal a page gets.
+ */
+export const ACK_TIMEOUT_MS = 8000
+
+/** After this many failed attempts in a row the state shows as offline. */
+const OFFLINE_AFTER_FAILURES = 3
+
+/**
+ * backoffDelay returns the delay before reconnect attempt n (0-based).
+ * @param {number} n
+ * @param {() => number} [rand]
+ */
+export function backoffDelay (n, rand = Math.random) {
+  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(n, 10))
+  return Math.round(base * (0.7 + 0.3 * rand()))
+}
+
+export class Connection {
+  /**
+   * @param {object} opts
+   * @param {string} opts.url       websocket URL
+   * @param {string} opts.probeURL  an HTTP URL that answers 404 once the note or share is gone
+   * @param {import('./collab.js').CollabClient} opts.client
+   */
+  constructor ({ url, probeURL, client }) {
+    this.url = url
+    this.probeURL = probeURL
+    this.client = client
+    /** @type {WebSocket|null} */
+    this.ws = null
+    this.failures = 0
+    this.retryTimer = null
+    this.stopped = false
+    this.lastHeard = 0
+    this.waitingSince = 0
+    client.cb.send = msg => this.send(msg)
+    client.cb.resync = () => this.drop(true)
+    this.watchdog = setInterval(() => this.check(), 1000)
+    this.onOffline = () => this.drop(false, 'offline')
+    this.onOnline = () => { if (!this.ws) this.reconnectNow() }
+    window.addEventListener('offline', this.onOffline)
+    window.addEventListener('online', this.onOnline)
+  }
+
+  start () {
+    this.open()
+  }
+
+  open () {
+    if (this.stopped || this.ws) return
+    clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    let ws
+    try {
+      ws = new WebSocket(this.url)
+    } catch {
+      this.scheduleRetry()
+      return
+    }
+    this.ws = ws
+    let opened = false
+    ws.onopen = () => {
+      opened = true
+      this.lastHeard = Date.now()
+      this.client.connected()
+    }
+    ws.onmessage = ev => {
+      if (this.ws !== ws) return
+      this.lastHeard = Date.now()
+      let frame
+      try {
+        frame = JSON.parse(ev.data)
+      } catch {
+        return // not JSON: ignore it rather than break the session
+      }
+      this.client.receive(frame)
+      if (this.client.open) this.failures = 0
+    }
+    ws.onclose = ev => {
+      if (this.ws !== ws) return
+      this.ws = null
+      if (ev.code === 4404) {
+        this.stop('gone', ev.reason || 'This note is no longer available.')
+        return
+      }
+      if (!opened) this.probeGone()
+      this.failures++
+      this.client.disconnected(this.offlineNow() ? 'offline' : 'reconnecting')
+      this.scheduleRetry()
+    }
+    ws.onerror = () => {} // onclose follows and handles it
+  }
+
+  send (msg) {
+    const ws = this.ws
+    if (!ws || ws.readyState !== WebSocket.OPEN) return
+    if (msg.type === 'op' && !this.waitingSince) this.waitingSince = Date.now()
+    ws.send(JSON.stringify(msg))
+  }
+
+  /** Close the current socket (if any) and reconnect. */
+  drop (soon, status) {
+    const ws = this.ws
+    this.ws = null
+    if (ws) {
+      ws.onclose = null
+      ws.onmessage = null
+      try { ws.close(4001, 'client resync') } catch { /* already closed */ }
+    }
+    if (this.stopped) return
+    this.failures++
+    this.client.disconnected(status || (this.offlineNow() ? 'offline' : 'reconnecting'))
+    if (soon) {
+      this.retryTimer = setTimeout(() => this.open(), backoffDelay(0))
+    } else {
+      this.scheduleRetry()
+    }
+  }
+
+  reconnectNow () {
+    this.failures = 0
+    clearTimeout(this.retryTimer)
+    this.retryTimer = null
+    this.open()
+  }
+
+  scheduleRetry () {
+    if (this.stopped || this.retryTimer) return
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null
+      this.open()
+    }, backoffDelay(Math.max(0, this.failures - 1)))
+  }
+
+  offlineNow () {
+    return navigator.onLine === false || this.failures >= OFFLINE_AFTER_FAILURES
+  }
+
+  /** The dead-connection check: an ack is owed and the server has gone quiet. */
+  check () {
+    if (!this.client.inflight) {
+      this.waitingSince = 0
+      return
+    }
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN || !this.waitingSince) return
+    const now = Date.now()
+    if (now - this.waitingSince > ACK_TIMEOUT_MS && now - this.lastHeard > ACK_TIMEOUT_MS) {
+      this.waitingSince = 0
+      this.drop(true)
+    }
+  }
+
+  /** After a failed connection attempt, ask over HTTP whether the note or share still exists. */
+  async probeGone () {
+    if (!this.probeURL) return
+    try {
+      const res = await fetch(this.probeURL, { method: 'GET', headers: { Accept: 'application/json' }, cache: 'no-store' })
+      if (res.status === 404) this.stop('gone', 'This link no longer works: the note was deleted or the read-only link was revoked.')
+    } catch {
+      // offline: keep retrying
+    }
+  }
+
+  stop (status, reason) {
+    this.stopped = true
+    clearTimeout(this.retryTimer)
+    clearInterval(this.watchdog)
+    window.removeEventListener('offline', this.onOffline)
+    window.removeEventListener('online', this.onOnline)
+    if (this.ws) {
+      const ws = this.ws
+      this.ws = null
+      ws.onclose = null
+      try { ws.close() } catch { /* already closed */ }
+    }
+    this.client.disconnected(status, reason)
+  }
+}
+
+/** wsURL turns a path into a ws:// or wss:// URL on this page's host. */
+export function wsURL (path) {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  return `${proto}//${location.host}${path}`
+}

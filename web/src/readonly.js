@@ -1,0 +1,59 @@
+// The read-only page (/s/{token}): the note rendered as HTML, kept up to
+// date through the read-only websocket. It never sends an edit.
+
+import { CollabClient, newSessionID } from './collab.js'
+import { Connection, wsURL } from './connection.js'
+import { renderMarkdown } from './markdown.js'
+import { renderStatus, showNotice, loadName } from './ui.js'
+
+/** @param {HTMLElement} root the element with data-token */
+export function startReadOnly (root) {
+  const token = root.dataset.token
+  const article = document.getElementById('rendered')
+  let frame = 0
+  let rendered = null
+  let goneShown = false
+
+  const draw = () => {
+    frame = 0
+    if (rendered === client.text) return
+    rendered = client.text
+    article.innerHTML = renderMarkdown(client.text)
+    root.dataset.rev = String(client.rev)
+  }
+  const scheduleDraw = () => {
+    if (!frame) frame = requestAnimationFrame(draw)
+  }
+
+  const client = new CollabClient({
+    session: newSessionID(),
+    name: loadName(),
+    callbacks: {
+      send: () => {},
+      reset: scheduleDraw,
+      remote: scheduleDraw,
+      changed: () => {
+        renderStatus(client.status)
+        if (client.title) {
+          const h = document.getElementById('note-title')
+          if (h && h.textContent !== client.title) h.textContent = client.title
+        }
+        if (client.synced) root.dataset.ready = 'true'
+        if (client.status === 'gone' && !goneShown) {
+          goneShown = true
+          root.dataset.gone = 'true'
+          showNotice(`${client.goneReason || 'This read-only link no longer works.'} The text below is the last version you received; it no longer updates.`, 'error')
+        }
+      }
+    }
+  })
+
+  const conn = new Connection({
+    url: wsURL(`/api/shares/${encodeURIComponent(token)}/ws`),
+    probeURL: `/s/${encodeURIComponent(token)}`,
+    client
+  })
+  conn.start()
+  renderStatus(client.status)
+  window.scribe = { client, conn }
+}

@@ -1,0 +1,143 @@
+// Small helpers shared by the pages: the JSON API, notices, the connection
+// indicator, the display name.
+
+/**
+ * api calls Scribe's JSON API. State-changing requests carry
+ * Content-Type: application/json, which the server requires (CSRF).
+ * Throws an Error whose message is the server's sentence on failure.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ */
+export async function api (method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' }
+  if (method !== 'GET' && method !== 'HEAD') {
+    init.headers['Content-Type'] = 'application/json'
+    init.body = JSON.stringify(body === undefined ? {} : body)
+  }
+  let res
+  try {
+    res = await fetch(path, init)
+  } catch {
+    throw new Error('The server cannot be reached. Check your connection and try again.')
+  }
+  const text = await res.text()
+  let data = null
+  if (text) {
+    try { data = JSON.parse(text) } catch { data = null }
+  }
+  if (!res.ok) {
+    const msg = data && (data.message || (data.error && (data.error.message || data.error)))
+    const err = new Error(typeof msg === 'string' && msg ? msg : `The server answered ${res.status} ${res.statusText}.`)
+    err.status = res.status
+    err.code = data && (data.code || (data.error && data.error.code))
+    throw err
+  }
+  return data
+}
+
+/**
+ * showNotice shows a message in the page's notice area.
+ * @param {string} text
+ * @param {'info'|'error'|'success'} [kind]
+ * @param {Node} [extra] an element appended after the text
+ */
+export function showNotice (text, kind = 'info', extra) {
+  const el = document.getElementById('notice')
+  if (!el) return
+  el.hidden = false
+  el.dataset.kind = kind
+  el.replaceChildren()
+  const span = document.createElement('span')
+  span.className = 'notice-text'
+  span.textContent = text
+  el.appendChild(span)
+  if (extra) el.appendChild(extra)
+  const close = document.createElement('button')
+  close.type = 'button'
+  close.className = 'notice-close'
+  close.setAttribute('aria-label', 'Dismiss')
+  close.textContent = '×'
+  close.onclick = () => { el.hidden = true }
+  el.appendChild(close)
+}
+
+const STATUS_TEXT = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
+  gone: 'Disconnected'
+}
+
+/**
+ * renderStatus updates the connection indicator.
+ * @param {string} status
+ * @param {number} [pending] unconfirmed edits, shown when not undefined
+ */
+export function renderStatus (status, pending) {
+  const el = document.getElementById('conn-status')
+  if (!el) return
+  el.dataset.state = status
+  const text = el.querySelector('.conn-text')
+  if (text) text.textContent = STATUS_TEXT[status] || status
+  const p = document.getElementById('conn-pending')
+  if (p && pending !== undefined) {
+    p.dataset.count = String(pending)
+    if (pending > 0) {
+      p.textContent = `${pending} unsaved edit${pending === 1 ? '' : 's'}`
+      p.title = status === 'connected'
+        ? 'Sent, waiting for the server to confirm.'
+        : 'Kept in this tab; sent once you are back online.'
+    } else {
+      p.textContent = status === 'connected' ? 'All changes saved' : ''
+      p.title = ''
+    }
+  }
+}
+
+const ADJECTIVES = ['Quiet', 'Brave', 'Clever', 'Gentle', 'Lucky', 'Swift', 'Calm', 'Bright', 'Kind', 'Merry']
+const ANIMALS = ['Otter', 'Heron', 'Fox', 'Lynx', 'Panda', 'Robin', 'Badger', 'Koala', 'Falcon', 'Seal']
+
+/** The display name remembered in this browser, or a friendly random one. */
+export function loadName () {
+  try {
+    const n = localStorage.getItem('scribe.name')
+    if (n && n.trim()) return n.trim().slice(0, 64)
+  } catch { /* storage disabled */ }
+  const pick = a => a[Math.floor(Math.random() * a.length)]
+  return `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
+}
+
+/** Remember the display name in this browser. */
+export function saveName (name) {
+  try { localStorage.setItem('scribe.name', name) } catch { /* storage disabled */ }
+}
+
+/**
+ * relativeTime says how long ago a time was, in words.
+ * @param {Date} t
+ * @param {Date} [now]
+ */
+export function relativeTime (t, now = new Date()) {
+  const s = Math.round((now.getTime() - t.getTime()) / 1000)
+  if (!Number.isFinite(s)) return ''
+  if (s < 45) return 'just now'
+  const m = Math.round(s / 60)
+  if (m < 60) return `${m} minute${m === 1 ? '' : 's'} ago`
+  const h = Math.round(m / 60)
+  if (h < 24) return `${h} hour${h === 1 ? '' : 's'} ago`
+  const d = Math.round(h / 24)
+  if (d < 7) return `${d} day${d === 1 ? '' : 's'} ago`
+  return t.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })
+}
+
+/** Rewrite every <time datetime> in root as relative local time, with the exact time as a tooltip. */
+export function localizeTimes (root = document) {
+  for (const el of root.querySelectorAll('time[datetime]')) {
+    const t = new Date(el.getAttribute('datetime'))
+    if (Number.isNaN(t.getTime())) continue
+    el.title = t.toLocaleString()
+    el.textContent = relativeTime(t)
+  }
+}
