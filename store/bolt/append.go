@@ -101,6 +101,7 @@ func (s *Store) commit(batch []*appendReq) {
 	results := make([]appendResult, len(batch))
 	plans := make([]*plan, len(batch))
 	now := time.Now().UTC().Round(0)
+	s.touched = s.touched[:0]
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {
@@ -124,6 +125,10 @@ func (s *Store) commit(batch []*appendReq) {
 		return nil
 	})
 	if err != nil {
+		// The cached heads moved on with writes that were rolled back.
+		for _, id := range s.touched {
+			s.heads.drop(id)
+		}
 		err = wrap("append", err)
 		for i := range results {
 			if results[i].err == nil {
@@ -132,6 +137,7 @@ func (s *Store) commit(batch []*appendReq) {
 		}
 		plans = nil
 	}
+	s.heads.trim()
 	for i, r := range batch {
 		r.done <- results[i]
 	}
@@ -146,7 +152,13 @@ func (s *Store) commit(batch []*appendReq) {
 }
 
 // plan validates r against the transaction's state and prepares its writes.
-func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
+func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
+	var doc *head // the note's text, once a new change needs it
+	defer func() {
+		if err != nil && doc != nil {
+			s.heads.drop(r.id) // doc may hold ops of this failed request
+		}
+	}()
 	m, err := getMeta(tx, r.id)
 	if err != nil {
 		return nil, err
@@ -160,7 +172,6 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
 	}
 	p := &plan{id: r.id, m: m, oldTime: m.UpdatedAt, revs: make([]scribe.Revision, len(r.changes)), oldSnap: m.SnapRev}
 	inBatch := map[string]scribe.Revision{}
-	var ops []ot.Operation
 	length, head := m.Len, m.Rev
 	for i, c := range r.changes {
 		if c.Session == "" || len(c.Session) > maxSession || !utf8.ValidString(c.Session) {
@@ -186,33 +197,33 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
 		}
 		op, err := ot.ParseJSON(c.Op)
 		if err != nil {
-			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i, opMessage(err))
+			return nil, opError(i, err)
 		}
 		if op.BaseLen() != length {
 			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: operation base length %d does not match document length %d.", i, op.BaseLen(), length)
+		}
+		if doc == nil {
+			if doc, err = s.headDoc(tx, r.id, m); err != nil {
+				return nil, err
+			}
+		}
+		if err := doc.doc.Apply(op); err != nil {
+			return nil, opError(i, err)
 		}
 		canon, _ := op.MarshalJSON() // never fails
 		length = op.TargetLen()
 		head++
 		p.revs[i] = scribe.Revision(head)
 		inBatch[string(key)] = scribe.Revision(head)
-		ops = append(ops, op)
 		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
 	}
 	if len(p.changes) == 0 {
 		return p, nil
 	}
-	k := int64(s.opts.SnapshotEvery)
-	if m.Rev/k != head/k {
-		text, _, err := textAt(tx, r.id, m)
-		if err != nil {
-			return nil, err
-		}
-		for i, op := range ops {
-			if text, err = ot.Apply(text, op); err != nil {
-				return nil, scribe.Errorf(scribe.EINVALID, "Change at revision %d: %s", p.changes[i].Revision, opMessage(err))
-			}
-		}
+	s.heads.update(doc, head)
+	s.touched = append(s.touched, r.id)
+	if k := int64(s.opts.SnapshotEvery); m.Rev/k != head/k {
+		text := doc.doc.String()
 		p.snap = &text
 	}
 	m.Rev, m.Len = head, length
@@ -222,11 +233,30 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (*plan, error) {
 	return p, nil
 }
 
-func opMessage(err error) string {
-	if e, ok := err.(*ot.Error); ok {
-		return e.Message
+// headDoc returns the note's cached text at m.Rev, loading it (snapshot
+// plus the operations since) when it is not cached.
+func (s *Store) headDoc(tx *bbolt.Tx, id scribe.NoteID, m *meta) (*head, error) {
+	if e := s.heads.get(id, m.Rev); e != nil {
+		return e, nil
 	}
-	return err.Error()
+	text, _, err := textAt(tx, id, m)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := ot.NewDocument(text)
+	if err != nil {
+		return nil, corrupt(id, "text at revision %d: %v", m.Rev, err)
+	}
+	return s.heads.put(id, m.Rev, doc), nil
+}
+
+// opError turns an ot error about change i into a scribe error with the
+// same code (EINVALID or ETOOLARGE).
+func opError(i int, err error) error {
+	if e, ok := err.(*ot.Error); ok {
+		return scribe.Errorf(e.Code, "Change %d: %s", i, e.Message)
+	}
+	return scribe.Errorf(scribe.EINVALID, "Change %d: %v", i, err)
 }
 
 // write puts a validated plan into the transaction.

@@ -111,6 +111,9 @@ type Store struct {
 	subs   map[scribe.NoteID]map[*subscription]struct{}
 	closed bool
 
+	heads   *heads          // owned by the writer goroutine
+	touched []scribe.NoteID // notes whose heads the current transaction moved
+
 	replayed atomic.Int64 // ops the latest LoadNote replayed
 	dropped  atomic.Int64 // events dropped for slow subscribers
 }
@@ -162,6 +165,7 @@ func (s *Store) Open(ctx context.Context) error {
 		return fmt.Errorf("bolt: init %s: %w", s.Path(), err)
 	}
 	s.db = db
+	s.heads = newHeads()
 	s.reqs = make(chan *appendReq) // unbuffered: an accepted request is always answered
 	s.subs = make(map[scribe.NoteID]map[*subscription]struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -335,8 +339,8 @@ func decodeChange(id scribe.NoteID, rev int64, k, v []byte) (scribe.Change, erro
 	return c, nil
 }
 
-// textAt returns the note's text at m.Rev: the snapshot plus the operations
-// since it, and how many operations it applied.
+// textAt returns the note's text at m.Rev, the snapshot plus the operations
+// since it, and how many operations it replayed.
 func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
 	snaps, err := noteBucket(tx, id, bucketSnap)
 	if err != nil {
@@ -354,8 +358,8 @@ func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
+	stored := make([]ot.Operation, 0, min(m.Rev-m.SnapRev, 1024)) // bounded: m may be corrupt
 	c := ops.Cursor()
-	n := 0
 	rev := m.SnapRev + 1
 	for k, v := c.Seek(revKey(rev)); rev <= m.Rev; k, v = c.Next() {
 		ch, err := decodeChange(id, rev, k, v)
@@ -366,16 +370,42 @@ func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
 		if err != nil {
 			return "", 0, corrupt(id, "operation at revision %d: %v", rev, err)
 		}
-		if text, err = ot.Apply(text, op); err != nil {
-			return "", 0, corrupt(id, "operation at revision %d does not apply: %v", rev, err)
-		}
+		stored = append(stored, op)
 		rev++
-		n++
+	}
+	text, failed, err := replay(text, stored)
+	if err != nil {
+		return "", 0, corrupt(id, "operation at revision %d does not apply: %v", m.SnapRev+1+int64(failed), err)
 	}
 	if got := ot.Len16(text); got != m.Len {
 		return "", 0, corrupt(id, "text at revision %d has length %d, metadata says %d", m.Rev, got, m.Len)
 	}
-	return text, n, nil
+	return text, len(stored), nil
+}
+
+// replay applies ops to text in order. On failure it returns the index of
+// the op that failed. Small texts are edited as strings; large ones in an
+// ot.Document, so that K edits to a long note cost O(K log n), not O(K n).
+func replay(text string, ops []ot.Operation) (string, int, error) {
+	if len(ops) < 4 || len(text) < 16<<10 {
+		for i, op := range ops {
+			var err error
+			if text, err = ot.Apply(text, op); err != nil {
+				return "", i, err
+			}
+		}
+		return text, 0, nil
+	}
+	d, err := ot.NewDocument(text)
+	if err != nil {
+		return "", 0, err
+	}
+	for i, op := range ops {
+		if err := d.Apply(op); err != nil {
+			return "", i, err
+		}
+	}
+	return d.String(), 0, nil
 }
 
 // ---- notes ----

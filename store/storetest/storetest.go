@@ -119,6 +119,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"SnapshotBoundaries", testSnapshotBoundaries},
 		{"LoadAfterLongHistory", testLoadAfterLongHistory},
+		{"LargeNote", testLargeNote},
 		{"Subscribe", testSubscribe},
 		{"SubscribeIsolation", testSubscribeIsolation},
 		{"SubscribeEnd", testSubscribeEnd},
@@ -581,6 +582,11 @@ func testGroupCommit(t *testing.T, s scribe.Store) {
 	if d := checkLog(t, s, n.ID, ""); d.Revision != 5 {
 		t.Errorf("a failed batch moved the head to %d", d.Revision)
 	}
+	// The store holds no trace of the failed batch's first two changes.
+	mustAppend(t, s, n.ID, 5, ChangeOf("s9", 1, EditOp(doc, 5, 0, "!")))
+	if d := checkLog(t, s, n.ID, ""); d.Text != "01234!" {
+		t.Errorf("after a failed batch and a good one: %q, want %q", d.Text, "01234!")
+	}
 }
 
 func testDedup(t *testing.T, s scribe.Store) {
@@ -872,6 +878,50 @@ func testSnapshotBoundaries(t *testing.T, s scribe.Store) {
 		}
 	}
 	checkLog(t, s, n.ID, "start")
+}
+
+// testLargeNote edits a 256 KiB note with emoji in it, across snapshot
+// boundaries, and checks every load against the replay.
+func testLargeNote(t *testing.T, s scribe.Store) {
+	base := strings.Repeat("Lorem ipsum 😀 dolor sit amet, ", 256<<10/34)
+	n := mustCreate(t, s, base)
+	rng := rand.New(rand.NewPCG(5, 5))
+	doc, rev, seq := base, scribe.Revision(0), uint64(0)
+	for _, size := range []int{1, 150, 2, 99, 120} {
+		batch := make([]scribe.Change, size)
+		next := doc
+		for i := range batch {
+			seq++
+			op := EditOp(next, pairSafe(next, rng.IntN(Len(next)+1)), 0, fmt.Sprintf("[%d]", seq))
+			batch[i] = ChangeOf("big", seq, op)
+			next, _ = Apply(next, op)
+		}
+		mustAppend(t, s, n.ID, rev, batch...)
+		rev += scribe.Revision(size)
+		doc = next
+		if d := mustLoad(t, s, n.ID); d.Text != doc || d.Revision != rev {
+			t.Fatalf("at revision %d the loaded text differs from the replay (lengths %d, %d)", rev, Len(d.Text), Len(doc))
+		}
+	}
+	// An op that splits the emoji's surrogate pair never enters the log
+	// in a way that breaks loading: either Append rejects it (EINVALID) or
+	// the note still loads.
+	split := slices.IndexFunc(utf16.Encode([]rune(doc)), func(u uint16) bool { return utf16.IsSurrogate(rune(u)) }) + 1
+	_, err := s.Append(context.Background(), n.ID, rev, []scribe.Change{ChangeOf("big", seq+1, EditOp(doc, split, 0, "x"))})
+	if err != nil {
+		wantCode(t, err, scribe.EINVALID, "op splitting a surrogate pair")
+	} else if _, err := s.LoadNote(context.Background(), n.ID); err != nil {
+		t.Errorf("an op that splits a surrogate pair was accepted and the note no longer loads: %v", err)
+	}
+}
+
+// pairSafe moves pos forward by one if it falls inside a surrogate pair of doc.
+func pairSafe(doc string, pos int) int {
+	u := utf16.Encode([]rune(doc))
+	if pos > 0 && pos < len(u) && u[pos-1] >= 0xD800 && u[pos-1] < 0xDC00 {
+		return pos + 1
+	}
+	return pos
 }
 
 // buildHistory commits ops operations to a new note in batches of 1,000 and
