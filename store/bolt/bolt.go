@@ -20,16 +20,16 @@
 //	shares/<token>                    -> share JSON (note id, creation time)
 //
 // Snapshots: when an append crosses a multiple of SnapshotEvery, the text at
-// the new head is computed (previous snapshot plus the operations since) and
-// written in the same transaction, replacing the previous snapshot. LoadNote
-// therefore replays fewer than SnapshotEvery operations.
+// the new head is written in the same transaction, replacing the previous
+// snapshot. LoadNote therefore replays fewer than SnapshotEvery operations.
 //
-// Validation: Append checks that each new op is ot JSON and that its base
-// length equals the head text's length (tracked in the metadata, so no text
-// is loaded). It does not check that an op's boundaries avoid the middle of
-// a surrogate pair, which needs the text: the server applies every op to its
-// live document before appending it, and the snapshot computation rejects
-// such an op with EINVALID when it falls in a batch that writes a snapshot.
+// Validation: Append applies each new op to the note's text before writing
+// it, so the log always replays: an op that is not ot JSON, whose base length
+// is not the text's length, or whose boundary falls inside a surrogate pair
+// is EINVALID and nothing is written. The writer keeps the head text of
+// recently appended notes in memory as ot.Documents (O(log n) per op), so
+// this costs no read in the common case; a note not cached is loaded once
+// from its snapshot. The same Documents give the snapshots.
 //
 // Stored data that cannot be decoded gives an EINTERNAL error naming the
 // note and revision; nothing panics.

@@ -29,10 +29,11 @@
 //     change in order: a duplicate (Session, Seq) is recognised before its op
 //     is looked at, so a resend whose op was transformed differently still
 //     gets its first revision. Duplicates inside one call count too.
-//   - Append validates each new op: it must be ot.js JSON (EINVALID) and its
+//   - Append validates each new op: it must be ot.js JSON (EINVALID), its
 //     base length must equal the length of the text it applies to, counted
-//     in UTF-16 code units (EINVALID). A backend tracks the head text's
-//     length to do this without loading the text. So the log always replays.
+//     in UTF-16 code units (EINVALID), and it must apply to that text: no
+//     retain or delete boundary inside a surrogate pair (EINVALID). So the
+//     log always replays, and one bad op cannot make a note unloadable.
 //   - Append rejects an empty batch, an empty Session, a Seq of 0 and an
 //     expected revision below 0 with EINVALID; an expected revision ahead of
 //     the head is ECONFLICT.
