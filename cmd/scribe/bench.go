@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/scribe-notes/scribe/server/loadtest"
+)
+
+// runBench is `scribe bench`: the load tool (package loadtest). It prints
+// the result as JSON on stdout and progress on stderr.
+func runBench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: scribe bench [flags]\n\nOpens --clients real websocket clients on one note of a running server and\nprints what they measured as JSON. Modes: typing, flood, idle.")
+		fs.PrintDefaults()
+	}
+	var cfg loadtest.Config
+	fs.StringVar(&cfg.URL, "url", "http://127.0.0.1:8080", "the server's base URL")
+	fs.StringVar(&cfg.Note, "note", "", "an existing note id (default: create one with POST /api/notes)")
+	fs.IntVar(&cfg.Clients, "clients", 100, "websocket clients to open")
+	fs.StringVar(&cfg.Mode, "mode", loadtest.Typing, "typing (a keystroke per client every 1/rate s), flood (one op in flight per client), idle (connections only)")
+	fs.DurationVar(&cfg.Duration, "duration", 15*time.Second, "how long the load runs")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "typing: keystrokes per second per client (default 10); flood: a cap per client (default none)")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "read the server's memory from /proc/<pid>/status (default: its /metrics)")
+	fs.StringVar(&cfg.MetricsURL, "metrics", "", "the server's Prometheus metrics URL (default: <url>/metrics)")
+	fs.IntVar(&cfg.Dialers, "dialers", 64, "connections opened at once")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	cfg.Log = os.Stderr
+	res, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(res)
+}

@@ -1,0 +1,722 @@
+// Package loadtest is Scribe's load tool, run as `scribe bench`: it opens
+// many real websocket clients (package wsclient) against a running server,
+// all on one note, and measures what people would feel.
+//
+// Modes:
+//   - typing: each client types one character every 1/Rate seconds (10 per
+//     second by default) at its own cursor, in its own line, now and then a
+//     backspace or a new line, like people taking notes together.
+//   - flood: each client keeps exactly one operation in flight and sends the
+//     next as soon as the previous one is acknowledged: the server's
+//     throughput on one note.
+//   - idle: the clients only stay connected: the server's memory per
+//     connection.
+//
+// It reports committed operations per second, the ack latency (send to ack),
+// the broadcast latency (send to seen by another client: the submitter's
+// send time is recorded per revision when the ack names it, every other
+// client records when the op with that revision arrives), whether every
+// client converged to the server's text, and the server's peak memory,
+// sampled during the run from /proc/<pid>/status (ServerPID) or from its
+// Prometheus /metrics.
+//
+// Latency here includes the load tool's own processing, on the same machine;
+// every figure is what a client process observed.
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/server/wsclient"
+)
+
+// Modes.
+const (
+	Typing = "typing"
+	Flood  = "flood"
+	Idle   = "idle"
+)
+
+// Config is one load run.
+type Config struct {
+	URL        string        // the server's base URL, e.g. http://127.0.0.1:8080
+	Note       string        // an existing note's id; empty creates one with POST /api/notes
+	Clients    int           // websocket clients to open
+	Mode       string        // Typing, Flood or Idle
+	Duration   time.Duration // how long the clients type (or stay connected)
+	Rate       float64       // typing: keystrokes per second per client (default 10); flood: a cap per client (0: none)
+	ServerPID  int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
+	MetricsURL string        // default URL + "/metrics"
+	Dialers    int           // connections opened at once (default 64)
+	Log        io.Writer     // progress lines; nil discards them
+}
+
+// Result is what a run measured. Its JSON form is what `scribe bench` prints.
+type Result struct {
+	Mode            string  `json:"mode"`
+	URL             string  `json:"url"`
+	Note            string  `json:"note"`
+	Clients         int     `json:"clients"`
+	Connected       int     `json:"connected"`
+	ConnectSeconds  float64 `json:"connect_seconds"`
+	DurationSeconds float64 `json:"duration_seconds"`
+
+	RatePerClient         float64 `json:"rate_per_client,omitempty"`
+	Keystrokes            int64   `json:"keystrokes,omitempty"`
+	OfferedPerSecond      float64 `json:"offered_keystrokes_per_s,omitempty"`
+	CommittedOps          int64   `json:"committed_ops"`
+	CommittedOpsPerSecond float64 `json:"committed_ops_per_s"`
+
+	AckLatency       Latency `json:"ack_latency"`
+	BroadcastLatency Latency `json:"broadcast_latency"`
+	// KeystrokeLatency is from the keystroke (the first edit composed into
+	// the op, which may wait in the buffer while another op is in flight)
+	// to seen by another client.
+	KeystrokeLatency Latency `json:"keystroke_to_seen_latency"`
+
+	Converged     bool   `json:"converged"`
+	ConvergeNote  string `json:"converge_detail"`
+	FinalRevision int64  `json:"final_revision"`
+	TextUnits     int    `json:"text_utf16_units"`
+
+	Errors       int64    `json:"errors"`
+	ErrorSamples []string `json:"error_samples,omitempty"`
+	Disconnects  int64    `json:"disconnects"`
+
+	ServerOpsPerSecondLimit float64 `json:"server_ops_per_second_limit"`
+
+	Memory           Memory  `json:"server_memory"`
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	ServerCPUPercent float64 `json:"server_cpu_percent"`
+	ToolCPUSeconds   float64 `json:"tool_cpu_seconds"`
+	ToolCPUPercent   float64 `json:"tool_cpu_percent"`
+}
+
+// Memory is the server's memory during the run.
+type Memory struct {
+	Source      string `json:"source"`
+	Samples     int    `json:"samples"`
+	BaselineRSS int64  `json:"baseline_rss_bytes"`
+	PeakRSS     int64  `json:"peak_rss_bytes"`
+	PeakHWM     int64  `json:"peak_hwm_bytes,omitempty"`
+	PeakHeap    int64  `json:"peak_heap_inuse_bytes,omitempty"`
+	// PerConnection is (PeakRSS - BaselineRSS) / connections.
+	PerConnection int64  `json:"per_connection_bytes"`
+	Error         string `json:"error,omitempty"`
+}
+
+func (cfg *Config) check() error {
+	switch cfg.Mode {
+	case Typing, Flood, Idle:
+	default:
+		return fmt.Errorf("unknown mode %q: want typing, flood or idle", cfg.Mode)
+	}
+	if cfg.URL == "" {
+		return errors.New("no server URL")
+	}
+	cfg.URL = strings.TrimRight(cfg.URL, "/")
+	if cfg.Clients < 1 {
+		return errors.New("clients must be at least 1")
+	}
+	if cfg.Mode != Idle && cfg.Clients < 2 {
+		return errors.New("typing and flood need at least 2 clients (one to see the other's edits)")
+	}
+	if cfg.Duration <= 0 {
+		return errors.New("duration must be positive")
+	}
+	if cfg.Rate < 0 {
+		return errors.New("rate must not be negative")
+	}
+	if cfg.Mode == Typing && cfg.Rate == 0 {
+		cfg.Rate = 10
+	}
+	if cfg.Dialers <= 0 {
+		cfg.Dialers = 64
+	}
+	if cfg.MetricsURL == "" {
+		cfg.MetricsURL = cfg.URL + "/metrics"
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	return nil
+}
+
+// run is the shared state of one run.
+type run struct {
+	cfg     Config
+	revs    revTable
+	t0      atomic.Int64 // unix nanos when the load window opened; 0 before
+	t1      atomic.Int64 // unix nanos when it closed; 0 before
+	stopped atomic.Bool
+
+	errors      atomic.Int64
+	disconnects atomic.Int64
+	committed   atomic.Int64
+	keystrokes  atomic.Int64
+	errMu       sync.Mutex
+	errSamples  []string
+}
+
+func (r *run) noteError(err error) {
+	r.errors.Add(1)
+	r.errMu.Lock()
+	if len(r.errSamples) < 8 {
+		r.errSamples = append(r.errSamples, err.Error())
+	}
+	r.errMu.Unlock()
+}
+
+func (r *run) inWindow(t time.Time) bool {
+	t0 := r.t0.Load()
+	if t0 == 0 || t.UnixNano() < t0 {
+		return false
+	}
+	t1 := r.t1.Load()
+	return t1 == 0 || t.UnixNano() <= t1
+}
+
+// bot is one simulated person.
+type bot struct {
+	r   *run
+	i   int
+	c   *wsclient.Client
+	rnd *rand.Rand
+
+	ack, bcast, keys hist
+
+	mu      sync.Mutex // guards the typing state
+	line    int        // units typed on the current line
+	typed   int        // units this bot typed and did not erase since the last newline
+	lastOp  time.Time
+	flooded atomic.Bool
+}
+
+const phrase = "the quick brown fox jumps over the lazy dog while we decide who owns the action items "
+
+// Run executes one load run and returns what it measured.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	if lim, err := raiseFileLimit(uint64(cfg.Clients) + 64); err != nil {
+		fmt.Fprintf(cfg.Log, "bench: cannot raise the open-file limit: %v\n", err)
+	} else if lim < uint64(cfg.Clients)+64 {
+		fmt.Fprintf(cfg.Log, "bench: the open-file limit is %d; %d clients may fail to connect\n", lim, cfg.Clients)
+	}
+	r := &run{cfg: cfg}
+	res := &Result{Mode: cfg.Mode, URL: cfg.URL, Clients: cfg.Clients, RatePerClient: cfg.Rate}
+
+	httpc := &http.Client{Timeout: 10 * time.Second}
+	sampler := &memSampler{r: &memReader{pid: cfg.ServerPID, metrics: cfg.MetricsURL, client: httpc}}
+	sampler.sample(ctx)
+	baseline := sampler.last
+	sctx, stopSampler := context.WithCancel(ctx)
+	var swg sync.WaitGroup
+	swg.Add(1)
+	go func() { defer swg.Done(); sampler.run(sctx, 250*time.Millisecond) }()
+	defer func() { stopSampler(); swg.Wait() }()
+
+	note := cfg.Note
+	if note == "" {
+		id, err := createNote(ctx, httpc, cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		note = id
+		fmt.Fprintf(cfg.Log, "bench: created note %s\n", note)
+	}
+	res.Note = note
+	wsURL := wsclient.NoteURL(cfg.URL, scribe.NoteID(note))
+
+	// Connect everyone.
+	start := time.Now()
+	bots, err := r.connect(ctx, wsURL)
+	defer func() {
+		var wg sync.WaitGroup
+		for _, b := range bots {
+			if b != nil {
+				wg.Add(1)
+				go func() { defer wg.Done(); _ = b.c.Close() }()
+			}
+		}
+		wg.Wait()
+	}()
+	res.ConnectSeconds = time.Since(start).Seconds()
+	for _, b := range bots {
+		if b != nil {
+			res.Connected++
+		}
+	}
+	fmt.Fprintf(cfg.Log, "bench: %d of %d clients connected in %.1fs\n", res.Connected, cfg.Clients, res.ConnectSeconds)
+	if err != nil && res.Connected == 0 {
+		return nil, err
+	}
+	live := make([]*bot, 0, len(bots))
+	for _, b := range bots {
+		if b != nil {
+			live = append(live, b)
+		}
+	}
+	res.ServerOpsPerSecondLimit = live[0].c.Limits().OpsPerSecond
+	if cfg.Mode == Flood && res.ServerOpsPerSecondLimit > 0 {
+		fmt.Fprintf(cfg.Log, "bench: the server limits each connection to %g ops/s, which caps flood mode\n", res.ServerOpsPerSecondLimit)
+	}
+
+	if cfg.Mode != Idle {
+		if err := r.seed(ctx, live); err != nil {
+			return nil, err
+		}
+	}
+
+	cpu0, scpu0 := cpuTime(), sampler.lastCPU()
+	t0 := time.Now()
+	r.t0.Store(t0.UnixNano())
+	deadline := t0.Add(cfg.Duration)
+	switch cfg.Mode {
+	case Typing:
+		r.typing(ctx, live, deadline)
+	case Flood:
+		r.flood(ctx, live, deadline)
+	case Idle:
+		select {
+		case <-time.After(cfg.Duration):
+		case <-ctx.Done():
+		}
+	}
+	t1 := time.Now()
+	r.t1.Store(t1.UnixNano())
+	r.stopped.Store(true)
+	elapsed := t1.Sub(t0).Seconds()
+	res.DurationSeconds = elapsed
+	sampler.sample(ctx)
+	res.ToolCPUSeconds = cpuTime() - cpu0
+	res.ToolCPUPercent = 100 * res.ToolCPUSeconds / elapsed
+	if s1 := sampler.lastCPU(); scpu0 >= 0 && s1 >= 0 {
+		res.ServerCPUSeconds = s1 - scpu0
+		res.ServerCPUPercent = 100 * res.ServerCPUSeconds / elapsed
+	}
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+
+	if cfg.Mode != Idle {
+		r.converge(ctx, live, wsURL, res)
+	} else {
+		res.Converged = true
+		res.ConvergeNote = "idle: nothing edited"
+	}
+
+	var ack, bcast, keys hist
+	for _, b := range live {
+		ack.merge(&b.ack)
+		bcast.merge(&b.bcast)
+		keys.merge(&b.keys)
+	}
+	res.AckLatency, res.BroadcastLatency, res.KeystrokeLatency = ack.summary(), bcast.summary(), keys.summary()
+	res.Keystrokes = r.keystrokes.Load()
+	res.CommittedOps = r.committed.Load()
+	if cfg.Mode != Idle {
+		res.OfferedPerSecond = float64(res.Keystrokes) / elapsed
+		res.CommittedOpsPerSecond = float64(res.CommittedOps) / elapsed
+	}
+	res.Errors, res.Disconnects = r.errors.Load(), r.disconnects.Load()
+	r.errMu.Lock()
+	res.ErrorSamples = append(res.ErrorSamples, r.errSamples...)
+	r.errMu.Unlock()
+
+	stopSampler()
+	swg.Wait()
+	sampler.mu.Lock()
+	res.Memory = Memory{
+		Source:      sampler.r.source(),
+		Samples:     sampler.n,
+		BaselineRSS: baseline.rss,
+		PeakRSS:     sampler.peakRSS,
+		PeakHWM:     sampler.peakHWM,
+		PeakHeap:    sampler.peakHp,
+	}
+	if sampler.err != nil {
+		res.Memory.Error = sampler.err.Error()
+	}
+	sampler.mu.Unlock()
+	if res.Connected > 0 && res.Memory.PeakRSS > 0 {
+		res.Memory.PerConnection = (res.Memory.PeakRSS - res.Memory.BaselineRSS) / int64(res.Connected)
+	}
+	return res, nil
+}
+
+// connect opens cfg.Clients connections, Dialers at a time. A failed
+// client is nil in the result.
+func (r *run) connect(ctx context.Context, url string) ([]*bot, error) {
+	bots := make([]*bot, r.cfg.Clients)
+	next := atomic.Int64{}
+	var firstErr error
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := 0; w < min(r.cfg.Dialers, r.cfg.Clients); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(bots) || ctx.Err() != nil {
+					return
+				}
+				b, err := r.dial(ctx, url, i)
+				if err != nil {
+					r.noteError(err)
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					continue
+				}
+				bots[i] = b
+			}
+		}()
+	}
+	wg.Wait()
+	return bots, firstErr
+}
+
+func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
+	b := &bot{r: r, i: i, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
+	opts := wsclient.Options{
+		Name:          fmt.Sprintf("bench-%d", i),
+		AutoReconnect: true,
+		OnAck:         b.onAck,
+		OnRemoteOp:    b.onRemoteOp,
+		OnError:       r.noteError,
+		OnStatus: func(s wsclient.Status) {
+			if s == wsclient.Disconnected {
+				r.disconnects.Add(1)
+			}
+		},
+	}
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if b.c, err = wsclient.Dial(ctx, url, opts); err == nil {
+			return b, nil
+		}
+		if scribe.ErrorCode(err) == scribe.ENOTFOUND || ctx.Err() != nil {
+			break
+		}
+		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
+	}
+	return nil, fmt.Errorf("client %d: %w", i, err)
+}
+
+func (b *bot) onAck(a wsclient.Ack) {
+	r := b.r
+	b.ack.record(a.Received.Sub(a.SentAt))
+	if r.inWindow(a.Received) {
+		r.committed.Add(1)
+	}
+	if r.t0.Load() != 0 && a.SentAt.UnixNano() >= r.t0.Load() {
+		r.revs.sent(a.Rev, a.SentAt.UnixNano(), a.EditedAt.UnixNano(), b)
+	}
+	if r.cfg.Mode == Flood && b.flooded.Load() {
+		b.floodNext()
+	}
+}
+
+func (b *bot) onRemoteOp(op wsclient.RemoteOp) {
+	if b.r.t0.Load() != 0 {
+		b.r.revs.arrive(op.Rev, op.Received.UnixNano(), b)
+	}
+}
+
+// seed gives every bot its own line: the first bot appends one empty line
+// per bot to the note, and bot i types at the start of line i of those.
+func (r *run) seed(ctx context.Context, bots []*bot) error {
+	first := bots[0].c
+	var base int
+	err := first.Change(func(n int, _ ot.Selection) (ot.Operation, ot.Selection) {
+		base = n
+		op, _ := ot.NewBuilder().Retain(n).Insert("\n" + strings.Repeat("\n", len(bots))).Build()
+		return op, ot.Selection{{Anchor: n, Head: n}}
+	})
+	if err != nil {
+		return fmt.Errorf("seed the note: %w", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := first.WaitSynced(wctx); err != nil {
+		return fmt.Errorf("seed the note: %w", err)
+	}
+	rev := first.Revision()
+	for i, b := range bots {
+		if err := b.c.WaitRevision(wctx, rev); err != nil {
+			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
+		}
+		pos := base + 1 + i
+		if err := b.c.Select(ot.Selection{{Anchor: pos, Head: pos}}); err != nil {
+			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
+		}
+	}
+	fmt.Fprintf(r.cfg.Log, "bench: seeded %d lines at revision %d\n", len(bots), rev)
+	return nil
+}
+
+// keystroke makes one edit at the bot's cursor: mostly a character of the
+// phrase, now and then a backspace or a new line.
+func (b *bot) keystroke() {
+	err := b.c.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
+		pos := 0
+		if len(sel) > 0 {
+			pos = min(max(sel[0].Head, 0), n)
+		}
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		bld := ot.NewBuilder().Retain(pos)
+		switch x := b.rnd.IntN(100); {
+		case x < 8 && b.typed > 0 && pos > 0:
+			// Backspace over a character this bot typed (ASCII, one unit).
+			b.typed--
+			b.line--
+			op, _ := bld.Delete(1).Retain(n - pos).Build()
+			return op, ot.Selection{{Anchor: pos - 1, Head: pos - 1}}
+		case b.line >= 60 && b.rnd.IntN(8) == 0:
+			b.line, b.typed = 0, 0
+			op, _ := bld.Insert("\n").Retain(n - pos).Build()
+			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
+		default:
+			ch := phrase[(b.i*7+b.line)%len(phrase) : (b.i*7+b.line)%len(phrase)+1]
+			b.typed++
+			b.line++
+			op, _ := bld.Insert(ch).Retain(n - pos).Build()
+			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
+		}
+	})
+	if err != nil && !errors.Is(err, wsclient.ErrClosed) {
+		b.r.noteError(fmt.Errorf("client %d: edit: %w", b.i, err))
+		return
+	}
+	b.r.keystrokes.Add(1)
+}
+
+// typing runs every bot's keystrokes until the deadline.
+func (r *run) typing(ctx context.Context, bots []*bot, deadline time.Time) {
+	interval := time.Duration(float64(time.Second) / r.cfg.Rate)
+	var wg sync.WaitGroup
+	for _, b := range bots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Spread the bots over one interval so they do not type in step.
+			first := time.Duration(b.rnd.Int64N(int64(interval)))
+			select {
+			case <-time.After(first):
+			case <-ctx.Done():
+				return
+			}
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			for time.Now().Before(deadline) {
+				b.keystroke()
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// flood starts every bot's one-op-in-flight loop and waits for the deadline.
+func (r *run) flood(ctx context.Context, bots []*bot, deadline time.Time) {
+	for _, b := range bots {
+		b.flooded.Store(true)
+		b.floodNext()
+	}
+	select {
+	case <-time.After(time.Until(deadline)):
+	case <-ctx.Done():
+	}
+	for _, b := range bots {
+		b.flooded.Store(false)
+	}
+}
+
+// floodNext sends the bot's next op, unless the window has closed. With a
+// rate cap it waits out the rest of the interval first (on a timer, never
+// in the client's callback).
+func (b *bot) floodNext() {
+	if b.r.stopped.Load() || time.Now().UnixNano() > b.r.t0.Load()+int64(b.r.cfg.Duration) {
+		return
+	}
+	if rate := b.r.cfg.Rate; rate > 0 {
+		interval := time.Duration(float64(time.Second) / rate)
+		b.mu.Lock()
+		wait := time.Until(b.lastOp.Add(interval))
+		b.lastOp = time.Now().Add(max(wait, 0))
+		b.mu.Unlock()
+		if wait > 0 {
+			time.AfterFunc(wait, b.keystroke)
+			return
+		}
+	}
+	b.keystroke()
+}
+
+// converge waits until every bot has its edits acknowledged, reads the
+// server's text through a fresh connection, waits for every bot to reach
+// that revision, and compares.
+func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result) {
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	unsynced := 0
+	for _, b := range bots {
+		if err := b.c.WaitSynced(wctx); err != nil {
+			unsynced++
+		}
+	}
+	if unsynced > 0 {
+		res.ConvergeNote = fmt.Sprintf("%d clients still had unacknowledged edits after 60s", unsynced)
+		return
+	}
+	probe, err := wsclient.Dial(wctx, url, wsclient.Options{Name: "bench-probe"})
+	if err != nil {
+		res.ConvergeNote = "cannot read the server's text: " + err.Error()
+		return
+	}
+	want, rev := probe.Text(), probe.Revision()
+	_ = probe.Close()
+	res.FinalRevision, res.TextUnits = rev, ot.Len16(want)
+	same := 0
+	for _, b := range bots {
+		if err := b.c.WaitRevision(wctx, rev); err != nil {
+			continue
+		}
+		if b.c.Revision() == rev && b.c.Text() == want {
+			same++
+		}
+	}
+	res.Converged = same == len(bots)
+	res.ConvergeNote = fmt.Sprintf("%d of %d clients have the server's text at revision %d", same, len(bots), rev)
+}
+
+// createNote creates a note with POST /api/notes and returns its id.
+func createNote(ctx context.Context, c *http.Client, base string) (string, error) {
+	body, _ := json.Marshal(map[string]string{"title": "Load test " + time.Now().UTC().Format(time.RFC3339)})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/notes", bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("create a note: %w", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode/100 != 2 {
+		return "", fmt.Errorf("create a note: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+	}
+	var v struct {
+		ID   string `json:"id"`
+		Note struct {
+			ID string `json:"id"`
+		} `json:"note"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return "", fmt.Errorf("create a note: bad response: %w", err)
+	}
+	if v.ID == "" {
+		v.ID = v.Note.ID
+	}
+	if !scribe.NoteID(v.ID).Valid() {
+		return "", fmt.Errorf("create a note: no valid id in the response %s", b)
+	}
+	return v.ID, nil
+}
+
+// revTable maps each committed revision to its submitter's send time, so
+// that arrivals at other clients become broadcast latencies. Arrivals that
+// come before the submitter's ack are parked on the revision until the ack
+// names its send time.
+type revTable struct {
+	mu     sync.RWMutex
+	blocks map[int64]*revBlock
+}
+
+const revBlockSize = 4096
+
+type revBlock [revBlockSize]revEntry
+
+type revEntry struct {
+	mu     sync.Mutex
+	sentAt int64 // unix nanos; 0 until the ack
+	edited int64
+	parked []parked
+}
+
+type parked struct {
+	at int64
+	to *bot
+}
+
+func (t *revTable) entry(rev int64) *revEntry {
+	k := rev / revBlockSize
+	t.mu.RLock()
+	blk := t.blocks[k]
+	t.mu.RUnlock()
+	if blk == nil {
+		t.mu.Lock()
+		if t.blocks == nil {
+			t.blocks = make(map[int64]*revBlock)
+		}
+		if blk = t.blocks[k]; blk == nil {
+			blk = new(revBlock)
+			t.blocks[k] = blk
+		}
+		t.mu.Unlock()
+	}
+	return &blk[rev%revBlockSize]
+}
+
+// sent records the submitter's send time of rev and settles parked arrivals.
+func (t *revTable) sent(rev, sentAt, edited int64, by *bot) {
+	e := t.entry(rev)
+	e.mu.Lock()
+	e.sentAt, e.edited = sentAt, edited
+	p := e.parked
+	e.parked = nil
+	e.mu.Unlock()
+	for _, a := range p {
+		a.to.bcast.record(time.Duration(a.at - sentAt))
+		a.to.keys.record(time.Duration(a.at - edited))
+	}
+}
+
+// arrive records that rev reached bot b at time at.
+func (t *revTable) arrive(rev, at int64, b *bot) {
+	e := t.entry(rev)
+	e.mu.Lock()
+	s, ed := e.sentAt, e.edited
+	if s == 0 {
+		e.parked = append(e.parked, parked{at, b})
+	}
+	e.mu.Unlock()
+	if s != 0 {
+		b.bcast.record(time.Duration(at - s))
+		b.keys.record(time.Duration(at - ed))
+	}
+}
