@@ -512,7 +512,7 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 	if limit < 1 {
 		return nil, scribe.Errorf(scribe.EINVALID, "The limit must be at least 1.")
 	}
-	var out []scribe.Note
+	out := []scribe.Note{}
 	err := s.view("list notes", func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketUpdated).Cursor()
 		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
@@ -544,7 +544,7 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 	if from < 0 || to < from {
 		return nil, scribe.Errorf(scribe.EINVALID, "Invalid revision range %d..%d.", from, to)
 	}
-	var out []scribe.Change
+	out := []scribe.Change{}
 	err := s.view("read changes", func(tx *bbolt.Tx) error {
 		m, err := getMeta(tx, id)
 		if err != nil {
@@ -558,7 +558,7 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 		if err != nil {
 			return err
 		}
-		out = make([]scribe.Change, 0, last-int64(from))
+		out = make([]scribe.Change, 0, min(last-int64(from), 4096))
 		c := ops.Cursor()
 		rev := int64(from) + 1
 		for k, v := c.Seek(revKey(rev)); rev <= last; k, v = c.Next() {

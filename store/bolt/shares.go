@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -153,4 +154,20 @@ func (s *Store) Ping(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// Backup writes a consistent copy of the whole database file to w while the
+// store keeps serving (one read transaction), and returns the bytes written.
+// The copy is a bbolt file that New and Open accept as <dir>/scribe.db.
+func (s *Store) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	if err := s.begin(ctx); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.view("backup", func(tx *bbolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
 }
