@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	gitconfig "github.com/go-git/go-git/v5/config"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/export"
+	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/store/redis"
+)
+
+// exportConfig holds the flags that configure exports, shared by
+// `scribe serve` (the editor's Export button and POST /api/notes/{id}/export)
+// and `scribe export`.
+type exportConfig struct {
+	repo        string
+	dir         string
+	remote      string
+	branch      string
+	timezone    string
+	emailDomain string
+	authorName  string
+	authorEmail string
+	omitURL     bool
+}
+
+// addExportFlags registers the export flags on fs, --timezone included
+// (templates share it), each defaulting to its SCRIBE_* environment
+// variable (--export-repo: SCRIBE_EXPORT_REPO); a flag on the command line
+// wins.
+func addExportFlags(fs *flag.FlagSet) *exportConfig {
+	c := &exportConfig{}
+	fs.StringVar(&c.repo, "export-repo", exportEnv("SCRIBE_EXPORT_REPO", ""),
+		"local git repository that exports are committed to, created if missing; empty disables export (SCRIBE_EXPORT_REPO)")
+	fs.StringVar(&c.dir, "export-dir", exportEnv("SCRIBE_EXPORT_DIR", export.DefaultDir),
+		"folder inside the export repository for exported notes (SCRIBE_EXPORT_DIR)")
+	fs.StringVar(&c.remote, "export-remote", exportEnv("SCRIBE_EXPORT_REMOTE", ""),
+		"remote name, URL or path that exports are pushed to, never forced; empty keeps them local (SCRIBE_EXPORT_REMOTE)")
+	fs.StringVar(&c.branch, "export-branch", exportEnv("SCRIBE_EXPORT_BRANCH", export.DefaultBranch),
+		"branch that receives export commits (SCRIBE_EXPORT_BRANCH)")
+	fs.StringVar(&c.timezone, "timezone", exportEnv("SCRIBE_TIMEZONE", "UTC"),
+		"the team's time zone (IANA name, e.g. Europe/Berlin) for dates in templates and exports (SCRIBE_TIMEZONE)")
+	fs.StringVar(&c.emailDomain, "export-email-domain", exportEnv("SCRIBE_EXPORT_EMAIL_DOMAIN", export.DefaultEmailDomain),
+		"domain of the email addresses derived from names: Ada Lovelace -> ada-lovelace@DOMAIN (SCRIBE_EXPORT_EMAIL_DOMAIN)")
+	fs.StringVar(&c.authorName, "export-author", exportEnv("SCRIBE_EXPORT_AUTHOR", ""),
+		"fixed commit author for every export, e.g. a bot account; the person who exported is then named in the message (SCRIBE_EXPORT_AUTHOR)")
+	fs.StringVar(&c.authorEmail, "export-author-email", exportEnv("SCRIBE_EXPORT_AUTHOR_EMAIL", ""),
+		"email address of --export-author (SCRIBE_EXPORT_AUTHOR_EMAIL)")
+	fs.BoolVar(&c.omitURL, "export-omit-url", exportEnvBool("SCRIBE_EXPORT_OMIT_URL"),
+		"leave the note's edit link out of exported files and commit messages (SCRIBE_EXPORT_OMIT_URL)")
+	return c
+}
+
+// newExporter returns the exporter for these flags, or nil (and no error)
+// when --export-repo is empty or c is nil: export is then disabled and the
+// server answers POST /api/notes/{id}/export with EUNAVAILABLE. An invalid
+// configuration is an error at startup, not at the first export.
+func (c *exportConfig) newExporter(store scribe.Store, publicURL string) (scribe.Exporter, error) {
+	if c == nil || c.repo == "" {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(c.timezone)
+	if err != nil {
+		return nil, fmt.Errorf("export: --timezone %q is not a time zone name like UTC or Europe/Berlin", c.timezone)
+	}
+	e, err := export.New(export.Config{
+		RepoPath:    c.repo,
+		Dir:         c.dir,
+		Remote:      c.remote,
+		Branch:      c.branch,
+		Location:    loc,
+		EmailDomain: c.emailDomain,
+		AuthorName:  c.authorName,
+		AuthorEmail: c.authorEmail,
+		PublicURL:   publicURL,
+		OmitURL:     c.omitURL,
+	}, store)
+	if err != nil {
+		return nil, fmt.Errorf("export: %s", describeError(err))
+	}
+	return e, nil
+}
+
+const exportUsage = `usage: scribe export [flags] <note-id or edit link>
+
+Commits the note as markdown into the export repository (docs/meetings by
+default), as the editor's Export button does, and prints where it landed.
+
+Two ways to reach the note:
+  --server URL   ask a running scribe server to export it. Use this while
+                 scribe serve runs on the embedded store, which one process
+                 at a time can open. The server's export settings apply.
+  otherwise      open the store directly (--data-dir, or --redis) and export
+                 with the --export-* flags below; --export-repo is required.
+
+The commit author is --author (default: git's user.name) with --email
+(default: git's user.email, else derived from the name). Every flag can also
+be set with its SCRIBE_* environment variable (--export-repo:
+SCRIBE_EXPORT_REPO). The exit status is 1 when the export failed or was
+committed but not pushed.
+
+Flags:
+`
+
+// runExport is `scribe export [flags] <note-id>`.
+func runExport(ctx context.Context, args []string) error {
+	return runExportTo(ctx, args, os.Stdout)
+}
+
+// runExportTo is runExport printing its result to out.
+func runExportTo(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), exportUsage)
+		fs.PrintDefaults()
+	}
+	ec := addExportFlags(fs)
+	gitName, gitEmail := gitIdentity()
+	var sc exportStoreConfig
+	server := fs.String("server", exportEnv("SCRIBE_SERVER", ""), "base URL of a running scribe server to export through, e.g. http://127.0.0.1:8080 (SCRIBE_SERVER)")
+	author := fs.String("author", exportEnv("SCRIBE_AUTHOR", gitName), "your name, the commit author (SCRIBE_AUTHOR; default: git's user.name)")
+	email := fs.String("email", exportEnv("SCRIBE_EMAIL", gitEmail), "your email address (SCRIBE_EMAIL; default: git's user.email, else derived from --author)")
+	fs.StringVar(&sc.dataDir, "data-dir", exportEnv("SCRIBE_DATA_DIR", "./data"), "directory of the embedded store, used unless --redis is set (SCRIBE_DATA_DIR)")
+	fs.StringVar(&sc.redisURL, "redis", exportEnv("SCRIBE_REDIS", exportEnv("SCRIBE_REDIS_URL", "")), "read the note from Redis instead, as scribe serve --redis does (SCRIBE_REDIS)")
+	fs.StringVar(&sc.redisPrefix, "redis-prefix", exportEnv("SCRIBE_REDIS_PREFIX", redis.DefaultPrefix), "prefix of every Redis key (SCRIBE_REDIS_PREFIX)")
+	fs.StringVar(&sc.publicURL, "public-url", exportEnv("SCRIBE_PUBLIC_URL", ""), "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+
+	// Flags may come before or after the note id.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	if len(positional) != 1 {
+		fs.Usage()
+		return errors.New("export: give exactly one note id")
+	}
+	id := noteIDFromArg(positional[0])
+	if !id.Valid() {
+		return fmt.Errorf("export: %q is not a note id (22 characters, or an edit link ending in /n/<id>)", positional[0])
+	}
+	if strings.TrimSpace(*author) == "" {
+		return errors.New("export: say who is exporting with --author \"Your Name\" (or set git's user.name)")
+	}
+	req := scribe.ExportRequest{Author: *author, Email: *email}
+
+	var res scribe.ExportResult
+	var err error
+	if *server != "" {
+		res, err = exportThroughServer(ctx, *server, id, req)
+	} else {
+		res, err = exportDirectly(ctx, ec, sc, id, req)
+	}
+	if err != nil {
+		return fmt.Errorf("export: %s", describeError(err))
+	}
+	if *asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	} else {
+		printExportResult(out, res)
+	}
+	if res.PushError != "" {
+		return fmt.Errorf("export: %s", res.PushError)
+	}
+	return nil
+}
+
+// exportStoreConfig says which store `scribe export` reads the note from;
+// the flags are scribe serve's.
+type exportStoreConfig struct {
+	dataDir     string
+	redisURL    string
+	redisPrefix string
+	publicURL   string
+}
+
+// exportDirectly opens the store the way scribe serve does and exports
+// with this process's flags.
+func exportDirectly(ctx context.Context, ec *exportConfig, sc exportStoreConfig, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
+	if ec.repo == "" {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE,
+			"Export is not configured: give --export-repo (or SCRIBE_EXPORT_REPO), or --server to export through a running server.")
+	}
+	store, err := openExportStore(ctx, sc)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	defer store.Close()
+	ex, err := ec.newExporter(store, sc.publicURL)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	return ex.Export(ctx, id, req)
+}
+
+// openExportStore opens Redis when configured, else the embedded store,
+// with the same flags as scribe serve. The embedded store can be open in
+// one process only: while scribe serve runs on it, this fails after a
+// short wait and says to use --server.
+func openExportStore(ctx context.Context, sc exportStoreConfig) (scribe.Store, error) {
+	if sc.redisURL != "" {
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		st, err := redis.New(sc.redisURL, redis.Options{Prefix: sc.redisPrefix, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		if err := st.Open(ctx); err != nil {
+			return nil, fmt.Errorf("open redis store: %w", err)
+		}
+		return st, nil
+	}
+	if _, err := os.Stat(sc.dataDir); err != nil {
+		return nil, fmt.Errorf("no embedded store in %s (give --data-dir, or --server): %w", sc.dataDir, err)
+	}
+	st := bolt.New(sc.dataDir, bolt.Options{OpenTimeout: 2 * time.Second})
+	if err := st.Open(ctx); err != nil {
+		return nil, fmt.Errorf("open embedded store: %w (while scribe serve runs on this data directory, export through it with --server)", err)
+	}
+	return st, nil
+}
+
+// exportThroughServer asks a running server to export the note:
+// POST <server>/api/notes/<id>/export.
+func exportThroughServer(ctx context.Context, server string, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
+	base, err := url.Parse(strings.TrimRight(server, "/"))
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EINVALID, "--server %q is not an http(s) URL", server)
+	}
+	body, err := json.Marshal(map[string]string{"author": req.Author, "email": req.Email})
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	endpoint := base.JoinPath("api", "notes", string(id), "export").String()
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	client := &http.Client{Timeout: 5 * time.Minute}
+	resp, err := client.Do(hreq)
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("reach %s: %w", base.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("read answer from %s: %w", base.Redacted(), err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Code != "" {
+			return scribe.ExportResult{}, &scribe.Error{Code: e.Code, Message: e.Message}
+		}
+		return scribe.ExportResult{}, fmt.Errorf("%s answered %s", base.Redacted(), resp.Status)
+	}
+	var res scribe.ExportResult
+	if err := json.Unmarshal(data, &res); err != nil || res.Commit == "" {
+		return scribe.ExportResult{}, fmt.Errorf("%s answered with something that is not an export result", base.Redacted())
+	}
+	return res, nil
+}
+
+// noteIDFromArg accepts a bare note id or an edit link ending in /n/<id>.
+func noteIDFromArg(s string) scribe.NoteID {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndex(s, "/n/"); i >= 0 {
+		s = s[i+len("/n/"):]
+		s, _, _ = strings.Cut(s, "?")
+		s, _, _ = strings.Cut(s, "#")
+		s = strings.TrimSuffix(s, "/")
+	}
+	return scribe.NoteID(s)
+}
+
+// describeError gives a person-readable sentence for err: a scribe.Error's
+// message with its code, anything else as is (this is a command line tool,
+// not a client of the API: internals help the operator).
+func describeError(err error) string {
+	var se *scribe.Error
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s (%s)", strings.TrimSuffix(se.Message, "."), se.Code)
+	}
+	return err.Error()
+}
+
+func printExportResult(w io.Writer, res scribe.ExportResult) {
+	short := res.Commit
+	if len(short) > 12 {
+		short = short[:12]
+	}
+	if res.Unchanged {
+		fmt.Fprintf(w, "Unchanged since the last export: %s (commit %s)\n", res.Path, short)
+	} else {
+		fmt.Fprintf(w, "Exported to %s in commit %s\n", res.Path, short)
+	}
+	switch {
+	case res.Pushed:
+		fmt.Fprintln(w, "Pushed to the remote.")
+	case res.PushError != "":
+		fmt.Fprintln(w, "NOT pushed:", res.PushError)
+	}
+}
+
+// gitIdentity returns the user's git user.name and user.email, if set.
+func gitIdentity() (name, email string) {
+	cfg, err := gitconfig.LoadConfig(gitconfig.GlobalScope)
+	if err != nil || cfg == nil {
+		return "", ""
+	}
+	return cfg.User.Name, cfg.User.Email
+}
+
+// exportEnv returns the environment variable key, or def when it is unset
+// or empty.
+func exportEnv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// exportEnvBool reads a boolean environment variable: 1, true, yes or on.
+func exportEnvBool(key string) bool {
+	switch strings.ToLower(os.Getenv(key)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
+}
