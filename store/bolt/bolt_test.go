@@ -296,3 +296,16 @@ func TestBackup(t *testing.T) {
 		t.Errorf("backup holds %q at %d", d.Text, d.Revision)
 	}
 }
+
+// TestNodes runs the multi-node guarantees with every "node" being the one
+// store: bolt is single-process, so its nodes are goroutines sharing it.
+func TestNodes(t *testing.T) {
+	storetest.RunNodes(t, func(tb testing.TB, n int) []scribe.Store {
+		s := newStore(tb)
+		nodes := make([]scribe.Store, n)
+		for i := range nodes {
+			nodes[i] = s
+		}
+		return nodes
+	})
+}

@@ -751,19 +751,30 @@ func testChanges(t *testing.T, s scribe.Store) {
 // testConcurrentAppend runs 8 writers on one note, each transforming its op
 // over what others committed and retrying on ECONFLICT, as server nodes do.
 func testConcurrentAppend(t *testing.T, s scribe.Store) {
-	const writers, perWriter = 8, 30
-	ctx := context.Background()
 	base := "The quick brown fox jumps over the lazy dog."
 	n := mustCreate(t, s, base)
+	runWriters(t, []scribe.Store{s}, n.ID, base, 8, 30)
+}
+
+// runWriters has writers goroutines, spread over nodes, each commit
+// perWriter random edits to the note, transforming over what the others
+// committed and retrying on ECONFLICT. It then checks the log and that every
+// writer's view, caught up, equals the stored text.
+func runWriters(t *testing.T, nodes []scribe.Store, id scribe.NoteID, base string, writers, perWriter int) {
+	t.Helper()
+	ctx := context.Background()
+	s := nodes[0]
+	n := scribe.Note{ID: id}
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	finals := make([]scribe.Document, writers)
 	for w := range writers {
 		wg.Go(func() {
+			s := nodes[w%len(nodes)]
 			rng := rand.New(rand.NewPCG(uint64(w), 42))
 			session := fmt.Sprintf("writer-%d", w)
 			rev, doc := scribe.Revision(0), base
-			for seq := uint64(1); seq <= perWriter; seq++ {
+			for seq := uint64(1); seq <= uint64(perWriter); seq++ {
 				op := RandomOp(rng, doc, 200)
 				for attempt := 0; ; attempt++ {
 					if attempt > 10_000 {
@@ -826,7 +837,7 @@ func testConcurrentAppend(t *testing.T, s scribe.Store) {
 		return
 	}
 	d := checkLog(t, s, n.ID, base)
-	if d.Revision != writers*perWriter {
+	if d.Revision != scribe.Revision(writers*perWriter) {
 		t.Errorf("head %d, want %d", d.Revision, writers*perWriter)
 	}
 	for w, f := range finals {
@@ -844,7 +855,7 @@ func testConcurrentAppend(t *testing.T, s scribe.Store) {
 	}
 	for w := range writers {
 		seq, _, err := s.LastSeq(ctx, n.ID, fmt.Sprintf("writer-%d", w))
-		if err != nil || seq != perWriter {
+		if err != nil || seq != uint64(perWriter) {
 			t.Errorf("writer %d: LastSeq %d, %v; want %d", w, seq, err, perWriter)
 		}
 	}
