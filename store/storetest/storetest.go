@@ -22,6 +22,11 @@
 // tolerate a second call (the suite closes some stores itself to check that
 // Close ends subscriptions).
 //
+// A backend that several server nodes share also calls RunNodes with a
+// constructor of n stores over one fresh namespace, to check what spans
+// nodes: subscriptions, revocation, one log for writers on every node. A
+// single-process backend may pass the same store n times.
+//
 // Beyond the letter of the scribe.Store doc comments, the suite pins down
 // these choices, which every backend makes the same way:
 //
