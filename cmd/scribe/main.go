@@ -7,17 +7,23 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
-
-	"github.com/go-chi/chi/v5"
+	_ "time/tzdata" // --timezone works on hosts without a zoneinfo database
 )
+
+const usage = `usage: scribe <command> [flags]
+
+commands:
+  serve    run the collaboration server (scribe serve -h for its flags)
+  export   commit a note into the export repository
+  bench    run the load tool against a running server
+
+Every flag can also be set with an environment variable: --data-dir is
+SCRIBE_DATA_DIR, --public-url is SCRIBE_PUBLIC_URL, and so on. A flag on
+the command line wins over the environment.`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -28,32 +34,28 @@ func main() {
 	}
 }
 
+// run dispatches to a command. Each command lives in its own file.
 func run(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "serve" {
-		return errors.New("usage: scribe serve [flags]")
+	if len(args) == 0 {
+		return errors.New(usage)
 	}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	addr := fs.String("addr", envOr("SCRIBE_ADDR", "127.0.0.1:8080"), "listen address (SCRIBE_ADDR)")
-	_ = fs.String("data-dir", envOr("SCRIBE_DATA_DIR", "./data"), "embedded store directory (SCRIBE_DATA_DIR)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:])
+	case "export":
+		return runExport(ctx, args[1:])
+	case "bench":
+		return runBench(ctx, args[1:])
+	case "help", "-h", "-help", "--help":
+		fmt.Println(usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 	}
-	r := chi.NewRouter()
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	srv := &http.Server{Addr: *addr, Handler: r, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	slog.Info("scribe listening", "addr", "http://"+*addr)
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdownCtx)
 }
 
+// envOr returns the environment variable key, or def when it is unset or
+// empty.
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/export"
+	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/store/redis"
+	"github.com/scribe-notes/scribe/web"
+)
+
+// shutdownTimeout bounds a graceful shutdown: committing what is queued,
+// closing connections with 1001, and closing the store.
+const shutdownTimeout = 20 * time.Second
+
+// serveConfig is everything `scribe serve` is configured with.
+type serveConfig struct {
+	addr         string
+	dataDir      string
+	redisURL     string
+	redisPrefix  string
+	publicURL    string
+	templatesDir string
+	logLevel     string
+	logFormat    string
+	limits       server.Limits
+	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
+}
+
+// serveFlags registers serve's own flags on fs, with their defaults. The
+// export flags, and --timezone which templates share with exports, are
+// registered by addExportFlags.
+func serveFlags(fs *flag.FlagSet, c *serveConfig) {
+	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory of the embedded store (used unless --redis is set)")
+	fs.StringVar(&c.redisURL, "redis", "", "keep notes in Redis instead: redis://host:port/db, host:port, or host:port,host:port for a Redis Cluster; every node sharing it serves the same notes")
+	fs.StringVar(&c.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several deployments can share one Redis")
+	fs.StringVar(&c.publicURL, "public-url", "", "the server's external base URL for links the API returns, e.g. https://scribe.example.com (default: the request's host)")
+	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
+	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "largest websocket message or API request body, in bytes")
+	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
+	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
+	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
+}
+
+// applyEnv sets every flag of names not given on the command line from its
+// SCRIBE_* environment variable (--data-dir from SCRIBE_DATA_DIR), if set.
+// (The export flags read their variables themselves.)
+func applyEnv(fs *flag.FlagSet, names map[string]bool) error {
+	given := make(map[string]bool)
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || !names[f.Name] {
+			return
+		}
+		key := envName(f.Name)
+		if f.Name == "redis" && os.Getenv(key) == "" {
+			key = "SCRIBE_REDIS_URL" // the name scribe export reads
+		}
+		if v, ok := os.LookupEnv(key); ok && v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func envName(flagName string) string {
+	return "SCRIBE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func newLogger(level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// runServe is `scribe serve`: it opens the store, starts the server, and on
+// SIGINT or SIGTERM shuts down gracefully.
+func runServe(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: scribe serve [flags]\n\nRuns the collaboration server. Each flag can also be set with its SCRIBE_*\nenvironment variable (--data-dir: SCRIBE_DATA_DIR).")
+		fs.PrintDefaults()
+	}
+	var cfg serveConfig
+	serveFlags(fs, &cfg)
+	own := make(map[string]bool)
+	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
+	cfg.export = addExportFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
+	}
+	if err := applyEnv(fs, own); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return serve(ctx, cfg, nil)
+}
+
+// serve runs the server until ctx is done. When ready is not nil, it
+// receives the listening address once requests are served.
+func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
+	log, err := newLogger(cfg.logLevel, cfg.logFormat)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	if cfg.export == nil {
+		cfg.export = &exportConfig{timezone: "UTC"}
+	}
+	loc, err := time.LoadLocation(cfg.export.timezone)
+	if err != nil {
+		return fmt.Errorf("serve: --timezone %q is not a time zone name like UTC or Europe/Berlin", cfg.export.timezone)
+	}
+	templates, err := web.LoadTemplates(cfg.templatesDir)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+
+	store, where, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		if err := store.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+
+	exporter, err := cfg.export.newExporter(store, cfg.publicURL)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	srv, err := server.New(server.Config{
+		Store:      store,
+		Exporter:   exporter,
+		RenderHTML: export.RenderHTML,
+		Templates:  templates,
+		PublicURL:  cfg.publicURL,
+		Location:   loc,
+		Logger:     log,
+		Limits:     cfg.limits,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Open(ctx); err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		_ = srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	}
+	httpSrv := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- httpSrv.Serve(ln) }()
+	addr := ln.Addr().String()
+	log.Info("scribe listening", "url", "http://"+addr, "store", where, "timezone", loc.String(), "node", srv.NodeID())
+	if ready != nil {
+		ready <- addr
+	}
+
+	select {
+	case err := <-errc:
+		_ = srv.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+
+	// Stop accepting and let HTTP requests finish while the sessions commit
+	// what is queued and close their websockets with 1001 (going away), so
+	// clients reconnect, possibly to another node. Then the store closes
+	// (deferred above).
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	var httpErr error
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		httpErr = httpSrv.Shutdown(shutdownCtx)
+	}()
+	srvErr := srv.Shutdown(shutdownCtx)
+	wg.Wait()
+	if err := errors.Join(httpErr, srvErr); err != nil {
+		return fmt.Errorf("serve: shutdown: %w", err)
+	}
+	log.Info("shut down cleanly")
+	return nil
+}
+
+// openStore opens Redis when configured, else the embedded store.
+func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (scribe.Store, string, error) {
+	if cfg.redisURL != "" {
+		s, err := redis.New(cfg.redisURL, redis.Options{Prefix: cfg.redisPrefix, Logger: log})
+		if err != nil {
+			return nil, "", err
+		}
+		if err := s.Open(ctx); err != nil {
+			return nil, "", fmt.Errorf("open redis store: %w", err)
+		}
+		return s, "redis", nil
+	}
+	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("data dir: %w", err)
+	}
+	s := bolt.New(cfg.dataDir, bolt.Options{})
+	if err := s.Open(ctx); err != nil {
+		return nil, "", fmt.Errorf("open embedded store: %w", err)
+	}
+	return s, "embedded " + s.Path(), nil
+}

@@ -1,0 +1,579 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/web"
+)
+
+// API limits.
+const (
+	defaultListLimit = 50
+	maxListLimit     = 500
+	maxAuthorRunes   = 64
+	appendWait       = 30 * time.Second // the longest an append may wait for its session
+)
+
+// noteJSON is a note as the API shows it.
+type noteJSON struct {
+	scribe.Note
+	URL string `json:"url"`
+}
+
+func (s *Server) noteJSON(r *http.Request, n scribe.Note) noteJSON {
+	return noteJSON{Note: n, URL: s.baseURL(r) + "/n/" + string(n.ID)}
+}
+
+// shareJSON is a share as the API shows it: never with the note id.
+type shareJSON struct {
+	Token     scribe.Token `json:"token"`
+	URL       string       `json:"url"`
+	CreatedAt time.Time    `json:"createdAt"`
+}
+
+func (s *Server) shareJSON(r *http.Request, sh scribe.Share) shareJSON {
+	return shareJSON{Token: sh.Token, URL: s.baseURL(r) + "/s/" + string(sh.Token), CreatedAt: sh.CreatedAt}
+}
+
+// noteID reads and checks the {id} URL parameter. A malformed id is
+// ENOTFOUND, like an unknown one.
+func noteID(r *http.Request) (scribe.NoteID, error) {
+	id := scribe.NoteID(chi.URLParam(r, "id"))
+	if !id.Valid() {
+		return "", scribe.Errorf(scribe.ENOTFOUND, "There is no such note.")
+	}
+	return id, nil
+}
+
+func shareToken(r *http.Request) (scribe.Token, error) {
+	t := scribe.Token(chi.URLParam(r, "token"))
+	if !t.Valid() {
+		return "", scribe.Errorf(scribe.ENOTFOUND, "There is no such read-only link (or it was revoked).")
+	}
+	return t, nil
+}
+
+// resolve returns the share for the {token} parameter.
+func (s *Server) resolve(r *http.Request) (scribe.Share, error) {
+	t, err := shareToken(r)
+	if err != nil {
+		return scribe.Share{}, err
+	}
+	sh, err := s.store.ResolveShare(r.Context(), t)
+	if scribe.ErrorCode(err) == scribe.ENOTFOUND {
+		// The store's message may name the note; say nothing about it.
+		return scribe.Share{}, scribe.Errorf(scribe.ENOTFOUND, "There is no such read-only link (or it was revoked).")
+	}
+	return sh, err
+}
+
+func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"templates": s.templates.List()})
+}
+
+type createNoteRequest struct {
+	Title    string `json:"title"`
+	Template string `json:"template"`
+}
+
+// handleCreateNote creates a note from a template: POST /api/notes.
+func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
+	var req createNoteRequest
+	if err := s.readJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.createNote(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/notes/"+string(n.ID))
+	writeJSON(w, http.StatusCreated, s.noteJSON(r, n))
+}
+
+func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.Note, error) {
+	name := req.Template
+	if name == "" {
+		name = web.DefaultTemplate
+	}
+	now := time.Now()
+	text, err := s.templates.Fill(name, req.Title, now, s.loc)
+	if err != nil {
+		return scribe.Note{}, err
+	}
+	if len(text) > s.limits.MaxNoteBytes {
+		return scribe.Note{}, scribe.Errorf(scribe.ETOOLARGE, "The template makes a note larger than the limit of %d bytes.", s.limits.MaxNoteBytes)
+	}
+	title := web.CleanTitle(req.Title)
+	if title == "" {
+		for _, t := range s.templates.List() {
+			if t.Name == name {
+				title = t.Label
+			}
+		}
+	}
+	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Text: text, CreatedAt: now})
+	if err != nil {
+		return scribe.Note{}, fmt.Errorf("create note: %w", err)
+	}
+	s.log.Info("note created", "template", name)
+	return n, nil
+}
+
+// handleListNotes lists notes, most recently edited first: GET /api/notes.
+func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
+	limit := defaultListLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxListLimit {
+			s.writeError(w, r, invalid("limit must be a number from 1 to %d.", maxListLimit))
+			return
+		}
+		limit = n
+	}
+	notes, err := s.store.ListNotes(r.Context(), limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]noteJSON, len(notes))
+	for i, n := range notes {
+		out[i] = s.noteJSON(r, n)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"notes": out})
+}
+
+// handleGetNote returns a note's metadata: GET /api/notes/{id}.
+func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.store.GetNote(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.noteJSON(r, n))
+}
+
+// writeMarkdown answers with a note's text.
+func writeMarkdown(w http.ResponseWriter, d scribe.Document, filename string) {
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
+	if filename != "" {
+		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	}
+	_, _ = w.Write([]byte(d.Text))
+}
+
+// handleNoteText returns a note's markdown: GET /api/notes/{id}/text.
+func (s *Server) handleNoteText(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.store.LoadNote(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeMarkdown(w, d, "")
+}
+
+type appendRequest struct {
+	Text   string `json:"text"`
+	Author string `json:"author"`
+}
+
+// handleAppend appends text at the end of a note as a committed edit that
+// live clients see: POST /api/notes/{id}/append. With an Idempotency-Key
+// header a retried request is applied once.
+func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req appendRequest
+	if err := s.readJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Text == "" {
+		s.writeError(w, r, invalid("\"text\" must not be empty."))
+		return
+	}
+	if !utf8.ValidString(req.Text) {
+		s.writeError(w, r, invalid("\"text\" must be valid UTF-8."))
+		return
+	}
+	author := strings.TrimSpace(req.Author)
+	if author == "" {
+		author = "API"
+	}
+	if author, err = cleanName(author); err != nil {
+		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
+		return
+	}
+	session := "api-" + randomString(22)
+	if key := r.Header.Get("Idempotency-Key"); key != "" {
+		if !validSession(key) || len(key) > maxSessionLen-4 {
+			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", minSessionLen, maxSessionLen-4))
+			return
+		}
+		session = "api-" + key
+	}
+	rev, err := s.appendText(r.Context(), id, session, req.Text, author)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"revision": rev})
+}
+
+// appendText commits text at the end of the note through its session, as
+// (session, 1), and returns the revision it got.
+func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text, author string) (scribe.Revision, error) {
+	ctx, cancel := context.WithTimeout(ctx, appendWait)
+	defer cancel()
+	seq, rev, err := s.store.LastSeq(ctx, id, session)
+	if err != nil {
+		return 0, err
+	}
+	if seq >= 1 {
+		return rev, nil // this idempotency key was used: the text is in
+	}
+	for attempt := 0; attempt < 5; attempt++ {
+		sess, err := s.hub.session(ctx, id)
+		if err != nil {
+			return 0, err
+		}
+		sub := &submission{session: session, seq: 1, appendText: text, author: author, reply: make(chan submitResult, 1)}
+		if !sess.submit(sub) {
+			continue // the session closed as we came; open a new one
+		}
+		select {
+		case res := <-sub.reply:
+			if errors.Is(res.err, errSessionClosed) {
+				continue
+			}
+			return res.rev, res.err
+		case <-sess.done:
+			// Closed before answering: retry; dedup by (session, 1) makes it safe.
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	return 0, scribe.Errorf(scribe.EUNAVAILABLE, "The note's session was unavailable; retry.")
+}
+
+// handleCreateShare creates a read-only link: POST /api/notes/{id}/shares.
+func (s *Server) handleCreateShare(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var empty struct{}
+	if err := s.readJSON(w, r, &empty); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	sh, err := s.store.CreateShare(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, s.shareJSON(r, sh))
+}
+
+// handleListShares lists a note's active read-only links: GET
+// /api/notes/{id}/shares.
+func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	shares, err := s.store.ListShares(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]shareJSON, len(shares))
+	for i, sh := range shares {
+		out[i] = s.shareJSON(r, sh)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"shares": out})
+}
+
+// handleRevokeShare revokes a read-only link and closes its live
+// connections on every node: DELETE /api/shares/{token}.
+func (s *Server) handleRevokeShare(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.resolve(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.store.RevokeShare(r.Context(), sh.Token); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	// Tell every node (this one included) to close the token's connections.
+	// Should the message be lost, sessions re-check tokens periodically.
+	msg := mustJSON(nodeMsg{V: 1, Node: s.nodeID, Kind: kindRevoke, Token: string(sh.Token)})
+	if err := s.store.Publish(r.Context(), sh.NoteID, msg); err != nil {
+		s.log.Warn("publish revocation", "err", err)
+	}
+	if sess := s.hub.lookup(sh.NoteID); sess != nil {
+		select {
+		case sess.revokedc <- []scribe.Token{sh.Token}:
+		default: // a check is reporting; the published message reaches the session too
+		}
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// shareInfo is what a read-only link shows about its note: never the id.
+type shareInfo struct {
+	Token     scribe.Token    `json:"token"`
+	Title     string          `json:"title"`
+	Revision  scribe.Revision `json:"revision"`
+	UpdatedAt time.Time       `json:"updatedAt"`
+}
+
+// handleGetShare returns a read-only link's note metadata: GET
+// /api/shares/{token}.
+func (s *Server) handleGetShare(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.resolve(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	n, err := s.store.GetNote(r.Context(), sh.NoteID)
+	if err != nil {
+		s.writeError(w, r, hideID(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, shareInfo{Token: sh.Token, Title: n.Title, Revision: n.Revision, UpdatedAt: n.UpdatedAt})
+}
+
+// handleShareText returns a read-only link's markdown: GET
+// /api/shares/{token}/text.
+func (s *Server) handleShareText(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.resolve(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.store.LoadNote(r.Context(), sh.NoteID)
+	if err != nil {
+		s.writeError(w, r, hideID(err))
+		return
+	}
+	writeMarkdown(w, d, "")
+}
+
+// hideID replaces a store error that may name the note with one that does
+// not, for answers to read-only links.
+func hideID(err error) error {
+	switch scribe.ErrorCode(err) {
+	case scribe.ENOTFOUND:
+		return scribe.Errorf(scribe.ENOTFOUND, "The note of this read-only link no longer exists.")
+	case scribe.EINTERNAL:
+		return err // the message shown is generic anyway
+	default:
+		return scribe.Errorf(scribe.ErrorCode(err), "The note could not be read; retry.")
+	}
+}
+
+type exportRequest struct {
+	Author string `json:"author"`
+	Email  string `json:"email"`
+}
+
+// handleExport commits the note to the team's repository: POST
+// /api/notes/{id}/export.
+func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req exportRequest
+	if err := s.readJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.exporter == nil {
+		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "Export is not configured on this server; the operator sets --export-repo."))
+		return
+	}
+	author := strings.TrimSpace(req.Author)
+	if author == "" {
+		s.writeError(w, r, invalid("\"author\" is required: the name the commit is made under."))
+		return
+	}
+	if _, err := s.store.GetNote(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{Author: author, Email: strings.TrimSpace(req.Email), URL: s.baseURL(r) + "/n/" + string(id)})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Info("note exported", "path", res.Path, "commit", res.Commit, "unchanged", res.Unchanged, "pushed", res.Pushed)
+	writeJSON(w, http.StatusOK, res)
+}
+
+// handleDownloadMarkdown downloads the note as a .md file.
+func (s *Server) handleDownloadMarkdown(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.store.LoadNote(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeMarkdown(w, d, fileName(d.Title, d.CreatedAt, ".md"))
+}
+
+// handleDownloadHTML downloads the note rendered as a standalone HTML page.
+func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d, err := s.store.LoadNote(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	render := s.renderHTML
+	if render == nil {
+		render = plainHTML
+	}
+	page, err := render(d.Title, d.Text)
+	if err != nil {
+		s.writeError(w, r, fmt.Errorf("render html: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
+	w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(d.Title, d.CreatedAt, ".html")+`"`)
+	// The downloaded page is opened from disk later; keep it inert here.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
+	_, _ = w.Write(page)
+}
+
+var plainPage = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{max-width:48rem;margin:2rem auto;padding:0 1rem;font:16px/1.6 system-ui,sans-serif}pre,code{font-family:ui-monospace,monospace}pre{overflow:auto;background:#f4f4f5;padding:.75rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}</style>
+</head>
+<body>
+<main>
+{{.Body}}
+</main>
+</body>
+</html>
+`))
+
+// plainHTML renders a note as a standalone page with web.RenderMarkdown,
+// when no richer renderer is configured.
+func plainHTML(title, markdown string) ([]byte, error) {
+	var buf bytes.Buffer
+	if title == "" {
+		title = "Untitled note"
+	}
+	err := plainPage.Execute(&buf, struct {
+		Title string
+		Body  template.HTML
+	}{title, web.RenderMarkdown(markdown)})
+	return buf.Bytes(), err
+}
+
+// fileName makes a safe download file name from a note's title: lowercase
+// ASCII letters and digits joined by '-', at most 60 characters, prefixed
+// with the note's creation date: 2026-11-24-standup.md. Nothing from the
+// title can add a path, a quote or a control character.
+func fileName(title string, created time.Time, ext string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			dash = false
+			b.WriteRune(r)
+		default:
+			dash = true
+		}
+		if b.Len() >= 60 {
+			break
+		}
+	}
+	slug := strings.Trim(b.String(), "-")
+	if slug == "" {
+		slug = "note"
+	}
+	if created.IsZero() {
+		return slug + ext
+	}
+	return created.UTC().Format("2006-01-02") + "-" + slug + ext
+}
+
+// handleNoteWS upgrades to the websocket protocol with edit rights:
+// GET /api/notes/{id}/ws.
+func (s *Server) handleNoteWS(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if _, err := s.store.GetNote(r.Context(), id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.serveWS(w, r, id, false, "")
+}
+
+// handleShareWS upgrades to the websocket protocol read-only:
+// GET /api/shares/{token}/ws.
+func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.resolve(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.serveWS(w, r, sh.NoteID, true, sh.Token)
+}

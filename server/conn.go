@@ -1,0 +1,501 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// Timing of a websocket connection.
+const (
+	writeWait          = 10 * time.Second // the longest one frame may take to write
+	pongWait           = 60 * time.Second // a client that answers no ping for this long is dropped
+	pingPeriod         = 30 * time.Second // how often the server pings; less than pongWait
+	helloWait          = 10 * time.Second // the longest a client may take to send hello
+	closeWait          = 1 * time.Second  // how long to wait for the client's close reply
+	joinWait           = 30 * time.Second // the longest joining a session may take
+	maxFrame           = 1 << 20          // a server frame holds at most about this many bytes of messages
+	errorBurst         = 20               // errors a connection may cause in a burst before it is closed
+	errorRate          = 1.0              // errors per second a connection may cause in the long run
+	presenceRateFactor = 2                // presence messages may come twice as fast as ops
+)
+
+// Websocket close codes (docs/protocol.md).
+const (
+	closeGoingAway   = websocket.CloseGoingAway       // 1001: the node shuts down
+	closePolicy      = websocket.ClosePolicyViolation // 1008: too many errors, oversize frame, bad hello
+	closeInternal    = websocket.CloseInternalServerErr
+	closeTooSlow     = 4000
+	closeNotFound    = 4404
+	closeReasonSlow  = "You did not keep up with the edits; reconnect."
+	closeReasonAway  = "The server is shutting down; reconnect."
+	closeReasonGone  = "This read-only link was revoked."
+	closeReasonError = "Too many errors."
+)
+
+// client is one websocket connection joined to a session. Its fields are
+// set before it joins and then read-only, except those marked as owned by
+// the session goroutine.
+type client struct {
+	srv      *Server
+	conn     *websocket.Conn
+	id       string // public id, new per connection ("c_" + random)
+	session  string // the client's secret session id (empty for read-only viewers)
+	readonly bool
+	token    scribe.Token // the share token of a read-only connection
+	out      *outbox
+
+	// Owned by the session goroutine.
+	name   string
+	color  string
+	sel    []Range
+	selRev scribe.Revision
+	hasSel bool
+
+	closeOnce sync.Once
+	closing   chan struct{} // closed when the connection should end
+	closeCode int
+	closeText string
+	flush     bool          // send what is queued before the close frame
+	readDone  chan struct{} // closed when the read pump has returned
+}
+
+// close asks the write pump to end the connection with code and reason,
+// after sending what is queued when flush is set. It never blocks, so the
+// session may call it; later calls do nothing.
+func (c *client) close(code int, reason string, flush bool) {
+	c.closeOnce.Do(func() {
+		c.closeCode, c.closeText, c.flush = code, reason, flush
+		c.out.close(!flush)
+		close(c.closing)
+	})
+}
+
+// send queues msg for the client. When the queue is full, the client is too
+// slow: it is closed with 4000 and the message is dropped.
+func (c *client) send(msg []byte) {
+	if !c.out.push(msg) {
+		select {
+		case <-c.closing:
+		default:
+			c.srv.metrics.dropped.WithLabelValues("slow").Inc()
+			c.close(closeTooSlow, closeReasonSlow, false)
+		}
+	}
+}
+
+// sendError queues an error message, and closes the connection when the
+// client has caused too many errors.
+func (c *client) sendError(err error, seq *uint64) {
+	c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
+	c.send(encodeError(err, seq))
+}
+
+// serveWS upgrades the request and runs the connection until it ends: the
+// hello, the join, then one read pump (this goroutine) and one write pump.
+func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteID, readonly bool, token scribe.Token) {
+	conn, err := s.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered with an HTTP error
+	}
+	if !s.trackConn() {
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, closeReasonAway), time.Now().Add(closeWait))
+		_ = conn.Close()
+		return
+	}
+	defer s.connWG.Done()
+	kind := "edit"
+	if readonly {
+		kind = "readonly"
+	}
+	s.metrics.connections.WithLabelValues(kind).Inc()
+	defer s.metrics.connections.WithLabelValues(kind).Dec()
+
+	c := &client{
+		srv:      s,
+		conn:     conn,
+		id:       "c_" + randomString(8),
+		readonly: readonly,
+		token:    token,
+		out:      newOutbox(s.limits.SendQueueBytes),
+		closing:  make(chan struct{}),
+		readDone: make(chan struct{}),
+	}
+	defer conn.Close()
+
+	errs := newTokenBucket(errorRate, errorBurst)
+	hello, ok := c.readHello(errs)
+	if !ok {
+		return
+	}
+	if readonly {
+		hello.session = "" // a viewer commits nothing; its session id is not kept
+	}
+	c.session = hello.session
+	c.name = hello.name
+
+	sess, err := c.join(r.Context(), id, hello)
+	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
+		err = hideID(err) // the store's message may name the note
+	}
+	if err != nil {
+		code := closeInternal
+		switch scribe.ErrorCode(err) {
+		case scribe.ENOTFOUND:
+			code = closeNotFound
+		case scribe.EINVALID:
+			code = closePolicy
+		case scribe.EUNAVAILABLE:
+			code = closeGoingAway
+		}
+		if scribe.ErrorCode(err) == scribe.EINTERNAL && !errors.Is(err, context.Canceled) {
+			s.log.Error("join session", "err", err)
+		}
+		s.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
+		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
+		_ = conn.WriteMessage(websocket.TextMessage, frame([][]byte{encodeError(err, nil)}))
+		c.writeClose(code, closeReason(err))
+		return
+	}
+
+	pumpDone := make(chan struct{})
+	go func() {
+		defer close(pumpDone)
+		c.writePump()
+	}()
+	c.readPump(sess, errs)
+	close(c.readDone)
+	sess.leave(c)
+	c.close(websocket.CloseNormalClosure, "", true)
+	<-pumpDone
+}
+
+func closeReason(err error) string {
+	msg := scribe.ErrorMessage(err)
+	if len(msg) > 120 { // a close reason must fit in a control frame
+		msg = msg[:120]
+	}
+	return msg
+}
+
+// readHello reads frames until a valid hello, answering anything else with
+// an error. It reports false when the connection should end.
+func (c *client) readHello(errs *tokenBucket) (helloMsg, bool) {
+	deadline := time.Now().Add(helloWait)
+	for {
+		_ = c.conn.SetReadDeadline(deadline)
+		data, err := c.readFrame()
+		var fe *frameError
+		if errors.As(err, &fe) {
+			c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(fe.err)).Inc()
+			c.writeNow(encodeError(fe.err, nil))
+			if fe.fatal || !errs.allow() {
+				c.writeClose(closePolicy, closeReason(fe.err))
+				return helloMsg{}, false
+			}
+			continue
+		}
+		if err != nil {
+			return helloMsg{}, false // the connection is gone (or hello took too long)
+		}
+		m, err := decodeClientMsg(data)
+		if err == nil && m.Type != "hello" {
+			err = invalid("The first message must be hello.")
+		}
+		if err == nil {
+			h, err := m.hello()
+			if err != nil {
+				c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
+				c.writeNow(encodeError(err, nil))
+				c.writeClose(closePolicy, closeReason(err))
+				return h, false
+			}
+			return h, true
+		}
+		c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
+		c.writeNow(encodeError(err, nil))
+		if !errs.allow() {
+			c.writeClose(closePolicy, closeReasonError)
+			return helloMsg{}, false
+		}
+	}
+}
+
+// frameError is a frame the server refuses and tells the client about. When
+// fatal, the connection ends after the error.
+type frameError struct {
+	err   error
+	fatal bool
+}
+
+func (e *frameError) Error() string { return e.err.Error() }
+
+// readFrame reads the next message. A refused frame gives a *frameError; any
+// other error means the connection is gone.
+func (c *client) readFrame() ([]byte, error) {
+	typ, r, err := c.conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	limit := c.srv.limits.MaxMessageBytes
+	data, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > limit {
+		return nil, &frameError{scribe.Errorf(scribe.ETOOLARGE, "A message may be at most %d bytes.", limit), true}
+	}
+	if typ != websocket.TextMessage {
+		return nil, &frameError{invalid("Binary frames are not supported; send JSON in text frames."), false}
+	}
+	return data, nil
+}
+
+// writeNow writes one frame directly. Only for use before the write pump
+// starts.
+func (c *client) writeNow(msg []byte) {
+	_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	_ = c.conn.WriteMessage(websocket.TextMessage, frame([][]byte{msg}))
+}
+
+// writeClose sends a close frame and waits briefly for the client's reply,
+// so the close frame is not lost to a TCP reset. Only for use before the
+// write pump starts.
+func (c *client) writeClose(code int, reason string) {
+	_ = c.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
+	_ = c.conn.SetReadDeadline(time.Now().Add(closeWait))
+	for {
+		if _, _, err := c.conn.NextReader(); err != nil {
+			return
+		}
+	}
+}
+
+// join finds the note's session (opening it when needed) and joins it.
+func (c *client) join(ctx context.Context, id scribe.NoteID, hello helloMsg) (*session, error) {
+	ctx, cancel := context.WithTimeout(ctx, joinWait)
+	defer cancel()
+	for attempt := 0; ; attempt++ {
+		sess, err := c.srv.hub.session(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		var known seqRev
+		if c.session != "" {
+			seq, rev, err := c.srv.store.LastSeq(ctx, id, c.session)
+			if err != nil {
+				return nil, err
+			}
+			known = seqRev{seq, rev}
+		}
+		err = sess.join(ctx, c, hello, known)
+		if errors.Is(err, errSessionClosed) && attempt < 10 {
+			continue // it closed itself as we came in; open a new one
+		}
+		if err != nil {
+			return nil, err
+		}
+		return sess, nil
+	}
+}
+
+// readPump reads the client's messages and hands them to the session until
+// the connection ends. It is the connection's only reader.
+func (c *client) readPump(sess *session, errs *tokenBucket) {
+	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	c.conn.SetPongHandler(func(string) error {
+		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	})
+	ops := newTokenBucket(c.srv.limits.OpsPerSecond, max(c.srv.limits.OpsPerSecond, 1))
+	pres := newTokenBucket(c.srv.limits.OpsPerSecond*presenceRateFactor, max(c.srv.limits.OpsPerSecond*presenceRateFactor, 1))
+	fail := func(err error, seq *uint64) bool {
+		c.sendError(err, seq)
+		if !errs.allow() {
+			c.close(closePolicy, closeReasonError, true)
+			return false
+		}
+		return true
+	}
+	for {
+		data, err := c.readFrame()
+		var fe *frameError
+		if errors.As(err, &fe) {
+			if fe.fatal {
+				c.sendError(fe.err, nil)
+				c.close(closePolicy, closeReason(fe.err), true)
+				return
+			}
+			if !fail(fe.err, nil) {
+				return
+			}
+			continue
+		}
+		if err != nil {
+			return
+		}
+		_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		m, err := decodeClientMsg(data)
+		if err != nil {
+			if !fail(err, nil) {
+				return
+			}
+			continue
+		}
+		switch m.Type {
+		case "op":
+			seq := m.Seq
+			if seq != nil && *seq == 0 {
+				seq = nil
+			}
+			if c.readonly {
+				if !fail(scribe.Errorf(scribe.EFORBIDDEN, "This is a read-only link: edits are refused."), seq) {
+					return
+				}
+				continue
+			}
+			if !ops.allow() {
+				if !fail(scribe.Errorf(scribe.ERATELIMIT, "More than %g operations per second; slow down.", c.srv.limits.OpsPerSecond), seq) {
+					return
+				}
+				continue
+			}
+			o, err := m.opMsg()
+			if err != nil {
+				if !fail(err, seq) {
+					return
+				}
+				continue
+			}
+			if !sess.submit(&submission{c: c, session: c.session, seq: o.seq, rev: o.rev, op: o.op, sel: o.sel}) {
+				return
+			}
+		case "presence":
+			if c.readonly || !pres.allow() {
+				continue // a viewer has no selection; excess presence is dropped (it is best-effort)
+			}
+			p, err := m.presence()
+			if err != nil {
+				if !fail(err, nil) {
+					return
+				}
+				continue
+			}
+			if !sess.update(clientUpdate{c: c, hasSel: true, rev: p.rev, sel: p.sel}) {
+				return
+			}
+		case "name":
+			if m.Name == nil {
+				if !fail(invalid("name needs \"name\"."), nil) {
+					return
+				}
+				continue
+			}
+			name, err := cleanName(*m.Name)
+			if err != nil {
+				if !fail(err, nil) {
+					return
+				}
+				continue
+			}
+			if !sess.update(clientUpdate{c: c, name: name}) {
+				return
+			}
+		case "hello":
+			if !fail(invalid("hello was already received."), nil) {
+				return
+			}
+		default:
+			if !fail(invalid("Unknown message type %q.", truncate(m.Type, 32)), nil) {
+				return
+			}
+		}
+	}
+}
+
+// writePump sends what is queued for the client, batched into frames, and
+// pings it. It is the connection's only writer once it runs.
+func (c *client) writePump() {
+	ticker := time.NewTicker(pingPeriod)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-c.out.notify:
+			if err := c.writeQueued(); err != nil {
+				c.close(closeInternal, "", false)
+				_ = c.conn.Close()
+				return
+			}
+		case <-ticker.C:
+			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				_ = c.conn.Close()
+				return
+			}
+		case <-c.closing:
+			if c.flush {
+				_ = c.writeQueued()
+			}
+			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText))
+			// Give the client a moment to answer the close, so the close frame
+			// is not lost to a TCP reset; the read pump ends on the answer.
+			t := time.NewTimer(closeWait)
+			select {
+			case <-t.C:
+			case <-c.readDone:
+			}
+			t.Stop()
+			_ = c.conn.Close()
+			return
+		}
+	}
+}
+
+// writeQueued sends everything queued, as few frames as possible.
+func (c *client) writeQueued() error {
+	msgs := c.out.take()
+	for len(msgs) > 0 {
+		n, size := 0, 0
+		for n < len(msgs) && (n == 0 || size+len(msgs[n]) < maxFrame) {
+			size += len(msgs[n]) + 1
+			n++
+		}
+		_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		if err := c.conn.WriteMessage(websocket.TextMessage, frame(msgs[:n])); err != nil {
+			return err
+		}
+		msgs = msgs[n:]
+	}
+	return nil
+}
+
+// frame joins messages into one server frame: a JSON array.
+func frame(msgs [][]byte) []byte {
+	size := 2
+	for _, m := range msgs {
+		size += len(m) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, m...)
+	}
+	return append(b, ']')
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

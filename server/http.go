@@ -1,0 +1,351 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/web"
+)
+
+// routes builds the router.
+func (s *Server) routes() http.Handler {
+	r := chi.NewRouter()
+	r.Use(s.recoverPanics, s.logRequests, securityHeaders)
+
+	r.Get("/healthz", s.handleHealthz)
+	r.Get("/readyz", s.handleReadyz)
+	r.Handle("/metrics", s.metrics.handler())
+	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static())))
+
+	r.Get("/", s.handleHome)
+	r.Get("/n/{id}", s.handleEditorPage)
+	r.Get("/s/{token}", s.handleReadOnlyPage)
+
+	r.Route("/api", func(r chi.Router) {
+		r.Use(s.refuseCrossSite)
+		r.Get("/templates", s.handleListTemplates)
+		r.Post("/notes", s.handleCreateNote)
+		r.Get("/notes", s.handleListNotes)
+		r.Get("/notes/{id}", s.handleGetNote)
+		r.Get("/notes/{id}/text", s.handleNoteText)
+		r.Post("/notes/{id}/append", s.handleAppend)
+		r.Post("/notes/{id}/shares", s.handleCreateShare)
+		r.Get("/notes/{id}/shares", s.handleListShares)
+		r.Post("/notes/{id}/export", s.handleExport)
+		r.Get("/notes/{id}/download.md", s.handleDownloadMarkdown)
+		r.Get("/notes/{id}/download.html", s.handleDownloadHTML)
+		r.Get("/notes/{id}/ws", s.handleNoteWS)
+		r.Get("/shares/{token}", s.handleGetShare)
+		r.Get("/shares/{token}/text", s.handleShareText)
+		r.Delete("/shares/{token}", s.handleRevokeShare)
+		r.Get("/shares/{token}/ws", s.handleShareWS)
+		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+			s.writeError(w, r, scribe.Errorf(scribe.ENOTFOUND, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
+		})
+		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allowedMethods(r))
+			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Code: scribe.EINVALID, Message: fmt.Sprintf("Method %s is not allowed here.", r.Method)})
+		})
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.writePageError(w, r, scribe.Errorf(scribe.ENOTFOUND, "There is no page here."))
+	})
+	return r
+}
+
+// allowedMethods is a best-effort Allow header for a 405.
+func allowedMethods(r *http.Request) string {
+	if strings.HasPrefix(r.URL.Path, "/api/shares/") {
+		return "GET, DELETE"
+	}
+	return "GET, POST"
+}
+
+// statusOf maps an error code to an HTTP status: the one place that does.
+func statusOf(code string) int {
+	switch code {
+	case "":
+		return http.StatusOK
+	case scribe.EINVALID:
+		return http.StatusBadRequest
+	case scribe.EFORBIDDEN:
+		return http.StatusForbidden
+	case scribe.ENOTFOUND:
+		return http.StatusNotFound
+	case scribe.ECONFLICT:
+		return http.StatusConflict
+	case scribe.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge
+	case scribe.ERATELIMIT:
+		return http.StatusTooManyRequests
+	case scribe.EUNAVAILABLE:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// errorBody is the JSON form of every API error.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// logError logs internal errors (never a cancelled request) and counts
+// every error by code.
+func (s *Server) logError(r *http.Request, err error) {
+	code := scribe.ErrorCode(err)
+	s.metrics.errors.WithLabelValues(code).Inc()
+	if code == scribe.EINTERNAL && !errors.Is(err, context.Canceled) && r.Context().Err() == nil {
+		s.log.Error("request failed", "method", r.Method, "route", routePattern(r), "err", err)
+	}
+}
+
+// writeError answers an API request with the error as JSON.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logError(r, err)
+	code := scribe.ErrorCode(err)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		code = scribe.EUNAVAILABLE
+		err = scribe.Errorf(code, "The request was cancelled or timed out; retry.")
+	}
+	writeJSON(w, statusOf(code), errorBody{Code: code, Message: scribe.ErrorMessage(err)})
+}
+
+// writePageError answers a page request with an HTML error page.
+func (s *Server) writePageError(w http.ResponseWriter, r *http.Request, err error) {
+	s.logError(r, err)
+	code := scribe.ErrorCode(err)
+	status := statusOf(code)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = s.pages.Error(w, web.ErrorData{Status: status, Code: code, Message: scribe.ErrorMessage(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"code":"EINTERNAL","message":"Internal error."}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// readJSON decodes the request body (at most MaxMessageBytes) into v. An
+// empty body leaves v as it is. Unknown fields are refused, so a typo in a
+// script is reported rather than ignored.
+func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, int64(s.limits.MaxMessageBytes))
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return scribe.Errorf(scribe.ETOOLARGE, "The request body may be at most %d bytes.", s.limits.MaxMessageBytes)
+		}
+		return invalid("The request body could not be read.")
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		msg := jsonProblem(err)
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			msg = strings.TrimPrefix(err.Error(), "json: ")
+		}
+		return invalid("Malformed JSON body: %s.", msg)
+	}
+	if dec.More() {
+		return invalid("Malformed JSON body: trailing data after the object.")
+	}
+	return nil
+}
+
+// refuseCrossSite protects the state-changing API from cross-site requests
+// (CSRF): a POST, PUT, PATCH or DELETE must not come from another site
+// (Sec-Fetch-Site, Origin), and a POST or PUT must send JSON, which a
+// cross-site form cannot without a CORS preflight that the server never
+// grants.
+func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+			s.writeError(w, r, scribe.Errorf(scribe.EFORBIDDEN, "Cross-site requests are refused."))
+			return
+		}
+		if !s.sameOrigin(r) {
+			s.writeError(w, r, scribe.Errorf(scribe.EFORBIDDEN, "Requests from another origin are refused."))
+			return
+		}
+		if r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch {
+			mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if err != nil || mt != "application/json" {
+				s.writeError(w, r, invalid("Send the request with Content-Type: application/json."))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// securityHeaders sets headers every response carries. Referrer-Policy
+// matters most: edit links hold the note's secret id, and a link clicked in
+// a note must not send it to another site.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusWriter records the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack lets the websocket upgrader take the connection over.
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("response writer cannot be hijacked")
+	}
+	w.status = http.StatusSwitchingProtocols
+	return h.Hijack()
+}
+
+// logRequests logs each request at debug level (errors at warn). It logs
+// the route pattern, never the path: paths hold note ids and share tokens,
+// which are secrets.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusSwitchingProtocols // hijacked by the websocket upgrade
+		}
+		level := s.log.Debug
+		if sw.status >= 500 {
+			level = s.log.Warn
+		}
+		level("http request", "method", r.Method, "route", routePattern(r), "status", sw.status, "duration", time.Since(start))
+	})
+}
+
+func routePattern(r *http.Request) string {
+	if rc := chi.RouteContext(r.Context()); rc != nil {
+		if p := rc.RoutePattern(); p != "" {
+			return p
+		}
+	}
+	return "(unmatched)"
+}
+
+// recoverPanics turns a panic in a handler into a logged 500, so a bug in
+// one request does not take the node down.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("panic in handler", "route", routePattern(r), "panic", fmt.Sprint(v))
+				s.metrics.errors.WithLabelValues(scribe.EINTERNAL).Inc()
+				writeJSON(w, http.StatusInternalServerError, errorBody{Code: scribe.EINTERNAL, Message: "Internal error."})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// staticHandler serves the web bundle. Pages link it with a ?v= version, so
+// a versioned request may be cached for a year.
+func staticHandler(fsys fs.FS) http.Handler {
+	files := http.FileServerFS(fsys)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "" || strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		if r.URL.Query().Get("v") != "" {
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+		} else {
+			w.Header().Set("Cache-Control", "no-cache")
+		}
+		files.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleHealthz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// handleReadyz reports whether the store answers and the node is not
+// shutting down, so a load balancer sends traffic elsewhere otherwise.
+func (s *Server) handleReadyz(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if closing {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("shutting down\n"))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.log.Warn("readiness check: store unreachable", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("store unreachable\n"))
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
+}

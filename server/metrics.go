@@ -1,0 +1,67 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus metrics, in a registry of its own so
+// that several servers (in tests) do not collide.
+type metrics struct {
+	reg           *prometheus.Registry
+	connections   *prometheus.GaugeVec
+	notesOpen     prometheus.Gauge
+	opsCommitted  prometheus.Counter
+	remoteOps     prometheus.Counter
+	commitSeconds prometheus.Histogram
+	batchSize     prometheus.Histogram
+	conflicts     prometheus.Counter
+	errors        *prometheus.CounterVec
+	dropped       *prometheus.CounterVec
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		connections: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scribe_connections", Help: "Open websocket connections, by kind (edit, readonly).",
+		}, []string{"kind"}),
+		notesOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scribe_notes_open", Help: "Notes with a live session on this node.",
+		}),
+		opsCommitted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scribe_ops_committed_total", Help: "Operations this node committed to the store.",
+		}),
+		remoteOps: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scribe_ops_remote_total", Help: "Operations committed by other nodes that this node applied.",
+		}),
+		commitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "scribe_commit_seconds", Help: "Latency of one Store.Append (a group commit).",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "scribe_commit_batch_ops", Help: "Operations per group commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		conflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scribe_commit_conflicts_total", Help: "Appends that lost to another node (ECONFLICT) and were retried.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scribe_errors_total", Help: "Errors answered to clients and API callers, by code.",
+		}, []string{"code"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scribe_clients_dropped_total", Help: "Websocket clients disconnected by the server, by reason.",
+		}, []string{"reason"}),
+	}
+	m.reg.MustRegister(m.connections, m.notesOpen, m.opsCommitted, m.remoteOps, m.commitSeconds,
+		m.batchSize, m.conflicts, m.errors, m.dropped,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

@@ -1,0 +1,73 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+
+	"github.com/scribe-notes/scribe/web"
+)
+
+// Pages are rendered into a buffer first, so a failure never leaves half a
+// page on the wire, and are never cached: they show live state.
+
+func (s *Server) writePage(w http.ResponseWriter, r *http.Request, render func(*bytes.Buffer) error) {
+	var buf bytes.Buffer
+	if err := render(&buf); err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(buf.Bytes())
+}
+
+// handleHome shows recent notes and the templates to start one from.
+func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
+	notes, err := s.store.ListNotes(r.Context(), defaultListLimit)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	s.writePage(w, r, func(b *bytes.Buffer) error {
+		return s.pages.Home(b, web.HomeData{Notes: notes, Templates: s.templates.List()})
+	})
+}
+
+// handleEditorPage serves the editor for a note: GET /n/{id}.
+func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
+	id, err := noteID(r)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	n, err := s.store.GetNote(r.Context(), id)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	s.writePage(w, r, func(b *bytes.Buffer) error {
+		return s.pages.Editor(b, web.EditorData{Note: n})
+	})
+}
+
+// handleReadOnlyPage serves a read-only link: GET /s/{token}. The note is
+// rendered on the server for the first paint; the client then follows it
+// live. Nothing on the page reveals the note's id.
+func (s *Server) handleReadOnlyPage(w http.ResponseWriter, r *http.Request) {
+	sh, err := s.resolve(r)
+	if err != nil {
+		s.writePageError(w, r, err)
+		return
+	}
+	d, err := s.store.LoadNote(r.Context(), sh.NoteID)
+	if err != nil {
+		s.writePageError(w, r, hideID(err))
+		return
+	}
+	s.writePage(w, r, func(b *bytes.Buffer) error {
+		return s.pages.ReadOnly(b, web.ReadOnlyData{
+			Token: sh.Token, Title: d.Title, Revision: d.Revision,
+			HTML: web.RenderMarkdown(d.Text),
+		})
+	})
+}

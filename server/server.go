@@ -1,0 +1,295 @@
+// Package server is Scribe's HTTP and websocket server: the pages, the JSON
+// API for scripts and bots (docs/api.md), and the websocket protocol
+// (docs/protocol.md) through which browsers edit notes together.
+//
+// Each note open on this node has one session: a goroutine that owns the
+// note's live document (an ot.Document), the recent history, the local
+// clients and the presence of peers on other nodes. Connections talk to it
+// over channels; each connection has one read pump and one write pump. The
+// session commits edits to the scribe.Store in batches (group commit),
+// acknowledges them once durable, and fans them out. Several nodes sharing
+// one Store (Redis) serve the same notes: each session hears the others'
+// commits and presence through Store.Subscribe and Store.Publish.
+//
+// The package depends on the root contract (scribe.Store, scribe.Exporter),
+// never on a concrete store; cmd/scribe wires one in.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/web"
+)
+
+// Limits are the configurable limits the server enforces. A zero field takes
+// its default.
+type Limits struct {
+	// MaxMessageBytes bounds one websocket frame from a client and the body of
+	// an API request (default 256 KiB).
+	MaxMessageBytes int
+	// MaxNoteBytes bounds a note's text, in UTF-8 bytes (default 1 MiB). An
+	// edit that would grow a note beyond it is refused; edits that shrink it
+	// are always accepted.
+	MaxNoteBytes int
+	// OpsPerSecond is the sustained rate of operations one connection may
+	// send (default 60); it may burst to the same number at once. Presence
+	// may come twice as fast; excess presence is dropped.
+	OpsPerSecond float64
+	// SendQueueBytes bounds what may wait to be sent to one client
+	// (default 4 MiB); a client that falls further behind is disconnected
+	// with close code 4000.
+	SendQueueBytes int
+}
+
+// Default limits.
+const (
+	DefaultMaxMessageBytes = 256 << 10
+	DefaultMaxNoteBytes    = 1 << 20
+	DefaultOpsPerSecond    = 60
+	DefaultSendQueueBytes  = 4 << 20
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.MaxNoteBytes <= 0 {
+		l.MaxNoteBytes = DefaultMaxNoteBytes
+	}
+	if l.OpsPerSecond <= 0 {
+		l.OpsPerSecond = DefaultOpsPerSecond
+	}
+	if l.SendQueueBytes <= 0 {
+		l.SendQueueBytes = DefaultSendQueueBytes
+	}
+	return l
+}
+
+func (l Limits) wire() limitsMsg {
+	return limitsMsg{MaxMessageBytes: l.MaxMessageBytes, MaxNoteBytes: l.MaxNoteBytes, OpsPerSecond: l.OpsPerSecond}
+}
+
+// Config configures a Server. Store is required; everything else has a
+// default.
+type Config struct {
+	Store scribe.Store
+	// Exporter writes notes to the team's repository; nil disables export
+	// (POST /api/notes/{id}/export answers 503 EUNAVAILABLE).
+	Exporter scribe.Exporter
+	// RenderHTML renders a note as a standalone HTML document for
+	// download.html; nil uses a plain page around web.RenderMarkdown.
+	RenderHTML func(title, markdown string) ([]byte, error)
+	// Templates are the note templates; nil means the built-ins.
+	Templates *web.Templates
+	// PublicURL is the server's external base URL (e.g.
+	// https://scribe.example.com) for the links the API returns; empty means
+	// the request's own scheme and host.
+	PublicURL string
+	// Location is the team's time zone, for filling in templates; nil is UTC.
+	Location *time.Location
+	// Logger receives structured logs; nil is slog.Default().
+	Logger *slog.Logger
+	Limits Limits
+}
+
+// Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
+// serves requests between Open and Close. It is safe for concurrent use.
+type Server struct {
+	store      scribe.Store
+	exporter   scribe.Exporter
+	renderHTML func(title, markdown string) ([]byte, error)
+	templates  *web.Templates
+	pages      *web.Pages
+	publicURL  *url.URL // nil when not configured
+	loc        *time.Location
+	log        *slog.Logger
+	limits     Limits
+	nodeID     string
+
+	hub      *hub
+	metrics  *metrics
+	upgrader websocket.Upgrader
+	handler  http.Handler
+
+	mu      sync.Mutex
+	closing bool
+	connWG  sync.WaitGroup // live websocket connections
+	bgWG    sync.WaitGroup // background goroutines
+}
+
+// New returns a Server for cfg. It does no I/O; call Open.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	s := &Server{
+		store:      cfg.Store,
+		exporter:   cfg.Exporter,
+		renderHTML: cfg.RenderHTML,
+		templates:  cfg.Templates,
+		loc:        cfg.Location,
+		log:        cfg.Logger,
+		limits:     cfg.Limits.withDefaults(),
+		nodeID:     "n_" + randomString(8),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
+	}
+	if cfg.PublicURL != "" {
+		u, err := url.Parse(strings.TrimRight(cfg.PublicURL, "/"))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("server: public URL %q must be http(s)://host[:port][/path]", cfg.PublicURL)
+		}
+		s.publicURL = u
+	}
+	if s.templates == nil {
+		t, err := web.LoadTemplates("")
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.templates = t
+	}
+	pages, err := web.NewPages()
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.pages = pages
+	s.hub = newHub(s)
+	s.metrics = newMetrics(s)
+	s.upgrader = websocket.Upgrader{
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     s.sameOrigin,
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Open checks that the store is reachable, so a misconfigured node fails at
+// start rather than on its first request. It does not listen: serve Handler
+// with an http.Server.
+func (s *Server) Open(ctx context.Context) error {
+	if err := s.store.Ping(ctx); err != nil {
+		return fmt.Errorf("server: store unreachable: %w", err)
+	}
+	s.log.Info("scribe server ready", "node", s.nodeID,
+		"maxMessageBytes", s.limits.MaxMessageBytes, "maxNoteBytes", s.limits.MaxNoteBytes,
+		"opsPerSecond", s.limits.OpsPerSecond, "export", s.exporter != nil)
+	return nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// NodeID returns this node's id, as it appears in logs.
+func (s *Server) NodeID() string { return s.nodeID }
+
+// Close shuts the server down gracefully within 15 seconds; see Shutdown.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return s.Shutdown(ctx)
+}
+
+// Shutdown refuses new websocket connections, lets every session commit
+// what is queued, sends each client what is committed and closes it with
+// 1001 (going away) so it reconnects, possibly to another node; then waits
+// for the connections and background work to end, or for ctx. Stop the
+// http.Server first (http.Server.Shutdown) so no new requests arrive; the
+// Store is closed after Shutdown returns.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
+	err := s.hub.shutdown(ctx)
+	done := make(chan struct{})
+	go func() {
+		s.connWG.Wait()
+		s.bgWG.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("server shutdown: %w", err)
+	}
+	return nil
+}
+
+// trackConn registers a websocket connection, or reports false when the
+// server is shutting down.
+func (s *Server) trackConn() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.connWG.Add(1)
+	return true
+}
+
+// goBackground runs f on its own goroutine; Shutdown waits for it.
+func (s *Server) goBackground(f func()) {
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		f()
+	}()
+}
+
+// sameOrigin reports whether a browser request comes from the server's own
+// origin: no Origin header (not a browser, or a same-origin GET), or an
+// Origin whose host is the request's Host or the public URL's host.
+func (s *Server) sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if strings.EqualFold(u.Host, r.Host) {
+		return true
+	}
+	return s.publicURL != nil && strings.EqualFold(u.Host, s.publicURL.Host)
+}
+
+// baseURL is the external base URL links are built from.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.publicURL != nil {
+		return s.publicURL.String()
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+func randomString(n int) string {
+	b := make([]byte, (n*6+7)/8)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
+}

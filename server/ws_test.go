@@ -1,0 +1,563 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/server"
+)
+
+// converge runs clients random concurrent edits on one note (spread over
+// the given nodes) and checks that every client ends with the same text,
+// equal to what the store loads.
+func converge(t *testing.T, nodes []*testNode, clients, edits int) {
+	id := nodes[0].createNote("Convergence", "blank")
+	eds := make([]*editor, clients)
+	for i := range eds {
+		eds[i] = newEditor(t, nodes[i%len(nodes)], id, fmt.Sprintf("Editor %d", i), uint64(i+1))
+	}
+	var wg sync.WaitGroup
+	for _, e := range eds {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range edits {
+				e.edit()
+				time.Sleep(time.Duration(e.rng.IntN(3)) * time.Millisecond)
+				e.drain()
+			}
+			e.settle(0)
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	n, err := nodes[0].store.GetNote(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range eds {
+		e.settle(n.Revision)
+	}
+	want := nodes[0].text(id)
+	for i, e := range eds {
+		if e.rev != n.Revision {
+			t.Errorf("editor %d at rev %d, store at %d", i, e.rev, n.Revision)
+		}
+		if e.doc != want {
+			t.Errorf("editor %d diverged:\n got %q\nwant %q", i, e.doc, want)
+		}
+	}
+	// Every edit was committed once: as many revisions as edits, less the
+	// ones that were composed into a buffer while another was in flight.
+	var sent uint64
+	for _, e := range eds {
+		sent += e.seq
+	}
+	if uint64(n.Revision) != sent {
+		t.Errorf("store has %d revisions, clients sent %d ops", n.Revision, sent)
+	}
+	for _, node := range nodes[1:] {
+		if got := node.text(id); got != want {
+			t.Errorf("nodes' stores disagree")
+		}
+	}
+}
+
+func TestConvergeBolt(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{OpsPerSecond: 10000})
+	converge(t, []*testNode{node}, 8, 60)
+}
+
+func TestConvergeRedisTwoNodes(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
+	b := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
+	converge(t, []*testNode{a, b}, 8, 60)
+}
+
+// A resend of a committed op is acknowledged with its first revision and
+// applied once; a reconnect with rev gets the catch-up.
+func TestReconnectResendAndCatchUp(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Reconnect", "blank")
+	start := node.text(id)
+	n16 := ot.Len16(start)
+
+	a := newEditor(t, node, id, "Ada", 1)
+	op1 := mustOp(t, n16, "hello😀")
+	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op1})
+	if ack := a.expect("ack"); ack.Seq != 1 || ack.Rev != 1 {
+		t.Fatalf("ack = %+v", ack)
+	}
+	// Resend on the same connection: acked again with rev 1, not applied.
+	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op1})
+	if ack := a.expect("ack"); ack.Seq != 1 || ack.Rev != 1 {
+		t.Fatalf("resend ack = %+v", ack)
+	}
+	// Op seq 2 sent, then the connection drops before the client reads the ack.
+	op2 := mustOp(t, n16+7, "!")
+	a.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": op2})
+	_ = a.conn.Close()
+
+	// Someone else edits meanwhile.
+	b := newEditor(t, node, id, "Grace", 2)
+	b.settle(0)
+	opB := mustOp(t, "B", ot.Len16(b.doc))
+	b.send(map[string]any{"type": "op", "rev": b.rev, "seq": 1, "op": opB})
+	ackB := b.expect("ack")
+
+	// Reconnect with the same session from rev 1.
+	a2 := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := a2.hello(a.session, "Ada", revPtr(1))
+	if !w.Catchup || w.Text != nil {
+		t.Fatalf("welcome for a reconnect with rev: catchup=%v text=%v", w.Catchup, w.Text != nil)
+	}
+	if w.Rev != ackB.Rev {
+		t.Errorf("welcome rev = %d, want the head %d", w.Rev, ackB.Rev)
+	}
+	if w.LastSeq != 2 {
+		t.Fatalf("lastSeq = %d, want 2 (op 2 was committed before the drop)", w.LastSeq)
+	}
+	// The catch-up: rev 2 is our op 2 (as an ack), rev 3 is B's op.
+	m := a2.next()
+	if m.Type != "ack" || m.Seq != 2 || m.Rev != 2 {
+		t.Fatalf("catch-up[0] = %+v, want ack seq 2 rev 2", m)
+	}
+	m = a2.next()
+	if m.Type != "op" || m.Rev != 3 {
+		t.Fatalf("catch-up[1] = %+v, want op rev 3", m)
+	}
+	// A resend of op 2 anyway (a confused client) is acked with rev 2 again.
+	a2.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": op2})
+	if ack := a2.expect("ack"); ack.Rev != 2 {
+		t.Fatalf("resend of op 2 acked with rev %d, want 2", ack.Rev)
+	}
+	want := "B" + start + "hello😀!"
+	if got := node.text(id); got != want {
+		t.Fatalf("text = %q, want %q (each edit exactly once)", got, want)
+	}
+	// A reused seq for a different op is refused.
+	a2.send(map[string]any{"type": "op", "rev": 3, "seq": 1, "op": mustOp(t, ot.Len16(want), "x")})
+	if e := a2.expect("error"); e.Code != scribe.EINVALID {
+		t.Fatalf("reused seq: %+v", e)
+	}
+	if got := node.text(id); got != want {
+		t.Fatalf("a refused op changed the text: %q", got)
+	}
+}
+
+// A client with an old base revision is transformed over what was committed
+// since; a rev from the future is refused.
+func TestStaleOpTransformed(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Stale", "blank")
+	base := node.text(id)
+	a := newEditor(t, node, id, "A", 1)
+	b := newEditor(t, node, id, "B", 2)
+	n := ot.Len16(base)
+	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, "A", n)})
+	a.expect("ack")
+	b.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, "B")})
+	if ack := b.expect("ack"); ack.Rev != 2 {
+		t.Fatalf("ack %+v", ack)
+	}
+	if got, want := node.text(id), "A"+base+"B"; got != want {
+		t.Fatalf("text %q, want %q", got, want)
+	}
+	b.send(map[string]any{"type": "op", "rev": 99, "seq": 2, "op": mustOp(t, n+2, "C")})
+	if e := b.expect("error"); e.Code != scribe.EINVALID || e.Seq != 2 {
+		t.Fatalf("future rev: %+v", e)
+	}
+	// hello with a rev from the future: error and close 1008.
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	c.send(map[string]any{"type": "hello", "protocol": 1, "session": newSession(), "rev": 50})
+	if e := c.expect("error"); e.Code != scribe.EINVALID {
+		t.Fatalf("hello from the future: %+v", e)
+	}
+	if code := c.waitClose(); code != 1008 {
+		t.Fatalf("close code %d, want 1008", code)
+	}
+}
+
+// A read-only link watches, is refused every edit, and nothing it receives
+// holds the note's id; revoking the link closes it with 4404.
+func TestReadOnlyAndRevocation(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Secret plans", "blank")
+	var share struct {
+		Token scribe.Token `json:"token"`
+		URL   string       `json:"url"`
+	}
+	if code, _ := node.do("POST", "/api/notes/"+string(id)+"/shares", nil, &share); code != http.StatusCreated {
+		t.Fatalf("create share: %d", code)
+	}
+	ed := newEditor(t, node, id, "Writer", 1)
+	ed.edit()
+
+	ro := dial(t, wsURL(node.url, "/api/shares/"+string(share.Token)+"/ws"), nil)
+	w := ro.hello(newSession(), "Viewer", nil)
+	if !w.ReadOnly || w.Text == nil {
+		t.Fatalf("read-only welcome: %+v", w)
+	}
+	// The editor sees the viewer join, read-only and without a selection.
+	for {
+		m := ed.next()
+		if m.Type == "presence" && m.Client == w.Client {
+			if !m.ReadOnly || m.Sel != nil {
+				t.Fatalf("viewer presence = %+v", m)
+			}
+			break
+		}
+		ed.handle(m)
+	}
+	before := node.text(id)
+	ro.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 1, "op": mustOp(t, "x", ot.Len16(before))})
+	if e := ro.expect("error"); e.Code != scribe.EFORBIDDEN || e.Seq != 1 {
+		t.Fatalf("edit through a read-only link: %+v", e)
+	}
+	// The viewer sees live edits.
+	ed.settle(0)
+	ed.edit()
+	ed.settle(0)
+	ro.expect("op")
+	if got := node.text(id); got != ed.doc {
+		t.Fatalf("store %q, editor %q", got, ed.doc)
+	}
+	for _, f := range ro.rawFrames() {
+		if bytes.Contains(f, []byte(id)) {
+			t.Fatalf("a frame to the read-only client holds the note id: %s", f)
+		}
+	}
+	// The share's HTTP view does not reveal the id either.
+	req, _ := http.NewRequest("GET", node.url+"/api/shares/"+string(share.Token), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || bytes.Contains(buf.Bytes(), []byte(id)) || !strings.Contains(buf.String(), "Secret plans") {
+		t.Fatalf("GET share: %d %s", resp.StatusCode, buf.String())
+	}
+	page, _ := http.Get(node.url + "/s/" + string(share.Token))
+	buf.Reset()
+	_, _ = buf.ReadFrom(page.Body)
+	page.Body.Close()
+	if page.StatusCode != 200 || bytes.Contains(buf.Bytes(), []byte(id)) {
+		t.Fatalf("read-only page: %d, holds id: %v", page.StatusCode, bytes.Contains(buf.Bytes(), []byte(id)))
+	}
+
+	if code, _ := node.do("DELETE", "/api/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code := ro.waitClose(); code != 4404 {
+		t.Fatalf("revoked viewer closed with %d, want 4404", code)
+	}
+	// The editor is unaffected and the token is dead.
+	ed.edit()
+	ed.settle(0)
+	if code, _ := node.do("GET", "/api/shares/"+string(share.Token), nil, nil); code != http.StatusNotFound {
+		t.Fatalf("revoked share: %d", code)
+	}
+	if _, resp, err := dialRaw(wsURL(node.url, "/api/shares/"+string(share.Token)+"/ws")); err == nil || resp == nil || resp.StatusCode != 404 {
+		t.Fatalf("dial a revoked share: %v", err)
+	}
+}
+
+// Revoking a token on one node closes its connection on another.
+func TestRevocationAcrossNodes(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	id := a.createNote("Cross-node", "blank")
+	var share struct {
+		Token scribe.Token `json:"token"`
+	}
+	a.do("POST", "/api/notes/"+string(id)+"/shares", nil, &share)
+	ro := dial(t, wsURL(b.url, "/api/shares/"+string(share.Token)+"/ws"), nil)
+	ro.hello(newSession(), "Viewer", nil)
+	if code, _ := a.do("DELETE", "/api/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
+		t.Fatalf("revoke: %d", code)
+	}
+	if code := ro.waitClose(); code != 4404 {
+		t.Fatalf("closed with %d, want 4404", code)
+	}
+}
+
+// Presence: a selection reaches the others with name and colour, across
+// nodes, and a leave follows a disconnect.
+func TestPresenceAcrossNodes(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	id := a.createNote("Presence", "blank")
+	x := newEditor(t, a, id, "Xavier", 1)
+	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
+	y := newEditor(t, b, id, "Yvonne", 2)
+
+	x.send(map[string]any{"type": "presence", "rev": x.rev, "sel": []ot.Range{{Anchor: 1, Head: 3}}})
+	for {
+		m := y.next()
+		if m.Type == "presence" && m.Name == "Xavier" && len(m.Sel) == 1 {
+			if m.Sel[0] != (ot.Range{Anchor: 1, Head: 3}) || m.Color == "" || m.Rev != y.rev {
+				t.Fatalf("presence = %+v", m)
+			}
+			break
+		}
+	}
+	// A third client joining b lists both in its welcome.
+	z := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := z.hello(newSession(), "Zed", nil)
+	names := map[string]bool{}
+	for _, p := range w.Peers {
+		names[p.Name] = true
+	}
+	if !names["Xavier"] || !names["Yvonne"] || len(w.Peers) != 2 {
+		t.Fatalf("welcome peers = %+v", w.Peers)
+	}
+	_ = x.conn.Close()
+	for {
+		m := z.next()
+		if m.Type == "leave" {
+			break
+		}
+	}
+}
+
+// Every malformed frame gets an error and changes nothing; others are not
+// disturbed.
+func TestMalformedFrames(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Malformed", "blank")
+	start := node.text(id)
+	n := ot.Len16(start)
+	other := newEditor(t, node, id, "Other", 1)
+
+	// A message before hello.
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	c.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": []any{n, "x"}})
+	if e := c.expect("error"); e.Code != scribe.EINVALID {
+		t.Fatalf("op before hello: %+v", e)
+	}
+	w := c.hello(newSession(), "Fuzzer", nil)
+
+	cases := []struct {
+		name  string
+		frame string
+	}{
+		{"not json", `hello`},
+		{"array", `[1,2]`},
+		{"no type", `{"rev":0}`},
+		{"unknown type", `{"type":"dance"}`},
+		{"rev as string", `{"type":"op","rev":"0","seq":1,"op":[1]}`},
+		{"missing op", `{"type":"op","rev":0,"seq":1}`},
+		{"op not an array", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":{"retain":%d}}`, n)},
+		{"op too short", `{"type":"op","rev":0,"seq":1,"op":["x"]}`},
+		{"op too long", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":[%d,"x"]}`, n+5)},
+		{"huge number", `{"type":"op","rev":0,"seq":1,"op":[99999999999999999999]}`},
+		{"huge rev", `{"type":"op","rev":1e400,"seq":1,"op":[1]}`},
+		{"float", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":[%d.5]}`, n)},
+		{"zero", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":[0,%d]}`, n)},
+		{"null item", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":[null,%d]}`, n)},
+		{"lone surrogate", fmt.Sprintf(`{"type":"op","rev":0,"seq":1,"op":["\ud83d",%d]}`, n)},
+		{"seq zero", fmt.Sprintf(`{"type":"op","rev":0,"seq":0,"op":[%d]}`, n)},
+		{"negative rev", fmt.Sprintf(`{"type":"op","rev":-1,"seq":1,"op":[%d]}`, n)},
+		{"second hello", `{"type":"hello","protocol":1,"session":"abcdefgh"}`},
+		{"presence outside", `{"type":"presence","rev":0,"sel":[{"anchor":100000,"head":0}]}`},
+		{"presence bad sel", `{"type":"presence","rev":0,"sel":"x"}`},
+		{"name too long", `{"type":"name","name":"` + strings.Repeat("n", 65) + `"}`},
+	}
+	for _, tc := range cases {
+		c.send(tc.frame)
+		e := c.expect("error")
+		if e.Code != scribe.EINVALID {
+			t.Errorf("%s: got %s %q, want EINVALID", tc.name, e.Code, e.Message)
+		}
+	}
+	// A binary frame too.
+	if err := c.conn.WriteMessage(2, []byte{1, 2, 3}); err != nil {
+		t.Fatal(err)
+	}
+	if e := c.expect("error"); e.Code != scribe.EINVALID {
+		t.Errorf("binary frame: %+v", e)
+	}
+	if got := node.text(id); got != start {
+		t.Fatalf("malformed frames changed the text: %q", got)
+	}
+	// The connection still works, and so does the other client.
+	c.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 1, "op": mustOp(t, n, "ok")})
+	c.expect("ack")
+	other.settle(1)
+	if other.doc != start+"ok" {
+		t.Fatalf("other client has %q", other.doc)
+	}
+}
+
+// Limits: an oversize frame, the note size, the op rate.
+func TestLimits(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{MaxMessageBytes: 4096, MaxNoteBytes: 2000, OpsPerSecond: 5})
+	id := node.createNote("Limits", "blank")
+	n := ot.Len16(node.text(id))
+
+	big := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := big.hello(newSession(), "Big", nil)
+	if w.Limits["maxMessageBytes"] != float64(4096) || w.Limits["maxNoteBytes"] != float64(2000) || w.Limits["opsPerSecond"] != float64(5) {
+		t.Fatalf("welcome limits = %v", w.Limits)
+	}
+	big.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, strings.Repeat("x", 5000))})
+	if e := big.expect("error"); e.Code != scribe.ETOOLARGE {
+		t.Fatalf("oversize frame: %+v", e)
+	}
+	if code := big.waitClose(); code != 1008 {
+		t.Fatalf("oversize frame closed with %d, want 1008", code)
+	}
+
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	c.hello(newSession(), "Writer", nil)
+	c.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, strings.Repeat("é", 1000))})
+	if e := c.expect("error"); e.Code != scribe.ETOOLARGE || e.Seq != 1 {
+		t.Fatalf("note too large: %+v", e)
+	}
+	// Rate: a burst beyond 5 ops is refused.
+	rev := scribe.Revision(0)
+	limited := false
+	for seq := uint64(1); seq <= 12 && !limited; seq++ {
+		c.send(map[string]any{"type": "op", "rev": rev, "seq": seq, "op": mustOp(t, n+int(rev), "y")})
+		m := c.next()
+		switch {
+		case m.Type == "ack":
+			rev = m.Rev
+		case m.Type == "error" && m.Code == scribe.ERATELIMIT:
+			limited = true
+		default:
+			t.Fatalf("unexpected %+v", m)
+		}
+	}
+	if !limited {
+		t.Fatal("12 ops in a burst were not rate limited at 5/s")
+	}
+	if got := node.text(id); ot.Len16(got) != n+int(rev) {
+		t.Fatalf("text has %d units, want %d", ot.Len16(got), n+int(rev))
+	}
+}
+
+// A client that stops reading is disconnected (4000) without delaying the
+// others.
+func TestSlowClientDropped(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{SendQueueBytes: 64 << 10, OpsPerSecond: 1e6, MaxNoteBytes: 1 << 20, MaxMessageBytes: 1 << 20})
+	id := node.createNote("Slow", "blank")
+	slow := dialSlow(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"))
+	w := slow.hello(newSession(), "Sloth", nil) // reads the welcome, then stops reading
+	slow.pause()
+
+	fast := newEditor(t, node, id, "Hare", 1)
+	chunk := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per op
+	doc := fast.doc
+	for i := range 600 {
+		op := mustOp(t, -ot.Len16(doc), chunk[:len(chunk)-i%7])
+		if doc == "" {
+			op = mustOp(t, chunk[:len(chunk)-i%7])
+		}
+		fast.send(map[string]any{"type": "op", "rev": fast.rev, "seq": i + 1, "op": op})
+		for {
+			m := fast.next()
+			if m.Type == "ack" {
+				fast.rev = m.Rev
+				break
+			}
+			if m.Type == "error" {
+				t.Fatalf("error %+v", m)
+			}
+		}
+		doc = chunk[:len(chunk)-i%7]
+	}
+	// All 600 were acked while the slow client read nothing: it did not hold
+	// the session up. The server dropped it as too slow.
+	_ = w
+	resp, err := http.Get(node.url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(buf.String(), `scribe_clients_dropped_total{reason="slow"} 1`) {
+		t.Fatalf("metrics do not count one slow client dropped:\n%s", grepLines(buf.String(), "dropped"))
+	}
+	// When it reads again it finds the close frame (4000), unless the server
+	// gave up writing to it first and cut the connection (1006).
+	slow.resume()
+	if code := slow.waitClose(); code != 4000 && code != 1006 {
+		t.Fatalf("slow client closed with %d, want 4000 (or 1006)", code)
+	}
+	if got := node.text(id); got != doc {
+		t.Fatal("store text differs")
+	}
+}
+
+// Graceful shutdown commits, then closes with 1001.
+func TestGracefulShutdown(t *testing.T) {
+	store := newBoltStore(t)
+	srv, err := server.New(server.Config{Store: store, Logger: testLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newListener(t, srv)
+	id := createNoteDirect(t, ts, "Shutdown")
+	node := &testNode{t: t, srv: srv, store: store, url: ts.URL}
+	e := newEditor(t, node, id, "Last", 1)
+	e.edit()
+	e.settle(0)
+	done := make(chan error, 1)
+	go func() { done <- srv.Close() }()
+	if code := e.waitClose(); code != 1001 {
+		t.Fatalf("close code %d, want 1001", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ts.Close()
+	d, err := store.LoadNote(context.Background(), id)
+	if err != nil || d.Text != e.doc {
+		t.Fatalf("after shutdown: %q %v, client had %q", d.Text, err, e.doc)
+	}
+	_ = store.Close()
+}
+
+// An API append goes through the session: live clients see it.
+func TestAppendSeenLive(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Deploys", "blank")
+	e := newEditor(t, node, id, "Watcher", 1)
+	var res struct {
+		Revision scribe.Revision `json:"revision"`
+	}
+	if code, _ := node.do("POST", "/api/notes/"+string(id)+"/append", map[string]string{"text": "deploy 1.4 finished 🚀"}, &res); code != 200 || res.Revision != 1 {
+		t.Fatalf("append: %d %+v", code, res)
+	}
+	e.settle(1)
+	if !strings.HasSuffix(e.doc, "\ndeploy 1.4 finished 🚀\n") || e.doc != node.text(id) {
+		t.Fatalf("client text %q, store %q", e.doc, node.text(id))
+	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
