@@ -217,6 +217,30 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(float64(d.Len()), "final-units")
 }
 
+// BenchmarkReplayJSON is BenchmarkReplay with each edit decoded from its
+// JSON wire form first, as the server receives it.
+func BenchmarkReplayJSON(b *testing.B) {
+	ops := traceOps(b, typingTrace(traceLen))
+	frames := make([][]byte, len(ops))
+	for i, op := range ops {
+		frames[i], _ = op.MarshalJSON()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		d, _ := NewDocument("")
+		for _, f := range frames {
+			op, err := ParseJSON(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := d.Apply(op); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/traceLen, "ns/edit")
+}
+
 // BenchmarkReplayString replays the same session on a plain string, copied
 // on every edit: the naive representation, for comparison.
 func BenchmarkReplayString(b *testing.B) {

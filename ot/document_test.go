@@ -178,3 +178,28 @@ func TestDocumentChunks(t *testing.T) {
 	apply(5, -(n - 10), 5) // a delete spanning most chunks
 	apply(-n, "fresh")
 }
+
+// TestReplayTrace replays the start of the benchmark's typing session on a
+// Document and on a plain string: they agree at every checkpoint.
+func TestReplayTrace(t *testing.T) {
+	ops := traceOps(t, typingTrace(30_000))
+	d, err := NewDocument("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ""
+	for i, op := range ops {
+		if err := d.Apply(op); err != nil {
+			t.Fatalf("edit %d: %v", i, err)
+		}
+		s = mustApply(t, s, op)
+		if i%5000 == 0 || i == len(ops)-1 {
+			if d.String() != s {
+				t.Fatalf("edit %d: the Document differs from the string", i)
+			}
+		}
+	}
+	if d.Len() < 10_000 {
+		t.Fatalf("the trace grew the document to only %d units", d.Len())
+	}
+}

@@ -77,6 +77,9 @@ func (p *parser) skipSpace() {
 
 func (p *parser) parse() (Operation, error) {
 	var b Builder
+	// Room for a typical keystroke's [retain, insert, retain] and a little
+	// more, so small frames decode with one allocation for the components.
+	b.comps = make([]comp, 0, 4)
 	p.skipSpace()
 	if p.i >= len(p.data) || p.data[p.i] != '[' {
 		return Operation{}, invalidf("operation is not a JSON array")

@@ -332,3 +332,35 @@ func TestJSONManyPieces(t *testing.T) {
 		t.Fatal("the merged insert has the wrong text")
 	}
 }
+
+func TestAccessors(t *testing.T) {
+	op := mustOp(t, 2, "日😀", -3, 1)
+	want := []Component{{Retain: 2}, {Insert: "日😀"}, {Delete: 3}, {Retain: 1}}
+	got := op.Components()
+	if len(got) != len(want) || op.Len() != len(want) {
+		t.Fatalf("Components() = %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("Components() = %+v, want %+v", got, want)
+		}
+	}
+	if op.InsertedLen() != 3 {
+		t.Fatalf("InsertedLen() = %d, want 3", op.InsertedLen())
+	}
+	if !op.Equal(mustOp(t, 1, 1, "日", "😀", -1, -2, 1)) {
+		t.Fatal("an equal edit built in pieces is not Equal")
+	}
+	for _, other := range [][]any{{2, "日😀", -3, 2}, {2, "日😎", -3, 1}, {3, "日😀", -3}, {2, -3, 1}} {
+		if op.Equal(mustOp(t, other...)) {
+			t.Fatalf("%s Equal %v", op, other)
+		}
+	}
+	if s := op.String(); s != `[2,"日😀",-3,1]` {
+		t.Fatalf("String() = %s", s)
+	}
+	var e error = &Error{Code: EINVALID, Message: "bad"}
+	if e.Error() != "ot: bad" {
+		t.Fatalf("Error() = %q", e.Error())
+	}
+}
