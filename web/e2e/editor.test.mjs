@@ -80,17 +80,11 @@ test('two people type into one note at once and end with the same text as the se
     assert.ok(afterUndo.length < server.length, 'undo removed nothing')
     assert.equal(await editorText(ada.page), afterUndo)
 
-    // A screenshot of the editor with two people in it, for the README.
+    // Redo brings Grace's own text back.
     await grace.page.keyboard.press('Control+y')
     await waitSynced(grace.page)
     await ada.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), graceText)
-    await grace.page.keyboard.press('Control+End')
-    await ada.page.keyboard.type('\n## Decisions\n\n- Ship the read-only links on Friday.\n', { delay: 5 })
-    await waitSynced(ada.page)
-    await grace.page.keyboard.press('Control+Home')
-    await grace.page.keyboard.press('End')
-    await sleep(400)
-    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor.png') })
+    assert.equal(await noteText(srv.url, note.id), server)
 
     assert.deepEqual(ada.errors, [], 'Ada\'s page logged errors')
     assert.deepEqual(grace.errors, [], 'Grace\'s page logged errors')
@@ -184,6 +178,48 @@ test('a websocket that dies silently is detected and edits are resent once', asy
   }
 })
 
+test('screenshot: a meeting with two people taking notes', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Platform weekly sync', template: 'meeting' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    const fill = async (page, after, text) => {
+      // Put the caret at the end of the line that starts with `after`.
+      const pos = await page.evaluate(a => {
+        const doc = window.scribe.view.state.doc.toString()
+        const i = doc.indexOf(a) + a.length
+        return doc.indexOf('\n', i) === -1 ? doc.length : doc.indexOf('\n', i)
+      }, after)
+      await page.evaluate(p => { window.scribe.view.dispatch({ selection: { anchor: p } }); window.scribe.view.focus() }, pos)
+      await page.keyboard.type(text, { delay: 2 })
+      await waitSynced(page)
+    }
+    // Enter in a list continues it (CodeMirror's markdown keymap), so only
+    // the first item's marker comes from the template.
+    await fill(ada.page, '## Attendees\n\n- ', 'Ada Lovelace\nGrace Hopper\nLinus 🐧')
+    await fill(grace.page, '## Agenda\n\n1. ', 'Release 2.4 status\nOn-call handover')
+    await fill(ada.page, '## Notes\n', '\nRelease 2.4 is on track; the migration ran on staging without errors. 🎉')
+    await fill(grace.page, '## Decisions\n\n- ', 'Ship 2.4 on Thursday, café-style rollout: 10 %, then 100 %.')
+    await fill(ada.page, '## Action items\n\n- [ ] ', 'Grace: write the release notes')
+    // Grace selects a word, so Ada sees her selection and label.
+    await grace.page.evaluate(() => {
+      const doc = window.scribe.view.state.doc.toString()
+      const i = doc.indexOf('Thursday')
+      window.scribe.view.dispatch({ selection: { anchor: i, head: i + 'Thursday'.length } })
+    })
+    await ada.page.waitForSelector('.cm-remote-selection')
+    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
+    await sleep(300)
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor.png') })
+    assert.equal(await editorText(ada.page), await editorText(grace.page))
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
 test('an editor on a phone-sized screen in dark mode', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Stand-up', template: 'standup' })
   const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 760 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
@@ -197,11 +233,11 @@ test('an editor on a phone-sized screen in dark mode', async () => {
     }
     const bg = await ada.page.evaluate(() => getComputedStyle(document.body).backgroundColor)
     assert.equal(bg, 'rgb(22, 24, 29)', 'dark mode does not follow prefers-color-scheme')
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-phone-dark.png') })
     // Keyboard only: Tab reaches the toolbar buttons.
     await ada.page.focus('#display-name')
     await ada.page.keyboard.press('Tab')
     assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
-    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-phone-dark.png') })
   } finally {
     await ada.context.close()
   }

@@ -60,7 +60,7 @@ test('creating a note from the meeting template fills it in', async () => {
 })
 
 test('the read-only page updates live, ignores typing, and stops when revoked', async () => {
-  const note = await api(srv.url, 'POST', '/api/notes', { title: 'All hands', template: 'meeting' })
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'All hands', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')
   const viewer = await newPerson(browser, srv.url, 'Stakeholder')
   try {
@@ -81,14 +81,21 @@ test('the read-only page updates live, ignores typing, and stops when revoked', 
     // Live: Ada types, the viewer sees it rendered.
     await ada.page.click('.cm-content')
     await ada.page.keyboard.press('Control+End')
-    await ada.page.keyboard.type('\n## Live from the meeting\n\nWe agreed on **Friday** <script>window.pwned=1</script>', { delay: 5 })
+    await ada.page.keyboard.type('## Live from the meeting\n\nWe agreed on **Friday**, see [the plan](https://example.com/plan) and [this](javascript:window.pwned=2). <script>window.pwned=1</script>\n\n| Team | Owner |\n|---|---|\n| Web | Ada |\n\n- [x] Budget approved', { delay: 3 })
     await waitSynced(ada.page)
     await viewer.page.waitForSelector('#rendered h2:text-is("Live from the meeting")', { timeout: 10000 })
     assert.equal(await viewer.page.textContent('#rendered strong:text-is("Friday")'), 'Friday')
     assert.equal(await viewer.page.evaluate(() => window.pwned), undefined, 'raw HTML ran in the read-only page')
     assert.equal(await viewer.page.locator('#rendered script').count(), 0)
+    assert.equal(await viewer.page.getAttribute('#rendered a:text-is("the plan")', 'href'), 'https://example.com/plan')
+    assert.equal(await viewer.page.locator('#rendered a:text-is("this")').count(), 0, 'a javascript: link was rendered as a link')
+    await viewer.page.waitForSelector('#rendered td:text-is("Ada")')
+    await viewer.page.waitForSelector('#rendered input[type=checkbox][checked][disabled]')
     // Ada sees the viewer in the list, marked as viewing.
     await ada.page.waitForSelector('.presence-item:has(.presence-ro)')
+
+    await viewer.page.evaluate(() => window.scrollTo(0, 0))
+    await viewer.page.screenshot({ path: join(await screenshotDir(), 'readonly.png') })
 
     // Typing on the read-only page changes nothing.
     const before = await noteText(srv.url, note.id)
@@ -98,7 +105,6 @@ test('the read-only page updates live, ignores typing, and stops when revoked', 
     await sleep(300)
     assert.equal(await noteText(srv.url, note.id), before)
     assert.ok(!(await viewer.page.textContent('#rendered')).includes('zzz'))
-    await viewer.page.screenshot({ path: join(await screenshotDir(), 'readonly.png') })
 
     // Ada lists the links and revokes this one.
     await ada.page.click('#links-button')

@@ -166,6 +166,20 @@ test('a refused op is reported and the text goes back to the server\'s', () => {
   assert.equal(log.resyncs.length, 1)
 })
 
+test('an op refused for the rate limit is resent later, same seq, nothing dropped', () => {
+  const { c, log, advance } = recorder()
+  welcome(c, 'abc', 1, { limits: { opsPerSecond: 60 } })
+  c.localChange([3, 'x'])
+  c.receive([{ type: 'error', code: 'ERATELIMIT', message: 'Too many operations.', seq: 1 }])
+  assert.equal(c.text, 'abcx')
+  assert.equal(c.pending, 1)
+  assert.equal(log.resyncs.length, 0)
+  c.receive([{ type: 'op', rev: 2, op: ['>', 3], client: 'c_x' }])
+  advance(1000)
+  assert.deepEqual(log.sent.at(-1), { type: 'op', rev: 2, seq: 1, op: [4, 'x'] })
+  assert.ok(c.limits.opsPerSecond < 60, 'the client slowed down')
+})
+
 test('a refused hello (rev ahead of the server) asks for the full text next time', () => {
   const { c, log } = recorder()
   welcome(c, 'abc', 9)
