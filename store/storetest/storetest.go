@@ -126,6 +126,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"SnapshotBoundaries", testSnapshotBoundaries},
 		{"LoadAfterLongHistory", testLoadAfterLongHistory},
 		{"LargeNote", testLargeNote},
+		{"AppendSurrogatePair", testAppendSurrogatePair},
 		{"Subscribe", testSubscribe},
 		{"SubscribeIsolation", testSubscribeIsolation},
 		{"SubscribeEnd", testSubscribeEnd},
@@ -920,15 +921,44 @@ func testLargeNote(t *testing.T, s scribe.Store) {
 			t.Fatalf("at revision %d the loaded text differs from the replay (lengths %d, %d)", rev, Len(d.Text), Len(doc))
 		}
 	}
-	// An op that splits the emoji's surrogate pair never enters the log
-	// in a way that breaks loading: either Append rejects it (EINVALID) or
-	// the note still loads.
-	split := slices.IndexFunc(utf16.Encode([]rune(doc)), func(u uint16) bool { return utf16.IsSurrogate(rune(u)) }) + 1
-	_, err := s.Append(context.Background(), n.ID, rev, []scribe.Change{ChangeOf("big", seq+1, EditOp(doc, split, 0, "x"))})
+}
+
+// testAppendSurrogatePair appends ops whose base length is right but whose
+// boundaries fall inside the emoji's surrogate pair: none can be applied to
+// the text, so each is EINVALID and nothing is written. A store that checked
+// only base lengths would log them, and the note would never load again.
+func testAppendSurrogatePair(t *testing.T, s scribe.Store) {
+	ctx := context.Background()
+	n := mustCreate(t, s, "a😀b") // units: a, high, low, b
+	mustAppend(t, s, n.ID, 0, ChangeOf("s", 1, EditOp("a😀b", 4, 0, "c")))
+	for _, c := range []struct {
+		name    string
+		changes []scribe.Change
+	}{
+		{"insert between the halves", []scribe.Change{ChangeOf("s", 2, json.RawMessage(`[2,"x",3]`))}},
+		{"delete the high half", []scribe.Change{ChangeOf("s", 2, json.RawMessage(`[1,-1,3]`))}},
+		{"delete the low half", []scribe.Change{ChangeOf("s", 2, json.RawMessage(`[2,-1,2]`))}},
+		{"second op of a batch splits", []scribe.Change{
+			ChangeOf("s", 2, json.RawMessage(`["z",5]`)),
+			ChangeOf("s", 3, json.RawMessage(`[3,"x",3]`)),
+		}},
+	} {
+		_, err := s.Append(ctx, n.ID, 1, c.changes)
+		if scribe.ErrorCode(err) != scribe.EINVALID {
+			t.Errorf("%s: Append gave %v, want EINVALID: Append must apply new ops to the text, not only check their base length", c.name, err)
+		}
+	}
+	d, err := s.LoadNote(ctx, n.ID)
 	if err != nil {
-		wantCode(t, err, scribe.EINVALID, "op splitting a surrogate pair")
-	} else if _, err := s.LoadNote(context.Background(), n.ID); err != nil {
-		t.Errorf("an op that splits a surrogate pair was accepted and the note no longer loads: %v", err)
+		t.Fatalf("after appends that split a surrogate pair the note does not load: %v", err)
+	}
+	if d.Text != "a😀bc" || d.Revision != 1 {
+		t.Errorf("after rejected appends: %q at %d, want %q at 1", d.Text, d.Revision, "a😀bc")
+	}
+	// The note takes valid edits around the emoji afterwards.
+	mustAppend(t, s, n.ID, 1, ChangeOf("s", 2, json.RawMessage(`[1,-2,2]`)))
+	if d := checkLog(t, s, n.ID, "a😀b"); d.Text != "abc" {
+		t.Errorf("text %q, want abc", d.Text)
 	}
 }
 
