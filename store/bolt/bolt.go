@@ -426,6 +426,9 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		created = time.Now()
 	}
 	created = created.UTC().Round(0)
+	if created.Year() < 1970 || created.Year() > 2200 {
+		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "The creation time %s is out of range.", created.Format(time.RFC3339))
+	}
 	m := meta{Title: n.Title, Template: n.Template, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text)}
 	mv, err := json.Marshal(&m)
 	if err != nil {

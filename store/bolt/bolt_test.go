@@ -309,3 +309,18 @@ func TestNodes(t *testing.T) {
 		return nodes
 	})
 }
+
+// TestCreateNoteTimeRange checks that a creation time the time index cannot
+// order (before 1970, after 2200) is refused rather than misfiled.
+func TestCreateNoteTimeRange(t *testing.T) {
+	s := open(t, t.TempDir())
+	for _, when := range []time.Time{time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), time.Date(2300, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		_, err := s.CreateNote(context.Background(), scribe.NewNote{Title: "t", CreatedAt: when})
+		if scribe.ErrorCode(err) != scribe.EINVALID {
+			t.Errorf("CreatedAt %v: %v, want EINVALID", when, err)
+		}
+	}
+	if ns, _ := s.ListNotes(context.Background(), 10); len(ns) != 0 {
+		t.Errorf("refused notes were listed: %+v", ns)
+	}
+}
