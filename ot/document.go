@@ -20,6 +20,7 @@ type Document struct {
 	seed    uint64   // state of the priority generator (splitmix64)
 	scratch []uint16 // reused buffer for an insert's UTF-16 form
 	path    []*node  // reused buffer for the path find walks
+	bytes   int      // the length of the text in UTF-8 bytes
 }
 
 const (
@@ -62,7 +63,7 @@ func NewDocument(text string) (*Document, error) {
 	if n > MaxLength {
 		return nil, errorf(ETOOLARGE, "document of %d units exceeds the maximum length %d", n, MaxLength)
 	}
-	d := &Document{seed: 0x5eed5c71be}
+	d := &Document{seed: 0x5eed5c71be, bytes: len(text)}
 	units := make([]uint16, 0, n)
 	units = appendUTF16(units, text)
 	d.root = d.build(units)
@@ -181,6 +182,35 @@ func merge(l, r *node) *node {
 
 // Len returns the document's length in UTF-16 code units.
 func (d *Document) Len() int { return size(d.root) }
+
+// UTF8Len returns the length of the document's text in UTF-8 bytes, that
+// is len(d.String()), in O(1): it is kept up to date by every Apply.
+func (d *Document) UTF8Len() int { return d.bytes }
+
+// utf8Len returns the UTF-8 length of units, which neither start nor end
+// inside a surrogate pair: each half of a pair counts 2 of its 4 bytes.
+func utf8Len(units []uint16) int {
+	n := 0
+	for _, u := range units {
+		switch {
+		case u < 0x80:
+			n++
+		case u < 0x800 || u >= 0xD800 && u <= 0xDFFF:
+			n += 2
+		default:
+			n += 3
+		}
+	}
+	return n
+}
+
+// utf8LenTree returns the UTF-8 length of the units in t.
+func utf8LenTree(t *node) int {
+	if t == nil {
+		return 0
+	}
+	return utf8LenTree(t.left) + utf8Len(t.units) + utf8LenTree(t.right)
+}
 
 // String returns the document's text.
 func (d *Document) String() string {
@@ -310,9 +340,10 @@ func (d *Document) Apply(op Operation) error {
 		case kInsert:
 			d.scratch = appendUTF16(d.scratch[:0], c.s)
 			d.insert(pos, d.scratch)
+			d.bytes += len(c.s)
 			pos += c.n
 		case kDelete:
-			d.delete(pos, c.n)
+			d.bytes -= d.delete(pos, c.n)
 		}
 	}
 	if cap(d.scratch) > 4*maxChunk {
@@ -405,31 +436,34 @@ func (d *Document) insert(pos int, units []uint16) {
 	}
 }
 
-// delete removes n units at pos, 0 <= pos, pos+n <= Len().
-func (d *Document) delete(pos, n int) {
+// delete removes n units at pos, 0 <= pos, pos+n <= Len(), and returns the
+// UTF-8 length of what it removed.
+func (d *Document) delete(pos, n int) int {
 	if n <= 0 {
-		return
+		return 0
 	}
 	t, k, path := d.find(pos, 0, d.path[:0])
 	if k+n > len(t.units) || n == len(t.units) {
 		// The range passes the chunk's end, or would leave it empty: cut
 		// the range out of the tree.
-		d.cut(pos, n)
-		return
+		return d.cut(pos, n)
 	}
+	removed := utf8Len(t.units[k : k+n])
 	t.units = append(t.units[:k], t.units[k+n:]...)
 	t.size -= n
 	for _, p := range path {
 		p.size -= n
 	}
+	return removed
 }
 
 // cut removes n units at pos from the tree, then joins the two chunks that
 // meet at pos when both are small, so deletions do not leave the tree full
-// of tiny chunks.
-func (d *Document) cut(pos, n int) {
+// of tiny chunks. It returns the UTF-8 length of what it removed.
+func (d *Document) cut(pos, n int) int {
 	l, r := split(d.root, pos)
-	_, r = split(r, n)
+	mid, r := split(r, n)
+	removed := utf8LenTree(mid)
 	if l != nil && r != nil {
 		lr, rl := l, r
 		for lr.right != nil {
@@ -447,4 +481,5 @@ func (d *Document) cut(pos, n int) {
 		}
 	}
 	d.root = merge(l, r)
+	return removed
 }

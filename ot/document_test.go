@@ -91,7 +91,7 @@ func TestDocument(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if d.String() != tt.want || d.Len() != Len16(tt.want) {
+			if d.String() != tt.want || d.Len() != Len16(tt.want) || d.UTF8Len() != len(tt.want) {
 				t.Fatalf("got %q (len %d), want %q", d.String(), d.Len(), tt.want)
 			}
 		})
@@ -123,7 +123,7 @@ func TestDocumentErrorsChangeNothing(t *testing.T) {
 			t.Fatalf("Apply(%s) on %q succeeded", op, text)
 		}
 		wantCode(t, err, EINVALID)
-		if d.String() != text || d.Len() != 6 {
+		if d.String() != text || d.Len() != 6 || d.UTF8Len() != len(text) {
 			t.Fatalf("failed Apply(%s) changed the document to %q", op, d.String())
 		}
 	}
@@ -163,7 +163,7 @@ func TestDocumentChunks(t *testing.T) {
 		}
 		text = want
 		n = Len16(text)
-		if d.String() != text || d.Len() != n {
+		if d.String() != text || d.Len() != n || d.UTF8Len() != len(text) {
 			t.Fatalf("after %.60s...: document differs", op)
 		}
 	}

@@ -185,7 +185,7 @@ func FuzzTransform(f *testing.F) {
 				t.Fatalf("Document.Apply(%s): %v", op, err)
 			}
 		}
-		if d.String() != right {
+		if d.String() != right || d.UTF8Len() != len(right) {
 			t.Fatalf("Document ends as %q, want %q", d.String(), right)
 		}
 		step := max(1, a.BaseLen()/32) // sample: each call walks all of a

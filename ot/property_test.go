@@ -265,8 +265,8 @@ func TestPropertyDocument(t *testing.T) {
 			if got := d.String(); got != want {
 				t.Fatalf("step %d: Document.Apply(%s) gives %q, want %q", step, op, got, want)
 			}
-			if d.Len() != Len16(want) {
-				t.Fatalf("step %d: Len() = %d, want %d", step, d.Len(), Len16(want))
+			if d.Len() != Len16(want) || d.UTF8Len() != len(want) {
+				t.Fatalf("step %d: Len(), UTF8Len() = %d, %d, want %d, %d", step, d.Len(), d.UTF8Len(), Len16(want), len(want))
 			}
 			doc = want
 			// A slice between two rune boundaries equals the substring.
