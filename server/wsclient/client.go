@@ -49,6 +49,7 @@ const (
 	maxBackoff     = 10 * time.Second
 	historyLen     = 256     // committed operations kept to move presence that refers to an older revision
 	maxServerFrame = 8 << 20 // the largest server frame accepted (a welcome carries the whole note)
+	maxPastIDs     = 16      // earlier connections' ids remembered to recognise our own ops
 )
 
 // Close codes the server uses (docs/protocol.md).
@@ -207,6 +208,7 @@ type Client struct {
 	welcomed   bool   // a welcome has been received once: hello carries rev
 	resync     bool   // the next hello carries no rev: reload the note
 	clientID   string
+	pastIDs    []string // public ids of earlier connections, newest last
 	readOnly   bool
 	title      string
 	name       string
@@ -228,6 +230,7 @@ type Client struct {
 	closeErr   error         // why the client closed, when the server closed it for good
 	changed    chan struct{} // closed and replaced on every state change
 	reconnects bool          // an automatic reconnect loop is running
+	delivering int           // batches of callbacks being run; waiters wait for them
 	ctx        context.Context
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -431,7 +434,7 @@ func (c *Client) notifyLocked() {
 func (c *Client) wait(ctx context.Context, cond func() bool) error {
 	for {
 		c.mu.Lock()
-		if cond() {
+		if c.delivering == 0 && cond() {
 			c.mu.Unlock()
 			return nil
 		}
@@ -454,7 +457,9 @@ func (c *Client) wait(ctx context.Context, cond func() bool) error {
 }
 
 // WaitSynced waits until every local edit is acknowledged and the client
-// is connected.
+// is connected. Like every Wait method it returns only after the callbacks
+// of the messages that satisfied it have run, and must not be called from
+// a callback.
 func (c *Client) WaitSynced(ctx context.Context) error {
 	return c.wait(ctx, func() bool { return c.inflight == nil && c.status == Connected })
 }
@@ -531,8 +536,8 @@ func (c *Client) editLocked(op ot.Operation, sel ot.Selection, hasSel bool) erro
 	if hasSel {
 		c.sel = append(ot.Selection(nil), sel...)
 		c.sendSel = true
-	} else if c.sel != nil {
-		c.sel = c.sel.Transform(op)
+	} else {
+		transformSel(c.sel, op)
 	}
 	switch {
 	case c.inflight == nil:
@@ -677,6 +682,13 @@ func (c *Client) localSel(sel ot.Selection, rev int64) ot.Selection {
 		}
 	}
 	return clampSel(sel, c.doc.Len())
+}
+
+// transformSel moves sel through op in place.
+func transformSel(sel ot.Selection, op ot.Operation) {
+	for i, r := range sel {
+		sel[i] = r.Transform(op)
+	}
 }
 
 // clampSel returns a copy of sel with every offset clamped to [0, n].
@@ -844,12 +856,10 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		evs = append(evs, func() { st(Connected) })
 	}
 	c.handleLocked(cn, msgs[1:], &evs)
-	c.notifyLocked()
 	c.wg.Add(2)
-	c.mu.Unlock()
 	go func() { defer c.wg.Done(); cn.writePump() }()
+	c.deliverLocked(evs) // before the reader starts, so callbacks stay in order
 	go func() { defer c.wg.Done(); c.readPump(cn) }()
-	run(evs)
 	return nil
 }
 
@@ -857,6 +867,12 @@ func (c *Client) connect(ctx context.Context, url string) error {
 // local state stays and the in-flight op is resent unless the server already
 // committed it; with a full text the note is reloaded.
 func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
+	if c.clientID != "" {
+		c.pastIDs = append(c.pastIDs, c.clientID)
+		if len(c.pastIDs) > maxPastIDs {
+			c.pastIDs = c.pastIDs[1:]
+		}
+	}
 	c.clientID = m.Client
 	c.readOnly = m.ReadOnly
 	c.title = m.Title
@@ -927,6 +943,26 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
 	return nil
 }
 
+// deliverLocked runs the callbacks evs produced by a state change, then
+// wakes the waiters. It is called with mu held and returns with it
+// released. Waiters see the new state only after its callbacks ran
+// (delivering counts batches in progress), so WaitSynced returning means
+// OnAck has been called.
+func (c *Client) deliverLocked(evs []func()) {
+	if len(evs) == 0 {
+		c.notifyLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.delivering++
+	c.mu.Unlock()
+	run(evs)
+	c.mu.Lock()
+	c.delivering--
+	c.notifyLocked()
+	c.mu.Unlock()
+}
+
 func run(evs []func()) {
 	for _, f := range evs {
 		f()
@@ -966,9 +1002,7 @@ func (c *Client) readPump(cn *conn) {
 			return
 		}
 		c.handleLocked(cn, msgs, &evs)
-		c.notifyLocked()
-		c.mu.Unlock()
-		run(evs)
+		c.deliverLocked(evs)
 	}
 }
 
@@ -1032,6 +1066,14 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) erro
 	if m.Rev != c.rev+1 {
 		return &protocolError{msg: fmt.Sprintf("op for revision %d while at %d", m.Rev, c.rev)}
 	}
+	if p := c.inflight; p != nil && m.Client != "" && c.wasMe(m.Client) {
+		// Our own in-flight op, sent on an earlier connection and committed
+		// after this one joined: the server reports it as someone else's
+		// op. It is its ack (a later ack of the resend repeats the revision
+		// and is ignored).
+		ack := serverMsg{Type: "ack", Seq: p.seq, Rev: m.Rev}
+		return c.ackLocked(&ack, now, evs)
+	}
 	op, err := ot.ParseJSON(m.Op)
 	if err != nil {
 		return &protocolError{"bad op: " + err.Error(), true}
@@ -1055,9 +1097,7 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) erro
 		return &protocolError{"op does not apply: " + err.Error(), true}
 	}
 	c.textOK = false
-	if c.sel != nil {
-		c.sel = c.sel.Transform(op)
-	}
+	transformSel(c.sel, op)
 	c.rev = m.Rev
 	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: committed}
 	if f := c.opts.OnRemoteOp; f != nil {
@@ -1065,6 +1105,17 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) erro
 		*evs = append(*evs, func() { f(r) })
 	}
 	return nil
+}
+
+// wasMe reports whether id was the public id of one of this client's
+// earlier connections.
+func (c *Client) wasMe(id string) bool {
+	for _, p := range c.pastIDs {
+		if p == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]func()) error {
@@ -1170,9 +1221,7 @@ func (c *Client) lost(cn *conn, err error) {
 		c.wg.Add(1)
 		go func() { defer c.wg.Done(); c.reconnectLoop() }()
 	}
-	c.notifyLocked()
-	c.mu.Unlock()
-	run(evs)
+	c.deliverLocked(evs)
 }
 
 func (c *Client) reconnectLoop() {

@@ -1,0 +1,496 @@
+package wsclient_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/server/wsclient"
+	"github.com/scribe-notes/scribe/store/bolt"
+)
+
+// testServer is a real Scribe server on the embedded store, on a loopback port.
+type testServer struct {
+	store *bolt.Store
+	srv   *server.Server
+	http  *httptest.Server
+}
+
+func newTestServer(t *testing.T, limits server.Limits) *testServer {
+	t.Helper()
+	ctx := context.Background()
+	st := bolt.New(t.TempDir(), bolt.Options{})
+	if err := st.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Limits: limits})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		_ = srv.Close()
+		hs.Close()
+		_ = st.Close()
+	})
+	return &testServer{store: st, srv: srv, http: hs}
+}
+
+func (ts *testServer) newNote(t *testing.T, text string) string {
+	t.Helper()
+	n, err := ts.store.CreateNote(context.Background(), scribe.NewNote{Title: "Test", Text: text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wsclient.NoteURL(ts.http.URL, n.ID)
+}
+
+func dial(t *testing.T, url string, opts wsclient.Options) *wsclient.Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := wsclient.Dial(ctx, url, opts)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func ctxT(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// insertAt returns the op that inserts s at pos in a text of length n.
+func insertAt(t *testing.T, n, pos int, s string) ot.Operation {
+	t.Helper()
+	op, err := ot.NewBuilder().Retain(pos).Insert(s).Retain(n - pos).Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// serverText reads the note's text at the head through a fresh connection.
+func serverText(t *testing.T, url string) (string, int64) {
+	t.Helper()
+	c := dial(t, url, wsclient.Options{Name: "probe"})
+	defer c.Close()
+	return c.Text(), c.Revision()
+}
+
+// converged waits for every client to be synced and at the server's head,
+// and checks they all hold the server's text.
+func converged(t *testing.T, url string, clients ...*wsclient.Client) string {
+	t.Helper()
+	ctx := ctxT(t)
+	for i, c := range clients {
+		if err := c.WaitSynced(ctx); err != nil {
+			t.Fatalf("client %d: wait synced: %v", i, err)
+		}
+	}
+	want, rev := serverText(t, url)
+	for i, c := range clients {
+		if err := c.WaitRevision(ctx, rev); err != nil {
+			t.Fatalf("client %d: wait for revision %d: %v", i, rev, err)
+		}
+		if got := c.Text(); got != want {
+			t.Fatalf("client %d has\n%q\nwant the server's\n%q", i, got, want)
+		}
+	}
+	return want
+}
+
+func TestEditReachesPeers(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "# Standup\n")
+	var seen atomic.Int64
+	a := dial(t, url, wsclient.Options{Name: "Ada"})
+	b := dial(t, url, wsclient.Options{Name: "Grace", OnRemoteOp: func(op wsclient.RemoteOp) {
+		if op.Client != a.ClientID() {
+			t.Errorf("remote op from %q, want %q", op.Client, a.ClientID())
+		}
+		seen.Store(op.Rev)
+	}})
+	if a.Text() != "# Standup\n" || a.Revision() != 0 {
+		t.Fatalf("welcome: text %q rev %d", a.Text(), a.Revision())
+	}
+	if err := a.Edit(insertAt(t, a.Len(), a.Len(), "- decided: ship")); err != nil {
+		t.Fatal(err)
+	}
+	if a.Text() != "# Standup\n- decided: ship" {
+		t.Fatalf("the edit is not applied locally at once: %q", a.Text())
+	}
+	if err := b.WaitRevision(ctxT(t), 1); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.Text(); got != "# Standup\n- decided: ship" {
+		t.Fatalf("peer text %q", got)
+	}
+	if seen.Load() != 1 {
+		t.Fatalf("OnRemoteOp saw revision %d, want 1", seen.Load())
+	}
+	converged(t, url, a, b)
+}
+
+func TestAckCallback(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "")
+	acks := make(chan wsclient.Ack, 10)
+	a := dial(t, url, wsclient.Options{OnAck: func(ack wsclient.Ack) { acks <- ack }})
+	// Three quick edits: the first goes out, the other two are composed
+	// into the buffer and go out as one op after the first ack.
+	for _, s := range []string{"a", "b", "c"} {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.WaitSynced(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	close(acks)
+	var got []wsclient.Ack
+	for ack := range acks {
+		got = append(got, ack)
+	}
+	if len(got) < 2 || len(got) > 3 {
+		t.Fatalf("%d acks, want 2 or 3 (edits composed while one is in flight)", len(got))
+	}
+	for i, ack := range got {
+		if ack.Seq != uint64(i+1) || ack.Rev != int64(i+1) {
+			t.Errorf("ack %d: seq %d rev %d", i, ack.Seq, ack.Rev)
+		}
+		if ack.SentAt.IsZero() || ack.Received.Before(ack.SentAt) || ack.EditedAt.After(ack.SentAt) {
+			t.Errorf("ack %d: times edited %v sent %v received %v", i, ack.EditedAt, ack.SentAt, ack.Received)
+		}
+	}
+	if text, _ := serverText(t, url); text != "abc" {
+		t.Fatalf("server text %q", text)
+	}
+}
+
+// randomEdit makes a random edit of the local text: inserts (with
+// non-ASCII and astral characters) and deletes that never split a pair.
+func randomEdit(rnd *rand.Rand, tag string) func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
+	return func(n int, _ ot.Selection) (ot.Operation, ot.Selection) {
+		// Positions are chosen in the text's units; the client refuses an
+		// op that splits a surrogate pair, and the caller retries.
+		pos := rnd.IntN(n + 1)
+		b := ot.NewBuilder().Retain(pos)
+		if n > pos+2 && rnd.IntN(3) == 0 {
+			k := 1 + rnd.IntN(min(3, n-pos))
+			op, _ := b.Delete(k).Retain(n - pos - k).Build()
+			return op, nil
+		}
+		words := []string{tag, "é", "😀", "中文", " ", "\n"}
+		op, _ := b.Insert(words[rnd.IntN(len(words))]).Retain(n - pos).Build()
+		return op, nil
+	}
+}
+
+func TestConcurrentEditsConverge(t *testing.T) {
+	ts := newTestServer(t, server.Limits{OpsPerSecond: 10000})
+	url := ts.newNote(t, "start 😀 text\n")
+	const clients, edits = 4, 60
+	cs := make([]*wsclient.Client, clients)
+	for i := range cs {
+		cs[i] = dial(t, url, wsclient.Options{Name: fmt.Sprintf("c%d", i)})
+	}
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rnd := rand.New(rand.NewPCG(uint64(i), 42))
+			for k := 0; k < edits; k++ {
+				for {
+					err := c.Change(randomEdit(rnd, fmt.Sprintf("[%d]", i)))
+					if err == nil {
+						break
+					}
+					if scribe.ErrorCode(err) != scribe.EINVALID { // a split surrogate pair: try another spot
+						t.Errorf("client %d: %v", i, err)
+						return
+					}
+				}
+				if rnd.IntN(4) == 0 {
+					time.Sleep(time.Millisecond)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	text := converged(t, url, cs...)
+	if !strings.Contains(text, "[") {
+		t.Fatalf("no client's edits survived: %q", text)
+	}
+}
+
+func TestUTF16Offsets(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "a😀b")
+	a := dial(t, url, wsclient.Options{})
+	b := dial(t, url, wsclient.Options{})
+	if a.Len() != 4 {
+		t.Fatalf("Len() = %d, want 4 UTF-16 units for %q", a.Len(), a.Text())
+	}
+	// Inside the pair: refused locally, nothing changes.
+	split, _ := ot.NewBuilder().Retain(2).Insert("x").Retain(2).Build()
+	if err := a.Edit(split); scribe.ErrorCode(err) != scribe.EINVALID {
+		t.Fatalf("an edit inside a surrogate pair: err %v, want EINVALID", err)
+	}
+	wrongLen, _ := ot.NewBuilder().Retain(3).Insert("x").Build()
+	if err := a.Edit(wrongLen); scribe.ErrorCode(err) != scribe.EINVALID {
+		t.Fatalf("an edit of the wrong length: err %v, want EINVALID", err)
+	}
+	if a.Text() != "a😀b" || a.Pending() {
+		t.Fatalf("a refused edit changed the client: %q pending %v", a.Text(), a.Pending())
+	}
+	if err := a.Edit(insertAt(t, 4, 3, "🎉")); err != nil { // after the emoji
+		t.Fatal(err)
+	}
+	if err := b.Edit(insertAt(t, 4, 1, "é")); err != nil { // before it, concurrently
+		t.Fatal(err)
+	}
+	if text := converged(t, url, a, b); text != "aé😀🎉b" {
+		t.Fatalf("text %q, want %q", text, "aé😀🎉b")
+	}
+}
+
+func TestReadOnlyAndNotFound(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	n, err := ts.store.CreateNote(context.Background(), scribe.NewNote{Title: "T", Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, err := ts.store.CreateShare(context.Background(), n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro := dial(t, wsclient.ShareURL(ts.http.URL, sh.Token), wsclient.Options{})
+	if !ro.ReadOnly() || ro.Text() != "hello" {
+		t.Fatalf("read-only welcome: readonly %v text %q", ro.ReadOnly(), ro.Text())
+	}
+	if err := ro.Edit(insertAt(t, 5, 0, "x")); scribe.ErrorCode(err) != scribe.EFORBIDDEN {
+		t.Fatalf("edit through a share: %v, want EFORBIDDEN", err)
+	}
+	ctx := ctxT(t)
+	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.http.URL, scribe.NewNoteID()), wsclient.Options{})
+	if scribe.ErrorCode(err) != scribe.ENOTFOUND {
+		t.Fatalf("dial an unknown note: %v, want ENOTFOUND", err)
+	}
+	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.http.URL, n.ID), wsclient.Options{Session: "no spaces allowed"})
+	if scribe.ErrorCode(err) != scribe.EINVALID {
+		t.Fatalf("dial with a bad session: %v, want EINVALID", err)
+	}
+}
+
+func TestPresence(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "0123456789")
+	moved := make(chan wsclient.Peer, 16)
+	a := dial(t, url, wsclient.Options{Name: "Ada"})
+	b := dial(t, url, wsclient.Options{Name: "Grace", OnPresence: func(p wsclient.Peer) {
+		if p.Client == a.ClientID() && len(p.Sel) > 0 {
+			moved <- p
+		}
+	}})
+	if err := a.Select(ot.Selection{{Anchor: 3, Head: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	select {
+	case p := <-moved:
+		if p.Name != "Ada" || p.Sel[0] != (ot.Range{Anchor: 3, Head: 7}) {
+			t.Fatalf("presence %+v", p)
+		}
+	case <-ctx.Done():
+		t.Fatal("no presence from Ada")
+	}
+	// B inserts before A's selection: B's view of it moves right.
+	if err := b.Edit(insertAt(t, 10, 0, "ab")); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, p := range b.Peers() {
+		if p.Client == a.ClientID() {
+			found = true
+			if len(p.Sel) != 1 || p.Sel[0] != (ot.Range{Anchor: 5, Head: 9}) {
+				t.Fatalf("Peers() has Ada's selection %+v, want 5..9 after B's insert", p.Sel)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("Peers() %+v lacks Ada", b.Peers())
+	}
+	converged(t, url, a, b)
+	if err := a.WaitRevision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if sel := a.Selection(); sel[0] != (ot.Range{Anchor: 5, Head: 9}) {
+		t.Fatalf("A's own selection after B's insert: %+v, want 5..9", sel)
+	}
+}
+
+// TestOfflineEditsAreKept edits while disconnected, then reconnects with a
+// catch-up: nothing is lost, nothing doubled.
+func TestOfflineEditsAreKept(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "")
+	a := dial(t, url, wsclient.Options{Name: "Ada"})
+	b := dial(t, url, wsclient.Options{Name: "Grace"})
+	if err := a.Edit(insertAt(t, 0, 0, "<a0>")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitSynced(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	a.Drop()
+	if err := a.WaitStatus(ctxT(t), wsclient.Disconnected); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<a%d>", i))); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Edit(insertAt(t, b.Len(), 0, fmt.Sprintf("<b%d>", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.WaitSynced(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Reconnect(ctxT(t), ""); err != nil {
+		t.Fatal(err)
+	}
+	text := converged(t, url, a, b)
+	for i := 0; i <= 5; i++ {
+		for _, tok := range []string{fmt.Sprintf("<a%d>", i), fmt.Sprintf("<b%d>", i)} {
+			if tok == "<b0>" {
+				continue
+			}
+			if n := strings.Count(text, tok); n != 1 {
+				t.Errorf("%s appears %d times in %q", tok, n, text)
+			}
+		}
+	}
+}
+
+// TestDropMidFlight drops the connection right after sending, again and
+// again: sometimes the op was committed and its ack lost, sometimes it never
+// arrived. After each automatic reconnect every token is in the text exactly
+// once.
+func TestDropMidFlight(t *testing.T) {
+	ts := newTestServer(t, server.Limits{OpsPerSecond: 10000})
+	url := ts.newNote(t, "")
+	var errs atomic.Int64
+	a := dial(t, url, wsclient.Options{Name: "Ada", AutoReconnect: true})
+	b := dial(t, url, wsclient.Options{Name: "Grace", OnError: func(error) { errs.Add(1) }})
+	const rounds = 25
+	for i := 0; i < rounds; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<%d>", i))); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			if err := b.Edit(insertAt(t, b.Len(), 0, fmt.Sprintf("{%d}", i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%2 == 0 {
+			time.Sleep(time.Duration(i%5) * time.Millisecond)
+		}
+		a.Drop()
+		if err := a.WaitStatus(ctxT(t), wsclient.Connected); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text := converged(t, url, a, b)
+	for i := 0; i < rounds; i++ {
+		if n := strings.Count(text, fmt.Sprintf("<%d>", i)); n != 1 {
+			t.Errorf("<%d> appears %d times in %q", i, n, text)
+		}
+		if i%3 == 0 {
+			if n := strings.Count(text, fmt.Sprintf("{%d}", i)); n != 1 {
+				t.Errorf("{%d} appears %d times in %q", i, n, text)
+			}
+		}
+	}
+	if errs.Load() != 0 {
+		t.Errorf("the peer saw %d errors", errs.Load())
+	}
+}
+
+// TestRefusedOpResyncs makes the server refuse an op (rate limit): the
+// client reports it, discards the refused edits, reloads, and agrees with
+// the server again.
+func TestRefusedOpResyncs(t *testing.T) {
+	ts := newTestServer(t, server.Limits{OpsPerSecond: 1})
+	url := ts.newNote(t, "")
+	var mu sync.Mutex
+	var serverErrs []*wsclient.ServerError
+	var resyncs []*wsclient.ResyncError
+	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		var se *wsclient.ServerError
+		var re *wsclient.ResyncError
+		switch {
+		case errors.As(err, &se):
+			serverErrs = append(serverErrs, se)
+		case errors.As(err, &re):
+			resyncs = append(resyncs, re)
+		}
+	}})
+	for i := 0; i < 5; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), "x")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	converged(t, url, a)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(serverErrs) == 0 || serverErrs[0].Code != scribe.ERATELIMIT || !serverErrs[0].HasSeq {
+		t.Fatalf("server errors %+v, want an ERATELIMIT for an op", serverErrs)
+	}
+	if len(resyncs) == 0 {
+		t.Fatal("no ResyncError reported for the discarded edits")
+	}
+}
+
+func TestClose(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "x")
+	a := dial(t, url, wsclient.Options{AutoReconnect: true})
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Edit(insertAt(t, 1, 0, "y")); !errors.Is(err, wsclient.ErrClosed) {
+		t.Fatalf("edit after close: %v, want ErrClosed", err)
+	}
+	if err := a.WaitSynced(ctxT(t)); !errors.Is(err, wsclient.ErrClosed) {
+		t.Fatalf("wait after close: %v, want ErrClosed", err)
+	}
+	if a.Status() != wsclient.Closed {
+		t.Fatalf("status %v", a.Status())
+	}
+	if err := a.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+}
