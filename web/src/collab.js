@@ -85,6 +85,8 @@ export class CollabClient {
     this.open = false
     this.readonly = false
     this.client = ''
+    /** public ids of this tab's earlier connections: an op from one of them is our own */
+    this.ownClients = new Set()
     this.color = ''
     this.title = ''
     this.goneReason = ''
@@ -230,6 +232,7 @@ export class CollabClient {
     this.open = true
     this.status = 'connected'
     this.readonly = !!m.readonly
+    if (this.client) this.ownClients.add(this.client)
     this.client = String(m.client || '')
     this.color = String(m.color || '')
     if (typeof m.title === 'string') this.title = m.title
@@ -321,6 +324,13 @@ export class CollabClient {
   onOp (m) {
     if (!Number.isInteger(m.rev) || m.rev <= this.rev) return // already have it
     if (!this.expectRev(m.rev)) return
+    if (this.inflight && this.ownClients.has(m.client)) {
+      // Our in-flight op, sent on a connection that dropped and committed
+      // after this connection's welcome: the server relays it as another
+      // client's op. Applying it would double the edit; it is our ack.
+      this.onAck({ seq: this.inflight.seq, rev: m.rev })
+      return
+    }
     let op
     try {
       op = ot.normalize(m.op)

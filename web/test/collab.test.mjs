@@ -120,6 +120,25 @@ test('reconnect: an op committed before the drop is not resent; its ack is in th
   assert.equal(c.serverText, 'Qabc')
 })
 
+test('reconnect: our in-flight op committed late and relayed as an op from our old connection is not applied twice', () => {
+  const { c, log } = recorder()
+  welcome(c, 'ab', 1, { client: 'c_old' })
+  c.localChange([2, 'c'])
+  c.disconnected('reconnecting')
+  c.connected()
+  // The welcome was made before the old connection's op committed.
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_new', rev: 1, catchup: true, lastSeq: 0, peers: [] }])
+  assert.equal(log.sent.filter(m => m.type === 'op').length, 2, 'resent, as lastSeq says it was not committed')
+  // Then it commits and is relayed to this connection as someone's op,
+  // and the resend is acknowledged with the same revision.
+  c.receive([{ type: 'op', rev: 2, op: [2, 'c'], client: 'c_old' }])
+  c.receive([{ type: 'ack', seq: 1, rev: 2 }])
+  assert.equal(c.text, 'abc')
+  assert.equal(c.serverText, 'abc')
+  assert.equal(c.pending, 0)
+  assert.equal(c.rev, 2)
+})
+
 test('a full-text welcome after a reconnect merges unconfirmed edits instead of dropping them', () => {
   const { c, log } = recorder()
   welcome(c, 'one two', 1)
@@ -268,10 +287,10 @@ test('newSessionID fits the protocol', () => {
  * At the end every client's text equals the server's, every token inserted
  * appears exactly once, and the server's log has each (session, seq) once.
  */
-for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
-  test(`property: clients converge over a lossy network, nothing lost or doubled (seed ${seed})`, () => {
+for (const [seed, relayByConnection] of [[1, false], [2, false], [3, false], [4, false], [5, true], [6, true], [7, true], [8, true]]) {
+  test(`property: clients converge over a lossy network, nothing lost or doubled (seed ${seed}${relayByConnection ? ', ops relayed by connection' : ''})`, () => {
     const rand = prng(seed)
-    const server = new SimServer('# Notes\n')
+    const server = new SimServer('# Notes\n', { relayByConnection })
     const clients = ['ada', 'grace', 'linus'].map(n => new SimClient(server, n, { rand }))
     for (const sc of clients) sc.connect()
     const tokens = []
@@ -291,14 +310,18 @@ for (const seed of [1, 2, 3, 4, 5, 6, 7, 8]) {
       } else if (r < 0.3) {
         if (sc.conn) sc.disconnect()
         else sc.connect()
+      } else if (r < 0.33) {
+        server.stepPipeline()
       } else {
         sc.step(rand() < 0.5)
       }
     }
     for (const sc of clients) if (!sc.conn) sc.connect()
     for (let guard = 0; guard < 100000; guard++) {
+      if (rand() < 0.1 && server.stepPipeline()) continue
       const busy = clients.filter(sc => sc.pendingMessages() > 0 || sc.client.pending > 0)
-      if (busy.length === 0) break
+      if (busy.length === 0 && !server.stepPipeline()) break
+      if (busy.length === 0) continue
       const sc = busy[Math.floor(rand() * busy.length)]
       if (!sc.step(true)) sc.step(false)
     }

@@ -8,7 +8,17 @@ import * as ot from '../src/ot.js'
 import { CollabClient } from '../src/collab.js'
 
 export class SimServer {
-  constructor (text = '') {
+  /**
+   * @param {string} text
+   * @param {object} [opts]
+   * @param {boolean} [opts.relayByConnection] relay a commit as an op to every
+   *   connection but the sender's, even another connection of the same
+   *   session (as server/ does), instead of acking the whole session
+   */
+  constructor (text = '', { relayByConnection = false } = {}) {
+    this.relayByConnection = relayByConnection
+    /** messages from connections that were cut, still on their way to the server */
+    this.pipeline = []
     this.text = text
     /** @type {{op: any[], session: string, seq: number}[]} log[i] produced revision i+1 */
     this.log = []
@@ -17,6 +27,14 @@ export class SimServer {
   }
 
   get rev () { return this.log.length }
+
+  /** Process one message of a dropped connection that was still on its way; false if none. */
+  stepPipeline () {
+    const p = this.pipeline.shift()
+    if (!p) return false
+    this.handle(p.conn, p.m)
+    return true
+  }
 
   /** @param {SimConn} conn @param {any} m */
   handle (conn, m) {
@@ -69,7 +87,7 @@ export class SimServer {
       const rev = this.rev
       for (const c of this.conns) {
         if (!c.welcomed) continue
-        if (c.session === conn.session) c.toClient.push([{ type: 'ack', seq: m.seq, rev }])
+        if (c === conn || (c.session === conn.session && !this.relayByConnection)) c.toClient.push([{ type: 'ack', seq: m.seq, rev }])
         else c.toClient.push([{ type: 'op', rev, op, client: conn.client }])
       }
       return
@@ -91,8 +109,15 @@ export class SimConn {
     server.conns.add(this)
   }
 
-  cut () {
+  /**
+   * The connection drops. What the client sent and the server has not read
+   * yet is lost, or (with `rand`) may still reach the server later.
+   */
+  cut (rand) {
     this.server.conns.delete(this)
+    if (rand) {
+      for (const m of this.toServer) if (m.type === 'op' && rand() < 0.5) this.server.pipeline.push({ conn: this, m })
+    }
     this.toServer = []
     this.toClient = []
   }
@@ -126,7 +151,7 @@ export class SimClient {
   }
 
   disconnect () {
-    if (this.conn) this.conn.cut()
+    if (this.conn) this.conn.cut(this.rand)
     this.conn = null
     this.client.disconnected('reconnecting')
   }
