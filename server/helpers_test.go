@@ -254,6 +254,8 @@ func dialRaw(url string) (*websocket.Conn, *http.Response, error) {
 	return websocket.DefaultDialer.Dial(url, nil)
 }
 
+func wsDialer() *websocket.Dialer { return websocket.DefaultDialer }
+
 func dialWith(t testing.TB, d *websocket.Dialer, url string, header http.Header) *wsClient {
 	t.Helper()
 	conn, resp, err := d.Dial(url, header)

@@ -269,7 +269,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			sw.status = http.StatusSwitchingProtocols // hijacked by the websocket upgrade
 		}
 		level := s.log.Debug
-		if sw.status >= 500 {
+		if sw.status >= 500 && sw.status != http.StatusServiceUnavailable {
 			level = s.log.Warn
 		}
 		level("http request", "method", r.Method, "route", routePattern(r), "status", sw.status, "duration", time.Since(start))

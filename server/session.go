@@ -181,7 +181,11 @@ func (s *session) run() {
 	defer close(s.done)
 	defer s.cancel()
 	defer s.pub.stop()
-	defer func() { _ = s.sub.Close() }()
+	defer func() {
+		if s.sub != nil {
+			_ = s.sub.Close()
+		}
+	}()
 	s.srv.metrics.notesOpen.Inc()
 	defer s.srv.metrics.notesOpen.Dec()
 
@@ -655,13 +659,15 @@ func (s *session) event(ev scribe.Event) error {
 // committed meanwhile.
 func (s *session) resubscribe() error {
 	_ = s.sub.Close()
+	s.sub = nil
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
 		if s.ctx.Err() != nil {
 			return s.ctx.Err()
 		}
-		s.sub, err = s.srv.store.Subscribe(s.ctx, s.id)
-		if err == nil {
+		sub, serr := s.srv.store.Subscribe(s.ctx, s.id)
+		if err = serr; err == nil {
+			s.sub = sub
 			return s.syncTo(math.MaxInt64)
 		}
 		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
