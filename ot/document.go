@@ -132,34 +132,62 @@ func fixAll(t *node) {
 	t.fix()
 }
 
-// split cuts t into the first pos units and the rest, cutting a chunk in two
-// when pos falls inside it.
-func split(t *node, pos int) (l, r *node) {
+// split cuts the tree t into the first pos units and the rest. When pos
+// falls inside a chunk, the chunk is cut first: its tail becomes a new node
+// with a priority of its own, merged in front of the right part. (Giving it
+// the priority of the chunk it came from would be simpler, but every chunk
+// cut from one chunk would then share a priority, and a treap whose
+// priorities are equal degenerates into a list; TestDocumentBalance.)
+func (d *Document) split(t *node, pos int) (l, r *node) {
+	var tail *node
+	path := d.path[:0]
+	for x, p := t, pos; x != nil; {
+		ls := size(x.left)
+		switch {
+		case p < ls:
+			path = append(path, x)
+			x = x.left
+		case p > ls+len(x.units):
+			path = append(path, x)
+			p -= ls + len(x.units)
+			x = x.right
+		case p == ls || p == ls+len(x.units):
+			x = nil // already a boundary
+		default:
+			k := p - ls
+			units := make([]uint16, len(x.units)-k, maxChunk)
+			copy(units, x.units[k:])
+			tail = &node{prio: d.rand(), units: units, size: len(units)}
+			x.units = x.units[:k]
+			x.size -= len(units)
+			for _, q := range path {
+				q.size -= len(units)
+			}
+			x = nil
+		}
+	}
+	d.path = path[:0]
+	l, r = splitAt(t, pos)
+	if tail != nil {
+		r = merge(tail, r)
+	}
+	return l, r
+}
+
+// splitAt cuts t at pos, which falls between two chunks.
+func splitAt(t *node, pos int) (l, r *node) {
 	if t == nil {
 		return nil, nil
 	}
 	ls := size(t.left)
-	switch {
-	case pos <= ls:
-		l, t.left = split(t.left, pos)
+	if pos <= ls {
+		l, t.left = splitAt(t.left, pos)
 		t.fix()
 		return l, t
-	case pos >= ls+len(t.units):
-		t.right, r = split(t.right, pos-ls-len(t.units))
-		t.fix()
-		return t, r
 	}
-	// Cut t's chunk: t keeps the head and its left subtree; a new node with
-	// the same priority takes the tail and the right subtree.
-	k := pos - ls
-	tail := make([]uint16, len(t.units)-k, maxChunk)
-	copy(tail, t.units[k:])
-	nr := &node{prio: t.prio, units: tail, right: t.right}
-	t.units = t.units[:k]
-	t.right = nil
+	t.right, r = splitAt(t.right, pos-ls-len(t.units))
 	t.fix()
-	nr.fix()
-	return t, nr
+	return t, r
 }
 
 // merge joins l and r, every unit of l coming before every unit of r.
@@ -414,7 +442,7 @@ func (d *Document) insert(pos int, units []uint16) {
 		return
 	}
 	if len(units) > maxChunk/2 {
-		l, r := split(d.root, pos)
+		l, r := d.split(d.root, pos)
 		d.root = merge(merge(l, d.build(units)), r)
 		return
 	}
@@ -422,7 +450,7 @@ func (d *Document) insert(pos int, units []uint16) {
 	if len(t.units)+len(units) > maxChunk {
 		// Halve the full chunk, then look again: both halves have room.
 		start := pos - k
-		l, r := split(d.root, start+len(t.units)/2)
+		l, r := d.split(d.root, start+len(t.units)/2)
 		d.root = merge(l, r)
 		t, k, path = d.find(pos, 1, d.path[:0])
 	}
@@ -461,8 +489,8 @@ func (d *Document) delete(pos, n int) int {
 // meet at pos when both are small, so deletions do not leave the tree full
 // of tiny chunks. It returns the UTF-8 length of what it removed.
 func (d *Document) cut(pos, n int) int {
-	l, r := split(d.root, pos)
-	mid, r := split(r, n)
+	l, r := d.split(d.root, pos)
+	mid, r := d.split(r, n)
 	removed := utf8LenTree(mid)
 	if l != nil && r != nil {
 		lr, rl := l, r
@@ -477,7 +505,7 @@ func (d *Document) cut(pos, n int) int {
 			for t := l; t != nil; t = t.right { // the right spine holds lr
 				t.size += m
 			}
-			_, r = split(r, m)
+			_, r = d.split(r, m)
 		}
 	}
 	d.root = merge(l, r)

@@ -163,6 +163,7 @@ func TestDocumentChunks(t *testing.T) {
 		}
 		text = want
 		n = Len16(text)
+		checkTree(t, d.root)
 		if d.String() != text || d.Len() != n || d.UTF8Len() != len(text) {
 			t.Fatalf("after %.60s...: document differs", op)
 		}

@@ -185,6 +185,7 @@ func FuzzTransform(f *testing.F) {
 				t.Fatalf("Document.Apply(%s): %v", op, err)
 			}
 		}
+		checkTree(t, d.root)
 		if d.String() != right || d.UTF8Len() != len(right) {
 			t.Fatalf("Document ends as %q, want %q", d.String(), right)
 		}

@@ -265,6 +265,7 @@ func TestPropertyDocument(t *testing.T) {
 			if got := d.String(); got != want {
 				t.Fatalf("step %d: Document.Apply(%s) gives %q, want %q", step, op, got, want)
 			}
+			checkTree(t, d.root)
 			if d.Len() != Len16(want) || d.UTF8Len() != len(want) {
 				t.Fatalf("step %d: Len(), UTF8Len() = %d, %d, want %d, %d", step, d.Len(), d.UTF8Len(), Len16(want), len(want))
 			}
