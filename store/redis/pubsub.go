@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -26,7 +27,9 @@ const (
 // falls eventBuffer events behind loses events, as may a reconnect).
 //
 // Each subscription holds one connection (SSUBSCRIBE on the note's shard
-// channel; in a Cluster, on the node that owns the note's slot).
+// channel; in a Cluster, on the node that owns the note's slot). When the
+// slot moves to another master, Redis ends the subscription and it
+// subscribes again on the new owner; events published in between are lost.
 func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscription, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -102,15 +105,20 @@ func (sub *subscription) Close() error {
 }
 
 func (sub *subscription) run(ctx context.Context) {
+	ps := sub.ps
 	defer func() {
-		_ = sub.ps.Close()
+		if ps != nil {
+			_ = ps.Close()
+		}
 		sub.store.subsMu.Lock()
 		delete(sub.store.subs, sub)
 		sub.store.subsMu.Unlock()
 		close(sub.events)
 		close(sub.exited)
 	}()
-	msgs := sub.ps.Channel(goredis.WithChannelSize(eventBuffer))
+	// ChannelWithSubscriptions, unlike Channel, also reports subscription
+	// changes, so the loop sees Redis end the subscription itself.
+	msgs := ps.ChannelWithSubscriptions(goredis.WithChannelSize(eventBuffer))
 	for {
 		select {
 		case <-ctx.Done():
@@ -121,14 +129,75 @@ func (sub *subscription) run(ctx context.Context) {
 			if !ok {
 				return
 			}
-			for _, ev := range sub.decode(m.Payload) {
-				select {
-				case sub.events <- ev:
-				default:
-					// The reader is behind: drop rather than stall the
-					// connection; it reads the gap from the log.
+			switch m := m.(type) {
+			case *goredis.Message:
+				sub.deliver(m.Payload)
+			case *goredis.Subscription:
+				if m.Kind != "sunsubscribe" {
+					continue // our own (re)subscription confirmed
 				}
+				// Redis ended the subscription: the note's slot moved to
+				// another master. (go-redis restores subscriptions whose
+				// connection broke, but not these.) Subscribe again where
+				// the slot lives now; what was published in between is a
+				// gap the subscriber reads from the log.
+				_ = ps.Close()
+				if ps = sub.resubscribe(ctx); ps == nil {
+					return
+				}
+				msgs = ps.ChannelWithSubscriptions(goredis.WithChannelSize(eventBuffer))
 			}
+		}
+	}
+}
+
+// Backoff between attempts to subscribe again after Redis ended a
+// subscription.
+const (
+	resubscribeMin     = 50 * time.Millisecond
+	resubscribeMax     = 2 * time.Second
+	resubscribeTimeout = 5 * time.Second
+)
+
+// resubscribe subscribes to the note's channel again, retrying with backoff
+// until it succeeds or the subscription ends (then it returns nil).
+func (sub *subscription) resubscribe(ctx context.Context) *goredis.PubSub {
+	s := sub.store
+	channel := s.noteKey(sub.id, "events")
+	wait := resubscribeMin
+	for {
+		attempt, cancel := context.WithTimeout(ctx, resubscribeTimeout)
+		if c, ok := s.client.(*goredis.ClusterClient); ok {
+			c.ReloadState(attempt) // learn the slot's new master
+		}
+		ps := s.client.SSubscribe(attempt, channel)
+		_, err := ps.Receive(attempt)
+		cancel()
+		if err == nil {
+			return ps
+		}
+		_ = ps.Close()
+		if ctx.Err() == nil {
+			s.log.Warn("subscription: subscribe again", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sub.done:
+			return nil
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, resubscribeMax)
+	}
+}
+
+// deliver queues the events of one payload, dropping what a slow reader has
+// no room for: it reads the gap from the log.
+func (sub *subscription) deliver(payload string) {
+	for _, ev := range sub.decode(payload) {
+		select {
+		case sub.events <- ev:
+		default:
 		}
 	}
 }
