@@ -238,6 +238,11 @@ test('an editor on a phone-sized screen in dark mode', async () => {
     await ada.page.focus('#display-name')
     await ada.page.keyboard.press('Tab')
     assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
+    // Tab indents inside the editor; Escape then Shift+Tab leaves it.
+    await ada.page.focus('.cm-content')
+    await ada.page.keyboard.press('Escape')
+    await ada.page.keyboard.press('Shift+Tab')
+    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'download-link')
   } finally {
     await ada.context.close()
   }

@@ -50,7 +50,7 @@ export function startReadOnly (root) {
 
   const conn = new Connection({
     url: wsURL(`/api/shares/${encodeURIComponent(token)}/ws`),
-    probeURL: `/s/${encodeURIComponent(token)}`,
+    probeURL: `/api/shares/${encodeURIComponent(token)}`,
     client
   })
   conn.start()
