@@ -703,3 +703,61 @@ func TestExportDirIsAFile(t *testing.T) {
 		t.Errorf("a commit was made")
 	}
 }
+
+func TestRemoteEditedTheExportedFile(t *testing.T) {
+	remote := bareRepo(t)
+	e := newExporter(t, Config{Remote: remote})
+	s := weeklySnapshot(t)
+	first := mustWrite(t, e, s, "Ada Lovelace")
+
+	// A person fixes a typo in the exported file on the remote, keeping its
+	// front matter: it is still this note's export.
+	human := filepath.Join(t.TempDir(), "human")
+	runGit(t, t.TempDir(), "clone", "-q", remote, human)
+	full := filepath.Join(human, first.Path)
+	b, err := os.ReadFile(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(strings.Replace(string(b), "dashboard", "dashbaord", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, human, "commit", "-q", "-am", "Fix a typo")
+	runGit(t, human, "push", "-q", "origin", "main")
+
+	// The next export of the note wins over the hand edit (the export is
+	// the authority for its file; the edit stays in history).
+	s.Text += "- [ ] Follow up @ada\n"
+	s.Revision++
+	res := mustWrite(t, e, s, "Ada Lovelace")
+	if !res.Pushed {
+		t.Fatalf("export over a hand edit of the same note = %+v", res)
+	}
+	if got := runGit(t, remote, "log", "--format=%s", "-3", "main"); !strings.Contains(got, "Fix a typo") {
+		t.Errorf("the hand edit left history:\n%s", got)
+	}
+
+	// Now the file on the remote stops being an export (its front matter is
+	// gone): replaying onto it would destroy someone's work, so the push
+	// stops and the local commit stays.
+	runGit(t, human, "pull", "-q", "--rebase=false")
+	if err := os.WriteFile(full, []byte("# Rewritten by hand\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, human, "commit", "-q", "-am", "Rewrite the notes by hand")
+	runGit(t, human, "push", "-q", "origin", "main")
+	theirs := runGit(t, human, "rev-parse", "HEAD")
+	s.Text += "More.\n"
+	s.Revision++
+	conflict := mustWrite(t, e, s, "Ada Lovelace")
+	if conflict.Pushed || !strings.Contains(conflict.PushError, "changed both here and on the remote") {
+		t.Fatalf("conflicting export = %+v", conflict)
+	}
+	if got := runGit(t, remote, "rev-parse", "main"); got != theirs {
+		t.Errorf("the remote moved: %s, want %s", got, theirs)
+	}
+	if got := runGit(t, e.cfg.RepoPath, "rev-parse", "main"); got != conflict.Commit {
+		t.Errorf("local commit lost: main %s, result %s", got, conflict.Commit)
+	}
+	fsck(t, e.cfg.RepoPath)
+}
