@@ -138,9 +138,8 @@ func (s *Store) commit(batch []*appendReq) {
 		plans = nil
 	}
 	s.heads.trim()
-	for i, r := range batch {
-		r.done <- results[i]
-	}
+	// Subscribers first: when Append returns, they have been notified (the
+	// contract), and notify never blocks.
 	for _, p := range plans {
 		if p != nil {
 			for _, c := range p.changes {
@@ -148,6 +147,9 @@ func (s *Store) commit(batch []*appendReq) {
 				s.notify(p.id, scribe.Event{Change: &c})
 			}
 		}
+	}
+	for i, r := range batch {
+		r.done <- results[i]
 	}
 }
 
