@@ -248,6 +248,10 @@ func emailFor(name, domain string) string {
 	return local + "@" + domain
 }
 
+// changesPage is how many changes Export reads from the log at a time (a
+// variable for the tests).
+var changesPage scribe.Revision = 1000
+
 // Person is a commit identity.
 type Person struct {
 	Name  string
@@ -283,17 +287,26 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 	if err != nil {
 		return scribe.ExportResult{}, fmt.Errorf("load note: %w", err)
 	}
-	changes, err := e.store.Changes(ctx, id, 0, doc.Revision)
-	if err != nil {
-		return scribe.ExportResult{}, fmt.Errorf("load changes: %w", err)
-	}
+	// Everyone who edited, in order of first edit. The log is read in pages
+	// so a long history never sits in memory at once.
 	editors := make([]string, 0, 8)
 	seen := map[string]bool{}
-	for _, c := range changes {
-		if !seen[c.Author] {
-			seen[c.Author] = true
-			editors = append(editors, c.Author)
+	for from := scribe.Revision(0); from < doc.Revision; {
+		to := min(from+changesPage, doc.Revision)
+		changes, err := e.store.Changes(ctx, id, from, to)
+		if err != nil {
+			return scribe.ExportResult{}, fmt.Errorf("load changes: %w", err)
 		}
+		if len(changes) == 0 {
+			break
+		}
+		for _, c := range changes {
+			if !seen[c.Author] {
+				seen[c.Author] = true
+				editors = append(editors, c.Author)
+			}
+		}
+		from = changes[len(changes)-1].Revision
 	}
 	return e.Write(ctx, Snapshot{
 		ID:        id,

@@ -65,6 +65,9 @@ func TestExportFromStore(t *testing.T) {
 	typeAs(t, st, note.ID, "Carol", "- [ ] Review it @carol\n")
 	typeAs(t, st, note.ID, "Dan", "\n😀 emoji typed by Dan\n")
 
+	// Read the log in pages smaller than it, so paging is exercised.
+	defer func(n scribe.Revision) { changesPage = n }(changesPage)
+	changesPage = 3
 	e, err := New(Config{RepoPath: t.TempDir() + "/repo", PublicURL: "https://scribe.example.com"}, st)
 	if err != nil {
 		t.Fatal(err)
