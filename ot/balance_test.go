@@ -49,7 +49,7 @@ func TestDocumentBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	trace := typingTrace(400_000)
+	trace := typingTrace(250_000)
 	for i, op := range traceOps(t, trace) {
 		if err := d.Apply(op); err != nil {
 			t.Fatalf("edit %d: %v", i, err)

@@ -154,6 +154,7 @@ func TestDocumentChunks(t *testing.T) {
 		t.Fatalf("Slice across the chunk edge = %q", s)
 	}
 	n := d.Len()
+	steps := 0
 	apply := func(items ...any) {
 		t.Helper()
 		op := mustOp(t, items...)
@@ -163,6 +164,10 @@ func TestDocumentChunks(t *testing.T) {
 		}
 		text = want
 		n = Len16(text)
+		// Check one-unit edits only now and then (each check is O(n)).
+		if steps++; steps%50 != 0 && op.InsertedLen() <= 1 && op.BaseLen()-op.TargetLen() <= 1 {
+			return
+		}
 		checkTree(t, d.root)
 		if d.String() != text || d.Len() != n || d.UTF8Len() != len(text) {
 			t.Fatalf("after %.60s...: document differs", op)
@@ -183,7 +188,7 @@ func TestDocumentChunks(t *testing.T) {
 // TestReplayTrace replays the start of the benchmark's typing session on a
 // Document and on a plain string: they agree at every checkpoint.
 func TestReplayTrace(t *testing.T) {
-	ops := traceOps(t, typingTrace(30_000))
+	ops := traceOps(t, typingTrace(20_000))
 	d, err := NewDocument("")
 	if err != nil {
 		t.Fatal(err)
@@ -200,7 +205,7 @@ func TestReplayTrace(t *testing.T) {
 			}
 		}
 	}
-	if d.Len() < 10_000 {
+	if d.Len() < 5_000 {
 		t.Fatalf("the trace grew the document to only %d units", d.Len())
 	}
 }

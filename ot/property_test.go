@@ -240,8 +240,8 @@ func TestPropertyCursor(t *testing.T) {
 }
 
 func TestPropertyDocument(t *testing.T) {
-	forSeeds(t, 200, func(t *testing.T, r *rand.Rand) {
-		doc := randText(r, r.IntN(3000))
+	forSeeds(t, 150, func(t *testing.T, r *rand.Rand) {
+		doc := randText(r, r.IntN(2000))
 		d, err := NewDocument(doc)
 		if err != nil {
 			t.Fatal(err)
