@@ -565,16 +565,21 @@ func (s *session) applyRemote(ch scribe.Change) error {
 	opJSON := json.RawMessage(op.String())
 	s.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	s.srv.metrics.remoteOps.Inc()
-	msg := encodeOp(s.rev, opJSON, s.clientFor(ch.Session))
-	if c := s.bySess[ch.Session]; c != nil && ch.Session != "" {
-		// The client's own op, committed through another node (it was
-		// connected there before): it is an ack for this connection.
-		c.send(encodeAck(ch.Seq, s.rev))
-		s.broadcast(msg, c)
-	} else {
-		s.broadcast(msg, nil)
-	}
+	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session)), ch.Session, nil)
 	return nil
+}
+
+// broadcastOp queues a committed op for every local client except skip and
+// the connections of the session that submitted it. Such a connection (a
+// client that reconnected here while its op was committed through its old
+// connection) must not apply its own op a second time: it resends the op,
+// as its welcome's lastSeq told it to, and the resend is acknowledged.
+func (s *session) broadcastOp(msg []byte, session string, skip *client) {
+	for c := range s.clients {
+		if c != skip && (session == "" || c.session != session) {
+			c.send(msg)
+		}
+	}
 }
 
 // apply applies op to the live document and returns the change of its
@@ -760,7 +765,7 @@ func (s *session) commit(batch []*submission) (err error) {
 			if p.sub.c != nil {
 				from = p.sub.c.id
 			}
-			s.broadcast(encodeOp(rev, changes[i].Op, from), p.sub.c)
+			s.broadcastOp(encodeOp(rev, changes[i].Op, from), p.sub.session, p.sub.c)
 			if c := p.sub.c; c != nil && p.sub.sel != nil {
 				c.sel, c.selRev, c.hasSel = s.selAt(p.sub.sel, rev), s.rev, true
 				s.dirty[c] = struct{}{}

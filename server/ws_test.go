@@ -561,3 +561,43 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// An op committed through one node's connection is, on the session's other
+// connection (another node), neither echoed as an op nor applied twice when
+// resent: the resend is acknowledged with its revision.
+func TestResendAcrossNodes(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	id := a.createNote("Moving", "blank")
+	start := a.text(id)
+	session := newSession()
+	onA := dial(t, wsURL(a.url, "/api/notes/"+string(id)+"/ws"), nil)
+	onA.hello(session, "Ada", nil)
+	onB := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
+	onB.hello(session, "Ada", nil)
+	watcher := newEditor(t, b, id, "Watcher", 9)
+
+	op := mustOp(t, "😀", ot.Len16(start))
+	onA.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op})
+	if ack := onA.expect("ack"); ack.Rev != 1 {
+		t.Fatalf("ack on A: %+v", ack)
+	}
+	watcher.settle(1) // node b has applied rev 1
+	onB.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op})
+	for {
+		m := onB.next()
+		if m.Type == "op" {
+			t.Fatalf("the session's own op was echoed to its other connection: %+v", m)
+		}
+		if m.Type == "ack" {
+			if m.Seq != 1 || m.Rev != 1 {
+				t.Fatalf("resend ack %+v, want seq 1 rev 1", m)
+			}
+			break
+		}
+	}
+	if got := a.text(id); got != "😀"+start {
+		t.Fatalf("text %q", got)
+	}
+}
