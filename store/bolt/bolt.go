@@ -31,6 +31,17 @@
 // this costs no read in the common case; a note not cached is loaded once
 // from its snapshot. The same Documents give the snapshots.
 //
+// Subscriptions: each subscriber has a buffered channel (SubscriberBuffer
+// events) that the writer fills without blocking, after the commit and
+// before Append returns. A subscriber that falls further behind loses events
+// (Dropped counts them) and fills the gap from the log, as every subscriber
+// must (storetest.Follower does it).
+//
+// Operations: a second process opening the same data directory gets an
+// error saying it is in use (bbolt's file lock) after OpenTimeout. Backup
+// copies the database consistently while the store serves; copying the file
+// with cp while it is open can catch a half-written page.
+//
 // Stored data that cannot be decoded gives an EINTERNAL error naming the
 // note and revision; nothing panics.
 package bolt
