@@ -483,23 +483,22 @@ func (b *bot) keystroke() {
 		}
 		b.mu.Lock()
 		defer b.mu.Unlock()
-		bld := ot.NewBuilder().Retain(pos)
 		switch x := b.rnd.IntN(100); {
 		case x < 8 && b.typed > 0 && pos > 0:
 			// Backspace over a character this bot typed (ASCII, one unit).
 			b.typed--
 			b.line--
-			op, _ := bld.Delete(1).Retain(n - pos).Build()
+			op, _ := ot.NewBuilder().Retain(pos - 1).Delete(1).Retain(n - pos).Build()
 			return op, ot.Selection{{Anchor: pos - 1, Head: pos - 1}}
 		case b.line >= 60 && b.rnd.IntN(8) == 0:
 			b.line, b.typed = 0, 0
-			op, _ := bld.Insert("\n").Retain(n - pos).Build()
+			op, _ := ot.NewBuilder().Retain(pos).Insert("\n").Retain(n - pos).Build()
 			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
 		default:
 			ch := phrase[(b.i*7+b.line)%len(phrase) : (b.i*7+b.line)%len(phrase)+1]
 			b.typed++
 			b.line++
-			op, _ := bld.Insert(ch).Retain(n - pos).Build()
+			op, _ := ot.NewBuilder().Retain(pos).Insert(ch).Retain(n - pos).Build()
 			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
 		}
 	})

@@ -1,0 +1,120 @@
+package loadtest_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/server/loadtest"
+	"github.com/scribe-notes/scribe/store/bolt"
+)
+
+// benchServer runs the real server on the embedded store on a loopback port.
+func benchServer(t *testing.T, limits server.Limits) string {
+	t.Helper()
+	ctx := context.Background()
+	st := bolt.New(t.TempDir(), bolt.Options{})
+	if err := st.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.New(server.Config{Store: st, Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		_ = srv.Close()
+		hs.Close()
+		_ = st.Close()
+	})
+	return hs.URL
+}
+
+func runBench(t *testing.T, cfg loadtest.Config) *loadtest.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := loadtest.Run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Connected != cfg.Clients {
+		t.Fatalf("%d of %d clients connected: %v", res.Connected, cfg.Clients, res.ErrorSamples)
+	}
+	if res.Errors != 0 {
+		t.Fatalf("%d errors: %v", res.Errors, res.ErrorSamples)
+	}
+	if !res.Converged {
+		t.Fatalf("not converged: %s", res.ConvergeNote)
+	}
+	if res.Memory.PeakRSS <= 0 {
+		t.Fatalf("no server memory read: %+v", res.Memory)
+	}
+	return res
+}
+
+func TestRunTyping(t *testing.T) {
+	url := benchServer(t, server.Limits{})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 5, Mode: loadtest.Typing, Duration: time.Second, Rate: 20})
+	if res.Keystrokes == 0 || res.CommittedOps == 0 || res.CommittedOps > res.Keystrokes {
+		t.Fatalf("keystrokes %d, committed %d", res.Keystrokes, res.CommittedOps)
+	}
+	// Every committed op is seen by the 4 other clients.
+	if res.BroadcastLatency.Samples < 4*uint64(res.CommittedOps)/2 {
+		t.Fatalf("%d broadcast samples for %d committed ops to 4 peers", res.BroadcastLatency.Samples, res.CommittedOps)
+	}
+	if res.AckLatency.Samples == 0 || res.AckLatency.P50 > res.AckLatency.P99 || res.AckLatency.P99 > res.AckLatency.Max {
+		t.Fatalf("ack latency %+v", res.AckLatency)
+	}
+	if res.FinalRevision < res.CommittedOps || res.TextUnits == 0 {
+		t.Fatalf("final revision %d text %d units for %d committed ops", res.FinalRevision, res.TextUnits, res.CommittedOps)
+	}
+}
+
+func TestRunFlood(t *testing.T) {
+	url := benchServer(t, server.Limits{OpsPerSecond: 1e6})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 3, Mode: loadtest.Flood, Duration: time.Second})
+	if res.CommittedOps == 0 || res.ServerOpsPerSecondLimit != 1e6 {
+		t.Fatalf("committed %d, limit %v", res.CommittedOps, res.ServerOpsPerSecondLimit)
+	}
+	// One op in flight per client: no keystroke ever waits in a buffer.
+	if res.Keystrokes < res.CommittedOps {
+		t.Fatalf("keystrokes %d < committed %d", res.Keystrokes, res.CommittedOps)
+	}
+}
+
+func TestRunIdleReadsProc(t *testing.T) {
+	url := benchServer(t, server.Limits{})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 50, Mode: loadtest.Idle, Duration: 300 * time.Millisecond, ServerPID: os.Getpid()})
+	if res.Memory.PeakHWM <= 0 || res.Memory.Source != "/proc/"+strconv.Itoa(os.Getpid())+"/status" {
+		t.Fatalf("memory %+v", res.Memory)
+	}
+	if res.CommittedOps != 0 {
+		t.Fatalf("idle clients committed %d ops", res.CommittedOps)
+	}
+}
+
+func TestRunRejectsBadConfig(t *testing.T) {
+	for _, cfg := range []loadtest.Config{
+		{URL: "http://127.0.0.1:1", Clients: 2, Mode: "dance", Duration: time.Second},
+		{URL: "http://127.0.0.1:1", Clients: 0, Mode: loadtest.Idle, Duration: time.Second},
+		{URL: "http://127.0.0.1:1", Clients: 1, Mode: loadtest.Typing, Duration: time.Second},
+		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing},
+		{URL: "", Clients: 2, Mode: loadtest.Typing, Duration: time.Second},
+	} {
+		if _, err := loadtest.Run(context.Background(), cfg); err == nil {
+			t.Errorf("Run(%+v) succeeded", cfg)
+		}
+	}
+}
+
