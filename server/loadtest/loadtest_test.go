@@ -2,9 +2,9 @@ package loadtest_test
 
 import (
 	"context"
-	"net/http/httptest"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -117,4 +117,3 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
-
