@@ -115,6 +115,7 @@ export function startEditor (root) {
   }
 
   let wasSynced = false
+  let goneShown = false
   function render () {
     renderStatus(client.status, client.pending)
     if (client.synced && !wasSynced) {
@@ -129,7 +130,8 @@ export function startEditor (root) {
         document.title = `${client.title} · Scribe`
       }
     }
-    if (client.status === 'gone') {
+    if (client.status === 'gone' && !goneShown) {
+      goneShown = true
       view.dispatch({ effects: editable.reconfigure([EditorState.readOnly.of(true)]) })
       showNotice(client.goneReason || 'This note is no longer available.', 'error')
     }

@@ -106,7 +106,9 @@ export function loadName () {
     if (n && n.trim()) return n.trim().slice(0, 64)
   } catch { /* storage disabled */ }
   const pick = a => a[Math.floor(Math.random() * a.length)]
-  return `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
+  const name = `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
+  saveName(name) // the same name after a reload, until the person changes it
+  return name
 }
 
 /** Remember the display name in this browser. */
