@@ -18,6 +18,32 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+// TestConformanceTinyCache runs the suite with a text cache too small to
+// keep any note, so every append reads the text it checks ops against from
+// Redis: the cache is an optimisation, never needed for correctness.
+func TestConformanceTinyCache(t *testing.T) {
+	b := backends[0]
+	storetest.Run(t, func(tb testing.TB) scribe.Store {
+		return openStore(tb, b, Options{CacheBytes: 1})
+	})
+}
+
+// TestConformanceNodes runs the suite's guarantees that span several server
+// nodes: three Stores, each with its own client, sharing one fresh prefix.
+func TestConformanceNodes(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.RunNodes(t, func(tb testing.TB, n int) []scribe.Store {
+			prefix := randomPrefix()
+			tb.Cleanup(func() { deletePrefix(tb, b.url(), prefix) })
+			nodes := make([]scribe.Store, n)
+			for i := range nodes {
+				nodes[i] = openStoreAt(tb, b.url(), Options{Prefix: prefix})
+			}
+			return nodes
+		})
+	})
+}
+
 // BenchmarkStore runs the benchmarks every Store reports (figures in
 // docs/benchmarks.md) against both deployments.
 func BenchmarkStore(b *testing.B) {

@@ -212,6 +212,17 @@ func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document
 		return scribe.Document{}, err
 	}
 	s.lastReplayed.Store(int64(doc.Revision - snapRev))
+	// Keep the text for the appends that usually follow a load (a session
+	// opening the note), unless an append is busy with the entry.
+	if e := s.cache.get(id); e.mu.TryLock() {
+		if e.doc == nil || e.rev < doc.Revision {
+			if d, err := ot.NewDocument(doc.Text); err == nil {
+				e.doc, e.rev = d, doc.Revision
+				s.cache.resize(e, docSize(d))
+			}
+		}
+		e.mu.Unlock()
+	}
 	if int64(doc.Revision-snapRev) >= s.k {
 		// The worker has not kept up (or was stopped): store the text we
 		// have just computed, so the next load is cheap again.
@@ -321,104 +332,6 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 	// the metadata's time is exact.
 	sort.SliceStable(notes, func(i, j int) bool { return notes[i].UpdatedAt.After(notes[j].UpdatedAt) })
 	return notes, nil
-}
-
-// Append commits changes atomically at the expected head revision, with
-// deduplication on (Session, Seq); see scribe.Store. An empty batch, an
-// empty Session, a Seq of 0 or a negative expected revision is EINVALID.
-//
-// Every change's Op must be a valid operation whose base length is the
-// length of the text it applies to (the text after the change before it);
-// otherwise Append writes nothing and returns EINVALID. This check runs in
-// the Lua script against the stored length, so a bad operation can never
-// reach the log and break later loads.
-func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if !id.Valid() {
-		return nil, notFound()
-	}
-	if expected < 0 {
-		return nil, scribe.Errorf(scribe.EINVALID, "The expected revision must not be negative.")
-	}
-	if len(changes) > MaxBatch {
-		return nil, scribe.Errorf(scribe.ETOOLARGE, "At most %d changes can be appended at once.", MaxBatch)
-	}
-	if len(changes) == 0 {
-		return nil, scribe.Errorf(scribe.EINVALID, "There are no changes to append.")
-	}
-	t := now()
-	args := make([]any, 0, 4+5*len(changes))
-	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id))
-	for i, c := range changes {
-		if err := checkChange(i, c); err != nil {
-			return nil, err
-		}
-		seq := strconv.FormatUint(c.Seq, 10)
-		op, err := ot.ParseJSON(c.Op)
-		if err != nil {
-			// Refused by the script unless the change is a duplicate.
-			args = append(args, c.Session, seq, -1, -1, opMessage(err))
-			continue
-		}
-		canon, err := op.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("append: encode op %d: %w", i+1, err)
-		}
-		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
-		if err != nil {
-			return nil, fmt.Errorf("append: encode change %d: %w", i+1, err)
-		}
-		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body)
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
-	if s.oneNode {
-		keys = append(keys, s.byUpdatedKey())
-	}
-	res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
-	if err != nil {
-		var rerr goredis.Error
-		if errors.As(err, &rerr) {
-			if head, ok := strings.CutPrefix(rerr.Error(), "ECONFLICT "); ok {
-				return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %s, not %d.", head, expected)
-			}
-		}
-		return nil, s.wrap(ctx, "append", err)
-	}
-	if len(res) != len(changes)+2 {
-		return nil, fmt.Errorf("append: script returned %d values for %d changes", len(res), len(changes))
-	}
-	head, snapRev := res[0], res[1]
-	revs := make([]scribe.Revision, len(changes))
-	for i := range changes {
-		revs[i] = scribe.Revision(res[i+2])
-	}
-	if head > int64(expected) {
-		// The changes are committed: a failure below must not report the
-		// append as failed, or the caller would retry a committed edit.
-		if !s.oneNode {
-			if err := s.touch(ctx, id, t); err != nil && ctx.Err() == nil {
-				s.log.Error("index note after append", "err", err)
-			}
-		}
-		switch {
-		case head-snapRev >= 2*s.k:
-			// The worker is behind (or this batch alone spans two
-			// intervals): snapshot now, so loads stay O(K) and a writer
-			// that outruns the worker is slowed down rather than letting
-			// the replay grow without bound.
-			if err := s.snapshot(ctx, id); err != nil && ctx.Err() == nil {
-				s.log.Error("snapshot after append", "err", err)
-			}
-		case int64(expected)/s.k != head/s.k:
-			s.scheduleSnapshot(id)
-		}
-	}
-	return revs, nil
 }
 
 // checkChange validates the parts of a change the caller sets, other than Op.

@@ -95,6 +95,13 @@ type Options struct {
 	// means DefaultSnapshotEvery.
 	SnapshotEvery int
 
+	// CacheBytes bounds the texts of recently edited notes the store keeps
+	// in memory to check each appended operation against the text it
+	// applies to (about 2 bytes per UTF-16 code unit). Zero means
+	// DefaultCacheBytes. A note whose text is not cached is read from Redis
+	// on its next append.
+	CacheBytes int
+
 	// Logger receives internal errors from background work (snapshots,
 	// subscriptions). Nil means slog.Default().
 	Logger *slog.Logger
@@ -145,6 +152,8 @@ type Store struct {
 	snapWant  map[scribe.NoteID]bool // queued or running, to coalesce jobs
 
 	lastReplayed atomic.Int64 // changes the latest LoadNote applied to its snapshot
+
+	cache *docCache // texts of recently used notes, to check appended ops
 
 	subsMu sync.Mutex
 	subs   map[*subscription]struct{}
@@ -200,6 +209,12 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.SnapshotEvery < 0 {
 		return nil, fmt.Errorf("redis store: snapshot interval %d must be positive", opts.SnapshotEvery)
 	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	if opts.CacheBytes < 0 {
+		return nil, fmt.Errorf("redis store: cache size %d must be positive", opts.CacheBytes)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -215,6 +230,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		cancel:    cancel,
 		snapQueue: make(chan scribe.NoteID, snapshotQueueLen),
 		snapWant:  make(map[scribe.NoteID]bool),
+		cache:     newDocCache(opts.CacheBytes),
 		subs:      make(map[*subscription]struct{}),
 	}, nil
 }

@@ -52,6 +52,24 @@ func (s *Store) snapshotLoop() {
 // snapshot stores the note's text at its current head, unless a snapshot at
 // that revision or later is already stored.
 func (s *Store) snapshot(ctx context.Context, id scribe.NoteID) error {
+	// The text an Append on this node left in the cache is the text at a
+	// committed revision: store it without reading the log. (TryLock: an
+	// Append in flight holds the entry; then read the log instead.)
+	if e := s.cache.peek(id); e != nil && e.mu.TryLock() {
+		doc, rev := e.doc, e.rev
+		var text string
+		if doc != nil {
+			text = doc.String()
+		}
+		e.mu.Unlock()
+		if doc != nil && rev > 0 {
+			// Another node may have moved the note on; if the cached
+			// revision is not newer than the stored snapshot, read the log.
+			if wrote, err := s.storeSnapshot(ctx, id, rev, text); err != nil || wrote {
+				return err
+			}
+		}
+	}
 	doc, snapRev, err := s.load(ctx, id)
 	if err != nil {
 		return err
@@ -65,7 +83,16 @@ func (s *Store) snapshot(ctx context.Context, id scribe.NoteID) error {
 // writeSnapshot stores text as the note's snapshot at rev if it is newer
 // than the stored one.
 func (s *Store) writeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.Revision, text string) error {
+	_, err := s.storeSnapshot(ctx, id, rev, text)
+	return err
+}
+
+// storeSnapshot is writeSnapshot that also reports whether it wrote.
+func (s *Store) storeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.Revision, text string) (bool, error) {
 	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap")}
-	err := snapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text).Err()
-	return s.wrap(ctx, "write snapshot", err)
+	n, err := snapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text).Int()
+	if err != nil {
+		return false, s.wrap(ctx, "write snapshot", err)
+	}
+	return n == 1, nil
 }

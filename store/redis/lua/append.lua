@@ -24,9 +24,13 @@
 --          as a string), base length, target length, body. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
 --          encoded by Go; the script prepends the revision and the time.
---          An op Go could not parse comes with base length -1 and the
---          reason as its body: it is refused only if it is not a duplicate,
---          so a resend is recognised before its op is looked at.
+--          The base length also carries what Go found when it applied
+--          the op to its copy of the text:
+--            -1  the op is invalid (the body says why): refused unless the
+--                change is a duplicate, so a resend is recognised before its
+--                op is looked at
+--            -2  Go treats the change as a duplicate and did not apply it
+--                (a repeat within the batch, or one this script reported)
 --
 -- Returns {head, snapshot revision, rev1, rev2, ...}: the new head, the
 -- revision of the stored snapshot (so the caller sees how far snapshots
@@ -38,6 +42,11 @@
 --   ECONFLICT <head>  the head is not the expected revision; nothing written
 --   EINVALID <why>    a change does not fit the text; nothing written
 --   ECORRUPT <what>   stored data cannot be read; nothing written
+--   EREDO <i> <j> ... changes i, j, ... are duplicates Go did not know of
+--                     (they are already in the log); Go applied some of them
+--                     to its copy of the text, so its checks of the later
+--                     changes are void. Go retries with them marked -2.
+--                     Nothing written.
 --
 -- Order of checks: the head first, then each change in order (duplicate?
 -- else: valid op? fits the text?). The script checks everything before it
@@ -73,21 +82,27 @@ local n = (#ARGV - HEAD) / 5
 local revs = {}
 local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
+local unknownDups = {} -- duplicates Go did not mark -2
+local redo = false     -- Go applied one of them
 local rev = head
 for i = 1, n do
   local b = HEAD + 1 + (i - 1) * 5
   local session, seq = ARGV[b], ARGV[b + 1]
-  local dk = nil
-  local dup = nil
-  if session ~= '' then
-    dk = seq .. ':' .. session
-    dup = seen[dk] or redis.call('HGET', dedup, dk)
-  end
+  local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
+  local dk = seq .. ':' .. session
+  local dup = seen[dk] or redis.call('HGET', dedup, dk)
   if dup then
     revs[i] = tonumber(dup)
-  else
-    local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
-    if base < 0 then
+    if base ~= -2 then
+      unknownDups[#unknownDups + 1] = i
+      if base >= 0 then redo = true end
+    end
+  elseif base == -2 then
+    return redis.error_reply('ECORRUPT dedup index: change ' .. i .. ' is no longer a duplicate')
+  elseif not redo then
+    -- (Once a redo is due, Go's checks of later changes are void: only
+    -- duplicates are still collected.)
+    if base == -1 then
       return redis.error_reply('EINVALID change ' .. i .. ': ' .. ARGV[b + 4])
     end
     if base ~= len then
@@ -98,8 +113,11 @@ for i = 1, n do
     rev = rev + 1
     revs[i] = rev
     fresh[#fresh + 1] = i
-    if dk then seen[dk] = rev end
+    seen[dk] = rev
   end
+end
+if redo then
+  return redis.error_reply('EREDO ' .. table.concat(unknownDups, ' '))
 end
 
 -- Pass 2: write.
@@ -110,13 +128,11 @@ for _, i in ipairs(fresh) do
   local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
   entries[#entries + 1] = entry
   redis.call('RPUSH', log, entry)
-  if session ~= '' then
-    redis.call('HSET', dedup, seq .. ':' .. session, itoa(revs[i]))
-    local last = redis.call('HGET', sessions, session)
-    local lastSeq = last and string.match(last, '^(%d+):') or nil
-    if not lastSeq or seqGreater(seq, lastSeq) then
-      redis.call('HSET', sessions, session, seq .. ':' .. itoa(revs[i]))
-    end
+  redis.call('HSET', dedup, seq .. ':' .. session, itoa(revs[i]))
+  local last = redis.call('HGET', sessions, session)
+  local lastSeq = last and string.match(last, '^(%d+):') or nil
+  if not lastSeq or seqGreater(seq, lastSeq) then
+    redis.call('HSET', sessions, session, seq .. ':' .. itoa(revs[i]))
   end
 end
 

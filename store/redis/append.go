@@ -1,0 +1,260 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// Base-length markers passed to append.lua in place of an op's base length.
+const (
+	markInvalid   = -1 // Go could not parse or apply the op; the body says why
+	markDuplicate = -2 // Go treats the change as a duplicate and did not apply it
+)
+
+// maxAppendAttempts bounds the script calls of one Append: the second call
+// happens only when the script reports duplicates Go did not know of, and
+// then knows them all.
+const maxAppendAttempts = 3
+
+// Append commits changes atomically at the expected head revision, with
+// deduplication on (Session, Seq); see scribe.Store. An empty batch, an
+// empty Session, a Seq of 0 or a negative expected revision is EINVALID.
+//
+// Every new change's Op must apply to the text it is based on (the text
+// after the change before it): its base length must match, and no boundary
+// may split a surrogate pair. Append applies each op to its cached copy of
+// the note's text (see docCache) before the script runs, and the script
+// checks the chain of lengths again against the stored length, so an
+// operation that does not fit never reaches the log. A change that does not
+// fit gives EINVALID and nothing of the batch is written.
+func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if !id.Valid() {
+		return nil, notFound()
+	}
+	if expected < 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The expected revision must not be negative.")
+	}
+	if len(changes) == 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "There are no changes to append.")
+	}
+	if len(changes) > MaxBatch {
+		return nil, scribe.Errorf(scribe.ETOOLARGE, "At most %d changes can be appended at once.", MaxBatch)
+	}
+	ops := make([]ot.Operation, len(changes))
+	parseErrs := make([]error, len(changes))
+	for i, c := range changes {
+		if err := checkChange(i, c); err != nil {
+			return nil, err
+		}
+		ops[i], parseErrs[i] = ot.ParseJSON(c.Op)
+	}
+
+	e := s.cache.get(id)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err := s.catchUp(ctx, e, expected); err != nil {
+		return nil, err
+	}
+
+	t := now()
+	known := make([]bool, len(changes)) // duplicates the script told us of
+	for attempt := 1; ; attempt++ {
+		args, undo, err := s.appendArgs(e.doc, id, expected, t, changes, ops, parseErrs, known)
+		if err != nil {
+			e.doc = nil
+			return nil, err
+		}
+		keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
+		if s.oneNode {
+			keys = append(keys, s.byUpdatedKey())
+		}
+		res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
+		if err == nil {
+			return s.appended(ctx, e, expected, t, len(undo), changes, res)
+		}
+		// Nothing was written: put the cached text back to expected.
+		for i := len(undo) - 1; i >= 0; i-- {
+			if e.doc.Apply(undo[i]) != nil {
+				e.doc = nil
+				break
+			}
+		}
+		var rerr goredis.Error
+		if !errors.As(err, &rerr) {
+			return nil, s.wrap(ctx, "append", err)
+		}
+		msg := rerr.Error()
+		if head, ok := strings.CutPrefix(msg, "ECONFLICT "); ok {
+			return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %s, not %d.", head, expected)
+		}
+		if list, ok := strings.CutPrefix(msg, "EREDO "); ok && attempt < maxAppendAttempts && e.doc != nil {
+			for _, f := range strings.Fields(list) {
+				if i, err := strconv.Atoi(f); err == nil && i >= 1 && i <= len(changes) {
+					known[i-1] = true
+				}
+			}
+			continue
+		}
+		return nil, s.wrap(ctx, "append", err)
+	}
+}
+
+// catchUp brings the cached text e to revision expected: from the changes
+// in between if it is a little behind, else by loading the note. When the
+// note's head is not expected it returns ECONFLICT (or ENOTFOUND).
+func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revision) error {
+	if e.doc != nil && e.rev == expected {
+		return nil
+	}
+	if e.doc != nil && e.rev < expected && int64(expected-e.rev) <= 2*s.k {
+		cs, err := s.Changes(ctx, e.id, e.rev, expected)
+		if err != nil {
+			return err
+		}
+		if len(cs) < int(expected-e.rev) {
+			// The head is behind expected.
+			return scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", e.rev+scribe.Revision(len(cs)), expected)
+		}
+		ok := true
+		for _, c := range cs {
+			op, err := ot.ParseJSON(c.Op)
+			if err != nil || e.doc.Apply(op) != nil {
+				ok = false
+				break
+			}
+			e.rev = c.Revision
+		}
+		if ok {
+			s.cache.resize(e, docSize(e.doc))
+			return nil
+		}
+		e.doc = nil // fall through: load from the snapshot
+	}
+	doc, _, err := s.load(ctx, e.id)
+	if err != nil {
+		return err
+	}
+	d, err := ot.NewDocument(doc.Text)
+	if err != nil {
+		return corrupt("text", e.id, err)
+	}
+	e.doc, e.rev = d, doc.Revision
+	s.cache.resize(e, docSize(d))
+	if doc.Revision != expected {
+		return scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", doc.Revision, expected)
+	}
+	return nil
+}
+
+// docSize is what a cached document counts against Options.CacheBytes.
+func docSize(d *ot.Document) int {
+	if d == nil {
+		return 0
+	}
+	return 2*d.Len() + 256
+}
+
+// appendArgs applies each new op to doc (the text at expected) and returns
+// the script's arguments and the inverses of the ops it applied, in order.
+func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.Revision, t time.Time,
+	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool) ([]any, []ot.Operation, error) {
+	args := make([]any, 0, 4+5*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id))
+	var undo []ot.Operation
+	inBatch := make(map[string]bool, len(changes))
+	for i, c := range changes {
+		seq := strconv.FormatUint(c.Seq, 10)
+		key := seq + ":" + c.Session
+		repeat := inBatch[key]
+		inBatch[key] = true
+		if known[i] || repeat {
+			args = append(args, c.Session, seq, markDuplicate, markDuplicate, "")
+			continue
+		}
+		if parseErrs[i] != nil {
+			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(parseErrs[i]))
+			continue
+		}
+		op := ops[i]
+		inv, err := doc.Invert(op)
+		if err == nil {
+			err = doc.Apply(op)
+		}
+		if err != nil {
+			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(err))
+			continue
+		}
+		undo = append(undo, inv)
+		canon, err := op.MarshalJSON()
+		if err != nil {
+			return nil, undo, fmt.Errorf("append: encode op %d: %w", i+1, err)
+		}
+		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
+		if err != nil {
+			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
+		}
+		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body)
+	}
+	return args, undo, nil
+}
+
+// appended finishes a successful append: it moves the cached text to the
+// new head, updates the global index on a Cluster, and snapshots.
+func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revision, t time.Time, applied int, changes []scribe.Change, res []int64) ([]scribe.Revision, error) {
+	if len(res) != len(changes)+2 {
+		e.doc = nil
+		return nil, fmt.Errorf("append: script returned %d values for %d changes", len(res), len(changes))
+	}
+	head, snapRev := res[0], res[1]
+	revs := make([]scribe.Revision, len(changes))
+	for i := range changes {
+		revs[i] = scribe.Revision(res[i+2])
+	}
+	if e.doc != nil && head == int64(expected)+int64(applied) {
+		e.rev = scribe.Revision(head)
+		s.cache.resize(e, docSize(e.doc))
+	} else {
+		e.doc = nil
+	}
+	if head == int64(expected) {
+		return revs, nil // all duplicates: nothing written
+	}
+	// The changes are committed: a failure below must not report the
+	// append as failed, or the caller would retry a committed edit.
+	if !s.oneNode {
+		if err := s.touch(ctx, e.id, t); err != nil && ctx.Err() == nil {
+			s.log.Error("index note after append", "err", err)
+		}
+	}
+	switch {
+	case head-snapRev >= 2*s.k:
+		// The worker is behind (or this batch alone spans two intervals):
+		// snapshot now, so loads stay O(K) and a writer that outruns the
+		// worker is slowed down rather than letting the replay grow.
+		var err error
+		if e.doc != nil {
+			err = s.writeSnapshot(ctx, e.id, e.rev, e.doc.String())
+		} else {
+			err = s.snapshot(ctx, e.id)
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("snapshot after append", "err", err)
+		}
+	case int64(expected)/s.k != head/s.k:
+		s.scheduleSnapshot(e.id)
+	}
+	return revs, nil
+}

@@ -1,0 +1,93 @@
+package redis
+
+import (
+	"container/list"
+	"sync"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// DefaultCacheBytes is the default bound of Options.CacheBytes.
+const DefaultCacheBytes = 64 << 20
+
+// docCache keeps the text of recently used notes at a known revision, as
+// ot.Documents, so that Append can apply each new operation to the text it
+// is based on (rejecting, say, a boundary inside a surrogate pair, which no
+// length check can see) without reading the text from Redis each time. The
+// note's log is the truth: an entry is only a copy of the text at entry.rev,
+// caught up from the log or dropped when in doubt.
+//
+// Entries are evicted least recently used first once their texts exceed
+// maxBytes in total.
+type docCache struct {
+	mu       sync.Mutex
+	entries  map[scribe.NoteID]*list.Element // of *docEntry
+	lru      list.List                       // front: most recently used
+	bytes    int
+	maxBytes int
+}
+
+// docEntry is one note's cached text. mu is held for the whole of an
+// Append (including its round trip to Redis), so one node's appends to one
+// note are serialised, as they would conflict anyway.
+type docEntry struct {
+	id scribe.NoteID
+	mu sync.Mutex
+	// Guarded by mu:
+	doc *ot.Document // nil: unknown, load it
+	rev scribe.Revision
+	// Guarded by docCache.mu:
+	size int // bytes accounted in docCache.bytes
+}
+
+func newDocCache(maxBytes int) *docCache {
+	return &docCache{entries: make(map[scribe.NoteID]*list.Element), maxBytes: maxBytes}
+}
+
+// get returns the note's entry, creating an empty one, and marks it used.
+// The caller locks entry.mu before using doc and rev.
+func (c *docCache) get(id scribe.NoteID) *docEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[id]; ok {
+		c.lru.MoveToFront(el)
+		return el.Value.(*docEntry)
+	}
+	e := &docEntry{id: id}
+	c.entries[id] = c.lru.PushFront(e)
+	return e
+}
+
+// peek returns the note's entry if there is one, without creating it.
+func (c *docCache) peek(id scribe.NoteID) *docEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[id]; ok {
+		return el.Value.(*docEntry)
+	}
+	return nil
+}
+
+// resize records the size of e's text (0 when it has none) and evicts the
+// least recently used entries beyond the bound. The caller holds e.mu; an
+// evicted entry that is in use is simply no longer found by later calls.
+func (c *docCache) resize(e *docEntry, size int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[e.id]; !ok || el.Value.(*docEntry) != e {
+		return // evicted meanwhile
+	}
+	c.bytes += size - e.size
+	e.size = size
+	for c.bytes > c.maxBytes && c.lru.Len() > 0 {
+		el := c.lru.Back()
+		old := el.Value.(*docEntry)
+		c.lru.Remove(el)
+		delete(c.entries, old.id)
+		c.bytes -= old.size
+		if old == e {
+			break
+		}
+	}
+}
