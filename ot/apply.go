@@ -120,7 +120,8 @@ func Invert(op Operation, doc string) (Operation, error) {
 			if c.k == kRetain {
 				b.retain(c.n)
 			} else {
-				b.insert(doc[i:j], c.n)
+				// A copy, so the inverse does not keep all of doc alive.
+				b.insert(strings.Clone(doc[i:j]), c.n)
 			}
 			i = j
 		case kInsert:

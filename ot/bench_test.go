@@ -215,6 +215,7 @@ func BenchmarkReplay(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/traceLen, "ns/edit")
 	b.ReportMetric(float64(d.Len()), "final-units")
+	b.ReportMetric(float64(depth(d.root)), "tree-depth")
 }
 
 // BenchmarkReplayJSON is BenchmarkReplay with each edit decoded from its
@@ -284,6 +285,8 @@ func BenchmarkKeystroke(b *testing.B) {
 				}
 				i++
 			}
+			// The machine-independent part of the cost: the tree's depth.
+			b.ReportMetric(float64(depth(d.root)), "tree-depth")
 		})
 		b.Run("String/"+sz.name, func(b *testing.B) {
 			s := doc
