@@ -300,3 +300,26 @@ func BenchmarkKeystroke(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDocumentLoad measures NewDocument and String, what loading a
+// note and writing a snapshot cost.
+func BenchmarkDocumentLoad(b *testing.B) {
+	for _, sz := range benchSizes {
+		text := benchText(sz.n)
+		b.Run("NewDocument/"+sz.name, func(b *testing.B) {
+			b.SetBytes(int64(sz.n))
+			for b.Loop() {
+				if _, err := NewDocument(text); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("String/"+sz.name, func(b *testing.B) {
+			d, _ := NewDocument(text)
+			b.SetBytes(int64(sz.n))
+			for b.Loop() {
+				_ = d.String()
+			}
+		})
+	}
+}

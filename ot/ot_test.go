@@ -364,3 +364,17 @@ func TestAccessors(t *testing.T) {
 		t.Fatalf("Error() = %q", e.Error())
 	}
 }
+
+// TestTransformTooLarge: two inserts into a document one unit short of
+// MaxLength are each fine, but the document holding both would not be.
+func TestTransformTooLarge(t *testing.T) {
+	a := mustOp(t, "x", MaxLength-1)
+	b := mustOp(t, "y", MaxLength-1)
+	_, _, err := Transform(a, b)
+	wantCode(t, err, ETOOLARGE)
+	// Deletes on both sides never overflow.
+	c := mustOp(t, -1, MaxLength-1)
+	if _, _, err := Transform(c, c); err != nil {
+		t.Fatal(err)
+	}
+}
