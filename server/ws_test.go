@@ -83,6 +83,10 @@ func TestConvergeRedisTwoNodes(t *testing.T) {
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
 	converge(t, []*testNode{a, b}, 8, 60)
+	for i, n := range []*testNode{a, b} {
+		_, _, body := request(t, "GET", n.url+"/metrics", "", "", nil)
+		t.Logf("node %d: %s; %s", i, metricLine(string(body), "scribe_commit_conflicts_total"), metricLine(string(body), "scribe_ops_remote_total"))
+	}
 }
 
 // A resend of a committed op is acknowledged with its first revision and
@@ -600,4 +604,14 @@ func TestResendAcrossNodes(t *testing.T) {
 	if got := a.text(id); got != "😀"+start {
 		t.Fatalf("text %q", got)
 	}
+}
+
+// metricLine returns the sample line of a metric without labels.
+func metricLine(body, name string) string {
+	for _, l := range strings.Split(body, "\n") {
+		if strings.HasPrefix(l, name+" ") {
+			return l
+		}
+	}
+	return name + " (absent)"
 }
