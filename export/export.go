@@ -31,7 +31,7 @@ const (
 	DefaultDir         = "docs/meetings"
 	DefaultBranch      = "main"
 	DefaultEmailDomain = "users.noreply.scribe.invalid"
-	DefaultPushTimeout = 2 * time.Minute
+	DefaultPushTimeout = time.Minute
 )
 
 // Config says where and how notes are exported.
@@ -73,8 +73,20 @@ type Config struct {
 	// message. The URL is the edit link: everyone who can read the
 	// repository can edit the live note (docs/export.md).
 	OmitURL bool
+	// Token authenticates pushes and fetches to an http(s) remote (a
+	// personal access token or app password), sent with HTTP basic auth
+	// under the URL's user name, or "scribe" if the URL names none. Unlike
+	// a token written into the remote URL, it is not stored in the
+	// repository's .git/config.
+	Token string
+	// SSHKeyPath is a private key file for ssh remotes (a deploy key);
+	// SSHKeyPassphrase unlocks it if it is encrypted. Without it, ssh
+	// remotes use the SSH agent (SSH_AUTH_SOCK). Host keys are checked
+	// against SSH_KNOWN_HOSTS or ~/.ssh/known_hosts.
+	SSHKeyPath       string
+	SSHKeyPassphrase string
 	// PushTimeout bounds one push, including a fetch and rebase when the
-	// remote moved ahead. Default 2 minutes.
+	// remote moved ahead. Default 1 minute.
 	PushTimeout time.Duration
 }
 

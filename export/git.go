@@ -20,6 +20,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 
 	"github.com/scribe-notes/scribe"
 )
@@ -43,6 +45,7 @@ type repository struct {
 	gitDir     string
 	bare       bool
 	remoteName string // the configured remote to push to; "" for none
+	auth       transport.AuthMethod
 
 	sem  chan struct{} // one export at a time in this process
 	keys map[plumbing.Hash]string
@@ -83,6 +86,9 @@ func openRepository(cfg Config) (*repository, error) {
 	}
 	if cfg.Remote != "" {
 		if r.remoteName, err = ensureRemote(repo, cfg.Remote); err != nil {
+			return nil, err
+		}
+		if r.auth, err = remoteAuth(repo, r.remoteName, cfg); err != nil {
 			return nil, err
 		}
 	}
@@ -136,6 +142,49 @@ func ensureRemote(repo *git.Repository, remote string) (string, error) {
 		return "", scribe.Errorf(scribe.EINVALID, "The export remote %q cannot be used: %s.", redact(remote), redact(err.Error()))
 	}
 	return name, nil
+}
+
+// remoteAuth returns how to authenticate to the remote: basic auth with
+// cfg.Token for http(s) URLs, cfg.SSHKeyPath for ssh URLs, else nil (go-git's
+// defaults: credentials in the URL, the SSH agent).
+func remoteAuth(repo *git.Repository, name string, cfg Config) (transport.AuthMethod, error) {
+	rm, err := repo.Remote(name)
+	if err != nil {
+		return nil, fmt.Errorf("remote %s: %w", name, err)
+	}
+	urls := rm.Config().URLs
+	if len(urls) == 0 {
+		return nil, scribe.Errorf(scribe.EINVALID, "The export remote %s has no URL.", name)
+	}
+	ep, err := transport.NewEndpoint(urls[len(urls)-1])
+	if err != nil {
+		return nil, scribe.Errorf(scribe.EINVALID, "The export remote %s has an invalid URL: %s.", name, redact(err.Error()))
+	}
+	switch ep.Protocol {
+	case "http", "https":
+		if cfg.Token == "" {
+			return nil, nil
+		}
+		user := ep.User
+		if user == "" {
+			user = "scribe"
+		}
+		return &githttp.BasicAuth{Username: user, Password: cfg.Token}, nil
+	case "ssh":
+		if cfg.SSHKeyPath == "" {
+			return nil, nil
+		}
+		user := ep.User
+		if user == "" {
+			user = "git"
+		}
+		keys, err := gitssh.NewPublicKeysFromFile(user, cfg.SSHKeyPath, cfg.SSHKeyPassphrase)
+		if err != nil {
+			return nil, scribe.Errorf(scribe.EINVALID, "The export SSH key %s cannot be used: %s.", cfg.SSHKeyPath, err.Error())
+		}
+		return keys, nil
+	}
+	return nil, nil
 }
 
 // checkBranch makes sure the export branch exists or can be created
@@ -572,6 +621,7 @@ func lastCommitTouching(head *object.Commit, p string) (*object.Commit, error) {
 func (r *repository) fetch(ctx context.Context, repo *git.Repository) error {
 	err := repo.FetchContext(ctx, &git.FetchOptions{
 		RemoteName: r.remoteName,
+		Auth:       r.auth,
 		RefSpecs:   []config.RefSpec{config.RefSpec("+" + r.branch.String() + ":" + r.remoteBranch().String())},
 	})
 	if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
@@ -635,6 +685,7 @@ func (r *repository) push(ctx context.Context, repo *git.Repository) (plumbing.H
 		}
 		err = remote.PushContext(ctx, &git.PushOptions{
 			RemoteName: r.remoteName,
+			Auth:       r.auth,
 			RefSpecs:   []config.RefSpec{config.RefSpec(r.branch.String() + ":" + r.branch.String())},
 		})
 		if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
@@ -651,7 +702,7 @@ func (r *repository) push(ctx context.Context, repo *git.Repository) (plumbing.H
 // remoteHead returns the remote's export branch commit, zero if the remote
 // is empty or lacks the branch.
 func (r *repository) remoteHead(ctx context.Context, remote *git.Remote) (plumbing.Hash, error) {
-	refs, err := remote.ListContext(ctx, &git.ListOptions{})
+	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: r.auth})
 	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return plumbing.ZeroHash, nil
 	} else if err != nil {

@@ -217,8 +217,13 @@ func (e *Exporter) pushInto(ctx context.Context, repo *git.Repository, res *scri
 	before, _ := e.repo.branchHead(repo)
 	headHash, err := e.repo.push(ctx, repo)
 	if err != nil {
+		msg := redact(err.Error())
+		if e.cfg.Token != "" {
+			msg = strings.ReplaceAll(msg, e.cfg.Token, "***")
+		}
+		msg = strings.TrimRight(cleanLine(msg), ".")
 		res.PushError = fmt.Sprintf("The export is committed locally but was not pushed to %s: %s. The next export will push it again.",
-			e.repo.remoteName, redact(err.Error()))
+			e.repo.remoteName, msg)
 		return
 	}
 	res.Pushed = true

@@ -36,6 +36,8 @@ type exportConfig struct {
 	authorName  string
 	authorEmail string
 	omitURL     bool
+	tokenFile   string
+	sshKey      string
 }
 
 // addExportFlags registers the export flags on fs, --timezone included
@@ -62,6 +64,10 @@ func addExportFlags(fs *flag.FlagSet) *exportConfig {
 		"email address of --export-author (SCRIBE_EXPORT_AUTHOR_EMAIL)")
 	fs.BoolVar(&c.omitURL, "export-omit-url", exportEnvBool("SCRIBE_EXPORT_OMIT_URL"),
 		"leave the note's edit link out of exported files and commit messages (SCRIBE_EXPORT_OMIT_URL)")
+	fs.StringVar(&c.tokenFile, "export-token-file", exportEnv("SCRIBE_EXPORT_TOKEN_FILE", ""),
+		"file holding the access token for an https remote; or set the token itself in SCRIBE_EXPORT_TOKEN (SCRIBE_EXPORT_TOKEN_FILE)")
+	fs.StringVar(&c.sshKey, "export-ssh-key", exportEnv("SCRIBE_EXPORT_SSH_KEY", ""),
+		"private key file (a deploy key) for an ssh remote, passphrase in SCRIBE_EXPORT_SSH_KEY_PASSPHRASE; default the SSH agent (SCRIBE_EXPORT_SSH_KEY)")
 	return c
 }
 
@@ -77,17 +83,28 @@ func (c *exportConfig) newExporter(store scribe.Store, publicURL string) (scribe
 	if err != nil {
 		return nil, fmt.Errorf("export: --timezone %q is not a time zone name like UTC or Europe/Berlin", c.timezone)
 	}
+	token := os.Getenv("SCRIBE_EXPORT_TOKEN")
+	if c.tokenFile != "" {
+		b, err := os.ReadFile(c.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("export: read --export-token-file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
 	e, err := export.New(export.Config{
-		RepoPath:    c.repo,
-		Dir:         c.dir,
-		Remote:      c.remote,
-		Branch:      c.branch,
-		Location:    loc,
-		EmailDomain: c.emailDomain,
-		AuthorName:  c.authorName,
-		AuthorEmail: c.authorEmail,
-		PublicURL:   publicURL,
-		OmitURL:     c.omitURL,
+		RepoPath:         c.repo,
+		Dir:              c.dir,
+		Remote:           c.remote,
+		Branch:           c.branch,
+		Location:         loc,
+		EmailDomain:      c.emailDomain,
+		AuthorName:       c.authorName,
+		AuthorEmail:      c.authorEmail,
+		PublicURL:        publicURL,
+		OmitURL:          c.omitURL,
+		Token:            token,
+		SSHKeyPath:       c.sshKey,
+		SSHKeyPassphrase: os.Getenv("SCRIBE_EXPORT_SSH_KEY_PASSPHRASE"),
 	}, store)
 	if err != nil {
 		return nil, fmt.Errorf("export: %s", describeError(err))
@@ -140,8 +157,10 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&sc.publicURL, "public-url", exportEnv("SCRIBE_PUBLIC_URL", ""), "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 
-	// Flags may come before or after the note id.
+	// Flags may come before or after the note id. A note id may itself
+	// begin with "-" (base64url), so ids are taken out before flag parsing.
 	var positional []string
+	args = takeNoteIDs(fs, args, &positional)
 	for {
 		if err := fs.Parse(args); err != nil {
 			return err
@@ -154,8 +173,7 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 		args = args[1:]
 	}
 	if len(positional) != 1 {
-		fs.Usage()
-		return errors.New("export: give exactly one note id")
+		return errors.New("export: give exactly one note id (scribe export -h explains the flags)")
 	}
 	id := noteIDFromArg(positional[0])
 	if !id.Valid() {
@@ -189,6 +207,42 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("export: %s", res.PushError)
 	}
 	return nil
+}
+
+// takeNoteIDs moves the arguments that are note ids starting with "-"
+// (which the flag package would take for flags) from args to positional,
+// unless they are the value of the flag before them, and returns the rest.
+// Everything after "--" is positional too.
+func takeNoteIDs(fs *flag.FlagSet, args []string, positional *[]string) []string {
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			*positional = append(*positional, args[i+1:]...)
+			break
+		}
+		if strings.HasPrefix(a, "-") && scribe.NoteID(a).Valid() && fs.Lookup(strings.TrimLeft(a, "-")) == nil &&
+			(i == 0 || !flagTakesValue(fs, args[i-1])) {
+			*positional = append(*positional, a)
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return rest
+}
+
+// flagTakesValue reports whether arg is a flag that consumes the next
+// argument as its value ("--author", not "--json" or "--author=x").
+func flagTakesValue(fs *flag.FlagSet, arg string) bool {
+	if !strings.HasPrefix(arg, "-") || strings.Contains(arg, "=") {
+		return false
+	}
+	f := fs.Lookup(strings.TrimLeft(arg, "-"))
+	if f == nil {
+		return false
+	}
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return !ok || !b.IsBoolFlag()
 }
 
 // exportStoreConfig says which store `scribe export` reads the note from;

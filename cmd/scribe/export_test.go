@@ -167,6 +167,30 @@ func TestRunExportThroughServer(t *testing.T) {
 	}
 }
 
+func TestTakeNoteIDs(t *testing.T) {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.String("author", "", "")
+	fs.Bool("json", false, "")
+	for _, tc := range []struct {
+		args       []string
+		positional []string
+		rest       []string
+	}{
+		{[]string{"-kQuGKFxXSbQVYTYEjx0SQ", "--json"}, []string{"-kQuGKFxXSbQVYTYEjx0SQ"}, []string{"--json"}},
+		{[]string{"--json", "--uGKFxXSbQVYTYEjx0SQQ"}, []string{"--uGKFxXSbQVYTYEjx0SQQ"}, []string{"--json"}},
+		{[]string{"--author", "-kQuGKFxXSbQVYTYEjx0SQ"}, nil, []string{"--author", "-kQuGKFxXSbQVYTYEjx0SQ"}},
+		{[]string{"--author=x", "-kQuGKFxXSbQVYTYEjx0SQ"}, []string{"-kQuGKFxXSbQVYTYEjx0SQ"}, []string{"--author=x"}},
+		{[]string{"--json", "--", "-anything"}, []string{"-anything"}, []string{"--json"}},
+		{[]string{"abcdefghijklmnopqrstuv", "--json"}, nil, []string{"abcdefghijklmnopqrstuv", "--json"}},
+	} {
+		var positional []string
+		rest := takeNoteIDs(fs, tc.args, &positional)
+		if strings.Join(positional, " ") != strings.Join(tc.positional, " ") || strings.Join(rest, " ") != strings.Join(tc.rest, " ") {
+			t.Errorf("takeNoteIDs(%q) = %q, rest %q; want %q, rest %q", tc.args, positional, rest, tc.positional, tc.rest)
+		}
+	}
+}
+
 func TestAddExportFlags(t *testing.T) {
 	t.Setenv("SCRIBE_EXPORT_BRANCH", "notes")
 	t.Setenv("SCRIBE_EXPORT_OMIT_URL", "true")

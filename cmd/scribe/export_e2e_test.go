@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/export"
+)
+
+// startServe runs the real `scribe serve` on 127.0.0.1:0 with the embedded
+// store and exports to repo, and returns its base URL.
+func startServe(t *testing.T, repo string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := serveConfig{
+		addr:      "127.0.0.1:0",
+		dataDir:   t.TempDir(),
+		logLevel:  "error",
+		logFormat: "text",
+		export: &exportConfig{
+			repo: repo, dir: export.DefaultDir, branch: export.DefaultBranch,
+			timezone: "Europe/Berlin", emailDomain: "example.com",
+		},
+	}
+	ready := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, ready) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	select {
+	case addr := <-ready:
+		return "http://" + addr
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return ""
+}
+
+// api sends a JSON request and decodes the JSON answer into out.
+func api(t *testing.T, method, url string, body any, out any) int {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && len(data) > 0 {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, url, err, data)
+		}
+	}
+	return resp.StatusCode
+}
+
+func TestExportThroughRunningServer(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "team-docs")
+	base := startServe(t, repo)
+
+	var note struct {
+		ID scribe.NoteID `json:"id"`
+	}
+	if code := api(t, "POST", base+"/api/notes", map[string]string{"title": "Release planning"}, &note); code != http.StatusCreated {
+		t.Fatalf("create note: %d", code)
+	}
+	for _, a := range []struct{ who, text string }{
+		{"Grace Hopper", "\n## Decisions\n- Ship <script>alert(1)</script> on Friday\n"},
+		{"Linus", "\n- [ ] Tag the release @linus due 2026-12-01\n"},
+	} {
+		if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/append", map[string]string{"text": a.text, "author": a.who}, nil); code != http.StatusOK {
+			t.Fatalf("append: %d", code)
+		}
+	}
+
+	// The API, as the editor's Export button calls it.
+	var res scribe.ExportResult
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", map[string]string{"author": "Ada Lovelace"}, &res); code != http.StatusOK {
+		t.Fatalf("export: %d %+v", code, res)
+	}
+	if !strings.HasPrefix(res.Path, "docs/meetings/") || res.Commit != gitOut(t, repo, "rev-parse", "HEAD") {
+		t.Errorf("export result %+v", res)
+	}
+	if got := gitOut(t, repo, "log", "-1", "--format=%an|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)"); got != "Ada Lovelace|Grace Hopper <grace-hopper@example.com>,Linus <linus@example.com>" {
+		t.Errorf("author|co-authors = %q", got)
+	}
+	file := gitOut(t, repo, "show", "HEAD:"+res.Path)
+	if !strings.Contains(file, `url: "`+base+`/n/`+string(note.ID)+`"`) || !strings.Contains(file, `owner: "linus"`) {
+		t.Errorf("exported file:\n%s", file)
+	}
+
+	// scribe export --server, while the server holds the embedded store.
+	var out bytes.Buffer
+	if err := runExportTo(context.Background(), []string{"--server", base, "--author", "Ada Lovelace", string(note.ID)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "Unchanged since the last export: "+res.Path) {
+		t.Errorf("scribe export --server printed %q", out.String())
+	}
+	if got := gitOut(t, repo, "rev-list", "--count", "HEAD"); got != "1" {
+		t.Errorf("%s commits, want 1", got)
+	}
+
+	// A read-only link cannot export: its token is not a note id, and the
+	// share routes have no export.
+	var share struct {
+		Token string `json:"token"`
+	}
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/shares", struct{}{}, &share); code != http.StatusCreated {
+		t.Fatalf("create share: %d", code)
+	}
+	var apiErr struct{ Code string }
+	if code := api(t, "POST", base+"/api/notes/"+share.Token+"/export", map[string]string{"author": "Mallory"}, &apiErr); code != http.StatusNotFound || apiErr.Code != scribe.ENOTFOUND {
+		t.Errorf("export with a share token: %d %+v", code, apiErr)
+	}
+	if code := api(t, "POST", base+"/api/shares/"+share.Token+"/export", map[string]string{"author": "Mallory"}, nil); code < 400 {
+		t.Errorf("export through the share route answered %d", code)
+	}
+	if got := gitOut(t, repo, "rev-list", "--count", "HEAD"); got != "1" {
+		t.Errorf("a read-only token made a commit")
+	}
+
+	// The .html download is export.RenderHTML: no raw HTML from the note.
+	resp, err := http.Get(base + "/api/notes/" + string(note.ID) + "/download.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(page), "<script") || !strings.Contains(string(page), "Content-Security-Policy") {
+		t.Errorf("download.html (%d):\n%s", resp.StatusCode, page)
+	}
+	fsck := gitOut(t, repo, "fsck", "--strict", "--no-dangling")
+	if fsck != "" {
+		t.Errorf("git fsck: %s", fsck)
+	}
+}
