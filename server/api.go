@@ -265,7 +265,7 @@ func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text
 		if err != nil {
 			return 0, err
 		}
-		sub := &submission{session: session, seq: 1, appendText: text, author: author, reply: make(chan submitResult, 1)}
+		sub := &submission{session: session, seq: 1, appendText: text, author: author, reply: make(chan submitResult, 1), received: time.Now()}
 		if !sess.submit(sub) {
 			continue // the session closed as we came; open a new one
 		}

@@ -340,7 +340,8 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 		if err != nil {
 			return
 		}
-		_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+		received := time.Now()
+		_ = c.conn.SetReadDeadline(received.Add(pongWait))
 		m, err := decodeClientMsg(data)
 		if err != nil {
 			if !fail(err, nil) {
@@ -373,7 +374,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 				}
 				continue
 			}
-			if !sess.submit(&submission{c: c, session: c.session, seq: o.seq, rev: o.rev, op: o.op, sel: o.sel}) {
+			if !sess.submit(&submission{c: c, session: c.session, seq: o.seq, rev: o.rev, op: o.op, sel: o.sel, received: received}) {
 				return
 			}
 		case "presence":

@@ -17,6 +17,7 @@ type metrics struct {
 	opsCommitted  prometheus.Counter
 	remoteOps     prometheus.Counter
 	commitSeconds prometheus.Histogram
+	opSeconds     prometheus.Histogram
 	batchSize     prometheus.Histogram
 	conflicts     prometheus.Counter
 	errors        *prometheus.CounterVec
@@ -42,6 +43,10 @@ func newMetrics(s *Server) *metrics {
 			Name: "scribe_commit_seconds", Help: "Latency of one Store.Append (a group commit).",
 			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
 		}),
+		opSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "scribe_op_seconds", Help: "Time from reading an op (or an API append) to queuing its ack: queueing, transform and commit on the server.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+		}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "scribe_commit_batch_ops", Help: "Operations per group commit.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
@@ -56,7 +61,7 @@ func newMetrics(s *Server) *metrics {
 			Name: "scribe_clients_dropped_total", Help: "Websocket clients disconnected by the server, by reason.",
 		}, []string{"reason"}),
 	}
-	m.reg.MustRegister(m.connections, m.notesOpen, m.opsCommitted, m.remoteOps, m.commitSeconds,
+	m.reg.MustRegister(m.connections, m.notesOpen, m.opsCommitted, m.remoteOps, m.commitSeconds, m.opSeconds,
 		m.batchSize, m.conflicts, m.errors, m.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

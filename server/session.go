@@ -63,7 +63,8 @@ type submission struct {
 	known      seqRev // what the store knew of session before submitting
 	reply      chan submitResult
 
-	answered bool // ack or fail was called (run's goroutine)
+	answered bool      // ack or fail was called (run's goroutine)
+	received time.Time // when the server read it, for the latency metric
 }
 
 type submitResult struct {
@@ -760,7 +761,7 @@ func (s *session) commit(batch []*submission) (err error) {
 		}
 		for i, p := range accepted {
 			rev := base + 1 + scribe.Revision(i)
-			p.sub.ack(rev)
+			s.ack(p.sub, rev)
 			from := ""
 			if p.sub.c != nil {
 				from = p.sub.c.id
@@ -792,9 +793,16 @@ func (s *session) finish(done []doneSub) {
 		if d.err != nil {
 			d.sub.fail(d.err)
 		} else {
-			d.sub.ack(d.rev)
+			s.ack(d.sub, d.rev)
 		}
 	}
+}
+
+func (s *session) ack(sub *submission, rev scribe.Revision) {
+	if !sub.received.IsZero() {
+		s.srv.metrics.opSeconds.Observe(time.Since(sub.received).Seconds())
+	}
+	sub.ack(rev)
 }
 
 func (sub *submission) ack(rev scribe.Revision) {
