@@ -37,15 +37,17 @@ async function freePort () {
 }
 
 /**
- * startServer runs `scribe serve` and waits until /healthz answers.
+ * startServer runs `scribe serve` and waits until /healthz answers. In
+ * extraArgs, {dataDir} stands for the server's temporary directory.
  * @returns {Promise<{url: string, dataDir: string, logs: () => string, stop: () => Promise<void>}>}
  */
-export async function startServer () {
+export async function startServer (extraArgs = []) {
   const dataDir = await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
   const port = await freePort()
   const url = `http://127.0.0.1:${port}`
   let output = ''
-  const proc = spawn(scribeBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const args = extraArgs.map(a => a.replaceAll('{dataDir}', dataDir))
+  const proc = spawn(scribeBin, ['serve', '--addr', `127.0.0.1:${port}`, '--data-dir', join(dataDir, 'store'), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SCRIBE_ADDR: '', SCRIBE_DATA_DIR: '' }
   })

@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { execFileSync } from 'node:child_process'
 import {
   startServer, launchBrowser, newPerson, api, noteText, openEditor, editorText,
   waitSynced, screenshotDir, sleep
@@ -127,5 +128,45 @@ test('the read-only page updates live, ignores typing, and stops when revoked', 
   } finally {
     await ada.context.close()
     await viewer.context.close()
+  }
+})
+
+test('export from the toolbar commits the note to the repository; download gives the .md', async () => {
+  const exportSrv = await startServer(['--export-repo', '{dataDir}/repo'])
+  const ada = await newPerson(browser, exportSrv.url, 'Ada Lovelace', { acceptDownloads: true })
+  try {
+    const note = await api(exportSrv.url, 'POST', '/api/notes', { title: 'Release review', template: 'meeting' })
+    await openEditor(ada.page, note.id)
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.keyboard.type('Ship on Thursday ✅', { delay: 5 })
+    await waitSynced(ada.page)
+
+    await ada.page.click('#export-button')
+    const result = ada.page.locator('#export-result')
+    await result.waitFor({ state: 'attached', timeout: 30000 })
+    const path = await result.getAttribute('data-path')
+    const commit = await result.getAttribute('data-commit')
+    const notice = await ada.page.textContent('#notice')
+    assert.ok(path && notice.includes(path), `the notice does not show the path: ${notice}`)
+    assert.ok(commit && notice.includes(commit.slice(0, 12)), `the notice does not show the commit: ${notice}`)
+
+    // The real git binary reads what export wrote.
+    const repo = join(exportSrv.dataDir, 'repo')
+    const head = execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim()
+    assert.equal(head, commit)
+    const file = execFileSync('git', ['-C', repo, 'show', `HEAD:${path}`], { encoding: 'utf8' })
+    assert.ok(file.includes('Ship on Thursday ✅'), file)
+    const author = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%an'], { encoding: 'utf8' }).trim()
+    assert.match(author + execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B'], { encoding: 'utf8' }), /Ada Lovelace/)
+
+    const [download] = await Promise.all([ada.page.waitForEvent('download'), ada.page.click('#download-link')])
+    assert.match(download.suggestedFilename(), /\.md$/)
+    const dl = await download.path()
+    const { readFile } = await import('node:fs/promises')
+    assert.equal(await readFile(dl, 'utf8'), await noteText(exportSrv.url, note.id))
+  } finally {
+    await ada.context.close()
+    await exportSrv.stop()
   }
 })
