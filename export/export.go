@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"net/mail"
 	"path"
 	"strings"
@@ -85,6 +86,10 @@ type Config struct {
 	// against SSH_KNOWN_HOSTS or ~/.ssh/known_hosts.
 	SSHKeyPath       string
 	SSHKeyPassphrase string
+	// Logger receives warnings that do not fail an export: a worktree file
+	// left alone because it was edited by hand, a worktree that could not
+	// be updated after the commit landed. Nil means slog.Default().
+	Logger *slog.Logger
 	// PushTimeout bounds one push, including a fetch and rebase when the
 	// remote moved ahead. Default 1 minute.
 	PushTimeout time.Duration
@@ -155,6 +160,9 @@ func (c *Config) setDefaults() error {
 		}
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	if c.PushTimeout <= 0 {
 		c.PushTimeout = DefaultPushTimeout
 	}

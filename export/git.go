@@ -294,15 +294,20 @@ func (r *repository) setBranch(repo *git.Repository, old *object.Commit, h plumb
 	if err := repo.Storer.CheckAndSetReference(plumbing.NewHashReference(r.branch, h), oldRef); err != nil {
 		return fmt.Errorf("move export branch: %w", err)
 	}
+	// The commit has landed; from here on a failure only leaves the
+	// checked-out files behind, which the next export or a `git checkout`
+	// repairs, so it is logged rather than returned.
 	c, err := repo.CommitObject(h)
-	if err != nil {
-		return fmt.Errorf("read new commit: %w", err)
+	if err == nil {
+		var newTree *object.Tree
+		if newTree, err = c.Tree(); err == nil {
+			err = r.syncWorktree(repo, oldTree, newTree)
+		}
 	}
-	newTree, err := c.Tree()
 	if err != nil {
-		return fmt.Errorf("read new tree: %w", err)
+		r.cfg.Logger.Warn("export: commit made, but the worktree was not updated", "repo", r.cfg.RepoPath, "err", err)
 	}
-	return r.syncWorktree(repo, oldTree, newTree)
+	return nil
 }
 
 // syncWorktree updates the checked-out files (and their index entries) that
@@ -339,11 +344,13 @@ func (r *repository) syncWorktree(repo *git.Repository, oldTree, newTree *object
 		switch {
 		case err == nil:
 			if plumbing.ComputeHash(plumbing.BlobObject, current) != oldHash {
-				continue // changed by hand
+				r.cfg.Logger.Warn("export: worktree file changed by hand, left alone", "repo", r.cfg.RepoPath, "path", p)
+				continue
 			}
 		case errors.Is(err, os.ErrNotExist):
 			if !oldHash.IsZero() {
-				continue // deleted by hand
+				r.cfg.Logger.Warn("export: worktree file deleted by hand, left alone", "repo", r.cfg.RepoPath, "path", p)
+				continue
 			}
 		default:
 			continue
