@@ -151,10 +151,11 @@ func (p *parser) int() (int, *Error) {
 	start := p.i
 	n := 0
 	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-		n = n*10 + int(p.data[p.i]-'0')
-		if n > MaxLength {
+		d := int(p.data[p.i] - '0')
+		if n > (MaxLength-d)/10 { // checked before it happens: int may be 32 bits
 			return 0, invalidf("number exceeds %d", MaxLength)
 		}
+		n = n*10 + d
 		p.i++
 	}
 	digits := p.i - start
