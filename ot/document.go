@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"slices"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -72,6 +73,7 @@ func NewDocument(text string) (*Document, error) {
 
 // appendUTF16 appends the UTF-16 form of the valid UTF-8 string s to buf.
 func appendUTF16(buf []uint16, s string) []uint16 {
+	buf = slices.Grow(buf, len(s)) // UTF-16 never has more units than UTF-8 has bytes
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -242,8 +244,8 @@ func utf8LenTree(t *node) int {
 
 // String returns the document's text.
 func (d *Document) String() string {
-	buf := make([]byte, 0, d.Len()+d.Len()/4)
-	var hi uint16 // a high surrogate whose pair straddles two chunks
+	buf := make([]byte, 0, d.bytes) // exactly the text's size
+	var hi uint16                   // a high surrogate whose pair straddles two chunks
 	var walk func(t *node)
 	walk = func(t *node) {
 		if t == nil {
