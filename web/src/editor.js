@@ -93,7 +93,17 @@ export function startEditor (root) {
         EditorView.updateListener.of(update => {
           for (const tr of update.transactions) {
             if (tr.docChanged && !tr.annotation(remoteChange)) {
-              client.localChange(changesToOp(tr.changes, tr.startState.doc.length), selectionOf(tr.state))
+              try {
+                client.localChange(changesToOp(tr.changes, tr.startState.doc.length), selectionOf(tr.state))
+              } catch (err) {
+                // The editor and the client disagree about the text (a bug):
+                // show the client's text, which is what the server will get.
+                console.error('scribe: local change not accepted:', err)
+                queueMicrotask(() => view.dispatch({
+                  changes: { from: 0, to: view.state.doc.length, insert: client.text },
+                  annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
+                }))
+              }
             }
           }
           if (update.selectionSet && !update.transactions.every(tr => tr.annotation(remoteChange))) {
