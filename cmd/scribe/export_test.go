@@ -16,6 +16,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/store/redis"
 )
 
 // gitOut runs the real git binary in dir.
@@ -208,5 +209,43 @@ func TestAddExportFlags(t *testing.T) {
 	var nilCfg *exportConfig
 	if ex, err := nilCfg.newExporter(nil, ""); ex != nil || err != nil {
 		t.Errorf("nil config: %v, %v", ex, err)
+	}
+}
+
+func TestRunExportFromRedis(t *testing.T) {
+	ctx := context.Background()
+	prefix := "scribe-export-test-" + string(scribe.NewNoteID()) + ":"
+	st, err := redis.New("127.0.0.1:6379", redis.Options{Prefix: prefix})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Open(ctx); err != nil {
+		t.Fatalf("redis on 127.0.0.1:6379 (make test starts it): %v", err)
+	}
+	n, err := st.CreateNote(ctx, scribe.NewNote{Title: "From Redis", Text: "# From Redis\n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = st.Close()
+	t.Cleanup(func() {
+		// Remove this run's keys, and only them.
+		c, err := redis.NewClient("127.0.0.1:6379")
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		keys, _ := c.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			c.Del(ctx, keys...)
+		}
+	})
+
+	repo := filepath.Join(t.TempDir(), "repo")
+	var out bytes.Buffer
+	if err := runExportTo(ctx, []string{"--redis", "127.0.0.1:6379", "--redis-prefix", prefix, "--export-repo", repo, "--author", "Ada", string(n.ID)}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := gitOut(t, repo, "log", "-1", "--format=%s"); !strings.HasPrefix(got, "Meeting notes: From Redis (") {
+		t.Errorf("commit subject = %q", got)
 	}
 }
