@@ -161,6 +161,14 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 			return scribe.Note{}, err
 		}
 	}
+	// The first appends to a new note need its text: keep it.
+	if d, err := ot.NewDocument(n.Text); err == nil {
+		e := s.cache.get(id)
+		e.mu.Lock()
+		e.doc, e.rev = d, 0
+		s.cache.resize(e, docSize(d))
+		e.mu.Unlock()
+	}
 	return scribe.Note{
 		ID:        id,
 		Title:     n.Title,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/store/redis/clustertest"
 )
 
 // These tests cover what is particular to the Redis store: the key layout
@@ -519,5 +520,39 @@ func TestNewClientURLs(t *testing.T) {
 		if addrs != c.addrs || isCluster != c.cluster {
 			t.Errorf("%q: addrs %q cluster %v; want %q %v", c.url, addrs, isCluster, c.addrs, c.cluster)
 		}
+	}
+}
+
+// TestPingNeedsEveryMaster shows Ping (the /readyz check) fails when one
+// master of a cluster is down, or when Redis does not answer at all.
+func TestPingNeedsEveryMaster(t *testing.T) {
+	ctx := context.Background()
+	c := clustertest.New(t)
+	s, err := New(c.URL(), Options{Prefix: randomPrefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopNode(1); err != nil {
+		t.Fatal(err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := s.Ping(pctx); err == nil {
+		t.Fatal("Ping succeeded with a master down")
+	}
+
+	dead, err := New("127.0.0.1:1", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dead.Close()
+	if err := dead.Open(pctx); err == nil {
+		t.Fatal("Open succeeded with no Redis")
+	} else if scribe.ErrorCode(err) != scribe.EINTERNAL {
+		t.Fatalf("Open with no Redis: %v, want an internal error", err)
 	}
 }

@@ -168,23 +168,41 @@ func (c *Cluster) Client() *goredis.ClusterClient {
 	return goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: c.Addrs})
 }
 
+// StopNode stops node i (0 <= i < Masters), leaving the others running, to
+// test what clients see when a master is down.
+func (c *Cluster) StopNode(i int) error {
+	if i < 0 || i >= len(c.nodes) {
+		return fmt.Errorf("no node %d", i)
+	}
+	return stopNode(c.nodes[i])
+}
+
+// stopNode stops one redis-server: SIGINT, then SIGKILL after stopTimeout.
+// It does nothing to a node already stopped.
+func stopNode(cmd *exec.Cmd) error {
+	if cmd.Process == nil || cmd.ProcessState != nil {
+		return nil
+	}
+	_ = cmd.Process.Signal(os.Interrupt) // redis-server shuts down cleanly on SIGINT/SIGTERM
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		return nil
+	case <-time.After(stopTimeout):
+		_ = cmd.Process.Kill()
+		<-done
+		return fmt.Errorf("redis-server pid %d did not stop in %v; killed", cmd.Process.Pid, stopTimeout)
+	}
+}
+
 // Stop stops every node and removes the cluster's files if Start created
 // the directory. It is safe to call more than once.
 func (c *Cluster) Stop() error {
 	var errs []error
 	for _, cmd := range c.nodes {
-		if cmd.Process == nil || cmd.ProcessState != nil {
-			continue
-		}
-		_ = cmd.Process.Signal(os.Interrupt) // redis-server shuts down cleanly on SIGINT/SIGTERM
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		select {
-		case <-done:
-		case <-time.After(stopTimeout):
-			_ = cmd.Process.Kill()
-			<-done
-			errs = append(errs, fmt.Errorf("redis-server pid %d did not stop in %v; killed", cmd.Process.Pid, stopTimeout))
+		if err := stopNode(cmd); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	c.nodes = nil

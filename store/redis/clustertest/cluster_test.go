@@ -3,6 +3,7 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -50,5 +51,18 @@ func TestCluster(t *testing.T) {
 	defer one.Close()
 	if err := one.Ping(ctx).Err(); err == nil {
 		t.Fatal("a node still answers after Stop")
+	}
+}
+
+// TestMissingRedisFails checks that without redis-server on PATH, Start
+// fails with an error that says how to install it (tests fail, never skip).
+func TestMissingRedisFails(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Start(context.Background(), "")
+	if err == nil {
+		t.Fatal("Start succeeded without redis-server on PATH")
+	}
+	if !strings.Contains(err.Error(), "redis-server not found") || !strings.Contains(err.Error(), "ensure-redis.sh") {
+		t.Fatalf("error %q does not say what is missing and how to install it", err)
 	}
 }
