@@ -271,6 +271,10 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	// Revisions only grow, so the log's pages can be filled completely
+	// instead of bbolt's default half (a session's seqs mostly grow too).
+	ops.FillPercent = 1.0
+	seqs.FillPercent = 0.9
 	for i := range p.changes {
 		c := p.changes[i]
 		c.Time = now
