@@ -53,11 +53,12 @@ type client struct {
 	out      *outbox
 
 	// Owned by the session goroutine.
-	name   string
-	color  string
-	sel    []Range
-	selRev scribe.Revision
-	hasSel bool
+	name     string
+	color    string
+	sel      []Range
+	selRev   scribe.Revision
+	hasSel   bool
+	ackedSeq uint64 // the highest seq acknowledged on this connection
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed when the connection should end

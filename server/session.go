@@ -398,6 +398,7 @@ func (s *session) handleJoin(r *joinRequest) error {
 			rev := h.rev + 1 + scribe.Revision(i)
 			if !c.readonly && e.session == c.session {
 				catchup = append(catchup, encodeAck(e.seq, rev))
+				c.ackedSeq = max(c.ackedSeq, e.seq)
 			} else {
 				catchup = append(catchup, encodeOp(rev, e.opJSON, s.clientFor(e.session)))
 			}
@@ -412,6 +413,7 @@ func (s *session) handleJoin(r *joinRequest) error {
 	}
 	if !c.readonly {
 		w.LastSeq = s.lastSeq[c.session].seq
+		c.ackedSeq = max(c.ackedSeq, w.LastSeq) // the welcome acknowledges what lastSeq covers
 	}
 	if h.hasRev {
 		w.Catchup = true
@@ -566,21 +568,37 @@ func (s *session) applyRemote(ch scribe.Change) error {
 	opJSON := json.RawMessage(op.String())
 	s.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	s.srv.metrics.remoteOps.Inc()
-	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session)), ch.Session, nil)
+	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session)), ch.Session, ch.Seq, s.rev, nil)
 	return nil
 }
 
-// broadcastOp queues a committed op for every local client except skip and
-// the connections of the session that submitted it. Such a connection (a
-// client that reconnected here while its op was committed through its old
-// connection) must not apply its own op a second time: it resends the op,
-// as its welcome's lastSeq told it to, and the resend is acknowledged.
-func (s *session) broadcastOp(msg []byte, session string, skip *client) {
+// broadcastOp queues a committed op, which session submitted as seq and
+// which produced rev, for every local client but skip (its sender, which
+// gets its ack). A connection of the same session (a client that reconnected
+// while its op was being committed through its old connection, here or on
+// another node) gets an ack instead: the op is its own in-flight op, and
+// applying it a second time would double it.
+func (s *session) broadcastOp(msg []byte, session string, seq uint64, rev scribe.Revision, skip *client) {
 	for c := range s.clients {
-		if c != skip && (session == "" || c.session != session) {
+		switch {
+		case c == skip:
+		case session != "" && c.session == session:
+			s.ackTo(c, seq, rev)
+		default:
 			c.send(msg)
 		}
 	}
+}
+
+// ackTo acknowledges seq as rev to c, once: a connection that has had the
+// ack (its op committed through another connection of its session, then
+// resent) does not get it twice, which would break its revision sequence.
+func (s *session) ackTo(c *client, seq uint64, rev scribe.Revision) {
+	if seq <= c.ackedSeq {
+		return
+	}
+	c.ackedSeq = seq
+	c.send(encodeAck(seq, rev))
 }
 
 // apply applies op to the live document and returns the change of its
@@ -766,7 +784,7 @@ func (s *session) commit(batch []*submission) (err error) {
 			if p.sub.c != nil {
 				from = p.sub.c.id
 			}
-			s.broadcastOp(encodeOp(rev, changes[i].Op, from), p.sub.session, p.sub.c)
+			s.broadcastOp(encodeOp(rev, changes[i].Op, from), p.sub.session, p.sub.seq, rev, p.sub.c)
 			if c := p.sub.c; c != nil && p.sub.sel != nil {
 				c.sel, c.selRev, c.hasSel = s.selAt(p.sub.sel, rev), s.rev, true
 				s.dirty[c] = struct{}{}
@@ -798,19 +816,16 @@ func (s *session) finish(done []doneSub) {
 	}
 }
 
+// ack answers a submission that is committed as rev (now or before).
 func (s *session) ack(sub *submission, rev scribe.Revision) {
 	if !sub.received.IsZero() {
 		s.srv.metrics.opSeconds.Observe(time.Since(sub.received).Seconds())
 	}
-	sub.ack(rev)
-}
-
-func (sub *submission) ack(rev scribe.Revision) {
 	sub.answered = true
 	if sub.reply != nil {
 		sub.reply <- submitResult{rev: rev}
 	} else if sub.c != nil {
-		sub.c.send(encodeAck(sub.seq, rev))
+		s.ackTo(sub.c, sub.seq, rev)
 	}
 }
 

@@ -103,14 +103,15 @@ func TestReconnectResendAndCatchUp(t *testing.T) {
 	if ack := a.expect("ack"); ack.Seq != 1 || ack.Rev != 1 {
 		t.Fatalf("ack = %+v", ack)
 	}
-	// Resend on the same connection: acked again with rev 1, not applied.
+	// A resend on the same connection, already acknowledged there, is not
+	// applied and not acknowledged twice: the next ack is for seq 2.
 	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op1})
-	if ack := a.expect("ack"); ack.Seq != 1 || ack.Rev != 1 {
-		t.Fatalf("resend ack = %+v", ack)
-	}
 	// Op seq 2 sent, then the connection drops before the client reads the ack.
 	op2 := mustOp(t, n16+7, "!")
 	a.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": op2})
+	if ack := a.next(); ack.Type != "ack" || ack.Seq != 2 || ack.Rev != 2 {
+		t.Fatalf("after a duplicate on one connection: %+v, want ack seq 2 rev 2", ack)
+	}
 	_ = a.conn.Close()
 
 	// Someone else edits meanwhile.
@@ -141,11 +142,9 @@ func TestReconnectResendAndCatchUp(t *testing.T) {
 	if m.Type != "op" || m.Rev != 3 {
 		t.Fatalf("catch-up[1] = %+v, want op rev 3", m)
 	}
-	// A resend of op 2 anyway (a confused client) is acked with rev 2 again.
+	// A resend of op 2 anyway (a confused client) is ignored: it was
+	// acknowledged in the catch-up.
 	a2.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": op2})
-	if ack := a2.expect("ack"); ack.Rev != 2 {
-		t.Fatalf("resend of op 2 acked with rev %d, want 2", ack.Rev)
-	}
 	want := "B" + start + "hello😀!"
 	if got := node.text(id); got != want {
 		t.Fatalf("text = %q, want %q (each edit exactly once)", got, want)
@@ -587,22 +586,92 @@ func TestResendAcrossNodes(t *testing.T) {
 	if ack := onA.expect("ack"); ack.Rev != 1 {
 		t.Fatalf("ack on A: %+v", ack)
 	}
-	watcher.settle(1) // node b has applied rev 1
+	// Node b forwards the commit to the session's connection there as an
+	// ack, never as an op (which would apply the edit twice).
+	m := nextNonPresence(onB)
+	if m.Type != "ack" || m.Seq != 1 || m.Rev != 1 {
+		t.Fatalf("the other connection got %+v, want ack seq 1 rev 1", m)
+	}
+	// Its resend (sent before it saw the ack) is neither applied nor acked
+	// again; a new op and another client's op follow in order.
 	onB.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op})
-	for {
-		m := onB.next()
-		if m.Type == "op" {
-			t.Fatalf("the session's own op was echoed to its other connection: %+v", m)
-		}
-		if m.Type == "ack" {
-			if m.Seq != 1 || m.Rev != 1 {
-				t.Fatalf("resend ack %+v, want seq 1 rev 1", m)
-			}
-			break
+	onB.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": mustOp(t, ot.Len16(start)+2, "!")})
+	if m := nextNonPresence(onB); m.Type != "ack" || m.Seq != 2 || m.Rev != 2 {
+		t.Fatalf("got %+v, want ack seq 2 rev 2", m)
+	}
+	watcher.settle(2)
+	watcher.edit()
+	watcher.settle(0)
+	if m := nextNonPresence(onB); m.Type != "op" || m.Rev != 3 {
+		t.Fatalf("got %+v, want op rev 3", m)
+	}
+	if got := a.text(id); got != watcher.doc {
+		t.Fatalf("store %q, watcher %q", got, watcher.doc)
+	}
+	if n := countSession(t, a, id, session); n != 2 {
+		t.Fatalf("the session has %d changes in the log, want 2", n)
+	}
+}
+
+// countSession counts a session's changes in the note's log.
+func countSession(t *testing.T, n *testNode, id scribe.NoteID, session string) int {
+	t.Helper()
+	changes, err := n.store.Changes(context.Background(), id, 0, 1<<40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := 0
+	for _, ch := range changes {
+		if ch.Session == session {
+			count++
 		}
 	}
-	if got := a.text(id); got != "😀"+start {
-		t.Fatalf("text %q", got)
+	return count
+}
+
+// A second connection of one session on the same node (the client
+// reconnected before the server noticed the old connection drop) gets the
+// old connection's commit as an ack, and the revision sequence stays whole.
+func TestTwoConnectionsOneSession(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Twins", "blank")
+	start := node.text(id)
+	session := newSession()
+	old := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	old.hello(session, "Ada", nil)
+	fresh := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	if w := fresh.hello(session, "Ada", revPtr(0)); w.LastSeq != 0 {
+		t.Fatalf("lastSeq %d", w.LastSeq)
+	}
+	other := newEditor(t, node, id, "Other", 3)
+	op := mustOp(t, ot.Len16(start), "x")
+	old.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op})
+	fresh.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": op}) // the resend
+	if m := nextNonPresence(fresh); m.Type != "ack" || m.Seq != 1 || m.Rev != 1 {
+		t.Fatalf("fresh got %+v, want ack seq 1 rev 1", m)
+	}
+	other.settle(1)
+	other.edit()
+	other.settle(0)
+	if m := nextNonPresence(fresh); m.Type != "op" || m.Rev != 2 {
+		t.Fatalf("fresh got %+v, want op rev 2", m)
+	}
+	if got := node.text(id); got != other.doc {
+		t.Fatalf("text %q, other has %q", got, other.doc)
+	}
+	if n := countSession(t, node, id, session); n != 1 {
+		t.Fatalf("the session has %d changes in the log, want 1", n)
+	}
+}
+
+// nextNonPresence returns the next message that is not about presence.
+func nextNonPresence(c *wsClient) msg {
+	c.t.Helper()
+	for {
+		m := c.next()
+		if m.Type != "presence" && m.Type != "leave" {
+			return m
+		}
 	}
 }
 
