@@ -761,3 +761,64 @@ func TestRemoteEditedTheExportedFile(t *testing.T) {
 	}
 	fsck(t, e.cfg.RepoPath)
 }
+
+// TestRebaseSeveralLocalCommits: exports made while the remote was
+// unreachable pile up locally; once it is back and has moved ahead, all
+// of them are replayed onto it in order and pushed.
+func TestRebaseSeveralLocalCommits(t *testing.T) {
+	remote := bareRepo(t)
+	e := newExporter(t, Config{Remote: remote})
+	day := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	note := func(i int) Snapshot {
+		return Snapshot{ID: scribe.NoteID(fmt.Sprintf("offline%015d", i)), Text: fmt.Sprintf("# Meeting %d\n", i), CreatedAt: day}
+	}
+	if res := mustWrite(t, e, note(1), "Ada"); !res.Pushed {
+		t.Fatalf("first export not pushed: %+v", res)
+	}
+
+	// The remote goes away; two exports stay local.
+	away := remote + ".away"
+	if err := os.Rename(remote, away); err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i <= 3; i++ {
+		if res := mustWrite(t, e, note(i), "Ada"); res.Pushed || res.PushError == "" {
+			t.Fatalf("export %d while the remote is away = %+v", i, res)
+		}
+	}
+	if err := os.Rename(away, remote); err != nil {
+		t.Fatal(err)
+	}
+
+	// Meanwhile someone pushed.
+	human := filepath.Join(t.TempDir(), "human")
+	runGit(t, t.TempDir(), "clone", "-q", remote, human)
+	if err := os.WriteFile(filepath.Join(human, "CONTRIBUTING.md"), []byte("Be kind.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, human, "add", ".")
+	runGit(t, human, "commit", "-q", "-m", "Add CONTRIBUTING")
+	runGit(t, human, "push", "-q", "origin", "main")
+	theirs := runGit(t, human, "rev-parse", "HEAD")
+
+	res := mustWrite(t, e, note(4), "Ada")
+	if !res.Pushed {
+		t.Fatalf("export after the remote came back = %+v", res)
+	}
+	subjects := runGit(t, remote, "log", "--format=%s", "main")
+	want := "Meeting notes: Meeting 4 (2026-11-24)\nMeeting notes: Meeting 3 (2026-11-24)\nMeeting notes: Meeting 2 (2026-11-24)\nAdd CONTRIBUTING\nMeeting notes: Meeting 1 (2026-11-24)"
+	if subjects != want {
+		t.Errorf("remote history:\n%s\nwant\n%s", subjects, want)
+	}
+	if got := runGit(t, remote, "rev-parse", "main~3"); got != theirs {
+		t.Errorf("the local exports are not on top of the other commit")
+	}
+	if got := runGit(t, remote, "ls-tree", "-r", "--name-only", "main"); strings.Count(got, "\n")+1 != 5 {
+		t.Errorf("remote tree:\n%s", got)
+	}
+	if got := runGit(t, e.cfg.RepoPath, "status", "--porcelain"); got != "" {
+		t.Errorf("worktree not clean:\n%s", got)
+	}
+	fsck(t, remote)
+	fsck(t, e.cfg.RepoPath)
+}
