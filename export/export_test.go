@@ -822,3 +822,37 @@ func TestRebaseSeveralLocalCommits(t *testing.T) {
 	fsck(t, remote)
 	fsck(t, e.cfg.RepoPath)
 }
+
+// TestUnchangedExportFastForwards: when the remote moved ahead and the
+// local branch has nothing new, an unchanged re-export fast-forwards the
+// local branch (and worktree) to the remote and reports it pushed.
+func TestUnchangedExportFastForwards(t *testing.T) {
+	remote := bareRepo(t)
+	e := newExporter(t, Config{Remote: remote})
+	s := weeklySnapshot(t)
+	first := mustWrite(t, e, s, "Ada")
+
+	human := filepath.Join(t.TempDir(), "human")
+	runGit(t, t.TempDir(), "clone", "-q", remote, human)
+	if err := os.WriteFile(filepath.Join(human, "NOTES.md"), []byte("x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, human, "add", ".")
+	runGit(t, human, "commit", "-q", "-m", "Add NOTES")
+	runGit(t, human, "push", "-q", "origin", "main")
+	theirs := runGit(t, human, "rev-parse", "HEAD")
+
+	res := mustWrite(t, e, s, "Ada")
+	if !res.Unchanged || !res.Pushed || res.Commit != first.Commit {
+		t.Fatalf("unchanged export behind the remote = %+v, want unchanged, pushed, commit %s", res, first.Commit)
+	}
+	if got := runGit(t, e.cfg.RepoPath, "rev-parse", "main"); got != theirs {
+		t.Errorf("local main = %s, want fast-forwarded to %s", got, theirs)
+	}
+	if _, err := os.Stat(filepath.Join(e.cfg.RepoPath, "NOTES.md")); err != nil {
+		t.Errorf("worktree not fast-forwarded: %v", err)
+	}
+	if got := runGit(t, remote, "rev-parse", "main"); got != theirs {
+		t.Errorf("remote main moved: %s", got)
+	}
+}

@@ -761,7 +761,10 @@ func rebase(repo *git.Repository, local, onto *object.Commit) (plumbing.Hash, er
 		}
 		c = p
 	}
-	if !stop.IsZero() && chain[len(chain)-1].NumParents() == 0 && chain[len(chain)-1].Hash != stop {
+	if len(chain) == 0 {
+		return onto.Hash, nil // local is behind the remote: fast-forward
+	}
+	if !stop.IsZero() && chain[len(chain)-1].NumParents() == 0 {
 		return plumbing.ZeroHash, fmt.Errorf("%w: the local branch's history is not linear above the remote's; rebase it by hand", errRebaseConflict)
 	}
 	head := onto
