@@ -856,3 +856,46 @@ func TestUnchangedExportFastForwards(t *testing.T) {
 		t.Errorf("remote main moved: %s", got)
 	}
 }
+
+// TestUnrelatedHistories: a new export repository whose remote was away at
+// startup begins its own history; once the remote is back, the exports are
+// replayed onto the remote's history instead of pushing an unrelated one.
+func TestUnrelatedHistories(t *testing.T) {
+	remote := bareRepo(t)
+	human := filepath.Join(t.TempDir(), "human")
+	runGit(t, t.TempDir(), "clone", "-q", remote, human)
+	if err := os.WriteFile(filepath.Join(human, "README.md"), []byte("# Docs\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runGit(t, human, "add", ".")
+	runGit(t, human, "commit", "-q", "-m", "Start the docs")
+	runGit(t, human, "push", "-q", "origin", "main")
+	theirs := runGit(t, human, "rev-parse", "HEAD")
+
+	away := remote + ".away"
+	if err := os.Rename(remote, away); err != nil {
+		t.Fatal(err)
+	}
+	e := newExporter(t, Config{Remote: remote})
+	if res := mustWrite(t, e, weeklySnapshot(t), "Ada"); res.Pushed {
+		t.Fatalf("pushed to a missing remote: %+v", res)
+	}
+	if err := os.Rename(away, remote); err != nil {
+		t.Fatal(err)
+	}
+	other := Snapshot{ID: "DDDDDDDDDDDDDDDDDDDDDD", Text: "# Retro\n", CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	res := mustWrite(t, e, other, "Ada")
+	if !res.Pushed {
+		t.Fatalf("export after the remote came back = %+v", res)
+	}
+	if got := runGit(t, remote, "rev-parse", "main~2"); got != theirs {
+		t.Errorf("exports not replayed onto the remote's history: main~2 = %s, want %s", got, theirs)
+	}
+	if got := runGit(t, remote, "rev-list", "--count", "main"); got != "3" {
+		t.Errorf("%s commits on the remote, want 3", got)
+	}
+	if b, err := os.ReadFile(filepath.Join(e.cfg.RepoPath, "README.md")); err != nil || string(b) != "# Docs\n" {
+		t.Errorf("README missing from the worktree: %q %v", b, err)
+	}
+	fsck(t, remote)
+}
