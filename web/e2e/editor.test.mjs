@@ -178,6 +178,29 @@ test('a websocket that dies silently is detected and edits are resent once', asy
   }
 })
 
+test('after the machine sleeps, the editor reconnects at once and keeps the edits', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Lid closed', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await ada.page.clock.install() // the page's clock, which the test can jump forward
+    await openEditor(ada.page, note.id)
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('before sleep, ', { delay: 5 })
+    await waitSynced(ada.page)
+    const firstClient = await ada.page.evaluate(() => window.scribe.client.client)
+    // 20 s pass in one jump, as when a laptop wakes up.
+    await ada.page.clock.fastForward(20000)
+    await ada.page.keyboard.type('after waking', { delay: 5 })
+    await ada.page.waitForFunction(c => window.scribe.client.client !== c && window.scribe.client.status === 'connected', firstClient, { timeout: 15000 })
+    await waitSynced(ada.page)
+    const server = await noteText(srv.url, note.id)
+    assert.equal(server, '# Lid closed\n\nbefore sleep, after waking')
+    assert.equal(await editorText(ada.page), server)
+  } finally {
+    await ada.context.close()
+  }
+})
+
 test('screenshot: a meeting with two people taking notes', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Platform weekly sync', template: 'meeting' })
   const ada = await newPerson(browser, srv.url, 'Ada')

@@ -15,6 +15,13 @@ export const BACKOFF_MAX_MS = 10000
  */
 export const ACK_TIMEOUT_MS = 8000
 
+/**
+ * A watchdog tick that comes this late means the machine slept (a closed
+ * laptop lid): the socket is most likely dead without the browser knowing,
+ * so the client reconnects at once rather than waiting to type into it.
+ */
+export const SLEEP_GAP_MS = 15000
+
 /** After this many failed attempts in a row the state shows as offline. */
 const OFFLINE_AFTER_FAILURES = 3
 
@@ -46,6 +53,7 @@ export class Connection {
     this.stopped = false
     this.lastHeard = 0
     this.waitingSince = 0
+    this.lastTick = Date.now()
     client.cb.send = msg => this.send(msg)
     client.cb.resync = () => this.drop(true)
     this.watchdog = setInterval(() => this.check(), 1000)
@@ -149,8 +157,17 @@ export class Connection {
     return navigator.onLine === false || this.failures >= OFFLINE_AFTER_FAILURES
   }
 
-  /** The dead-connection check: an ack is owed and the server has gone quiet. */
+  /** The dead-connection checks, every second: the machine slept, or an ack is owed and the server has gone quiet. */
   check () {
+    const tick = Date.now()
+    const gap = tick - this.lastTick
+    this.lastTick = tick
+    // Hidden tabs have their timers throttled, which looks like a gap too:
+    // only a visible page acts on it (once, when it becomes visible again).
+    if (gap > SLEEP_GAP_MS && this.ws && document.visibilityState !== 'hidden') {
+      this.drop(true)
+      return
+    }
     if (!this.client.inflight) {
       this.waitingSince = 0
       return
