@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/scribe-notes/scribe/server/loadtest"
@@ -29,6 +30,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "read the server's memory from /proc/<pid>/status (default: its /metrics)")
 	fs.StringVar(&cfg.MetricsURL, "metrics", "", "the server's Prometheus metrics URL (default: <url>/metrics)")
 	fs.IntVar(&cfg.Dialers, "dialers", 64, "connections opened at once")
+	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -36,6 +38,17 @@ func runBench(ctx context.Context, args []string) error {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
 	}
 	cfg.Log = os.Stderr
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)

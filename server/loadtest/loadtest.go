@@ -653,7 +653,7 @@ func createNote(ctx context.Context, c *http.Client, base string) (string, error
 // names its send time.
 type revTable struct {
 	mu     sync.RWMutex
-	blocks map[int64]*revBlock
+	blocks []*revBlock // block k holds revisions k*revBlockSize ...
 }
 
 const revBlockSize = 4096
@@ -673,14 +673,17 @@ type parked struct {
 }
 
 func (t *revTable) entry(rev int64) *revEntry {
-	k := rev / revBlockSize
+	k := int(rev / revBlockSize)
 	t.mu.RLock()
-	blk := t.blocks[k]
+	var blk *revBlock
+	if k < len(t.blocks) {
+		blk = t.blocks[k]
+	}
 	t.mu.RUnlock()
 	if blk == nil {
 		t.mu.Lock()
-		if t.blocks == nil {
-			t.blocks = make(map[int64]*revBlock)
+		for len(t.blocks) <= k {
+			t.blocks = append(t.blocks, nil)
 		}
 		if blk = t.blocks[k]; blk == nil {
 			blk = new(revBlock)

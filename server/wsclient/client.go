@@ -21,6 +21,7 @@
 package wsclient
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -223,12 +224,12 @@ type Client struct {
 	buffer     *pending
 	sel        ot.Selection // the local selection, in the local text
 	sendSel    bool         // sel must go out with the next op or presence
-	peers      map[string]*Peer
+	peers      map[string]*peerState
 	hist       [historyLen]histEntry
 	status     Status
 	closed     bool
 	closeErr   error         // why the client closed, when the server closed it for good
-	changed    chan struct{} // closed and replaced on every state change
+	changed    chan struct{} // closed on the next state change; nil when nobody waits
 	reconnects bool          // an automatic reconnect loop is running
 	delivering int           // batches of callbacks being run; waiters wait for them
 	ctx        context.Context
@@ -266,8 +267,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		session: session,
 		dialer:  dialer,
 		name:    opts.Name,
-		peers:   make(map[string]*Peer),
-		changed: make(chan struct{}),
+		peers:   make(map[string]*peerState),
 		ctx:     cctx,
 		cancel:  cancel,
 	}
@@ -414,19 +414,36 @@ func (c *Client) Peers() []Peer {
 	defer c.mu.Unlock()
 	out := make([]Peer, 0, len(c.peers))
 	for _, p := range c.peers {
-		q := *p
-		q.Sel = c.localSel(p.Sel, p.Rev)
+		q := p.peer()
+		q.Sel = c.localSel(q.Sel, q.Rev)
 		out = append(out, q)
 	}
 	return out
+}
+
+// peerState is a peer as last announced, its selection possibly still raw.
+type peerState struct {
+	Peer
+	raw []byte // the selection's JSON, not decoded yet
+}
+
+// peer returns the peer with its selection decoded (as the server sent it).
+func (p *peerState) peer() Peer {
+	if p.raw != nil {
+		p.Sel, _ = parseSel(p.raw) // a malformed selection counts as none
+		p.raw = nil
+	}
+	return p.Peer
 }
 
 // ---- waiting ----
 
 // notifyLocked wakes everyone waiting for a change. Called with mu held.
 func (c *Client) notifyLocked() {
-	close(c.changed)
-	c.changed = make(chan struct{})
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
 }
 
 // wait blocks until cond (called with mu held) holds, ctx is done, or the
@@ -445,6 +462,9 @@ func (c *Client) wait(ctx context.Context, cond func() bool) error {
 				return fmt.Errorf("%w: %w", ErrClosed, err)
 			}
 			return ErrClosed
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
 		}
 		ch := c.changed
 		c.mu.Unlock()
@@ -844,7 +864,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		c.mu.Unlock()
 		return fail(ErrClosed)
 	}
-	var evs []func()
+	var evs []event
 	if err := c.welcomeLocked(cn, &msgs[0], &evs); err != nil {
 		c.conn = nil
 		c.mu.Unlock()
@@ -853,7 +873,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 	c.conn, c.url = cn, url
 	c.status = Connected
 	if st := c.opts.OnStatus; st != nil {
-		evs = append(evs, func() { st(Connected) })
+		evs = append(evs, event{fn: func() { st(Connected) }})
 	}
 	c.handleLocked(cn, msgs[1:], &evs)
 	c.wg.Add(2)
@@ -866,7 +886,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 // welcomeLocked takes the welcome's state. On a reconnect with catch-up the
 // local state stays and the in-flight op is resent unless the server already
 // committed it; with a full text the note is reloaded.
-func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
+func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
 	if c.clientID != "" {
 		c.pastIDs = append(c.pastIDs, c.clientID)
 		if len(c.pastIDs) > maxPastIDs {
@@ -876,22 +896,21 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
 	c.clientID = m.Client
 	c.readOnly = m.ReadOnly
 	c.title = m.Title
-	c.color = m.Color
+	c.color = m.color()
 	if len(m.Limits) > 0 {
 		var l Limits
 		if json.Unmarshal(m.Limits, &l) == nil {
 			c.limits = l
 		}
 	}
-	c.peers = make(map[string]*Peer)
+	c.peers = make(map[string]*peerState)
 	if len(m.Peers) > 0 {
 		var ps []Peer
 		if err := json.Unmarshal(m.Peers, &ps); err != nil {
 			return fmt.Errorf("welcome: bad peers: %w", err)
 		}
-		for i := range ps {
-			p := ps[i]
-			c.peers[p.Client] = &p
+		for _, p := range ps {
+			c.peers[p.Client] = &peerState{Peer: p}
 		}
 	}
 	c.seq = max(c.seq, m.LastSeq)
@@ -931,7 +950,7 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
 			rerr.Reason = "the server refused an edit"
 		}
 		if f := c.opts.OnError; f != nil {
-			*evs = append(*evs, func() { f(rerr) })
+			*evs = append(*evs, event{fn: func() { f(rerr) }})
 		}
 	}
 	c.inflight, c.buffer = nil, nil
@@ -948,7 +967,7 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]func()) error {
 // released. Waiters see the new state only after its callbacks ran
 // (delivering counts batches in progress), so WaitSynced returning means
 // OnAck has been called.
-func (c *Client) deliverLocked(evs []func()) {
+func (c *Client) deliverLocked(evs []event) {
 	if len(evs) == 0 {
 		c.notifyLocked()
 		c.mu.Unlock()
@@ -956,17 +975,56 @@ func (c *Client) deliverLocked(evs []func()) {
 	}
 	c.delivering++
 	c.mu.Unlock()
-	run(evs)
+	c.run(evs)
 	c.mu.Lock()
 	c.delivering--
 	c.notifyLocked()
 	c.mu.Unlock()
 }
 
-func run(evs []func()) {
-	for _, f := range evs {
-		f()
+// event is one callback to run: an op, an ack, or anything else as a closure.
+type event struct {
+	kind   uint8 // evFunc, evRemote or evAck
+	remote RemoteOp
+	ack    Ack
+	fn     func()
+}
+
+const (
+	evFunc uint8 = iota
+	evRemote
+	evAck
+)
+
+func (c *Client) run(evs []event) {
+	for i := range evs {
+		e := &evs[i]
+		switch e.kind {
+		case evRemote:
+			c.opts.OnRemoteOp(e.remote)
+		case evAck:
+			c.opts.OnAck(e.ack)
+		default:
+			e.fn()
+		}
 	}
+}
+
+// readFrame reads the next message into buf, which is reused from frame to
+// frame: nothing may keep a reference into the result.
+func readFrame(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	if buf.Cap() > 1<<20 {
+		*buf = bytes.Buffer{} // do not keep the buffer of one huge frame (a welcome)
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func closeError(err error) *websocket.CloseError {
@@ -982,20 +1040,24 @@ func closeError(err error) *websocket.CloseError {
 func (c *Client) readPump(cn *conn) {
 	defer close(cn.done)
 	var msgs []serverMsg
+	var evs []event // reused from frame to frame
+	var buf bytes.Buffer
+	intern := make(map[string]string)
 	for {
-		_, frame, err := cn.ws.ReadMessage()
+		frame, err := readFrame(cn.ws, &buf)
 		if err != nil {
 			c.lost(cn, err)
 			return
 		}
 		_ = cn.ws.SetReadDeadline(time.Now().Add(readWait))
-		msgs, err = parseFrame(frame, msgs[:0])
+		msgs, err = parseFrameIntern(frame, msgs[:0], intern)
 		if err != nil {
 			cn.shutdown(websocket.CloseProtocolError, "bad frame")
 			c.lost(cn, err)
 			return
 		}
-		var evs []func()
+		clear(evs) // drop references held by the last frame's events
+		evs = evs[:0]
 		c.mu.Lock()
 		if c.conn != cn {
 			c.mu.Unlock()
@@ -1017,7 +1079,7 @@ type protocolError struct {
 func (e *protocolError) Error() string { return "protocol violation: " + e.msg }
 
 // handleLocked processes messages in order, appending callbacks to evs.
-func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]func()) {
+func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]event) {
 	now := time.Now()
 	for i := range msgs {
 		if c.conn != cn {
@@ -1036,7 +1098,7 @@ func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]func()) {
 			delete(c.peers, m.Client)
 			if f := c.opts.OnLeave; f != nil {
 				id := m.Client
-				*evs = append(*evs, func() { f(id) })
+				*evs = append(*evs, event{fn: func() { f(id) }})
 			}
 		case "error":
 			c.serverErrorLocked(cn, m, evs)
@@ -1051,7 +1113,7 @@ func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]func()) {
 				c.resync = true
 			}
 			if f := c.opts.OnError; f != nil {
-				*evs = append(*evs, func() { f(err) })
+				*evs = append(*evs, event{fn: func() { f(err) }})
 			}
 			go cn.shutdown(websocket.CloseProtocolError, "protocol violation")
 			return
@@ -1059,7 +1121,7 @@ func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]func()) {
 	}
 }
 
-func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) error {
+func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]event) error {
 	if m.Rev <= c.rev {
 		return nil // already seen (a repeat after a race with a reconnect)
 	}
@@ -1102,7 +1164,7 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]func()) erro
 	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: committed}
 	if f := c.opts.OnRemoteOp; f != nil {
 		r := RemoteOp{Rev: m.Rev, Op: committed, Client: m.Client, Received: now}
-		*evs = append(*evs, func() { f(r) })
+		*evs = append(*evs, event{kind: evRemote, remote: r})
 	}
 	return nil
 }
@@ -1118,7 +1180,7 @@ func (c *Client) wasMe(id string) bool {
 	return false
 }
 
-func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]func()) error {
+func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]event) error {
 	p := c.inflight
 	if p == nil || m.Seq != p.seq {
 		if m.Rev <= c.rev || (p != nil && m.Seq < p.seq) {
@@ -1134,7 +1196,7 @@ func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]func()) error {
 	c.inflight = nil
 	if f := c.opts.OnAck; f != nil {
 		a := Ack{Seq: p.seq, Rev: m.Rev, Op: p.op, SentAt: p.sentAt, EditedAt: p.editedAt, Received: now}
-		*evs = append(*evs, func() { f(a) })
+		*evs = append(*evs, event{kind: evAck, ack: a})
 	}
 	if b := c.buffer; b != nil {
 		c.buffer = nil
@@ -1148,31 +1210,36 @@ func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]func()) error {
 	return nil
 }
 
-func (c *Client) presenceLocked(m *serverMsg, evs *[]func()) {
+func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
 	p := c.peers[m.Client]
 	if p == nil {
-		p = &Peer{Client: m.Client}
+		p = &peerState{Peer: Peer{Client: m.Client}}
 		c.peers[m.Client] = p
 	}
-	p.Name, p.Color, p.ReadOnly, p.Rev = m.Name, m.Color, m.ReadOnly, m.Rev
-	p.Sel = nil
+	if !sameStr(m.nameRaw, p.Name) {
+		p.Name = m.name()
+	}
+	if !sameStr(m.colorRaw, p.Color) {
+		p.Color = m.color()
+	}
+	p.ReadOnly, p.Rev = m.ReadOnly, m.Rev
+	// The selection is decoded when someone looks at it: in a busy note
+	// presence arrives with nearly every op.
+	p.Sel, p.raw = nil, nil
 	if len(m.Sel) > 0 {
-		var sel ot.Selection
-		if json.Unmarshal(m.Sel, &sel) == nil {
-			p.Sel = sel
-		}
+		p.raw = bytes.Clone(m.Sel) // m.Sel points into the reused frame buffer
 	}
 	if f := c.opts.OnPresence; f != nil {
-		q := *p
-		q.Sel = c.localSel(p.Sel, p.Rev)
-		*evs = append(*evs, func() { f(q) })
+		q := p.peer()
+		q.Sel = c.localSel(q.Sel, q.Rev)
+		*evs = append(*evs, event{fn: func() { f(q) }})
 	}
 }
 
-func (c *Client) serverErrorLocked(cn *conn, m *serverMsg, evs *[]func()) {
+func (c *Client) serverErrorLocked(cn *conn, m *serverMsg, evs *[]event) {
 	se := &ServerError{Code: m.Code, Message: m.Message, Seq: m.Seq, HasSeq: m.HasSeq}
 	if f := c.opts.OnError; f != nil {
-		*evs = append(*evs, func() { f(se) })
+		*evs = append(*evs, event{fn: func() { f(se) }})
 	}
 	if se.HasSeq && c.inflight != nil && se.Seq == c.inflight.seq {
 		// The op was refused: our text is out of step. Reload.
@@ -1194,7 +1261,7 @@ func (c *Client) lost(cn *conn, err error) {
 	if p := c.inflight; p != nil {
 		p.sent = false
 	}
-	var evs []func()
+	var evs []event
 	ce := closeError(err)
 	if ce != nil && ce.Code == CloseNotFound {
 		c.closed = true
@@ -1210,11 +1277,11 @@ func (c *Client) lost(cn *conn, err error) {
 	}
 	if f := c.opts.OnError; f != nil {
 		e := fmt.Errorf("connection lost: %w", err)
-		evs = append(evs, func() { f(e) })
+		evs = append(evs, event{fn: func() { f(e) }})
 	}
 	if f := c.opts.OnStatus; f != nil {
 		st := c.status
-		evs = append(evs, func() { f(st) })
+		evs = append(evs, event{fn: func() { f(st) }})
 	}
 	if c.status == Disconnected && c.opts.AutoReconnect && !c.reconnects {
 		c.reconnects = true
@@ -1224,25 +1291,35 @@ func (c *Client) lost(cn *conn, err error) {
 	c.deliverLocked(evs)
 }
 
+// reconnectLoop reconnects with backoff until the client is connected or
+// closed. The reconnects flag is cleared only under mu while observing a
+// connection (or the end), so a drop that happens right after a successful
+// reconnect, while the loop is still finishing, either is seen by the loop
+// or starts a new one.
 func (c *Client) reconnectLoop() {
-	defer func() {
-		c.mu.Lock()
-		c.reconnects = false
-		c.mu.Unlock()
-	}()
+	done := func() bool { // called with mu held
+		if c.closed || c.conn != nil {
+			c.reconnects = false
+			return true
+		}
+		return false
+	}
 	backoff := minBackoff
 	for attempt := 0; ; attempt++ {
-		// Full jitter on the upper half: between backoff/2 and backoff.
+		// Jitter: between backoff/2 and backoff.
 		d := backoff/2 + time.Duration(mrand.Int64N(int64(backoff/2)+1))
 		select {
 		case <-time.After(d):
 		case <-c.ctx.Done():
+			c.mu.Lock()
+			c.reconnects = false
+			c.mu.Unlock()
 			return
 		}
 		backoff = min(2*backoff, maxBackoff)
 		c.dialMu.Lock()
 		c.mu.Lock()
-		if c.closed || c.conn != nil {
+		if done() {
 			c.mu.Unlock()
 			c.dialMu.Unlock()
 			return
@@ -1255,11 +1332,19 @@ func (c *Client) reconnectLoop() {
 		err := c.connect(c.ctx, url)
 		c.dialMu.Unlock()
 		if err == nil {
-			return
+			c.mu.Lock()
+			if done() {
+				c.mu.Unlock()
+				return
+			}
+			c.mu.Unlock()
+			backoff = minBackoff // dropped again already: go on
+			continue
 		}
 		if scribe.ErrorCode(err) == scribe.ENOTFOUND {
 			c.mu.Lock()
 			c.closed, c.status, c.closeErr = true, Closed, err
+			c.reconnects = false
 			c.cancel()
 			c.notifyLocked()
 			c.mu.Unlock()

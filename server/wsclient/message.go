@@ -1,6 +1,7 @@
 package wsclient
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -70,8 +71,8 @@ type serverMsg struct {
 	HasSeq   bool
 	Op       []byte // raw JSON of the operation
 	Sel      []byte // raw JSON of the selection
-	Name     string
-	Color    string
+	nameRaw  []byte // the JSON string (with quotes) of name: decode with m.name()
+	colorRaw []byte // the JSON string of color: decode with m.color()
 	ReadOnly bool
 	Code     string
 	Message  string
@@ -90,7 +91,12 @@ type serverMsg struct {
 // messages per second, and the load tool runs hundreds of clients in one
 // process; unknown keys are skipped, so the server may add fields.
 func parseFrame(b []byte, out []serverMsg) ([]serverMsg, error) {
-	s := scanner{b: b}
+	return parseFrameIntern(b, out, nil)
+}
+
+// parseFrameIntern is parseFrame with an intern map for client ids.
+func parseFrameIntern(b []byte, out []serverMsg, intern map[string]string) ([]serverMsg, error) {
+	s := scanner{b: b, intern: intern}
 	s.ws()
 	if s.i >= len(s.b) {
 		return out, errors.New("empty frame")
@@ -128,8 +134,60 @@ func parseFrame(b []byte, out []serverMsg) ([]serverMsg, error) {
 }
 
 type scanner struct {
-	b []byte
-	i int
+	b      []byte
+	i      int
+	intern map[string]string // recurring strings (client ids), to spare an allocation each; may be nil
+}
+
+// maxInterned bounds a scanner's intern map; it is emptied when full.
+const maxInterned = 4096
+
+// typeName reads a message type, returning constants for the known ones.
+func (s *scanner) typeName() (string, error) {
+	save := s.i
+	raw, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	switch string(raw) {
+	case "op":
+		return "op", nil
+	case "ack":
+		return "ack", nil
+	case "presence":
+		return "presence", nil
+	case "leave":
+		return "leave", nil
+	case "welcome":
+		return "welcome", nil
+	case "error":
+		return "error", nil
+	}
+	s.i = save
+	return s.str()
+}
+
+// interned reads a string and returns the interned copy of it.
+func (s *scanner) interned() (string, error) {
+	save := s.i
+	raw, err := s.rawString()
+	if err != nil || s.intern == nil {
+		s.i = save
+		return s.str()
+	}
+	if v, ok := s.intern[string(raw)]; ok {
+		return v, nil
+	}
+	s.i = save
+	v, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if len(s.intern) >= maxInterned {
+		clear(s.intern)
+	}
+	s.intern[v] = v
+	return v, nil
 }
 
 func (s *scanner) errf(format string, args ...any) error {
@@ -200,13 +258,13 @@ func (s *scanner) field(m *serverMsg, key []byte) error {
 	var err error
 	switch string(key) {
 	case "type":
-		m.Type, err = s.str()
+		m.Type, err = s.typeName()
 	case "protocol":
 		var n int64
 		n, err = s.int()
 		m.Protocol = int(n)
 	case "client":
-		m.Client, err = s.str()
+		m.Client, err = s.interned()
 	case "rev":
 		m.Rev, err = s.int()
 	case "seq":
@@ -226,9 +284,9 @@ func (s *scanner) field(m *serverMsg, key []byte) error {
 	case "limits":
 		m.Limits, err = s.skip()
 	case "name":
-		m.Name, err = s.str()
+		m.nameRaw, err = s.rawValue()
 	case "color":
-		m.Color, err = s.str()
+		m.colorRaw, err = s.rawValue()
 	case "readonly":
 		m.ReadOnly, err = s.bool()
 	case "catchup":
@@ -247,6 +305,44 @@ func (s *scanner) field(m *serverMsg, key []byte) error {
 	}
 	return err
 }
+
+// rawValue returns the raw JSON of a string value, quotes included
+// (or null), for decoding later.
+func (s *scanner) rawValue() ([]byte, error) {
+	start := s.i
+	if s.literal("null") {
+		return nil, nil
+	}
+	if _, err := s.rawString(); err != nil {
+		return nil, err
+	}
+	return s.b[start:s.i], nil
+}
+
+// decodeStr decodes a raw JSON string from rawValue; "" for nil or invalid.
+func decodeStr(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	s := scanner{b: raw}
+	v, err := s.str()
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// sameStr reports whether the raw JSON string raw (from rawValue) decodes
+// to v, without allocating when it has no escapes.
+func sameStr(raw []byte, v string) bool {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == v
+	}
+	return decodeStr(raw) == v
+}
+
+func (m *serverMsg) name() string  { return decodeStr(m.nameRaw) }
+func (m *serverMsg) color() string { return decodeStr(m.colorRaw) }
 
 // rawString returns the bytes between the quotes of a string without
 // decoding escapes (used for keys, which are plain ASCII).
@@ -366,4 +462,74 @@ func (s *scanner) skip() ([]byte, error) {
 		return s.b[start:s.i], nil
 	}
 	return nil, s.errf("unterminated value")
+}
+
+// parseSel decodes a selection, [{"anchor":a,"head":h},...], without
+// reflection; null is no selection.
+func parseSel(b []byte) (ot.Selection, error) {
+	s := scanner{b: b}
+	s.ws()
+	if s.literal("null") {
+		return nil, s.end()
+	}
+	if !s.eat('[') {
+		return nil, s.errf("a selection must be an array")
+	}
+	sel := ot.Selection{}
+	s.ws()
+	if s.eat(']') {
+		return sel, s.end()
+	}
+	for {
+		s.ws()
+		if !s.eat('{') {
+			return nil, s.errf("a range must be an object")
+		}
+		var r ot.Range
+		for {
+			s.ws()
+			key, err := s.rawString()
+			if err != nil {
+				return nil, err
+			}
+			s.ws()
+			if !s.eat(':') {
+				return nil, s.errf("expected :")
+			}
+			s.ws()
+			switch string(key) {
+			case "anchor", "head":
+				n, err := s.int()
+				if err != nil {
+					return nil, err
+				}
+				if string(key) == "anchor" {
+					r.Anchor = int(n)
+				} else {
+					r.Head = int(n)
+				}
+			default:
+				if _, err := s.skip(); err != nil {
+					return nil, err
+				}
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				break
+			}
+			return nil, s.errf("expected , or }")
+		}
+		sel = append(sel, r)
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return sel, s.end()
+		}
+		return nil, s.errf("expected , or ]")
+	}
 }

@@ -19,10 +19,10 @@ func TestParseFrame(t *testing.T) {
 			{"type":"presence","client":"c_2","name":"Gr\u00e2ce \ud83d\ude00","color":"#1971c2","readonly":true,"rev":14,"sel":[{"anchor":1,"head":2}]} ] `,
 			[]serverMsg{
 				{Type: "op", Rev: 14, Op: []byte(`[10,-1,"x\"]",5]`), Client: "c_1a"},
-				{Type: "presence", Client: "c_2", Name: "Grâce 😀", Color: "#1971c2", ReadOnly: true, Rev: 14, Sel: []byte(`[{"anchor":1,"head":2}]`)},
+				{Type: "presence", Client: "c_2", ReadOnly: true, Rev: 14, Sel: []byte(`[{"anchor":1,"head":2}]`)},
 			}},
 		{"welcome", `[{"type":"welcome","protocol":1,"client":"c_8","rev":12,"text":"# A\nb","title":"A","readonly":false,"lastSeq":3,"color":"#d","peers":[],"limits":{"opsPerSecond":60.5},"catchup":false}]`,
-			[]serverMsg{{Type: "welcome", Protocol: 1, Client: "c_8", Rev: 12, Text: "# A\nb", HasText: true, Title: "A", LastSeq: 3, Color: "#d", Peers: []byte(`[]`), Limits: []byte(`{"opsPerSecond":60.5}`)}}},
+			[]serverMsg{{Type: "welcome", Protocol: 1, Client: "c_8", Rev: 12, Text: "# A\nb", HasText: true, Title: "A", LastSeq: 3, Peers: []byte(`[]`), Limits: []byte(`{"opsPerSecond":60.5}`)}}},
 		{"error with null seq", `[{"type":"error","code":"EINVALID","message":"no","seq":null}]`,
 			[]serverMsg{{Type: "error", Code: "EINVALID", Message: "no", HasSeq: true}}},
 		{"empty", `[]`, nil},
@@ -37,6 +37,18 @@ func TestParseFrame(t *testing.T) {
 			wj, _ := json.Marshal(tt.want)
 			if string(gj) != string(wj) {
 				t.Errorf("parseFrame(%s)\n got %s\nwant %s", tt.frame, gj, wj)
+			}
+			for _, m := range got {
+				switch m.Type {
+				case "presence":
+					if m.name() != "Grâce 😀" || m.color() != "#1971c2" || !sameStr(m.nameRaw, "Grâce 😀") || sameStr(m.nameRaw, "Grace") {
+						t.Errorf("presence name %q color %q", m.name(), m.color())
+					}
+				case "welcome":
+					if m.color() != "#d" || m.name() != "" {
+						t.Errorf("welcome color %q name %q", m.color(), m.name())
+					}
+				}
 			}
 		})
 	}
@@ -63,4 +75,30 @@ func FuzzParseFrame(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseSel(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`[{"anchor":1,"head":2}]`, `[{"anchor":1,"head":2}]`, true},
+		{` [ {"head" : 5 , "anchor":3, "x":[1]} , {"anchor":0,"head":0} ] `, `[{"anchor":3,"head":5},{"anchor":0,"head":0}]`, true},
+		{`[]`, `[]`, true},
+		{`null`, `null`, true},
+		{`[{"anchor":"1"}]`, ``, false},
+		{`[1]`, ``, false},
+		{`[{"anchor":1}`, ``, false},
+		{`{}`, ``, false},
+	} {
+		sel, err := parseSel([]byte(tt.in))
+		if (err == nil) != tt.ok {
+			t.Errorf("parseSel(%s): err %v", tt.in, err)
+			continue
+		}
+		if got, _ := json.Marshal(sel); tt.ok && string(got) != tt.want {
+			t.Errorf("parseSel(%s) = %s, want %s", tt.in, got, tt.want)
+		}
+	}
 }
