@@ -38,6 +38,9 @@ type exportConfig struct {
 	omitURL     bool
 	tokenFile   string
 	sshKey      string
+	// log receives the exporter's warnings; nil is slog.Default(). serve
+	// sets it to its own logger before calling newExporter.
+	log *slog.Logger
 }
 
 // addExportFlags registers the export flags on fs, --timezone included
@@ -105,6 +108,7 @@ func (c *exportConfig) newExporter(store scribe.Store, publicURL string) (scribe
 		Token:            token,
 		SSHKeyPath:       c.sshKey,
 		SSHKeyPassphrase: os.Getenv("SCRIBE_EXPORT_SSH_KEY_PASSPHRASE"),
+		Logger:           c.log,
 	}, store)
 	if err != nil {
 		return nil, fmt.Errorf("export: %s", describeError(err))
