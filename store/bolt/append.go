@@ -138,6 +138,15 @@ func (s *Store) commit(batch []*appendReq) {
 		plans = nil
 	}
 	s.heads.trim()
+	if wrote := countPlans(plans); wrote > 0 {
+		s.txs.Add(1)
+		s.appends.Add(int64(wrote))
+		for _, p := range plans {
+			if p != nil {
+				s.ops.Add(int64(len(p.changes)))
+			}
+		}
+	}
 	// Subscribers first: when Append returns, they have been notified (the
 	// contract), and notify never blocks.
 	for _, p := range plans {
@@ -151,6 +160,16 @@ func (s *Store) commit(batch []*appendReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+}
+
+func countPlans(plans []*plan) int {
+	n := 0
+	for _, p := range plans {
+		if p != nil {
+			n++
+		}
+	}
+	return n
 }
 
 // plan validates r against the transaction's state and prepares its writes.

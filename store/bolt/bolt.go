@@ -127,6 +127,9 @@ type Store struct {
 
 	replayed atomic.Int64 // ops the latest LoadNote replayed
 	dropped  atomic.Int64 // events dropped for slow subscribers
+	txs      atomic.Int64 // append transactions that committed
+	appends  atomic.Int64 // Append calls that wrote
+	ops      atomic.Int64 // changes written
 }
 
 // New returns a Store that keeps its file in dataDir. It does no I/O; call
@@ -217,6 +220,20 @@ func (s *Store) LastLoadReplayed() int { return int(s.replayed.Load()) }
 // Dropped returns how many subscription events were dropped because their
 // subscriber was SubscriberBuffer events behind.
 func (s *Store) Dropped() int64 { return s.dropped.Load() }
+
+// Stats counts the store's work since Open, for metrics and for judging
+// group commit: Ops/Transactions is how many changes share one fsync.
+type Stats struct {
+	Transactions  int64 // append transactions committed (one fsync each)
+	Appends       int64 // Append calls that wrote at least one change
+	Ops           int64 // changes written
+	DroppedEvents int64 // subscription events dropped for slow subscribers
+}
+
+// Stats returns the counters. It is safe to call at any time.
+func (s *Store) Stats() Stats {
+	return Stats{Transactions: s.txs.Load(), Appends: s.appends.Load(), Ops: s.ops.Load(), DroppedEvents: s.dropped.Load()}
+}
 
 var errClosed = scribe.Errorf(scribe.EUNAVAILABLE, "The store is closed.")
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +81,9 @@ func TestSlowSubscriber(t *testing.T) {
 	if d := s.Dropped(); d != 46 {
 		t.Errorf("dropped %d events, want 46 (50 minus a buffer of 4)", d)
 	}
+	if st := s.Stats(); st != (Stats{Transactions: 50, Appends: 50, Ops: 50, DroppedEvents: 46}) {
+		t.Errorf("Stats = %+v after 50 serial single-op appends", st)
+	}
 	f := storetest.NewFollower(s, n.ID, sub, 0)
 	f.PollInterval = 10 * time.Millisecond
 	for want := scribe.Revision(1); want <= 50; {
@@ -129,4 +133,45 @@ func TestLoadLongText(t *testing.T) {
 	if r := s.LastLoadReplayed(); r != 40 {
 		t.Errorf("replayed %d ops, want 40", r)
 	}
+}
+
+// TestGroupCommitAcrossNotes has 32 goroutines append to their own notes at
+// once: every append commits, and appends share transactions (fsyncs).
+func TestGroupCommitAcrossNotes(t *testing.T) {
+	ctx := context.Background()
+	s := openInternal(t, Options{})
+	const writers, each = 32, 10
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for range writers {
+		wg.Go(func() {
+			n, err := s.CreateNote(ctx, scribe.NewNote{Title: "t"})
+			if err != nil {
+				errs <- err
+				return
+			}
+			doc := ""
+			for i := range each {
+				op := storetest.EditOp(doc, len(doc), 0, "x")
+				if _, err := s.Append(ctx, n.ID, scribe.Revision(i), []scribe.Change{storetest.ChangeOf("s", uint64(i+1), op)}); err != nil {
+					errs <- err
+					return
+				}
+				doc += "x"
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	st := s.Stats()
+	if st.Appends != writers*each || st.Ops != writers*each {
+		t.Fatalf("Stats = %+v, want %d appends and ops", st, writers*each)
+	}
+	if st.Transactions >= st.Appends {
+		t.Errorf("%d appends from %d goroutines took %d transactions: no group commit", st.Appends, writers, st.Transactions)
+	}
+	t.Logf("%d appends in %d transactions (%.1f per fsync)", st.Appends, st.Transactions, float64(st.Appends)/float64(st.Transactions))
 }
