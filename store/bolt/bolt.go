@@ -10,6 +10,7 @@
 //
 // Layout (all integers big-endian, so keys sort by number):
 //
+//	scribe/format                     -> "1" (FormatVersion)
 //	notes/<id>                        -> meta JSON (title, times, head revision,
 //	                                     head text length, snapshot revision)
 //	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
@@ -54,6 +55,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -79,7 +81,14 @@ const (
 	maxSession = 255
 )
 
+// FormatVersion is the layout this package reads and writes, recorded in
+// the file at creation. Open refuses a file of any other version, so that
+// a newer layout is never misread by an older binary (or the reverse).
+const FormatVersion = 1
+
 var (
+	bucketInfo    = []byte("scribe")
+	keyFormat     = []byte("format")
 	bucketNotes   = []byte("notes")
 	bucketUpdated = []byte("updated")
 	bucketLogs    = []byte("logs")
@@ -168,6 +177,18 @@ func (s *Store) Open(ctx context.Context) error {
 		return fmt.Errorf("bolt: open %s: %w", s.Path(), err)
 	}
 	if err := db.Update(func(tx *bbolt.Tx) error {
+		info, err := tx.CreateBucketIfNotExists(bucketInfo)
+		if err != nil {
+			return err
+		}
+		switch v := info.Get(keyFormat); {
+		case v == nil:
+			if err := info.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
+				return err
+			}
+		case string(v) != strconv.Itoa(FormatVersion):
+			return fmt.Errorf("the file is in format %q, this Scribe reads format %d (was it written by a newer Scribe?)", v, FormatVersion)
+		}
 		for _, name := range [][]byte{bucketNotes, bucketUpdated, bucketLogs, bucketShares} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -176,7 +197,7 @@ func (s *Store) Open(ctx context.Context) error {
 		return nil
 	}); err != nil {
 		db.Close()
-		return fmt.Errorf("bolt: init %s: %w", s.Path(), err)
+		return fmt.Errorf("bolt: open %s: %w", s.Path(), err)
 	}
 	s.db = db
 	s.heads = newHeads()

@@ -324,3 +324,36 @@ func TestCreateNoteTimeRange(t *testing.T) {
 		t.Errorf("refused notes were listed: %+v", ns)
 	}
 }
+
+// TestFormatVersion checks that a file of another layout version is refused
+// with a clear error, not misread.
+func TestFormatVersion(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "1" {
+			t.Errorf("a new file records format %q, want 1", v)
+		}
+		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("2"))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := bolt.New(dir, bolt.Options{})
+	err = s2.Open(context.Background())
+	if err == nil {
+		s2.Close()
+		t.Fatal("a format-2 file opened")
+	}
+	if !strings.Contains(err.Error(), "newer Scribe") {
+		t.Errorf("error %q does not say why", err)
+	}
+}
