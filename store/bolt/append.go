@@ -32,8 +32,8 @@ type appendResult struct {
 // The changes are fsynced when it returns. It checks, in order: the
 // expected revision (ECONFLICT), then each change: its Session (non-empty,
 // at most 255 bytes, UTF-8) and Seq (> 0), whether it is a duplicate, and
-// for a new change that its Op is ot JSON whose base length is the text's
-// length at that point (EINVALID).
+// for a new change that its Op is ot JSON that applies to the text at that
+// point: base length and no boundary inside a surrogate pair (EINVALID).
 func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Revision, changes []scribe.Change) ([]scribe.Revision, error) {
 	if err := s.begin(ctx); err != nil {
 		return nil, err
