@@ -30,6 +30,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "read the server's memory from /proc/<pid>/status (default: its /metrics)")
 	fs.StringVar(&cfg.MetricsURL, "metrics", "", "the server's Prometheus metrics URL (default: <url>/metrics)")
 	fs.IntVar(&cfg.Dialers, "dialers", 64, "connections opened at once")
+	fs.IntVar(&cfg.Notes, "notes", 1, "idle mode: spread the clients over this many new notes")
 	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -61,6 +61,7 @@ type Config struct {
 	ServerPID  int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
 	MetricsURL string        // default URL + "/metrics"
 	Dialers    int           // connections opened at once (default 64)
+	Notes      int           // idle: spread the clients over this many new notes (default 1: all on Note)
 	Log        io.Writer     // progress lines; nil discards them
 }
 
@@ -69,6 +70,7 @@ type Result struct {
 	Mode            string  `json:"mode"`
 	URL             string  `json:"url"`
 	Note            string  `json:"note"`
+	Notes           int     `json:"notes"`
 	Clients         int     `json:"clients"`
 	Connected       int     `json:"connected"`
 	ConnectSeconds  float64 `json:"connect_seconds"`
@@ -142,6 +144,12 @@ func (cfg *Config) check() error {
 	}
 	if cfg.Mode == Typing && cfg.Rate == 0 {
 		cfg.Rate = 10
+	}
+	if cfg.Notes <= 0 {
+		cfg.Notes = 1
+	}
+	if cfg.Notes > 1 && cfg.Mode != Idle {
+		return errors.New("only idle mode spreads clients over several notes; typing and flood share one")
 	}
 	if cfg.Dialers <= 0 {
 		cfg.Dialers = 64
@@ -241,10 +249,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Note = note
 	wsURL := wsclient.NoteURL(cfg.URL, scribe.NoteID(note))
+	urls := []string{wsURL}
+	for len(urls) < cfg.Notes {
+		id, err := createNote(ctx, httpc, cfg.URL)
+		if err != nil {
+			return nil, err
+		}
+		urls = append(urls, wsclient.NoteURL(cfg.URL, scribe.NoteID(id)))
+	}
+	res.Notes = len(urls)
+	if len(urls) > 1 {
+		fmt.Fprintf(cfg.Log, "bench: created %d notes; the clients are spread over them\n", len(urls))
+	}
 
 	// Connect everyone.
 	start := time.Now()
-	bots, err := r.connect(ctx, wsURL)
+	bots, err := r.connect(ctx, urls)
 	defer func() {
 		var wg sync.WaitGroup
 		for _, b := range bots {
@@ -359,9 +379,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// connect opens cfg.Clients connections, Dialers at a time. A failed
-// client is nil in the result.
-func (r *run) connect(ctx context.Context, url string) ([]*bot, error) {
+// connect opens cfg.Clients connections, Dialers at a time, client i to
+// urls[i % len(urls)]. A failed client is nil in the result.
+func (r *run) connect(ctx context.Context, urls []string) ([]*bot, error) {
 	bots := make([]*bot, r.cfg.Clients)
 	next := atomic.Int64{}
 	var firstErr error
@@ -376,7 +396,7 @@ func (r *run) connect(ctx context.Context, url string) ([]*bot, error) {
 				if i >= len(bots) || ctx.Err() != nil {
 					return
 				}
-				b, err := r.dial(ctx, url, i)
+				b, err := r.dial(ctx, urls[i%len(urls)], i)
 				if err != nil {
 					r.noteError(err)
 					mu.Lock()

@@ -95,7 +95,10 @@ func TestRunFlood(t *testing.T) {
 
 func TestRunIdleReadsProc(t *testing.T) {
 	url := benchServer(t, server.Limits{})
-	res := runBench(t, loadtest.Config{URL: url, Clients: 50, Mode: loadtest.Idle, Duration: 300 * time.Millisecond, ServerPID: os.Getpid()})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 50, Mode: loadtest.Idle, Duration: 300 * time.Millisecond, ServerPID: os.Getpid(), Notes: 5})
+	if res.Notes != 5 {
+		t.Fatalf("spread over %d notes, want 5", res.Notes)
+	}
 	if res.Memory.PeakHWM <= 0 || res.Memory.Source != "/proc/"+strconv.Itoa(os.Getpid())+"/status" {
 		t.Fatalf("memory %+v", res.Memory)
 	}
@@ -111,6 +114,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{URL: "http://127.0.0.1:1", Clients: 1, Mode: loadtest.Typing, Duration: time.Second},
 		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing},
 		{URL: "", Clients: 2, Mode: loadtest.Typing, Duration: time.Second},
+		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing, Duration: time.Second, Notes: 2},
 	} {
 		if _, err := loadtest.Run(context.Background(), cfg); err == nil {
 			t.Errorf("Run(%+v) succeeded", cfg)
