@@ -56,10 +56,10 @@ export function startEditor (root) {
           changes: opToChanges(op),
           annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
         })
-        if (view.state.doc.length !== client.text.length) {
+        if (view.state.doc.length !== client.doc.length) {
           // Cannot happen if both sides agree; if it does, trust the client's text.
           view.dispatch({
-            changes: { from: 0, to: view.state.doc.length, insert: client.text },
+            changes: { from: 0, to: view.state.doc.length, insert: client.doc },
             annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
           })
         }
@@ -100,7 +100,7 @@ export function startEditor (root) {
                 // show the client's text, which is what the server will get.
                 console.error('scribe: local change not accepted:', err)
                 queueMicrotask(() => view.dispatch({
-                  changes: { from: 0, to: view.state.doc.length, insert: client.text },
+                  changes: { from: 0, to: view.state.doc.length, insert: client.doc },
                   annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
                 }))
               }

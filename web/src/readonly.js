@@ -16,9 +16,9 @@ export function startReadOnly (root) {
 
   const draw = () => {
     frame = 0
-    if (rendered === client.text) return
-    rendered = client.text
-    article.innerHTML = renderMarkdown(client.text)
+    if (rendered === client.doc) return // an immutable Text: same object, same text
+    rendered = client.doc
+    article.innerHTML = renderMarkdown(client.doc.toString())
     root.dataset.rev = String(client.rev)
   }
   const scheduleDraw = () => {

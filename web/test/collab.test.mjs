@@ -362,3 +362,29 @@ test('property: random inserts and deletes with emoji converge', () => {
   assert.ok(server.text.isWellFormed())
   assert.ok(server.rev > 100, `only ${server.rev} revisions`)
 })
+
+test('applyToText matches ot.apply, on text with "\\r", emoji and newlines', async () => {
+  const { applyToText, toText } = await import('../src/collab.js')
+  const rand = prng(42)
+  const alphabet = ['a', '\n', '\r', '😀', 'é', '\r\n']
+  let s = ''
+  let t = toText(s)
+  for (let i = 0; i < 2000; i++) {
+    const pos = Math.floor(rand() * (s.length + 1))
+    const safe = p => (p > 0 && p < s.length && /[\udc00-\udfff]/.test(s[p])) ? p - 1 : p
+    const from = safe(pos)
+    let op
+    if (s.length > 0 && rand() < 0.4) {
+      const to = safe(Math.min(s.length, from + 1 + Math.floor(rand() * 3)))
+      if (to <= from) continue
+      op = new ot.Builder().retain(from).delete(to - from).retain(s.length - to).build()
+    } else {
+      op = new ot.Builder().retain(from).insert(alphabet[Math.floor(rand() * alphabet.length)]).retain(s.length - from).build()
+    }
+    s = ot.apply(s, op)
+    t = applyToText(t, op)
+    assert.equal(t.length, s.length)
+  }
+  assert.equal(t.toString(), s)
+  assert.throws(() => applyToText(toText('ab'), [3]), ot.OTError)
+})
