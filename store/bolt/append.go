@@ -207,7 +207,8 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 			continue
 		}
 		if v := seqs.Get(key); v != nil {
-			if len(v) != 8 {
+			v, ok := unseal(v)
+			if !ok || len(v) != 8 {
 				return nil, corrupt(r.id, "sequence index entry for (%q, %d)", c.Session, c.Seq)
 			}
 			p.revs[i] = scribe.Revision(binary.BigEndian.Uint64(v))
@@ -301,10 +302,10 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 		if err != nil {
 			return fmt.Errorf("encode change: %w", err)
 		}
-		if err := ops.Put(revKey(int64(c.Revision)), v); err != nil {
+		if err := ops.Put(revKey(int64(c.Revision)), seal(v)); err != nil {
 			return err
 		}
-		if err := seqs.Put(seqKey(c.Session, c.Seq), revKey(int64(c.Revision))); err != nil {
+		if err := seqs.Put(seqKey(c.Session, c.Seq), seal(revKey(int64(c.Revision)))); err != nil {
 			return err
 		}
 	}
@@ -313,7 +314,7 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 		if err != nil {
 			return err
 		}
-		if err := snaps.Put(revKey(p.m.SnapRev), []byte(*p.snap)); err != nil {
+		if err := snaps.Put(revKey(p.m.SnapRev), seal([]byte(*p.snap))); err != nil {
 			return err
 		}
 		if err := snaps.Delete(revKey(p.oldSnap)); err != nil {
@@ -325,7 +326,7 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode note: %w", err)
 	}
-	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), mv); err != nil {
+	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), seal(mv)); err != nil {
 		return err
 	}
 	updated := tx.Bucket(bucketUpdated)

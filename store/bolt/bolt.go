@@ -8,9 +8,10 @@
 // drains every Append queued while the previous transaction was syncing into
 // the next transaction, so concurrent appends to many notes share one fsync.
 //
-// Layout (all integers big-endian, so keys sort by number):
+// Layout (all integers big-endian, so keys sort by number; every value but
+// the format stamp and the empty index values is prefixed with its CRC-32C):
 //
-//	scribe/format                     -> "1" (FormatVersion)
+//	scribe/format                     -> "2" (FormatVersion)
 //	notes/<id>                        -> meta JSON (title, times, head revision,
 //	                                     head text length, snapshot revision)
 //	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
@@ -53,6 +54,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -84,7 +86,28 @@ const (
 // FormatVersion is the layout this package reads and writes, recorded in
 // the file at creation. Open refuses a file of any other version, so that
 // a newer layout is never misread by an older binary (or the reverse).
-const FormatVersion = 1
+//
+// Format 2 prefixes every stored value (metadata, change, snapshot,
+// deduplication entry, share) with its CRC-32C, so that a damaged value is
+// reported as corrupt instead of read as different text.
+const FormatVersion = 2
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// seal returns b prefixed with its CRC-32C, as every value is stored.
+func seal(b []byte) []byte {
+	out := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(b)), crc32.Checksum(b, crcTable))
+	return append(out, b...)
+}
+
+// unseal returns the value inside a sealed v, and whether its checksum holds.
+func unseal(v []byte) ([]byte, bool) {
+	if len(v) < 4 {
+		return nil, false
+	}
+	b := v[4:]
+	return b, binary.BigEndian.Uint32(v) == crc32.Checksum(b, crcTable)
+}
 
 var (
 	bucketInfo    = []byte("scribe")
@@ -182,6 +205,8 @@ func (s *Store) Open(ctx context.Context) error {
 			return err
 		}
 		switch v := info.Get(keyFormat); {
+		case v == nil && tx.Bucket(bucketNotes) != nil:
+			return fmt.Errorf("the file is in format 1 (unstamped, without checksums), this Scribe reads format %d", FormatVersion)
 		case v == nil:
 			if err := info.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 				return err
@@ -350,6 +375,10 @@ func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
 	if v == nil {
 		return nil, notFound(id)
 	}
+	v, ok := unseal(v)
+	if !ok {
+		return nil, corrupt(id, "metadata: checksum mismatch")
+	}
 	var m meta
 	if err := json.Unmarshal(v, &m); err != nil {
 		return nil, corrupt(id, "metadata: %v", err)
@@ -379,6 +408,10 @@ func decodeChange(id scribe.NoteID, rev int64, k, v []byte) (scribe.Change, erro
 	if len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != rev {
 		return c, corrupt(id, "revision %d is missing from the log", rev)
 	}
+	v, ok := unseal(v)
+	if !ok {
+		return c, corrupt(id, "change at revision %d: checksum mismatch", rev)
+	}
 	if err := json.Unmarshal(v, &c); err != nil {
 		return c, corrupt(id, "change at revision %d: %v", rev, err)
 	}
@@ -398,6 +431,10 @@ func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
 	sv := snaps.Get(revKey(m.SnapRev))
 	if sv == nil {
 		return "", 0, corrupt(id, "the snapshot at revision %d is missing", m.SnapRev)
+	}
+	sv, ok := unseal(sv)
+	if !ok {
+		return "", 0, corrupt(id, "the snapshot at revision %d: checksum mismatch", m.SnapRev)
 	}
 	text := string(sv)
 	if !utf8.ValidString(text) {
@@ -488,7 +525,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		notes := tx.Bucket(bucketNotes)
 		for id = scribe.NewNoteID(); notes.Get([]byte(id)) != nil; id = scribe.NewNoteID() {
 		}
-		if err := notes.Put([]byte(id), mv); err != nil {
+		if err := notes.Put([]byte(id), seal(mv)); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketUpdated).Put(updatedKey(created, id), nil); err != nil {
@@ -507,7 +544,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		if err != nil {
 			return err
 		}
-		return snap.Put(revKey(0), []byte(n.Text))
+		return snap.Put(revKey(0), seal([]byte(n.Text)))
 	})
 	if err != nil {
 		return scribe.Note{}, err
@@ -657,7 +694,8 @@ func (s *Store) LastSeq(ctx context.Context, id scribe.NoteID, session string) (
 		if k == nil || len(k) != len(prefix)+8 || string(k[:len(prefix)]) != string(prefix) {
 			return nil
 		}
-		if len(v) != 8 {
+		v, ok := unseal(v)
+		if !ok || len(v) != 8 {
 			return corrupt(id, "sequence index entry for session %q", session)
 		}
 		seq = binary.BigEndian.Uint64(k[len(prefix):])

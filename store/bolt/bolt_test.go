@@ -156,7 +156,7 @@ func TestCorrupt(t *testing.T) {
 		value  []byte // nil deletes
 		check  func(s *bolt.Store, id scribe.NoteID, tok scribe.Token) []error
 	}{
-		{"metadata not JSON", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, []byte("{garbage"),
+		{"metadata not JSON", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, bolt.Seal([]byte("{garbage")),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.LoadNote(ctx, id)
 				_, e2 := s.GetNote(ctx, id)
@@ -164,7 +164,7 @@ func TestCorrupt(t *testing.T) {
 				_, e4 := s.Append(ctx, id, 3, []scribe.Change{storetest.ChangeOf("t", 1, []byte(`[6,"y"]`))})
 				return []error{e1, e2, e3, e4}
 			}},
-		{"metadata with impossible numbers", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, []byte(`{"rev":2,"snapRev":5,"len":-1}`),
+		{"metadata with impossible numbers", []string{"notes"}, func(id scribe.NoteID, _ scribe.Token) []byte { return []byte(id) }, bolt.Seal([]byte(`{"rev":2,"snapRev":5,"len":-1}`)),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.LoadNote(ctx, id)
 				_, e2 := s.GetNote(ctx, id)
@@ -176,12 +176,12 @@ func TestCorrupt(t *testing.T) {
 				_, e2 := s.Changes(ctx, id, 0, 3)
 				return []error{e1, e2}
 			}},
-		{"op not an operation", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":2,"op":{"x":1},"session":"s","seq":2}`),
+		{"op not an operation", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, bolt.Seal([]byte(`{"rev":2,"op":{"x":1},"session":"s","seq":2}`)),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.LoadNote(ctx, id)
 				return []error{e1}
 			}},
-		{"op does not fit", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":2,"op":[100,"x"],"session":"s","seq":2}`),
+		{"op does not fit", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, bolt.Seal([]byte(`{"rev":2,"op":[100,"x"],"session":"s","seq":2}`)),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.LoadNote(ctx, id)
 				return []error{e1}
@@ -192,7 +192,7 @@ func TestCorrupt(t *testing.T) {
 				_, e2 := s.Changes(ctx, id, 0, 3)
 				return []error{e1, e2}
 			}},
-		{"change with the wrong revision", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, []byte(`{"rev":7,"op":[4,"x"],"session":"s","seq":2}`),
+		{"change with the wrong revision", []string{"logs", "", "ops"}, func(scribe.NoteID, scribe.Token) []byte { return rev(2) }, bolt.Seal([]byte(`{"rev":7,"op":[4,"x"],"session":"s","seq":2}`)),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.Changes(ctx, id, 0, 3)
 				return []error{e1}
@@ -202,18 +202,18 @@ func TestCorrupt(t *testing.T) {
 				_, e1 := s.LoadNote(ctx, id)
 				return []error{e1}
 			}},
-		{"snapshot not UTF-8", []string{"logs", "", "snap"}, func(scribe.NoteID, scribe.Token) []byte { return rev(0) }, []byte("a\xffc"),
+		{"snapshot not UTF-8", []string{"logs", "", "snap"}, func(scribe.NoteID, scribe.Token) []byte { return rev(0) }, bolt.Seal([]byte("a\xffc")),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, e1 := s.LoadNote(ctx, id)
 				return []error{e1}
 			}},
-		{"seq index entry", []string{"logs", "", "seqs"}, func(scribe.NoteID, scribe.Token) []byte { return append([]byte{1, 's'}, rev(3)...) }, []byte("xyz"),
+		{"seq index entry", []string{"logs", "", "seqs"}, func(scribe.NoteID, scribe.Token) []byte { return append([]byte{1, 's'}, rev(3)...) }, bolt.Seal([]byte("xyz")),
 			func(s *bolt.Store, id scribe.NoteID, _ scribe.Token) []error {
 				_, _, e1 := s.LastSeq(ctx, id, "s")
 				_, e2 := s.Append(ctx, id, 3, []scribe.Change{storetest.ChangeOf("s", 3, []byte(`[6,"y"]`))})
 				return []error{e1, e2}
 			}},
-		{"share record", []string{"shares"}, func(_ scribe.NoteID, tok scribe.Token) []byte { return []byte(tok) }, []byte(`[1,2]`),
+		{"share record", []string{"shares"}, func(_ scribe.NoteID, tok scribe.Token) []byte { return []byte(tok) }, bolt.Seal([]byte(`[1,2]`)),
 			func(s *bolt.Store, id scribe.NoteID, tok scribe.Token) []error {
 				_, e1 := s.ResolveShare(ctx, tok)
 				_, e2 := s.ListShares(ctx, id)
@@ -338,10 +338,10 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "1" {
-			t.Errorf("a new file records format %q, want 1", v)
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "2" {
+			t.Errorf("a new file records format %q, want 2", v)
 		}
-		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("2"))
+		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("3"))
 	})
 	db.Close()
 	if err != nil {
@@ -351,9 +351,31 @@ func TestFormatVersion(t *testing.T) {
 	err = s2.Open(context.Background())
 	if err == nil {
 		s2.Close()
-		t.Fatal("a format-2 file opened")
+		t.Fatal("a format-3 file opened")
 	}
 	if !strings.Contains(err.Error(), "newer Scribe") {
 		t.Errorf("error %q does not say why", err)
+	}
+
+	// A file of format 1 had no stamp but notes: refused, not stamped.
+	old := filepath.Join(t.TempDir(), bolt.FileName)
+	db, err = bbolt.Open(old, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("notes"))
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3 := bolt.New(filepath.Dir(old), bolt.Options{})
+	if err := s3.Open(context.Background()); err == nil {
+		s3.Close()
+		t.Fatal("an unstamped file with notes opened")
+	} else if !strings.Contains(err.Error(), "format 1") {
+		t.Errorf("error %q does not name format 1", err)
 	}
 }

@@ -29,6 +29,10 @@ func getShare(tx *bbolt.Tx, tok scribe.Token) (*shareRecord, error) {
 	if v == nil {
 		return nil, shareNotFound()
 	}
+	v, ok := unseal(v)
+	if !ok {
+		return nil, scribe.Errorf(scribe.EINTERNAL, "Stored share %s is corrupt: checksum mismatch.", tok)
+	}
 	var r shareRecord
 	if err := json.Unmarshal(v, &r); err != nil || !r.Note.Valid() {
 		return nil, scribe.Errorf(scribe.EINTERNAL, "Stored share %s is corrupt: %v.", tok, err)
@@ -60,7 +64,7 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share
 		if err != nil {
 			return fmt.Errorf("encode share: %w", err)
 		}
-		if err := shares.Put([]byte(tok), v); err != nil {
+		if err := shares.Put([]byte(tok), seal(v)); err != nil {
 			return err
 		}
 		if err := idx.Put(shareIndexKey(now, tok), nil); err != nil {
