@@ -220,6 +220,9 @@ func (s *session) message(data []byte) error {
 				}
 			}
 			old, known := s.remote[w.Client]
+			if !known && w.SessionHash != "" {
+				s.dropGhosts(w.SessionHash, w.Client)
+			}
 			s.remote[w.Client] = &remotePeer{wirePeer: w, node: m.Node, seen: now}
 			if known && old.Name == w.Name && old.Rev == w.Rev && equalSel(old.Sel, w.Sel) {
 				continue // a refresh: nothing changed for the clients
@@ -241,6 +244,19 @@ func equalSel(a, b []Range) bool {
 		}
 	}
 	return true
+}
+
+// dropGhosts forgets the remote peers of a session (by its hash) other
+// than keep: the same person reconnected (here, or to another node), so the
+// old connection, perhaps on a node that died, is gone. Without this its
+// cursor would linger until presenceExpiry.
+func (s *session) dropGhosts(hash, keep string) {
+	for id, p := range s.remote {
+		if id != keep && p.SessionHash == hash {
+			delete(s.remote, id)
+			s.broadcast(mustJSON(leaveMsg{Type: "leave", Client: id}), nil)
+		}
+	}
 }
 
 // revoke closes the live connections of a revoked share token.

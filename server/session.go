@@ -385,6 +385,10 @@ func (s *session) handleJoin(r *joinRequest) error {
 	if h.hasRev && h.rev > s.rev {
 		return invalid("Revision %d is ahead of the note (at revision %d); reload.", h.rev, s.rev)
 	}
+	if !c.readonly {
+		// The same person's connection on another node is gone: it came here.
+		s.dropGhosts(sessionHash(c.session), "")
+	}
 	var catchup [][]byte
 	if h.hasRev && h.rev < s.histBase && s.rev-h.rev > maxCatchup {
 		h.hasRev = false // too far behind: a full text is cheaper than the catch-up

@@ -684,3 +684,38 @@ func metricLine(body, name string) string {
 	}
 	return name + " (absent)"
 }
+
+// A client that moves to another node (same session) does not leave its
+// old cursor behind there: the others get a leave for the old connection.
+func TestMovedClientLeavesNoGhost(t *testing.T) {
+	prefix := redisPrefix(t)
+	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	id := a.createNote("Ghosts", "blank")
+	watcher := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
+	watcher.hello(newSession(), "Watcher", nil)
+	session := newSession()
+	first := dial(t, wsURL(a.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w1 := first.hello(session, "Mover", nil)
+	for { // the watcher on b learns of the mover on a
+		if m := watcher.next(); m.Type == "presence" && m.Client == w1.Client {
+			break
+		}
+	}
+	second := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w2 := second.hello(session, "Mover", revPtr(0))
+	for _, p := range w2.Peers {
+		if p.Client == w1.Client {
+			t.Fatalf("the moved client's old connection is listed in its own welcome: %+v", w2.Peers)
+		}
+	}
+	for {
+		m := watcher.next()
+		if m.Type == "leave" && m.Client == w1.Client {
+			break
+		}
+		if m.Type == "leave" {
+			t.Fatalf("unexpected leave %+v", m)
+		}
+	}
+}
