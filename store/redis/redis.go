@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,9 +308,14 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 	}
 }
 
-// Open checks that Redis answers and starts the background snapshot worker.
+// Open checks that Redis answers and fits (version 7.0 or later, and a
+// Cluster addressed as one: see New), then starts the background snapshot
+// worker.
 func (s *Store) Open(ctx context.Context) error {
 	if err := s.Ping(ctx); err != nil {
+		return err
+	}
+	if err := s.checkServers(ctx); err != nil {
 		return err
 	}
 	s.wg.Add(1)
@@ -318,6 +324,48 @@ func (s *Store) Open(ctx context.Context) error {
 		s.snapshotLoop()
 	}()
 	return nil
+}
+
+// minMajor is the oldest Redis major version the store works with: 7.0
+// brought sharded pub/sub (SPUBLISH, SSUBSCRIBE).
+const minMajor = 7
+
+// checkServers checks every server the store talks to: its version, and
+// that a server reached as one is not a Cluster node (whose slots a
+// single-server client would cross).
+func (s *Store) checkServers(ctx context.Context) error {
+	check := func(ctx context.Context, c *goredis.Client, wantCluster bool) error {
+		info, err := c.Info(ctx, "server", "cluster").Result()
+		if err != nil {
+			return s.wrap(ctx, "info", err)
+		}
+		version, cluster := infoField(info, "redis_version"), infoField(info, "cluster_enabled") == "1"
+		major, _, _ := strings.Cut(version, ".")
+		if n, err := strconv.Atoi(major); err != nil || n < minMajor {
+			return fmt.Errorf("redis %s at %s: the store needs Redis %d.0 or later (sharded pub/sub)", version, c.Options().Addr, minMajor)
+		}
+		if cluster && !wantCluster {
+			return fmt.Errorf("redis at %s is a Cluster node: address the cluster as redis+cluster://%s (or list several nodes)", c.Options().Addr, c.Options().Addr)
+		}
+		return nil
+	}
+	switch c := s.client.(type) {
+	case *goredis.Client:
+		return check(ctx, c, false)
+	case *goredis.ClusterClient:
+		return c.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error { return check(ctx, m, true) })
+	}
+	return nil
+}
+
+// infoField returns the value of field in an INFO reply, or "".
+func infoField(info, field string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+			return v
+		}
+	}
+	return ""
 }
 
 // Close ends every subscription, stops the snapshot worker (pending

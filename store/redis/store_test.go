@@ -556,3 +556,18 @@ func TestPingNeedsEveryMaster(t *testing.T) {
 		t.Fatalf("Open with no Redis: %v, want an internal error", err)
 	}
 }
+
+// TestOpenRefusesClusterNodeAsServer shows Open refuses one node of a Redis
+// Cluster addressed as a single server (every append would cross slots)
+// and says how to address it.
+func TestOpenRefusesClusterNodeAsServer(t *testing.T) {
+	s, err := New("redis://"+cluster.Addrs[0], Options{Prefix: randomPrefix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	err = s.Open(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "redis+cluster://") {
+		t.Fatalf("Open of a cluster node as one server: %v, want advice to use redis+cluster://", err)
+	}
+}
