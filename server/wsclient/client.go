@@ -829,6 +829,11 @@ func (c *Client) connect(ctx context.Context, url string) error {
 	if err != nil {
 		if ce := closeError(err); ce != nil && ce.Code == CloseNotFound {
 			return fail(scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text))
+		} else if ce != nil && ce.Code == ClosePolicy && hello.Rev != nil {
+			// The hello was refused (a revision ahead of the note): reload.
+			c.mu.Lock()
+			c.resync = true
+			c.mu.Unlock()
 		}
 		if ctx.Err() != nil {
 			return fail(fmt.Errorf("await welcome: %w", ctx.Err()))
@@ -841,6 +846,13 @@ func (c *Client) connect(ctx context.Context, url string) error {
 	}
 	if len(msgs) == 0 || msgs[0].Type != "welcome" {
 		if len(msgs) > 0 && msgs[0].Type == "error" {
+			if hello.Rev != nil && msgs[0].Code == scribe.EINVALID {
+				// Our revision is ahead of the note (its store was reset or
+				// rolled back): discard our state and reload next time.
+				c.mu.Lock()
+				c.resync = true
+				c.mu.Unlock()
+			}
 			return fail(&ServerError{Code: msgs[0].Code, Message: msgs[0].Message})
 		}
 		return fail(errors.New("await welcome: the server's first message is not a welcome"))

@@ -2,10 +2,14 @@ package wsclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -492,5 +496,99 @@ func TestClose(t *testing.T) {
 	}
 	if err := a.Close(); err != nil {
 		t.Fatalf("second close: %v", err)
+	}
+}
+
+// TestReloadWhenAheadOfServer restores a note from an older copy of the
+// store while a client is away: the client's revision is now ahead of the
+// server's, the server refuses its catch-up, and the next connection
+// reloads the note instead of trying the catch-up forever.
+func TestReloadWhenAheadOfServer(t *testing.T) {
+	ctx := ctxT(t)
+	dir1, dir2 := t.TempDir(), t.TempDir()
+	// start serves the store in dir and returns the note's URL base and a stop function.
+	start := func(dir string) (string, func()) {
+		st := bolt.New(dir, bolt.Options{})
+		if err := st.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		srv, err := server.New(server.Config{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		return hs.URL, func() { hs.CloseClientConnections(); _ = srv.Close(); hs.Close(); _ = st.Close() }
+	}
+	base1, stop1 := start(dir1)
+	id := createNoteHTTP(t, base1)
+	a := dial(t, wsclient.NoteURL(base1, id), wsclient.Options{})
+	for i := 0; i < 2; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), "x")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WaitSynced(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	atTwo := a.Text()
+	stop1()
+	copyFile(t, filepath.Join(dir1, bolt.FileName), filepath.Join(dir2, bolt.FileName)) // the "backup" at revision 2
+	base1b, stop1b := start(dir1)
+	defer stop1b()
+	if err := a.Reconnect(ctx, wsclient.NoteURL(base1b, id)); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), "y")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.WaitSynced(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a.Revision() != 4 {
+		t.Fatalf("revision %d, want 4", a.Revision())
+	}
+	base2, stop2 := start(dir2)
+	defer stop2()
+	err := a.Reconnect(ctx, wsclient.NoteURL(base2, id))
+	if scribe.ErrorCode(err) != scribe.EINVALID {
+		t.Fatalf("reconnect with a revision ahead of the server: %v, want EINVALID", err)
+	}
+	if err := a.Reconnect(ctx, wsclient.NoteURL(base2, id)); err != nil {
+		t.Fatalf("second reconnect: %v", err)
+	}
+	if a.Revision() != 2 || a.Text() != atTwo {
+		t.Fatalf("after reload: revision %d text %q, want 2 and %q", a.Revision(), a.Text(), atTwo)
+	}
+}
+
+func createNoteHTTP(t *testing.T, base string) scribe.NoteID {
+	t.Helper()
+	resp, err := http.Post(base+"/api/notes", "application/json", strings.NewReader(`{"title":"T"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		ID scribe.NoteID `json:"id"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil || !v.ID.Valid() {
+		t.Fatalf("create a note: %v %q", err, v.ID)
+	}
+	return v.ID
+}
+
+func copyFile(t *testing.T, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }
