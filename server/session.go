@@ -23,6 +23,7 @@ const (
 	presenceExpiry    = 35 * time.Second // a remote peer not heard of for this long has left
 	revokeCheckPeriod = 30 * time.Second // how often read-only tokens are re-checked
 	historyKeep       = 1024             // committed ops kept in memory for transforming stale ops
+	historyMaxBytes   = 16 << 20         // and at most about this many bytes of them
 	maxBatch          = 512              // submissions committed in one Store.Append at most
 	maxCommitAttempts = 50               // Append attempts on ECONFLICT before giving up
 	submitQueue       = 1024             // submissions queued for a session before senders wait
@@ -120,6 +121,7 @@ type session struct {
 	rev      scribe.Revision
 	histBase scribe.Revision // hist[i] produced revision histBase+1+i
 	hist     []histEntry
+	histSize int // bytes the history holds, roughly
 	lastSeq  map[string]seqRev
 	clients  map[*client]struct{}
 	bySess   map[string]*client // local edit clients by session id (the latest one)
@@ -546,16 +548,33 @@ func (s *session) noteSeq(session string, sr seqRev) {
 }
 
 // push records a committed change as the next revision.
+// The history in memory is bounded by count and by size, so a client
+// pasting large texts over and over cannot make a session hold gigabytes;
+// older bases are read from the store.
 func (s *session) push(e histEntry) {
 	s.rev++
 	s.hist = append(s.hist, e)
+	s.histSize += entrySize(e)
 	s.noteSeq(e.session, seqRev{e.seq, s.rev})
-	if len(s.hist) > 2*historyKeep {
-		drop := len(s.hist) - historyKeep
+	if len(s.hist) > 2*historyKeep || s.histSize > historyMaxBytes {
+		drop := max(len(s.hist)-historyKeep, 0)
+		size := s.histSize
+		for i := range drop {
+			size -= entrySize(s.hist[i])
+		}
+		for drop < len(s.hist)-1 && size > historyMaxBytes/2 {
+			size -= entrySize(s.hist[drop])
+			drop++
+		}
 		s.hist = append([]histEntry(nil), s.hist[drop:]...)
 		s.histBase += scribe.Revision(drop)
+		s.histSize = size
 	}
 }
+
+// entrySize is about what a history entry holds in memory: the op's JSON,
+// and its inserts once more in the parsed op.
+func entrySize(e histEntry) int { return 2*len(e.opJSON) + 64 }
 
 // applyRemote applies a change committed elsewhere (another node) as the
 // next revision and forwards it to the local clients.

@@ -1,0 +1,48 @@
+package server
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/scribe-notes/scribe"
+)
+
+// The in-memory history stays bounded by count and by bytes, and always
+// lines up with the head revision.
+func TestHistoryBounded(t *testing.T) {
+	s := newSession(nil, "x")
+	defer s.cancel()
+	check := func() {
+		t.Helper()
+		if s.histBase+scribe.Revision(len(s.hist)) != s.rev {
+			t.Fatalf("history [%d, +%d) does not end at the head %d", s.histBase, len(s.hist), s.rev)
+		}
+		if len(s.hist) == 0 {
+			t.Fatal("history emptied")
+		}
+		if len(s.hist) > 2*historyKeep || s.histSize > historyMaxBytes {
+			t.Fatalf("history holds %d entries, %d bytes", len(s.hist), s.histSize)
+		}
+		sum := 0
+		for _, e := range s.hist {
+			sum += entrySize(e)
+		}
+		if sum != s.histSize {
+			t.Fatalf("histSize %d, entries add up to %d", s.histSize, sum)
+		}
+	}
+	big := json.RawMessage(`["` + strings.Repeat("a", 1<<20) + `"]`)
+	for i := range 100 {
+		s.push(histEntry{opJSON: big, session: "s1", seq: uint64(i + 1)})
+		check()
+	}
+	small := json.RawMessage(`[1,"a"]`)
+	for i := range 5000 {
+		s.push(histEntry{opJSON: small, session: "s2", seq: uint64(i + 1)})
+		check()
+	}
+	if s.lastSeq["s1"].seq != 100 || s.lastSeq["s2"] != (seqRev{5000, 5100}) {
+		t.Fatalf("lastSeq = %v", s.lastSeq)
+	}
+}
