@@ -27,7 +27,7 @@ const (
 	maxBatch          = 512              // submissions committed in one Store.Append at most
 	maxCommitAttempts = 50               // Append attempts on ECONFLICT before giving up
 	submitQueue       = 1024             // submissions queued for a session before senders wait
-	maxCatchup        = 5000             // a client further behind gets the full text instead of a catch-up
+	maxCatchup        = 5000             // a client further behind gets the full text, and its ops are refused
 )
 
 var errSessionClosed = errors.New("session closed")
@@ -889,6 +889,11 @@ func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		}
 		if sub.rev > head {
 			done = append(done, doneSub{sub: sub, err: invalid("Revision %d is ahead of the note (at revision %d); reload.", sub.rev, head)})
+			continue
+		}
+		if head-sub.rev > maxCatchup && sub.rev < s.histBase {
+			// Transforming over that much history would stall the session.
+			done = append(done, doneSub{sub: sub, err: invalid("The edit is based on revision %d, more than %d revisions behind the note; reload.", sub.rev, maxCatchup)})
 			continue
 		}
 		if seq, ok := inBatch[sub.session]; ok && sub.seq <= seq {

@@ -719,3 +719,39 @@ func TestMovedClientLeavesNoGhost(t *testing.T) {
 		}
 	}
 }
+
+// A client far behind gets the full text instead of a catch-up, and an op
+// based on a revision that far back is refused rather than transformed over
+// thousands of changes.
+func TestFarBehind(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Long history", "blank")
+	n := ot.Len16(node.text(id))
+	changes := make([]scribe.Change, 5100)
+	for i := range changes {
+		changes[i] = scribe.Change{Op: []byte(mustOp(t, "a", n+i).String()), Session: "bulk-writer", Seq: uint64(i + 1)}
+	}
+	if _, err := node.store.Append(context.Background(), id, 0, changes); err != nil {
+		t.Fatal(err)
+	}
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := c.hello(newSession(), "Late", revPtr(3))
+	if w.Catchup || w.Text == nil || *w.Text != node.text(id) || w.Rev != 5100 {
+		t.Fatalf("welcome: catchup=%v rev=%d text=%v", w.Catchup, w.Rev, w.Text != nil)
+	}
+	c.send(map[string]any{"type": "op", "rev": 3, "seq": 1, "op": mustOp(t, "b", n+3)})
+	if e := c.expect("error"); e.Code != scribe.EINVALID || e.Seq != 1 {
+		t.Fatalf("stale op: %+v", e)
+	}
+	// A catch-up that is not too long is served from the store.
+	c2 := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w2 := c2.hello(newSession(), "Recent", revPtr(1000))
+	if !w2.Catchup || w2.Text != nil {
+		t.Fatalf("welcome from rev 1000: catchup=%v", w2.Catchup)
+	}
+	for r := scribe.Revision(1001); r <= 5100; r++ {
+		if m := c2.next(); m.Type != "op" || m.Rev != r {
+			t.Fatalf("catch-up: got %+v, want op rev %d", m, r)
+		}
+	}
+}
