@@ -201,6 +201,33 @@ test('after the machine sleeps, the editor reconnects at once and keeps the edit
   }
 })
 
+test('a paste larger than one websocket message arrives whole, once', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Big paste', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    // About 600 KB of UTF-8: more than twice the server's 256 KB message limit.
+    const paste = await ada.page.evaluate(() => {
+      const text = 'Line of pasted minutes, café ✅ 😀\n'.repeat(15000)
+      const view = window.scribe.view
+      view.dispatch({ changes: { from: view.state.doc.length, insert: text }, userEvent: 'input.paste' })
+      return text
+    })
+    await waitSynced(ada.page, 60000)
+    await grace.page.waitForFunction(n => window.scribe.view.state.doc.length === n, (await ada.page.evaluate(() => window.scribe.view.state.doc.length)), { timeout: 60000 })
+    const server = await noteText(srv.url, note.id)
+    assert.equal(server, '# Big paste\n\n' + paste)
+    assert.equal(await editorText(grace.page), server)
+    const ops = await ada.page.evaluate(() => window.scribe.client.seq)
+    assert.ok(ops >= 3, `sent as ${ops} ops`)
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
 test('screenshot: a meeting with two people taking notes', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Platform weekly sync', template: 'meeting' })
   const ada = await newPerson(browser, srv.url, 'Ada')

@@ -435,8 +435,19 @@ export class CollabClient {
       }
       return
     }
-    this.inflight = { op: this.buffer.op, seq: ++this.seq, count: this.buffer.count }
-    this.buffer = null
+    // Keep each message under maxMessageBytes: a big paste goes out as
+    // several ops. JSON spends at most 6 bytes per UTF-16 unit ("\uXXXX").
+    const overhead = Math.min(4096, Math.floor(this.limits.maxMessageBytes / 4)) // rev, seq, sel, retains
+    const maxInsert = Math.max(2, Math.floor((this.limits.maxMessageBytes - overhead) / 6))
+    const parts = ot.splitOp(this.buffer.op, maxInsert)
+    if (parts) {
+      // The count stays with the rest, so "saved" shows only when all of it is.
+      this.inflight = { op: parts[0], seq: ++this.seq, count: 0 }
+      this.buffer = { op: parts[1], count: this.buffer.count }
+    } else {
+      this.inflight = { op: this.buffer.op, seq: ++this.seq, count: this.buffer.count }
+      this.buffer = null
+    }
     this.sendInflight()
   }
 

@@ -397,6 +397,60 @@ export function diff (a, b) {
   return new Builder().retain(start).insert(b.slice(start, endB)).delete(endA - start).retain(a.length - endA).build()
 }
 
+/**
+ * splitOp splits op, if it inserts more than maxInsert code units, into
+ * [first, rest] with compose(first, rest) equal to op, where first inserts
+ * at most maxInsert units (never splitting a surrogate pair) and rest may
+ * need splitting again. Returns null when op is small enough. Used to keep
+ * every message under the server's maxMessageBytes (a big paste).
+ * @param {Op} op
+ * @param {number} maxInsert at least 2
+ * @returns {[Op, Op] | null}
+ */
+export function splitOp (op, maxInsert) {
+  let total = 0
+  for (const c of op) if (typeof c === 'string') total += c.length
+  if (total <= maxInsert) return null
+  const first = new Builder()
+  let budget = maxInsert
+  let baseDone = 0 // base-document units consumed by first
+  let targetDone = 0 // units of first's output before the cut
+  let i = 0
+  for (; i < op.length; i++) {
+    const c = op[i]
+    if (typeof c === 'string') {
+      if (c.length <= budget) {
+        first.insert(c)
+        budget -= c.length
+        targetDone += c.length
+        continue
+      }
+      let n = budget
+      if (n > 0 && isHighSurrogate(c.charCodeAt(n - 1))) n--
+      first.insert(c.slice(0, n))
+      targetDone += n
+      const rest = new Builder().retain(targetDone).insert(c.slice(n))
+      const base = baseLength(op)
+      first.retain(base - baseDone)
+      for (let j = i + 1; j < op.length; j++) {
+        const d = op[j]
+        if (typeof d === 'string') rest.insert(d)
+        else if (d > 0) rest.retain(d)
+        else rest.delete(-d)
+      }
+      return [first.build(), rest.build()]
+    } else if (c > 0) {
+      first.retain(c)
+      baseDone += c
+      targetDone += c
+    } else {
+      first.delete(-c)
+      baseDone -= c
+    }
+  }
+  return null // unreachable: total > maxInsert means some insert overflowed the budget
+}
+
 function isHighSurrogate (c) { return c >= 0xd800 && c <= 0xdbff }
 function isLowSurrogate (c) { return c >= 0xdc00 && c <= 0xdfff }
 

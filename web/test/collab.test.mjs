@@ -254,7 +254,7 @@ test('presence is sent after the ack, throttled, with the revision it refers to'
 
 test('ops are paced below the server\'s opsPerSecond', () => {
   const { c, log, advance } = recorder()
-  welcome(c, '', 0, { limits: { opsPerSecond: 10, maxMessageBytes: 1000, maxNoteBytes: 10000 } })
+  welcome(c, '', 0, { limits: { opsPerSecond: 10, maxMessageBytes: 100000, maxNoteBytes: 100000 } })
   let rev = 0
   let doc = ''
   for (let i = 0; i < 100; i++) {
@@ -387,4 +387,22 @@ test('applyToText matches ot.apply, on text with "\\r", emoji and newlines', asy
   }
   assert.equal(t.toString(), s)
   assert.throws(() => applyToText(toText('ab'), [3]), ot.OTError)
+})
+
+test('a paste larger than a message goes out as several ops, each under maxMessageBytes', () => {
+  const { c, log } = recorder()
+  welcome(c, 'ab', 1, { limits: { opsPerSecond: 1e6, maxMessageBytes: 10000, maxNoteBytes: 1e6 } })
+  const paste = 'é😀 pasted line\n'.repeat(2000) // 34,000 units
+  c.localChange([1, paste, 1])
+  assert.equal(c.pending, 1)
+  let rev = 1
+  for (let guard = 0; guard < 100 && c.pending > 0; guard++) {
+    const m = log.sent.at(-1)
+    assert.equal(m.type, 'op')
+    assert.ok(JSON.stringify(m).length <= 10000, `a message of ${JSON.stringify(m).length} bytes`)
+    c.receive([{ type: 'ack', seq: m.seq, rev: ++rev }])
+  }
+  assert.equal(c.pending, 0)
+  assert.equal(c.serverText, 'a' + paste + 'b')
+  assert.ok(log.sent.filter(m => m.type === 'op').length >= 4)
 })

@@ -133,3 +133,32 @@ test('property: transform converges (TP1) and compose matches sequential apply',
     assert.ok(left.isWellFormed(), `ill-formed result ${JSON.stringify(left)}`)
   }
 })
+
+test('splitOp: parts compose to the op, each under the budget, pairs kept whole', () => {
+  assert.equal(ot.splitOp([3, 'abc', -2], 5), null)
+  const rand = prng(5)
+  for (let i = 0; i < 500; i++) {
+    const doc = randomDoc(rand)
+    let op = randomOp(rand, doc)
+    const mid = snap(ot.apply(doc, op), Math.floor(ot.targetLength(op) / 2))
+    op = ot.compose(op, new ot.Builder().retain(mid).insert('😀x'.repeat(1 + Math.floor(rand() * 20))).retain(ot.targetLength(op) - mid).build())
+    const max = 2 + Math.floor(rand() * 10)
+    let text = doc
+    let rest = op
+    let parts = 0
+    for (;;) {
+      const split = ot.splitOp(rest, max)
+      if (!split) { text = ot.apply(text, rest); break }
+      const [first, second] = split
+      const inserted = first.filter(c => typeof c === 'string').join('')
+      assert.ok(inserted.length <= max, `part inserts ${inserted.length} > ${max}`)
+      assert.ok(inserted.isWellFormed(), 'a part split a surrogate pair')
+      assert.equal(ot.apply(ot.apply(text, first), second), ot.apply(text, rest))
+      text = ot.apply(text, first)
+      rest = second
+      parts++
+      assert.ok(parts < 1000)
+    }
+    assert.equal(text, ot.apply(doc, op))
+  }
+})
