@@ -351,18 +351,24 @@ func (s *scanner) rawString() ([]byte, error) {
 		return nil, s.errf("expected a string")
 	}
 	start := s.i
-	for s.i < len(s.b) {
-		switch s.b[s.i] {
-		case '"':
-			s.i++
-			return s.b[start : s.i-1], nil
-		case '\\':
-			s.i += 2
-		default:
-			s.i++
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return nil, s.errf("unterminated string")
+		}
+		end := s.i + j
+		s.i = end + 1
+		// The quote ends the string unless an odd number of backslashes
+		// precedes it.
+		k := end - 1
+		for k >= start && s.b[k] == '\\' {
+			k--
+		}
+		if (end-1-k)%2 == 0 {
+			return s.b[start:end], nil
 		}
 	}
-	return nil, s.errf("unterminated string")
 }
 
 // str decodes a JSON string (null reads as ""). Strings without escapes are
