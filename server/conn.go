@@ -171,11 +171,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		defer close(pumpDone)
 		c.writePump()
 	}()
+	s.log.Debug("websocket joined", "note", sess.ref, "client", c.id, "readonly", readonly)
 	c.readPump(sess, errs)
 	close(c.readDone)
 	sess.leave(c)
 	c.close(websocket.CloseNormalClosure, "", true)
 	<-pumpDone
+	s.log.Debug("websocket closed", "note", sess.ref, "client", c.id, "code", c.closeCode)
 }
 
 func closeReason(err error) string {

@@ -187,7 +187,7 @@ func (s *session) expireRemote() {
 func (s *session) message(data []byte) error {
 	var m nodeMsg
 	if err := json.Unmarshal(data, &m); err != nil || m.V != 1 {
-		s.srv.log.Warn("ignoring an unreadable node message", "note", s.id)
+		s.srv.log.Warn("ignoring an unreadable node message", "note", s.ref)
 		return nil
 	}
 	if m.Kind == kindRevoke {
@@ -374,7 +374,7 @@ func (p *publisher) run() {
 			err := p.s.srv.store.Publish(ctx, p.s.id, mustJSON(m))
 			cancel()
 			if err != nil {
-				p.s.srv.log.Warn("publish to other nodes", "note", p.s.id, "kind", m.Kind, "err", err)
+				p.s.srv.log.Warn("publish to other nodes", "note", p.s.ref, "kind", m.Kind, "err", err)
 			}
 		}
 	}

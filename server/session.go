@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +33,13 @@ const (
 )
 
 var errSessionClosed = errors.New("session closed")
+
+// noteRef names a note in logs without revealing its id (which grants
+// editing): a short hash, the same on every node.
+func noteRef(id scribe.NoteID) string {
+	sum := sha256.Sum256([]byte("scribe-note:" + id))
+	return hex.EncodeToString(sum[:6])
+}
 
 // seqRev is a session's highest committed sequence number and the revision
 // it produced.
@@ -97,6 +106,7 @@ type clientUpdate struct {
 type session struct {
 	srv *Server
 	id  scribe.NoteID
+	ref string // what logs call the note: not its id, which is a secret
 
 	ready   chan struct{} // closed when open has finished; openErr is then set
 	openErr error
@@ -137,6 +147,7 @@ func newSession(srv *Server, id scribe.NoteID) *session {
 	return &session{
 		srv:      srv,
 		id:       id,
+		ref:      noteRef(id),
 		ready:    make(chan struct{}),
 		joinc:    make(chan *joinRequest),
 		leavec:   make(chan *client, 64),
@@ -191,6 +202,8 @@ func (s *session) run() {
 	}()
 	s.srv.metrics.notesOpen.Inc()
 	defer s.srv.metrics.notesOpen.Dec()
+	s.srv.log.Debug("note opened", "note", s.ref, "rev", s.rev)
+	defer func() { s.srv.log.Debug("note closed", "note", s.ref, "rev", s.rev) }()
 
 	s.pub.send(nodeMsg{Kind: kindSync})
 	s.idleAt = time.Now()
@@ -277,7 +290,7 @@ func (s *session) run() {
 // with 1011 and reconnect to a fresh session, which reloads from the store.
 func (s *session) fail(err error) {
 	if !errors.Is(err, context.Canceled) {
-		s.srv.log.Error("session failed", "note", s.id, "err", err)
+		s.srv.log.Error("session failed", "note", s.ref, "err", err)
 	}
 	s.srv.hub.remove(s)
 	for c := range s.clients {
@@ -295,7 +308,7 @@ func (s *session) shutdown() {
 			batch = append(batch, <-s.submitc)
 		}
 		if err := s.commit(batch); err != nil {
-			s.srv.log.Error("commit on shutdown", "note", s.id, "err", err)
+			s.srv.log.Error("commit on shutdown", "note", s.ref, "err", err)
 			break
 		}
 	}
