@@ -294,4 +294,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	if code, _, _ := request(t, "GET", node.url+"/healthz", "", "", nil); code != 200 {
 		t.Fatalf("healthz: %d", code)
 	}
+	// The live session cannot go on without its store: its client is told
+	// to reconnect (1011) rather than left editing into the void.
+	if code := e.waitClose(); code != 1011 {
+		t.Fatalf("client of a session whose store closed: close %d, want 1011", code)
+	}
 }
