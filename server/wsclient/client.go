@@ -927,6 +927,8 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
 	}
 	c.seq = max(c.seq, m.LastSeq)
 	c.conn = cn // so the resend below goes out on this connection
+	// The new connection's peers do not know our selection yet.
+	c.sendSel = c.sel != nil
 	if m.Catchup && c.welcomed && !c.resync {
 		// Catch-up: the ops after our revision follow. The in-flight op was
 		// committed if its seq <= lastSeq (its ack is in the catch-up);
@@ -971,6 +973,7 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
 	c.hist = [historyLen]histEntry{}
 	c.sel = clampSel(c.sel, doc.Len())
 	c.welcomed, c.resync = true, false
+	c.sendPresenceLocked()
 	return nil
 }
 

@@ -350,6 +350,20 @@ func TestPresence(t *testing.T) {
 	if sel := a.Selection(); sel[0] != (ot.Range{Anchor: 5, Head: 9}) {
 		t.Fatalf("A's own selection after B's insert: %+v, want 5..9", sel)
 	}
+	// After a reconnect, A announces its selection again under its new id.
+	if err := a.Reconnect(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		select {
+		case p := <-moved:
+			if p.Client == a.ClientID() && p.Sel[0] == (ot.Range{Anchor: 5, Head: 9}) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no presence from A after its reconnect")
+		}
+	}
 }
 
 // TestOfflineEditsAreKept edits while disconnected, then reconnects with a
