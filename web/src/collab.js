@@ -405,6 +405,10 @@ export class CollabClient {
         this.opTimer = null
         this.sendInflight()
       }, 1000)
+    } else if ((code === 'EINTERNAL' || code === 'EUNAVAILABLE') && this.inflight && m.seq === this.inflight.seq) {
+      // The server failed, not the op: keep everything, reconnect (with
+      // backoff) and resend it with the same seq, as after a drop.
+      this.fail(`op ${m.seq} failed on the server: ${code}`)
     } else if (m.seq !== undefined && this.inflight && m.seq === this.inflight.seq) {
       // The op was refused and nothing changed; our text is out of step. The
       // refused edit cannot be kept; later edits typed on top of it are

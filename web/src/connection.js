@@ -49,6 +49,7 @@ export class Connection {
     /** @type {WebSocket|null} */
     this.ws = null
     this.failures = 0
+    this.resyncStreak = 0
     this.retryTimer = null
     this.stopped = false
     this.lastHeard = 0
@@ -96,6 +97,9 @@ export class Connection {
       }
       this.client.receive(frame)
       if (this.client.open) this.failures = 0
+      // An ack is progress: a run of resyncs (say, a server failing every
+      // op) is over, so the next one may be quick again.
+      if (Array.isArray(frame) && frame.some(m => m && m.type === 'ack')) this.resyncStreak = 0
     }
     ws.onclose = ev => {
       if (this.ws !== ws) return
@@ -132,7 +136,11 @@ export class Connection {
     this.failures++
     this.client.disconnected(status || (this.offlineNow() ? 'offline' : 'reconnecting'))
     if (soon) {
-      this.retryTimer = setTimeout(() => this.open(), backoffDelay(0))
+      // Quick the first time; backing off if resyncs repeat without progress.
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null
+        this.open()
+      }, backoffDelay(this.resyncStreak++))
     } else {
       this.scheduleRetry()
     }

@@ -199,6 +199,19 @@ test('an op refused for the rate limit is resent later, same seq, nothing droppe
   assert.ok(c.limits.opsPerSecond < 60, 'the client slowed down')
 })
 
+test('an op that failed on the server (EINTERNAL) is kept and resent after reconnecting', () => {
+  const { c, log } = recorder()
+  welcome(c, 'abc', 1)
+  c.localChange([3, 'x'])
+  c.receive([{ type: 'error', code: 'EINTERNAL', message: 'Internal error.', seq: 1 }])
+  assert.equal(log.resyncs.length, 1)
+  assert.equal(c.text, 'abcx')
+  assert.equal(c.pending, 1)
+  c.connected()
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c2', rev: 1, catchup: true, lastSeq: 0, peers: [] }])
+  assert.deepEqual(log.sent.at(-1), { type: 'op', rev: 1, seq: 1, op: [3, 'x'] })
+})
+
 test('a refused hello (rev ahead of the server) asks for the full text next time', () => {
   const { c, log } = recorder()
   welcome(c, 'abc', 9)
