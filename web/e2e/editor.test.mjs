@@ -86,6 +86,16 @@ test('two people type into one note at once and end with the same text as the se
     await ada.page.waitForFunction(t => window.scribe.view.state.doc.toString().includes(t), graceText)
     assert.equal(await noteText(srv.url, note.id), server)
 
+    // Ada renames herself: Grace sees the new name, and Ada's browser
+    // remembers it after a reload.
+    await ada.page.fill('#display-name', 'Ada L.')
+    await ada.page.press('#display-name', 'Enter')
+    await grace.page.waitForSelector('.presence-item .presence-name:text-is("Ada L.")')
+    await ada.page.reload()
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    assert.equal(await ada.page.inputValue('#display-name'), 'Ada L.')
+    await grace.page.waitForSelector('.presence-item .presence-name:text-is("Ada L.")')
+
     assert.deepEqual(ada.errors, [], 'Ada\'s page logged errors')
     assert.deepEqual(grace.errors, [], 'Grace\'s page logged errors')
   } finally {

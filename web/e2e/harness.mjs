@@ -102,7 +102,8 @@ export async function launchBrowser () {
 export async function newPerson (browser, baseURL, name, options = {}) {
   const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 720 }, ...options })
   if (name) {
-    await context.addInitScript(n => { try { localStorage.setItem('scribe.name', n) } catch {} }, name)
+    // As if the person had typed it once: a later rename sticks across reloads.
+    await context.addInitScript(n => { try { if (!localStorage.getItem('scribe.name')) localStorage.setItem('scribe.name', n) } catch {} }, name)
   }
   const page = await context.newPage()
   const errors = []
