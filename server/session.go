@@ -16,20 +16,24 @@ import (
 	"github.com/scribe-notes/scribe/ot"
 )
 
-// Timing and sizes of a session.
-const (
+// Timing of a session. Variables only so that tests can shorten them.
+var (
 	sessionGrace      = 30 * time.Second // an empty session stays open this long for a reconnect
-	resyncPeriod      = 5 * time.Second  // how often an idle session checks the store for missed commits
-	presenceFlush     = 50 * time.Millisecond
+	resyncPeriod      = 5 * time.Second  // how often a session checks the store for missed commits (and idleness)
 	presenceRefresh   = 10 * time.Second // how often a node republishes its local presence
 	presenceExpiry    = 35 * time.Second // a remote peer not heard of for this long has left
 	revokeCheckPeriod = 30 * time.Second // how often read-only tokens are re-checked
-	historyKeep       = 1024             // committed ops kept in memory for transforming stale ops
-	historyMaxBytes   = 16 << 20         // and at most about this many bytes of them
-	maxBatch          = 512              // submissions committed in one Store.Append at most
-	maxCommitAttempts = 50               // Append attempts on ECONFLICT before giving up
-	submitQueue       = 1024             // submissions queued for a session before senders wait
-	maxCatchup        = 5000             // a client further behind gets the full text, and its ops are refused
+)
+
+// Sizes of a session.
+const (
+	presenceFlush     = 50 * time.Millisecond // local presence is relayed at most this often
+	historyKeep       = 1024                  // committed ops kept in memory for transforming stale ops
+	historyMaxBytes   = 16 << 20              // and at most about this many bytes of them
+	maxBatch          = 512                   // submissions committed in one Store.Append at most
+	maxCommitAttempts = 50                    // Append attempts on ECONFLICT before giving up
+	submitQueue       = 1024                  // submissions queued for a session before senders wait
+	maxCatchup        = 5000                  // a client further behind gets the full text, and its ops are refused
 )
 
 var errSessionClosed = errors.New("session closed")
