@@ -65,7 +65,8 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	e := s.cache.get(id)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err := s.catchUp(ctx, e, expected); err != nil {
+	loaded, err := s.catchUp(ctx, e, expected)
+	if err != nil {
 		return nil, err
 	}
 
@@ -100,6 +101,18 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		if head, ok := strings.CutPrefix(msg, "ECONFLICT "); ok {
 			return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %s, not %d.", head, expected)
 		}
+		if _, ok := strings.CutPrefix(msg, "ELENGTH "); ok {
+			if loaded || attempt >= maxAppendAttempts {
+				return nil, corrupt("metadata", id, errors.New(strings.TrimPrefix(msg, "ELENGTH ")))
+			}
+			// The cached text is stale (say, a failover lost the last
+			// changes it has): read the text again and retry.
+			e.doc = nil
+			if loaded, err = s.catchUp(ctx, e, expected); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if list, ok := strings.CutPrefix(msg, "EREDO "); ok && attempt < maxAppendAttempts && e.doc != nil {
 			for _, f := range strings.Fields(list) {
 				if i, err := strconv.Atoi(f); err == nil && i >= 1 && i <= len(changes) {
@@ -113,20 +126,21 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 }
 
 // catchUp brings the cached text e to revision expected: from the changes
-// in between if it is a little behind, else by loading the note. When the
-// note's head is not expected it returns ECONFLICT (or ENOTFOUND).
-func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revision) error {
+// in between if it is a little behind, else by loading the note; loaded
+// says it read the whole text from Redis. When the note's head is not
+// expected it returns ECONFLICT (or ENOTFOUND).
+func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revision) (loaded bool, err error) {
 	if e.doc != nil && e.rev == expected {
-		return nil
+		return false, nil
 	}
 	if e.doc != nil && e.rev < expected && int64(expected-e.rev) <= 2*s.k {
 		cs, err := s.Changes(ctx, e.id, e.rev, expected)
 		if err != nil {
-			return err
+			return false, err
 		}
 		if len(cs) < int(expected-e.rev) {
 			// The head is behind expected.
-			return scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", e.rev+scribe.Revision(len(cs)), expected)
+			return false, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", e.rev+scribe.Revision(len(cs)), expected)
 		}
 		ok := true
 		for _, c := range cs {
@@ -139,24 +153,24 @@ func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revisi
 		}
 		if ok {
 			s.cache.resize(e, docSize(e.doc))
-			return nil
+			return false, nil
 		}
 		e.doc = nil // fall through: load from the snapshot
 	}
 	doc, _, err := s.load(ctx, e.id)
 	if err != nil {
-		return err
+		return true, err
 	}
 	d, err := ot.NewDocument(doc.Text)
 	if err != nil {
-		return corrupt("text", e.id, err)
+		return true, corrupt("text", e.id, err)
 	}
 	e.doc, e.rev = d, doc.Revision
 	s.cache.resize(e, docSize(d))
 	if doc.Revision != expected {
-		return scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", doc.Revision, expected)
+		return true, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %d, not %d.", doc.Revision, expected)
 	}
-	return nil
+	return true, nil
 }
 
 // docSize is what a cached document counts against Options.CacheBytes.
@@ -171,8 +185,8 @@ func docSize(d *ot.Document) int {
 // the script's arguments and the inverses of the ops it applied, in order.
 func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.Revision, t time.Time,
 	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool) ([]any, []ot.Operation, error) {
-	args := make([]any, 0, 4+5*len(changes))
-	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id))
+	args := make([]any, 0, 5+5*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len())
 	var undo []ot.Operation
 	inBatch := make(map[string]bool, len(changes))
 	for i, c := range changes {

@@ -91,3 +91,12 @@ func (c *docCache) resize(e *docEntry, size int) {
 		}
 	}
 }
+
+// clear forgets every entry (entries in use by an Append stay valid for it).
+func (c *docCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+	c.lru.Init()
+	c.bytes = 0
+}

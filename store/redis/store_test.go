@@ -571,3 +571,43 @@ func TestOpenRefusesClusterNodeAsServer(t *testing.T) {
 		t.Fatalf("Open of a cluster node as one server: %v, want advice to use redis+cluster://", err)
 	}
 }
+
+// TestStaleCacheAfterLostWrites simulates a failover that lost a
+// committed change: node A's cached text has revision 1, but the store's
+// revision 1 is now a different change (of a different length). A's next
+// append must be checked against the stored text, not its stale copy:
+// the script notices the lengths differ, A reloads, and the append lands.
+func TestStaleCacheAfterLostWrites(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		a := openStore(t, b, Options{})
+		other := openStoreAt(t, b.url(), Options{Prefix: a.prefix})
+		n := mustCreate(t, a, "abc")
+		if _, err := a.Append(ctx, n.ID, 0, []scribe.Change{{Op: op(t, 3, "d"), Session: "a", Seq: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		// The failover: revision 1 is lost.
+		for _, cmd := range [][]any{
+			{"HSET", a.noteKey(n.ID, "meta"), "rev", "0", "len", "3"},
+			{"DEL", a.noteKey(n.ID, "log"), a.noteKey(n.ID, "dedup"), a.noteKey(n.ID, "sessions")},
+			{"HSET", a.noteKey(n.ID, "snap"), "rev", "0", "text", "abc"},
+		} {
+			if err := a.client.Do(ctx, cmd...).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Another node commits a different revision 1: "xyabc".
+		if _, err := other.Append(ctx, n.ID, 0, []scribe.Change{{Op: op(t, "xy", 3), Session: "b", Seq: 1}}); err != nil {
+			t.Fatal(err)
+		}
+		// A, whose copy says "abcd" at 1, appends an op based on "xyabc".
+		revs, err := a.Append(ctx, n.ID, 1, []scribe.Change{{Op: op(t, 5, "!"), Session: "a", Seq: 2}})
+		if err != nil || revs[0] != 2 {
+			t.Fatalf("append over a stale copy: %v, %v", revs, err)
+		}
+		doc, err := a.LoadNote(ctx, n.ID)
+		if err != nil || doc.Text != "xyabc!" {
+			t.Fatalf("loaded %q, %v", doc.Text, err)
+		}
+	})
+}

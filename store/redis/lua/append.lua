@@ -20,6 +20,7 @@
 --          Lua numbers are doubles and would lose the low digits)
 -- ARGV[3]  the note's sharded pub/sub channel
 -- ARGV[4]  the note's id (its member in notes:byupdated)
+-- ARGV[5]  the length of Go's copy of the text at the expected revision
 -- ARGV[5..] five arguments per change: session, seq (decimal uint64, kept
 --          as a string), base length, target length, body. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
@@ -41,6 +42,10 @@
 --   ENOTFOUND         the note does not exist
 --   ECONFLICT <head>  the head is not the expected revision; nothing written
 --   EINVALID <why>    a change does not fit the text; nothing written
+--   ELENGTH <why>     Go's copy of the text does not have the stored length
+--                     (or a change Go found to fit it does not fit the
+--                     stored length): the copy is stale, or the metadata
+--                     corrupt; nothing written
 --   ECORRUPT <what>   stored data cannot be read; nothing written
 --   EREDO <i> <j> ... changes i, j, ... are duplicates Go did not know of
 --                     (they are already in the log); Go applied some of them
@@ -54,7 +59,7 @@
 
 local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, now, channel, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local HEAD = 4 -- arguments before the changes
+local HEAD = 5 -- arguments before the changes
 
 local function itoa(n) return string.format('%d', n) end
 
@@ -70,11 +75,19 @@ if not state[1] then
   return redis.error_reply('ENOTFOUND note')
 end
 local head, len = tonumber(state[1]), tonumber(state[2])
-if head == nil or len == nil then
+if head == nil or len == nil or head < 0 or len < 0 or
+    head ~= math.floor(head) or len ~= math.floor(len) then
   return redis.error_reply('ECORRUPT note metadata')
 end
 if itoa(head) ~= expected then
   return redis.error_reply('ECONFLICT ' .. itoa(head))
+end
+if tonumber(ARGV[5]) ~= len then
+  -- Go's copy of the text is not the stored text at this revision (a
+  -- failover lost changes it has, or the metadata is corrupt): Go's checks
+  -- of the ops are void. Go reloads the text and retries.
+  return redis.error_reply('ELENGTH the text at revision ' .. expected ..
+    ' has length ' .. itoa(len) .. ', not ' .. ARGV[5])
 end
 
 -- Pass 1: decide each change's revision and check the chain of lengths.
@@ -92,7 +105,11 @@ for i = 1, n do
   local dk = seq .. ':' .. session
   local dup = seen[dk] or redis.call('HGET', dedup, dk)
   if dup then
-    revs[i] = tonumber(dup)
+    local r = tonumber(dup)
+    if r == nil or r < 1 or r > head + n or r ~= math.floor(r) then
+      return redis.error_reply('ECORRUPT dedup index: ' .. dk .. ' -> ' .. tostring(dup))
+    end
+    revs[i] = r
     if base ~= -2 then
       unknownDups[#unknownDups + 1] = i
       if base >= 0 then redo = true end
@@ -106,8 +123,10 @@ for i = 1, n do
       return redis.error_reply('EINVALID change ' .. i .. ': ' .. ARGV[b + 4])
     end
     if base ~= len then
-      return redis.error_reply('EINVALID change ' .. i .. ' has base length ' ..
-        ARGV[b + 2] .. ' but the text has length ' .. itoa(len))
+      -- Go applied the op to its copy of the text, so the copy and the
+      -- stored length disagree: Go reloads the text and retries.
+      return redis.error_reply('ELENGTH change ' .. i .. ' has base length ' ..
+        ARGV[b + 2] .. ' but the stored text has length ' .. itoa(len))
     end
     len = target
     rev = rev + 1
