@@ -29,12 +29,24 @@
 // # Snapshots
 //
 // Lua cannot apply operations, so snapshots are computed in Go: when an
-// append crosses a multiple of Options.SnapshotEvery, a background worker
-// loads the latest snapshot and the changes since, applies them, and stores
-// the text with a compare (only if newer). Any node may do so; racing nodes
-// write the same text for the same revision. LoadNote also writes a snapshot
-// itself when it finds the stored one lagging by SnapshotEvery or more, so
-// its cost stays O(snapshot + SnapshotEvery) even if a worker was stopped.
+// append crosses a multiple of Options.SnapshotEvery (K), a background
+// worker stores the note's text, taken from the Store's cached copy (see
+// below) or else computed from the latest snapshot and the changes since,
+// with a compare (only if newer). Any node may do so; racing nodes write the
+// same text for the same revision. If the stored snapshot lags by 2K, Append
+// writes one before it returns, and LoadNote writes one when it finds the
+// stored one lagging by K or more, so a load applies at most about 2K
+// changes whatever the writers' pace.
+//
+// # Checking operations
+//
+// Every operation Append commits must apply to the text it is based on, so
+// the log always replays. The append script checks the chain of base
+// lengths against the stored length; each Store also keeps the text of the
+// notes it recently edited as ot.Documents (Options.CacheBytes) and applies
+// every new operation to it first, which catches what lengths cannot (a
+// boundary inside a surrogate pair). A copy that is behind catches up from
+// the log; one whose length disagrees with the stored length is reloaded.
 //
 // # Durability
 //
