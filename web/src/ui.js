@@ -66,7 +66,7 @@ const STATUS_TEXT = {
   connecting: 'Connecting…',
   connected: 'Connected',
   reconnecting: 'Reconnecting…',
-  offline: 'Offline',
+  offline: 'Offline, keep typing',
   gone: 'Disconnected'
 }
 
@@ -80,7 +80,10 @@ export function renderStatus (status, pending) {
   if (!el) return
   el.dataset.state = status
   const text = el.querySelector('.conn-text')
-  if (text) text.textContent = STATUS_TEXT[status] || status
+  if (text) {
+    // Only an editor (which counts pending edits) can keep typing offline.
+    text.textContent = status === 'offline' && pending === undefined ? 'Offline' : (STATUS_TEXT[status] || status)
+  }
   const p = document.getElementById('conn-pending')
   if (p && pending !== undefined) {
     p.dataset.count = String(pending)
