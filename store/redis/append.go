@@ -67,6 +67,9 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	defer e.mu.Unlock()
 	loaded, err := s.catchUp(ctx, e, expected)
 	if err != nil {
+		if e.doc == nil {
+			s.cache.remove(e) // e.g. an id of no note: keep no entry for it
+		}
 		return nil, err
 	}
 
@@ -173,12 +176,13 @@ func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revisi
 	return true, nil
 }
 
-// docSize is what a cached document counts against Options.CacheBytes.
+// docSize is what a cached document's text counts against
+// Options.CacheBytes: its UTF-16 code units, 2 bytes each.
 func docSize(d *ot.Document) int {
 	if d == nil {
 		return 0
 	}
-	return 2*d.Len() + 256
+	return 2 * d.Len()
 }
 
 // appendArgs applies each new op to doc (the text at expected) and returns

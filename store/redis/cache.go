@@ -45,6 +45,11 @@ func newDocCache(maxBytes int) *docCache {
 	return &docCache{entries: make(map[scribe.NoteID]*list.Element), maxBytes: maxBytes}
 }
 
+// entryOverhead is what an entry counts against the bound besides its
+// text, so that entries without a text (say, for ids of no note) are
+// bounded too.
+const entryOverhead = 256
+
 // get returns the note's entry, creating an empty one, and marks it used.
 // The caller locks entry.mu before using doc and rev.
 func (c *docCache) get(id scribe.NoteID) *docEntry {
@@ -54,9 +59,22 @@ func (c *docCache) get(id scribe.NoteID) *docEntry {
 		c.lru.MoveToFront(el)
 		return el.Value.(*docEntry)
 	}
-	e := &docEntry{id: id}
+	e := &docEntry{id: id, size: entryOverhead}
 	c.entries[id] = c.lru.PushFront(e)
+	c.bytes += e.size
+	c.evict(e)
 	return e
+}
+
+// remove forgets the note's entry if it is e.
+func (c *docCache) remove(e *docEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[e.id]; ok && el.Value.(*docEntry) == e {
+		c.lru.Remove(el)
+		delete(c.entries, e.id)
+		c.bytes -= e.size
+	}
 }
 
 // peek returns the note's entry if there is one, without creating it.
@@ -69,25 +87,38 @@ func (c *docCache) peek(id scribe.NoteID) *docEntry {
 	return nil
 }
 
-// resize records the size of e's text (0 when it has none) and evicts the
-// least recently used entries beyond the bound. The caller holds e.mu; an
-// evicted entry that is in use is simply no longer found by later calls.
-func (c *docCache) resize(e *docEntry, size int) {
+// resize records the size of e's text in bytes (0 when it has none) and
+// evicts the least recently used entries beyond the bound. The caller holds
+// e.mu; an evicted entry that is in use is simply no longer found by later
+// calls.
+func (c *docCache) resize(e *docEntry, textBytes int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.entries[e.id]; !ok || el.Value.(*docEntry) != e {
 		return // evicted meanwhile
 	}
+	size := entryOverhead + textBytes
 	c.bytes += size - e.size
 	e.size = size
+	c.evict(e)
+}
+
+// evict drops least recently used entries until the cache fits its bound,
+// keeping keep (the entry just used) unless it alone is too large. The
+// caller holds c.mu.
+func (c *docCache) evict(keep *docEntry) {
 	for c.bytes > c.maxBytes && c.lru.Len() > 0 {
 		el := c.lru.Back()
 		old := el.Value.(*docEntry)
+		if old == keep && c.lru.Len() > 1 {
+			el = el.Prev()
+			old = el.Value.(*docEntry)
+		}
 		c.lru.Remove(el)
 		delete(c.entries, old.id)
 		c.bytes -= old.size
-		if old == e {
-			break
+		if old == keep {
+			return
 		}
 	}
 }
