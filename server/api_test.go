@@ -143,9 +143,18 @@ func TestAPINotes(t *testing.T) {
 		{"unknown share", "GET", "/api/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 404, scribe.ENOTFOUND},
 		{"revoke unknown share", "DELETE", "/api/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 404, scribe.ENOTFOUND},
 		{"ws unknown note", "GET", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/ws", "", "", 404, scribe.ENOTFOUND},
+		{"append to unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/append", "application/json", `{"text":"x"}`, 404, scribe.ENOTFOUND},
+		{"share unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/shares", "application/json", ``, 404, scribe.ENOTFOUND},
+		{"export unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/export", "application/json", `{"author":"Ada"}`, 503, scribe.EUNAVAILABLE},
+		{"download unknown note", "GET", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/download.html", "", "", 404, scribe.ENOTFOUND},
+		{"bad idempotency key", "POST", "/api/notes/" + string(created.ID) + "/append", "application/json", `{"text":"x"}`, 400, scribe.EINVALID},
 	}
 	for _, tc := range cases {
-		code, hdr, body := request(t, tc.method, base+tc.path, tc.ctype, tc.body, nil)
+		var hdrs map[string]string
+		if tc.name == "bad idempotency key" {
+			hdrs = map[string]string{"Idempotency-Key": "no spaces allowed"}
+		}
+		code, hdr, body := request(t, tc.method, base+tc.path, tc.ctype, tc.body, hdrs)
 		c, _ := errorOf(t, hdr, body)
 		if code != tc.status || c != tc.code {
 			t.Errorf("%s: %d %s (%s), want %d %s", tc.name, code, c, body, tc.status, tc.code)

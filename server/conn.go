@@ -431,7 +431,7 @@ func (c *client) writePump() {
 	for {
 		select {
 		case <-c.out.notify:
-			if err := c.writeQueued(); err != nil {
+			if err := c.writeQueued(time.Time{}); err != nil {
 				c.close(closeInternal, "", false)
 				_ = c.conn.Close()
 				return
@@ -444,7 +444,9 @@ func (c *client) writePump() {
 			}
 		case <-c.closing:
 			if c.flush {
-				_ = c.writeQueued()
+				// One deadline for the whole flush, so a stalled client
+				// cannot hold a shutdown up frame after frame.
+				_ = c.writeQueued(time.Now().Add(writeWait))
 			}
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText))
@@ -462,8 +464,9 @@ func (c *client) writePump() {
 	}
 }
 
-// writeQueued sends everything queued, as few frames as possible.
-func (c *client) writeQueued() error {
+// writeQueued sends everything queued, as few frames as possible. Each
+// frame may take writeWait, or all must be done by deadline when it is set.
+func (c *client) writeQueued(deadline time.Time) error {
 	msgs := c.out.take()
 	for len(msgs) > 0 {
 		n, size := 0, 0
@@ -471,7 +474,11 @@ func (c *client) writeQueued() error {
 			size += len(msgs[n]) + 1
 			n++
 		}
-		_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		d := deadline
+		if d.IsZero() {
+			d = time.Now().Add(writeWait)
+		}
+		_ = c.conn.SetWriteDeadline(d)
 		if err := c.conn.WriteMessage(websocket.TextMessage, frame(msgs[:n])); err != nil {
 			return err
 		}
