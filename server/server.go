@@ -173,8 +173,10 @@ func New(cfg Config) (*Server, error) {
 	s.hub = newHub(s)
 	s.metrics = newMetrics(s)
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
+		// Zero sizes reuse the HTTP server's 4 KiB buffers, and the pool
+		// lends a write buffer only while a frame is written: an idle
+		// connection (most of them, in a meeting) holds none.
+		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.sameOrigin,
 	}
 	s.handler = s.routes()
