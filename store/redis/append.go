@@ -21,6 +21,10 @@ const (
 	markDuplicate = -2 // Go treats the change as a duplicate and did not apply it
 )
 
+// indexTimeout bounds the update of the global index after an append on a
+// Cluster, which runs even when the caller's context is cancelled.
+const indexTimeout = 5 * time.Second
+
 // maxAppendAttempts bounds the script calls of one Append: the second call
 // happens only when the script reports duplicates Go did not know of, and
 // then knows them all.
@@ -253,9 +257,13 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 	// The changes are committed: a failure below must not report the
 	// append as failed, or the caller would retry a committed edit.
 	if !s.oneNode {
-		if err := s.touch(ctx, e.id, t); err != nil && ctx.Err() == nil {
+		// Even if the caller gives up now, the index should follow the
+		// commit: detach from its cancellation, within a bound.
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), indexTimeout)
+		if err := s.touch(tctx, e.id, t); err != nil {
 			s.log.Error("index note after append", "err", err)
 		}
+		cancel()
 	}
 	switch {
 	case head-snapRev >= 2*s.k:
