@@ -232,7 +232,8 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
 		return
 	}
-	session := "api-" + randomString(22)
+	random := "api-" + randomString(22)
+	session := random
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
 		if !validSession(key) || len(key) > maxSessionLen-4 {
 			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", minSessionLen, maxSessionLen-4))
@@ -240,7 +241,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		}
 		session = "api-" + key
 	}
-	rev, err := s.appendText(r.Context(), id, session, req.Text, author)
+	rev, err := s.appendText(r.Context(), id, session, req.Text, author, session != random)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -250,7 +251,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 
 // appendText commits text at the end of the note through its session, as
 // (session, 1), and returns the revision it got.
-func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text, author string) (scribe.Revision, error) {
+func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text, author string, idempotent bool) (scribe.Revision, error) {
 	ctx, cancel := context.WithTimeout(ctx, appendWait)
 	defer cancel()
 	seq, rev, err := s.store.LastSeq(ctx, id, session)
@@ -265,7 +266,8 @@ func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text
 		if err != nil {
 			return 0, err
 		}
-		sub := &submission{session: session, seq: 1, appendText: text, author: author, reply: make(chan submitResult, 1), received: time.Now()}
+		sub := &submission{session: session, seq: 1, appendText: text, author: author, idempotent: idempotent,
+			reply: make(chan submitResult, 1), received: time.Now()}
 		if !sess.submit(sub) {
 			continue // the session closed as we came; open a new one
 		}

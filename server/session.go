@@ -74,7 +74,7 @@ type submission struct {
 	// batch is prepared; the result goes to reply.
 	appendText string
 	author     string
-	known      seqRev // what the store knew of session before submitting
+	idempotent bool // the API caller chose the session (Idempotency-Key): it may be committed already
 	reply      chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
@@ -885,14 +885,31 @@ func (sub *submission) fail(err error) {
 // advancing s.rev tentatively (rollback undoes that). It returns the
 // accepted submissions and those answered without a commit.
 func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
+	// An API append with an Idempotency-Key may have been committed by
+	// another node after this session opened; the store knows. (A websocket
+	// client's session is looked up when it joins; a random API session is
+	// new.) Ask before anything is applied tentatively.
+	for _, sub := range batch {
+		if _, ok := s.lastSeq[sub.session]; ok || !sub.idempotent {
+			continue
+		}
+		seq, rev, err := s.srv.store.LastSeq(s.ctx, s.id, sub.session)
+		if err != nil {
+			return nil, nil, fmt.Errorf("last seq: %w", err)
+		}
+		if seq == 0 {
+			continue
+		}
+		if err := s.syncTo(rev); err != nil { // committed beyond what this node has heard of
+			return nil, nil, err
+		}
+		s.noteSeq(sub.session, seqRev{seq, rev})
+	}
 	var accepted []pending
 	var done []doneSub
 	head := s.rev                      // the committed head
 	inBatch := make(map[string]uint64) // session -> highest seq accepted in this batch
 	for _, sub := range batch {
-		if sub.c == nil && sub.known.seq > 0 {
-			s.noteSeq(sub.session, sub.known)
-		}
 		if sub.appendText != "" {
 			op, err := s.appendOp(sub.appendText)
 			if err != nil {
