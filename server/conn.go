@@ -3,8 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -169,10 +171,24 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	pumpDone := make(chan struct{})
 	go func() {
 		defer close(pumpDone)
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic in write pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				_ = conn.Close()
+			}
+		}()
 		c.writePump()
 	}()
 	s.log.Debug("websocket joined", "note", sess.ref, "client", c.id, "readonly", readonly)
-	c.readPump(sess, errs)
+	func() {
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic in read pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				c.close(closeInternal, "The server failed; reconnect.", false)
+			}
+		}()
+		c.readPump(sess, errs)
+	}()
 	close(c.readDone)
 	sess.leave(c)
 	c.close(websocket.CloseNormalClosure, "", true)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -199,6 +200,13 @@ func (s *session) run() {
 	defer close(s.done)
 	defer s.cancel()
 	defer s.pub.stop()
+	defer func() {
+		// A bug must cost this note's clients a reconnect, not the node.
+		if v := recover(); v != nil {
+			s.srv.log.Error("panic in session", "note", s.ref, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			s.fail(fmt.Errorf("panic: %v", v))
+		}
+	}()
 	defer func() {
 		if s.sub != nil {
 			_ = s.sub.Close()
