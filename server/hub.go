@@ -108,7 +108,11 @@ func (h *hub) shutdown(ctx context.Context) error {
 	}
 	h.mu.Unlock()
 	for _, s := range all {
-		<-s.ready
+		select {
+		case <-s.ready:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 		s.stop()
 	}
 	done := make(chan struct{})
