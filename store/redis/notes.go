@@ -324,7 +324,7 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 	for i, id := range ids {
 		nid := scribe.NoteID(id)
 		if !nid.Valid() {
-			return nil, corrupt("note index", "", fmt.Errorf("member %q is not a note id", id))
+			return nil, corrupt("note index", "", errors.New("a member is not a note id"))
 		}
 		m := cmds[i].Val()
 		if len(m) == 0 {

@@ -57,7 +57,9 @@ package redis
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -478,13 +480,27 @@ func upperFirst(s string) string {
 
 // corrupt returns the EINTERNAL error for stored data that cannot be
 // decoded. The message, which clients may see, names what is corrupt but not
-// the note (its id is a secret); the error's text, which the logs see, does.
+// the note; the error's text, which the logs see, names it by noteRef (its
+// id grants editing and never appears in logs).
 func corrupt(what string, id scribe.NoteID, detail error) error {
 	msg := fmt.Sprintf("Stored %s is corrupt.", what)
 	if detail != nil {
 		msg = fmt.Sprintf("Stored %s is corrupt: %v.", what, detail)
 	}
-	return fmt.Errorf("note %s: %w", id, &scribe.Error{Code: scribe.EINTERNAL, Message: msg})
+	return fmt.Errorf("note %s: %w", noteRef(id), &scribe.Error{Code: scribe.EINTERNAL, Message: msg})
+}
+
+// noteRef names a note in errors and logs without revealing its id: a short
+// hash, computed as the server's logs compute it, so the two correlate.
+func noteRef(id scribe.NoteID) string {
+	sum := sha256.Sum256([]byte("scribe-note:" + id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// tokenRef names a share token in errors and logs without revealing it.
+func tokenRef(t scribe.Token) string {
+	sum := sha256.Sum256([]byte("scribe-token:" + t))
+	return hex.EncodeToString(sum[:6])
 }
 
 // now returns the current time for stored timestamps.

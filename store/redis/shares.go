@@ -80,7 +80,7 @@ func (s *Store) ResolveShare(ctx context.Context, token scribe.Token) (scribe.Sh
 func decodeShare(token scribe.Token, v []byte) (scribe.Share, error) {
 	var ss storedShare
 	if err := json.Unmarshal(v, &ss); err != nil || !ss.Note.Valid() {
-		return scribe.Share{}, fmt.Errorf("share %s: %w", token, &scribe.Error{Code: scribe.EINTERNAL, Message: "Stored share is corrupt."})
+		return scribe.Share{}, fmt.Errorf("share %s: %w", tokenRef(token), &scribe.Error{Code: scribe.EINTERNAL, Message: "Stored share is corrupt."})
 	}
 	return scribe.Share{Token: token, NoteID: ss.Note, CreatedAt: time.Unix(0, ss.Created).UTC()}, nil
 }

@@ -611,3 +611,33 @@ func TestStaleCacheAfterLostWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestErrorsDoNotRevealIDs shows the errors for corrupt data, which the
+// server logs, name a note and a token by a hash, never by themselves (an
+// id grants editing, a token reading).
+func TestErrorsDoNotRevealIDs(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, backends[0], Options{})
+	n := mustCreate(t, s, "")
+	sh, err := s.CreateShare(ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.HSet(ctx, s.noteKey(n.ID, "meta"), "rev", "x").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.Set(ctx, s.shareKey(sh.Token), "{", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	_, err1 := s.GetNote(ctx, n.ID)
+	_, err2 := s.ResolveShare(ctx, sh.Token)
+	for _, err := range []error{err1, err2} {
+		wantCode(t, err, scribe.EINTERNAL)
+		if text := err.Error() + scribe.ErrorMessage(err); strings.Contains(text, string(n.ID)) || strings.Contains(text, string(sh.Token)) {
+			t.Errorf("error reveals an id or token: %s", text)
+		}
+	}
+	if !strings.Contains(err1.Error(), noteRef(n.ID)) {
+		t.Errorf("error %q does not name the note by its ref %s", err1, noteRef(n.ID))
+	}
+}
