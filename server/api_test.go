@@ -276,8 +276,10 @@ func TestHealthReadyMetrics(t *testing.T) {
 	store := newBoltStore(t)
 	node := startNode(t, store, server.Limits{})
 	for _, p := range []string{"/healthz", "/readyz"} {
-		if code, _, _ := request(t, "GET", node.url+p, "", "", nil); code != 200 {
-			t.Fatalf("%s: %d", p, code)
+		for _, method := range []string{"GET", "HEAD"} { // load balancers use both
+			if code, _, _ := request(t, method, node.url+p, "", "", nil); code != 200 {
+				t.Fatalf("%s %s: %d", method, p, code)
+			}
 		}
 	}
 	id := node.createNote("Metrics", "blank")
