@@ -114,6 +114,9 @@ func runServe(ctx context.Context, args []string) error {
 	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	cfg.export = addExportFlags(fs)
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil // the usage was printed; asking for it is no failure
+		}
 		return err
 	}
 	if fs.NArg() > 0 {
