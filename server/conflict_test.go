@@ -68,3 +68,21 @@ func TestConflictCatchUpAndRetry(t *testing.T) {
 		t.Fatalf("conflicts counted: %s, want 1", v)
 	}
 }
+
+// A commit whose notification was lost reaches the clients anyway: the
+// session polls the log.
+func TestLostNotificationPolled(t *testing.T) {
+	shortTimers(t)
+	bolt := newBoltStore(t)
+	node := startNode(t, dropChanges{bolt}, server.Limits{})
+	id := node.createNote("Polled", "blank")
+	e := newEditor(t, node, id, "Local", 1)
+	op := mustOp(t, "Z", ot.Len16(e.doc))
+	if _, err := bolt.Append(context.Background(), id, 0, []scribe.Change{{Op: []byte(op.String()), Session: "other-node", Seq: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	e.settle(1)
+	if e.doc != node.text(id) {
+		t.Fatalf("client %q, store %q", e.doc, node.text(id))
+	}
+}
