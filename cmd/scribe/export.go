@@ -19,7 +19,6 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/export"
-	"github.com/scribe-notes/scribe/store/bolt"
 	"github.com/scribe-notes/scribe/store/redis"
 )
 
@@ -49,27 +48,27 @@ type exportConfig struct {
 // wins.
 func addExportFlags(fs *flag.FlagSet) *exportConfig {
 	c := &exportConfig{}
-	fs.StringVar(&c.repo, "export-repo", exportEnv("SCRIBE_EXPORT_REPO", ""),
+	fs.StringVar(&c.repo, "export-repo", envOr("SCRIBE_EXPORT_REPO", ""),
 		"local git repository that exports are committed to, created if missing; empty disables export (SCRIBE_EXPORT_REPO)")
-	fs.StringVar(&c.dir, "export-dir", exportEnv("SCRIBE_EXPORT_DIR", export.DefaultDir),
+	fs.StringVar(&c.dir, "export-dir", envOr("SCRIBE_EXPORT_DIR", export.DefaultDir),
 		"folder inside the export repository for exported notes (SCRIBE_EXPORT_DIR)")
-	fs.StringVar(&c.remote, "export-remote", exportEnv("SCRIBE_EXPORT_REMOTE", ""),
+	fs.StringVar(&c.remote, "export-remote", envOr("SCRIBE_EXPORT_REMOTE", ""),
 		"remote name, URL or path that exports are pushed to, never forced; empty keeps them local (SCRIBE_EXPORT_REMOTE)")
-	fs.StringVar(&c.branch, "export-branch", exportEnv("SCRIBE_EXPORT_BRANCH", export.DefaultBranch),
+	fs.StringVar(&c.branch, "export-branch", envOr("SCRIBE_EXPORT_BRANCH", export.DefaultBranch),
 		"branch that receives export commits (SCRIBE_EXPORT_BRANCH)")
-	fs.StringVar(&c.timezone, "timezone", exportEnv("SCRIBE_TIMEZONE", "UTC"),
+	fs.StringVar(&c.timezone, "timezone", envOr("SCRIBE_TIMEZONE", "UTC"),
 		"the team's time zone (IANA name, e.g. Europe/Berlin) for dates in templates and exports (SCRIBE_TIMEZONE)")
-	fs.StringVar(&c.emailDomain, "export-email-domain", exportEnv("SCRIBE_EXPORT_EMAIL_DOMAIN", export.DefaultEmailDomain),
+	fs.StringVar(&c.emailDomain, "export-email-domain", envOr("SCRIBE_EXPORT_EMAIL_DOMAIN", export.DefaultEmailDomain),
 		"domain of the email addresses derived from names: Ada Lovelace -> ada-lovelace@DOMAIN (SCRIBE_EXPORT_EMAIL_DOMAIN)")
-	fs.StringVar(&c.authorName, "export-author", exportEnv("SCRIBE_EXPORT_AUTHOR", ""),
+	fs.StringVar(&c.authorName, "export-author", envOr("SCRIBE_EXPORT_AUTHOR", ""),
 		"fixed commit author for every export, e.g. a bot account; the person who exported is then named in the message (SCRIBE_EXPORT_AUTHOR)")
-	fs.StringVar(&c.authorEmail, "export-author-email", exportEnv("SCRIBE_EXPORT_AUTHOR_EMAIL", ""),
+	fs.StringVar(&c.authorEmail, "export-author-email", envOr("SCRIBE_EXPORT_AUTHOR_EMAIL", ""),
 		"email address of --export-author (SCRIBE_EXPORT_AUTHOR_EMAIL)")
 	fs.BoolVar(&c.omitURL, "export-omit-url", exportEnvBool("SCRIBE_EXPORT_OMIT_URL"),
 		"leave the note's edit link out of exported files and commit messages (SCRIBE_EXPORT_OMIT_URL)")
-	fs.StringVar(&c.tokenFile, "export-token-file", exportEnv("SCRIBE_EXPORT_TOKEN_FILE", ""),
+	fs.StringVar(&c.tokenFile, "export-token-file", envOr("SCRIBE_EXPORT_TOKEN_FILE", ""),
 		"file holding the access token for an https remote; or set the token itself in SCRIBE_EXPORT_TOKEN (SCRIBE_EXPORT_TOKEN_FILE)")
-	fs.StringVar(&c.sshKey, "export-ssh-key", exportEnv("SCRIBE_EXPORT_SSH_KEY", ""),
+	fs.StringVar(&c.sshKey, "export-ssh-key", envOr("SCRIBE_EXPORT_SSH_KEY", ""),
 		"private key file (a deploy key) for an ssh remote, passphrase in SCRIBE_EXPORT_SSH_KEY_PASSPHRASE; default the SSH agent (SCRIBE_EXPORT_SSH_KEY)")
 	return c
 }
@@ -151,14 +150,15 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 	}
 	ec := addExportFlags(fs)
 	gitName, gitEmail := gitIdentity()
-	var sc exportStoreConfig
-	server := fs.String("server", exportEnv("SCRIBE_SERVER", ""), "base URL of a running scribe server to export through, e.g. http://127.0.0.1:8080 (SCRIBE_SERVER)")
-	author := fs.String("author", exportEnv("SCRIBE_AUTHOR", gitName), "your name, the commit author (SCRIBE_AUTHOR; default: git's user.name)")
-	email := fs.String("email", exportEnv("SCRIBE_EMAIL", gitEmail), "your email address (SCRIBE_EMAIL; default: git's user.email, else derived from --author)")
-	fs.StringVar(&sc.dataDir, "data-dir", exportEnv("SCRIBE_DATA_DIR", "./data"), "directory of the embedded store, used unless --redis is set (SCRIBE_DATA_DIR)")
-	fs.StringVar(&sc.redisURL, "redis", exportEnv("SCRIBE_REDIS", exportEnv("SCRIBE_REDIS_URL", "")), "read the note from Redis instead, as scribe serve --redis does (SCRIBE_REDIS)")
-	fs.StringVar(&sc.redisPrefix, "redis-prefix", exportEnv("SCRIBE_REDIS_PREFIX", redis.DefaultPrefix), "prefix of every Redis key (SCRIBE_REDIS_PREFIX)")
-	fs.StringVar(&sc.publicURL, "public-url", exportEnv("SCRIBE_PUBLIC_URL", ""), "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
+	var sc storeConfig
+	var publicURL string
+	server := fs.String("server", envOr("SCRIBE_SERVER", ""), "base URL of a running scribe server to export through, e.g. http://127.0.0.1:8080 (SCRIBE_SERVER)")
+	author := fs.String("author", envOr("SCRIBE_AUTHOR", gitName), "your name, the commit author (SCRIBE_AUTHOR; default: git's user.name)")
+	email := fs.String("email", envOr("SCRIBE_EMAIL", gitEmail), "your email address (SCRIBE_EMAIL; default: git's user.email, else derived from --author)")
+	fs.StringVar(&sc.dataDir, "data-dir", envOr("SCRIBE_DATA_DIR", "./data"), "directory of the embedded store, used unless --redis is set (SCRIBE_DATA_DIR)")
+	fs.StringVar(&sc.redisURL, "redis", envOr("SCRIBE_REDIS", envOr("SCRIBE_REDIS_URL", "")), "read the note from Redis instead, as scribe serve --redis does (SCRIBE_REDIS)")
+	fs.StringVar(&sc.redisPrefix, "redis-prefix", envOr("SCRIBE_REDIS_PREFIX", redis.DefaultPrefix), "prefix of every Redis key (SCRIBE_REDIS_PREFIX)")
+	fs.StringVar(&publicURL, "public-url", envOr("SCRIBE_PUBLIC_URL", ""), "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 
 	// Flags may come before or after the note id. A note id may itself
@@ -193,7 +193,7 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 	if *server != "" {
 		res, err = exportThroughServer(ctx, *server, id, req)
 	} else {
-		res, err = exportDirectly(ctx, ec, sc, id, req)
+		res, err = exportDirectly(ctx, ec, sc, publicURL, id, req)
 	}
 	if err != nil {
 		return fmt.Errorf("export: %s", describeError(err))
@@ -249,58 +249,29 @@ func flagTakesValue(fs *flag.FlagSet, arg string) bool {
 	return !ok || !b.IsBoolFlag()
 }
 
-// exportStoreConfig says which store `scribe export` reads the note from;
-// the flags are scribe serve's.
-type exportStoreConfig struct {
-	dataDir     string
-	redisURL    string
-	redisPrefix string
-	publicURL   string
-}
-
 // exportDirectly opens the store the way scribe serve does and exports
 // with this process's flags.
-func exportDirectly(ctx context.Context, ec *exportConfig, sc exportStoreConfig, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
+func exportDirectly(ctx context.Context, ec *exportConfig, sc storeConfig, publicURL string, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
 	if ec.repo == "" {
 		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE,
 			"Export is not configured: give --export-repo (or SCRIBE_EXPORT_REPO), or --server to export through a running server.")
 	}
-	store, err := openExportStore(ctx, sc)
+	// The embedded store can be open in one process only: while scribe
+	// serve runs on it, this fails after a short wait and says to use --server.
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	store, _, err := sc.open(ctx, log, false, 2*time.Second)
 	if err != nil {
+		if sc.redisURL == "" {
+			err = fmt.Errorf("%w (give --data-dir; while scribe serve runs on this data directory, export through it with --server)", err)
+		}
 		return scribe.ExportResult{}, err
 	}
 	defer store.Close()
-	ex, err := ec.newExporter(store, sc.publicURL)
+	ex, err := ec.newExporter(store, publicURL)
 	if err != nil {
 		return scribe.ExportResult{}, err
 	}
 	return ex.Export(ctx, id, req)
-}
-
-// openExportStore opens Redis when configured, else the embedded store,
-// with the same flags as scribe serve. The embedded store can be open in
-// one process only: while scribe serve runs on it, this fails after a
-// short wait and says to use --server.
-func openExportStore(ctx context.Context, sc exportStoreConfig) (scribe.Store, error) {
-	if sc.redisURL != "" {
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		st, err := redis.New(sc.redisURL, redis.Options{Prefix: sc.redisPrefix, Logger: log})
-		if err != nil {
-			return nil, err
-		}
-		if err := st.Open(ctx); err != nil {
-			return nil, fmt.Errorf("open redis store: %w", err)
-		}
-		return st, nil
-	}
-	if _, err := os.Stat(sc.dataDir); err != nil {
-		return nil, fmt.Errorf("no embedded store in %s (give --data-dir, or --server): %w", sc.dataDir, err)
-	}
-	st := bolt.New(sc.dataDir, bolt.Options{OpenTimeout: 2 * time.Second})
-	if err := st.Open(ctx); err != nil {
-		return nil, fmt.Errorf("open embedded store: %w (while scribe serve runs on this data directory, export through it with --server)", err)
-	}
-	return st, nil
 }
 
 // exportThroughServer asks a running server to export the note:
@@ -396,15 +367,6 @@ func gitIdentity() (name, email string) {
 		return "", ""
 	}
 	return cfg.User.Name, cfg.User.Email
-}
-
-// exportEnv returns the environment variable key, or def when it is unset
-// or empty.
-func exportEnv(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
 }
 
 // exportEnvBool reads a boolean environment variable: 1, true, yes or on.

@@ -22,7 +22,7 @@ func startServe(t *testing.T, repo string) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := serveConfig{
 		addr:      "127.0.0.1:0",
-		dataDir:   t.TempDir(),
+		store:     storeConfig{dataDir: t.TempDir()},
 		logLevel:  "error",
 		logFormat: "text",
 		export: &exportConfig{

@@ -13,10 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/export"
 	"github.com/scribe-notes/scribe/server"
-	"github.com/scribe-notes/scribe/store/bolt"
 	"github.com/scribe-notes/scribe/store/redis"
 	"github.com/scribe-notes/scribe/web"
 )
@@ -28,9 +26,7 @@ const shutdownTimeout = 20 * time.Second
 // serveConfig is everything `scribe serve` is configured with.
 type serveConfig struct {
 	addr         string
-	dataDir      string
-	redisURL     string
-	redisPrefix  string
+	store        storeConfig
 	publicURL    string
 	templatesDir string
 	logLevel     string
@@ -44,9 +40,9 @@ type serveConfig struct {
 // registered by addExportFlags.
 func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.addr, "addr", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.dataDir, "data-dir", "./data", "directory of the embedded store (used unless --redis is set)")
-	fs.StringVar(&c.redisURL, "redis", "", "keep notes in Redis instead: redis://host:port/db, host:port, or host:port,host:port for a Redis Cluster; every node sharing it serves the same notes")
-	fs.StringVar(&c.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several deployments can share one Redis")
+	fs.StringVar(&c.store.dataDir, "data-dir", "./data", "directory of the embedded store (used unless --redis is set)")
+	fs.StringVar(&c.store.redisURL, "redis", "", "keep notes in Redis instead: redis://host:port/db, host:port, or host:port,host:port for a Redis Cluster; every node sharing it serves the same notes")
+	fs.StringVar(&c.store.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several deployments can share one Redis")
 	fs.StringVar(&c.publicURL, "public-url", "", "the server's external base URL for links the API returns, e.g. https://scribe.example.com (default: the request's host)")
 	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -147,7 +143,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
-	store, where, err := openStore(ctx, cfg, log)
+	store, where, err := cfg.store.open(ctx, log, true, 0)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -157,6 +153,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		}
 	}()
 
+	cfg.export.log = log
 	exporter, err := cfg.export.newExporter(store, cfg.publicURL)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -225,26 +222,4 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 	}
 	log.Info("shut down cleanly")
 	return nil
-}
-
-// openStore opens Redis when configured, else the embedded store.
-func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (scribe.Store, string, error) {
-	if cfg.redisURL != "" {
-		s, err := redis.New(cfg.redisURL, redis.Options{Prefix: cfg.redisPrefix, Logger: log})
-		if err != nil {
-			return nil, "", err
-		}
-		if err := s.Open(ctx); err != nil {
-			return nil, "", fmt.Errorf("open redis store: %w", err)
-		}
-		return s, "redis", nil
-	}
-	if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("data dir: %w", err)
-	}
-	s := bolt.New(cfg.dataDir, bolt.Options{})
-	if err := s.Open(ctx); err != nil {
-		return nil, "", fmt.Errorf("open embedded store: %w", err)
-	}
-	return s, "embedded " + s.Path(), nil
 }

@@ -36,7 +36,7 @@ func TestServeFlagsAndEnv(t *testing.T) {
 	if err := applyEnv(fs, own); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.addr != "127.0.0.1:7777" || cfg.dataDir != "/from/env" || cfg.limits.MaxNoteBytes != 5000 || cfg.redisURL != "redis.example:6379" {
+	if cfg.addr != "127.0.0.1:7777" || cfg.store.dataDir != "/from/env" || cfg.limits.MaxNoteBytes != 5000 || cfg.store.redisURL != "redis.example:6379" {
 		t.Fatalf("config = %+v", cfg)
 	}
 	if cfg.limits.OpsPerSecond != 60 || cfg.logLevel != "info" {
