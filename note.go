@@ -33,13 +33,28 @@ func randomID() string {
 
 // Valid reports whether id has the form of a note id. Stores and handlers check
 // it before any lookup, so a hostile id never reaches a key or a file name.
-func (id NoteID) Valid() bool { return validID(string(id)) }
+func (id NoteID) Valid() bool { return URLSafe(string(id), idLen, idLen) }
 
 // Valid reports whether t has the form of a share token.
-func (t Token) Valid() bool { return validID(string(t)) }
+func (t Token) Valid() bool { return URLSafe(string(t), idLen, idLen) }
 
-func validID(s string) bool {
-	if len(s) != idLen {
+// Session ids are chosen by clients and kept across reconnects; with a
+// sequence number they identify each submitted edit (see Change).
+const (
+	MinSessionLen = 8
+	MaxSessionLen = 64
+)
+
+// ValidSession reports whether s has the form of a session id:
+// MinSessionLen to MaxSessionLen characters of base64url's alphabet.
+func ValidSession(s string) bool { return URLSafe(s, MinSessionLen, MaxSessionLen) }
+
+// URLSafe reports whether s has min to max bytes, all from base64url's
+// alphabet (A-Z, a-z, 0-9, '-', '_'): the form of every identifier Scribe
+// takes from outside (note ids, tokens, session ids, template names), which
+// is safe in a URL, a Redis key, a log line and a file name.
+func URLSafe(s string, min, max int) bool {
+	if len(s) < min || len(s) > max {
 		return false
 	}
 	for i := 0; i < len(s); i++ {

@@ -235,8 +235,8 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	random := "api-" + randomString(22)
 	session := random
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if !validSession(key) || len(key) > maxSessionLen-4 {
-			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", minSessionLen, maxSessionLen-4))
+		if !scribe.ValidSession(key) || len(key) > scribe.MaxSessionLen-4 {
+			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", scribe.MinSessionLen, scribe.MaxSessionLen-4))
 			return
 		}
 		session = "api-" + key

@@ -19,8 +19,6 @@ const protocolVersion = 1
 const (
 	maxNameRunes      = 64  // a display name, after trimming
 	maxSelRanges      = 100 // ranges in one selection
-	minSessionLen     = 8
-	maxSessionLen     = 64
 	defaultPersonName = "Anonymous"
 )
 
@@ -113,8 +111,8 @@ func (m *clientMsg) hello() (helloMsg, error) {
 	if m.Session == nil {
 		return h, invalid("hello needs a \"session\".")
 	}
-	if !validSession(*m.Session) {
-		return h, invalid("The session must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", minSessionLen, maxSessionLen)
+	if !scribe.ValidSession(*m.Session) {
+		return h, invalid("The session must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", scribe.MinSessionLen, scribe.MaxSessionLen)
 	}
 	h.session = *m.Session
 	name := ""
@@ -217,19 +215,6 @@ func cleanName(s string) (string, error) {
 		}
 	}
 	return s, nil
-}
-
-func validSession(s string) bool {
-	if len(s) < minSessionLen || len(s) > maxSessionLen {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // fromOT turns an ot error into a scribe error with the same code.

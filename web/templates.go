@@ -110,7 +110,7 @@ func LoadTemplates(dir string) (*Templates, error) {
 			continue
 		}
 		name := strings.TrimSuffix(file, ".md")
-		if !validTemplateName(name) {
+		if !scribe.URLSafe(name, 1, 64) {
 			return nil, scribe.Errorf(scribe.EINVALID, "template %s: the name must be 1-64 letters, digits, '-' or '_' followed by .md", path)
 		}
 		if fi.Size() > MaxTemplateBytes {
@@ -207,19 +207,6 @@ func CleanTitle(s string) string {
 		n++
 	}
 	return b.String()
-}
-
-func validTemplateName(s string) bool {
-	if len(s) == 0 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // parseTemplate splits optional front matter (between two "---" lines at the

@@ -250,7 +250,7 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	session := opts.Session
 	if session == "" {
 		session = NewSession()
-	} else if !validSession(session) {
+	} else if !scribe.ValidSession(session) {
 		return nil, scribe.Errorf(scribe.EINVALID, "The session must be 8 to 64 characters of A-Z, a-z, 0-9, '-' or '_'.")
 	}
 	dialer := opts.Dialer
@@ -286,19 +286,6 @@ func NewSession() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-func validSession(s string) bool {
-	if len(s) < 8 || len(s) > 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // wsURL turns an http(s) URL into a ws(s) one.
