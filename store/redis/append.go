@@ -78,16 +78,13 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	}
 
 	t := now()
+	keys, keyOf := s.appendKeys(id, changes)
 	known := make([]bool, len(changes)) // duplicates the script told us of
 	for attempt := 1; ; attempt++ {
-		args, undo, err := s.appendArgs(e.doc, id, expected, t, changes, ops, parseErrs, known)
+		args, undo, err := s.appendArgs(e.doc, id, expected, t, changes, ops, parseErrs, known, keyOf)
 		if err != nil {
 			e.doc = nil
 			return nil, err
-		}
-		keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
-		if s.oneNode {
-			keys = append(keys, s.byUpdatedKey())
 		}
 		res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
 		if err == nil {
@@ -189,12 +186,41 @@ func docSize(d *ot.Document) int {
 	return 2 * d.Len()
 }
 
+// indexFlag tells append.lua whether KEYS[6] is the global index.
+func indexFlag(oneNode bool) string {
+	if oneNode {
+		return "1"
+	}
+	return "0"
+}
+
+// appendKeys returns append.lua's KEYS for a batch, and for each change
+// the (1-based) index in KEYS of its session's seqrevs list.
+func (s *Store) appendKeys(id scribe.NoteID, changes []scribe.Change) ([]string, []int) {
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "dedup"), s.noteKey(id, "sessions"), s.noteKey(id, "snap")}
+	if s.oneNode {
+		keys = append(keys, s.byUpdatedKey())
+	}
+	keyOf := make([]int, len(changes))
+	index := make(map[string]int)
+	for i, c := range changes {
+		k, ok := index[c.Session]
+		if !ok {
+			keys = append(keys, s.noteKey(id, "seqrevs:"+c.Session))
+			k = len(keys)
+			index[c.Session] = k
+		}
+		keyOf[i] = k
+	}
+	return keys, keyOf
+}
+
 // appendArgs applies each new op to doc (the text at expected) and returns
 // the script's arguments and the inverses of the ops it applied, in order.
 func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.Revision, t time.Time,
-	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool) ([]any, []ot.Operation, error) {
-	args := make([]any, 0, 5+5*len(changes))
-	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len())
+	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool, keyOf []int) ([]any, []ot.Operation, error) {
+	args := make([]any, 0, 5+6*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len(), indexFlag(s.oneNode))
 	var undo []ot.Operation
 	inBatch := make(map[string]bool, len(changes))
 	for i, c := range changes {
@@ -203,11 +229,11 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 		repeat := inBatch[key]
 		inBatch[key] = true
 		if known[i] || repeat {
-			args = append(args, c.Session, seq, markDuplicate, markDuplicate, "")
+			args = append(args, c.Session, seq, markDuplicate, markDuplicate, "", keyOf[i])
 			continue
 		}
 		if parseErrs[i] != nil {
-			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(parseErrs[i]))
+			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(parseErrs[i]), keyOf[i])
 			continue
 		}
 		op := ops[i]
@@ -216,7 +242,7 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 			err = doc.Apply(op)
 		}
 		if err != nil {
-			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(err))
+			args = append(args, c.Session, seq, markInvalid, markInvalid, opMessage(err), keyOf[i])
 			continue
 		}
 		undo = append(undo, inv)
@@ -228,7 +254,7 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 		if err != nil {
 			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}
-		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body)
+		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body, keyOf[i])
 	}
 	return args, undo, nil
 }

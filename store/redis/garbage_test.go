@@ -47,16 +47,30 @@ func TestGarbageNeverPanics(t *testing.T) {
 		wrongType := func(key func(n scribe.Note, sh scribe.Share) string) func(n scribe.Note, sh scribe.Share, v string) error {
 			return func(n scribe.Note, sh scribe.Share, v string) error {
 				k := key(n, sh)
-				if err := s.client.Del(ctx, k).Err(); err != nil {
-					return err
-				}
-				return s.client.RPush(ctx, k, v).Err() // a list where something else belongs
+				// One transaction: the snapshot worker may write the key
+				// between a DEL and an RPUSH.
+				_, err := s.client.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+					p.Del(ctx, k)
+					p.RPush(ctx, k, v) // a list where something else belongs
+					return nil
+				})
+				return err
 			}
 		}
 		breakers := []breaker{
 			hashField("meta", "rev"), hashField("meta", "len"), hashField("meta", "created"),
 			hashField("meta", "updated"), hashField("snap", "rev"), hashField("snap", "text"),
 			hashField("sessions", "s"), hashField("dedup", "1:s"),
+			{"seqrevs first seq", func(n scribe.Note, _ scribe.Share, v string) error {
+				return s.client.LSet(ctx, s.noteKey(n.ID, "seqrevs:s"), 0, v).Err()
+			}},
+			{"seqrevs revision", func(n scribe.Note, _ scribe.Share, v string) error {
+				return s.client.LSet(ctx, s.noteKey(n.ID, "seqrevs:s"), 1, v).Err()
+			}},
+			{"seqrevs type", wrongType(func(n scribe.Note, _ scribe.Share) string { return s.noteKey(n.ID, "seqrevs:s") })},
+			{"seqrevs string", func(n scribe.Note, _ scribe.Share, v string) error {
+				return s.client.Set(ctx, s.noteKey(n.ID, "seqrevs:s"), v, 0).Err()
+			}},
 			{"log entry", func(n scribe.Note, _ scribe.Share, v string) error {
 				return s.client.LSet(ctx, s.noteKey(n.ID, "log"), 1, v).Err()
 			}},

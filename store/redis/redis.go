@@ -11,7 +11,10 @@
 //	P note:{id}:meta      hash: title, template, created, updated, rev, len
 //	P note:{id}:snap      hash: rev, text (the text at a recent revision)
 //	P note:{id}:log       list: element i is the change of revision i+1
-//	P note:{id}:dedup     hash: "<seq>:<session>" -> revision
+//	P note:{id}:seqrevs:<session>  list: first seq f, then the revisions
+//	                      of seqs f, f+1, ... (a session's submissions, compactly)
+//	P note:{id}:dedup     hash: "<seq>:<session>" -> revision, for the
+//	                      submissions that do not continue their session's list
 //	P note:{id}:sessions  hash: session -> "<seq>:<revision>" of its highest seq
 //	P note:{id}:shares    sorted set: the note's share tokens by creation time
 //	P note:{id}:events    sharded pub/sub channel: commits and messages

@@ -641,3 +641,46 @@ func TestErrorsDoNotRevealIDs(t *testing.T) {
 		t.Errorf("error %q does not name the note by its ref %s", err1, noteRef(n.ID))
 	}
 }
+
+// TestDedupCompactAndFallback covers both places a submission's revision
+// is kept: the session's compact list (consecutive seqs from its first)
+// and the dedup hash (after a gap, or for a seq too large for a Lua
+// number). Every resend learns its first revision.
+func TestDedupCompactAndFallback(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{})
+		n := mustCreate(t, s, "")
+		seqs := []uint64{1, 2, 5, 6, 1 << 60, 1<<60 + 1, 7}
+		for i, seq := range seqs {
+			items := []any{"x"}
+			if i > 0 {
+				items = []any{i, "x"}
+			}
+			revs, err := s.Append(ctx, n.ID, scribe.Revision(i), []scribe.Change{{Op: op(t, items...), Session: "tab", Seq: seq}})
+			if err != nil || revs[0] != scribe.Revision(i+1) {
+				t.Fatalf("seq %d: %v, %v", seq, revs, err)
+			}
+		}
+		head := scribe.Revision(len(seqs))
+		for i, seq := range seqs {
+			revs, err := s.Append(ctx, n.ID, head, []scribe.Change{{Op: op(t, int(head), "y"), Session: "tab", Seq: seq}})
+			if err != nil || revs[0] != scribe.Revision(i+1) {
+				t.Fatalf("resend of seq %d: %v, %v; want revision %d", seq, revs, err, i+1)
+			}
+		}
+		if last, rev, err := s.LastSeq(ctx, n.ID, "tab"); err != nil || last != 1<<60+1 || rev != 6 {
+			t.Fatalf("LastSeq = %d, %d, %v", last, rev, err)
+		}
+		// 1, 2 are in the list; 5, 6, 2^60, 2^60+1 and 7 in the hash.
+		if got, err := s.client.LLen(ctx, s.noteKey(n.ID, "seqrevs:tab")).Result(); err != nil || got != 3 {
+			t.Fatalf("seqrevs list has %d elements, %v; want 3", got, err)
+		}
+		if got, err := s.client.HLen(ctx, s.noteKey(n.ID, "dedup")).Result(); err != nil || got != 5 {
+			t.Fatalf("dedup hash has %d fields, %v; want 5", got, err)
+		}
+		if doc, err := s.LoadNote(ctx, n.ID); err != nil || doc.Revision != head {
+			t.Fatalf("resends wrote something: %+v, %v", doc, err)
+		}
+	})
+}

@@ -8,12 +8,20 @@
 -- KEYS[2]  log       list: element i (0-based) is the change that produced
 --                    revision i+1, so RPUSH appends in O(1) and LRANGE reads
 --                    any range of revisions in O(k)
--- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced
+-- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced, for
+--                    the submissions the compact per-session lists below
+--                    cannot hold
 -- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq
 -- KEYS[5]  snap      hash: rev, text (read only: its revision is returned)
 -- KEYS[6]  optional: the global notes:byupdated sorted set. Only passed when
 --          Redis is one server; in a Cluster it lives in another slot and
 --          the Go side updates it right after the script.
+-- KEYS[...] after those: one list per session of the batch, seqrevs:<session>:
+--          element 0 is the session's first committed seq f, element i the
+--          revision of seq f+i-1. Sessions number their ops 1, 2, 3, ...,
+--          so nearly every submission lands here at a few bytes each; one
+--          that does not continue the list (a gap, a seq beyond 2^53) goes
+--          to the dedup hash instead.
 --
 -- ARGV[1]  the expected head revision
 -- ARGV[2]  the commit time, unix nanoseconds in decimal (kept as a string:
@@ -21,8 +29,10 @@
 -- ARGV[3]  the note's sharded pub/sub channel
 -- ARGV[4]  the note's id (its member in notes:byupdated)
 -- ARGV[5]  the length of Go's copy of the text at the expected revision
--- ARGV[5..] five arguments per change: session, seq (decimal uint64, kept
---          as a string), base length, target length, body. The body is the
+-- ARGV[6]  "1" when KEYS[6] is the global index, "0" when it is not passed
+-- ARGV[7..] six arguments per change: session, seq (decimal uint64, kept
+--          as a string), base length, target length, body, and the index in
+--          KEYS of the session's seqrevs list. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
 --          encoded by Go; the script prepends the revision and the time.
 --          The base length also carries what Go found when it applied
@@ -59,7 +69,8 @@
 
 local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, now, channel, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local HEAD = 5 -- arguments before the changes
+local HEAD = 6 -- arguments before the changes
+local PER = 6  -- arguments per change
 
 local function itoa(n) return string.format('%d', n) end
 
@@ -90,8 +101,54 @@ if tonumber(ARGV[5]) ~= len then
     ' has length ' .. itoa(len) .. ', not ' .. ARGV[5])
 end
 
+-- seqList returns the length of a session's seqrevs list and its first
+-- seq, or nil and a complaint when the list is not one record() builds
+-- (absent, or a first seq >= 1 followed by at least one revision).
+local function seqList(rk)
+  local n = redis.call('LLEN', rk)
+  if n == 0 then return 0, nil end
+  local first = tonumber(redis.call('LINDEX', rk, 0))
+  if n < 2 or first == nil or first < 1 or first >= 1e15 or first ~= math.floor(first) then
+    return nil, 'ECORRUPT seqrevs list ' .. rk
+  end
+  return n, first
+end
+
+-- lookup returns the revision a committed submission produced (false or
+-- nil if it is new), or false and a complaint when the stored data is
+-- corrupt.
+local function lookup(rk, seq, dk)
+  if #seq <= 15 then -- exact as a Lua number
+    local n, first = seqList(rk)
+    if n == nil then return false, first end
+    local s = tonumber(seq)
+    if n > 0 and s >= first and s <= first + n - 2 then
+      return redis.call('LINDEX', rk, s - first + 1)
+    end
+  end
+  return redis.call('HGET', dedup, dk)
+end
+
+-- record remembers the revision a submission produced: in the session's
+-- list when it continues it (or starts it), else in the dedup hash. Pass 1
+-- has checked the list.
+local function record(rk, seq, dk, r)
+  if #seq <= 15 then
+    local n, first = seqList(rk)
+    if n == 0 then
+      redis.call('RPUSH', rk, seq, r)
+      return
+    end
+    if n and tonumber(seq) == first + n - 1 then
+      redis.call('RPUSH', rk, r)
+      return
+    end
+  end
+  redis.call('HSET', dedup, dk, r)
+end
+
 -- Pass 1: decide each change's revision and check the chain of lengths.
-local n = (#ARGV - HEAD) / 5
+local n = (#ARGV - HEAD) / PER
 local revs = {}
 local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
@@ -99,11 +156,14 @@ local unknownDups = {} -- duplicates Go did not mark -2
 local redo = false     -- Go applied one of them
 local rev = head
 for i = 1, n do
-  local b = HEAD + 1 + (i - 1) * 5
+  local b = HEAD + 1 + (i - 1) * PER
   local session, seq = ARGV[b], ARGV[b + 1]
   local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   local dk = seq .. ':' .. session
-  local dup = seen[dk] or redis.call('HGET', dedup, dk)
+  local rk = KEYS[tonumber(ARGV[b + 5])]
+  local dup, complaint = seen[dk], nil
+  if not dup then dup, complaint = lookup(rk, seq, dk) end
+  if complaint then return redis.error_reply(complaint) end
   if dup then
     local r = tonumber(dup)
     if r == nil or r < 1 or r > head + n or r ~= math.floor(r) then
@@ -142,12 +202,12 @@ end
 -- Pass 2: write.
 local entries = {}
 for _, i in ipairs(fresh) do
-  local b = HEAD + 1 + (i - 1) * 5
+  local b = HEAD + 1 + (i - 1) * PER
   local session, seq, body = ARGV[b], ARGV[b + 1], ARGV[b + 4]
   local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
   entries[#entries + 1] = entry
   redis.call('RPUSH', log, entry)
-  redis.call('HSET', dedup, seq .. ':' .. session, itoa(revs[i]))
+  record(KEYS[tonumber(ARGV[b + 5])], seq, seq .. ':' .. session, itoa(revs[i]))
   local last = redis.call('HGET', sessions, session)
   local lastSeq = last and string.match(last, '^(%d+):') or nil
   if not lastSeq or seqGreater(seq, lastSeq) then
@@ -157,7 +217,7 @@ end
 
 if #entries > 0 then
   redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now)
-  if KEYS[6] then
+  if ARGV[6] == '1' then
     -- GT: the index never moves a note back (a node with a slow clock).
     redis.call('ZADD', KEYS[6], 'GT', now, id)
   end
