@@ -27,6 +27,8 @@ const (
 	errorBurst         = 20               // errors a connection may cause in a burst before it is closed
 	errorRate          = 1.0              // errors per second a connection may cause in the long run
 	presenceRateFactor = 2                // presence messages may come twice as fast as ops
+	pingRate           = 2.0              // pings per second answered in the long run; more are ignored
+	pingBurst          = 5                // pings answered in a burst
 )
 
 // Websocket close codes (docs/protocol.md).
@@ -334,6 +336,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 	})
 	ops := newTokenBucket(c.srv.limits.OpsPerSecond, max(c.srv.limits.OpsPerSecond, 1))
 	pres := newTokenBucket(c.srv.limits.OpsPerSecond*presenceRateFactor, max(c.srv.limits.OpsPerSecond*presenceRateFactor, 1))
+	pings := newTokenBucket(pingRate, pingBurst)
 	fail := func(err error, seq *uint64) bool {
 		c.sendError(err, seq)
 		if !errs.allow() {
@@ -410,6 +413,22 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 			if !sess.update(clientUpdate{c: c, hasSel: true, rev: p.rev, sel: p.sel}) {
 				return
 			}
+		case "ping":
+			// Answered here, not by the session, but through the same send
+			// queue as everything else: a pong proves the write path works.
+			// Excess pings are dropped like excess presence; they are never
+			// an error, so a chatty client is not disconnected for them.
+			if !pings.allow() {
+				continue
+			}
+			id, err := m.pingID()
+			if err != nil {
+				if !fail(err, nil) {
+					return
+				}
+				continue
+			}
+			c.send(encodePong(id))
 		case "name":
 			if m.Name == nil {
 				if !fail(invalid("name needs \"name\"."), nil) {

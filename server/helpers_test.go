@@ -179,6 +179,7 @@ type msg struct {
 	Code     string          `json:"code"`
 	Message  string          `json:"message"`
 	Limits   map[string]any  `json:"limits"`
+	ID       *int64          `json:"id"`
 }
 
 // wsClient is a raw protocol client: it sends what it is told and records

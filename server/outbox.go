@@ -3,7 +3,7 @@ package server
 import "sync"
 
 // outbox is a client's bounded send queue. The session (and the client's own
-// read pump, for errors) push encoded messages; the write pump takes
+// read pump, for errors and pongs) push encoded messages; the write pump takes
 // everything queued at once and sends it as one frame. push never blocks: when
 // the queue would exceed its byte budget it refuses, and the caller
 // disconnects the client (close 4000) instead of waiting for it.

@@ -20,6 +20,7 @@ const (
 	maxNameRunes      = 64  // a display name, after trimming
 	maxSelRanges      = 100 // ranges in one selection
 	defaultPersonName = "Anonymous"
+	maxPingID         = 1<<53 - 1 // the largest integer a JavaScript number holds exactly
 )
 
 // Range is one range of a selection, in UTF-16 code units.
@@ -39,6 +40,7 @@ type clientMsg struct {
 	Seq      *uint64         `json:"seq"`
 	Op       json.RawMessage `json:"op"`
 	Sel      json.RawMessage `json:"sel"`
+	ID       json.RawMessage `json:"id"`
 }
 
 // helloMsg is a validated hello.
@@ -177,6 +179,20 @@ func (m *clientMsg) presence() (presenceMsg, error) {
 	return p, nil
 }
 
+// pingID returns the id of a ping message, nil when it has none. An id must
+// be an integer of magnitude at most 2^53-1, so that it survives a round trip
+// through a JavaScript number.
+func (m *clientMsg) pingID() (*int64, error) {
+	if len(m.ID) == 0 || string(m.ID) == "null" {
+		return nil, nil
+	}
+	var id int64
+	if err := json.Unmarshal(m.ID, &id); err != nil || id > maxPingID || id < -maxPingID {
+		return nil, invalid("A ping's \"id\" must be an integer between %d and %d.", -maxPingID, maxPingID)
+	}
+	return &id, nil
+}
+
 func parseSel(raw json.RawMessage) ([]Range, error) {
 	var sel []Range
 	if err := json.Unmarshal(raw, &sel); err != nil {
@@ -289,6 +305,12 @@ type leaveMsg struct {
 	Client string `json:"client"`
 }
 
+// pongMsg answers a ping, echoing its id.
+type pongMsg struct {
+	Type string `json:"type"`
+	ID   *int64 `json:"id,omitempty"`
+}
+
 type errorMsg struct {
 	Type    string  `json:"type"`
 	Code    string  `json:"code"`
@@ -311,6 +333,10 @@ func encodeAck(seq uint64, rev scribe.Revision) []byte {
 
 func encodeOp(rev scribe.Revision, op json.RawMessage, client string) []byte {
 	return mustJSON(serverOpMsg{Type: "op", Rev: rev, Op: op, Client: client})
+}
+
+func encodePong(id *int64) []byte {
+	return mustJSON(pongMsg{Type: "pong", ID: id})
 }
 
 func encodeError(err error, seq *uint64) []byte {

@@ -188,6 +188,52 @@ test('a websocket that dies silently is detected and edits are resent once', asy
   }
 })
 
+test('an idle editor pings, and notices a websocket that silently swallows frames without typing', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Idle drop', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    let cut = false
+    const fromPage = []
+    const fromServer = []
+    await ada.page.routeWebSocket(/\/ws$/, ws => {
+      if (cut) { ws.close({ code: 1006, reason: 'blocked' }); return }
+      const server = ws.connectToServer()
+      ws.onMessage(m => { fromPage.push(String(m)); if (!cut) server.send(m) })
+      server.onMessage(m => { fromServer.push(String(m)); if (!cut) ws.send(m) })
+    })
+    await ada.page.clock.install() // the page's clock, which the test runs forward timer by timer
+    await openEditor(ada.page, note.id)
+    await waitSynced(ada.page)
+    const firstClient = await ada.page.evaluate(() => window.scribe.client.client)
+    const pings = () => fromPage.filter(m => JSON.parse(m).type === 'ping').length
+
+    // Idle for 16 s: the page pings, the server answers, nothing else happens.
+    await ada.page.clock.runFor(16000)
+    await ada.page.waitForFunction(() => true) // let the page flush its sends
+    for (let i = 0; i < 100 && !fromServer.some(m => m.includes('"pong"')); i++) await sleep(50)
+    assert.equal(pings(), 1, `pings sent: ${fromPage.join(' ')}`)
+    assert.ok(fromServer.some(m => /^\[\{"type":"pong","id":\d+\}\]$/.test(m)), `no pong among ${fromServer.join(' ')}`)
+    await ada.page.clock.runFor(12000)
+    assert.equal(await ada.page.getAttribute('#conn-status', 'data-state'), 'connected')
+    assert.equal(await ada.page.evaluate(() => window.scribe.client.client), firstClient, 'an answered connection was replaced')
+
+    // Frames now vanish both ways and the socket stays "open"; nobody types.
+    cut = true
+    await ada.page.clock.runFor(16000 + 11000)
+    await ada.page.waitForSelector('#conn-status:is([data-state=reconnecting],[data-state=offline])', { timeout: 10000 })
+    assert.ok(pings() >= 2, 'the page did not ping the silent connection')
+    cut = false
+    await ada.page.waitForFunction(c => window.scribe.client.client !== c && window.scribe.client.status === 'connected', firstClient, { timeout: 30000 })
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('back', { delay: 5 })
+    await waitSynced(ada.page)
+    assert.equal(await noteText(srv.url, note.id), '# Idle drop\n\nback')
+    assert.deepEqual(ada.errors.filter(e => !/WebSocket/.test(e)), [])
+  } finally {
+    await ada.context.close()
+  }
+})
+
 test('after the machine sleeps, the editor reconnects at once and keeps the edits', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Lid closed', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')

@@ -9,11 +9,20 @@ export const BACKOFF_MAX_MS = 10000
 /**
  * An op unacknowledged this long with nothing at all heard from the server
  * means the connection is dead even if the browser has not noticed (a
- * sleeping laptop, a Wi-Fi change): drop it and reconnect. Browsers hide
- * websocket pings from pages, and protocol v1 has no application-level
- * ping, so silence while an ack is owed is the only signal a page gets.
+ * sleeping laptop, a Wi-Fi change): drop it and reconnect. While typing this
+ * notices sooner than the idle heartbeat below.
  */
 export const ACK_TIMEOUT_MS = 8000
+
+/**
+ * Browsers hide websocket ping frames from pages, so the page checks an idle
+ * connection itself (docs/protocol.md, "Closing"): with nothing received for
+ * PING_IDLE_MS it sends an application-level ping, and when nothing at all
+ * (the pong or any other frame) arrives within PONG_TIMEOUT_MS after it, the
+ * connection is dead: drop it and reconnect.
+ */
+export const PING_IDLE_MS = 15000
+export const PONG_TIMEOUT_MS = 10000
 
 /**
  * A watchdog tick that comes this late means the machine slept (a closed
@@ -54,6 +63,9 @@ export class Connection {
     this.stopped = false
     this.lastHeard = 0
     this.waitingSince = 0
+    /** when the unanswered ping was sent (0: none outstanding) */
+    this.pingSentAt = 0
+    this.pingID = 0
     this.lastTick = Date.now()
     client.cb.send = msg => this.send(msg)
     client.cb.resync = () => this.drop(true)
@@ -80,6 +92,7 @@ export class Connection {
       return
     }
     this.ws = ws
+    this.pingSentAt = 0
     let opened = false
     ws.onopen = () => {
       opened = true
@@ -165,7 +178,11 @@ export class Connection {
     return navigator.onLine === false || this.failures >= OFFLINE_AFTER_FAILURES
   }
 
-  /** The dead-connection checks, every second: the machine slept, or an ack is owed and the server has gone quiet. */
+  /**
+   * The dead-connection checks, every second: the machine slept, an idle
+   * connection does not answer a ping, or an ack is owed and the server has
+   * gone quiet.
+   */
   check () {
     const tick = Date.now()
     const gap = tick - this.lastTick
@@ -176,6 +193,7 @@ export class Connection {
       this.drop(true)
       return
     }
+    if (this.heartbeat(tick)) return
     if (!this.client.inflight) {
       this.waitingSince = 0
       return
@@ -186,6 +204,42 @@ export class Connection {
       this.waitingSince = 0
       this.drop(true)
     }
+  }
+
+  /**
+   * heartbeat pings a connection that has been quiet for PING_IDLE_MS and
+   * drops it (reporting true) when nothing at all arrived within
+   * PONG_TIMEOUT_MS of the ping. Before the welcome no ping may be sent
+   * (the server answers anything but hello with an error): the hello is the
+   * ping, and no welcome within the same total time drops the connection.
+   * @param {number} now
+   */
+  heartbeat (now) {
+    const ws = this.ws
+    if (!ws || ws.readyState !== WebSocket.OPEN) {
+      this.pingSentAt = 0
+      return false
+    }
+    if (!this.client.open) {
+      if (now - this.lastHeard < PING_IDLE_MS + PONG_TIMEOUT_MS) return false
+      this.drop(true)
+      return true
+    }
+    if (this.pingSentAt) {
+      if (this.lastHeard < this.pingSentAt) {
+        if (now - this.pingSentAt < PONG_TIMEOUT_MS) return false
+        this.pingSentAt = 0
+        this.drop(true)
+        return true
+      }
+      this.pingSentAt = 0 // answered: the pong, or anything else
+    }
+    if (now - this.lastHeard >= PING_IDLE_MS) {
+      this.pingSentAt = now
+      this.pingID = (this.pingID + 1) % Number.MAX_SAFE_INTEGER
+      ws.send(JSON.stringify({ type: 'ping', id: this.pingID }))
+    }
+    return false
   }
 
   /** After a failed connection attempt, ask over HTTP whether the note or share still exists. */
