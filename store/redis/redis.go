@@ -463,7 +463,7 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 		case "EINVALID":
 			return scribe.Errorf(scribe.EINVALID, "%s.", strings.TrimSuffix(upperFirst(rest), "."))
 		case "ECORRUPT":
-			return scribe.Errorf(scribe.EINTERNAL, "Stored %s is corrupt.", rest)
+			return scribe.Errorf(scribe.EINTERNAL, "Stored data is corrupt: %s.", rest)
 		}
 	}
 	return fmt.Errorf("redis %s: %w", op, err)

@@ -684,3 +684,25 @@ func TestDedupCompactAndFallback(t *testing.T) {
 		}
 	})
 }
+
+// TestCorruptDedupMessages shows the messages for corrupt dedup data,
+// which clients may see, name no key, note id or session.
+func TestCorruptDedupMessages(t *testing.T) {
+	ctx := context.Background()
+	s := openStore(t, backends[0], Options{})
+	n := mustCreate(t, s, "")
+	appendText(t, s, n.ID, 0, 0, "secret-session", 2)
+	for _, breakIt := range []func() error{
+		func() error { return s.client.LSet(ctx, s.noteKey(n.ID, "seqrevs:secret-session"), 1, "-7").Err() },
+		func() error { return s.client.LSet(ctx, s.noteKey(n.ID, "seqrevs:secret-session"), 0, "x").Err() },
+	} {
+		if err := breakIt(); err != nil {
+			t.Fatal(err)
+		}
+		_, err := s.Append(ctx, n.ID, 2, []scribe.Change{{Op: op(t, 2, "z"), Session: "secret-session", Seq: 1}})
+		wantCode(t, err, scribe.EINTERNAL)
+		if text := err.Error(); strings.Contains(text, string(n.ID)) || strings.Contains(text, "secret-session") {
+			t.Errorf("error reveals the note id or the session: %s", text)
+		}
+	}
+}

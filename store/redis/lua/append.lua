@@ -109,7 +109,7 @@ local function seqList(rk)
   if n == 0 then return 0, nil end
   local first = tonumber(redis.call('LINDEX', rk, 0))
   if n < 2 or first == nil or first < 1 or first >= 1e15 or first ~= math.floor(first) then
-    return nil, 'ECORRUPT seqrevs list ' .. rk
+    return nil, 'ECORRUPT submission list of a session'
   end
   return n, first
 end
@@ -167,7 +167,8 @@ for i = 1, n do
   if dup then
     local r = tonumber(dup)
     if r == nil or r < 1 or r > head + n or r ~= math.floor(r) then
-      return redis.error_reply('ECORRUPT dedup index: ' .. dk .. ' -> ' .. tostring(dup))
+      -- (No key, session or value in the message: clients may see it.)
+      return redis.error_reply('ECORRUPT dedup index: change ' .. i .. ' maps to no committed revision')
     end
     revs[i] = r
     if base ~= -2 then
