@@ -69,7 +69,9 @@ func (s *Store) Subscribe(ctx context.Context, id scribe.NoteID) (scribe.Subscri
 	return sub, nil
 }
 
-// Publish sends msg to every subscriber of the note on every node.
+// Publish sends msg to every subscriber of the note on every node. It
+// checks that the note exists in the same script (EXISTS + SPUBLISH, one
+// round trip): an unknown note gives ENOTFOUND.
 func (s *Store) Publish(ctx context.Context, id scribe.NoteID, msg []byte) error {
 	if err := ctx.Err(); err != nil {
 		return err
