@@ -23,9 +23,10 @@ test: deps web
 	$(MAKE) test-web
 	$(MAKE) test-e2e
 
-## bench: Go benchmarks (figures go to docs/benchmarks.md)
+## bench: every Go benchmark: OT core, both stores, export, the Go client (figures and
+## commands in docs/benchmarks.md; the load tool against a running server is `scribe bench`)
 bench: deps web
-	$(GO) test -run '^$$' -bench . -benchmem ./ot/...
+	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./store/... ./export/... ./server/...
 
 ## fuzz: run each ot fuzz target for FUZZTIME (default 60s); a failing input is saved under ot/testdata/fuzz
 FUZZTIME ?= 60s
