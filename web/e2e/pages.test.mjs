@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import {
   startServer, launchBrowser, newPerson, api, noteText, openEditor, editorText,
-  waitSynced, screenshotDir, sleep
+  waitSynced, screenshotDir, sleep, countOf
 } from './harness.mjs'
 
 let srv
@@ -150,6 +150,7 @@ test('export from the toolbar commits the note to the repository; download gives
     const notice = await ada.page.textContent('#notice')
     assert.ok(path && notice.includes(path), `the notice does not show the path: ${notice}`)
     assert.ok(commit && notice.includes(commit.slice(0, 12)), `the notice does not show the commit: ${notice}`)
+    assert.equal(await ada.page.getAttribute('#notice', 'data-kind'), 'success')
 
     // The real git binary reads what export wrote.
     const repo = join(exportSrv.dataDir, 'repo')
@@ -160,11 +161,51 @@ test('export from the toolbar commits the note to the repository; download gives
     const author = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%an'], { encoding: 'utf8' }).trim()
     assert.match(author + execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B'], { encoding: 'utf8' }), /Ada Lovelace/)
 
+    // Exporting again with no edit in between makes no commit and says so.
+    await ada.page.click('#notice .notice-close')
+    await ada.page.click('#export-button')
+    await ada.page.waitForSelector('#notice:not([hidden]) #export-result', { state: 'attached', timeout: 30000 })
+    assert.equal(await ada.page.textContent('#notice .notice-text'), `Nothing changed since the last export (commit ${commit.slice(0, 12)}).`)
+    assert.equal(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(), commit)
+
     const [download] = await Promise.all([ada.page.waitForEvent('download'), ada.page.click('#download-link')])
     assert.match(download.suggestedFilename(), /\.md$/)
     const dl = await download.path()
     const { readFile } = await import('node:fs/promises')
     assert.equal(await readFile(dl, 'utf8'), await noteText(exportSrv.url, note.id))
+  } finally {
+    await ada.context.close()
+    await exportSrv.stop()
+  }
+})
+
+test('an export whose push fails is committed and shown as a warning, saying why once', async () => {
+  // A remote that does not exist: the commit succeeds, the push cannot.
+  const exportSrv = await startServer(['--export-repo', '{dataDir}/repo', '--export-remote', '{dataDir}/no-such-remote.git'])
+  const ada = await newPerson(browser, exportSrv.url, 'Ada Lovelace')
+  try {
+    const note = await api(exportSrv.url, 'POST', '/api/notes', { title: 'Offsite plan', template: 'blank' })
+    await openEditor(ada.page, note.id)
+    await ada.page.click('#export-button')
+    await ada.page.waitForSelector('#notice:not([hidden]) #export-result', { state: 'attached', timeout: 30000 })
+    assert.equal(await ada.page.getAttribute('#notice', 'data-kind'), 'warning')
+    assert.equal(await ada.page.getAttribute('#notice', 'role'), 'alert')
+    const path = await ada.page.getAttribute('#export-result', 'data-path')
+    const commit = await ada.page.getAttribute('#export-result', 'data-commit')
+    const head = await ada.page.textContent('#notice .notice-text')
+    assert.equal(head, `Exported to ${path} in commit ${commit.slice(0, 12)}.`)
+    const detail = await ada.page.textContent('#export-result')
+    assert.match(detail, /^The export is committed locally but was not pushed .*: .+\./, detail)
+    const notice = await ada.page.textContent('#notice')
+    assert.equal(countOf(notice, 'committed locally'), 1, `the push failure is told more than once: ${notice}`)
+    // The notice is amber, not the success green.
+    const border = await ada.page.evaluate(() => getComputedStyle(document.getElementById('notice')).borderTopColor)
+    assert.equal(border, 'rgb(230, 119, 0)')
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'export-push-failed.png') })
+    // The commit is there all the same.
+    const repo = join(exportSrv.dataDir, 'repo')
+    assert.equal(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(), commit)
+    assert.ok(execFileSync('git', ['-C', repo, 'show', `HEAD:${path}`], { encoding: 'utf8' }).includes('# Offsite plan'))
   } finally {
     await ada.context.close()
     await exportSrv.stop()

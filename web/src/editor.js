@@ -340,19 +340,15 @@ function setupToolbar (noteID, getName) {
     exportButton.textContent = 'Exporting…'
     try {
       const res = await api('POST', `/api/notes/${id}/export`, { author: getName() })
-      const path = res && (res.path || res.file)
-      const commit = res && (res.commit || res.hash || res.sha)
-      const parts = [res && res.unchanged ? 'Already exported, nothing changed since:' : 'Exported']
-      if (path) parts.push(`to ${path}`)
-      if (commit) parts.push(`in commit ${String(commit).slice(0, 12)}`)
-      if (res && res.pushError) parts.push(`(committed locally; the push failed: ${res.pushError})`)
-      else if (res && res.pushed) parts.push('(pushed)')
+      const n = exportNotice(res)
       const el = document.createElement('span')
       el.className = 'export-result'
       el.id = 'export-result'
-      el.dataset.path = path || ''
-      el.dataset.commit = commit || ''
-      showNotice(parts.join(' ') + '.', 'success', el)
+      el.dataset.path = n.path
+      el.dataset.commit = n.commit
+      el.dataset.pushed = String(!!(res && res.pushed))
+      el.textContent = n.detail
+      showNotice(n.text, n.kind, el)
     } catch (err) {
       showNotice(`Export failed: ${err.message}`, 'error')
     } finally {
@@ -360,4 +356,28 @@ function setupToolbar (noteID, getName) {
       exportButton.textContent = old
     }
   })
+}
+
+/**
+ * exportNotice words the answer of POST /api/notes/{id}/export for the
+ * notice area. A failed push is a warning: the commit exists locally, and
+ * the server's pushError (which says so and why) is shown as-is, once.
+ * @param {{path?: string, commit?: string, unchanged?: boolean, pushed?: boolean, pushError?: string}|null} res
+ * @returns {{kind: 'success'|'warning', text: string, detail: string, path: string, commit: string}}
+ */
+export function exportNotice (res) {
+  const r = res || {}
+  const path = typeof r.path === 'string' ? r.path : ''
+  const commit = typeof r.commit === 'string' ? r.commit : ''
+  const short = commit.slice(0, 12)
+  let text
+  if (r.unchanged) {
+    text = short ? `Nothing changed since the last export (commit ${short}).` : 'Nothing changed since the last export.'
+  } else {
+    text = 'Exported' + (path ? ` to ${path}` : '') + (short ? ` in commit ${short}` : '') + '.'
+  }
+  const pushError = typeof r.pushError === 'string' ? r.pushError.trim() : ''
+  if (pushError) return { kind: 'warning', text, detail: pushError, path, commit }
+  if (r.pushed && !r.unchanged) text += ' Pushed to the remote.'
+  return { kind: 'success', text, detail: '', path, commit }
 }

@@ -39,7 +39,7 @@ export async function api (method, path, body) {
 /**
  * showNotice shows a message in the page's notice area.
  * @param {string} text
- * @param {'info'|'error'|'success'} [kind]
+ * @param {'info'|'error'|'success'|'warning'} [kind] warning: it worked, but not entirely (amber)
  * @param {Node} [extra] an element appended after the text
  */
 export function showNotice (text, kind = 'info', extra) {
