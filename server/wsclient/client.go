@@ -152,8 +152,11 @@ type Ack struct {
 }
 
 // ServerError is an error message from the server. Seq is set (HasSeq) when
-// it refused one of this client's operations; the client then discards its
-// unacknowledged edits and reloads the note (see ResyncError).
+// it refused one of this client's operations; the client then does what
+// docs/protocol.md prescribes for the code: ERATELIMIT keeps the op and
+// resends it (same seq) after a pause; EINTERNAL and EUNAVAILABLE keep it
+// and reconnect; ENOTFOUND closes the client; any other code discards the
+// unacknowledged edits and reloads the note (reported as a ResyncError).
 type ServerError struct {
 	Code    string
 	Message string
@@ -229,6 +232,7 @@ type Client struct {
 	status     Status
 	closed     bool
 	closeErr   error         // why the client closed, when the server closed it for good
+	gone       error         // the server said the note is gone (ENOTFOUND for our op): close when the connection ends
 	changed    chan struct{} // closed on the next state change; nil when nobody waits
 	reconnects bool          // an automatic reconnect loop is running
 	delivering int           // batches of callbacks being run; waiters wait for them
@@ -1238,13 +1242,43 @@ func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
 	}
 }
 
+// serverErrorLocked reports an error message and, when it refused the op
+// in flight, does what docs/protocol.md prescribes for its code.
 func (c *Client) serverErrorLocked(cn *conn, m *serverMsg, evs *[]event) {
 	se := &ServerError{Code: m.Code, Message: m.Message, Seq: m.Seq, HasSeq: m.HasSeq}
 	if f := c.opts.OnError; f != nil {
 		*evs = append(*evs, event{fn: func() { f(se) }})
 	}
-	if se.HasSeq && c.inflight != nil && se.Seq == c.inflight.seq {
-		// The op was refused: our text is out of step. Reload.
+	p := c.inflight
+	if !se.HasSeq || p == nil || se.Seq != p.seq {
+		return
+	}
+	p.sent = false
+	switch se.Code {
+	case scribe.ERATELIMIT:
+		// Keep it and resend it, same seq, after a pause of two intervals
+		// of the server's rate.
+		delay := 100 * time.Millisecond
+		if r := c.limits.OpsPerSecond; r > 0 {
+			delay = min(max(time.Duration(2*float64(time.Second)/r), 50*time.Millisecond), 2*time.Second)
+		}
+		time.AfterFunc(delay, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			if !c.closed && c.conn == cn && c.inflight == p && !p.sent {
+				c.sendInflightLocked()
+			}
+		})
+	case scribe.EINTERNAL, scribe.EUNAVAILABLE:
+		// Keep it; reconnect (the welcome's lastSeq decides the resend).
+		go cn.shutdown(websocket.CloseNormalClosure, "retrying after a server error")
+	case scribe.ENOTFOUND:
+		// The note is gone: stop for good.
+		c.gone = &scribe.Error{Code: se.Code, Message: se.Message}
+		go cn.shutdown(websocket.CloseNormalClosure, "the note is gone")
+	default:
+		// EINVALID, ETOOLARGE, EFORBIDDEN: our text is out of step with
+		// the server's. Drop the op (and the buffer) by reloading the note.
 		c.resync = true
 		go cn.shutdown(websocket.CloseNormalClosure, "resynchronising")
 	}
@@ -1265,10 +1299,12 @@ func (c *Client) lost(cn *conn, err error) {
 	}
 	var evs []event
 	ce := closeError(err)
-	if ce != nil && ce.Code == CloseNotFound {
+	if ce != nil && ce.Code == CloseNotFound || c.gone != nil {
 		c.closed = true
 		c.status = Closed
-		c.closeErr = scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text)
+		if c.closeErr = c.gone; c.closeErr == nil {
+			c.closeErr = scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text)
+		}
 		c.cancel()
 	} else {
 		c.status = Disconnected

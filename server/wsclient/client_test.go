@@ -454,41 +454,86 @@ func TestDropMidFlight(t *testing.T) {
 	}
 }
 
-// TestRefusedOpResyncs makes the server refuse an op (rate limit): the
-// client reports it, discards the refused edits, reloads, and agrees with
-// the server again.
-func TestRefusedOpResyncs(t *testing.T) {
-	ts := newTestServer(t, server.Limits{OpsPerSecond: 1})
+// errorLog collects a client's server errors and resyncs.
+type errorLog struct {
+	mu         sync.Mutex
+	serverErrs []*wsclient.ServerError
+	resyncs    []*wsclient.ResyncError
+}
+
+func (l *errorLog) onError(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var se *wsclient.ServerError
+	var re *wsclient.ResyncError
+	switch {
+	case errors.As(err, &se):
+		l.serverErrs = append(l.serverErrs, se)
+	case errors.As(err, &re):
+		l.resyncs = append(l.resyncs, re)
+	}
+}
+
+// TestRateLimitedOpIsResent makes the server refuse ops for their rate: the
+// client keeps each refused op and resends it with the same seq after a
+// pause, so every edit lands exactly once.
+func TestRateLimitedOpIsResent(t *testing.T) {
+	ts := newTestServer(t, server.Limits{OpsPerSecond: 5})
 	url := ts.newNote(t, "")
-	var mu sync.Mutex
-	var serverErrs []*wsclient.ServerError
-	var resyncs []*wsclient.ResyncError
-	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		var se *wsclient.ServerError
-		var re *wsclient.ResyncError
-		switch {
-		case errors.As(err, &se):
-			serverErrs = append(serverErrs, se)
-		case errors.As(err, &re):
-			resyncs = append(resyncs, re)
-		}
-	}})
-	for i := 0; i < 5; i++ {
-		if err := a.Edit(insertAt(t, a.Len(), a.Len(), "x")); err != nil {
+	var log errorLog
+	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: log.onError})
+	for i := 0; i < 12; i++ {
+		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<%d>", i))); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	converged(t, url, a)
-	mu.Lock()
-	defer mu.Unlock()
-	if len(serverErrs) == 0 || serverErrs[0].Code != scribe.ERATELIMIT || !serverErrs[0].HasSeq {
-		t.Fatalf("server errors %+v, want an ERATELIMIT for an op", serverErrs)
+	text := converged(t, url, a)
+	for i := 0; i < 12; i++ {
+		if n := strings.Count(text, fmt.Sprintf("<%d>", i)); n != 1 {
+			t.Errorf("<%d> appears %d times in %q", i, n, text)
+		}
 	}
-	if len(resyncs) == 0 {
-		t.Fatal("no ResyncError reported for the discarded edits")
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.serverErrs) == 0 || log.serverErrs[0].Code != scribe.ERATELIMIT || !log.serverErrs[0].HasSeq {
+		t.Fatalf("server errors %+v, want an ERATELIMIT for an op", log.serverErrs)
+	}
+	if len(log.resyncs) != 0 {
+		t.Fatalf("rate-limited edits were discarded: %+v", log.resyncs)
+	}
+}
+
+// TestRefusedOpResyncs makes the server refuse an op for good (the note
+// would exceed its size limit): the client reports it, discards the refused
+// edits, reloads, and agrees with the server again.
+func TestRefusedOpResyncs(t *testing.T) {
+	ts := newTestServer(t, server.Limits{MaxNoteBytes: 40})
+	url := ts.newNote(t, "")
+	var log errorLog
+	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: log.onError})
+	if err := a.Edit(insertAt(t, 0, 0, "fits")); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.WaitSynced(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Edit(insertAt(t, 4, 4, strings.Repeat("too long ", 10))); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Edit(insertAt(t, a.Len(), 0, ">")); err != nil { // buffered behind the refused op
+		t.Fatal(err)
+	}
+	if text := converged(t, url, a); text != "fits" {
+		t.Fatalf("text %q after the refusal, want %q", text, "fits")
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if len(log.serverErrs) == 0 || log.serverErrs[0].Code != scribe.ETOOLARGE || !log.serverErrs[0].HasSeq {
+		t.Fatalf("server errors %+v, want an ETOOLARGE for an op", log.serverErrs)
+	}
+	if len(log.resyncs) != 1 {
+		t.Fatalf("%d ResyncErrors, want 1 for the discarded edits", len(log.resyncs))
 	}
 }
 
