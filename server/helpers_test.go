@@ -24,7 +24,7 @@ import (
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/server"
-	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/server/servertest"
 	"github.com/scribe-notes/scribe/store/redis"
 )
 
@@ -43,14 +43,7 @@ type testNode struct {
 }
 
 // newBoltStore opens an embedded store in a temporary directory.
-func newBoltStore(t testing.TB) scribe.Store {
-	t.Helper()
-	s := bolt.New(t.TempDir(), bolt.Options{})
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatalf("open bolt store: %v", err)
-	}
-	return s
-}
+func newBoltStore(t testing.TB) scribe.Store { return servertest.OpenBolt(t, t.TempDir()) }
 
 // redisPrefix returns a random key prefix for one test, and removes the
 // test's keys when it ends.
@@ -85,21 +78,8 @@ func newRedisStore(t testing.TB, prefix string) scribe.Store {
 
 func startNode(t testing.TB, store scribe.Store, limits server.Limits) *testNode {
 	t.Helper()
-	srv, err := server.New(server.Config{Store: store, Limits: limits, Logger: testLogger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	n := &testNode{t: t, srv: srv, ts: ts, store: store, url: ts.URL}
-	t.Cleanup(func() {
-		ts.Close()
-		_ = srv.Close()
-		_ = store.Close()
-	})
-	return n
+	s := servertest.Start(t, server.Config{Store: store, Limits: limits, Logger: testLogger})
+	return &testNode{t: t, srv: s.Srv, ts: s.HTTP, store: store, url: s.URL}
 }
 
 // do sends an API request and decodes a JSON answer into out (when not nil).

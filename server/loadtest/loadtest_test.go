@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -12,32 +11,14 @@ import (
 
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/loadtest"
-	"github.com/scribe-notes/scribe/store/bolt"
+	"github.com/scribe-notes/scribe/server/servertest"
 )
 
 // benchServer runs the real server on the embedded store on a loopback port.
 func benchServer(t *testing.T, limits server.Limits) string {
 	t.Helper()
-	ctx := context.Background()
-	st := bolt.New(t.TempDir(), bolt.Options{})
-	if err := st.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		_ = srv.Close()
-		hs.Close()
-		_ = st.Close()
-	})
-	return hs.URL
+	st := servertest.OpenBolt(t, t.TempDir())
+	return servertest.Start(t, server.Config{Store: st, Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}).URL
 }
 
 func runBench(t *testing.T, cfg loadtest.Config) *loadtest.Result {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,48 +18,27 @@ import (
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/server/servertest"
 	"github.com/scribe-notes/scribe/server/wsclient"
 	"github.com/scribe-notes/scribe/store/bolt"
 )
 
-// testServer is a real Scribe server on the embedded store, on a loopback port.
-type testServer struct {
-	store *bolt.Store
-	srv   *server.Server
-	http  *httptest.Server
-}
+// testServer is a real Scribe server on the embedded store, on a loopback
+// port.
+type testServer struct{ *servertest.Server }
 
 func newTestServer(t *testing.T, limits server.Limits) *testServer {
 	t.Helper()
-	ctx := context.Background()
-	st := bolt.New(t.TempDir(), bolt.Options{})
-	if err := st.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(server.Config{Store: st, Limits: limits})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(func() {
-		hs.CloseClientConnections()
-		_ = srv.Close()
-		hs.Close()
-		_ = st.Close()
-	})
-	return &testServer{store: st, srv: srv, http: hs}
+	return &testServer{servertest.Start(t, server.Config{Store: servertest.OpenBolt(t, t.TempDir()), Limits: limits})}
 }
 
 func (ts *testServer) newNote(t *testing.T, text string) string {
 	t.Helper()
-	n, err := ts.store.CreateNote(context.Background(), scribe.NewNote{Title: "Test", Text: text})
+	n, err := ts.Store.CreateNote(context.Background(), scribe.NewNote{Title: "Test", Text: text})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wsclient.NoteURL(ts.http.URL, n.ID)
+	return wsclient.NoteURL(ts.URL, n.ID)
 }
 
 func dial(t *testing.T, url string, opts wsclient.Options) *wsclient.Client {
@@ -279,15 +257,15 @@ func TestUTF16Offsets(t *testing.T) {
 
 func TestReadOnlyAndNotFound(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
-	n, err := ts.store.CreateNote(context.Background(), scribe.NewNote{Title: "T", Text: "hello"})
+	n, err := ts.Store.CreateNote(context.Background(), scribe.NewNote{Title: "T", Text: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sh, err := ts.store.CreateShare(context.Background(), n.ID)
+	sh, err := ts.Store.CreateShare(context.Background(), n.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := dial(t, wsclient.ShareURL(ts.http.URL, sh.Token), wsclient.Options{})
+	ro := dial(t, wsclient.ShareURL(ts.URL, sh.Token), wsclient.Options{})
 	if !ro.ReadOnly() || ro.Text() != "hello" {
 		t.Fatalf("read-only welcome: readonly %v text %q", ro.ReadOnly(), ro.Text())
 	}
@@ -295,11 +273,11 @@ func TestReadOnlyAndNotFound(t *testing.T) {
 		t.Fatalf("edit through a share: %v, want EFORBIDDEN", err)
 	}
 	ctx := ctxT(t)
-	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.http.URL, scribe.NewNoteID()), wsclient.Options{})
+	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.URL, scribe.NewNoteID()), wsclient.Options{})
 	if scribe.ErrorCode(err) != scribe.ENOTFOUND {
 		t.Fatalf("dial an unknown note: %v, want ENOTFOUND", err)
 	}
-	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.http.URL, n.ID), wsclient.Options{Session: "no spaces allowed"})
+	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.URL, n.ID), wsclient.Options{Session: "no spaces allowed"})
 	if scribe.ErrorCode(err) != scribe.EINVALID {
 		t.Fatalf("dial with a bad session: %v, want EINVALID", err)
 	}
@@ -567,19 +545,8 @@ func TestReloadWhenAheadOfServer(t *testing.T) {
 	dir1, dir2 := t.TempDir(), t.TempDir()
 	// start serves the store in dir and returns the note's URL base and a stop function.
 	start := func(dir string) (string, func()) {
-		st := bolt.New(dir, bolt.Options{})
-		if err := st.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		srv, err := server.New(server.Config{Store: st})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := srv.Open(ctx); err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewServer(srv.Handler())
-		return hs.URL, func() { hs.CloseClientConnections(); _ = srv.Close(); hs.Close(); _ = st.Close() }
+		s := servertest.Start(t, server.Config{Store: servertest.OpenBolt(t, dir)})
+		return s.URL, s.Close
 	}
 	base1, stop1 := start(dir1)
 	id := createNoteHTTP(t, base1)
