@@ -31,6 +31,7 @@ type serveConfig struct {
 	templatesDir string
 	logLevel     string
 	logFormat    string
+	debugAddr    string
 	limits       server.Limits
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 }
@@ -47,6 +48,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
+	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)")
 	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "largest websocket message or API request body, in bytes")
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
@@ -188,6 +190,18 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
+	if cfg.debugAddr != "" {
+		dln, err := net.Listen("tcp", cfg.debugAddr)
+		if err != nil {
+			_ = httpSrv.Close()
+			_ = srv.Close()
+			return fmt.Errorf("serve: --debug-addr: %w", err)
+		}
+		debugSrv := &http.Server{Handler: debugHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer debugSrv.Close()
+		go func() { _ = debugSrv.Serve(dln) }()
+		log.Info("profiling listening", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
+	}
 	addr := ln.Addr().String()
 	log.Info("scribe listening", "url", "http://"+addr, "store", where, "timezone", loc.String(), "node", srv.NodeID())
 	if ready != nil {
