@@ -899,7 +899,7 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
 	c.clientID = m.Client
 	c.readOnly = m.ReadOnly
 	c.title = m.Title
-	c.color = m.color()
+	c.color = m.Color()
 	if len(m.Limits) > 0 {
 		var l Limits
 		if json.Unmarshal(m.Limits, &l) == nil {
@@ -1222,11 +1222,11 @@ func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
 		p = &peerState{Peer: Peer{Client: m.Client}}
 		c.peers[m.Client] = p
 	}
-	if !sameStr(m.nameRaw, p.Name) {
-		p.Name = m.name()
+	if !sameStr(m.NameRaw, p.Name) {
+		p.Name = m.Name()
 	}
-	if !sameStr(m.colorRaw, p.Color) {
-		p.Color = m.color()
+	if !sameStr(m.ColorRaw, p.Color) {
+		p.Color = m.Color()
 	}
 	p.ReadOnly, p.Rev = m.ReadOnly, m.Rev
 	// The selection is decoded when someone looks at it: in a busy note

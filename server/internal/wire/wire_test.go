@@ -1,4 +1,4 @@
-package wsclient
+package wire
 
 import (
 	"encoding/json"
@@ -9,44 +9,44 @@ func TestParseFrame(t *testing.T) {
 	tests := []struct {
 		name  string
 		frame string
-		want  []serverMsg
+		want  []Msg
 	}{
 		{"ack", `[{"type":"ack","seq":4,"rev":13}]`,
-			[]serverMsg{{Type: "ack", Seq: 4, HasSeq: true, Rev: 13}}},
+			[]Msg{{Type: "ack", Seq: 4, HasSeq: true, Rev: 13}}},
 		{"single object", `{"type":"leave","client":"c_1a"}`,
-			[]serverMsg{{Type: "leave", Client: "c_1a"}}},
+			[]Msg{{Type: "leave", Client: "c_1a"}}},
 		{"batch with spaces and unknown keys", ` [ {"type" : "op", "rev":14, "op":[10,-1,"x\"]",5], "client":"c_1a", "extra":{"a":[1,{"b":"}"}]}},
 			{"type":"presence","client":"c_2","name":"Gr\u00e2ce \ud83d\ude00","color":"#1971c2","readonly":true,"rev":14,"sel":[{"anchor":1,"head":2}]} ] `,
-			[]serverMsg{
+			[]Msg{
 				{Type: "op", Rev: 14, Op: []byte(`[10,-1,"x\"]",5]`), Client: "c_1a"},
 				{Type: "presence", Client: "c_2", ReadOnly: true, Rev: 14, Sel: []byte(`[{"anchor":1,"head":2}]`)},
 			}},
 		{"welcome", `[{"type":"welcome","protocol":1,"client":"c_8","rev":12,"text":"# A\nb","title":"A","readonly":false,"lastSeq":3,"color":"#d","peers":[],"limits":{"opsPerSecond":60.5},"catchup":false}]`,
-			[]serverMsg{{Type: "welcome", Protocol: 1, Client: "c_8", Rev: 12, Text: "# A\nb", HasText: true, Title: "A", LastSeq: 3, Peers: []byte(`[]`), Limits: []byte(`{"opsPerSecond":60.5}`)}}},
+			[]Msg{{Type: "welcome", Protocol: 1, Client: "c_8", Rev: 12, Text: "# A\nb", HasText: true, Title: "A", LastSeq: 3, Peers: []byte(`[]`), Limits: []byte(`{"opsPerSecond":60.5}`)}}},
 		{"error with null seq", `[{"type":"error","code":"EINVALID","message":"no","seq":null}]`,
-			[]serverMsg{{Type: "error", Code: "EINVALID", Message: "no", HasSeq: true}}},
+			[]Msg{{Type: "error", Code: "EINVALID", Message: "no", HasSeq: true}}},
 		{"empty", `[]`, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseFrame([]byte(tt.frame), nil)
+			got, err := ParseFrame([]byte(tt.frame), nil, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			gj, _ := json.Marshal(got)
 			wj, _ := json.Marshal(tt.want)
 			if string(gj) != string(wj) {
-				t.Errorf("parseFrame(%s)\n got %s\nwant %s", tt.frame, gj, wj)
+				t.Errorf("ParseFrame(%s)\n got %s\nwant %s", tt.frame, gj, wj)
 			}
 			for _, m := range got {
 				switch m.Type {
 				case "presence":
-					if m.name() != "Grâce 😀" || m.color() != "#1971c2" || !sameStr(m.nameRaw, "Grâce 😀") || sameStr(m.nameRaw, "Grace") {
-						t.Errorf("presence name %q color %q", m.name(), m.color())
+					if m.Name() != "Grâce 😀" || m.Color() != "#1971c2" || !SameStr(m.NameRaw, "Grâce 😀") || SameStr(m.NameRaw, "Grace") {
+						t.Errorf("presence name %q color %q", m.Name(), m.Color())
 					}
 				case "welcome":
-					if m.color() != "#d" || m.name() != "" {
-						t.Errorf("welcome color %q name %q", m.color(), m.name())
+					if m.Color() != "#d" || m.Name() != "" {
+						t.Errorf("welcome color %q name %q", m.Color(), m.Name())
 					}
 				}
 			}
@@ -56,8 +56,8 @@ func TestParseFrame(t *testing.T) {
 
 func TestParseFrameRejectsMalformed(t *testing.T) {
 	for _, frame := range []string{``, `[`, `[{]`, `[{"type":"op"}`, `[{"type":"op"} x]`, `"op"`, `[{"rev":"x"}]`, `[{"type":"op","op":[1,2}]`, `[{"type":"op","text":"abc}]`, `[1]`, `[{"readonly":maybe}]`} {
-		if _, err := parseFrame([]byte(frame), nil); err == nil {
-			t.Errorf("parseFrame(%q) succeeded, want an error", frame)
+		if _, err := ParseFrame([]byte(frame), nil, nil); err == nil {
+			t.Errorf("ParseFrame(%q) succeeded, want an error", frame)
 		}
 	}
 }
@@ -66,7 +66,7 @@ func FuzzParseFrame(f *testing.F) {
 	f.Add([]byte(`[{"type":"op","rev":14,"op":[10,-1,5],"client":"c_1a"}]`))
 	f.Add([]byte(`[{"type":"welcome","text":"a\u00e9\"","peers":[{"sel":[{"anchor":1,"head":1}]}]}]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msgs, err := parseFrame(b, nil)
+		msgs, err := ParseFrame(b, nil, nil)
 		if err == nil && !json.Valid(b) {
 			// The scanner may be more lenient than JSON for values it skips,
 			// but it must never accept a frame without a structure.
@@ -92,13 +92,13 @@ func TestParseSel(t *testing.T) {
 		{`[{"anchor":1}`, ``, false},
 		{`{}`, ``, false},
 	} {
-		sel, err := parseSel([]byte(tt.in))
+		sel, err := ParseSel([]byte(tt.in))
 		if (err == nil) != tt.ok {
-			t.Errorf("parseSel(%s): err %v", tt.in, err)
+			t.Errorf("ParseSel(%s): err %v", tt.in, err)
 			continue
 		}
 		if got, _ := json.Marshal(sel); tt.ok && string(got) != tt.want {
-			t.Errorf("parseSel(%s) = %s, want %s", tt.in, got, tt.want)
+			t.Errorf("ParseSel(%s) = %s, want %s", tt.in, got, tt.want)
 		}
 	}
 }

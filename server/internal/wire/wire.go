@@ -1,0 +1,494 @@
+// Package wire decodes the server -> client messages of Scribe's websocket
+// protocol (docs/protocol.md) for Go clients: the wsclient library and the
+// load tool share it.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/scribe-notes/scribe/ot"
+)
+
+// Msg is any server -> client message; Type says which fields are set.
+type Msg struct {
+	Type     string
+	Protocol int
+	Client   string
+	Rev      int64
+	Seq      uint64
+	HasSeq   bool
+	Op       []byte // raw JSON of the operation
+	Sel      []byte // raw JSON of the selection
+	NameRaw  []byte `json:"-"` // the JSON string (with quotes) of name: decode with Name
+	ColorRaw []byte `json:"-"` // the JSON string of color: decode with Color
+	ReadOnly bool
+	Code     string
+	Message  string
+	Text     string
+	HasText  bool
+	Title    string
+	LastSeq  uint64
+	Catchup  bool
+	Peers    []byte // raw JSON
+	Limits   []byte // raw JSON
+}
+
+// ParseFrame decodes one server frame, a JSON array of message objects (a
+// single object is accepted too), appending the messages to out. Client ids
+// are interned in intern when it is not nil. Byte-slice fields point into b.
+// It is a small hand-written scanner rather than encoding/json because a
+// client in a busy note decodes thousands of messages per second, and the
+// load tool runs hundreds of clients in one process; unknown keys are
+// skipped, so the server may add fields.
+func ParseFrame(b []byte, out []Msg, intern map[string]string) ([]Msg, error) {
+	s := scanner{b: b, intern: intern}
+	s.ws()
+	if s.i >= len(s.b) {
+		return out, errors.New("empty frame")
+	}
+	if s.b[s.i] == '{' {
+		var m Msg
+		if err := s.object(&m); err != nil {
+			return out, err
+		}
+		return append(out, m), s.end()
+	}
+	if !s.eat('[') {
+		return out, s.errf("frame is neither an array nor an object")
+	}
+	s.ws()
+	if s.eat(']') {
+		return out, s.end()
+	}
+	for {
+		var m Msg
+		s.ws()
+		if err := s.object(&m); err != nil {
+			return out, err
+		}
+		out = append(out, m)
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return out, s.end()
+		}
+		return out, s.errf("expected , or ] in frame")
+	}
+}
+
+type scanner struct {
+	b      []byte
+	i      int
+	intern map[string]string // recurring strings (client ids), to spare an allocation each; may be nil
+}
+
+// maxInterned bounds a scanner's intern map; it is emptied when full.
+const maxInterned = 4096
+
+// typeName reads a message type, returning constants for the known ones.
+func (s *scanner) typeName() (string, error) {
+	save := s.i
+	raw, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	switch string(raw) {
+	case "op":
+		return "op", nil
+	case "ack":
+		return "ack", nil
+	case "presence":
+		return "presence", nil
+	case "leave":
+		return "leave", nil
+	case "welcome":
+		return "welcome", nil
+	case "error":
+		return "error", nil
+	}
+	s.i = save
+	return s.str()
+}
+
+// interned reads a string and returns the interned copy of it.
+func (s *scanner) interned() (string, error) {
+	save := s.i
+	raw, err := s.rawString()
+	if err != nil || s.intern == nil {
+		s.i = save
+		return s.str()
+	}
+	if v, ok := s.intern[string(raw)]; ok {
+		return v, nil
+	}
+	s.i = save
+	v, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if len(s.intern) >= maxInterned {
+		clear(s.intern)
+	}
+	s.intern[v] = v
+	return v, nil
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("bad server frame at byte %d: %s", s.i, fmt.Sprintf(format, args...))
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) eat(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+func (s *scanner) end() error {
+	s.ws()
+	if s.i != len(s.b) {
+		return s.errf("trailing data")
+	}
+	return nil
+}
+
+func (s *scanner) object(m *Msg) error {
+	if !s.eat('{') {
+		return s.errf("expected an object")
+	}
+	s.ws()
+	if s.eat('}') {
+		return nil
+	}
+	for {
+		s.ws()
+		key, err := s.rawString()
+		if err != nil {
+			return err
+		}
+		s.ws()
+		if !s.eat(':') {
+			return s.errf("expected :")
+		}
+		s.ws()
+		if err := s.field(m, key); err != nil {
+			return err
+		}
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat('}') {
+			return nil
+		}
+		return s.errf("expected , or }")
+	}
+}
+
+func (s *scanner) field(m *Msg, key []byte) error {
+	var err error
+	switch string(key) {
+	case "type":
+		m.Type, err = s.typeName()
+	case "protocol":
+		var n int64
+		n, err = s.int()
+		m.Protocol = int(n)
+	case "client":
+		m.Client, err = s.interned()
+	case "rev":
+		m.Rev, err = s.int()
+	case "seq":
+		var n int64
+		n, err = s.int()
+		m.Seq, m.HasSeq = uint64(n), true
+	case "lastSeq":
+		var n int64
+		n, err = s.int()
+		m.LastSeq = uint64(n)
+	case "op":
+		m.Op, err = s.skip()
+	case "sel":
+		m.Sel, err = s.skip()
+	case "peers":
+		m.Peers, err = s.skip()
+	case "limits":
+		m.Limits, err = s.skip()
+	case "name":
+		m.NameRaw, err = s.rawValue()
+	case "color":
+		m.ColorRaw, err = s.rawValue()
+	case "readonly":
+		m.ReadOnly, err = s.bool()
+	case "catchup":
+		m.Catchup, err = s.bool()
+	case "code":
+		m.Code, err = s.str()
+	case "message":
+		m.Message, err = s.str()
+	case "title":
+		m.Title, err = s.str()
+	case "text":
+		m.Text, err = s.str()
+		m.HasText = err == nil
+	default:
+		_, err = s.skip()
+	}
+	return err
+}
+
+// rawValue returns the raw JSON of a string value, quotes included
+// (or null), for decoding later.
+func (s *scanner) rawValue() ([]byte, error) {
+	start := s.i
+	if s.literal("null") {
+		return nil, nil
+	}
+	if _, err := s.rawString(); err != nil {
+		return nil, err
+	}
+	return s.b[start:s.i], nil
+}
+
+// DecodeStr decodes a raw JSON string from rawValue; "" for nil or invalid.
+func DecodeStr(raw []byte) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	s := scanner{b: raw}
+	v, err := s.str()
+	if err != nil {
+		return ""
+	}
+	return v
+}
+
+// SameStr reports whether the raw JSON string raw (from rawValue) decodes
+// to v, without allocating when it has no escapes.
+func SameStr(raw []byte, v string) bool {
+	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1:len(raw)-1]) == v
+	}
+	return DecodeStr(raw) == v
+}
+
+// Name is the decoded name of a presence or welcome message.
+func (m *Msg) Name() string { return DecodeStr(m.NameRaw) }
+
+// Color is the decoded colour of a presence or welcome message.
+func (m *Msg) Color() string { return DecodeStr(m.ColorRaw) }
+
+// rawString returns the bytes between the quotes of a string without
+// decoding escapes (used for keys, which are plain ASCII).
+func (s *scanner) rawString() ([]byte, error) {
+	if !s.eat('"') {
+		return nil, s.errf("expected a string")
+	}
+	start := s.i
+	for {
+		j := bytes.IndexByte(s.b[s.i:], '"')
+		if j < 0 {
+			s.i = len(s.b)
+			return nil, s.errf("unterminated string")
+		}
+		end := s.i + j
+		s.i = end + 1
+		// The quote ends the string unless an odd number of backslashes
+		// precedes it.
+		k := end - 1
+		for k >= start && s.b[k] == '\\' {
+			k--
+		}
+		if (end-1-k)%2 == 0 {
+			return s.b[start:end], nil
+		}
+	}
+}
+
+// str decodes a JSON string (null reads as ""). Strings without escapes are
+// converted directly; others go through encoding/json.
+func (s *scanner) str() (string, error) {
+	if s.literal("null") {
+		return "", nil
+	}
+	start := s.i
+	raw, err := s.rawString()
+	if err != nil {
+		return "", err
+	}
+	plain := true
+	for _, c := range raw {
+		if c == '\\' || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if plain && utf8.Valid(raw) {
+		return string(raw), nil
+	}
+	var v string
+	if err := json.Unmarshal(s.b[start:s.i], &v); err != nil {
+		return "", s.errf("bad string: %v", err)
+	}
+	return v, nil
+}
+
+func (s *scanner) literal(lit string) bool {
+	if len(s.b)-s.i >= len(lit) && string(s.b[s.i:s.i+len(lit)]) == lit {
+		s.i += len(lit)
+		return true
+	}
+	return false
+}
+
+func (s *scanner) bool() (bool, error) {
+	switch {
+	case s.literal("true"):
+		return true, nil
+	case s.literal("false"), s.literal("null"):
+		return false, nil
+	}
+	return false, s.errf("expected a boolean")
+}
+
+func (s *scanner) int() (int64, error) {
+	if s.literal("null") {
+		return 0, nil
+	}
+	start := s.i
+	for s.i < len(s.b) && (s.b[s.i] == '-' || s.b[s.i] >= '0' && s.b[s.i] <= '9') {
+		s.i++
+	}
+	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
+	if err != nil {
+		return 0, s.errf("expected an integer")
+	}
+	return n, nil
+}
+
+// skip passes over any JSON value and returns its raw bytes.
+func (s *scanner) skip() ([]byte, error) {
+	start := s.i
+	depth := 0
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch c {
+		case '"':
+			if _, err := s.rawString(); err != nil {
+				return nil, err
+			}
+		case '[', '{':
+			depth++
+			s.i++
+		case ']', '}':
+			if depth == 0 {
+				return s.b[start:s.i], nil
+			}
+			depth--
+			s.i++
+		case ',':
+			if depth == 0 {
+				return s.b[start:s.i], nil
+			}
+			s.i++
+		default:
+			s.i++
+		}
+		if depth == 0 && s.i > start && (c == '"' || c == ']' || c == '}') {
+			return s.b[start:s.i], nil
+		}
+	}
+	if depth == 0 && s.i > start {
+		return s.b[start:s.i], nil
+	}
+	return nil, s.errf("unterminated value")
+}
+
+// ParseSel decodes a selection, [{"anchor":a,"head":h},...], without
+// reflection; null is no selection.
+func ParseSel(b []byte) (ot.Selection, error) {
+	s := scanner{b: b}
+	s.ws()
+	if s.literal("null") {
+		return nil, s.end()
+	}
+	if !s.eat('[') {
+		return nil, s.errf("a selection must be an array")
+	}
+	sel := ot.Selection{}
+	s.ws()
+	if s.eat(']') {
+		return sel, s.end()
+	}
+	for {
+		s.ws()
+		if !s.eat('{') {
+			return nil, s.errf("a range must be an object")
+		}
+		var r ot.Range
+		for {
+			s.ws()
+			key, err := s.rawString()
+			if err != nil {
+				return nil, err
+			}
+			s.ws()
+			if !s.eat(':') {
+				return nil, s.errf("expected :")
+			}
+			s.ws()
+			switch string(key) {
+			case "anchor", "head":
+				n, err := s.int()
+				if err != nil {
+					return nil, err
+				}
+				if string(key) == "anchor" {
+					r.Anchor = int(n)
+				} else {
+					r.Head = int(n)
+				}
+			default:
+				if _, err := s.skip(); err != nil {
+					return nil, err
+				}
+			}
+			s.ws()
+			if s.eat(',') {
+				continue
+			}
+			if s.eat('}') {
+				break
+			}
+			return nil, s.errf("expected , or }")
+		}
+		sel = append(sel, r)
+		s.ws()
+		if s.eat(',') {
+			continue
+		}
+		if s.eat(']') {
+			return sel, s.end()
+		}
+		return nil, s.errf("expected , or ]")
+	}
+}
