@@ -17,18 +17,19 @@ import (
 
 // Timing of a websocket connection.
 const (
-	writeWait          = 10 * time.Second // the longest one frame may take to write
-	pongWait           = 60 * time.Second // a client that answers no ping for this long is dropped
-	pingPeriod         = 30 * time.Second // how often the server pings; less than pongWait
-	helloWait          = 10 * time.Second // the longest a client may take to send hello
-	closeWait          = 1 * time.Second  // how long to wait for the client's close reply
-	joinWait           = 30 * time.Second // the longest joining a session may take
-	maxFrame           = 1 << 20          // a server frame holds at most about this many bytes of messages
-	errorBurst         = 20               // errors a connection may cause in a burst before it is closed
-	errorRate          = 1.0              // errors per second a connection may cause in the long run
-	presenceRateFactor = 2                // presence messages may come twice as fast as ops
-	pingRate           = 2.0              // pings per second answered in the long run; more are ignored
-	pingBurst          = 5                // pings answered in a burst
+	writeWait          = 10 * time.Second      // the longest one frame may take to write
+	pongWait           = 60 * time.Second      // a client that answers no ping for this long is dropped
+	pingPeriod         = 30 * time.Second      // how often the server pings; less than pongWait
+	helloWait          = 10 * time.Second      // the longest a client may take to send hello
+	closeWait          = 1 * time.Second       // how long to wait for the client's close reply
+	joinWait           = 30 * time.Second      // the longest joining a session may take
+	maxFrame           = 1 << 20               // a server frame holds at most about this many bytes of messages
+	coalesceWindow     = 10 * time.Millisecond // others' ops wait at most this long after the last frame to share the next
+	errorBurst         = 20                    // errors a connection may cause in a burst before it is closed
+	errorRate          = 1.0                   // errors per second a connection may cause in the long run
+	presenceRateFactor = 2                     // presence messages may come twice as fast as ops
+	pingRate           = 2.0                   // pings per second answered in the long run; more are ignored
+	pingBurst          = 5                     // pings answered in a burst
 )
 
 // Websocket close codes (docs/protocol.md).
@@ -83,10 +84,18 @@ func (c *client) close(code int, reason string, flush bool) {
 	})
 }
 
-// send queues msg for the client. When the queue is full, the client is too
-// slow: it is closed with 4000 and the message is dropped.
-func (c *client) send(msg []byte) {
-	if !c.out.push(msg) {
+// send queues msg for the client, to be written at once: the client waits
+// for it (an ack, an error, a pong). When the queue is full, the client is
+// too slow: it is closed with 4000 and the message is dropped.
+func (c *client) send(msg []byte) { c.queue(msg, true) }
+
+// sendLater queues msg, someone else's op or presence, which may wait up to
+// coalesceWindow for more messages to share its frame when the client has
+// just been written to.
+func (c *client) sendLater(msg []byte) { c.queue(msg, false) }
+
+func (c *client) queue(msg []byte, urgent bool) {
+	if !c.out.push(msg, urgent) {
 		select {
 		case <-c.closing:
 		default:
@@ -165,7 +174,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		}
 		s.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-		_ = conn.WriteMessage(websocket.TextMessage, frame([][]byte{encodeError(err, nil)}))
+		_ = writeFrame(conn, [][]byte{encodeError(err, nil)})
 		c.writeClose(code, closeReason(err))
 		return
 	}
@@ -283,7 +292,7 @@ func (c *client) readFrame() ([]byte, error) {
 // starts.
 func (c *client) writeNow(msg []byte) {
 	_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	_ = c.conn.WriteMessage(websocket.TextMessage, frame([][]byte{msg}))
+	_ = writeFrame(c.conn, [][]byte{msg})
 }
 
 // writeClose sends a close frame and waits briefly for the client's reply,
@@ -460,15 +469,55 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 
 // writePump sends what is queued for the client, batched into frames, and
 // pings it. It is the connection's only writer once it runs.
+//
+// Frames are what cost (a write system call here, a wake-up and a read in
+// the client), so under load they are spaced: what the client waits for
+// (its ack, an error, a pong) goes out at once, with everything queued
+// before it, but a frame holding only other people's ops and presence goes
+// out no sooner than coalesceWindow after the previous frame. An idle
+// client's first message is never delayed; a busy one gets one frame per
+// window with everything that happened in it, instead of one per commit.
 func (c *client) writePump() {
 	ticker := time.NewTicker(pingPeriod)
 	defer ticker.Stop()
+	var (
+		last  time.Time // when the last frame was written
+		timer = time.NewTimer(time.Hour)
+		armed bool // timer runs for a delayed frame
+		spare [][]byte
+	)
+	timer.Stop()
+	defer timer.Stop()
+	write := func() bool {
+		if armed {
+			timer.Stop()
+			armed = false
+		}
+		var err error
+		if spare, err = c.writeQueued(spare, time.Time{}); err != nil {
+			c.close(closeInternal, "", false)
+			_ = c.conn.Close()
+			return false
+		}
+		last = time.Now()
+		return true
+	}
 	for {
 		select {
 		case <-c.out.notify:
-			if err := c.writeQueued(time.Time{}); err != nil {
-				c.close(closeInternal, "", false)
-				_ = c.conn.Close()
+			if wait := coalesceWindow - time.Since(last); wait > 0 && !c.out.isUrgent() {
+				if !armed {
+					timer.Reset(wait)
+					armed = true
+				}
+				continue
+			}
+			if !write() {
+				return
+			}
+		case <-timer.C:
+			armed = false
+			if !write() {
 				return
 			}
 		case <-ticker.C:
@@ -481,7 +530,7 @@ func (c *client) writePump() {
 			if c.flush {
 				// One deadline for the whole flush, so a stalled client
 				// cannot hold a shutdown up frame after frame.
-				_ = c.writeQueued(time.Now().Add(writeWait))
+				_, _ = c.writeQueued(nil, time.Now().Add(writeWait))
 			}
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText))
@@ -499,14 +548,16 @@ func (c *client) writePump() {
 	}
 }
 
-// writeQueued sends everything queued, as few frames as possible. Each
-// frame may take writeWait, or all must be done by deadline when it is set.
-func (c *client) writeQueued(deadline time.Time) error {
-	msgs := c.out.take()
-	for len(msgs) > 0 {
+// writeQueued sends everything queued, as few frames as possible, and
+// returns the emptied queue for reuse. Each frame may take writeWait, or
+// all must be done by deadline when it is set.
+func (c *client) writeQueued(spare [][]byte, deadline time.Time) ([][]byte, error) {
+	msgs := c.out.take(spare)
+	rest := msgs
+	for len(rest) > 0 {
 		n, size := 0, 0
-		for n < len(msgs) && (n == 0 || size+len(msgs[n]) < maxFrame) {
-			size += len(msgs[n]) + 1
+		for n < len(rest) && (n == 0 || size+len(rest[n]) < maxFrame) {
+			size += len(rest[n]) + 1
 			n++
 		}
 		d := deadline
@@ -514,29 +565,35 @@ func (c *client) writeQueued(deadline time.Time) error {
 			d = time.Now().Add(writeWait)
 		}
 		_ = c.conn.SetWriteDeadline(d)
-		if err := c.conn.WriteMessage(websocket.TextMessage, frame(msgs[:n])); err != nil {
-			return err
+		if err := writeFrame(c.conn, rest[:n]); err != nil {
+			return msgs, err
 		}
-		msgs = msgs[n:]
+		rest = rest[n:]
 	}
-	return nil
+	return msgs, nil
 }
 
-// frame joins messages into one server frame: a JSON array.
-func frame(msgs [][]byte) []byte {
-	size := 2
+// writeFrame writes messages as one server frame, a JSON array, straight
+// into the connection's write buffer: no joined copy is made.
+func writeFrame(conn *websocket.Conn, msgs [][]byte) error {
+	w, err := conn.NextWriter(websocket.TextMessage)
+	if err != nil {
+		return err
+	}
+	sep := []byte{'['}
 	for _, m := range msgs {
-		size += len(m) + 1
-	}
-	b := make([]byte, 0, size)
-	b = append(b, '[')
-	for i, m := range msgs {
-		if i > 0 {
-			b = append(b, ',')
+		if _, err := w.Write(sep); err != nil {
+			return err
 		}
-		b = append(b, m...)
+		if _, err := w.Write(m); err != nil {
+			return err
+		}
+		sep[0] = ','
 	}
-	return append(b, ']')
+	if _, err := w.Write([]byte{']'}); err != nil {
+		return err
+	}
+	return w.Close()
 }
 
 func truncate(s string, n int) string {

@@ -7,11 +7,16 @@ import "sync"
 // everything queued at once and sends it as one frame. push never blocks: when
 // the queue would exceed its byte budget it refuses, and the caller
 // disconnects the client (close 4000) instead of waiting for it.
+//
+// A message is urgent when the client waits for it (an ack, an error, a
+// pong, the welcome): the write pump sends it at once. Other people's ops
+// and presence may wait a few milliseconds for more to share their frame.
 type outbox struct {
 	mu     sync.Mutex
 	msgs   [][]byte
 	bytes  int
 	limit  int
+	urgent bool // an urgent message is queued
 	closed bool
 	notify chan struct{} // capacity 1: "something is queued"
 }
@@ -22,7 +27,7 @@ func newOutbox(limit int) *outbox {
 
 // push queues msg. It reports false, queuing nothing, when the queue is over
 // its budget (the client is too slow) or closed.
-func (o *outbox) push(msg []byte) bool {
+func (o *outbox) push(msg []byte, urgent bool) bool {
 	o.mu.Lock()
 	if o.closed || o.bytes+len(msg) > o.limit {
 		o.mu.Unlock()
@@ -30,6 +35,7 @@ func (o *outbox) push(msg []byte) bool {
 	}
 	o.msgs = append(o.msgs, msg)
 	o.bytes += len(msg)
+	o.urgent = o.urgent || urgent
 	o.mu.Unlock()
 	select {
 	case o.notify <- struct{}{}:
@@ -46,6 +52,7 @@ func (o *outbox) pushAll(msgs [][]byte) {
 		o.msgs = append(o.msgs, m)
 		o.bytes += len(m)
 	}
+	o.urgent = true
 	o.mu.Unlock()
 	select {
 	case o.notify <- struct{}{}:
@@ -53,12 +60,22 @@ func (o *outbox) pushAll(msgs [][]byte) {
 	}
 }
 
-// take removes and returns everything queued.
-func (o *outbox) take() [][]byte {
+// isUrgent reports whether an urgent message is queued.
+func (o *outbox) isUrgent() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.urgent
+}
+
+// take removes and returns everything queued. spare, a slice take returned
+// before and the caller is done with, is reused for the next messages.
+func (o *outbox) take(spare [][]byte) [][]byte {
 	o.mu.Lock()
 	msgs := o.msgs
-	o.msgs = nil
+	clear(spare)
+	o.msgs = spare[:0]
 	o.bytes = 0
+	o.urgent = false
 	o.mu.Unlock()
 	return msgs
 }
@@ -70,6 +87,7 @@ func (o *outbox) close(drop bool) {
 	if drop {
 		o.msgs = nil
 		o.bytes = 0
+		o.urgent = false
 	}
 	o.mu.Unlock()
 }

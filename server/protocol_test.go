@@ -131,24 +131,31 @@ func checkRefusal(t *testing.T, err error) {
 
 func TestOutboxBudget(t *testing.T) {
 	o := newOutbox(10)
-	if !o.push([]byte("12345")) || !o.push([]byte("12345")) {
+	if !o.push([]byte("12345"), false) || !o.push([]byte("12345"), false) {
 		t.Fatal("within budget refused")
 	}
-	if o.push([]byte("1")) {
+	if o.isUrgent() {
+		t.Fatal("urgent without an urgent message")
+	}
+	if o.push([]byte("1"), true) {
 		t.Fatal("over budget accepted")
 	}
-	if got := o.take(); len(got) != 2 {
+	if o.isUrgent() {
+		t.Fatal("a refused message made the queue urgent")
+	}
+	got := o.take(nil)
+	if len(got) != 2 {
 		t.Fatalf("take = %d messages", len(got))
 	}
-	if !o.push([]byte("1")) {
-		t.Fatal("budget not freed by take")
+	if !o.push([]byte("1"), true) || !o.isUrgent() {
+		t.Fatal("budget not freed by take, or an urgent message not noted")
 	}
 	o.pushAll([][]byte{[]byte("0123456789abc")}) // the welcome goes in whatever its size
-	if len(o.take()) != 2 {
-		t.Fatal("pushAll lost messages")
+	if msgs := o.take(got); len(msgs) != 2 || string(msgs[0]) != "1" || o.isUrgent() {
+		t.Fatal("pushAll lost messages, or take kept the urgency")
 	}
 	o.close(true)
-	if o.push([]byte("x")) || len(o.take()) != 0 {
+	if o.push([]byte("x"), true) || len(o.take(nil)) != 0 {
 		t.Fatal("closed outbox accepted or kept messages")
 	}
 }

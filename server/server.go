@@ -177,6 +177,7 @@ func New(cfg Config) (*Server, error) {
 		// lends a write buffer only while a frame is written: an idle
 		// connection (most of them, in a meeting) holds none.
 		WriteBufferPool: &sync.Pool{},
+		WriteBufferSize: 16 << 10, // a frame of a few hundred ops in one write
 		CheckOrigin:     s.sameOrigin,
 	}
 	s.handler = s.routes()

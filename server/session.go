@@ -533,7 +533,7 @@ func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
 func (s *session) broadcast(msg []byte, skip *client) {
 	for c := range s.clients {
 		if c != skip {
-			c.send(msg)
+			c.sendLater(msg)
 		}
 	}
 }
@@ -633,7 +633,7 @@ func (s *session) broadcastOp(msg []byte, session string, seq uint64, rev scribe
 		case session != "" && c.session == session:
 			s.ackTo(c, seq, rev)
 		default:
-			c.send(msg)
+			c.sendLater(msg)
 		}
 	}
 }
