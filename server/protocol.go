@@ -41,6 +41,8 @@ type clientMsg struct {
 	Op       json.RawMessage `json:"op"`
 	Sel      json.RawMessage `json:"sel"`
 	ID       json.RawMessage `json:"id"`
+
+	op *opMsg // set by decodeOpFast: already validated
 }
 
 // helloMsg is a validated hello.
@@ -75,6 +77,9 @@ func decodeClientMsg(data []byte) (*clientMsg, error) {
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 || data[0] != '{' {
 		return nil, invalid("A message must be a JSON object.")
+	}
+	if m, ok := decodeOpFast(data); ok {
+		return m, nil
 	}
 	var m clientMsg
 	if err := json.Unmarshal(data, &m); err != nil {
@@ -136,6 +141,9 @@ func (m *clientMsg) hello() (helloMsg, error) {
 }
 
 func (m *clientMsg) opMsg() (opMsg, error) {
+	if m.op != nil {
+		return *m.op, nil
+	}
 	var o opMsg
 	if m.Rev == nil || *m.Rev < 0 {
 		return o, invalid("op needs \"rev\", a revision of at least 0.")
