@@ -1,6 +1,9 @@
 // Package loadtest is Scribe's load tool, run as `scribe bench`: it opens
-// many real websocket clients (package wsclient) against a running server,
-// all on one note, and measures what people would feel.
+// many real websocket clients against a running server, all on one note,
+// and measures what people would feel. The clients are botConns: lean
+// protocol clients that share the decoding of each revision (see botConn),
+// so that the tool, on the same machine, costs less than the server it
+// measures; the final check reads the server's text with a full wsclient.
 //
 // Modes:
 //   - typing: each client types one character every 1/Rate seconds (10 per
@@ -22,6 +25,13 @@
 //
 // Latency here includes the load tool's own processing, on the same machine;
 // every figure is what a client process observed.
+//
+// Convergence: every client must end at the server's final revision with
+// nothing pending and the text's length; every revision must have reached
+// every client byte for byte the same (and each author's own op,
+// transformed as a client transforms it, must equal what the server
+// committed); and those revisions, replayed on the text the clients joined
+// with, must give the text a fresh full client reads from the server.
 package loadtest
 
 import (
@@ -167,9 +177,11 @@ func (cfg *Config) check() error {
 type run struct {
 	cfg     Config
 	revs    revTable
+	log     refLog       // the note's revisions as the bots received them
 	t0      atomic.Int64 // unix nanos when the load window opened; 0 before
 	t1      atomic.Int64 // unix nanos when it closed; 0 before
 	stopped atomic.Bool
+	closing atomic.Bool // the run is closing its connections: not disconnects
 
 	errors      atomic.Int64
 	disconnects atomic.Int64
@@ -201,7 +213,7 @@ func (r *run) inWindow(t time.Time) bool {
 type bot struct {
 	r   *run
 	i   int
-	c   *wsclient.Client
+	c   *botConn
 	rnd *rand.Rand
 
 	ack, bcast, keys hist
@@ -266,11 +278,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	bots, err := r.connect(ctx, urls)
 	defer func() {
+		r.closing.Store(true)
 		var wg sync.WaitGroup
 		for _, b := range bots {
 			if b != nil {
 				wg.Add(1)
-				go func() { defer wg.Done(); _ = b.c.Close() }()
+				go func() { defer wg.Done(); _ = b.c.close() }()
 			}
 		}
 		wg.Wait()
@@ -291,7 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			live = append(live, b)
 		}
 	}
-	res.ServerOpsPerSecondLimit = live[0].c.Limits().OpsPerSecond
+	res.ServerOpsPerSecondLimit = live[0].c.limits.OpsPerSecond
 	if cfg.Mode == Flood && res.ServerOpsPerSecondLimit > 0 {
 		fmt.Fprintf(cfg.Log, "bench: the server limits each connection to %g ops/s, which caps flood mode\n", res.ServerOpsPerSecondLimit)
 	}
@@ -416,48 +429,50 @@ func (r *run) connect(ctx context.Context, urls []string) ([]*bot, error) {
 
 func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 	b := &bot{r: r, i: i, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
-	opts := wsclient.Options{
-		Name:          fmt.Sprintf("bench-%d", i),
-		AutoReconnect: true,
-		OnAck:         b.onAck,
-		OnRemoteOp:    b.onRemoteOp,
-		OnError:       r.noteError,
-		OnStatus: func(s wsclient.Status) {
-			if s == wsclient.Disconnected {
-				r.disconnects.Add(1)
-			}
-		},
+	var log *refLog
+	if r.cfg.Mode != Idle {
+		log = &r.log
 	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if b.c, err = wsclient.Dial(ctx, url, opts); err == nil {
-			return b, nil
+		if b.c, err = dialBot(ctx, url, fmt.Sprintf("bench-%d", i), log); err == nil {
+			break
 		}
 		if scribe.ErrorCode(err) == scribe.ENOTFOUND || ctx.Err() != nil {
-			break
+			return nil, fmt.Errorf("client %d: %w", i, err)
 		}
 		time.Sleep(time.Duration(100*(attempt+1)) * time.Millisecond)
 	}
-	return nil, fmt.Errorf("client %d: %w", i, err)
+	if err != nil {
+		return nil, fmt.Errorf("client %d: %w", i, err)
+	}
+	b.c.onAck, b.c.onRemote, b.c.onError = b.onAck, b.onRemoteOp, r.noteError
+	b.c.onClose = func() {
+		if !r.closing.Load() {
+			r.disconnects.Add(1)
+		}
+	}
+	go b.c.run()
+	return b, nil
 }
 
-func (b *bot) onAck(a wsclient.Ack) {
+func (b *bot) onAck(rev int64, op *localOp, at time.Time) {
 	r := b.r
-	b.ack.record(a.Received.Sub(a.SentAt))
-	if r.inWindow(a.Received) {
+	b.ack.record(at.Sub(op.sentAt))
+	if r.inWindow(at) {
 		r.committed.Add(1)
 	}
-	if r.t0.Load() != 0 && a.SentAt.UnixNano() >= r.t0.Load() {
-		r.revs.sent(a.Rev, a.SentAt.UnixNano(), a.EditedAt.UnixNano(), b)
+	if t0 := r.t0.Load(); t0 != 0 && op.sentAt.UnixNano() >= t0 {
+		r.revs.sent(rev, op.sentAt.UnixNano(), op.editedAt.UnixNano(), b)
 	}
 	if r.cfg.Mode == Flood && b.flooded.Load() {
 		b.floodNext()
 	}
 }
 
-func (b *bot) onRemoteOp(op wsclient.RemoteOp) {
+func (b *bot) onRemoteOp(rev int64, at time.Time) {
 	if b.r.t0.Load() != 0 {
-		b.r.revs.arrive(op.Rev, op.Received.UnixNano(), b)
+		b.r.revs.arrive(rev, at.UnixNano(), b)
 	}
 }
 
@@ -466,26 +481,25 @@ func (b *bot) onRemoteOp(op wsclient.RemoteOp) {
 func (r *run) seed(ctx context.Context, bots []*bot) error {
 	first := bots[0].c
 	var base int
-	err := first.Change(func(n int, _ ot.Selection) (ot.Operation, ot.Selection) {
+	err := first.edit(func(n, _ int) (ot.Operation, int) {
 		base = n
 		op, _ := ot.NewBuilder().Retain(n).Insert("\n" + strings.Repeat("\n", len(bots))).Build()
-		return op, ot.Selection{{Anchor: n, Head: n}}
+		return op, n
 	})
 	if err != nil {
 		return fmt.Errorf("seed the note: %w", err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := first.WaitSynced(wctx); err != nil {
+	if err := first.wait(wctx, func(b *botConn) bool { return b.inflight == nil }); err != nil {
 		return fmt.Errorf("seed the note: %w", err)
 	}
-	rev := first.Revision()
+	rev, _, _, _ := first.state()
 	for i, b := range bots {
-		if err := b.c.WaitRevision(wctx, rev); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
 			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
 		}
-		pos := base + 1 + i
-		if err := b.c.Select(ot.Selection{{Anchor: pos, Head: pos}}); err != nil {
+		if err := b.c.moveTo(base + 1 + i); err != nil {
 			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
 		}
 	}
@@ -496,11 +510,8 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 // keystroke makes one edit at the bot's cursor: mostly a character of the
 // phrase, now and then a backspace or a new line.
 func (b *bot) keystroke() {
-	err := b.c.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
-		pos := 0
-		if len(sel) > 0 {
-			pos = min(max(sel[0].Head, 0), n)
-		}
+	err := b.c.edit(func(n, pos int) (ot.Operation, int) {
+		pos = min(max(pos, 0), n)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		switch x := b.rnd.IntN(100); {
@@ -509,20 +520,20 @@ func (b *bot) keystroke() {
 			b.typed--
 			b.line--
 			op, _ := ot.NewBuilder().Retain(pos - 1).Delete(1).Retain(n - pos).Build()
-			return op, ot.Selection{{Anchor: pos - 1, Head: pos - 1}}
+			return op, pos - 1
 		case b.line >= 60 && b.rnd.IntN(8) == 0:
 			b.line, b.typed = 0, 0
 			op, _ := ot.NewBuilder().Retain(pos).Insert("\n").Retain(n - pos).Build()
-			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
+			return op, pos + 1
 		default:
 			ch := phrase[(b.i*7+b.line)%len(phrase) : (b.i*7+b.line)%len(phrase)+1]
 			b.typed++
 			b.line++
 			op, _ := ot.NewBuilder().Retain(pos).Insert(ch).Retain(n - pos).Build()
-			return op, ot.Selection{{Anchor: pos + 1, Head: pos + 1}}
+			return op, pos + 1
 		}
 	})
-	if err != nil && !errors.Is(err, wsclient.ErrClosed) {
+	if err != nil && !errors.Is(err, errBotClosed) {
 		b.r.noteError(fmt.Errorf("client %d: edit: %w", b.i, err))
 		return
 	}
@@ -596,19 +607,22 @@ func (b *bot) floodNext() {
 }
 
 // converge waits until every bot has its edits acknowledged, reads the
-// server's text through a fresh connection, waits for every bot to reach
-// that revision, and compares.
+// server's text through a fresh, full client (wsclient), waits for every
+// bot to reach that revision, and checks: each bot at that revision with
+// the text's length and no edit pending, no revision received differently
+// by two bots, and the shared record replayed from the first welcome giving
+// the server's text.
 func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result) {
 	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	unsynced := 0
 	for _, b := range bots {
-		if err := b.c.WaitSynced(wctx); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.inflight == nil && c.buffer == nil }); err != nil {
 			unsynced++
 		}
 	}
 	if unsynced > 0 {
-		res.ConvergeNote = fmt.Sprintf("%d clients still had unacknowledged edits after 60s", unsynced)
+		res.ConvergeNote = fmt.Sprintf("%d clients still had unacknowledged edits after 60s (or lost their connection)", unsynced)
 		return
 	}
 	probe, err := wsclient.Dial(wctx, url, wsclient.Options{Name: "bench-probe"})
@@ -621,15 +635,23 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	res.FinalRevision, res.TextUnits = rev, ot.Len16(want)
 	same := 0
 	for _, b := range bots {
-		if err := b.c.WaitRevision(wctx, rev); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
 			continue
 		}
-		if b.c.Revision() == rev && b.c.Text() == want {
+		if brev, pending, dead, n := b.c.state(); brev == rev && !pending && !dead && n == res.TextUnits {
 			same++
 		}
 	}
-	res.Converged = same == len(bots)
-	res.ConvergeNote = fmt.Sprintf("%d of %d clients have the server's text at revision %d", same, len(bots), rev)
+	text, err := r.log.replay(rev)
+	switch {
+	case err != nil:
+		res.ConvergeNote = fmt.Sprintf("%d of %d clients at the server's revision %d, but: %v", same, len(bots), rev, err)
+	case text != want:
+		res.ConvergeNote = fmt.Sprintf("the ops the clients received, replayed, give %d units of text, not the server's %d", ot.Len16(text), res.TextUnits)
+	default:
+		res.Converged = same == len(bots)
+		res.ConvergeNote = fmt.Sprintf("%d of %d clients have the server's text at revision %d (every revision received identically by all, its replay equal to the server's text)", same, len(bots), rev)
+	}
 }
 
 // createNote creates a note with POST /api/notes and returns its id.

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/scribe-notes/scribe/ot"
@@ -19,23 +18,26 @@ type Msg struct {
 	Type     string
 	Protocol int
 	Client   string
-	Rev      int64
-	Seq      uint64
-	HasSeq   bool
-	Op       []byte // raw JSON of the operation
-	Sel      []byte // raw JSON of the selection
-	NameRaw  []byte `json:"-"` // the JSON string (with quotes) of name: decode with Name
-	ColorRaw []byte `json:"-"` // the JSON string of color: decode with Color
-	ReadOnly bool
-	Code     string
-	Message  string
-	Text     string
-	HasText  bool
-	Title    string
-	LastSeq  uint64
-	Catchup  bool
-	Peers    []byte // raw JSON
-	Limits   []byte // raw JSON
+	// ClientRaw is the JSON string of client, quotes included, when the
+	// frame was parsed by ParseFrameLean (which leaves Client empty).
+	ClientRaw []byte `json:"-"`
+	Rev       int64
+	Seq       uint64
+	HasSeq    bool
+	Op        []byte // raw JSON of the operation
+	Sel       []byte // raw JSON of the selection
+	NameRaw   []byte `json:"-"` // the JSON string (with quotes) of name: decode with Name
+	ColorRaw  []byte `json:"-"` // the JSON string of color: decode with Color
+	ReadOnly  bool
+	Code      string
+	Message   string
+	Text      string
+	HasText   bool
+	Title     string
+	LastSeq   uint64
+	Catchup   bool
+	Peers     []byte // raw JSON
+	Limits    []byte // raw JSON
 }
 
 // ParseFrame decodes one server frame, a JSON array of message objects (a
@@ -46,7 +48,17 @@ type Msg struct {
 // load tool runs hundreds of clients in one process; unknown keys are
 // skipped, so the server may add fields.
 func ParseFrame(b []byte, out []Msg, intern map[string]string) ([]Msg, error) {
-	s := scanner{b: b, intern: intern}
+	return parseFrame(scanner{b: b, intern: intern}, out)
+}
+
+// ParseFrameLean is ParseFrame for a reader that does not need to know who
+// sent an op or moved: client ids are not decoded (ClientRaw holds them),
+// which spares a string or a map lookup per message.
+func ParseFrameLean(b []byte, out []Msg) ([]Msg, error) {
+	return parseFrame(scanner{b: b, lean: true}, out)
+}
+
+func parseFrame(s scanner, out []Msg) ([]Msg, error) {
 	s.ws()
 	if s.i >= len(s.b) {
 		return out, errors.New("empty frame")
@@ -87,6 +99,7 @@ type scanner struct {
 	b      []byte
 	i      int
 	intern map[string]string // recurring strings (client ids), to spare an allocation each; may be nil
+	lean   bool              // leave client ids raw
 }
 
 // maxInterned bounds a scanner's intern map; it is emptied when full.
@@ -214,7 +227,11 @@ func (s *scanner) field(m *Msg, key []byte) error {
 		n, err = s.int()
 		m.Protocol = int(n)
 	case "client":
-		m.Client, err = s.interned()
+		if s.lean {
+			m.ClientRaw, err = s.rawValue()
+		} else {
+			m.Client, err = s.interned()
+		}
 	case "rev":
 		m.Rev, err = s.int()
 	case "seq":
@@ -375,14 +392,35 @@ func (s *scanner) int() (int64, error) {
 		return 0, nil
 	}
 	start := s.i
-	for s.i < len(s.b) && (s.b[s.i] == '-' || s.b[s.i] >= '0' && s.b[s.i] <= '9') {
+	neg := s.eat('-')
+	var n int64
+	digits := 0
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		d := int64(s.b[s.i] - '0')
+		if n > (1<<63-1-d)/10 {
+			return 0, s.errf("integer out of range")
+		}
+		n = n*10 + d
 		s.i++
+		digits++
 	}
-	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 64)
-	if err != nil {
+	if digits == 0 || (digits > 1 && s.b[start+b2i(neg)] == '0') {
 		return 0, s.errf("expected an integer")
 	}
+	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		return 0, s.errf("expected an integer")
+	}
+	if neg {
+		n = -n
+	}
 	return n, nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // skip passes over any JSON value and returns its raw bytes.

@@ -55,7 +55,7 @@ func TestParseFrame(t *testing.T) {
 }
 
 func TestParseFrameRejectsMalformed(t *testing.T) {
-	for _, frame := range []string{``, `[`, `[{]`, `[{"type":"op"}`, `[{"type":"op"} x]`, `"op"`, `[{"rev":"x"}]`, `[{"type":"op","op":[1,2}]`, `[{"type":"op","text":"abc}]`, `[1]`, `[{"readonly":maybe}]`} {
+	for _, frame := range []string{``, `[`, `[{]`, `[{"type":"op"}`, `[{"type":"op"} x]`, `"op"`, `[{"rev":"x"}]`, `[{"type":"op","op":[1,2}]`, `[{"type":"op","text":"abc}]`, `[1]`, `[{"readonly":maybe}]`, `[{"rev":1.5}]`, `[{"rev":1e3}]`, `[{"rev":99999999999999999999}]`, `[{"rev":-}]`, `[{"rev":01}]`} {
 		if _, err := ParseFrame([]byte(frame), nil, nil); err == nil {
 			t.Errorf("ParseFrame(%q) succeeded, want an error", frame)
 		}
@@ -100,5 +100,16 @@ func TestParseSel(t *testing.T) {
 		if got, _ := json.Marshal(sel); tt.ok && string(got) != tt.want {
 			t.Errorf("ParseSel(%s) = %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestParseFrameLean(t *testing.T) {
+	frame := []byte(`[{"type":"op","rev":-0,"op":[1,"x"],"client":"c_1a","sel":[{"anchor":2,"head":2}]},{"type":"ack","seq":9223372036854775807,"rev":3}]`)
+	msgs, err := ParseFrameLean(frame, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 2 || msgs[0].Client != "" || string(msgs[0].ClientRaw) != `"c_1a"` || string(msgs[0].Op) != `[1,"x"]` || msgs[1].Seq != 1<<63-1 || msgs[1].Rev != 3 {
+		t.Fatalf("lean parse: %+v", msgs)
 	}
 }

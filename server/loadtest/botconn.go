@@ -1,0 +1,519 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/server/internal/wire"
+	"github.com/scribe-notes/scribe/server/wsclient"
+)
+
+// botConn is a lean client of the websocket protocol (docs/protocol.md),
+// made for running hundreds in one process next to the server it measures.
+// It keeps what a real client keeps to edit correctly (its revision, its
+// in-flight and buffered ops transformed over every remote op, its cursor,
+// the document's length) but not the text: every client of a note receives
+// the same ops, so the run decodes each revision once, in a refLog shared
+// by the bots, and each bot checks that the bytes it received for a
+// revision are the same as everyone else's. At the end the log, replayed on
+// the first welcome's text, must give the server's text: together that is
+// "every client converged", at a fraction of the CPU of a full client per
+// received op (wsclient parses, transforms and applies each op for itself).
+//
+// Its own committed op is checked too: when the ack comes, the bot's
+// in-flight op, transformed over what arrived since it was sent, must be
+// the op the server committed as that revision, byte for byte.
+//
+// It does not reconnect: a dropped connection is counted and the bot stops.
+type botConn struct {
+	ws  *websocket.Conn
+	log *refLog // the note's shared revision log; nil in idle mode
+
+	client string // our public id, from the welcome
+	limits wsclient.Limits
+
+	mu       sync.Mutex // guards the editing state below
+	rev      int64      // the revision we have seen (ours acknowledged, theirs applied)
+	n        int        // the document's length in UTF-16 units, our pending edits included
+	pos      int        // our cursor
+	seq      uint64     // the last seq used
+	inflight *localOp   // sent, not acknowledged
+	buffer   *localOp   // edited while inflight was out; sent on its ack
+	dead     bool       // the connection ended
+	waiters  []chan struct{}
+
+	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
+	enc []byte     // the encoding buffer, under wmu
+
+	onAck    func(rev int64, op *localOp, at time.Time)
+	onRemote func(rev int64, at time.Time)
+	onError  func(error)
+	onClose  func()
+}
+
+// localOp is an edit of ours not yet acknowledged.
+type localOp struct {
+	op       ot.Operation
+	seq      uint64
+	sentAt   time.Time
+	editedAt time.Time // the first keystroke in it
+}
+
+// dialBot connects to a note's websocket, says hello and reads the
+// welcome. The bot's handlers must be set before run.
+func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, error) {
+	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 8192, WriteBufferSize: 4096}
+	ws, resp, err := d.DialContext(ctx, url, nil)
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, scribe.Errorf(scribe.ENOTFOUND, "The note does not exist.")
+		}
+		return nil, fmt.Errorf("dial: %w", err)
+	}
+	ws.SetReadLimit(64 << 20)
+	var sid [16]byte
+	_, _ = rand.Read(sid[:])
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "protocol": wsclient.ProtocolVersion, "session": base64.RawURLEncoding.EncodeToString(sid[:]), "name": name})
+	_ = ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {
+		_ = ws.Close()
+		return nil, fmt.Errorf("send hello: %w", err)
+	}
+	_ = ws.SetWriteDeadline(time.Time{})
+	_ = ws.SetReadDeadline(time.Now().Add(30 * time.Second))
+	_, frame, err := ws.ReadMessage()
+	_ = ws.SetReadDeadline(time.Time{})
+	if err != nil {
+		_ = ws.Close()
+		return nil, fmt.Errorf("await welcome: %w", err)
+	}
+	msgs, err := wire.ParseFrame(frame, nil, nil)
+	if err != nil || len(msgs) == 0 || msgs[0].Type != "welcome" {
+		_ = ws.Close()
+		if err == nil && len(msgs) > 0 && msgs[0].Type == "error" {
+			err = scribe.Errorf(scribe.ErrorCode(scribe.Errorf(msgs[0].Code, "")), "%s", msgs[0].Message)
+		}
+		return nil, fmt.Errorf("await welcome: %v (first frame %.200s)", err, frame)
+	}
+	w := &msgs[0]
+	b := &botConn{ws: ws, log: log, client: w.Client, rev: w.Rev, n: ot.Len16(w.Text)}
+	if len(w.Limits) > 0 {
+		_ = json.Unmarshal(w.Limits, &b.limits)
+	}
+	if log != nil {
+		if err := log.welcome(w.Rev, w.Text); err != nil {
+			_ = ws.Close()
+			return nil, err
+		}
+	}
+	// Messages that shared the welcome's frame (peers' presence) need no
+	// handling.
+	return b, nil
+}
+
+// run reads the server's frames until the connection ends.
+func (b *botConn) run() {
+	var msgs []wire.Msg
+	var buf []byte
+	for {
+		_, r, err := b.ws.NextReader()
+		if err == nil {
+			buf, err = readAll(r, buf[:0])
+		}
+		if err != nil {
+			b.mu.Lock()
+			b.dead = true
+			b.wake()
+			b.mu.Unlock()
+			if b.onClose != nil {
+				b.onClose()
+			}
+			return
+		}
+		now := time.Now()
+		msgs, err = wire.ParseFrameLean(buf, msgs[:0])
+		if err != nil {
+			b.onError(fmt.Errorf("client %s: %w", b.client, err))
+			_ = b.ws.Close()
+			continue
+		}
+		for i := range msgs {
+			if err := b.handle(&msgs[i], now); err != nil {
+				// The bot's state can no longer be trusted: count the error
+				// once and end the connection (the read then fails).
+				b.onError(fmt.Errorf("client %s: %w", b.client, err))
+				_ = b.ws.Close()
+				break
+			}
+		}
+	}
+}
+
+// readAll reads r to its end into buf, reusing its capacity.
+func readAll(r io.Reader, buf []byte) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+}
+
+func (b *botConn) handle(m *wire.Msg, now time.Time) error {
+	switch m.Type {
+	case "op":
+		return b.remote(m, now)
+	case "ack":
+		return b.ack(m, now)
+	case "error":
+		return fmt.Errorf("server error %s: %s", m.Code, m.Message)
+	}
+	return nil // presence, leave, pong: nothing to keep
+}
+
+// remote takes another client's committed op.
+func (b *botConn) remote(m *wire.Msg, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if m.Rev != b.rev+1 {
+		return fmt.Errorf("op for revision %d at revision %d", m.Rev, b.rev)
+	}
+	op, err := b.log.remote(m.Rev, m.Op)
+	if err != nil {
+		return err
+	}
+	// The ot.js client: move our pending ops over theirs, and theirs over
+	// our pending ops, to apply it on top of what we have.
+	if b.inflight != nil {
+		if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err != nil {
+			return fmt.Errorf("revision %d: %w", m.Rev, err)
+		}
+		if b.buffer != nil {
+			if b.buffer.op, op, err = ot.Transform(b.buffer.op, op); err != nil {
+				return fmt.Errorf("revision %d: %w", m.Rev, err)
+			}
+		}
+	}
+	if op.BaseLen() != b.n {
+		return fmt.Errorf("revision %d: op for length %d, the document has %d", m.Rev, op.BaseLen(), b.n)
+	}
+	b.n = op.TargetLen()
+	b.pos = ot.TransformIndex(b.pos, op)
+	b.rev = m.Rev
+	b.wake()
+	if b.onRemote != nil {
+		b.onRemote(m.Rev, now)
+	}
+	return nil
+}
+
+// ack takes the acknowledgement of our in-flight op and sends the buffer.
+func (b *botConn) ack(m *wire.Msg, now time.Time) error {
+	b.mu.Lock()
+	if b.inflight == nil || m.Seq != b.inflight.seq || m.Rev != b.rev+1 {
+		b.mu.Unlock()
+		return fmt.Errorf("unexpected ack of seq %d as revision %d (at revision %d)", m.Seq, m.Rev, b.rev)
+	}
+	done := b.inflight
+	b.inflight = nil
+	b.rev = m.Rev
+	err := b.log.own(m.Rev, done.op)
+	if b.buffer != nil {
+		b.inflight, b.buffer = b.buffer, nil
+		b.sendLocked(b.inflight, now) // unlocks
+	} else {
+		b.wake()
+		b.mu.Unlock()
+	}
+	if b.onAck != nil {
+		b.onAck(m.Rev, done, now)
+	}
+	return err
+}
+
+// edit makes a local edit: build gets the document's length and our cursor
+// and returns the op and the new cursor. The op goes out at once, or waits
+// in the buffer while another is in flight.
+func (b *botConn) edit(build func(n, pos int) (ot.Operation, int)) error {
+	b.mu.Lock()
+	if b.dead {
+		b.mu.Unlock()
+		return errBotClosed
+	}
+	op, pos := build(b.n, b.pos)
+	if op.BaseLen() != b.n {
+		b.mu.Unlock()
+		return fmt.Errorf("edit of length %d on a document of %d", op.BaseLen(), b.n)
+	}
+	b.n, b.pos = op.TargetLen(), pos
+	now := time.Now()
+	switch {
+	case b.inflight == nil:
+		b.inflight = &localOp{op: op, editedAt: now}
+		b.sendLocked(b.inflight, now) // unlocks
+		return nil
+	case b.buffer == nil:
+		b.buffer = &localOp{op: op, editedAt: now}
+	default:
+		c, err := ot.Compose(b.buffer.op, op)
+		if err != nil {
+			b.mu.Unlock()
+			return err
+		}
+		b.buffer.op = c
+	}
+	b.mu.Unlock()
+	return nil
+}
+
+var errBotClosed = errors.New("connection closed")
+
+// sendLocked sends p as the in-flight op. It is called with mu held and
+// releases it, writing outside mu but inside wmu so that sends stay in
+// order.
+func (b *botConn) sendLocked(p *localOp, now time.Time) {
+	b.seq++
+	p.seq, p.sentAt = b.seq, now
+	b.wmu.Lock()
+	e := append(b.enc[:0], `{"type":"op","rev":`...)
+	e = strconv.AppendInt(e, b.rev, 10)
+	e = append(e, `,"seq":`...)
+	e = strconv.AppendUint(e, p.seq, 10)
+	e = append(e, `,"op":`...)
+	e = append(e, p.op.String()...)
+	e = append(e, `,"sel":[{"anchor":`...)
+	e = strconv.AppendInt(e, int64(b.pos), 10)
+	e = append(e, `,"head":`...)
+	e = strconv.AppendInt(e, int64(b.pos), 10)
+	e = append(e, `}]}`...)
+	b.enc = e
+	b.mu.Unlock()
+	if err := b.ws.WriteMessage(websocket.TextMessage, e); err != nil {
+		_ = b.ws.Close() // the reader notices and marks the bot dead
+	}
+	b.wmu.Unlock()
+}
+
+// moveTo sets the cursor and tells the others (a presence message).
+func (b *botConn) moveTo(pos int) error {
+	b.mu.Lock()
+	b.pos = pos
+	msg := fmt.Sprintf(`{"type":"presence","rev":%d,"sel":[{"anchor":%d,"head":%d}]}`, b.rev, pos, pos)
+	b.wmu.Lock()
+	b.mu.Unlock()
+	defer b.wmu.Unlock()
+	return b.ws.WriteMessage(websocket.TextMessage, []byte(msg))
+}
+
+// state returns the revision and whether edits are pending.
+func (b *botConn) state() (rev int64, pending, dead bool, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.rev, b.inflight != nil || b.buffer != nil, b.dead, b.n
+}
+
+// wait blocks until cond holds (checked under mu after every change), the
+// bot dies or ctx ends.
+func (b *botConn) wait(ctx context.Context, cond func(b *botConn) bool) error {
+	for {
+		b.mu.Lock()
+		if cond(b) {
+			b.mu.Unlock()
+			return nil
+		}
+		if b.dead {
+			b.mu.Unlock()
+			return errBotClosed
+		}
+		ch := make(chan struct{})
+		b.waiters = append(b.waiters, ch)
+		b.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// wake releases the waiters (mu held).
+func (b *botConn) wake() {
+	for _, ch := range b.waiters {
+		close(ch)
+	}
+	b.waiters = b.waiters[:0]
+}
+
+func (b *botConn) close() error {
+	b.wmu.Lock()
+	_ = b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
+	b.wmu.Unlock()
+	return b.ws.Close()
+}
+
+// refLog is the run's record of the note's revisions: the text of the
+// first welcome, then each committed op as the first bot to see it decoded
+// it. Every later bot compares its bytes with the record.
+type refLog struct {
+	mu       sync.RWMutex
+	base     int64 // the revision of text
+	text     string
+	started  bool
+	blocks   []*refBlock // block k holds revisions base+1+k*refBlockSize ...
+	mismatch []string
+}
+
+const refBlockSize = 4096
+
+type refBlock [refBlockSize]refEntry
+
+type refEntry struct {
+	mu   sync.Mutex
+	set  bool
+	json []byte
+	op   ot.Operation
+}
+
+// welcome records the text a bot joined with; every bot must join at the
+// same revision with the same text (nobody edits while the run connects).
+func (l *refLog) welcome(rev int64, text string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.started {
+		l.base, l.text, l.started = rev, text, true
+		return nil
+	}
+	if rev != l.base || text != l.text {
+		return fmt.Errorf("joined at revision %d, another client at %d with other text: the note was edited while the run connected", rev, l.base)
+	}
+	return nil
+}
+
+func (l *refLog) entry(rev int64) (*refEntry, error) {
+	i := rev - l.base - 1
+	if i < 0 {
+		return nil, fmt.Errorf("revision %d is not after the welcome's %d", rev, l.base)
+	}
+	k := int(i / refBlockSize)
+	l.mu.RLock()
+	var blk *refBlock
+	if k < len(l.blocks) {
+		blk = l.blocks[k]
+	}
+	l.mu.RUnlock()
+	if blk == nil {
+		l.mu.Lock()
+		for len(l.blocks) <= k {
+			l.blocks = append(l.blocks, nil)
+		}
+		if blk = l.blocks[k]; blk == nil {
+			blk = new(refBlock)
+			l.blocks[k] = blk
+		}
+		l.mu.Unlock()
+	}
+	return &blk[i%refBlockSize], nil
+}
+
+// remote returns the op of rev as received in raw, decoding it only when
+// it is the first copy seen, and reports a copy that differs.
+func (l *refLog) remote(rev int64, raw []byte) (ot.Operation, error) {
+	e, err := l.entry(rev)
+	if err != nil {
+		return ot.Operation{}, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.set {
+		if !bytes.Equal(e.json, raw) {
+			return ot.Operation{}, l.differs(rev, e.json, raw)
+		}
+		return e.op, nil
+	}
+	op, err := ot.ParseJSON(raw)
+	if err != nil {
+		return ot.Operation{}, fmt.Errorf("revision %d: %w", rev, err)
+	}
+	e.json, e.op, e.set = bytes.Clone(raw), op, true
+	return op, nil
+}
+
+// own records (or checks) the op a bot had in flight as rev, transformed
+// as the server should have transformed it.
+func (l *refLog) own(rev int64, op ot.Operation) error {
+	e, err := l.entry(rev)
+	if err != nil {
+		return err
+	}
+	s := op.String()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.set {
+		if string(e.json) != s {
+			return l.differs(rev, e.json, []byte(s))
+		}
+		return nil
+	}
+	e.json, e.op, e.set = []byte(s), op, true
+	return nil
+}
+
+func (l *refLog) differs(rev int64, want, got []byte) error {
+	err := fmt.Errorf("revision %d differs between clients: %.100s against %.100s", rev, got, want)
+	l.mu.Lock()
+	l.mismatch = append(l.mismatch, err.Error())
+	l.mu.Unlock()
+	return err
+}
+
+// replay applies the record up to rev to the first welcome's text.
+func (l *refLog) replay(rev int64) (string, error) {
+	l.mu.RLock()
+	base, text := l.base, l.text
+	nm := len(l.mismatch)
+	l.mu.RUnlock()
+	if nm > 0 {
+		return "", fmt.Errorf("%d revisions differed between clients", nm)
+	}
+	doc, err := ot.NewDocument(text)
+	if err != nil {
+		return "", err
+	}
+	for r := base + 1; r <= rev; r++ {
+		e, err := l.entry(r)
+		if err != nil {
+			return "", err
+		}
+		e.mu.Lock()
+		op, set := e.op, e.set
+		e.mu.Unlock()
+		if !set {
+			return "", fmt.Errorf("no client saw revision %d", r)
+		}
+		if err := doc.Apply(op); err != nil {
+			return "", fmt.Errorf("revision %d: %w", r, err)
+		}
+	}
+	return doc.String(), nil
+}
