@@ -145,18 +145,26 @@ func (s *session) peers(c *client) []peerMsg {
 }
 
 // flushPresence broadcasts the presence of every client that joined, moved
-// or renamed since the last flush, to local clients and to other nodes.
+// or renamed since the last flush, to local clients and to other nodes. A
+// client whose selection only moved with its ops (s.moved) is published to
+// other nodes alone: the local clients got the selection in the op messages.
 func (s *session) flushPresence() {
-	if len(s.dirty) == 0 {
+	if len(s.dirty) == 0 && len(s.moved) == 0 {
 		return
 	}
-	var batch []wirePeer
+	batch := make([]wirePeer, 0, len(s.dirty)+len(s.moved))
 	for c := range s.dirty {
 		w := s.wire(c)
 		batch = append(batch, w)
 		s.broadcast(mustJSON(peerMessage(w)), c)
 	}
+	for c := range s.moved {
+		if _, ok := s.dirty[c]; !ok {
+			batch = append(batch, s.wire(c))
+		}
+	}
 	clear(s.dirty)
+	clear(s.moved)
 	s.pub.send(nodeMsg{Kind: kindPresence, Peers: batch})
 }
 

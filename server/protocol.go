@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -301,13 +302,6 @@ type ackMsg struct {
 	Rev  scribe.Revision `json:"rev"`
 }
 
-type serverOpMsg struct {
-	Type   string          `json:"type"`
-	Rev    scribe.Revision `json:"rev"`
-	Op     json.RawMessage `json:"op"`
-	Client string          `json:"client,omitempty"`
-}
-
 type leaveMsg struct {
 	Type   string `json:"type"`
 	Client string `json:"client"`
@@ -339,8 +333,72 @@ func encodeAck(seq uint64, rev scribe.Revision) []byte {
 	return mustJSON(ackMsg{Type: "ack", Seq: seq, Rev: rev})
 }
 
-func encodeOp(rev scribe.Revision, op json.RawMessage, client string) []byte {
-	return mustJSON(serverOpMsg{Type: "op", Rev: rev, Op: op, Client: client})
+// encodeOp encodes an op message: {"type":"op","rev":R,"op":[...]} with
+// "client" when client is not empty and "sel" when sel is not nil. It is the
+// hottest encoding of the server (every keystroke, once per note), so it is
+// appended by hand rather than through encoding/json's reflection: op must
+// be valid JSON (every caller passes the canonical form
+// ot.Operation.String writes), and a client id is URL-safe base64 ("c_" +
+// randomString) that needs no escaping; one that would (a peer id another
+// node published) is quoted by encoding/json.
+func encodeOp(rev scribe.Revision, op json.RawMessage, client string, sel []Range) []byte {
+	n := len(`{"type":"op","rev":,"op":}`) + 20 + len(op)
+	if client != "" {
+		n += len(`,"client":""`) + len(client)
+	}
+	if sel != nil {
+		n += len(`,"sel":[]`) + len(sel)*len(`{"anchor":0000000,"head":0000000},`)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, `{"type":"op","rev":`...)
+	b = strconv.AppendInt(b, int64(rev), 10)
+	b = append(b, `,"op":`...)
+	b = append(b, op...)
+	if client != "" {
+		b = append(b, `,"client":`...)
+		if urlSafe(client) {
+			b = append(b, '"')
+			b = append(b, client...)
+			b = append(b, '"')
+		} else {
+			q, _ := json.Marshal(client) // a string always marshals
+			b = append(b, q...)
+		}
+	}
+	if sel != nil {
+		b = append(b, `,"sel":`...)
+		b = appendSel(b, sel)
+	}
+	return append(b, '}')
+}
+
+// urlSafe reports whether s holds only [A-Za-z0-9_-], which JSON strings
+// carry as they are.
+func urlSafe(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// appendSel appends sel as JSON, [{"anchor":a,"head":h},...], as
+// encoding/json would write a []Range.
+func appendSel(b []byte, sel []Range) []byte {
+	b = append(b, '[')
+	for i, r := range sel {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"anchor":`...)
+		b = strconv.AppendInt(b, int64(r.Anchor), 10)
+		b = append(b, `,"head":`...)
+		b = strconv.AppendInt(b, int64(r.Head), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 func encodePong(id *int64) []byte {

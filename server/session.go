@@ -141,7 +141,8 @@ type session struct {
 	clients  map[*client]struct{}
 	bySess   map[string]*client // local edit clients by session id (the latest one)
 	remote   map[string]*remotePeer
-	dirty    map[*client]struct{} // clients whose presence is to be broadcast
+	dirty    map[*client]struct{} // clients whose presence is to be broadcast, here and to other nodes
+	moved    map[*client]struct{} // clients whose selection moved with an op: local clients had it in the op; other nodes are told
 	sub      scribe.Subscription
 	idleAt   time.Time // when the last client left; zero while there are clients
 	checking bool      // a revocation check is running
@@ -168,6 +169,7 @@ func newSession(srv *Server, id scribe.NoteID) *session {
 		bySess:   make(map[string]*client),
 		remote:   make(map[string]*remotePeer),
 		dirty:    make(map[*client]struct{}),
+		moved:    make(map[*client]struct{}),
 	}
 }
 
@@ -229,7 +231,7 @@ func (s *session) run() {
 	events := s.sub.Events()
 
 	for {
-		if len(s.dirty) > 0 && presenceT == nil {
+		if (len(s.dirty) > 0 || len(s.moved) > 0) && presenceT == nil {
 			presenceT = time.After(presenceFlush)
 		}
 		select {
@@ -431,7 +433,7 @@ func (s *session) handleJoin(r *joinRequest) error {
 				catchup = append(catchup, encodeAck(e.seq, rev))
 				c.ackedSeq = max(c.ackedSeq, e.seq)
 			} else {
-				catchup = append(catchup, encodeOp(rev, e.opJSON, s.clientFor(e.session)))
+				catchup = append(catchup, encodeOp(rev, e.opJSON, s.clientFor(e.session), nil))
 			}
 		}
 	}
@@ -470,6 +472,7 @@ func (s *session) handleLeave(c *client) {
 	}
 	delete(s.clients, c)
 	delete(s.dirty, c)
+	delete(s.moved, c)
 	if s.bySess[c.session] == c {
 		delete(s.bySess, c.session)
 	}
@@ -557,7 +560,8 @@ func (s *session) since(rev scribe.Revision) ([]histEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
 		}
-		out = append(out, histEntry{op: op, opJSON: ch.Op, session: ch.Session, seq: ch.Seq})
+		// The canonical form, as in memory: encodeOp relays it unchecked.
+		out = append(out, histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq})
 	}
 	return append(out, s.hist...), nil
 }
@@ -616,7 +620,7 @@ func (s *session) applyRemote(ch scribe.Change) error {
 	opJSON := json.RawMessage(op.String())
 	s.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	s.srv.metrics.remoteOps.Inc()
-	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session)), ch.Session, ch.Seq, s.rev, nil)
+	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session), nil), ch.Session, ch.Seq, s.rev, nil)
 	return nil
 }
 
@@ -752,6 +756,7 @@ func (s *session) resubscribe() error {
 type pending struct {
 	sub   *submission
 	op    ot.Operation
+	sel   []Range      // the sender's selection after op, at the revision op produces; nil when it sent none
 	inv   ot.Operation // undoes op, to roll back a failed append
 	delta int          // UTF-8 length change
 }
@@ -832,10 +837,13 @@ func (s *session) commit(batch []*submission) (err error) {
 			if p.sub.c != nil {
 				from = p.sub.c.id
 			}
-			s.broadcastOp(encodeOp(rev, changes[i].Op, from), p.sub.session, p.sub.seq, rev, p.sub.c)
-			if c := p.sub.c; c != nil && p.sub.sel != nil {
-				c.sel, c.selRev, c.hasSel = s.selAt(p.sub.sel, rev), s.rev, true
-				s.dirty[c] = struct{}{}
+			// The author's selection rides in the op message (at rev), so
+			// local clients need no presence message for this move; other
+			// nodes hear of it through the next presence flush.
+			s.broadcastOp(encodeOp(rev, changes[i].Op, from, p.sel), p.sub.session, p.sub.seq, rev, p.sub.c)
+			if c := p.sub.c; c != nil && p.sel != nil {
+				c.sel, c.selRev, c.hasSel = s.selAt(p.sel, rev), s.rev, true
+				s.moved[c] = struct{}{}
 			}
 		}
 		s.srv.metrics.opsCommitted.Add(float64(len(accepted)))
@@ -947,10 +955,10 @@ func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			done = append(done, doneSub{sub: sub, rev: rev, err: err})
 			continue
 		}
-		op := sub.op
+		op, sel := sub.op, sub.sel
 		if sub.appendText == "" {
 			var err error
-			op, err = s.transform(sub.op, sub.rev, head, accepted)
+			op, sel, err = s.transform(sub.op, sub.sel, sub.rev, head, accepted)
 			if err != nil {
 				done = append(done, doneSub{sub: sub, err: fromOT(err)})
 				continue
@@ -975,7 +983,7 @@ func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		}
 		s.docBytes += delta
 		s.rev++
-		accepted = append(accepted, pending{sub: sub, op: op, inv: inv, delta: delta})
+		accepted = append(accepted, pending{sub: sub, op: op, sel: sel, inv: inv, delta: delta})
 		inBatch[sub.session] = sub.seq
 	}
 	// A duplicate inside the batch gets the revision of its twin.
@@ -1008,13 +1016,17 @@ func (s *session) rollback(accepted []pending) error {
 
 // transform moves op, based on revision base, to the tentative head: over
 // every change committed after base up to head, then over the batch's
-// accepted ops.
-func (s *session) transform(op ot.Operation, base, head scribe.Revision, accepted []pending) (ot.Operation, error) {
+// accepted ops. sel, the sender's selection after op (nil for none), moves
+// along: it refers to base's text with op applied, and comes back referring
+// to the tentative head's text with the transformed op applied, clamped to
+// it, which is where the sender's own client puts it once it has applied
+// the same changes.
+func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []Range, error) {
 	var ops []ot.Operation
 	if base < head {
 		entries, err := s.since(base)
 		if err != nil {
-			return ot.Operation{}, err
+			return ot.Operation{}, nil, err
 		}
 		for _, e := range entries[:head-base] {
 			ops = append(ops, e.op)
@@ -1024,20 +1036,42 @@ func (s *session) transform(op ot.Operation, base, head scribe.Revision, accepte
 		ops = append(ops, p.op)
 	}
 	if len(ops) > 0 && op.BaseLen() != ops[0].BaseLen() {
-		return ot.Operation{}, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), ops[0].BaseLen(), base)
+		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), ops[0].BaseLen(), base)
 	}
-	return transformOver(op, ops)
+	return transformOver(op, sel, ops)
 }
 
-func transformOver(op ot.Operation, over []ot.Operation) (ot.Operation, error) {
+// transformOver transforms op over each of over in turn, and sel (nil for
+// none, else a selection in the text after op) along with it, clamped: the
+// result refers to the text after over and the transformed op.
+func transformOver(op ot.Operation, sel []Range, over []ot.Operation) (ot.Operation, []Range, error) {
+	if sel != nil {
+		sel = clampSel(sel, op.TargetLen()) // a copy: the submission's stays as sent, for a retry
+	}
 	for _, o := range over {
+		// op then oPrime does what o then the new op does: the selection,
+		// after op, moves through oPrime.
+		var oPrime ot.Operation
 		var err error
-		op, _, err = ot.Transform(op, o)
+		op, oPrime, err = ot.Transform(op, o)
 		if err != nil {
-			return ot.Operation{}, err
+			return ot.Operation{}, nil, err
+		}
+		for i, r := range sel {
+			t := ot.Range{Anchor: r.Anchor, Head: r.Head}.Transform(oPrime)
+			sel[i] = Range{t.Anchor, t.Head}
 		}
 	}
-	return op, nil
+	return op, sel, nil
+}
+
+// clampSel returns a copy of sel with every offset at most n.
+func clampSel(sel []Range, n int) []Range {
+	out := make([]Range, len(sel))
+	for i, r := range sel {
+		out[i] = Range{min(r.Anchor, n), min(r.Head, n)}
+	}
+	return out
 }
 
 // committedRev returns the revision a resend got when it was first

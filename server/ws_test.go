@@ -829,3 +829,154 @@ func TestReconnectChaosThreeNodes(t *testing.T) {
 		t.Errorf("the log has %d revisions, the editors sent %d ops", head.Revision, sent)
 	}
 }
+
+// quiet returns the messages c receives within d, for a test that checks
+// something does not arrive.
+func quiet(c *wsClient, d time.Duration) []msg {
+	var out []msg
+	timeout := time.After(d)
+	for {
+		select {
+		case m, ok := <-c.in:
+			if !ok {
+				return out
+			}
+			out = append(out, m)
+		case <-timeout:
+			return out
+		}
+	}
+}
+
+// joinQuietly dials a note and says hello, and returns the welcome.
+func joinQuietly(t *testing.T, node *testNode, id scribe.NoteID, name string) (*wsClient, msg) {
+	t.Helper()
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	return c, c.hello(newSession(), name, nil)
+}
+
+// An op with a selection reaches the others with the selection in the op
+// message, at the op's revision, even when the op is transformed over a
+// concurrent one, and no presence message follows it; a presence message or
+// a rename of the same client still goes out.
+func TestOpCarriesSelection(t *testing.T) {
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Cursors", "blank")
+	n := ot.Len16(node.text(id))
+	a, wa := joinQuietly(t, node, id, "Ada")
+	b, wb := joinQuietly(t, node, id, "Bob")
+	o, _ := joinQuietly(t, node, id, "Olga")
+	quiet(o, 300*time.Millisecond) // the others' arrivals
+	quiet(a, 0)
+	quiet(b, 0)
+
+	// Ada types "x" at the end, her cursor after it.
+	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, "x"), "sel": []ot.Range{{Anchor: n + 1, Head: n + 1}}})
+	if m := a.expect("ack"); m.Rev != 1 {
+		t.Fatalf("ack %+v", m)
+	}
+	m := o.next()
+	if m.Type != "op" || m.Rev != 1 || m.Client != wa.Client || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: n + 1, Head: n + 1}) {
+		t.Fatalf("got %+v, want Ada's op with her cursor at %d", m, n+1)
+	}
+	// Bob, still at revision 0, types "B" at the start and selects it.
+	// Over Ada's op his op is unchanged and his selection too.
+	b.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, "B", n), "sel": []ot.Range{{Anchor: 0, Head: 1}}})
+	m = o.next()
+	if m.Type != "op" || m.Rev != 2 || m.Client != wb.Client || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: 0, Head: 1}) {
+		t.Fatalf("got %+v, want Bob's op with 0..1", m)
+	}
+	// Ada, still at revision 1, types "y" after her "x": over Bob's "B" at
+	// the start, her op and her cursor move right by one.
+	a.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": mustOp(t, n+1, "y"), "sel": []ot.Range{{Anchor: n + 2, Head: n + 2}}})
+	m = o.next()
+	if m.Type != "op" || m.Rev != 3 || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: n + 3, Head: n + 3}) || string(m.Op) != fmt.Sprintf(`[%d,"y"]`, n+2) {
+		t.Fatalf("got %+v, want Ada's transformed op with her cursor at %d", m, n+3)
+	}
+	// No presence message follows any of these moves.
+	for _, m := range quiet(o, 300*time.Millisecond) {
+		t.Errorf("after ops with selections, Olga got %+v", m)
+	}
+
+	// A presence message of Ada's still goes out, at the head.
+	a.send(map[string]any{"type": "presence", "rev": 3, "sel": []ot.Range{{Anchor: 0, Head: 2}}})
+	m = o.next()
+	if m.Type != "presence" || m.Client != wa.Client || m.Rev != 3 || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: 0, Head: 2}) || m.Name != "Ada" {
+		t.Fatalf("got %+v, want Ada's presence", m)
+	}
+	// So does a rename, with the selection her op carried.
+	a.send(map[string]any{"type": "op", "rev": 3, "seq": 3, "op": mustOp(t, n+3, "z"), "sel": []ot.Range{{Anchor: 1, Head: 1}}})
+	a.send(map[string]any{"type": "name", "name": "Ada L."})
+	if m = o.next(); m.Type != "op" || m.Rev != 4 || m.Sel[0] != (ot.Range{Anchor: 1, Head: 1}) {
+		t.Fatalf("got %+v, want Ada's op", m)
+	}
+	if m = o.next(); m.Type != "presence" || m.Name != "Ada L." || m.Rev != 4 || m.Sel[0] != (ot.Range{Anchor: 1, Head: 1}) {
+		t.Fatalf("got %+v, want Ada's rename", m)
+	}
+	// An op without a selection carries none.
+	b.send(map[string]any{"type": "op", "rev": 4, "seq": 2, "op": mustOp(t, n+4, "!")})
+	if m = o.next(); m.Type != "op" || m.Rev != 5 || m.Sel != nil {
+		t.Fatalf("got %+v, want Bob's op without a selection", m)
+	}
+	if raw := o.rawFrames(); bytes.Contains(raw[len(raw)-1], []byte(`"sel"`)) {
+		t.Fatalf("op without a selection: %s", raw[len(raw)-1])
+	}
+	for _, m := range quiet(o, 200*time.Millisecond) {
+		t.Errorf("Olga got %+v", m)
+	}
+}
+
+// Across nodes, a peer's op arrives without the selection (the other node
+// hears the commit from the store), and a presence message brings the
+// selection; on the author's own node the op carries it.
+func TestOpSelectionAcrossNodes(t *testing.T) {
+	prefix := redisPrefix(t)
+	na := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	nb := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	id := na.createNote("Cursors across", "blank")
+	n := ot.Len16(na.text(id))
+	x, wx := joinQuietly(t, na, id, "Xavier")
+	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
+	y, wy := joinQuietly(t, nb, id, "Yvonne")
+	z, _ := joinQuietly(t, na, id, "Zed")
+	// Wait until node b knows Xavier, so that his ops are attributed.
+	known := false
+	for _, p := range wy.Peers {
+		known = known || p.Client == wx.Client
+	}
+	for !known {
+		m := y.next()
+		known = m.Type == "presence" && m.Client == wx.Client
+	}
+	quiet(z, 200*time.Millisecond)
+
+	for i := range 3 {
+		x.send(map[string]any{"type": "op", "rev": i, "seq": i + 1, "op": mustOp(t, n+i, "x"), "sel": []ot.Range{{Anchor: 1 + i, Head: n + 1 + i}}})
+		x.expect("ack")
+		want := ot.Range{Anchor: 1 + i, Head: n + 1 + i}
+		if m := z.next(); m.Type != "op" || m.Client != wx.Client || len(m.Sel) != 1 || m.Sel[0] != want {
+			t.Fatalf("same node: got %+v, want the op with %v", m, want)
+		}
+		// (Presence messages before it are Zed's arrival.)
+		if m := nextNonPresence(y); m.Type != "op" || m.Rev != scribe.Revision(i+1) || m.Sel != nil {
+			t.Fatalf("other node: got %+v, want op %d without a selection", m, i+1)
+		}
+		for {
+			m := y.next()
+			if m.Type == "op" {
+				t.Fatalf("other node: op %+v before Xavier's presence", m)
+			}
+			if m.Type == "presence" && m.Client == wx.Client && len(m.Sel) == 1 && m.Sel[0] == want {
+				if m.Rev != scribe.Revision(i+1) || m.Name != "Xavier" {
+					t.Fatalf("other node: presence %+v", m)
+				}
+				break
+			}
+		}
+	}
+	for _, m := range quiet(z, 200*time.Millisecond) {
+		if m.Type == "presence" {
+			t.Errorf("same node: presence %+v after ops with selections", m)
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/store/bolt"
+)
+
+// A selection sent with an op reaches the other local clients inside the op
+// message, at the revision the op produced, also when the op is transformed
+// over commits it did not know of and over the ops ahead of it in its batch
+// (group commit). No local presence message follows for such a move, while
+// other nodes are still told of it; a presence message from the same client
+// still goes out.
+func TestOpSelInBatch(t *testing.T) {
+	ctx := context.Background()
+	st := bolt.New(t.TempDir(), bolt.Options{})
+	if err := st.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close(); _ = st.Close() })
+	n, err := st.CreateNote(ctx, scribe.NewNote{Title: "Sel", Text: "hello"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The session is driven from this goroutine instead of run's.
+	s := newSession(srv, n.ID)
+	if err := s.open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.pub.stop(); _ = s.sub.Close(); s.cancel() })
+	// What the session publishes for other nodes, heard through a
+	// subscription of our own.
+	sub, err := st.Subscribe(s.ctx, n.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+
+	newClient := func(id, session string) *client {
+		c := &client{srv: srv, id: id, session: session, name: id, color: "#1971c2", out: newOutbox(1 << 20), closing: make(chan struct{})}
+		s.clients[c] = struct{}{}
+		s.bySess[session] = c
+		return c
+	}
+	x := newClient("c_X", "session-x")
+	a := newClient("c_A", "session-a")
+	b := newClient("c_B", "session-b")
+	o := newClient("c_O", "session-o") // only watches
+	op := func(items ...any) ot.Operation {
+		t.Helper()
+		bl := ot.NewBuilder()
+		for _, it := range items {
+			switch v := it.(type) {
+			case int:
+				bl.Retain(v)
+			case string:
+				bl.Insert(v)
+			}
+		}
+		o, err := bl.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o
+	}
+
+	// Revision 1: X inserts "AB" at the start, without a selection.
+	if err := s.commit([]*submission{{c: x, session: x.session, seq: 1, rev: 0, op: op("AB", 5)}}); err != nil {
+		t.Fatal(err)
+	}
+	// One batch, revisions 2 and 3:
+	// - A, still at revision 0, appends "xy" to "hello", its cursor after
+	//   it (7). Over X's "AB" the op becomes [7,"xy"] and the cursor 9.
+	// - B, at revision 1, appends "Q" to "ABhello", its cursor after it (8),
+	//   and selects "AB" (1..3) too. Over A's op, ahead of it in the batch,
+	//   its insert comes first: "ABhelloQxy"; its cursor, where A's "xy"
+	//   goes in, is pushed after it (10), as ot.js moves a selection.
+	// - An offset beyond the text (99) is clamped to it (8, before "xy"),
+	//   then moved like the others (10).
+	err = s.commit([]*submission{
+		{c: a, session: a.session, seq: 1, rev: 0, op: op(5, "xy"), sel: []Range{{7, 7}}},
+		{c: b, session: b.session, seq: 1, rev: 1, op: op(7, "Q"), sel: []Range{{8, 8}, {3, 1}, {99, 0}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.doc.String(); got != "ABhelloQxy" || s.rev != 3 {
+		t.Fatalf("text %q at rev %d", got, s.rev)
+	}
+	wantA := `{"type":"op","rev":2,"op":[7,"xy"],"client":"c_A","sel":[{"anchor":9,"head":9}]}`
+	wantB := `{"type":"op","rev":3,"op":[7,"Q",2],"client":"c_B","sel":[{"anchor":10,"head":10},{"anchor":3,"head":1},{"anchor":10,"head":0}]}`
+	wantX := `{"type":"op","rev":1,"op":["AB",5],"client":"c_X"}`
+	checkOut := func(c *client, want ...string) {
+		t.Helper()
+		var got []string
+		for _, m := range c.out.take() {
+			if !json.Valid(m) {
+				t.Fatalf("%s got invalid JSON %s", c.id, m)
+			}
+			got = append(got, string(m))
+		}
+		if len(got) != len(want) {
+			t.Fatalf("%s got %d messages %q, want %q", c.id, len(got), got, want)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%s message %d:\n got %s\nwant %s", c.id, i, got[i], want[i])
+			}
+		}
+	}
+	checkOut(o, wantX, wantA, wantB)
+	checkOut(a, wantX, `{"type":"ack","seq":1,"rev":2}`, wantB)
+	checkOut(b, wantX, wantA, `{"type":"ack","seq":1,"rev":3}`)
+	checkOut(x, `{"type":"ack","seq":1,"rev":1}`, wantA, wantB)
+	// The session keeps each selection at the head.
+	if want := []Range{{10, 10}}; !equalSel(a.sel, want) || a.selRev != 3 {
+		t.Fatalf("A's selection %v at %d, want %v at 3", a.sel, a.selRev, want)
+	}
+
+	// The flush tells other nodes, not the local clients.
+	if len(s.dirty) != 0 || len(s.moved) != 2 {
+		t.Fatalf("dirty %d, moved %d; want 0 and 2", len(s.dirty), len(s.moved))
+	}
+	s.flushPresence()
+	for _, c := range []*client{a, b, o, x} {
+		checkOut(c)
+	}
+	published := func() nodeMsg {
+		t.Helper()
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case ev := <-sub.Events():
+				var m nodeMsg
+				if ev.Message != nil && json.Unmarshal(ev.Message, &m) == nil && m.Kind == kindPresence {
+					return m
+				}
+			case <-timeout:
+				t.Fatal("nothing published to other nodes")
+			}
+		}
+	}
+	m := published()
+	sels := map[string][]Range{}
+	for _, p := range m.Peers {
+		if p.Rev != 3 || !p.HasSel {
+			t.Fatalf("published %+v", p)
+		}
+		sels[p.Client] = p.Sel
+	}
+	if len(sels) != 2 || !equalSel(sels["c_A"], []Range{{10, 10}}) || !equalSel(sels["c_B"], []Range{{10, 10}, {3, 1}, {10, 0}}) {
+		t.Fatalf("published selections %v", sels)
+	}
+
+	// A presence message (or a rename) from A still reaches the local
+	// clients, after an op with a selection as before it.
+	s.handleUpdate(clientUpdate{c: a, hasSel: true, rev: 3, sel: []Range{{0, 2}}})
+	if err := s.commit([]*submission{{c: a, session: a.session, seq: 2, rev: 3, op: op(10, "!"), sel: []Range{{11, 11}}}}); err != nil {
+		t.Fatal(err)
+	}
+	wantOp := `{"type":"op","rev":4,"op":[10,"!"],"client":"c_A","sel":[{"anchor":11,"head":11}]}`
+	s.flushPresence()
+	wantPresence := `{"type":"presence","client":"c_A","name":"c_A","color":"#1971c2","readonly":false,"rev":4,"sel":[{"anchor":11,"head":11}]}`
+	checkOut(o, wantOp, wantPresence)
+	if len(s.dirty) != 0 || len(s.moved) != 0 {
+		t.Fatalf("dirty %d, moved %d after the flush", len(s.dirty), len(s.moved))
+	}
+	// An op without a selection moves nobody's presence.
+	if err := s.commit([]*submission{{c: b, session: b.session, seq: 2, rev: 4, op: op(11, "?")}}); err != nil {
+		t.Fatal(err)
+	}
+	checkOut(o, `{"type":"op","rev":5,"op":[11,"?"],"client":"c_B"}`)
+	if len(s.dirty) != 0 || len(s.moved) != 0 {
+		t.Fatalf("dirty %d, moved %d after an op without a selection", len(s.dirty), len(s.moved))
+	}
+}
+
+// encodeOp writes what encoding/json would for the same message.
+func TestEncodeOp(t *testing.T) {
+	type opJSON struct {
+		Type   string          `json:"type"`
+		Rev    scribe.Revision `json:"rev"`
+		Op     json.RawMessage `json:"op"`
+		Client string          `json:"client,omitempty"`
+		Sel    *[]Range        `json:"sel,omitempty"`
+	}
+	for _, tc := range []struct {
+		rev    scribe.Revision
+		op     string
+		client string
+		sel    []Range
+	}{
+		{1, `[3,"a😀\"\n",-2]`, "c_Ab-_9", []Range{{1, 2}, {0, 0}}},
+		{0, `["x"]`, "", nil},
+		{1<<53 - 1, `[-1]`, "c_x", []Range{}},
+		{42, `[1]`, "", []Range{{123456789, 0}}},
+		{7, `[1]`, "c_\"<\u2028>\\", nil}, // no id the server makes, but one published by another node could be anything
+	} {
+		want := opJSON{Type: "op", Rev: tc.rev, Op: json.RawMessage(tc.op), Client: tc.client}
+		if tc.sel != nil {
+			want.Sel = &tc.sel
+		}
+		w, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := encodeOp(tc.rev, json.RawMessage(tc.op), tc.client, tc.sel); string(got) != string(w) {
+			t.Errorf("encodeOp:\n got %s\nwant %s", got, w)
+		}
+	}
+}
