@@ -121,7 +121,9 @@ type Options struct {
 	// operations (it is durable).
 	OnAck func(Ack)
 	// OnPresence is called when a peer joins, moves its selection or
-	// renames; the selection is already moved into the local text.
+	// renames; the selection is already moved into the local text. A peer's
+	// op that carries its selection (the server sends the selection with
+	// the op instead of a presence message) calls it too, after OnRemoteOp.
 	OnPresence func(Peer)
 	// OnLeave is called when a peer leaves.
 	OnLeave func(client string)
@@ -1172,6 +1174,11 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]event) error
 		r := RemoteOp{Rev: m.Rev, Op: committed, Client: m.Client, Received: now}
 		*evs = append(*evs, event{kind: evRemote, remote: r})
 	}
+	if len(m.Sel) > 0 && m.Client != "" {
+		// The author's selection after the op, at m.Rev: the server sends
+		// it in the op instead of a presence message.
+		c.peerSelLocked(c.peerLocked(m.Client), m.Rev, m.Sel, evs)
+	}
 	return nil
 }
 
@@ -1217,23 +1224,37 @@ func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]event) error {
 }
 
 func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
-	p := c.peers[m.Client]
-	if p == nil {
-		p = &peerState{Peer: Peer{Client: m.Client}}
-		c.peers[m.Client] = p
-	}
+	p := c.peerLocked(m.Client)
 	if !sameStr(m.NameRaw, p.Name) {
 		p.Name = m.Name()
 	}
 	if !sameStr(m.ColorRaw, p.Color) {
 		p.Color = m.Color()
 	}
-	p.ReadOnly, p.Rev = m.ReadOnly, m.Rev
-	// The selection is decoded when someone looks at it: in a busy note
-	// presence arrives with nearly every op.
+	p.ReadOnly = m.ReadOnly
+	c.peerSelLocked(p, m.Rev, m.Sel, evs)
+}
+
+// peerLocked returns the peer with public id client, added when unknown.
+func (c *Client) peerLocked(client string) *peerState {
+	p := c.peers[client]
+	if p == nil {
+		p = &peerState{Peer: Peer{Client: client}}
+		c.peers[client] = p
+	}
+	return p
+}
+
+// peerSelLocked sets p's selection to raw (its JSON, empty for none), which
+// refers to revision rev, and reports p to OnPresence: for a presence
+// message, and for an op that carries its author's selection.
+func (c *Client) peerSelLocked(p *peerState, rev int64, raw []byte, evs *[]event) {
+	p.Rev = rev
+	// The selection is decoded when someone looks at it: in a busy note a
+	// selection arrives with nearly every op.
 	p.Sel, p.raw = nil, nil
-	if len(m.Sel) > 0 {
-		p.raw = bytes.Clone(m.Sel) // m.Sel points into the reused frame buffer
+	if len(raw) > 0 {
+		p.raw = bytes.Clone(raw) // raw points into the reused frame buffer
 	}
 	if f := c.opts.OnPresence; f != nil {
 		q := p.peer()

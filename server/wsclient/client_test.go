@@ -344,6 +344,65 @@ func TestPresence(t *testing.T) {
 	}
 }
 
+// TestSelectionWithOp: a peer's op carries its selection, so the peer's
+// cursor has moved (and OnPresence has been called, right after
+// OnRemoteOp) as soon as the op has arrived, without waiting for a
+// presence message.
+func TestSelectionWithOp(t *testing.T) {
+	ts := newTestServer(t, server.Limits{})
+	url := ts.newNote(t, "0123456789")
+	var mu sync.Mutex
+	var events []string
+	record := func(e string) {
+		mu.Lock()
+		events = append(events, e)
+		mu.Unlock()
+	}
+	a := dial(t, url, wsclient.Options{Name: "Ada"})
+	b := dial(t, url, wsclient.Options{
+		Name:       "Grace",
+		OnRemoteOp: func(op wsclient.RemoteOp) { record(fmt.Sprintf("op %d", op.Rev)) },
+		OnPresence: func(p wsclient.Peer) {
+			if p.Client == a.ClientID() && len(p.Sel) > 0 {
+				record(fmt.Sprintf("presence %d %v", p.Rev, p.Sel))
+			}
+		},
+	})
+	ctx := ctxT(t)
+	// Ada types "ab" at 10 and selects "9a".
+	if err := a.EditSelect(insertAt(t, 10, 10, "ab"), ot.Selection{{Anchor: 9, Head: 11}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.WaitRevision(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	sel := func() ot.Selection {
+		for _, p := range b.Peers() {
+			if p.Client == a.ClientID() {
+				return p.Sel
+			}
+		}
+		return nil
+	}
+	if got := sel(); len(got) != 1 || got[0] != (ot.Range{Anchor: 9, Head: 11}) {
+		t.Fatalf("Ada's selection as Grace has it after the op: %v, want 9..11", got)
+	}
+	mu.Lock()
+	got := strings.Join(events, "; ")
+	mu.Unlock()
+	if !strings.HasSuffix(got, "op 1; presence 1 [{9 11}]") {
+		t.Fatalf("Grace's callbacks: %s", got)
+	}
+	// Grace's own unacknowledged edit moves Ada's selection in her text.
+	if err := b.Edit(insertAt(t, 12, 0, "G")); err != nil {
+		t.Fatal(err)
+	}
+	if got := sel(); len(got) != 1 || got[0] != (ot.Range{Anchor: 10, Head: 12}) {
+		t.Fatalf("Ada's selection in Grace's text after her edit: %v, want 10..12", got)
+	}
+	converged(t, url, a, b)
+}
+
 // TestOfflineEditsAreKept edits while disconnected, then reconnects with a
 // catch-up: nothing is lost, nothing doubled.
 func TestOfflineEditsAreKept(t *testing.T) {
