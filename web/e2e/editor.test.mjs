@@ -104,6 +104,79 @@ test('two people type into one note at once and end with the same text as the se
   }
 })
 
+test('a peer\'s cursor follows their typing, and ours', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Cursors', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    await caretToEnd(ada.page)
+    await grace.page.click('.cm-content')
+    await grace.page.keyboard.press('Control+Home')
+    const adaID = await ada.page.evaluate(() => window.scribe.client.client)
+    // Where Grace's editor draws Ada's caret, or -1.
+    const caretOf = ([id, text]) => {
+      const v = window.scribe.view
+      if (!v.state.doc.toString().includes(text)) return -1
+      const el = v.dom.querySelector(`.cm-remote-caret[data-client="${id}"]`)
+      return el ? v.posAtDOM(el) : -1
+    }
+    // Once Grace has Ada's caret where she put it, count the presence
+    // messages about Ada that Grace's page receives: typing moves Ada's
+    // caret through the ops alone (docs/protocol.md).
+    const start = await ada.page.evaluate(() => window.scribe.view.state.selection.main.head)
+    await grace.page.waitForFunction(([id, head]) => {
+      const v = window.scribe.view
+      const el = v.dom.querySelector(`.cm-remote-caret[data-client="${id}"]`)
+      return el !== null && v.posAtDOM(el) === head
+    }, [adaID, start], { timeout: 10000 })
+    await sleep(300)
+    await grace.page.evaluate(id => {
+      const client = window.scribe.client
+      const receive = client.receive.bind(client)
+      window.presenceOfAda = 0
+      client.receive = frame => {
+        for (const m of Array.isArray(frame) ? frame : [frame]) {
+          if (m && m.type === 'presence' && m.client === id) window.presenceOfAda++
+        }
+        receive(frame)
+      }
+    }, adaID)
+    for (const word of ['one ', 'two ', 'three 😀']) {
+      await ada.page.keyboard.type(word, { delay: 20 })
+      await waitSynced(ada.page)
+      const head = await ada.page.evaluate(() => window.scribe.view.state.selection.main.head)
+      await grace.page.waitForFunction(([id, text, head]) => {
+        const v = window.scribe.view
+        const el = v.dom.querySelector(`.cm-remote-caret[data-client="${id}"]`)
+        return v.state.doc.toString().endsWith(text) && el !== null && v.posAtDOM(el) === head
+      }, [adaID, word, head], { timeout: 10000 }).catch(async e => {
+        throw new Error(`Grace draws Ada's caret at ${await grace.page.evaluate(caretOf, [adaID, word])}, Ada has it at ${head}: ${e.message}`)
+      })
+    }
+    await sleep(300)
+    assert.equal(await grace.page.evaluate(() => window.presenceOfAda), 0, 'presence messages followed Ada\'s typing')
+    // Grace types before Ada's caret: it moves right in Grace's editor too.
+    const before = await grace.page.evaluate(caretOf, [adaID, 'three'])
+    assert.ok(before > 0, `Grace draws Ada's caret at ${before}`)
+    await grace.page.keyboard.type('G: ', { delay: 20 })
+    await grace.page.waitForFunction(([id, want]) => {
+      const v = window.scribe.view
+      const el = v.dom.querySelector(`.cm-remote-caret[data-client="${id}"]`)
+      return el !== null && v.posAtDOM(el) === want
+    }, [adaID, before + 3], { timeout: 10000 }).catch(async e => {
+      throw new Error(`Grace draws Ada's caret at ${await grace.page.evaluate(caretOf, [adaID, 'G: '])} after typing before it, want ${before + 3}: ${e.message}`)
+    })
+    await waitSynced(grace.page)
+    assert.deepEqual(ada.errors, [], 'Ada\'s page logged errors')
+    assert.deepEqual(grace.errors, [], 'Grace\'s page logged errors')
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
 test('going offline mid-typing loses nothing and doubles nothing', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Flaky Wi-Fi', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')

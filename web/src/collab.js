@@ -207,6 +207,11 @@ export class CollabClient {
    * @param {Selection} sel
    */
   localSelection (sel) {
+    // Typing reports each change with the selection after it (localChange),
+    // then the same selection again: it went out with the op, or goes with
+    // the next one, and the server relays it in the op message. A presence
+    // message repeating it would double what the server sends.
+    if (!this.presenceDirty && sameSelection(sel, this.selection)) return
     this.selection = sel
     this.presenceDirty = true
     this.flushPresence()
@@ -266,7 +271,7 @@ export class CollabClient {
 
     this.peers.clear()
     if (Array.isArray(m.peers)) {
-      for (const p of m.peers) this.onPresence({ ...p, rev: Number.isInteger(p.rev) ? p.rev : m.rev })
+      for (const p of m.peers) this.setPeer({ ...p, rev: Number.isInteger(p.rev) ? p.rev : m.rev })
     }
     this.flush()
     this.presenceDirty = this.selection !== undefined
@@ -365,10 +370,22 @@ export class CollabClient {
       local = l3
     }
     this.applyRemote(local, m.client)
+    // The author's selection after the op, at m.rev: the server sends it in
+    // the op instead of a presence message (docs/protocol.md).
+    if (Array.isArray(m.sel)) this.setPeer({ client: m.client, rev: m.rev, sel: m.sel })
     this.changed()
   }
 
   onPresence (m) {
+    this.setPeer(m)
+    this.changed()
+  }
+
+  /**
+   * Record what a presence message (or an op's `sel`) says of a peer; the
+   * fields it lacks keep their last value.
+   */
+  setPeer (m) {
     if (!m.client || m.client === this.client) return
     const old = this.peers.get(m.client)
     const p = {
@@ -389,7 +406,6 @@ export class CollabClient {
       p.sel = undefined
     }
     this.peers.set(p.client, p)
-    this.changed()
   }
 
   onError (m) {
@@ -575,6 +591,16 @@ export function newSessionID () {
   let s = ''
   for (const x of b) s += String.fromCharCode(x)
   return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/**
+ * sameSelection reports whether two selections have the same ranges.
+ * @param {Selection|undefined} a
+ * @param {Selection|undefined} b
+ */
+function sameSelection (a, b) {
+  if (!a || !b || a.length !== b.length) return false
+  return a.every((r, i) => r.anchor === b[i].anchor && r.head === b[i].head)
 }
 
 /**

@@ -247,6 +247,44 @@ test('peers: cursors move through our unconfirmed ops and through history', () =
   assert.equal(c.peerList().length, 1)
 })
 
+test('a remote op with sel moves that peer\'s cursor as a presence message would', () => {
+  const { c, log } = recorder()
+  welcome(c, 'hello world', 1, { peers: [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false, sel: [{ anchor: 0, head: 0 }] }] })
+  let changes = 0
+  c.cb.changed = () => changes++
+  // Grace types "!" at the end; her cursor, at revision 2, follows it.
+  c.receive([{ type: 'op', rev: 2, op: [11, '!'], client: 'c_g', sel: [{ anchor: 12, head: 12 }] }])
+  assert.equal(c.text, 'hello world!')
+  assert.deepEqual(c.peerList(), [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false, sel: [{ anchor: 12, head: 12 }] }])
+  assert.equal(changes, 1, 'one op, one change notification')
+  // With our own edit in flight (and one buffered), her selection is moved
+  // through them into our text, as a presence is.
+  c.localChange(['>> ', 12])
+  c.localChange([15, '?'])
+  c.receive([{ type: 'op', rev: 3, op: [6, -5, 1], client: 'c_g', sel: [{ anchor: 0, head: 6 }] }])
+  assert.equal(c.text, '>> hello !?')
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 3, head: 9 }])
+  // The remote-op callback got the op as applied to our text.
+  assert.deepEqual(log.remotes.at(-1), { op: [9, -5, 2], client: 'c_g' })
+  // An op without sel moves her cursor through the op, nothing more.
+  c.receive([{ type: 'op', rev: 4, op: ['# ', 7], client: 'c_x' }])
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 5, head: 11 }])
+  // An out-of-range selection is dropped, the last one kept.
+  c.receive([{ type: 'op', rev: 5, op: [9, '.'], client: 'c_g', sel: [{ anchor: 99, head: 99 }] }])
+  assert.deepEqual(c.peerList()[0].sel, [{ anchor: 5, head: 11 }])
+  // A peer not announced yet is added; its presence (name, colour) follows.
+  c.receive([{ type: 'op', rev: 6, op: [10, 'n'], client: 'c_new', sel: [{ anchor: 11, head: 11 }] }])
+  // (Moved through our in-flight ">> " and our buffered "?", both before it.)
+  const added = c.peerList().find(p => p.client === 'c_new')
+  assert.deepEqual(added.sel, [{ anchor: 15, head: 15 }])
+  c.receive([{ type: 'presence', client: 'c_new', name: 'Newton', color: '#2f9e44', readonly: false, rev: 6, sel: [{ anchor: 11, head: 11 }] }])
+  assert.deepEqual(c.peerList().find(p => p.client === 'c_new'), { client: 'c_new', name: 'Newton', color: '#2f9e44', readonly: false, sel: [{ anchor: 15, head: 15 }] })
+  // Our acked op moves their cursors as before.
+  c.receive([{ type: 'ack', seq: 1, rev: 7 }])
+  assert.equal(c.text, '>> # hello !?.n')
+  assert.deepEqual(c.peerList().map(p => p.sel), [[{ anchor: 5, head: 11 }], [{ anchor: 15, head: 15 }]])
+})
+
 test('presence is sent after the ack, throttled, with the revision it refers to', () => {
   const { c, log, advance } = recorder()
   welcome(c, 'abc', 1)
@@ -263,6 +301,32 @@ test('presence is sent after the ack, throttled, with the revision it refers to'
   assert.equal(log.sent.at(-1).type, 'op')
   c.receive([{ type: 'ack', seq: 1, rev: 2 }])
   assert.deepEqual(log.sent.at(-1), { type: 'presence', rev: 2, sel: [{ anchor: 0, head: 4 }] })
+})
+
+test('typing sends the selection with each op, and no presence message repeating it', () => {
+  const { c, log, advance } = recorder()
+  welcome(c, 'abc', 1)
+  // The editor reports a keystroke as a change with the selection after
+  // it, then as a selection change with the same selection.
+  c.localChange([3, 'x'], [{ anchor: 4, head: 4 }])
+  c.localSelection([{ anchor: 4, head: 4 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'op', rev: 1, seq: 1, op: [3, 'x'], sel: [{ anchor: 4, head: 4 }] })
+  c.receive([{ type: 'ack', seq: 1, rev: 2 }])
+  advance(1000)
+  assert.deepEqual(log.sent.map(m => m.type), ['hello', 'op'], 'a presence repeated the selection sent with the op')
+  // Typed while an op is in flight: the selection goes with the buffer.
+  c.localChange([4, 'y'], [{ anchor: 5, head: 5 }])
+  c.localSelection([{ anchor: 5, head: 5 }])
+  c.localChange([5, 'z'], [{ anchor: 6, head: 6 }])
+  c.localSelection([{ anchor: 6, head: 6 }])
+  c.receive([{ type: 'ack', seq: 2, rev: 3 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'op', rev: 3, seq: 3, op: [5, 'z'], sel: [{ anchor: 6, head: 6 }] })
+  c.receive([{ type: 'ack', seq: 3, rev: 4 }])
+  advance(1000)
+  assert.deepEqual(log.sent.map(m => m.type), ['hello', 'op', 'op', 'op'], 'a presence repeated a selection sent with an op')
+  // Moving the cursor afterwards is a presence message, as before.
+  c.localSelection([{ anchor: 0, head: 0 }])
+  assert.deepEqual(log.sent.at(-1), { type: 'presence', rev: 4, sel: [{ anchor: 0, head: 0 }] })
 })
 
 test('ops are paced below the server\'s opsPerSecond', () => {
@@ -349,6 +413,43 @@ for (const [seed, relayByConnection] of [[1, false], [2, false], [3, false], [4,
     const ids = server.log.map(e => e.session + ':' + e.seq)
     assert.equal(new Set(ids).size, ids.length, 'a (session, seq) was committed twice')
     assert.ok(clients.some(sc => sc.sent.filter(m => m.type === 'hello' && m.rev !== undefined).length > 0), 'the run exercised reconnects')
+  })
+}
+
+/**
+ * Cursors follow typing: clients edit at random places, each moving its
+ * cursor, and the server relays each op with its author's selection (moved
+ * over what the op was transformed over). Once the network is quiet, every
+ * client shows every other client's cursor exactly where that client has it.
+ */
+for (const seed of [11, 12, 13]) {
+  test(`property: peers' cursors end where their owners have them (seed ${seed})`, () => {
+    const rand = prng(seed)
+    const server = new SimServer('# Cursors\n')
+    const clients = ['ada', 'grace', 'linus', 'mary'].map(n => new SimClient(server, n, { rand }))
+    for (const sc of clients) sc.connect()
+    for (let step = 0; step < 2000; step++) {
+      const sc = clients[Math.floor(rand() * clients.length)]
+      if (rand() < 0.3) sc.randomEdit(['a', 'é', '😀', '\n'])
+      else sc.step(rand() < 0.5)
+    }
+    for (let guard = 0; guard < 100000; guard++) {
+      const busy = clients.filter(sc => sc.pendingMessages() > 0 || sc.client.pending > 0)
+      if (busy.length === 0) break
+      const sc = busy[Math.floor(rand() * busy.length)]
+      if (!sc.step(true)) sc.step(false)
+    }
+    assert.ok(server.rev > 100, `only ${server.rev} revisions`)
+    let compared = 0
+    for (const viewer of clients) {
+      assert.equal(viewer.client.text, server.text)
+      for (const p of viewer.client.peerList()) {
+        const owner = clients.find(sc => sc.client.client === p.client)
+        assert.deepEqual(p.sel, owner.client.selection, `${viewer.client.name} shows ${owner.client.name}'s cursor elsewhere`)
+        compared++
+      }
+    }
+    assert.equal(compared, clients.length * (clients.length - 1))
   })
 }
 

@@ -77,7 +77,14 @@ export class SimServer {
         return
       }
       let op = ot.normalize(m.op)
-      for (let r = m.rev + 1; r <= this.rev; r++) op = ot.transform(op, this.log[r - 1].op)[0]
+      // The sender's selection, after its op, moves with it: through the
+      // other side of each transform.
+      let sel = Array.isArray(m.sel) ? clampSelection(m.sel, ot.targetLength(op)) : undefined
+      for (let r = m.rev + 1; r <= this.rev; r++) {
+        const [op2, other] = ot.transform(op, this.log[r - 1].op)
+        op = op2
+        if (sel) sel = ot.transformSelection(sel, other)
+      }
       if (ot.baseLength(op) !== this.text.length) {
         conn.toClient.push([{ type: 'error', code: 'EINVALID', message: 'does not fit', seq: m.seq }])
         return
@@ -88,7 +95,7 @@ export class SimServer {
       for (const c of this.conns) {
         if (!c.welcomed) continue
         if (c === conn || (c.session === conn.session && !this.relayByConnection)) c.toClient.push([{ type: 'ack', seq: m.seq, rev }])
-        else c.toClient.push([{ type: 'op', rev, op, client: conn.client }])
+        else c.toClient.push([sel ? { type: 'op', rev, op, client: conn.client, sel } : { type: 'op', rev, op, client: conn.client }])
       }
       return
     }
@@ -194,6 +201,11 @@ export class SimClient {
     for (let i = 0; i < n; i++) s += alphabet[Math.floor(rand() * alphabet.length)]
     this.client.localChange(new ot.Builder().retain(pos).insert(s).retain(text.length - pos).build(), [{ anchor: pos + s.length, head: pos + s.length }])
   }
+}
+
+/** clampSelection keeps every end of sel within [0, n]. */
+function clampSelection (sel, n) {
+  return sel.map(r => ({ anchor: Math.min(Math.max(r.anchor, 0), n), head: Math.min(Math.max(r.head, 0), n) }))
 }
 
 /** snap moves pos off the middle of a surrogate pair. */
