@@ -1,0 +1,210 @@
+package ot
+
+// TransformOver transforms op over each of over in turn, as repeated
+// Transform(op, o) would, and moves sel (positions in the text after op,
+// clamped to [0, op.TargetLen()]) along: through each o's other half, as
+// Range.Transform would. The results are the transformed op and sel, which
+// refers to the text after over and then the transformed op. sel may be nil.
+//
+// It is what a server does with an op sent against an older revision, so it
+// is built for the common case: a keystroke-sized op (one insert or one
+// delete, between retains) over others like it. Those steps are integer
+// arithmetic with no allocation; any other step takes the general Transform.
+// The results are the same either way (TestTransformOverMatches).
+func TransformOver(op Operation, over []Operation, sel Selection) (Operation, Selection, error) {
+	if sel != nil {
+		n := op.target
+		c := make(Selection, len(sel))
+		for i, r := range sel {
+			c[i] = Range{min(max(r.Anchor, 0), n), min(max(r.Head, 0), n)}
+		}
+		sel = c
+	}
+	a, simple := simpleOf(op)
+	for _, o := range over {
+		if simple {
+			if b, ok := simpleOf(o); ok && a.base == b.base {
+				if a2, b2, ok := transformSimple(a, b); ok {
+					for i, r := range sel {
+						sel[i] = Range{b2.index(r.Anchor), b2.index(r.Head)}
+					}
+					a = a2
+					continue
+				}
+			}
+			op = a.op()
+			simple = false
+		}
+		var oPrime Operation
+		var err error
+		if op, oPrime, err = Transform(op, o); err != nil {
+			return Operation{}, nil, err
+		}
+		for i, r := range sel {
+			sel[i] = r.Transform(oPrime)
+		}
+		if a, simple = simpleOf(op); simple {
+			// An op that became simple again takes the fast path.
+			continue
+		}
+	}
+	if simple {
+		op = a.op()
+	}
+	return op, sel, nil
+}
+
+// edit is an operation with at most one insert or delete: retain pos,
+// insert s (n units) or delete n, retain the rest, on a text of base units.
+// n == 0 is the identity.
+type edit struct {
+	base int
+	pos  int
+	n    int
+	del  bool
+	s    string
+}
+
+func (e edit) target() int {
+	switch {
+	case e.n == 0:
+		return e.base
+	case e.del:
+		return e.base - e.n
+	}
+	return e.base + e.n
+}
+
+// simpleOf reports whether op is an edit, and returns it.
+func simpleOf(op Operation) (edit, bool) {
+	e := edit{base: op.base}
+	c := op.comps
+	if len(c) > 0 && c[0].k == kRetain {
+		e.pos = c[0].n
+		c = c[1:]
+	}
+	if len(c) > 0 && c[0].k != kRetain {
+		e.n, e.del, e.s = c[0].n, c[0].k == kDelete, c[0].s
+		c = c[1:]
+	}
+	if len(c) > 0 && c[0].k == kRetain {
+		c = c[1:]
+	}
+	if len(c) > 0 {
+		return edit{}, false
+	}
+	if e.n == 0 {
+		e.pos = 0
+	}
+	return e, true
+}
+
+// op builds e's canonical Operation.
+func (e edit) op() Operation {
+	if e.n == 0 {
+		if e.base == 0 {
+			return Operation{}
+		}
+		return Operation{comps: []comp{{k: kRetain, n: e.base}}, base: e.base, target: e.base}
+	}
+	comps := make([]comp, 0, 3)
+	if e.pos > 0 {
+		comps = append(comps, comp{k: kRetain, n: e.pos})
+	}
+	if e.del {
+		comps = append(comps, comp{k: kDelete, n: e.n})
+	} else {
+		comps = append(comps, comp{k: kInsert, n: e.n, s: e.s})
+	}
+	rest := e.base - e.pos
+	if e.del {
+		rest -= e.n
+	}
+	if rest > 0 {
+		comps = append(comps, comp{k: kRetain, n: rest})
+	}
+	return Operation{comps: comps, base: e.base, target: e.target()}
+}
+
+// index moves a position through e as TransformIndex does.
+func (e edit) index(x int) int {
+	x = min(max(x, 0), e.base)
+	switch {
+	case e.n == 0:
+	case !e.del && x >= e.pos:
+		x += e.n
+	case e.del && x >= e.pos+e.n:
+		x -= e.n
+	case e.del && x > e.pos:
+		x = e.pos
+	}
+	return min(max(x, 0), e.target())
+}
+
+// transformSimple is Transform for two edits on the same text. It reports
+// false when a result is not an edit (an insert inside the other's delete
+// splits that delete) or a length would pass MaxLength; the caller then
+// takes the general path, which also gives its errors.
+func transformSimple(a, b edit) (edit, edit, bool) {
+	if a.target() > MaxLength || b.target() > MaxLength || a.base+b.n > MaxLength || b.base+a.n > MaxLength {
+		return edit{}, edit{}, false
+	}
+	a2 := edit{base: b.target(), pos: a.pos, n: a.n, del: a.del, s: a.s}
+	b2 := edit{base: a.target(), pos: b.pos, n: b.n, del: b.del, s: b.s}
+	switch {
+	case a.n == 0 || b.n == 0:
+		// The identity changes nothing and is changed by nothing but its
+		// length.
+		if a.n == 0 {
+			a2.pos = 0
+		}
+		if b.n == 0 {
+			b2.pos = 0
+		}
+	case !a.del && !b.del:
+		// Both insert: at the same position a's text comes first.
+		if a.pos <= b.pos {
+			b2.pos += a.n
+		} else {
+			a2.pos += b.n
+		}
+	case !a.del && b.del:
+		switch {
+		case a.pos <= b.pos:
+			b2.pos += a.n
+		case a.pos >= b.pos+b.n:
+			a2.pos -= b.n
+		default:
+			return edit{}, edit{}, false // b's delete is split around a's text
+		}
+	case a.del && !b.del:
+		switch {
+		case b.pos <= a.pos:
+			a2.pos += b.n
+		case b.pos >= a.pos+a.n:
+			b2.pos -= a.n
+		default:
+			return edit{}, edit{}, false // a's delete is split around b's text
+		}
+	default:
+		// Both delete: each deletes what the other left of its range.
+		overlap := max(0, min(a.pos+a.n, b.pos+b.n)-max(a.pos, b.pos))
+		switch {
+		case a.pos+a.n <= b.pos:
+			b2.pos -= a.n
+		case b.pos+b.n <= a.pos:
+			a2.pos -= b.n
+		default:
+			a2.pos, b2.pos = min(a.pos, b.pos), min(a.pos, b.pos)
+			a2.n -= overlap
+			b2.n -= overlap
+		}
+		if a2.n == 0 {
+			a2.pos = 0
+		}
+		if b2.n == 0 {
+			b2.pos = 0
+		}
+	}
+	return a2, b2, true
+}

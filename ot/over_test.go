@@ -1,0 +1,142 @@
+package ot
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// randEdit returns a random keystroke-sized op on doc: one insert or one
+// delete at a rune boundary, or now and then the identity; small documents
+// make ties (same position, touching ranges) common.
+func randEdit(t testing.TB, r *rand.Rand, doc string) Operation {
+	units := runeUnits(doc)
+	bounds := []int{0}
+	for _, u := range units {
+		bounds = append(bounds, bounds[len(bounds)-1]+u)
+	}
+	n := bounds[len(bounds)-1]
+	b := NewBuilder()
+	switch x := r.IntN(10); {
+	case x == 0:
+		b.Retain(n)
+	case x < 5 || len(units) == 0:
+		p := bounds[r.IntN(len(bounds))]
+		b.Retain(p).Insert(randText(r, 1+r.IntN(3))).Retain(n - p)
+	default:
+		i := r.IntN(len(units))
+		j := i + 1 + r.IntN(min(4, len(units)-i))
+		b.Retain(bounds[i]).Delete(bounds[j] - bounds[i]).Retain(n - bounds[j])
+	}
+	op, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return op
+}
+
+// transformOverSlow is TransformOver's definition: Transform step by step.
+func transformOverSlow(op Operation, over []Operation, sel Selection) (Operation, Selection, error) {
+	sel = sel.Transform(NewBuilderRetain(op.TargetLen()))
+	for _, o := range over {
+		var oPrime Operation
+		var err error
+		if op, oPrime, err = Transform(op, o); err != nil {
+			return Operation{}, nil, err
+		}
+		sel = sel.Transform(oPrime)
+	}
+	return op, sel, nil
+}
+
+// NewBuilderRetain is the identity on a text of n units (it clamps a
+// selection to the text).
+func NewBuilderRetain(n int) Operation {
+	op, _ := NewBuilder().Retain(n).Build()
+	return op
+}
+
+func TestTransformOverMatches(t *testing.T) {
+	for seed := range 5000 {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(uint64(seed), 77))
+			doc := randText(r, r.IntN(8))
+			pick := func(d string) Operation {
+				if r.IntN(8) == 0 {
+					return randOp(t, r, d) // now and then a general op
+				}
+				return randEdit(t, r, d)
+			}
+			op := pick(doc)
+			var over []Operation
+			d := doc
+			for range r.IntN(12) {
+				o := pick(d)
+				over = append(over, o)
+				var err error
+				if d, err = Apply(d, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var sel Selection
+			if r.IntN(4) > 0 {
+				for range 1 + r.IntN(3) {
+					sel = append(sel, Range{r.IntN(op.TargetLen() + 3), r.IntN(op.TargetLen() + 3)})
+				}
+			}
+			want, wantSel, err := transformOverSlow(op, over, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, gotSel, err := TransformOver(op, over, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkCanonical(t, got)
+			if !got.Equal(want) || fmt.Sprint(gotSel) != fmt.Sprint(wantSel) {
+				t.Fatalf("TransformOver(%s, %v, %v)\n = %s %v\nwant %s %v", op, over, sel, got, gotSel, want, wantSel)
+			}
+		})
+	}
+}
+
+func TestTransformOverErrors(t *testing.T) {
+	a := mustOp(t, 2, "x")
+	b := mustOp(t, 1, -1)
+	if _, _, err := TransformOver(a, []Operation{b, b}, nil); err == nil {
+		t.Fatal("over ops that do not chain: no error")
+	}
+	if _, _, err := TransformOver(a, []Operation{mustOp(t, 3)}, nil); err == nil {
+		t.Fatal("base lengths differ: no error")
+	}
+}
+
+// BenchmarkTransformOver is a server's work for a keystroke sent 100
+// revisions behind: over 100 other keystrokes.
+func BenchmarkTransformOver(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	doc := randText(r, 2000)
+	op := randEdit(b, r, doc)
+	var over []Operation
+	d := doc
+	for range 100 {
+		o := randEdit(b, r, d)
+		over = append(over, o)
+		d, _ = Apply(d, o)
+	}
+	sel := Selection{{5, 5}}
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := TransformOver(op, over, sel); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("stepwise", func(b *testing.B) {
+		for b.Loop() {
+			if _, _, err := transformOverSlow(op, over, sel); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
