@@ -63,7 +63,9 @@ type client struct {
 	sel      []Range
 	selRev   scribe.Revision
 	hasSel   bool
-	ackedSeq uint64 // the highest seq acknowledged on this connection
+	ackedSeq uint64   // the highest seq acknowledged on this connection
+	later    [][]byte // messages the session queued in this turn of its loop (session.deliver)
+	urgent   bool     // one of them is urgent
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed when the connection should end
@@ -89,19 +91,19 @@ func (c *client) close(code int, reason string, flush bool) {
 // too slow: it is closed with 4000 and the message is dropped.
 func (c *client) send(msg []byte) { c.queue(msg, true) }
 
-// sendLater queues msg, someone else's op or presence, which may wait up to
-// coalesceWindow for more messages to share its frame when the client has
-// just been written to.
-func (c *client) sendLater(msg []byte) { c.queue(msg, false) }
-
 func (c *client) queue(msg []byte, urgent bool) {
 	if !c.out.push(msg, urgent) {
-		select {
-		case <-c.closing:
-		default:
-			c.srv.metrics.dropped.WithLabelValues("slow").Inc()
-			c.close(closeTooSlow, closeReasonSlow, false)
-		}
+		c.tooSlow()
+	}
+}
+
+// tooSlow closes a client whose queue is full (unless it is closing anyway).
+func (c *client) tooSlow() {
+	select {
+	case <-c.closing:
+	default:
+		c.srv.metrics.dropped.WithLabelValues("slow").Inc()
+		c.close(closeTooSlow, closeReasonSlow, false)
 	}
 }
 

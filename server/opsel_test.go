@@ -103,7 +103,8 @@ func TestOpSelInBatch(t *testing.T) {
 	checkOut := func(c *client, want ...string) {
 		t.Helper()
 		var got []string
-		for _, m := range c.out.take() {
+		s.flushOut() // as the session's loop does after each turn
+		for _, m := range c.out.take(nil) {
 			if !json.Valid(m) {
 				t.Fatalf("%s got invalid JSON %s", c.id, m)
 			}

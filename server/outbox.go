@@ -44,6 +44,29 @@ func (o *outbox) push(msg []byte, urgent bool) bool {
 	return true
 }
 
+// pushMany queues msgs, in order, or none of them when they would take the
+// queue over its budget or it is closed (then it reports false).
+func (o *outbox) pushMany(msgs [][]byte, urgent bool) bool {
+	size := 0
+	for _, m := range msgs {
+		size += len(m)
+	}
+	o.mu.Lock()
+	if o.closed || o.bytes+size > o.limit {
+		o.mu.Unlock()
+		return false
+	}
+	o.msgs = append(o.msgs, msgs...)
+	o.bytes += size
+	o.urgent = o.urgent || urgent
+	o.mu.Unlock()
+	select {
+	case o.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
 // pushAll queues msgs regardless of the budget: it is used once, for the
 // welcome and the catch-up that must precede everything else.
 func (o *outbox) pushAll(msgs [][]byte) {

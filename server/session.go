@@ -141,7 +141,8 @@ type session struct {
 	clients  map[*client]struct{}
 	bySess   map[string]*client // local edit clients by session id (the latest one)
 	remote   map[string]*remotePeer
-	dirty    map[*client]struct{} // clients whose presence is to be broadcast, here and to other nodes
+	dirty    map[*client]struct{} // clients whose presence is to be broadcast
+	outq     []*client            // clients with messages in later, handed to their outboxes by flushOut, here and to other nodes
 	moved    map[*client]struct{} // clients whose selection moved with an op: local clients had it in the op; other nodes are told
 	sub      scribe.Subscription
 	idleAt   time.Time // when the last client left; zero while there are clients
@@ -231,6 +232,7 @@ func (s *session) run() {
 	events := s.sub.Events()
 
 	for {
+		s.flushOut()
 		if (len(s.dirty) > 0 || len(s.moved) > 0) && presenceT == nil {
 			presenceT = time.After(presenceFlush)
 		}
@@ -307,6 +309,7 @@ func (s *session) fail(err error) {
 		s.srv.log.Error("session failed", "note", s.ref, "err", err)
 	}
 	s.srv.hub.remove(s)
+	s.flushOut() // what was acknowledged goes out before the close
 	for c := range s.clients {
 		c.close(closeInternal, "The server failed; reconnect.", true)
 	}
@@ -327,6 +330,7 @@ func (s *session) shutdown() {
 		}
 	}
 	s.failPending(scribe.Errorf(scribe.EUNAVAILABLE, "The server is shutting down; retry."))
+	s.flushOut()
 	var gone []string
 	for c := range s.clients {
 		gone = append(gone, c.id)
@@ -494,14 +498,14 @@ func (s *session) handleUpdate(u clientUpdate) {
 	}
 	if u.hasSel {
 		if u.rev > s.rev {
-			c.sendError(invalid("Revision %d is ahead of the note (at revision %d).", u.rev, s.rev), nil)
+			s.sendError(c, invalid("Revision %d is ahead of the note (at revision %d).", u.rev, s.rev), nil)
 			return
 		}
 		if u.rev == s.rev {
 			n := s.doc.Len()
 			for i, r := range u.sel {
 				if r.Anchor > n || r.Head > n {
-					c.sendError(invalid("Selection range %d lies outside the document of length %d.", i, n), nil)
+					s.sendError(c, invalid("Selection range %d lies outside the document of length %d.", i, n), nil)
 					return
 				}
 			}
@@ -536,7 +540,7 @@ func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
 func (s *session) broadcast(msg []byte, skip *client) {
 	for c := range s.clients {
 		if c != skip {
-			c.sendLater(msg)
+			s.deliver(c, msg, false)
 		}
 	}
 }
@@ -637,7 +641,7 @@ func (s *session) broadcastOp(msg []byte, session string, seq uint64, rev scribe
 		case session != "" && c.session == session:
 			s.ackTo(c, seq, rev)
 		default:
-			c.sendLater(msg)
+			s.deliver(c, msg, false)
 		}
 	}
 }
@@ -650,7 +654,40 @@ func (s *session) ackTo(c *client, seq uint64, rev scribe.Revision) {
 		return
 	}
 	c.ackedSeq = seq
-	c.send(encodeAck(seq, rev))
+	s.deliver(c, encodeAck(seq, rev), true)
+}
+
+// deliver queues msg for c in this turn of the session's loop; flushOut
+// hands each client its messages at the end of the turn with one push, so
+// that a batch of ops costs each client one lock and one wake-up, not one
+// per op. Everything the session sends a client goes this way (or, for the
+// welcome, straight before anything else), which keeps it in order.
+func (s *session) deliver(c *client, msg []byte, urgent bool) {
+	if len(c.later) == 0 {
+		s.outq = append(s.outq, c)
+	}
+	c.later = append(c.later, msg)
+	c.urgent = c.urgent || urgent
+}
+
+// sendError queues an error for c, in order with the rest.
+func (s *session) sendError(c *client, err error, seq *uint64) {
+	s.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
+	s.deliver(c, encodeError(err, seq), true)
+}
+
+// flushOut pushes what deliver queued to the clients' outboxes. A client
+// whose outbox is over its budget is too slow and is closed.
+func (s *session) flushOut() {
+	for _, c := range s.outq {
+		if !c.out.pushMany(c.later, c.urgent) {
+			c.tooSlow()
+		}
+		clear(c.later)
+		c.later, c.urgent = c.later[:0], false
+	}
+	clear(s.outq)
+	s.outq = s.outq[:0]
 }
 
 // apply applies op to the live document and returns the change of its
@@ -773,7 +810,7 @@ func (s *session) commit(batch []*submission) (err error) {
 		if err != nil {
 			for _, sub := range batch {
 				if sub.reply != nil && !sub.answered {
-					sub.fail(scribe.Errorf(scribe.EUNAVAILABLE, "The edit could not be saved; retry."))
+					s.failSub(sub, scribe.Errorf(scribe.EUNAVAILABLE, "The edit could not be saved; retry."))
 				}
 			}
 		}
@@ -865,7 +902,7 @@ type doneSub struct {
 func (s *session) finish(done []doneSub) {
 	for _, d := range done {
 		if d.err != nil {
-			d.sub.fail(d.err)
+			s.failSub(d.sub, d.err)
 		} else {
 			s.ack(d.sub, d.rev)
 		}
@@ -885,7 +922,8 @@ func (s *session) ack(sub *submission, rev scribe.Revision) {
 	}
 }
 
-func (sub *submission) fail(err error) {
+// failSub answers a submission with an error.
+func (s *session) failSub(sub *submission, err error) {
 	sub.answered = true
 	if sub.reply != nil {
 		sub.reply <- submitResult{err: err}
@@ -893,7 +931,7 @@ func (sub *submission) fail(err error) {
 	}
 	if sub.c != nil {
 		seq := sub.seq
-		sub.c.sendError(err, &seq)
+		s.sendError(sub.c, err, &seq)
 	}
 }
 
@@ -1043,35 +1081,30 @@ func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revi
 
 // transformOver transforms op over each of over in turn, and sel (nil for
 // none, else a selection in the text after op) along with it, clamped: the
-// result refers to the text after over and the transformed op.
+// result refers to the text after over and the transformed op. The
+// submission's sel is not changed (a retry after a conflict starts again
+// from it). ot.TransformOver does the work: keystrokes over keystrokes,
+// the common case, without an allocation per step.
 func transformOver(op ot.Operation, sel []Range, over []ot.Operation) (ot.Operation, []Range, error) {
+	var os ot.Selection
 	if sel != nil {
-		sel = clampSel(sel, op.TargetLen()) // a copy: the submission's stays as sent, for a retry
-	}
-	for _, o := range over {
-		// op then oPrime does what o then the new op does: the selection,
-		// after op, moves through oPrime.
-		var oPrime ot.Operation
-		var err error
-		op, oPrime, err = ot.Transform(op, o)
-		if err != nil {
-			return ot.Operation{}, nil, err
-		}
+		os = make(ot.Selection, len(sel))
 		for i, r := range sel {
-			t := ot.Range{Anchor: r.Anchor, Head: r.Head}.Transform(oPrime)
-			sel[i] = Range{t.Anchor, t.Head}
+			os[i] = ot.Range{Anchor: r.Anchor, Head: r.Head}
 		}
 	}
-	return op, sel, nil
-}
-
-// clampSel returns a copy of sel with every offset at most n.
-func clampSel(sel []Range, n int) []Range {
-	out := make([]Range, len(sel))
-	for i, r := range sel {
-		out[i] = Range{min(r.Anchor, n), min(r.Head, n)}
+	op, os, err := ot.TransformOver(op, over, os)
+	if err != nil {
+		return ot.Operation{}, nil, err
 	}
-	return out
+	if sel == nil {
+		return op, nil, nil
+	}
+	out := make([]Range, len(os))
+	for i, r := range os {
+		out[i] = Range{r.Anchor, r.Head}
+	}
+	return op, out, nil
 }
 
 // committedRev returns the revision a resend got when it was first
