@@ -38,11 +38,15 @@ func TestHistoryBounded(t *testing.T) {
 		check()
 	}
 	small := json.RawMessage(`[1,"a"]`)
-	for i := range 5000 {
+	n := 3 * historyKeep // past the count bound
+	for i := range n {
 		s.push(histEntry{opJSON: small, session: "s2", seq: uint64(i + 1)})
 		check()
 	}
-	if s.lastSeq["s1"].seq != 100 || s.lastSeq["s2"] != (seqRev{5000, 5100}) {
+	if len(s.hist) > 2*historyKeep || len(s.hist) < historyKeep {
+		t.Fatalf("history holds %d small entries, want %d to %d", len(s.hist), historyKeep, 2*historyKeep)
+	}
+	if s.lastSeq["s1"].seq != 100 || s.lastSeq["s2"] != (seqRev{uint64(n), scribe.Revision(n + 100)}) {
 		t.Fatalf("lastSeq = %v", s.lastSeq)
 	}
 }
