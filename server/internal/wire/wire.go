@@ -315,30 +315,25 @@ func (m *Msg) Name() string { return DecodeStr(m.NameRaw) }
 func (m *Msg) Color() string { return DecodeStr(m.ColorRaw) }
 
 // rawString returns the bytes between the quotes of a string without
-// decoding escapes (used for keys, which are plain ASCII).
+// decoding escapes (used for keys, which are plain ASCII). A byte loop: the
+// strings of a busy frame are short, and a call to IndexByte per string
+// cost more than it saved.
 func (s *scanner) rawString() ([]byte, error) {
 	if !s.eat('"') {
 		return nil, s.errf("expected a string")
 	}
 	start := s.i
-	for {
-		j := bytes.IndexByte(s.b[s.i:], '"')
-		if j < 0 {
-			s.i = len(s.b)
-			return nil, s.errf("unterminated string")
-		}
-		end := s.i + j
-		s.i = end + 1
-		// The quote ends the string unless an odd number of backslashes
-		// precedes it.
-		k := end - 1
-		for k >= start && s.b[k] == '\\' {
-			k--
-		}
-		if (end-1-k)%2 == 0 {
-			return s.b[start:end], nil
+	for i := start; i < len(s.b); i++ {
+		switch s.b[i] {
+		case '"':
+			s.i = i + 1
+			return s.b[start:i], nil
+		case '\\':
+			i++ // the escaped byte cannot end the string
 		}
 	}
+	s.i = len(s.b)
+	return nil, s.errf("unterminated string")
 }
 
 // str decodes a JSON string (null reads as ""). Strings without escapes are
@@ -423,42 +418,52 @@ func b2i(b bool) int {
 	return 0
 }
 
-// skip passes over any JSON value and returns its raw bytes.
+// skip passes over any JSON value and returns its raw bytes. It finds the
+// value's end (strings, nesting); it does not validate what lies inside.
 func (s *scanner) skip() ([]byte, error) {
 	start := s.i
-	depth := 0
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		switch c {
-		case '"':
-			if _, err := s.rawString(); err != nil {
-				return nil, err
-			}
-		case '[', '{':
-			depth++
-			s.i++
-		case ']', '}':
-			if depth == 0 {
-				return s.b[start:s.i], nil
-			}
-			depth--
-			s.i++
-		case ',':
-			if depth == 0 {
-				return s.b[start:s.i], nil
-			}
-			s.i++
-		default:
-			s.i++
+	if s.i >= len(s.b) {
+		return nil, s.errf("unterminated value")
+	}
+	switch s.b[s.i] {
+	case '"':
+		if _, err := s.rawString(); err != nil {
+			return nil, err
 		}
-		if depth == 0 && s.i > start && (c == '"' || c == ']' || c == '}') {
+		return s.b[start:s.i], nil
+	case '[', '{':
+		depth := 0
+		for i := s.i; i < len(s.b); i++ {
+			switch s.b[i] {
+			case '[', '{':
+				depth++
+			case ']', '}':
+				depth--
+				if depth == 0 {
+					s.i = i + 1
+					return s.b[start:s.i], nil
+				}
+			case '"':
+				s.i = i
+				if _, err := s.rawString(); err != nil {
+					return nil, err
+				}
+				i = s.i - 1
+			}
+		}
+		s.i = len(s.b)
+		return nil, s.errf("unterminated value")
+	case ']', '}', ',':
+		return nil, s.errf("expected a value")
+	}
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ',', ']', '}', ' ', '\t', '\n', '\r':
 			return s.b[start:s.i], nil
 		}
+		s.i++
 	}
-	if depth == 0 && s.i > start {
-		return s.b[start:s.i], nil
-	}
-	return nil, s.errf("unterminated value")
+	return s.b[start:s.i], nil
 }
 
 // ParseSel decodes a selection, [{"anchor":a,"head":h},...], without

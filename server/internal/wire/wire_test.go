@@ -2,6 +2,8 @@ package wire
 
 import (
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -111,5 +113,28 @@ func TestParseFrameLean(t *testing.T) {
 	}
 	if len(msgs) != 2 || msgs[0].Client != "" || string(msgs[0].ClientRaw) != `"c_1a"` || string(msgs[0].Op) != `[1,"x"]` || msgs[1].Seq != 1<<63-1 || msgs[1].Rev != 3 {
 		t.Fatalf("lean parse: %+v", msgs)
+	}
+}
+
+// BenchmarkParseFrameLean parses a frame of 50 ops as a busy note's server
+// sends them (what the load tool's bots read).
+func BenchmarkParseFrameLean(b *testing.B) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i := range 50 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `{"type":"op","rev":%d,"op":[%d,"x",%d],"client":"c_Ab%dCdEf","sel":[{"anchor":%d,"head":%d}]}`, 100000+i, 1000+7*i, 90000-7*i, i, 1001+7*i, 1001+7*i)
+	}
+	sb.WriteByte(']')
+	frame := []byte(sb.String())
+	var msgs []Msg
+	b.SetBytes(int64(len(frame)))
+	for b.Loop() {
+		var err error
+		if msgs, err = ParseFrameLean(frame, msgs[:0]); err != nil || len(msgs) != 50 {
+			b.Fatal(err)
+		}
 	}
 }
