@@ -246,6 +246,19 @@ func Transform(a, b Operation) (aPrime, bPrime Operation, err error) {
 	if a.base != b.base {
 		return Operation{}, Operation{}, invalidf("transform: base lengths %d and %d differ", a.base, b.base)
 	}
+	// Two keystrokes (the common case by far) are integer arithmetic.
+	if x, ok := simpleOf(a); ok {
+		if y, ok := simpleOf(b); ok {
+			if x2, y2, ok := transformSimple(x, y); ok {
+				return x2.op(), y2.op(), nil
+			}
+		}
+	}
+	return transformGeneral(a, b)
+}
+
+// transformGeneral is Transform for any operations of equal base length.
+func transformGeneral(a, b Operation) (aPrime, bPrime Operation, err error) {
 	var ap, bp Builder
 	ap.comps = make([]comp, 0, len(a.comps)+len(b.comps))
 	bp.comps = make([]comp, 0, len(a.comps)+len(b.comps))

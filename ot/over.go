@@ -146,9 +146,6 @@ func (e edit) index(x int) int {
 // splits that delete) or a length would pass MaxLength; the caller then
 // takes the general path, which also gives its errors.
 func transformSimple(a, b edit) (edit, edit, bool) {
-	if a.target() > MaxLength || b.target() > MaxLength || a.base+b.n > MaxLength || b.base+a.n > MaxLength {
-		return edit{}, edit{}, false
-	}
 	a2 := edit{base: b.target(), pos: a.pos, n: a.n, del: a.del, s: a.s}
 	b2 := edit{base: a.target(), pos: b.pos, n: b.n, del: b.del, s: b.s}
 	switch {
@@ -205,6 +202,9 @@ func transformSimple(a, b edit) (edit, edit, bool) {
 		if b2.n == 0 {
 			b2.pos = 0
 		}
+	}
+	if a2.base > MaxLength || b2.base > MaxLength || a2.target() > MaxLength || b2.target() > MaxLength {
+		return edit{}, edit{}, false
 	}
 	return a2, b2, true
 }

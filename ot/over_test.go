@@ -35,13 +35,18 @@ func randEdit(t testing.TB, r *rand.Rand, doc string) Operation {
 	return op
 }
 
-// transformOverSlow is TransformOver's definition: Transform step by step.
+// transformOverSlow is TransformOver's definition: Transform step by step,
+// with the general algorithm (Transform itself takes the same shortcut for
+// two keystrokes as TransformOver).
 func transformOverSlow(op Operation, over []Operation, sel Selection) (Operation, Selection, error) {
 	sel = sel.Transform(NewBuilderRetain(op.TargetLen()))
 	for _, o := range over {
 		var oPrime Operation
 		var err error
-		if op, oPrime, err = Transform(op, o); err != nil {
+		if o.base != op.base {
+			return Operation{}, nil, invalidf("transform: base lengths %d and %d differ", op.base, o.base)
+		}
+		if op, oPrime, err = transformGeneral(op, o); err != nil {
 			return Operation{}, nil, err
 		}
 		sel = sel.Transform(oPrime)
@@ -97,6 +102,26 @@ func TestTransformOverMatches(t *testing.T) {
 				t.Fatalf("TransformOver(%s, %v, %v)\n = %s %v\nwant %s %v", op, over, sel, got, gotSel, want, wantSel)
 			}
 		})
+	}
+}
+
+// Transform's shortcut for two keystrokes gives what the general algorithm
+// gives, both halves.
+func TestTransformSimpleMatches(t *testing.T) {
+	for seed := range 20000 {
+		r := rand.New(rand.NewPCG(uint64(seed), 78))
+		doc := randText(r, r.IntN(8))
+		a, b := randEdit(t, r, doc), randEdit(t, r, doc)
+		a1, b1, err1 := Transform(a, b)
+		a2, b2, err2 := transformGeneral(a, b)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("seed %d: %v %v", seed, err1, err2)
+		}
+		checkCanonical(t, a1)
+		checkCanonical(t, b1)
+		if !a1.Equal(a2) || !b1.Equal(b2) {
+			t.Fatalf("seed %d: Transform(%s, %s) = %s, %s; general %s, %s", seed, a, b, a1, b1, a2, b2)
+		}
 	}
 }
 
