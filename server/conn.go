@@ -473,87 +473,87 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 // pings it. It is the connection's only writer once it runs.
 //
 // Frames are what cost (a write system call here, a wake-up and a read in
-// the client), so under load they are spaced: what the client waits for
-// (its ack, an error, a pong) goes out at once, with everything queued
-// before it, but a frame holding only other people's ops and presence goes
-// out no sooner than coalesceWindow after the previous frame. An idle
-// client's first message is never delayed; a busy one gets one frame per
-// window with everything that happened in it, instead of one per commit.
+// the client), so under load they are spaced: after each frame the pump
+// rests for coalesceWindow, and only an urgent message (the client's ack,
+// an error, a pong) ends the rest early; other people's ops and presence
+// queue up meanwhile and go out together when it ends. An idle pump wakes
+// for the first message and writes it at once, so a quiet note adds no
+// delay; a busy client gets about one frame per window instead of one per
+// commit, and a flooding client gets its ack at once with every op since
+// its last frame in the same frame.
 func (c *client) writePump() {
 	ticker := time.NewTicker(pingPeriod)
 	defer ticker.Stop()
-	var (
-		last  time.Time // when the last frame was written
-		timer = time.NewTimer(time.Hour)
-		armed bool // timer runs for a delayed frame
-		spare [][]byte
-	)
-	timer.Stop()
-	defer timer.Stop()
-	write := func() bool {
-		if armed {
-			timer.Stop()
-			armed = false
-		}
-		var err error
-		if spare, err = c.writeQueued(spare, time.Time{}); err != nil {
-			c.close(closeInternal, "", false)
-			_ = c.conn.Close()
-			return false
-		}
-		last = time.Now()
-		return true
-	}
+	quiet := time.NewTimer(time.Hour)
+	quiet.Stop()
+	defer quiet.Stop()
+	var spare [][]byte
+	resting := false // in the quiet period after a frame
 	for {
-		select {
-		case <-c.out.notify:
-			if wait := coalesceWindow - time.Since(last); wait > 0 && !c.out.isUrgent() {
-				if !armed {
-					timer.Reset(wait)
-					armed = true
+		// Unless something queued while the last frame was written, sleep:
+		// idle until woken, or resting until the quiet period ends or an
+		// urgent message comes.
+		if resting || !c.out.rest(true) {
+			select {
+			case <-c.out.wake:
+				if resting && !c.out.isUrgent() {
+					continue // woken before the pump began to rest: keep resting
+				}
+			case <-quiet.C:
+			case <-ticker.C:
+				_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+					_ = c.conn.Close()
+					return
 				}
 				continue
-			}
-			if !write() {
+			case <-c.closing:
+				c.finish()
 				return
 			}
-		case <-timer.C:
-			armed = false
-			if !write() {
-				return
-			}
-		case <-ticker.C:
-			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-				_ = c.conn.Close()
-				return
-			}
-		case <-c.closing:
-			if c.flush {
-				// One deadline for the whole flush, so a stalled client
-				// cannot hold a shutdown up frame after frame.
-				_, _ = c.writeQueued(nil, time.Now().Add(writeWait))
-			}
-			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText))
-			// Give the client a moment to answer the close, so the close frame
-			// is not lost to a TCP reset; the read pump ends on the answer.
-			t := time.NewTimer(closeWait)
-			select {
-			case <-t.C:
-			case <-c.readDone:
-			}
-			t.Stop()
+		}
+		quiet.Stop()
+		resting = false
+		var err error
+		var n int
+		if spare, n, err = c.writeQueued(spare, time.Time{}); err != nil {
+			c.close(closeInternal, "", false)
 			_ = c.conn.Close()
 			return
+		}
+		if n > 0 {
+			c.out.rest(false)
+			quiet.Reset(coalesceWindow)
+			resting = true
 		}
 	}
 }
 
+// finish ends the connection as close asked: the queued messages when
+// flush is set, then the close frame.
+func (c *client) finish() {
+	if c.flush {
+		// One deadline for the whole flush, so a stalled client cannot
+		// hold a shutdown up frame after frame.
+		_, _, _ = c.writeQueued(nil, time.Now().Add(writeWait))
+	}
+	_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	_ = c.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(c.closeCode, c.closeText))
+	// Give the client a moment to answer the close, so the close frame is
+	// not lost to a TCP reset; the read pump ends on the answer.
+	t := time.NewTimer(closeWait)
+	select {
+	case <-t.C:
+	case <-c.readDone:
+	}
+	t.Stop()
+	_ = c.conn.Close()
+}
+
 // writeQueued sends everything queued, as few frames as possible, and
-// returns the emptied queue for reuse. Each frame may take writeWait, or
-// all must be done by deadline when it is set.
-func (c *client) writeQueued(spare [][]byte, deadline time.Time) ([][]byte, error) {
+// returns the emptied queue for reuse and how many messages it sent. Each
+// frame may take writeWait, or all must be done by deadline when it is set.
+func (c *client) writeQueued(spare [][]byte, deadline time.Time) ([][]byte, int, error) {
 	msgs := c.out.take(spare)
 	rest := msgs
 	for len(rest) > 0 {
@@ -568,11 +568,11 @@ func (c *client) writeQueued(spare [][]byte, deadline time.Time) ([][]byte, erro
 		}
 		_ = c.conn.SetWriteDeadline(d)
 		if err := writeFrame(c.conn, rest[:n]); err != nil {
-			return msgs, err
+			return msgs, 0, err
 		}
 		rest = rest[n:]
 	}
-	return msgs, nil
+	return msgs, len(msgs), nil
 }
 
 // writeFrame writes messages as one server frame, a JSON array, straight

@@ -160,6 +160,48 @@ func TestOutboxBudget(t *testing.T) {
 	}
 }
 
+// A push wakes the write pump when it is idle or for an urgent message, not
+// while it rests after a frame.
+func TestOutboxWake(t *testing.T) {
+	o := newOutbox(1 << 10)
+	woken := func() bool {
+		select {
+		case <-o.wake:
+			return true
+		default:
+			return false
+		}
+	}
+	if o.rest(true) {
+		t.Fatal("empty outbox reports queued messages")
+	}
+	o.push([]byte("a"), false)
+	if !woken() {
+		t.Fatal("idle pump not woken")
+	}
+	o.push([]byte("b"), false)
+	if woken() {
+		t.Fatal("woken again before it looked at the queue")
+	}
+	o.take(nil)
+	o.rest(false) // resting after a frame
+	o.push([]byte("c"), false)
+	if woken() {
+		t.Fatal("resting pump woken for someone else's op")
+	}
+	o.push([]byte("d"), true)
+	if !woken() || !o.isUrgent() {
+		t.Fatal("resting pump not woken for an urgent message")
+	}
+	if !o.rest(true) {
+		t.Fatal("queued messages not reported")
+	}
+	o.push([]byte("e"), false)
+	if woken() {
+		t.Fatal("woken though rest saw queued messages (the pump writes them without sleeping)")
+	}
+}
+
 func TestTokenBucket(t *testing.T) {
 	b := newTokenBucket(1, 3)
 	for i := range 3 {
