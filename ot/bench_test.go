@@ -81,6 +81,51 @@ func BenchmarkTransform(b *testing.B) {
 	}
 }
 
+// BenchmarkTransformTyping transforms two concurrent keystrokes on a 100 KB
+// note, what the server does for every operation that arrives one revision
+// behind: each is [retain, insert "x", retain] or [retain, delete 1, retain].
+func BenchmarkTransformTyping(b *testing.B) {
+	const n = 100 << 10
+	ins := func(pos int, s string) Operation { return mustOp(b, pos, s, n-pos) }
+	del := func(pos int) Operation { return mustOp(b, pos, -1, n-pos-1) }
+	for _, bc := range []struct {
+		name string
+		x, y Operation
+	}{
+		{"insert-insert", ins(48213, "x"), ins(51987, "y")},
+		{"insert-delete", ins(51987, "x"), del(48213)},
+		{"delete-delete", del(48213), del(51987)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := Transform(bc.x, bc.y); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSelectionTransform moves a cursor and a two-range selection
+// through a keystroke, what the server does for every presence update.
+func BenchmarkSelectionTransform(b *testing.B) {
+	const n = 100 << 10
+	op := mustOp(b, 48213, "x", n-48213)
+	b.Run("Range", func(b *testing.B) {
+		r := Range{Anchor: 50000, Head: 50000}
+		for b.Loop() {
+			r = r.Transform(op)
+			r.Anchor, r.Head = 50000, 50000
+		}
+	})
+	b.Run("Selection", func(b *testing.B) {
+		sel := Selection{{Anchor: 100, Head: 200}, {Anchor: 60000, Head: 50000}}
+		for b.Loop() {
+			_ = sel.Transform(op)
+		}
+	})
+}
+
 // BenchmarkCompose composes two consecutive 8-edit operations.
 func BenchmarkCompose(b *testing.B) {
 	for _, sz := range benchSizes {
@@ -104,6 +149,24 @@ func BenchmarkUnmarshal(b *testing.B) {
 		if err := op.UnmarshalJSON(data); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkString encodes a keystroke operation and an 8-edit one to their
+// JSON form, what the server does for every broadcast.
+func BenchmarkString(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		op   Operation
+	}{
+		{"keystroke", mustOp(b, 48213, "é", 51987)},
+		{"8-edits", spreadOp(b, 100<<10, 8, 1)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				_ = bc.op.String()
+			}
+		})
 	}
 }
 
