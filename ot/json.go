@@ -2,7 +2,6 @@ package ot
 
 import (
 	"strconv"
-	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -10,23 +9,52 @@ import (
 // MarshalJSON returns op in ot.js's TextOperation wire format, e.g.
 // [5,"abc",-2,3]. The empty operation is []. It never fails.
 func (op Operation) MarshalJSON() ([]byte, error) {
-	var sb strings.Builder
-	sb.WriteByte('[')
+	return op.appendJSON(make([]byte, 0, op.jsonLen())), nil
+}
+
+// appendJSON appends op's JSON form to dst.
+func (op Operation) appendJSON(dst []byte) []byte {
+	dst = append(dst, '[')
 	for i, c := range op.comps {
 		if i > 0 {
-			sb.WriteByte(',')
+			dst = append(dst, ',')
 		}
 		switch c.k {
 		case kRetain:
-			sb.WriteString(strconv.Itoa(c.n))
+			dst = strconv.AppendInt(dst, int64(c.n), 10)
 		case kDelete:
-			sb.WriteString(strconv.Itoa(-c.n))
+			dst = strconv.AppendInt(dst, -int64(c.n), 10)
 		case kInsert:
-			writeJSONString(&sb, c.s)
+			dst = appendJSONString(dst, c.s)
 		}
 	}
-	sb.WriteByte(']')
-	return []byte(sb.String()), nil
+	return append(dst, ']')
+}
+
+// jsonLen returns the length of op's JSON form, or less when an insert
+// holds characters that must be escaped.
+func (op Operation) jsonLen() int {
+	n := 2 + max(len(op.comps)-1, 0) // the brackets and the commas
+	for _, c := range op.comps {
+		switch c.k {
+		case kInsert:
+			n += len(c.s) + 2
+		case kDelete:
+			n += 1 + digits(c.n)
+		default:
+			n += digits(c.n)
+		}
+	}
+	return n
+}
+
+// digits returns the number of decimal digits of n > 0.
+func digits(n int) int {
+	d := 1
+	for ; n >= 10; n /= 10 {
+		d++
+	}
+	return d
 }
 
 // UnmarshalJSON decodes ot.js's TextOperation wire format into op. It reads

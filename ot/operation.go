@@ -1,9 +1,6 @@
 package ot
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "unicode/utf8"
 
 // MaxLength is the largest length, in UTF-16 code units, of a component, of
 // an operation's base or target, or of a Document: 2^31-1, the largest
@@ -79,9 +76,16 @@ func (op Operation) Validate(docLen int) error {
 
 // String returns op's JSON form, e.g. [5,"abc",-2,3].
 func (op Operation) String() string {
-	b, _ := op.MarshalJSON() // never fails
-	return string(b)
+	if n := op.jsonLen(); n > smallJSON {
+		return string(op.appendJSON(make([]byte, 0, n)))
+	}
+	// A keystroke's JSON is encoded on the stack and copied once.
+	var buf [smallJSON]byte
+	return string(op.appendJSON(buf[:0]))
 }
+
+// smallJSON is the length of JSON that String encodes on the stack.
+const smallJSON = 128
 
 // Component is one component of an operation, as returned by Components.
 // Exactly one of the fields is set: Retain > 0, Insert != "", or Delete > 0.
@@ -369,10 +373,10 @@ func New(items ...any) (Operation, error) {
 	return b.Build()
 }
 
-// writeString appends s to sb as a JSON string literal.
-func writeJSONString(sb *strings.Builder, s string) {
+// appendJSONString appends s to dst as a JSON string literal.
+func appendJSONString(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
-	sb.WriteByte('"')
+	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -385,9 +389,9 @@ func writeJSONString(sb *strings.Builder, s string) {
 			if r == '\u2028' || r == '\u2029' {
 				// Valid JSON, but not valid in older JavaScript string
 				// literals; escape them as encoding/json does.
-				sb.WriteString(s[start:i])
-				sb.WriteString(`\u202`)
-				sb.WriteByte(hex[r&0xF])
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, `\u202`...)
+				dst = append(dst, hex[r&0xF])
 				i += size
 				start = i
 				continue
@@ -395,26 +399,25 @@ func writeJSONString(sb *strings.Builder, s string) {
 			i += size
 			continue
 		}
-		sb.WriteString(s[start:i])
+		dst = append(dst, s[start:i]...)
 		switch c {
 		case '"':
-			sb.WriteString(`\"`)
+			dst = append(dst, `\"`...)
 		case '\\':
-			sb.WriteString(`\\`)
+			dst = append(dst, `\\`...)
 		case '\n':
-			sb.WriteString(`\n`)
+			dst = append(dst, `\n`...)
 		case '\r':
-			sb.WriteString(`\r`)
+			dst = append(dst, `\r`...)
 		case '\t':
-			sb.WriteString(`\t`)
+			dst = append(dst, `\t`...)
 		default:
-			sb.WriteString(`\u00`)
-			sb.WriteByte(hex[c>>4])
-			sb.WriteByte(hex[c&0xF])
+			dst = append(dst, `\u00`...)
+			dst = append(dst, hex[c>>4], hex[c&0xF])
 		}
 		i++
 		start = i
 	}
-	sb.WriteString(s[start:])
-	sb.WriteByte('"')
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }

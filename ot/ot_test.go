@@ -378,3 +378,21 @@ func TestTransformTooLarge(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestJSONLen checks that jsonLen, the size String and MarshalJSON allocate,
+// is exact when no character needs escaping and never more than the JSON.
+func TestJSONLen(t *testing.T) {
+	for _, items := range [][]any{
+		{}, {7}, {-1}, {"x"}, {9, "é", 10}, {2147483647}, {-2147483647}, {2147483645, "😀"},
+		{1, "a\"b\n", -3, 10, "\u2028", 99}, {1000000, "日本", -1, 1},
+	} {
+		op := mustOp(t, items...)
+		b, _ := op.MarshalJSON()
+		if n := op.jsonLen(); n > len(b) || n < len(b) && !strings.ContainsAny(string(b), `\`) {
+			t.Errorf("jsonLen(%s) = %d, the JSON has %d bytes", b, n, len(b))
+		}
+		if s := op.String(); s != string(b) {
+			t.Errorf("String() = %s, MarshalJSON() = %s", s, b)
+		}
+	}
+}
