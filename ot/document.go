@@ -22,6 +22,11 @@ type Document struct {
 	scratch []uint16 // reused buffer for an insert's UTF-16 form
 	path    []*node  // reused buffer for the path find walks
 	bytes   int      // the length of the text in UTF-8 bytes
+	// astral is true when the text may hold a surrogate pair: it held one
+	// when loaded or an insert since brought one. While it is false, no
+	// position can fall inside a pair, and splitsPair (one descent of the
+	// tree per boundary of an operation) answers at once.
+	astral bool
 }
 
 const (
@@ -64,7 +69,7 @@ func NewDocument(text string) (*Document, error) {
 	if n > MaxLength {
 		return nil, errorf(ETOOLARGE, "document of %d units exceeds the maximum length %d", n, MaxLength)
 	}
-	d := &Document{seed: 0x5eed5c71be, bytes: len(text)}
+	d := &Document{seed: 0x5eed5c71be, bytes: len(text), astral: hasPair(text, n)}
 	units := make([]uint16, 0, n)
 	units = appendUTF16(units, text)
 	d.root = d.build(units)
@@ -299,7 +304,7 @@ func (d *Document) unitAt(pos int) uint16 {
 
 // splitsPair reports whether the position pos falls inside a surrogate pair.
 func (d *Document) splitsPair(pos int) bool {
-	if pos <= 0 || pos >= d.Len() {
+	if !d.astral || pos <= 0 || pos >= d.Len() {
 		return false
 	}
 	u := d.unitAt(pos)
@@ -353,6 +358,9 @@ func (d *Document) Apply(op Operation) error {
 	if err := op.Validate(d.Len()); err != nil {
 		return err
 	}
+	if done, err := d.applyEdit(op); done {
+		return err
+	}
 	pos := 0
 	for _, c := range op.comps {
 		if c.k != kInsert {
@@ -371,6 +379,7 @@ func (d *Document) Apply(op Operation) error {
 			d.scratch = appendUTF16(d.scratch[:0], c.s)
 			d.insert(pos, d.scratch)
 			d.bytes += len(c.s)
+			d.astral = d.astral || hasPair(c.s, c.n)
 			pos += c.n
 		case kDelete:
 			d.bytes -= d.delete(pos, c.n)
@@ -380,6 +389,75 @@ func (d *Document) Apply(op Operation) error {
 		d.scratch = nil // do not keep a large insert's buffer alive
 	}
 	return nil
+}
+
+// applyEdit applies op, whose base length is Len(), with one descent of the
+// tree when it is a single edit within one chunk, the shape of nearly every
+// keystroke: [retain?, insert s, retain?] where s fits in the chunk it goes
+// into, or [retain?, delete n, retain?] where the n units lie in one chunk
+// and are not all of it. It then does what the general path of Apply does,
+// in the same way (the same chunk, the same tree), and reports true with
+// Apply's result. For any other op it changes nothing and reports false.
+func (d *Document) applyEdit(op Operation) (bool, error) {
+	cs := op.comps
+	pos := 0
+	if len(cs) > 0 && cs[0].k == kRetain {
+		pos = cs[0].n
+		cs = cs[1:]
+	}
+	if len(cs) == 0 || len(cs) > 2 || len(cs) == 2 && cs[1].k != kRetain || d.root == nil {
+		return false, nil
+	}
+	switch c := cs[0]; c.k {
+	case kInsert:
+		if c.n > maxChunk/2 {
+			return false, nil // insert splices in chunks of its own
+		}
+		t, k, path := d.find(pos, 1, d.path[:0])
+		if len(t.units)+c.n > maxChunk {
+			return false, nil // insert halves the chunk first
+		}
+		if d.astral && inPair(t.units, k) {
+			return true, invalidf("operation boundary splits a surrogate pair")
+		}
+		d.scratch = appendUTF16(d.scratch[:0], c.s)
+		insertAt(t, k, path, d.scratch)
+		d.bytes += len(c.s)
+		d.astral = d.astral || hasPair(c.s, c.n)
+		return true, nil
+	case kDelete:
+		t, k, path := d.find(pos, 0, d.path[:0])
+		if k+c.n > len(t.units) || c.n == len(t.units) {
+			return false, nil // delete cuts the range out of the tree
+		}
+		if d.astral && (inPair(t.units, k) || inPair(t.units, k+c.n)) {
+			return true, invalidf("operation boundary splits a surrogate pair")
+		}
+		d.bytes -= deleteAt(t, k, path, c.n)
+		return true, nil
+	}
+	return false, nil
+}
+
+// hasPair reports whether the valid UTF-8 string s, of n UTF-16 units, holds
+// a character outside the BMP, that is a surrogate pair in UTF-16.
+func hasPair(s string, n int) bool {
+	return n != utf8.RuneCountInString(s)
+}
+
+// inPair reports whether offset k of the chunk units (0 <= k <= len(units))
+// falls inside a surrogate pair, as splitsPair does for the document
+// position there, without a descent: whether the unit before it is a high
+// surrogate or, at the chunk's start, the unit at it a low one. A pair may
+// straddle two chunks, and the two tests agree because the document is
+// always valid UTF-16: a high surrogate is always followed by a low one.
+func inPair(units []uint16, k int) bool {
+	if k > 0 {
+		u := units[k-1]
+		return u >= 0xD800 && u <= 0xDBFF
+	}
+	u := units[0]
+	return u >= 0xDC00 && u <= 0xDFFF
 }
 
 // Invert returns the operation that undoes op on the document as it is now
@@ -456,6 +534,12 @@ func (d *Document) insert(pos int, units []uint16) {
 		d.root = merge(l, r)
 		t, k, path = d.find(pos, 1, d.path[:0])
 	}
+	insertAt(t, k, path, units)
+}
+
+// insertAt inserts units at offset k of t's chunk, which has room for them;
+// path is the path from the root to t.
+func insertAt(t *node, k int, path []*node, units []uint16) {
 	n := len(t.units)
 	t.units = append(t.units, units...) // fits in the capacity: no allocation
 	copy(t.units[k+len(units):], t.units[k:n])
@@ -478,6 +562,12 @@ func (d *Document) delete(pos, n int) int {
 		// the range out of the tree.
 		return d.cut(pos, n)
 	}
+	return deleteAt(t, k, path, n)
+}
+
+// deleteAt removes n units at offset k of t's chunk, which holds them and
+// more, and returns their UTF-8 length; path is the path from the root to t.
+func deleteAt(t *node, k int, path []*node, n int) int {
 	removed := utf8Len(t.units[k : k+n])
 	t.units = append(t.units[:k], t.units[k+n:]...)
 	t.size -= n

@@ -209,3 +209,109 @@ func TestReplayTrace(t *testing.T) {
 		t.Fatalf("the trace grew the document to only %d units", d.Len())
 	}
 }
+
+// TestDocumentSingleEdits applies keystroke-shaped operations (one insert
+// or one delete between retains, Apply's fast path) at every position
+// around chunk edges that surrogate pairs straddle, and checks each against
+// the string Apply: the same error or the same text.
+func TestDocumentSingleEdits(t *testing.T) {
+	// The pairs start at 511: the chunk edges at 512 and 1024 fall inside one.
+	text := strings.Repeat("a", initChunk-1) + strings.Repeat("😀", 600) + "bcd"
+	d, err := NewDocument(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Len16(text)
+	var positions []int
+	for _, edge := range []int{0, initChunk, 2 * initChunk, n} {
+		for p := max(edge-4, 0); p <= min(edge+4, n); p++ {
+			positions = append(positions, p)
+		}
+	}
+	for _, p := range positions {
+		var builders []*Builder
+		for _, s := range []string{"x", "😀"} {
+			builders = append(builders, NewBuilder().Retain(p).Insert(s).Retain(n-p))
+		}
+		for k := 1; k <= 3 && p+k <= n; k++ {
+			builders = append(builders, NewBuilder().Retain(p).Delete(k).Retain(n-p-k))
+		}
+		var ops []Operation
+		for _, b := range builders {
+			op, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ops = append(ops, op)
+		}
+		for _, op := range ops {
+			want, wantErr := Apply(text, op)
+			inv, _ := Invert(op, text)
+			err := d.Apply(op)
+			if (err == nil) != (wantErr == nil) {
+				t.Fatalf("Apply(%s): %v; the string Apply: %v", op, err, wantErr)
+			}
+			if err != nil {
+				wantCode(t, err, EINVALID)
+				if d.String() != text {
+					t.Fatalf("failed Apply(%s) changed the document", op)
+				}
+				continue
+			}
+			if d.String() != want || d.Len() != Len16(want) || d.UTF8Len() != len(want) {
+				t.Fatalf("Apply(%s): the document differs from the string Apply", op)
+			}
+			checkTree(t, d.root)
+			if err := d.Apply(inv); err != nil {
+				t.Fatalf("undoing %s: %v", op, err)
+			}
+			if d.String() != text {
+				t.Fatalf("undoing %s did not restore the text", op)
+			}
+		}
+	}
+}
+
+// TestDocumentPairArrives starts from text without surrogate pairs, where
+// Apply checks no boundary, brings a pair in each way an insert can, and
+// checks that a boundary inside it is then rejected.
+func TestDocumentPairArrives(t *testing.T) {
+	big := strings.Repeat("😀", maxChunk) // inserted as chunks of its own
+	for _, tc := range []struct {
+		name string
+		op   []any
+		at   int // where the first pair starts
+	}{
+		{"keystroke", []any{2, "😀", 3}, 2},
+		{"several edits", []any{1, "x", 1, "😀", 2, -1}, 3},
+		{"large insert", []any{5, big}, 5},
+		{"replace all", []any{"ab😀cd", -5}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, err := NewDocument("hello")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Apply(mustOp(t, tc.op...)); err != nil {
+				t.Fatal(err)
+			}
+			text, n := d.String(), d.Len()
+			for _, items := range [][]any{
+				{tc.at + 1, "x", n - tc.at - 1},      // insert inside the pair
+				{tc.at, -1, n - tc.at - 1},           // delete half of it
+				{tc.at + 1, -1, n - tc.at - 2},       // the other half
+				{"y", tc.at + 1, "x", n - tc.at - 1}, // the general path
+				{tc.at + 1, -1, n - tc.at - 2, "z"},  // the general path
+			} {
+				op := mustOp(t, items...)
+				wantCode(t, d.Apply(op), EINVALID)
+				if d.String() != text {
+					t.Fatalf("failed Apply(%s) changed the document", op)
+				}
+			}
+			if _, err := d.Slice(0, tc.at+1); err == nil {
+				t.Fatalf("Slice(0, %d) splits a pair and succeeded", tc.at+1)
+			}
+		})
+	}
+}
