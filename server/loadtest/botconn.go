@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -46,14 +47,15 @@ type botConn struct {
 	client string // our public id, from the welcome
 	limits wsclient.Limits
 
-	mu       sync.Mutex // guards the editing state below
-	rev      int64      // the revision we have seen (ours acknowledged, theirs applied)
-	n        int        // the document's length in UTF-16 units, our pending edits included
-	pos      int        // our cursor
-	seq      uint64     // the last seq used
-	inflight *localOp   // sent, not acknowledged
-	buffer   *localOp   // edited while inflight was out; sent on its ack
-	dead     bool       // the connection ended
+	mu       sync.Mutex     // guards the editing state below
+	rev      int64          // the revision we have seen (ours acknowledged, theirs applied)
+	n        int            // the document's length in UTF-16 units, our pending edits included
+	pos      int            // our cursor
+	seq      uint64         // the last seq used
+	inflight *localOp       // sent, not acknowledged
+	ops      []ot.Operation // scratch for remote
+	buffer   *localOp       // edited while inflight was out; sent on its ack
+	dead     bool           // the connection ended
 	waiters  []chan struct{}
 
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
@@ -151,14 +153,11 @@ func (b *botConn) run() {
 			_ = b.ws.Close()
 			continue
 		}
-		for i := range msgs {
-			if err := b.handle(&msgs[i], now); err != nil {
-				// The bot's state can no longer be trusted: count the error
-				// once and end the connection (the read then fails).
-				b.onError(fmt.Errorf("client %s: %w", b.client, err))
-				_ = b.ws.Close()
-				break
-			}
+		if err := b.handleFrame(msgs, now); err != nil {
+			// The bot's state can no longer be trusted: count the error
+			// once and end the connection (the read then fails).
+			b.onError(fmt.Errorf("client %s: %w", b.client, err))
+			_ = b.ws.Close()
 		}
 	}
 }
@@ -180,50 +179,93 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-func (b *botConn) handle(m *wire.Msg, now time.Time) error {
-	switch m.Type {
-	case "op":
-		return b.remote(m, now)
-	case "ack":
-		return b.ack(m, now)
-	case "error":
-		return fmt.Errorf("server error %s: %s", m.Code, m.Message)
+// handleFrame handles a frame's messages in order; runs of consecutive ops
+// are taken together.
+func (b *botConn) handleFrame(msgs []wire.Msg, now time.Time) error {
+	for i := 0; i < len(msgs); {
+		var err error
+		switch m := &msgs[i]; m.Type {
+		case "op":
+			j := i + 1
+			for j < len(msgs) && msgs[j].Type == "op" {
+				j++
+			}
+			if err := b.remote(msgs[i:j], now); err != nil {
+				return err
+			}
+			i = j
+			continue
+		case "ack":
+			err = b.ack(m, now)
+		case "error":
+			err = fmt.Errorf("server error %s: %s", m.Code, m.Message)
+		}
+		// presence, leave, pong: nothing to keep
+		if err != nil {
+			return err
+		}
+		i++
 	}
-	return nil // presence, leave, pong: nothing to keep
+	return nil
 }
 
-// remote takes another client's committed op.
-func (b *botConn) remote(m *wire.Msg, now time.Time) error {
+// remote takes other clients' committed ops, consecutive revisions.
+func (b *botConn) remote(msgs []wire.Msg, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if m.Rev != b.rev+1 {
-		return fmt.Errorf("op for revision %d at revision %d", m.Rev, b.rev)
-	}
-	op, err := b.log.remote(m.Rev, m.Op)
-	if err != nil {
-		return err
-	}
-	// The ot.js client: move our pending ops over theirs, and theirs over
-	// our pending ops, to apply it on top of what we have.
-	if b.inflight != nil {
-		if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err != nil {
-			return fmt.Errorf("revision %d: %w", m.Rev, err)
+	ops := b.ops[:0]
+	defer func() { clear(ops); b.ops = ops[:0] }()
+	for i := range msgs {
+		m := &msgs[i]
+		if want := b.rev + 1 + int64(i); m.Rev != want {
+			return fmt.Errorf("op for revision %d where %d was due", m.Rev, want)
 		}
-		if b.buffer != nil {
-			if b.buffer.op, op, err = ot.Transform(b.buffer.op, op); err != nil {
-				return fmt.Errorf("revision %d: %w", m.Rev, err)
+		op, err := b.log.remote(m.Rev, m.Op)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, op)
+	}
+	switch {
+	case b.inflight == nil:
+		for i, op := range ops {
+			if op.BaseLen() != b.n {
+				return fmt.Errorf("revision %d: op for length %d, the document has %d", msgs[i].Rev, op.BaseLen(), b.n)
 			}
+			b.n = op.TargetLen()
+			b.pos = ot.TransformIndex(b.pos, op)
+		}
+	case b.buffer == nil:
+		// The ot.js client, for a whole run at once: our in-flight op
+		// moves over theirs, and our cursor (in the text after it) through
+		// their ops moved past it.
+		op, sel, err := ot.TransformOver(b.inflight.op, ops, ot.Selection{{Anchor: b.pos, Head: b.pos}})
+		if err != nil {
+			return fmt.Errorf("revisions %d-%d: %w", msgs[0].Rev, msgs[len(msgs)-1].Rev, err)
+		}
+		b.inflight.op, b.n, b.pos = op, op.TargetLen(), sel[0].Head
+	default:
+		for i, op := range ops {
+			var err error
+			if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err == nil {
+				b.buffer.op, op, err = ot.Transform(b.buffer.op, op)
+			}
+			if err != nil {
+				return fmt.Errorf("revision %d: %w", msgs[i].Rev, err)
+			}
+			if op.BaseLen() != b.n {
+				return fmt.Errorf("revision %d: op for length %d, the document has %d", msgs[i].Rev, op.BaseLen(), b.n)
+			}
+			b.n = op.TargetLen()
+			b.pos = ot.TransformIndex(b.pos, op)
 		}
 	}
-	if op.BaseLen() != b.n {
-		return fmt.Errorf("revision %d: op for length %d, the document has %d", m.Rev, op.BaseLen(), b.n)
-	}
-	b.n = op.TargetLen()
-	b.pos = ot.TransformIndex(b.pos, op)
-	b.rev = m.Rev
+	b.rev += int64(len(msgs))
 	b.wake()
 	if b.onRemote != nil {
-		b.onRemote(m.Rev, now)
+		for i := range msgs {
+			b.onRemote(msgs[i].Rev, now)
+		}
 	}
 	return nil
 }
@@ -376,21 +418,16 @@ func (b *botConn) close() error {
 // first welcome, then each committed op as the first bot to see it decoded
 // it. Every later bot compares its bytes with the record.
 type refLog struct {
-	mu       sync.RWMutex
+	mu       sync.Mutex
 	base     int64 // the revision of text
 	text     string
 	started  bool
-	blocks   []*refBlock // block k holds revisions base+1+k*refBlockSize ...
 	mismatch []string
+	ops      table[atomic.Pointer[refOp]] // index rev-base-1
 }
 
-const refBlockSize = 4096
-
-type refBlock [refBlockSize]refEntry
-
-type refEntry struct {
-	mu   sync.Mutex
-	set  bool
+// refOp is one revision as recorded: its JSON and the decoded op.
+type refOp struct {
 	json []byte
 	op   ot.Operation
 }
@@ -410,30 +447,13 @@ func (l *refLog) welcome(rev int64, text string) error {
 	return nil
 }
 
-func (l *refLog) entry(rev int64) (*refEntry, error) {
+// entry returns the slot of rev; base is fixed once the bots have joined.
+func (l *refLog) entry(rev int64) (*atomic.Pointer[refOp], error) {
 	i := rev - l.base - 1
 	if i < 0 {
 		return nil, fmt.Errorf("revision %d is not after the welcome's %d", rev, l.base)
 	}
-	k := int(i / refBlockSize)
-	l.mu.RLock()
-	var blk *refBlock
-	if k < len(l.blocks) {
-		blk = l.blocks[k]
-	}
-	l.mu.RUnlock()
-	if blk == nil {
-		l.mu.Lock()
-		for len(l.blocks) <= k {
-			l.blocks = append(l.blocks, nil)
-		}
-		if blk = l.blocks[k]; blk == nil {
-			blk = new(refBlock)
-			l.blocks[k] = blk
-		}
-		l.mu.Unlock()
-	}
-	return &blk[i%refBlockSize], nil
+	return l.ops.at(i), nil
 }
 
 // remote returns the op of rev as received in raw, decoding it only when
@@ -443,20 +463,21 @@ func (l *refLog) remote(rev int64, raw []byte) (ot.Operation, error) {
 	if err != nil {
 		return ot.Operation{}, err
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.set {
-		if !bytes.Equal(e.json, raw) {
-			return ot.Operation{}, l.differs(rev, e.json, raw)
+	p := e.Load()
+	if p == nil {
+		op, err := ot.ParseJSON(raw)
+		if err != nil {
+			return ot.Operation{}, fmt.Errorf("revision %d: %w", rev, err)
 		}
-		return e.op, nil
+		if e.CompareAndSwap(nil, &refOp{json: bytes.Clone(raw), op: op}) {
+			return op, nil
+		}
+		p = e.Load()
 	}
-	op, err := ot.ParseJSON(raw)
-	if err != nil {
-		return ot.Operation{}, fmt.Errorf("revision %d: %w", rev, err)
+	if !bytes.Equal(p.json, raw) {
+		return ot.Operation{}, l.differs(rev, p.json, raw)
 	}
-	e.json, e.op, e.set = bytes.Clone(raw), op, true
-	return op, nil
+	return p.op, nil
 }
 
 // own records (or checks) the op a bot had in flight as rev, transformed
@@ -467,15 +488,16 @@ func (l *refLog) own(rev int64, op ot.Operation) error {
 		return err
 	}
 	s := op.String()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.set {
-		if string(e.json) != s {
-			return l.differs(rev, e.json, []byte(s))
+	p := e.Load()
+	if p == nil {
+		if e.CompareAndSwap(nil, &refOp{json: []byte(s), op: op}) {
+			return nil
 		}
-		return nil
+		p = e.Load()
 	}
-	e.json, e.op, e.set = []byte(s), op, true
+	if string(p.json) != s {
+		return l.differs(rev, p.json, []byte(s))
+	}
 	return nil
 }
 
@@ -489,10 +511,10 @@ func (l *refLog) differs(rev int64, want, got []byte) error {
 
 // replay applies the record up to rev to the first welcome's text.
 func (l *refLog) replay(rev int64) (string, error) {
-	l.mu.RLock()
+	l.mu.Lock()
 	base, text := l.base, l.text
 	nm := len(l.mismatch)
-	l.mu.RUnlock()
+	l.mu.Unlock()
 	if nm > 0 {
 		return "", fmt.Errorf("%d revisions differed between clients", nm)
 	}
@@ -505,13 +527,11 @@ func (l *refLog) replay(rev int64) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		e.mu.Lock()
-		op, set := e.op, e.set
-		e.mu.Unlock()
-		if !set {
+		p := e.Load()
+		if p == nil {
 			return "", fmt.Errorf("no client saw revision %d", r)
 		}
-		if err := doc.Apply(op); err != nil {
+		if err := doc.Apply(p.op); err != nil {
 			return "", fmt.Errorf("revision %d: %w", r, err)
 		}
 	}

@@ -694,18 +694,13 @@ func createNote(ctx context.Context, c *http.Client, base string) (string, error
 // come before the submitter's ack are parked on the revision until the ack
 // names its send time.
 type revTable struct {
-	mu     sync.RWMutex
-	blocks []*revBlock // block k holds revisions k*revBlockSize ...
+	t table[revEntry]
 }
 
-const revBlockSize = 4096
-
-type revBlock [revBlockSize]revEntry
-
 type revEntry struct {
-	mu     sync.Mutex
-	sentAt int64 // unix nanos; 0 until the ack
-	edited int64
+	sentAt atomic.Int64 // unix nanos; 0 until the ack
+	edited atomic.Int64 // set before sentAt
+	mu     sync.Mutex   // guards parked, and setting sentAt
 	parked []parked
 }
 
@@ -714,33 +709,12 @@ type parked struct {
 	to *bot
 }
 
-func (t *revTable) entry(rev int64) *revEntry {
-	k := int(rev / revBlockSize)
-	t.mu.RLock()
-	var blk *revBlock
-	if k < len(t.blocks) {
-		blk = t.blocks[k]
-	}
-	t.mu.RUnlock()
-	if blk == nil {
-		t.mu.Lock()
-		for len(t.blocks) <= k {
-			t.blocks = append(t.blocks, nil)
-		}
-		if blk = t.blocks[k]; blk == nil {
-			blk = new(revBlock)
-			t.blocks[k] = blk
-		}
-		t.mu.Unlock()
-	}
-	return &blk[rev%revBlockSize]
-}
-
 // sent records the submitter's send time of rev and settles parked arrivals.
 func (t *revTable) sent(rev, sentAt, edited int64, by *bot) {
-	e := t.entry(rev)
+	e := t.t.at(rev)
 	e.mu.Lock()
-	e.sentAt, e.edited = sentAt, edited
+	e.edited.Store(edited)
+	e.sentAt.Store(sentAt)
 	p := e.parked
 	e.parked = nil
 	e.mu.Unlock()
@@ -752,15 +726,18 @@ func (t *revTable) sent(rev, sentAt, edited int64, by *bot) {
 
 // arrive records that rev reached bot b at time at.
 func (t *revTable) arrive(rev, at int64, b *bot) {
-	e := t.entry(rev)
-	e.mu.Lock()
-	s, ed := e.sentAt, e.edited
+	e := t.t.at(rev)
+	s := e.sentAt.Load()
 	if s == 0 {
-		e.parked = append(e.parked, parked{at, b})
+		e.mu.Lock()
+		if s = e.sentAt.Load(); s == 0 {
+			e.parked = append(e.parked, parked{at, b})
+		}
+		e.mu.Unlock()
+		if s == 0 {
+			return
+		}
 	}
-	e.mu.Unlock()
-	if s != 0 {
-		b.bcast.record(time.Duration(at - s))
-		b.keys.record(time.Duration(at - ed))
-	}
+	b.bcast.record(time.Duration(at - s))
+	b.keys.record(time.Duration(at - e.edited.Load()))
 }
