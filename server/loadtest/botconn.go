@@ -53,7 +53,7 @@ type botConn struct {
 	pos      int            // our cursor
 	seq      uint64         // the last seq used
 	inflight *localOp       // sent, not acknowledged
-	ops      []ot.Operation // scratch for remote
+	runOps   []ot.Operation // scratch for handleFrame
 	buffer   *localOp       // edited while inflight was out; sent on its ack
 	dead     bool           // the connection ended
 	waiters  []chan struct{}
@@ -129,7 +129,6 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 
 // run reads the server's frames until the connection ends.
 func (b *botConn) run() {
-	var msgs []wire.Msg
 	var buf []byte
 	for {
 		_, r, err := b.ws.NextReader()
@@ -146,14 +145,7 @@ func (b *botConn) run() {
 			}
 			return
 		}
-		now := time.Now()
-		msgs, err = wire.ParseFrameLean(buf, msgs[:0])
-		if err != nil {
-			b.onError(fmt.Errorf("client %s: %w", b.client, err))
-			_ = b.ws.Close()
-			continue
-		}
-		if err := b.handleFrame(msgs, now); err != nil {
+		if err := b.handleFrame(buf, time.Now()); err != nil {
 			// The bot's state can no longer be trusted: count the error
 			// once and end the connection (the read then fails).
 			b.onError(fmt.Errorf("client %s: %w", b.client, err))
@@ -179,58 +171,122 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	}
 }
 
-// handleFrame handles a frame's messages in order; runs of consecutive ops
-// are taken together.
-func (b *botConn) handleFrame(msgs []wire.Msg, now time.Time) error {
-	for i := 0; i < len(msgs); {
-		var err error
-		switch m := &msgs[i]; m.Type {
-		case "op":
-			j := i + 1
-			for j < len(msgs) && msgs[j].Type == "op" {
-				j++
-			}
-			if err := b.remote(msgs[i:j], now); err != nil {
+// handleFrame handles a frame (a JSON array of messages) in order. Runs of
+// consecutive ops are taken together. An op whose message is byte for byte
+// the one another bot already decoded for that revision (the server encodes
+// each op once for all its recipients) is recognised by comparing the
+// bytes, without parsing it again; anything else is parsed.
+func (b *botConn) handleFrame(f []byte, now time.Time) error {
+	i := skipSpace(f, 0)
+	if i >= len(f) || f[i] != '[' {
+		// A single object: parse it the general way.
+		msgs, err := wire.ParseFrameLean(f, nil)
+		if err != nil {
+			return err
+		}
+		for k := range msgs {
+			if err := b.message(&msgs[k], f, now); err != nil {
 				return err
 			}
-			i = j
-			continue
-		case "ack":
-			err = b.ack(m, now)
-		case "error":
-			err = fmt.Errorf("server error %s: %s", m.Code, m.Message)
 		}
-		// presence, leave, pong: nothing to keep
-		if err != nil {
-			return err
-		}
-		i++
+		return nil
 	}
-	return nil
+	i = skipSpace(f, i+1)
+	if i < len(f) && f[i] == ']' {
+		return nil
+	}
+	run := b.runOps[:0]
+	defer func() { clear(run); b.runOps = run[:0] }()
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		err := b.remote(run, now)
+		clear(run)
+		run = run[:0]
+		return err
+	}
+	for {
+		if i >= len(f) {
+			return errors.New("truncated frame")
+		}
+		next := b.rev + 1 + int64(len(run)) // b.rev changes only on this goroutine
+		if rec := b.log.msg(next); rec != nil && bytes.HasPrefix(f[i:], rec.msg) {
+			run = append(run, rec.op)
+			i += len(rec.msg)
+		} else {
+			m, j, err := wire.ParseObjectLean(f, i)
+			if err != nil {
+				return err
+			}
+			if m.Type == "op" {
+				if m.Rev != next {
+					return fmt.Errorf("op for revision %d where %d was due", m.Rev, next)
+				}
+				op, err := b.log.remote(m.Rev, m.Op, f[i:j])
+				if err != nil {
+					return err
+				}
+				run = append(run, op)
+			} else {
+				if err := flush(); err != nil {
+					return err
+				}
+				if err := b.message(&m, f[i:j], now); err != nil {
+					return err
+				}
+			}
+			i = j
+		}
+		i = skipSpace(f, i)
+		switch {
+		case i < len(f) && f[i] == ',':
+			i = skipSpace(f, i+1)
+		case i < len(f) && f[i] == ']':
+			return flush()
+		default:
+			return errors.New("bad frame: expected , or ]")
+		}
+	}
 }
 
-// remote takes other clients' committed ops, consecutive revisions.
-func (b *botConn) remote(msgs []wire.Msg, now time.Time) error {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	ops := b.ops[:0]
-	defer func() { clear(ops); b.ops = ops[:0] }()
-	for i := range msgs {
-		m := &msgs[i]
-		if want := b.rev + 1 + int64(i); m.Rev != want {
-			return fmt.Errorf("op for revision %d where %d was due", m.Rev, want)
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// message handles one message other than a run of ops; raw is its JSON.
+func (b *botConn) message(m *wire.Msg, raw []byte, now time.Time) error {
+	switch m.Type {
+	case "op":
+		if m.Rev != b.rev+1 {
+			return fmt.Errorf("op for revision %d where %d was due", m.Rev, b.rev+1)
 		}
-		op, err := b.log.remote(m.Rev, m.Op)
+		op, err := b.log.remote(m.Rev, m.Op, raw)
 		if err != nil {
 			return err
 		}
-		ops = append(ops, op)
+		return b.remote([]ot.Operation{op}, now)
+	case "ack":
+		return b.ack(m, now)
+	case "error":
+		return fmt.Errorf("server error %s: %s", m.Code, m.Message)
 	}
+	return nil // presence, leave, pong: nothing to keep
+}
+
+// remote takes other clients' committed ops, the revisions after ours.
+func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	first := b.rev + 1
 	switch {
 	case b.inflight == nil:
 		for i, op := range ops {
 			if op.BaseLen() != b.n {
-				return fmt.Errorf("revision %d: op for length %d, the document has %d", msgs[i].Rev, op.BaseLen(), b.n)
+				return fmt.Errorf("revision %d: op for length %d, the document has %d", first+int64(i), op.BaseLen(), b.n)
 			}
 			b.n = op.TargetLen()
 			b.pos = ot.TransformIndex(b.pos, op)
@@ -241,7 +297,7 @@ func (b *botConn) remote(msgs []wire.Msg, now time.Time) error {
 		// their ops moved past it.
 		op, sel, err := ot.TransformOver(b.inflight.op, ops, ot.Selection{{Anchor: b.pos, Head: b.pos}})
 		if err != nil {
-			return fmt.Errorf("revisions %d-%d: %w", msgs[0].Rev, msgs[len(msgs)-1].Rev, err)
+			return fmt.Errorf("revisions %d-%d: %w", first, first+int64(len(ops))-1, err)
 		}
 		b.inflight.op, b.n, b.pos = op, op.TargetLen(), sel[0].Head
 	default:
@@ -251,20 +307,20 @@ func (b *botConn) remote(msgs []wire.Msg, now time.Time) error {
 				b.buffer.op, op, err = ot.Transform(b.buffer.op, op)
 			}
 			if err != nil {
-				return fmt.Errorf("revision %d: %w", msgs[i].Rev, err)
+				return fmt.Errorf("revision %d: %w", first+int64(i), err)
 			}
 			if op.BaseLen() != b.n {
-				return fmt.Errorf("revision %d: op for length %d, the document has %d", msgs[i].Rev, op.BaseLen(), b.n)
+				return fmt.Errorf("revision %d: op for length %d, the document has %d", first+int64(i), op.BaseLen(), b.n)
 			}
 			b.n = op.TargetLen()
 			b.pos = ot.TransformIndex(b.pos, op)
 		}
 	}
-	b.rev += int64(len(msgs))
+	b.rev += int64(len(ops))
 	b.wake()
 	if b.onRemote != nil {
-		for i := range msgs {
-			b.onRemote(msgs[i].Rev, now)
+		for r := first; r <= b.rev; r++ {
+			b.onRemote(r, now)
 		}
 	}
 	return nil
@@ -426,10 +482,33 @@ type refLog struct {
 	ops      table[atomic.Pointer[refOp]] // index rev-base-1
 }
 
-// refOp is one revision as recorded: its JSON and the decoded op.
+// refOp is one revision as recorded: its op's JSON and the decoded op, and
+// (once a bot has parsed it) the whole message the server sent for it.
 type refOp struct {
 	json []byte
 	op   ot.Operation
+	msg  atomic.Pointer[refMsg]
+}
+
+// refMsg is a revision's op message as the server encoded it.
+type refMsg struct {
+	msg []byte
+	op  ot.Operation
+}
+
+// msg returns the recorded message of rev, or nil.
+func (l *refLog) msg(rev int64) *refMsg {
+	if l == nil {
+		return nil
+	}
+	i := rev - l.base - 1
+	if i < 0 {
+		return nil
+	}
+	if p := l.ops.at(i).Load(); p != nil {
+		return p.msg.Load()
+	}
+	return nil
 }
 
 // welcome records the text a bot joined with; every bot must join at the
@@ -457,8 +536,12 @@ func (l *refLog) entry(rev int64) (*atomic.Pointer[refOp], error) {
 }
 
 // remote returns the op of rev as received in raw, decoding it only when
-// it is the first copy seen, and reports a copy that differs.
-func (l *refLog) remote(rev int64, raw []byte) (ot.Operation, error) {
+// it is the first copy seen, and reports a copy that differs. msg is the
+// whole message it came in, recorded for the next bots to compare with.
+func (l *refLog) remote(rev int64, raw, msg []byte) (ot.Operation, error) {
+	if l == nil { // idle mode keeps no record
+		return ot.ParseJSON(raw)
+	}
 	e, err := l.entry(rev)
 	if err != nil {
 		return ot.Operation{}, err
@@ -469,7 +552,9 @@ func (l *refLog) remote(rev int64, raw []byte) (ot.Operation, error) {
 		if err != nil {
 			return ot.Operation{}, fmt.Errorf("revision %d: %w", rev, err)
 		}
-		if e.CompareAndSwap(nil, &refOp{json: bytes.Clone(raw), op: op}) {
+		r := &refOp{json: bytes.Clone(raw), op: op}
+		r.msg.Store(&refMsg{msg: bytes.Clone(msg), op: op})
+		if e.CompareAndSwap(nil, r) {
 			return op, nil
 		}
 		p = e.Load()
@@ -477,12 +562,18 @@ func (l *refLog) remote(rev int64, raw []byte) (ot.Operation, error) {
 	if !bytes.Equal(p.json, raw) {
 		return ot.Operation{}, l.differs(rev, p.json, raw)
 	}
+	if p.msg.Load() == nil {
+		p.msg.CompareAndSwap(nil, &refMsg{msg: bytes.Clone(msg), op: p.op})
+	}
 	return p.op, nil
 }
 
 // own records (or checks) the op a bot had in flight as rev, transformed
 // as the server should have transformed it.
 func (l *refLog) own(rev int64, op ot.Operation) error {
+	if l == nil {
+		return nil
+	}
 	e, err := l.entry(rev)
 	if err != nil {
 		return err

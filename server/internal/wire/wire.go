@@ -58,6 +58,16 @@ func ParseFrameLean(b []byte, out []Msg) ([]Msg, error) {
 	return parseFrame(scanner{b: b, lean: true}, out)
 }
 
+// ParseObjectLean parses one message object starting at b[i], as
+// ParseFrameLean parses each, and returns it and the index just past it:
+// for a reader that walks a frame itself.
+func ParseObjectLean(b []byte, i int) (Msg, int, error) {
+	s := scanner{b: b, i: i, lean: true}
+	var m Msg
+	err := s.object(&m)
+	return m, s.i, err
+}
+
 func parseFrame(s scanner, out []Msg) ([]Msg, error) {
 	s.ws()
 	if s.i >= len(s.b) {
