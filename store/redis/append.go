@@ -137,7 +137,7 @@ func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revisi
 	if e.doc != nil && e.rev == expected {
 		return false, nil
 	}
-	if e.doc != nil && e.rev < expected && int64(expected-e.rev) <= 2*s.k {
+	if e.doc != nil && e.rev < expected && int64(expected-e.rev) <= 2*s.interval(e.doc.Len()) {
 		cs, err := s.Changes(ctx, e.id, e.rev, expected)
 		if err != nil {
 			return false, err
@@ -291,8 +291,12 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 		}
 		cancel()
 	}
+	k := s.k
+	if e.doc != nil {
+		k = s.interval(e.doc.Len())
+	}
 	switch {
-	case head-snapRev >= 2*s.k:
+	case head-snapRev >= 2*k:
 		// The worker is behind (or this batch alone spans two intervals):
 		// snapshot now, so loads stay O(K) and a writer that outruns the
 		// worker is slowed down rather than letting the replay grow.
@@ -305,7 +309,7 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 		if err != nil && ctx.Err() == nil {
 			s.log.Error("snapshot after append", "err", err)
 		}
-	case int64(expected)/s.k != head/s.k:
+	case int64(expected)/k != head/k:
 		s.scheduleSnapshot(e.id)
 	}
 	return revs, nil

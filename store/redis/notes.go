@@ -231,7 +231,7 @@ func (s *Store) LoadNote(ctx context.Context, id scribe.NoteID) (scribe.Document
 		}
 		e.mu.Unlock()
 	}
-	if int64(doc.Revision-snapRev) >= s.k {
+	if int64(doc.Revision-snapRev) >= s.interval(len(doc.Text)) {
 		// The worker has not kept up (or was stopped): store the text we
 		// have just computed, so the next load is cheap again.
 		if err := s.writeSnapshot(ctx, id, doc.Revision, doc.Text); err != nil && ctx.Err() == nil {

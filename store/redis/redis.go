@@ -32,14 +32,15 @@
 // # Snapshots
 //
 // Lua cannot apply operations, so snapshots are computed in Go: when an
-// append crosses a multiple of Options.SnapshotEvery (K), a background
-// worker stores the note's text, taken from the Store's cached copy (see
-// below) or else computed from the latest snapshot and the changes since,
-// with a compare (only if newer). Any node may do so; racing nodes write the
-// same text for the same revision. If the stored snapshot lags by 2K, Append
-// writes one before it returns, and LoadNote writes one when it finds the
-// stored one lagging by K or more, so a load applies at most about 2K
-// changes whatever the writers' pace.
+// append crosses a multiple of the snapshot interval k (Options.SnapshotEvery,
+// K, or n/256 changes for a text of n UTF-16 units when that is more), a
+// background worker stores the note's text, taken from the Store's cached
+// copy (see below) or else computed from the latest snapshot and the
+// changes since, with a compare (only if newer). Any node may do so; racing
+// nodes write the same text for the same revision. If the stored snapshot
+// lags by 2k, Append writes one before it returns, and LoadNote writes one
+// when it finds the stored one lagging by k or more, so a load applies at
+// most about 2k changes whatever the writers' pace.
 //
 // # Checking operations
 //
@@ -109,8 +110,9 @@ type Options struct {
 	// DefaultPrefix.
 	Prefix string
 
-	// SnapshotEvery is K: a snapshot is written every K operations. Zero
-	// means DefaultSnapshotEvery.
+	// SnapshotEvery is K: a snapshot is written every K operations, or
+	// every n/256 for a text of n UTF-16 units when that is more (see
+	// unitsPerSnapshotOp). Zero means DefaultSnapshotEvery.
 	SnapshotEvery int
 
 	// CacheBytes bounds the texts of recently edited notes the store keeps

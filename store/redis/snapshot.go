@@ -11,6 +11,22 @@ import (
 // snapshotTimeout bounds one snapshot job.
 const snapshotTimeout = 30 * time.Second
 
+// unitsPerSnapshotOp scales the snapshot interval with the text: a note of
+// n units is snapshotted every max(K, n/unitsPerSnapshotOp) changes.
+// Writing a snapshot copies the whole text (in Go, over the network, into
+// Redis, which serves nothing else meanwhile); replaying a small change on
+// an ot.Document costs about what copying a few hundred bytes does. So a
+// large note that changes fast is not snapshotted every K changes (at
+// 20,000 changes a second on a 300 KB note, K = 100 meant 60 MB a second
+// of snapshots), and a load replays at most 2·max(K, n/256): 8,192
+// changes for a 1 MB note, a few milliseconds.
+const unitsPerSnapshotOp = 256
+
+// interval is the snapshot interval for a text of units UTF-16 units.
+func (s *Store) interval(units int) int64 {
+	return max(s.k, int64(units)/unitsPerSnapshotOp)
+}
+
 // scheduleSnapshot asks the worker to snapshot the note at its head. Jobs
 // for a note already queued or running coalesce into that one; a full queue
 // drops the job (the next crossing of a multiple of K, or the next load,

@@ -229,6 +229,39 @@ func TestLoadRepairsLaggingSnapshot(t *testing.T) {
 	})
 }
 
+// TestSnapshotIntervalGrowsWithText shows a large note is snapshotted every
+// n/256 changes rather than every K: with K = 4 and 25,600 units the
+// interval is 100, so a load replays changes K could never leave, and
+// still no more than 2 * 100.
+func TestSnapshotIntervalGrowsWithText(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		prefix := randomPrefix()
+		t.Cleanup(func() { deletePrefix(t, b.url(), prefix) })
+		s, err := New(b.url(), Options{Prefix: prefix, SnapshotEvery: 4}) // no worker: only the synchronous rules
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if got := s.interval(1000); got != 4 {
+			t.Fatalf("interval of a small text %d, want K", got)
+		}
+		n := mustCreate(t, s, strings.Repeat("x", 100*unitsPerSnapshotOp))
+		appendText(t, s, n.ID, 0, 100*unitsPerSnapshotOp, "s", 150)
+		if got := waitSnapshot(t, s, n.ID, 0); got != 0 {
+			t.Fatalf("snapshot at %d after 150 changes on a note with interval 100", got)
+		}
+		if _, err := s.LoadNote(ctx, n.ID); err != nil || s.LastLoadReplayed() != 150 {
+			t.Fatalf("load replayed %d, %v; want 150", s.LastLoadReplayed(), err)
+		}
+		// The load found the snapshot lagging by more than the interval
+		// and wrote one.
+		if got := waitSnapshot(t, s, n.ID, 150); got != 150 {
+			t.Fatalf("snapshot at %d after the load, want 150", got)
+		}
+	})
+}
+
 // TestSnapshotNeverMovesBack shows the compare in snapshot.lua: an older
 // snapshot (a slow node) never replaces a newer one.
 func TestSnapshotNeverMovesBack(t *testing.T) {
