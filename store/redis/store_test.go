@@ -262,6 +262,40 @@ func TestSnapshotIntervalGrowsWithText(t *testing.T) {
 	})
 }
 
+// TestAppendLargeBatch commits a batch larger than the script's RPUSH chunk
+// and reads every change back in order.
+func TestAppendLargeBatch(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{})
+		n := mustCreate(t, s, "")
+		var batch []scribe.Change
+		for i := range 2500 {
+			o := op(t, "a")
+			if i > 0 {
+				o = op(t, i, "a")
+			}
+			batch = append(batch, scribe.Change{Op: o, Session: "big", Seq: uint64(i + 1)})
+		}
+		revs, err := s.Append(ctx, n.ID, 0, batch)
+		if err != nil || len(revs) != 2500 || revs[2499] != 2500 {
+			t.Fatalf("append: %v, %d revisions", err, len(revs))
+		}
+		cs, err := s.Changes(ctx, n.ID, 0, 2500)
+		if err != nil || len(cs) != 2500 {
+			t.Fatalf("changes: %v, %d", err, len(cs))
+		}
+		for i, c := range cs {
+			if c.Revision != scribe.Revision(i+1) || c.Seq != uint64(i+1) {
+				t.Fatalf("change %d: revision %d seq %d", i, c.Revision, c.Seq)
+			}
+		}
+		if doc, err := s.LoadNote(ctx, n.ID); err != nil || len(doc.Text) != 2500 {
+			t.Fatalf("load: %v, %d characters", err, len(doc.Text))
+		}
+	})
+}
+
 // TestSnapshotNeverMovesBack shows the compare in snapshot.lua: an older
 // snapshot (a slow node) never replaces a newer one.
 func TestSnapshotNeverMovesBack(t *testing.T) {

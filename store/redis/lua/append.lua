@@ -103,14 +103,23 @@ end
 
 -- seqList returns the length of a session's seqrevs list and its first
 -- seq, or nil and a complaint when the list is not one record() builds
--- (absent, or a first seq >= 1 followed by at least one revision).
+-- (absent, or a first seq >= 1 followed by at least one revision). What it
+-- read is kept for the rest of the script (lists[rk]), and record() keeps
+-- it current, so each list is read once per call.
+local lists = {}
 local function seqList(rk)
+  local l = lists[rk]
+  if l then return l[1], l[2] end
   local n = redis.call('LLEN', rk)
-  if n == 0 then return 0, nil end
+  if n == 0 then
+    lists[rk] = {0, nil}
+    return 0, nil
+  end
   local first = tonumber(redis.call('LINDEX', rk, 0))
   if n < 2 or first == nil or first < 1 or first >= 1e15 or first ~= math.floor(first) then
     return nil, 'ECORRUPT submission list of a session'
   end
+  lists[rk] = {n, first}
   return n, first
 end
 
@@ -137,10 +146,12 @@ local function record(rk, seq, dk, r)
     local n, first = seqList(rk)
     if n == 0 then
       redis.call('RPUSH', rk, seq, r)
+      lists[rk] = {2, tonumber(seq)}
       return
     end
     if n and tonumber(seq) == first + n - 1 then
       redis.call('RPUSH', rk, r)
+      lists[rk] = {n + 1, first}
       return
     end
   end
@@ -207,7 +218,6 @@ for _, i in ipairs(fresh) do
   local session, seq, body = ARGV[b], ARGV[b + 1], ARGV[b + 4]
   local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
   entries[#entries + 1] = entry
-  redis.call('RPUSH', log, entry)
   record(KEYS[tonumber(ARGV[b + 5])], seq, seq .. ':' .. session, itoa(revs[i]))
   local last = redis.call('HGET', sessions, session)
   local lastSeq = last and string.match(last, '^(%d+):') or nil
@@ -217,6 +227,10 @@ for _, i in ipairs(fresh) do
 end
 
 if #entries > 0 then
+  -- One RPUSH per thousand entries (unpack is bounded by Lua's stack).
+  for i = 1, #entries, 1000 do
+    redis.call('RPUSH', log, unpack(entries, i, math.min(i + 999, #entries)))
+  end
   redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now)
   if ARGV[6] == '1' then
     -- GT: the index never moves a note back (a node with a slow clock).
