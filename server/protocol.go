@@ -296,12 +296,6 @@ type peerMsg struct {
 	Sel      []Range         `json:"sel,omitempty"`
 }
 
-type ackMsg struct {
-	Type string          `json:"type"`
-	Seq  uint64          `json:"seq"`
-	Rev  scribe.Revision `json:"rev"`
-}
-
 type leaveMsg struct {
 	Type   string `json:"type"`
 	Client string `json:"client"`
@@ -329,8 +323,14 @@ func mustJSON(v any) []byte {
 	return b
 }
 
+// encodeAck encodes {"type":"ack","seq":S,"rev":R} by hand: one per op.
 func encodeAck(seq uint64, rev scribe.Revision) []byte {
-	return mustJSON(ackMsg{Type: "ack", Seq: seq, Rev: rev})
+	b := make([]byte, 0, len(`{"type":"ack","seq":,"rev":}`)+40)
+	b = append(b, `{"type":"ack","seq":`...)
+	b = strconv.AppendUint(b, seq, 10)
+	b = append(b, `,"rev":`...)
+	b = strconv.AppendInt(b, int64(rev), 10)
+	return append(b, '}')
 }
 
 // encodeOp encodes an op message: {"type":"op","rev":R,"op":[...]} with

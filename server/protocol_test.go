@@ -1,6 +1,7 @@
 package server
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +200,23 @@ func TestOutboxWake(t *testing.T) {
 	o.push([]byte("e"), false)
 	if woken() {
 		t.Fatal("woken though rest saw queued messages (the pump writes them without sleeping)")
+	}
+}
+
+// encodeAck writes what encoding/json would.
+func TestEncodeAck(t *testing.T) {
+	for _, tc := range []struct {
+		seq uint64
+		rev scribe.Revision
+	}{{1, 1}, {1<<64 - 1, 1<<63 - 1}, {42, 0}} {
+		want, _ := json.Marshal(struct {
+			Type string          `json:"type"`
+			Seq  uint64          `json:"seq"`
+			Rev  scribe.Revision `json:"rev"`
+		}{"ack", tc.seq, tc.rev})
+		if got := encodeAck(tc.seq, tc.rev); string(got) != string(want) {
+			t.Errorf("encodeAck(%d, %d) = %s, want %s", tc.seq, tc.rev, got, want)
+		}
 	}
 }
 

@@ -142,7 +142,8 @@ type session struct {
 	bySess   map[string]*client // local edit clients by session id (the latest one)
 	remote   map[string]*remotePeer
 	dirty    map[*client]struct{} // clients whose presence is to be broadcast
-	outq     []*client            // clients with messages in later, handed to their outboxes by flushOut, here and to other nodes
+	outq     []*client            // clients with messages in later, handed to their outboxes by flushOut
+	over     []ot.Operation       // scratch for transform, here and to other nodes
 	moved    map[*client]struct{} // clients whose selection moved with an op: local clients had it in the op; other nodes are told
 	sub      scribe.Subscription
 	idleAt   time.Time // when the last client left; zero while there are clients
@@ -1060,7 +1061,8 @@ func (s *session) rollback(accepted []pending) error {
 // it, which is where the sender's own client puts it once it has applied
 // the same changes.
 func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []Range, error) {
-	var ops []ot.Operation
+	ops := s.over[:0] // scratch, reused: this runs for every op
+	defer func() { clear(ops); s.over = ops[:0] }()
 	if base < head {
 		entries, err := s.since(base)
 		if err != nil {
