@@ -1,5 +1,7 @@
 package ot
 
+import "strconv"
+
 // TransformIndex returns where the position pos (in UTF-16 code units) of a
 // document moves to when op is applied to it, as ot.js's Range.transform
 // moves a selection end: text inserted before pos, or exactly at pos, shifts
@@ -56,6 +58,23 @@ func (s Selection) Transform(op Operation) Selection {
 		out[i] = r.Transform(op)
 	}
 	return out
+}
+
+// AppendJSON appends s's JSON form, [{"anchor":a,"head":h},...], to b, as
+// encoding/json would write it ([] for an empty or nil selection).
+func (s Selection) AppendJSON(b []byte) []byte {
+	b = append(b, '[')
+	for i, r := range s {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"anchor":`...)
+		b = strconv.AppendInt(b, int64(r.Anchor), 10)
+		b = append(b, `,"head":`...)
+		b = strconv.AppendInt(b, int64(r.Head), 10)
+		b = append(b, '}')
+	}
+	return append(b, ']')
 }
 
 // Validate reports, with an EINVALID error, whether a range of s lies

@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"testing"
@@ -164,4 +165,16 @@ func BenchmarkTransformOver(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestSelectionAppendJSON(t *testing.T) {
+	for _, s := range []Selection{nil, {}, {{Anchor: 1, Head: 2}}, {{Anchor: 0, Head: 0}, {Anchor: MaxLength, Head: 7}}} {
+		want, _ := json.Marshal(s)
+		if s == nil {
+			want = []byte("[]")
+		}
+		if got := s.AppendJSON([]byte("x")); string(got) != "x"+string(want) {
+			t.Errorf("%v.AppendJSON = %s, want x%s", s, got, want)
+		}
+	}
 }

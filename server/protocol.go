@@ -24,11 +24,9 @@ const (
 	maxPingID         = 1<<53 - 1 // the largest integer a JavaScript number holds exactly
 )
 
-// Range is one range of a selection, in UTF-16 code units.
-type Range struct {
-	Anchor int `json:"anchor"`
-	Head   int `json:"head"`
-}
+// Range is one range of a selection, in UTF-16 code units: ot's, with its
+// JSON form {"anchor": a, "head": h}.
+type Range = ot.Range
 
 // clientMsg is any client frame, decoded loosely by type; the fields a type
 // does not use are ignored. Pointers tell a missing field from a zero one.
@@ -385,21 +383,8 @@ func urlSafe(s string) bool {
 }
 
 // appendSel appends sel as JSON, [{"anchor":a,"head":h},...], as
-// encoding/json would write a []Range.
-func appendSel(b []byte, sel []Range) []byte {
-	b = append(b, '[')
-	for i, r := range sel {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"anchor":`...)
-		b = strconv.AppendInt(b, int64(r.Anchor), 10)
-		b = append(b, `,"head":`...)
-		b = strconv.AppendInt(b, int64(r.Head), 10)
-		b = append(b, '}')
-	}
-	return append(b, ']')
-}
+// encoding/json would write it.
+func appendSel(b []byte, sel []Range) []byte { return ot.Selection(sel).AppendJSON(b) }
 
 func encodePong(id *int64) []byte {
 	return mustJSON(pongMsg{Type: "pong", ID: id})

@@ -526,13 +526,13 @@ func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
 		for _, e := range s.hist[rev-s.histBase:] {
 			for i, r := range out {
 				t := ot.Range{Anchor: r.Anchor, Head: r.Head}.Transform(e.op)
-				out[i] = Range{t.Anchor, t.Head}
+				out[i] = Range{Anchor: t.Anchor, Head: t.Head}
 			}
 		}
 	}
 	n := s.doc.Len()
 	for i, r := range out {
-		out[i] = Range{min(r.Anchor, n), min(r.Head, n)}
+		out[i] = Range{Anchor: min(r.Anchor, n), Head: min(r.Head, n)}
 	}
 	return out
 }
@@ -1088,25 +1088,11 @@ func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revi
 // from it). ot.TransformOver does the work: keystrokes over keystrokes,
 // the common case, without an allocation per step.
 func transformOver(op ot.Operation, sel []Range, over []ot.Operation) (ot.Operation, []Range, error) {
-	var os ot.Selection
-	if sel != nil {
-		os = make(ot.Selection, len(sel))
-		for i, r := range sel {
-			os[i] = ot.Range{Anchor: r.Anchor, Head: r.Head}
-		}
-	}
-	op, os, err := ot.TransformOver(op, over, os)
+	op, moved, err := ot.TransformOver(op, over, ot.Selection(sel)) // moves a copy
 	if err != nil {
 		return ot.Operation{}, nil, err
 	}
-	if sel == nil {
-		return op, nil, nil
-	}
-	out := make([]Range, len(os))
-	for i, r := range os {
-		out[i] = Range{r.Anchor, r.Head}
-	}
-	return op, out, nil
+	return op, []Range(moved), nil
 }
 
 // committedRev returns the revision a resend got when it was first

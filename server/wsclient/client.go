@@ -628,7 +628,7 @@ func (c *Client) sendInflightLocked() {
 	b = append(b, opJSON...)
 	if c.sendSel && c.buffer == nil && c.sel != nil {
 		b = append(b, `,"sel":`...)
-		b = appendSel(b, c.sel)
+		b = c.sel.AppendJSON(b)
 		c.sendSel = false
 	}
 	b = append(b, '}')
@@ -644,25 +644,10 @@ func (c *Client) sendPresenceLocked() {
 	b = append(b, `{"type":"presence","rev":`...)
 	b = strconv.AppendInt(b, c.rev, 10)
 	b = append(b, `,"sel":`...)
-	b = appendSel(b, c.sel)
+	b = c.sel.AppendJSON(b)
 	b = append(b, '}')
 	c.sendSel = false
 	c.conn.send(b)
-}
-
-func appendSel(b []byte, sel ot.Selection) []byte {
-	b = append(b, '[')
-	for i, r := range sel {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, `{"anchor":`...)
-		b = strconv.AppendInt(b, int64(r.Anchor), 10)
-		b = append(b, `,"head":`...)
-		b = strconv.AppendInt(b, int64(r.Head), 10)
-		b = append(b, '}')
-	}
-	return append(b, ']')
 }
 
 func otError(err error) error {
