@@ -28,11 +28,15 @@ test: deps web
 bench: deps web
 	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./store/... ./export/... ./server/...
 
-## fuzz: run each ot fuzz target for FUZZTIME (default 60s); a failing input is saved under ot/testdata/fuzz
+## fuzz: run each fuzz target of the OT core and the wire decoders for FUZZTIME (default 60s); a failing input is saved under the package's testdata/fuzz
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test ./ot -run '^$$' -fuzz '^FuzzApplyJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./ot -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./ot -run '^$$' -fuzz '^FuzzTransformOver$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz '^FuzzOpFast$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./server -run '^$$' -fuzz '^FuzzClientFrame$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./server/internal/wire -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME)
 
 ## deps: services the tests use, installed or started when missing
 deps: redis chromium

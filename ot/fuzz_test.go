@@ -1,6 +1,7 @@
 package ot
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -194,6 +195,45 @@ func FuzzTransform(f *testing.F) {
 			if p := TransformIndex(pos, a); p < 0 || p > a.TargetLen() {
 				t.Fatalf("TransformIndex(%d, %s) = %d", pos, a, p)
 			}
+		}
+	})
+}
+
+// FuzzTransformOver checks TransformOver (and Transform's shortcut for two
+// keystrokes, which FuzzTransform reaches too) against the general
+// algorithm step by step: an op over a chain of ops made one after another
+// on doc, with a selection. Each chunk of over's bytes makes one op; short
+// chunks make keystroke-sized ops, which take the shortcut.
+func FuzzTransformOver(f *testing.F) {
+	f.Add("hello 😀 world", []byte{4, 1}, []byte{8, 2, 0, 9, 5, 0, 3, 6}, 3, 5)
+	f.Add("ab", []byte{2}, []byte{1, 0, 2, 0, 6, 0, 5}, 0, 9)
+	f.Fuzz(func(t *testing.T, doc string, x, y []byte, anchor, head int) {
+		if !utf8.ValidString(doc) || len(y) > 64 {
+			return
+		}
+		op := opFromBytes(doc, x)
+		var over []Operation
+		d := doc
+		for _, chunk := range bytes.Split(y, []byte{0}) {
+			o := opFromBytes(d, chunk)
+			over = append(over, o)
+			d = mustApply(t, d, o)
+		}
+		sel := Selection{{Anchor: anchor, Head: head}}
+		want, wantSel, err := transformOverSlow(op, over, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, gotSel, err := TransformOver(op, over, sel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkCanonical(t, got)
+		if !got.Equal(want) || gotSel[0] != wantSel[0] {
+			t.Fatalf("TransformOver(%s, %v, %v) = %s %v, want %s %v", op, over, sel, got, gotSel, want, wantSel)
+		}
+		if sel[0] != (Range{Anchor: anchor, Head: head}) {
+			t.Fatal("TransformOver changed the caller's selection")
 		}
 	})
 }
