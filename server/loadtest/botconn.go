@@ -47,16 +47,17 @@ type botConn struct {
 	client string // our public id, from the welcome
 	limits wsclient.Limits
 
-	mu       sync.Mutex     // guards the editing state below
-	rev      int64          // the revision we have seen (ours acknowledged, theirs applied)
-	n        int            // the document's length in UTF-16 units, our pending edits included
-	pos      int            // our cursor
-	seq      uint64         // the last seq used
-	inflight *localOp       // sent, not acknowledged
-	runOps   []ot.Operation // scratch for handleFrame
-	buffer   *localOp       // edited while inflight was out; sent on its ack
-	dead     bool           // the connection ended
+	mu       sync.Mutex // guards the editing state below
+	rev      int64      // the revision we have seen (ours acknowledged, theirs applied)
+	n        int        // the document's length in UTF-16 units, our pending edits included
+	pos      int        // our cursor
+	seq      uint64     // the last seq used
+	inflight *localOp   // sent, not acknowledged
+	buffer   *localOp   // edited while inflight was out; sent on its ack
+	dead     bool       // the connection ended
 	waiters  []chan struct{}
+
+	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
 
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
 	enc []byte     // the encoding buffer, under wmu
@@ -104,12 +105,16 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 		return nil, fmt.Errorf("await welcome: %w", err)
 	}
 	msgs, err := wire.ParseFrame(frame, nil, nil)
-	if err != nil || len(msgs) == 0 || msgs[0].Type != "welcome" {
+	switch {
+	case err != nil:
 		_ = ws.Close()
-		if err == nil && len(msgs) > 0 && msgs[0].Type == "error" {
-			err = scribe.Errorf(scribe.ErrorCode(scribe.Errorf(msgs[0].Code, "")), "%s", msgs[0].Message)
-		}
-		return nil, fmt.Errorf("await welcome: %v (first frame %.200s)", err, frame)
+		return nil, fmt.Errorf("await welcome: %w", err)
+	case len(msgs) > 0 && msgs[0].Type == "error":
+		_ = ws.Close()
+		return nil, fmt.Errorf("await welcome: %w", scribe.Errorf(msgs[0].Code, "%s", msgs[0].Message))
+	case len(msgs) == 0 || msgs[0].Type != "welcome":
+		_ = ws.Close()
+		return nil, fmt.Errorf("await welcome: the first frame is not a welcome: %.200s", frame)
 	}
 	w := &msgs[0]
 	b := &botConn{ws: ws, log: log, client: w.Client, rev: w.Rev, n: ot.Len16(w.Text)}
