@@ -141,9 +141,9 @@ type session struct {
 	clients  map[*client]struct{}
 	bySess   map[string]*client // local edit clients by session id (the latest one)
 	remote   map[string]*remotePeer
-	dirty    map[*client]struct{} // clients whose presence is to be broadcast
+	dirty    map[*client]struct{} // clients whose presence is to be broadcast, here and to other nodes
 	outq     []*client            // clients with messages in later, handed to their outboxes by flushOut
-	over     []ot.Operation       // scratch for transform, here and to other nodes
+	over     []ot.Operation       // scratch for transform
 	moved    map[*client]struct{} // clients whose selection moved with an op: local clients had it in the op; other nodes are told
 	sub      scribe.Subscription
 	idleAt   time.Time // when the last client left; zero while there are clients
@@ -525,8 +525,7 @@ func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
 	if rev >= s.histBase && rev <= s.rev {
 		for _, e := range s.hist[rev-s.histBase:] {
 			for i, r := range out {
-				t := ot.Range{Anchor: r.Anchor, Head: r.Head}.Transform(e.op)
-				out[i] = Range{Anchor: t.Anchor, Head: t.Head}
+				out[i] = r.Transform(e.op)
 			}
 		}
 	}
