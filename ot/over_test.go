@@ -62,6 +62,28 @@ func NewBuilderRetain(n int) Operation {
 	return op
 }
 
+// checkTransformOver fails unless TransformOver gives what the step by step
+// definition gives, canonical, and leaves the caller's selection alone.
+func checkTransformOver(t *testing.T, op Operation, over []Operation, sel Selection) {
+	t.Helper()
+	before := fmt.Sprint(sel)
+	want, wantSel, err := transformOverSlow(op, over, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, gotSel, err := TransformOver(op, over, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkCanonical(t, got)
+	if !got.Equal(want) || fmt.Sprint(gotSel) != fmt.Sprint(wantSel) {
+		t.Fatalf("TransformOver(%s, %v, %v)\n = %s %v\nwant %s %v", op, over, sel, got, gotSel, want, wantSel)
+	}
+	if fmt.Sprint(sel) != before {
+		t.Fatalf("TransformOver changed the caller's selection to %v", sel)
+	}
+}
+
 func TestTransformOverMatches(t *testing.T) {
 	for seed := range 5000 {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -90,18 +112,7 @@ func TestTransformOverMatches(t *testing.T) {
 					sel = append(sel, Range{r.IntN(op.TargetLen() + 3), r.IntN(op.TargetLen() + 3)})
 				}
 			}
-			want, wantSel, err := transformOverSlow(op, over, sel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, gotSel, err := TransformOver(op, over, sel)
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkCanonical(t, got)
-			if !got.Equal(want) || fmt.Sprint(gotSel) != fmt.Sprint(wantSel) {
-				t.Fatalf("TransformOver(%s, %v, %v)\n = %s %v\nwant %s %v", op, over, sel, got, gotSel, want, wantSel)
-			}
+			checkTransformOver(t, op, over, sel)
 		})
 	}
 }
