@@ -127,10 +127,3 @@ func (h *hub) shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
-
-// open reports how many sessions are open.
-func (h *hub) open() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.sessions)
-}

@@ -1,8 +1,6 @@
 package wsclient
 
 import (
-	"encoding/json"
-
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/server/internal/wire"
 )
@@ -36,20 +34,6 @@ type helloMsg struct {
 	Session  string `json:"session"`
 	Name     string `json:"name"`
 	Rev      *int64 `json:"rev,omitempty"`
-}
-
-type opMsg struct {
-	Type string          `json:"type"`
-	Rev  int64           `json:"rev"`
-	Seq  uint64          `json:"seq"`
-	Op   json.RawMessage `json:"op"`
-	Sel  ot.Selection    `json:"sel,omitempty"`
-}
-
-type presenceMsg struct {
-	Type string       `json:"type"`
-	Rev  int64        `json:"rev"`
-	Sel  ot.Selection `json:"sel"`
 }
 
 type nameMsg struct {

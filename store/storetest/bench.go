@@ -121,8 +121,9 @@ func benchSerial(b *testing.B, s scribe.Store, batch int) {
 	reportLatency(b, lat)
 }
 
+// submission is one client's op waiting for the committer, which builds
+// the op itself; done receives the Append's result.
 type submission struct {
-	op   json.RawMessage // based on the head when the committer takes it
 	done chan error
 }
 
