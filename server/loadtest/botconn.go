@@ -287,16 +287,7 @@ func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	first := b.rev + 1
-	switch {
-	case b.inflight == nil:
-		for i, op := range ops {
-			if op.BaseLen() != b.n {
-				return fmt.Errorf("revision %d: op for length %d, the document has %d", first+int64(i), op.BaseLen(), b.n)
-			}
-			b.n = op.TargetLen()
-			b.pos = ot.TransformIndex(b.pos, op)
-		}
-	case b.buffer == nil:
+	if b.inflight != nil && b.buffer == nil {
 		// The ot.js client, for a whole run at once: our in-flight op
 		// moves over theirs, and our cursor (in the text after it) through
 		// their ops moved past it.
@@ -305,14 +296,18 @@ func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 			return fmt.Errorf("revisions %d-%d: %w", first, first+int64(len(ops))-1, err)
 		}
 		b.inflight.op, b.n, b.pos = op, op.TargetLen(), sel[0].Head
-	default:
+	} else {
+		// Op by op: over our in-flight op and buffer, if any, then onto our
+		// text.
 		for i, op := range ops {
-			var err error
-			if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err == nil {
-				b.buffer.op, op, err = ot.Transform(b.buffer.op, op)
-			}
-			if err != nil {
-				return fmt.Errorf("revision %d: %w", first+int64(i), err)
+			if b.inflight != nil {
+				var err error
+				if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err == nil {
+					b.buffer.op, op, err = ot.Transform(b.buffer.op, op)
+				}
+				if err != nil {
+					return fmt.Errorf("revision %d: %w", first+int64(i), err)
+				}
 			}
 			if op.BaseLen() != b.n {
 				return fmt.Errorf("revision %d: op for length %d, the document has %d", first+int64(i), op.BaseLen(), b.n)
