@@ -23,10 +23,10 @@ test: deps web
 	$(MAKE) test-web
 	$(MAKE) test-e2e
 
-## bench: every Go benchmark: OT core, both stores, export, the Go client (figures and
+## bench: every Go benchmark: OT core, wire format, both stores, export, the Go client (figures and
 ## commands in docs/benchmarks.md; the load tool against a running server is `scribe bench`)
 bench: deps web
-	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./store/... ./export/... ./server/...
+	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./protocol/... ./store/... ./export/... ./server/...
 
 ## fuzz: run each fuzz target of the OT core and the wire decoders for FUZZTIME (default 60s); a failing input is saved under the package's testdata/fuzz
 FUZZTIME ?= 60s
@@ -34,9 +34,9 @@ fuzz:
 	$(GO) test ./ot -run '^$$' -fuzz '^FuzzApplyJSON$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./ot -run '^$$' -fuzz '^FuzzTransform$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./ot -run '^$$' -fuzz '^FuzzTransformOver$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./server -run '^$$' -fuzz '^FuzzOpFast$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./server -run '^$$' -fuzz '^FuzzClientFrame$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./server/internal/wire -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzOpFast$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzClientFrame$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME)
 
 ## deps: services the tests use, installed or started when missing
 deps: redis chromium

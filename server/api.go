@@ -15,6 +15,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -228,7 +229,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	if author == "" {
 		author = "API"
 	}
-	if author, err = cleanName(author); err != nil {
+	if author, err = protocol.CleanName(author); err != nil {
 		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
 		return
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // Timing of a websocket connection.
@@ -32,19 +34,6 @@ const (
 	pingBurst          = 5                     // pings answered in a burst
 )
 
-// Websocket close codes (docs/protocol.md).
-const (
-	closeGoingAway   = websocket.CloseGoingAway       // 1001: the node shuts down
-	closePolicy      = websocket.ClosePolicyViolation // 1008: too many errors, oversize frame, bad hello
-	closeInternal    = websocket.CloseInternalServerErr
-	closeTooSlow     = 4000
-	closeNotFound    = 4404
-	closeReasonSlow  = "You did not keep up with the edits; reconnect."
-	closeReasonAway  = "The server is shutting down; reconnect."
-	closeReasonGone  = "This read-only link was revoked."
-	closeReasonError = "Too many errors."
-)
-
 // client is one websocket connection joined to a session. Its fields are
 // set before it joins and then read-only, except those marked as owned by
 // the session goroutine.
@@ -60,7 +49,7 @@ type client struct {
 	// Owned by the session goroutine.
 	name     string
 	color    string
-	sel      []Range
+	sel      []ot.Range
 	selRev   scribe.Revision
 	hasSel   bool
 	ackedSeq uint64   // the highest seq acknowledged on this connection
@@ -103,7 +92,7 @@ func (c *client) tooSlow() {
 	case <-c.closing:
 	default:
 		c.srv.metrics.dropped.WithLabelValues("slow").Inc()
-		c.close(closeTooSlow, closeReasonSlow, false)
+		c.close(protocol.CloseTooSlow, protocol.CloseReasonSlow, false)
 	}
 }
 
@@ -111,7 +100,7 @@ func (c *client) tooSlow() {
 // client has caused too many errors.
 func (c *client) sendError(err error, seq *uint64) {
 	c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
-	c.send(encodeError(err, seq))
+	c.send(protocol.EncodeError(err, seq))
 }
 
 // serveWS upgrades the request and runs the connection until it ends: the
@@ -122,7 +111,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		return // the upgrader has answered with an HTTP error
 	}
 	if !s.trackConn() {
-		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(closeGoingAway, closeReasonAway), time.Now().Add(closeWait))
+		_ = conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(protocol.CloseGoingAway, protocol.CloseReasonAway), time.Now().Add(closeWait))
 		_ = conn.Close()
 		return
 	}
@@ -152,32 +141,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		return
 	}
 	if readonly {
-		hello.session = "" // a viewer commits nothing; its session id is not kept
+		hello.Session = "" // a viewer commits nothing; its session id is not kept
 	}
-	c.session = hello.session
-	c.name = hello.name
+	c.session = hello.Session
+	c.name = hello.Name
 
 	sess, err := c.join(r.Context(), id, hello)
 	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
 		err = hideID(err) // the store's message may name the note
 	}
 	if err != nil {
-		code := closeInternal
-		switch scribe.ErrorCode(err) {
-		case scribe.ENOTFOUND:
-			code = closeNotFound
-		case scribe.EINVALID:
-			code = closePolicy
-		case scribe.EUNAVAILABLE:
-			code = closeGoingAway
-		}
 		if scribe.ErrorCode(err) == scribe.EINTERNAL && !errors.Is(err, context.Canceled) {
 			s.log.Error("join session", "err", err)
 		}
 		s.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-		_ = writeFrame(conn, [][]byte{encodeError(err, nil)})
-		c.writeClose(code, closeReason(err))
+		_ = writeFrame(conn, [][]byte{protocol.EncodeError(err, nil)})
+		c.writeClose(protocol.CloseCode(err), protocol.CloseReason(err))
 		return
 	}
 
@@ -197,29 +177,21 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		defer func() {
 			if v := recover(); v != nil {
 				s.log.Error("panic in read pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				c.close(closeInternal, "The server failed; reconnect.", false)
+				c.close(protocol.CloseInternal, protocol.CloseReasonFailed, false)
 			}
 		}()
 		c.readPump(sess, errs)
 	}()
 	close(c.readDone)
 	sess.leave(c)
-	c.close(websocket.CloseNormalClosure, "", true)
+	c.close(protocol.CloseNormal, "", true)
 	<-pumpDone
 	s.log.Debug("websocket closed", "note", sess.ref, "client", c.id, "code", c.closeCode)
 }
 
-func closeReason(err error) string {
-	msg := scribe.ErrorMessage(err)
-	if len(msg) > 120 { // a close reason must fit in a control frame
-		msg = msg[:120]
-	}
-	return msg
-}
-
 // readHello reads frames until a valid hello, answering anything else with
 // an error. It reports false when the connection should end.
-func (c *client) readHello(errs *tokenBucket) (helloMsg, bool) {
+func (c *client) readHello(errs *tokenBucket) (protocol.Hello, bool) {
 	deadline := time.Now().Add(helloWait)
 	for {
 		_ = c.conn.SetReadDeadline(deadline)
@@ -227,35 +199,35 @@ func (c *client) readHello(errs *tokenBucket) (helloMsg, bool) {
 		var fe *frameError
 		if errors.As(err, &fe) {
 			c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(fe.err)).Inc()
-			c.writeNow(encodeError(fe.err, nil))
+			c.writeNow(protocol.EncodeError(fe.err, nil))
 			if fe.fatal || !errs.allow() {
-				c.writeClose(closePolicy, closeReason(fe.err))
-				return helloMsg{}, false
+				c.writeClose(protocol.ClosePolicy, protocol.CloseReason(fe.err))
+				return protocol.Hello{}, false
 			}
 			continue
 		}
 		if err != nil {
-			return helloMsg{}, false // the connection is gone (or hello took too long)
+			return protocol.Hello{}, false // the connection is gone (or hello took too long)
 		}
-		m, err := decodeClientMsg(data)
+		m, err := protocol.DecodeClientMsg(data)
 		if err == nil && m.Type != "hello" {
 			err = invalid("The first message must be hello.")
 		}
 		if err == nil {
-			h, err := m.hello()
+			h, err := m.Hello()
 			if err != nil {
 				c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
-				c.writeNow(encodeError(err, nil))
-				c.writeClose(closePolicy, closeReason(err))
+				c.writeNow(protocol.EncodeError(err, nil))
+				c.writeClose(protocol.ClosePolicy, protocol.CloseReason(err))
 				return h, false
 			}
 			return h, true
 		}
 		c.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
-		c.writeNow(encodeError(err, nil))
+		c.writeNow(protocol.EncodeError(err, nil))
 		if !errs.allow() {
-			c.writeClose(closePolicy, closeReasonError)
-			return helloMsg{}, false
+			c.writeClose(protocol.ClosePolicy, protocol.CloseReasonError)
+			return protocol.Hello{}, false
 		}
 	}
 }
@@ -311,7 +283,7 @@ func (c *client) writeClose(code int, reason string) {
 }
 
 // join finds the note's session (opening it when needed) and joins it.
-func (c *client) join(ctx context.Context, id scribe.NoteID, hello helloMsg) (*session, error) {
+func (c *client) join(ctx context.Context, id scribe.NoteID, hello protocol.Hello) (*session, error) {
 	ctx, cancel := context.WithTimeout(ctx, joinWait)
 	defer cancel()
 	for attempt := 0; ; attempt++ {
@@ -351,7 +323,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 	fail := func(err error, seq *uint64) bool {
 		c.sendError(err, seq)
 		if !errs.allow() {
-			c.close(closePolicy, closeReasonError, true)
+			c.close(protocol.ClosePolicy, protocol.CloseReasonError, true)
 			return false
 		}
 		return true
@@ -362,7 +334,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 		if errors.As(err, &fe) {
 			if fe.fatal {
 				c.sendError(fe.err, nil)
-				c.close(closePolicy, closeReason(fe.err), true)
+				c.close(protocol.ClosePolicy, protocol.CloseReason(fe.err), true)
 				return
 			}
 			if !fail(fe.err, nil) {
@@ -375,7 +347,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 		}
 		received := time.Now()
 		_ = c.conn.SetReadDeadline(received.Add(pongWait))
-		m, err := decodeClientMsg(data)
+		m, err := protocol.DecodeClientMsg(data)
 		if err != nil {
 			if !fail(err, nil) {
 				return
@@ -400,28 +372,28 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 				}
 				continue
 			}
-			o, err := m.opMsg()
+			o, err := m.OpMsg()
 			if err != nil {
 				if !fail(err, seq) {
 					return
 				}
 				continue
 			}
-			if !sess.submit(&submission{c: c, session: c.session, seq: o.seq, rev: o.rev, op: o.op, sel: o.sel, received: received}) {
+			if !sess.submit(&submission{c: c, session: c.session, seq: o.Seq, rev: o.Rev, op: o.Op, sel: o.Sel, received: received}) {
 				return
 			}
 		case "presence":
 			if c.readonly || !pres.allow() {
 				continue // a viewer has no selection; excess presence is dropped (it is best-effort)
 			}
-			p, err := m.presence()
+			p, err := m.Presence()
 			if err != nil {
 				if !fail(err, nil) {
 					return
 				}
 				continue
 			}
-			if !sess.update(clientUpdate{c: c, hasSel: true, rev: p.rev, sel: p.sel}) {
+			if !sess.update(clientUpdate{c: c, hasSel: true, rev: p.Rev, sel: p.Sel}) {
 				return
 			}
 		case "ping":
@@ -432,22 +404,16 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 			if !pings.allow() {
 				continue
 			}
-			id, err := m.pingID()
+			id, err := m.PingID()
 			if err != nil {
 				if !fail(err, nil) {
 					return
 				}
 				continue
 			}
-			c.send(encodePong(id))
+			c.send(protocol.EncodePong(id))
 		case "name":
-			if m.Name == nil {
-				if !fail(invalid("name needs \"name\"."), nil) {
-					return
-				}
-				continue
-			}
-			name, err := cleanName(*m.Name)
+			name, err := m.NewName()
 			if err != nil {
 				if !fail(err, nil) {
 					return
@@ -517,7 +483,7 @@ func (c *client) writePump() {
 		var err error
 		var n int
 		if spare, n, err = c.writeQueued(spare, time.Time{}); err != nil {
-			c.close(closeInternal, "", false)
+			c.close(protocol.CloseInternal, "", false)
 			_ = c.conn.Close()
 			return
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -115,6 +116,11 @@ func (s *Server) logError(r *http.Request, err error) {
 	}
 }
 
+// invalid returns an EINVALID error with a message for the client.
+func invalid(format string, args ...any) *scribe.Error {
+	return scribe.Errorf(scribe.EINVALID, format, args...)
+}
+
 // writeError answers an API request with the error as JSON.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logError(r, err)
@@ -168,7 +174,7 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		msg := jsonProblem(err)
+		msg := protocol.JSONProblem(err)
 		if strings.HasPrefix(err.Error(), "json: unknown field") {
 			msg = strings.TrimPrefix(err.Error(), "json: ")
 		}

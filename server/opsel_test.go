@@ -88,8 +88,8 @@ func TestOpSelInBatch(t *testing.T) {
 	// - An offset beyond the text (99) is clamped to it (8, before "xy"),
 	//   then moved like the others (10).
 	err = s.commit([]*submission{
-		{c: a, session: a.session, seq: 1, rev: 0, op: op(5, "xy"), sel: []Range{{Anchor: 7, Head: 7}}},
-		{c: b, session: b.session, seq: 1, rev: 1, op: op(7, "Q"), sel: []Range{{Anchor: 8, Head: 8}, {Anchor: 3, Head: 1}, {Anchor: 99, Head: 0}}},
+		{c: a, session: a.session, seq: 1, rev: 0, op: op(5, "xy"), sel: []ot.Range{{Anchor: 7, Head: 7}}},
+		{c: b, session: b.session, seq: 1, rev: 1, op: op(7, "Q"), sel: []ot.Range{{Anchor: 8, Head: 8}, {Anchor: 3, Head: 1}, {Anchor: 99, Head: 0}}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestOpSelInBatch(t *testing.T) {
 	checkOut(b, wantX, wantA, `{"type":"ack","seq":1,"rev":3}`)
 	checkOut(x, `{"type":"ack","seq":1,"rev":1}`, wantA, wantB)
 	// The session keeps each selection at the head.
-	if want := []Range{{Anchor: 10, Head: 10}}; !equalSel(a.sel, want) || a.selRev != 3 {
+	if want := []ot.Range{{Anchor: 10, Head: 10}}; !equalSel(a.sel, want) || a.selRev != 3 {
 		t.Fatalf("A's selection %v at %d, want %v at 3", a.sel, a.selRev, want)
 	}
 
@@ -152,21 +152,21 @@ func TestOpSelInBatch(t *testing.T) {
 		}
 	}
 	m := published()
-	sels := map[string][]Range{}
+	sels := map[string][]ot.Range{}
 	for _, p := range m.Peers {
 		if p.Rev != 3 || !p.HasSel {
 			t.Fatalf("published %+v", p)
 		}
 		sels[p.Client] = p.Sel
 	}
-	if len(sels) != 2 || !equalSel(sels["c_A"], []Range{{Anchor: 10, Head: 10}}) || !equalSel(sels["c_B"], []Range{{Anchor: 10, Head: 10}, {Anchor: 3, Head: 1}, {Anchor: 10, Head: 0}}) {
+	if len(sels) != 2 || !equalSel(sels["c_A"], []ot.Range{{Anchor: 10, Head: 10}}) || !equalSel(sels["c_B"], []ot.Range{{Anchor: 10, Head: 10}, {Anchor: 3, Head: 1}, {Anchor: 10, Head: 0}}) {
 		t.Fatalf("published selections %v", sels)
 	}
 
 	// A presence message (or a rename) from A still reaches the local
 	// clients, after an op with a selection as before it.
-	s.handleUpdate(clientUpdate{c: a, hasSel: true, rev: 3, sel: []Range{{Anchor: 0, Head: 2}}})
-	if err := s.commit([]*submission{{c: a, session: a.session, seq: 2, rev: 3, op: op(10, "!"), sel: []Range{{Anchor: 11, Head: 11}}}}); err != nil {
+	s.handleUpdate(clientUpdate{c: a, hasSel: true, rev: 3, sel: []ot.Range{{Anchor: 0, Head: 2}}})
+	if err := s.commit([]*submission{{c: a, session: a.session, seq: 2, rev: 3, op: op(10, "!"), sel: []ot.Range{{Anchor: 11, Head: 11}}}}); err != nil {
 		t.Fatal(err)
 	}
 	wantOp := `{"type":"op","rev":4,"op":[10,"!"],"client":"c_A","sel":[{"anchor":11,"head":11}]}`
@@ -183,40 +183,5 @@ func TestOpSelInBatch(t *testing.T) {
 	checkOut(o, `{"type":"op","rev":5,"op":[11,"?"],"client":"c_B"}`)
 	if len(s.dirty) != 0 || len(s.moved) != 0 {
 		t.Fatalf("dirty %d, moved %d after an op without a selection", len(s.dirty), len(s.moved))
-	}
-}
-
-// encodeOp writes what encoding/json would for the same message.
-func TestEncodeOp(t *testing.T) {
-	type opJSON struct {
-		Type   string          `json:"type"`
-		Rev    scribe.Revision `json:"rev"`
-		Op     json.RawMessage `json:"op"`
-		Client string          `json:"client,omitempty"`
-		Sel    *[]Range        `json:"sel,omitempty"`
-	}
-	for _, tc := range []struct {
-		rev    scribe.Revision
-		op     string
-		client string
-		sel    []Range
-	}{
-		{1, `[3,"a😀\"\n",-2]`, "c_Ab-_9", []Range{{Anchor: 1, Head: 2}, {Anchor: 0, Head: 0}}},
-		{0, `["x"]`, "", nil},
-		{1<<53 - 1, `[-1]`, "c_x", []Range{}},
-		{42, `[1]`, "", []Range{{Anchor: 123456789, Head: 0}}},
-		{7, `[1]`, "c_\"<\u2028>\\", nil}, // no id the server makes, but one published by another node could be anything
-	} {
-		want := opJSON{Type: "op", Rev: tc.rev, Op: json.RawMessage(tc.op), Client: tc.client}
-		if tc.sel != nil {
-			want.Sel = &tc.sel
-		}
-		w, err := json.Marshal(want)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := encodeOp(tc.rev, json.RawMessage(tc.op), tc.client, tc.sel); string(got) != string(w) {
-			t.Errorf("encodeOp:\n got %s\nwant %s", got, w)
-		}
 	}
 }

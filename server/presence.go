@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // Presence across nodes.
@@ -39,6 +41,15 @@ const (
 	kindRevoke   = "revoke"
 )
 
+// mustJSON marshals a node message. nodeMsg always marshals.
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("server: marshal " + err.Error())
+	}
+	return b
+}
+
 // nodeMsg is what a node publishes on a note's channel.
 type nodeMsg struct {
 	V       int        `json:"v"`
@@ -56,7 +67,7 @@ type wirePeer struct {
 	Color       string          `json:"color"`
 	ReadOnly    bool            `json:"readonly,omitempty"`
 	Rev         scribe.Revision `json:"rev"`
-	Sel         []Range         `json:"sel,omitempty"`
+	Sel         []ot.Range      `json:"sel,omitempty"`
 	HasSel      bool            `json:"hasSel,omitempty"`
 	SessionHash string          `json:"sh,omitempty"`
 }
@@ -112,34 +123,31 @@ func (s *session) wire(c *client) wirePeer {
 	return p
 }
 
-// peerMessage is the presence message clients get for p.
-func peerMessage(p wirePeer) peerMsg {
-	m := peerMsg{Type: "presence", Client: p.Client, Name: p.Name, Color: p.Color, ReadOnly: p.ReadOnly, Rev: p.Rev}
+// peerMessage is p as clients see it, in a presence message or in
+// welcome.peers.
+func peerMessage(p wirePeer) protocol.Peer {
+	m := protocol.Peer{Client: p.Client, Name: p.Name, Color: p.Color, ReadOnly: p.ReadOnly, Rev: p.Rev}
 	if p.HasSel && !p.ReadOnly {
 		m.Sel = p.Sel
 		if m.Sel == nil {
-			m.Sel = []Range{}
+			m.Sel = ot.Selection{}
 		}
 	}
 	return m
 }
 
 // peers lists everyone present but c, on every node, for c's welcome.
-func (s *session) peers(c *client) []peerMsg {
-	out := []peerMsg{}
+func (s *session) peers(c *client) []protocol.Peer {
+	out := []protocol.Peer{}
 	for o := range s.clients {
 		if o != c {
-			m := peerMessage(s.wire(o))
-			m.Type = ""
-			out = append(out, m)
+			out = append(out, peerMessage(s.wire(o)))
 		}
 	}
 	for _, p := range s.remote {
 		w := p.wirePeer
 		w.Sel, w.Rev = s.selAt(w.Sel, min(w.Rev, s.rev)), s.rev
-		m := peerMessage(w)
-		m.Type = ""
-		out = append(out, m)
+		out = append(out, peerMessage(w))
 	}
 	return out
 }
@@ -156,7 +164,7 @@ func (s *session) flushPresence() {
 	for c := range s.dirty {
 		w := s.wire(c)
 		batch = append(batch, w)
-		s.broadcast(mustJSON(peerMessage(w)), c)
+		s.broadcast(protocol.EncodePresence(peerMessage(w)), c)
 	}
 	for c := range s.moved {
 		if _, ok := s.dirty[c]; !ok {
@@ -186,7 +194,7 @@ func (s *session) expireRemote() {
 	for id, p := range s.remote {
 		if now.Sub(p.seen) > presenceExpiry {
 			delete(s.remote, id)
-			s.broadcast(mustJSON(leaveMsg{Type: "leave", Client: id}), nil)
+			s.broadcast(protocol.EncodeLeave(id), nil)
 		}
 	}
 }
@@ -212,13 +220,13 @@ func (s *session) message(data []byte) error {
 		for _, id := range m.Clients {
 			if p, ok := s.remote[id]; ok && p.node == m.Node {
 				delete(s.remote, id)
-				s.broadcast(mustJSON(leaveMsg{Type: "leave", Client: id}), nil)
+				s.broadcast(protocol.EncodeLeave(id), nil)
 			}
 		}
 	case kindPresence:
 		now := time.Now()
 		for _, w := range m.Peers {
-			if w.Client == "" || len(w.Sel) > maxSelRanges {
+			if w.Client == "" || len(w.Sel) > protocol.MaxSelRanges {
 				continue
 			}
 			if w.Rev > s.rev {
@@ -236,13 +244,13 @@ func (s *session) message(data []byte) error {
 				continue // a refresh: nothing changed for the clients
 			}
 			w.Sel, w.Rev = s.selAt(w.Sel, min(w.Rev, s.rev)), s.rev
-			s.broadcast(mustJSON(peerMessage(w)), nil)
+			s.broadcast(protocol.EncodePresence(peerMessage(w)), nil)
 		}
 	}
 	return nil
 }
 
-func equalSel(a, b []Range) bool {
+func equalSel(a, b []ot.Range) bool {
 	if len(a) != len(b) {
 		return false
 	}
@@ -262,7 +270,7 @@ func (s *session) dropGhosts(hash, keep string) {
 	for id, p := range s.remote {
 		if id != keep && p.SessionHash == hash {
 			delete(s.remote, id)
-			s.broadcast(mustJSON(leaveMsg{Type: "leave", Client: id}), nil)
+			s.broadcast(protocol.EncodeLeave(id), nil)
 		}
 	}
 }
@@ -271,7 +279,7 @@ func (s *session) dropGhosts(hash, keep string) {
 func (s *session) revoke(t scribe.Token) {
 	for c := range s.clients {
 		if c.readonly && c.token == t {
-			c.close(closeNotFound, closeReasonGone, false)
+			c.close(protocol.CloseNotFound, protocol.CloseReasonGone, false)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 // Package server is Scribe's HTTP and websocket server: the pages, the JSON
-// API for scripts and bots (docs/api.md), and the websocket protocol
-// (docs/protocol.md) through which browsers edit notes together.
+// API for scripts and bots (docs/api.md), and the websocket transport of
+// the protocol (docs/protocol.md, package protocol) through which browsers
+// edit notes together.
 //
 // Each note open on this node has one session: a goroutine that owns the
 // note's live document (an ot.Document), the recent history, the local
@@ -31,6 +32,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -78,8 +80,8 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-func (l Limits) wire() limitsMsg {
-	return limitsMsg{MaxMessageBytes: l.MaxMessageBytes, MaxNoteBytes: l.MaxNoteBytes, OpsPerSecond: l.OpsPerSecond}
+func (l Limits) wire() protocol.Limits {
+	return protocol.Limits{MaxMessageBytes: l.MaxMessageBytes, MaxNoteBytes: l.MaxNoteBytes, OpsPerSecond: l.OpsPerSecond}
 }
 
 // Config configures a Server. Store is required; everything else has a

@@ -15,6 +15,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // Timing of a session. Variables only so that tests can shorten them.
@@ -69,7 +70,7 @@ type submission struct {
 	seq     uint64
 	rev     scribe.Revision
 	op      ot.Operation
-	sel     []Range
+	sel     []ot.Range
 
 	// For the API: append text at the end, built against the head when the
 	// batch is prepared; the result goes to reply.
@@ -90,7 +91,7 @@ type submitResult struct {
 // joinRequest asks the session to add a client.
 type joinRequest struct {
 	c     *client
-	hello helloMsg
+	hello protocol.Hello
 	known seqRev
 	reply chan error
 }
@@ -100,7 +101,7 @@ type clientUpdate struct {
 	c      *client
 	hasSel bool
 	rev    scribe.Revision
-	sel    []Range
+	sel    []ot.Range
 	name   string // "" when unchanged
 }
 
@@ -312,7 +313,7 @@ func (s *session) fail(err error) {
 	s.srv.hub.remove(s)
 	s.flushOut() // what was acknowledged goes out before the close
 	for c := range s.clients {
-		c.close(closeInternal, "The server failed; reconnect.", true)
+		c.close(protocol.CloseInternal, protocol.CloseReasonFailed, true)
 	}
 	s.failPending(scribe.Errorf(scribe.EUNAVAILABLE, "The note's session closed; retry."))
 }
@@ -335,7 +336,7 @@ func (s *session) shutdown() {
 	var gone []string
 	for c := range s.clients {
 		gone = append(gone, c.id)
-		c.close(closeGoingAway, closeReasonAway, true)
+		c.close(protocol.CloseGoingAway, protocol.CloseReasonAway, true)
 	}
 	if len(gone) > 0 {
 		s.pub.send(nodeMsg{Kind: kindLeave, Clients: gone})
@@ -361,7 +362,7 @@ func (s *session) stop() { s.stopOnce.Do(func() { close(s.stopc) }) }
 // The methods below are called by other goroutines. Each reports false (or
 // errSessionClosed) when the session has ended.
 
-func (s *session) join(ctx context.Context, c *client, hello helloMsg, known seqRev) error {
+func (s *session) join(ctx context.Context, c *client, hello protocol.Hello, known seqRev) error {
 	r := &joinRequest{c: c, hello: hello, known: known, reply: make(chan error, 1)}
 	select {
 	case s.joinc <- r:
@@ -411,40 +412,40 @@ func (s *session) handleJoin(r *joinRequest) error {
 	}
 	// A client may know of commits this node has not heard of yet (it was
 	// connected to another node): catch up first.
-	if (h.hasRev && h.rev > s.rev) || r.known.rev > s.rev {
+	if (h.HasRev && h.Rev > s.rev) || r.known.rev > s.rev {
 		if err := s.syncTo(math.MaxInt64); err != nil {
 			return err
 		}
 	}
-	if h.hasRev && h.rev > s.rev {
-		return invalid("Revision %d is ahead of the note (at revision %d); reload.", h.rev, s.rev)
+	if h.HasRev && h.Rev > s.rev {
+		return invalid("Revision %d is ahead of the note (at revision %d); reload.", h.Rev, s.rev)
 	}
 	if !c.readonly {
 		// The same person's connection on another node is gone: it came here.
 		s.dropGhosts(sessionHash(c.session), "")
 	}
 	var catchup [][]byte
-	if h.hasRev && h.rev < s.histBase && s.rev-h.rev > maxCatchup {
-		h.hasRev = false // too far behind: a full text is cheaper than the catch-up
+	if h.HasRev && h.Rev < s.histBase && s.rev-h.Rev > maxCatchup {
+		h.HasRev = false // too far behind: a full text is cheaper than the catch-up
 	}
-	if h.hasRev {
-		entries, err := s.since(h.rev)
+	if h.HasRev {
+		entries, err := s.since(h.Rev)
 		if err != nil {
 			return err
 		}
 		for i, e := range entries {
-			rev := h.rev + 1 + scribe.Revision(i)
+			rev := h.Rev + 1 + scribe.Revision(i)
 			if !c.readonly && e.session == c.session {
-				catchup = append(catchup, encodeAck(e.seq, rev))
+				catchup = append(catchup, protocol.EncodeAck(e.seq, rev))
 				c.ackedSeq = max(c.ackedSeq, e.seq)
 			} else {
-				catchup = append(catchup, encodeOp(rev, e.opJSON, s.clientFor(e.session), nil))
+				catchup = append(catchup, protocol.EncodeOp(rev, e.opJSON, s.clientFor(e.session), nil))
 			}
 		}
 	}
 	c.color = s.pickColor()
-	w := welcomeMsg{
-		Type: "welcome", Protocol: protocolVersion, Client: c.id, Rev: s.rev,
+	w := protocol.Welcome{
+		Client: c.id, Rev: s.rev,
 		Title: s.title, ReadOnly: c.readonly, Name: c.name, Color: c.color,
 		Peers:  s.peers(c),
 		Limits: s.srv.limits.wire(),
@@ -453,13 +454,13 @@ func (s *session) handleJoin(r *joinRequest) error {
 		w.LastSeq = s.lastSeq[c.session].seq
 		c.ackedSeq = max(c.ackedSeq, w.LastSeq) // the welcome acknowledges what lastSeq covers
 	}
-	if h.hasRev {
+	if h.HasRev {
 		w.Catchup = true
 	} else {
 		text := s.doc.String()
 		w.Text = &text
 	}
-	c.out.pushAll(append([][]byte{mustJSON(w)}, catchup...))
+	c.out.pushAll(append([][]byte{protocol.EncodeWelcome(w)}, catchup...))
 
 	s.clients[c] = struct{}{}
 	if !c.readonly {
@@ -481,7 +482,7 @@ func (s *session) handleLeave(c *client) {
 	if s.bySess[c.session] == c {
 		delete(s.bySess, c.session)
 	}
-	s.broadcast(mustJSON(leaveMsg{Type: "leave", Client: c.id}), nil)
+	s.broadcast(protocol.EncodeLeave(c.id), nil)
 	s.pub.send(nodeMsg{Kind: kindLeave, Clients: []string{c.id}})
 	if len(s.clients) == 0 {
 		s.idleAt = time.Now()
@@ -519,8 +520,8 @@ func (s *session) handleUpdate(u clientUpdate) {
 // selAt moves sel, which refers to revision rev (at most the head), to the
 // head, and clamps it to the document. A selection older than the history
 // kept in memory is only clamped.
-func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
-	out := make([]Range, len(sel))
+func (s *session) selAt(sel []ot.Range, rev scribe.Revision) []ot.Range {
+	out := make([]ot.Range, len(sel))
 	copy(out, sel)
 	if rev >= s.histBase && rev <= s.rev {
 		for _, e := range s.hist[rev-s.histBase:] {
@@ -531,7 +532,7 @@ func (s *session) selAt(sel []Range, rev scribe.Revision) []Range {
 	}
 	n := s.doc.Len()
 	for i, r := range out {
-		out[i] = Range{Anchor: min(r.Anchor, n), Head: min(r.Head, n)}
+		out[i] = ot.Range{Anchor: min(r.Anchor, n), Head: min(r.Head, n)}
 	}
 	return out
 }
@@ -564,7 +565,7 @@ func (s *session) since(rev scribe.Revision) ([]histEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
 		}
-		// The canonical form, as in memory: encodeOp relays it unchecked.
+		// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
 		out = append(out, histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq})
 	}
 	return append(out, s.hist...), nil
@@ -624,7 +625,7 @@ func (s *session) applyRemote(ch scribe.Change) error {
 	opJSON := json.RawMessage(op.String())
 	s.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	s.srv.metrics.remoteOps.Inc()
-	s.broadcastOp(encodeOp(s.rev, opJSON, s.clientFor(ch.Session), nil), ch.Session, ch.Seq, s.rev, nil)
+	s.broadcastOp(protocol.EncodeOp(s.rev, opJSON, s.clientFor(ch.Session), nil), ch.Session, ch.Seq, s.rev, nil)
 	return nil
 }
 
@@ -654,7 +655,7 @@ func (s *session) ackTo(c *client, seq uint64, rev scribe.Revision) {
 		return
 	}
 	c.ackedSeq = seq
-	s.deliver(c, encodeAck(seq, rev), true)
+	s.deliver(c, protocol.EncodeAck(seq, rev), true)
 }
 
 // deliver queues msg for c in this turn of the session's loop; flushOut
@@ -673,7 +674,7 @@ func (s *session) deliver(c *client, msg []byte, urgent bool) {
 // sendError queues an error for c, in order with the rest.
 func (s *session) sendError(c *client, err error, seq *uint64) {
 	s.srv.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
-	s.deliver(c, encodeError(err, seq), true)
+	s.deliver(c, protocol.EncodeError(err, seq), true)
 }
 
 // flushOut pushes what deliver queued to the clients' outboxes. A client
@@ -793,7 +794,7 @@ func (s *session) resubscribe() error {
 type pending struct {
 	sub   *submission
 	op    ot.Operation
-	sel   []Range      // the sender's selection after op, at the revision op produces; nil when it sent none
+	sel   []ot.Range   // the sender's selection after op, at the revision op produces; nil when it sent none
 	inv   ot.Operation // undoes op, to roll back a failed append
 	delta int          // UTF-8 length change
 }
@@ -877,7 +878,7 @@ func (s *session) commit(batch []*submission) (err error) {
 			// The author's selection rides in the op message (at rev), so
 			// local clients need no presence message for this move; other
 			// nodes hear of it through the next presence flush.
-			s.broadcastOp(encodeOp(rev, changes[i].Op, from, p.sel), p.sub.session, p.sub.seq, rev, p.sub.c)
+			s.broadcastOp(protocol.EncodeOp(rev, changes[i].Op, from, p.sel), p.sub.session, p.sub.seq, rev, p.sub.c)
 			if c := p.sub.c; c != nil && p.sel != nil {
 				c.sel, c.selRev, c.hasSel = s.selAt(p.sel, rev), s.rev, true
 				s.moved[c] = struct{}{}
@@ -998,13 +999,13 @@ func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			var err error
 			op, sel, err = s.transform(sub.op, sub.sel, sub.rev, head, accepted)
 			if err != nil {
-				done = append(done, doneSub{sub: sub, err: fromOT(err)})
+				done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
 				continue
 			}
 		}
 		delta, err := s.byteDelta(op)
 		if err != nil {
-			done = append(done, doneSub{sub: sub, err: fromOT(err)})
+			done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
 			continue
 		}
 		if delta > 0 && s.docBytes+delta > s.srv.limits.MaxNoteBytes {
@@ -1016,7 +1017,7 @@ func (s *session) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			err = s.doc.Apply(op)
 		}
 		if err != nil {
-			done = append(done, doneSub{sub: sub, err: fromOT(err)})
+			done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
 			continue
 		}
 		s.docBytes += delta
@@ -1059,7 +1060,7 @@ func (s *session) rollback(accepted []pending) error {
 // to the tentative head's text with the transformed op applied, clamped to
 // it, which is where the sender's own client puts it once it has applied
 // the same changes.
-func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []Range, error) {
+func (s *session) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []ot.Range, error) {
 	ops := s.over[:0] // scratch, reused: this runs for every op
 	defer func() { clear(ops); s.over = ops[:0] }()
 	if base < head {
@@ -1086,12 +1087,12 @@ func (s *session) transform(op ot.Operation, sel []Range, base, head scribe.Revi
 // submission's sel is not changed (a retry after a conflict starts again
 // from it). ot.TransformOver does the work: keystrokes over keystrokes,
 // the common case, without an allocation per step.
-func transformOver(op ot.Operation, sel []Range, over []ot.Operation) (ot.Operation, []Range, error) {
+func transformOver(op ot.Operation, sel []ot.Range, over []ot.Operation) (ot.Operation, []ot.Range, error) {
 	op, moved, err := ot.TransformOver(op, over, ot.Selection(sel)) // moves a copy
 	if err != nil {
 		return ot.Operation{}, nil, err
 	}
-	return op, []Range(moved), nil
+	return op, []ot.Range(moved), nil
 }
 
 // committedRev returns the revision a resend got when it was first

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +18,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/server/internal/wire"
-	"github.com/scribe-notes/scribe/server/wsclient"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // botConn is a lean client of the websocket protocol (docs/protocol.md),
@@ -45,7 +43,7 @@ type botConn struct {
 	log *refLog // the note's shared revision log; nil in idle mode
 
 	client string // our public id, from the welcome
-	limits wsclient.Limits
+	limits protocol.Limits
 
 	mu       sync.Mutex // guards the editing state below
 	rev      int64      // the revision we have seen (ours acknowledged, theirs applied)
@@ -90,7 +88,7 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 	ws.SetReadLimit(64 << 20)
 	var sid [16]byte
 	_, _ = rand.Read(sid[:])
-	hello, _ := json.Marshal(map[string]any{"type": "hello", "protocol": wsclient.ProtocolVersion, "session": base64.RawURLEncoding.EncodeToString(sid[:]), "name": name})
+	hello := protocol.EncodeHello(protocol.Hello{Session: base64.RawURLEncoding.EncodeToString(sid[:]), Name: name})
 	_ = ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {
 		_ = ws.Close()
@@ -104,7 +102,7 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 		_ = ws.Close()
 		return nil, fmt.Errorf("await welcome: %w", err)
 	}
-	msgs, err := wire.ParseFrame(frame, nil, nil)
+	msgs, err := protocol.ParseFrame(frame, nil, nil)
 	switch {
 	case err != nil:
 		_ = ws.Close()
@@ -185,7 +183,7 @@ func (b *botConn) handleFrame(f []byte, now time.Time) error {
 	i := skipSpace(f, 0)
 	if i >= len(f) || f[i] != '[' {
 		// A single object: parse it the general way.
-		msgs, err := wire.ParseFrameLean(f, nil)
+		msgs, err := protocol.ParseFrameLean(f, nil)
 		if err != nil {
 			return err
 		}
@@ -220,7 +218,7 @@ func (b *botConn) handleFrame(f []byte, now time.Time) error {
 			run = append(run, rec.op)
 			i += len(rec.msg)
 		} else {
-			m, j, err := wire.ParseObjectLean(f, i)
+			m, j, err := protocol.ParseObjectLean(f, i)
 			if err != nil {
 				return err
 			}
@@ -263,7 +261,7 @@ func skipSpace(b []byte, i int) int {
 }
 
 // message handles one message other than a run of ops; raw is its JSON.
-func (b *botConn) message(m *wire.Msg, raw []byte, now time.Time) error {
+func (b *botConn) message(m *protocol.Msg, raw []byte, now time.Time) error {
 	switch m.Type {
 	case "op":
 		if m.Rev != b.rev+1 {
@@ -327,7 +325,7 @@ func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 }
 
 // ack takes the acknowledgement of our in-flight op and sends the buffer.
-func (b *botConn) ack(m *wire.Msg, now time.Time) error {
+func (b *botConn) ack(m *protocol.Msg, now time.Time) error {
 	b.mu.Lock()
 	if b.inflight == nil || m.Seq != b.inflight.seq || m.Rev != b.rev+1 {
 		b.mu.Unlock()
@@ -394,17 +392,7 @@ func (b *botConn) sendLocked(p *localOp, now time.Time) {
 	b.seq++
 	p.seq, p.sentAt = b.seq, now
 	b.wmu.Lock()
-	e := append(b.enc[:0], `{"type":"op","rev":`...)
-	e = strconv.AppendInt(e, b.rev, 10)
-	e = append(e, `,"seq":`...)
-	e = strconv.AppendUint(e, p.seq, 10)
-	e = append(e, `,"op":`...)
-	e = append(e, p.op.String()...)
-	e = append(e, `,"sel":[{"anchor":`...)
-	e = strconv.AppendInt(e, int64(b.pos), 10)
-	e = append(e, `,"head":`...)
-	e = strconv.AppendInt(e, int64(b.pos), 10)
-	e = append(e, `}]}`...)
+	e := protocol.AppendClientOp(b.enc[:0], protocol.OpMsg{Rev: scribe.Revision(b.rev), Seq: p.seq, Op: p.op, Sel: []ot.Range{{Anchor: b.pos, Head: b.pos}}})
 	b.enc = e
 	b.mu.Unlock()
 	if err := b.ws.WriteMessage(websocket.TextMessage, e); err != nil {
@@ -417,11 +405,11 @@ func (b *botConn) sendLocked(p *localOp, now time.Time) {
 func (b *botConn) moveTo(pos int) error {
 	b.mu.Lock()
 	b.pos = pos
-	msg := fmt.Sprintf(`{"type":"presence","rev":%d,"sel":[{"anchor":%d,"head":%d}]}`, b.rev, pos, pos)
+	msg := protocol.AppendClientPresence(nil, protocol.Presence{Rev: scribe.Revision(b.rev), Sel: []ot.Range{{Anchor: pos, Head: pos}}})
 	b.wmu.Lock()
 	b.mu.Unlock()
 	defer b.wmu.Unlock()
-	return b.ws.WriteMessage(websocket.TextMessage, []byte(msg))
+	return b.ws.WriteMessage(websocket.TextMessage, msg)
 }
 
 // state returns the revision and whether edits are pending.

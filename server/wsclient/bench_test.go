@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // BenchmarkRemoteOps measures what a client spends per op it receives in a
@@ -37,7 +38,7 @@ func BenchmarkRemoteOps(b *testing.B) {
 		frames[f] = []byte(sb.String())
 	}
 	cn := &conn{}
-	var msgs []serverMsg
+	var msgs []protocol.Msg
 	var evs []event
 	intern := make(map[string]string)
 	b.ReportAllocs()
@@ -51,7 +52,7 @@ func BenchmarkRemoteOps(b *testing.B) {
 			b.StartTimer()
 		}
 		var err error
-		msgs, err = parseFrameIntern(frames[f], msgs[:0], intern)
+		msgs, err = protocol.ParseFrame(frames[f], msgs[:0], intern)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -39,6 +39,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // Timing and size constants.
@@ -51,15 +52,6 @@ const (
 	historyLen     = 256     // committed operations kept to move presence that refers to an older revision
 	maxServerFrame = 8 << 20 // the largest server frame accepted (a welcome carries the whole note)
 	maxPastIDs     = 16      // earlier connections' ids remembered to recognise our own ops
-)
-
-// Close codes the server uses (docs/protocol.md).
-const (
-	CloseGoingAway = websocket.CloseGoingAway       // 1001: the node shuts down; reconnect
-	ClosePolicy    = websocket.ClosePolicyViolation // 1008: too many errors or an oversize frame
-	CloseInternal  = websocket.CloseInternalServerErr
-	CloseTooSlow   = 4000 // the client did not keep up with the broadcast
-	CloseNotFound  = 4404 // the note or share is gone; do not reconnect
 )
 
 // ErrClosed is returned by methods called after Close, or after the server
@@ -124,7 +116,7 @@ type Options struct {
 	// renames; the selection is already moved into the local text. A peer's
 	// op that carries its selection (the server sends the selection with
 	// the op instead of a presence message) calls it too, after OnRemoteOp.
-	OnPresence func(Peer)
+	OnPresence func(protocol.Peer)
 	// OnLeave is called when a peer leaves.
 	OnLeave func(client string)
 	// OnError is called for every error: errors the server reports (a
@@ -219,7 +211,7 @@ type Client struct {
 	title      string
 	name       string
 	color      string
-	limits     Limits
+	limits     protocol.Limits
 	doc        *ot.Document
 	text       string // cache of doc.String()
 	textOK     bool
@@ -387,7 +379,7 @@ func (c *Client) Title() string {
 }
 
 // Limits returns the server's limits as of the last welcome.
-func (c *Client) Limits() Limits {
+func (c *Client) Limits() protocol.Limits {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.limits
@@ -402,13 +394,13 @@ func (c *Client) Selection() ot.Selection {
 
 // Peers returns everyone else present, with their selections moved into
 // the local text.
-func (c *Client) Peers() []Peer {
+func (c *Client) Peers() []protocol.Peer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]Peer, 0, len(c.peers))
+	out := make([]protocol.Peer, 0, len(c.peers))
 	for _, p := range c.peers {
 		q := p.peer()
-		q.Sel = c.localSel(q.Sel, q.Rev)
+		q.Sel = c.localSel(q.Sel, int64(q.Rev))
 		out = append(out, q)
 	}
 	return out
@@ -416,14 +408,14 @@ func (c *Client) Peers() []Peer {
 
 // peerState is a peer as last announced, its selection possibly still raw.
 type peerState struct {
-	Peer
+	protocol.Peer
 	raw []byte // the selection's JSON, not decoded yet
 }
 
 // peer returns the peer with its selection decoded (as the server sent it).
-func (p *peerState) peer() Peer {
+func (p *peerState) peer() protocol.Peer {
 	if p.raw != nil {
-		p.Sel, _ = parseSel(p.raw) // a malformed selection counts as none
+		p.Sel, _ = protocol.ParseSel(p.raw) // a malformed selection counts as none
 		p.raw = nil
 	}
 	return p.Peer
@@ -604,8 +596,7 @@ func (c *Client) SetName(name string) error {
 	}
 	c.name = name
 	if c.conn != nil {
-		b, _ := json.Marshal(nameMsg{Type: "name", Name: name})
-		c.conn.send(b)
+		c.conn.send(protocol.EncodeName(name))
 	}
 	return nil
 }
@@ -618,20 +609,12 @@ func (c *Client) sendInflightLocked() {
 	if c.conn == nil || p == nil {
 		return
 	}
-	b := make([]byte, 0, 64)
-	b = append(b, `{"type":"op","rev":`...)
-	b = strconv.AppendInt(b, c.rev, 10)
-	b = append(b, `,"seq":`...)
-	b = strconv.AppendUint(b, p.seq, 10)
-	b = append(b, `,"op":`...)
-	opJSON, _ := p.op.MarshalJSON()
-	b = append(b, opJSON...)
+	o := protocol.OpMsg{Rev: scribe.Revision(c.rev), Seq: p.seq, Op: p.op}
 	if c.sendSel && c.buffer == nil && c.sel != nil {
-		b = append(b, `,"sel":`...)
-		b = c.sel.AppendJSON(b)
+		o.Sel = c.sel
 		c.sendSel = false
 	}
-	b = append(b, '}')
+	b := protocol.AppendClientOp(make([]byte, 0, 64), o)
 	p.sent, p.sentAt = true, time.Now()
 	c.conn.send(b)
 }
@@ -640,12 +623,7 @@ func (c *Client) sendPresenceLocked() {
 	if c.conn == nil || !c.sendSel || c.sel == nil {
 		return
 	}
-	b := make([]byte, 0, 64)
-	b = append(b, `{"type":"presence","rev":`...)
-	b = strconv.AppendInt(b, c.rev, 10)
-	b = append(b, `,"sel":`...)
-	b = c.sel.AppendJSON(b)
-	b = append(b, '}')
+	b := protocol.AppendClientPresence(make([]byte, 0, 64), protocol.Presence{Rev: scribe.Revision(c.rev), Sel: c.sel})
 	c.sendSel = false
 	c.conn.send(b)
 }
@@ -768,10 +746,9 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	hello := helloMsg{Type: "hello", Protocol: ProtocolVersion, Session: c.session, Name: c.name}
+	hello := protocol.Hello{Session: c.session, Name: c.name}
 	if c.welcomed && !c.resync {
-		rev := c.rev
-		hello.Rev = &rev
+		hello.Rev, hello.HasRev = scribe.Revision(c.rev), true
 	}
 	c.mu.Unlock()
 
@@ -798,16 +775,15 @@ func (c *Client) connect(ctx context.Context, url string) error {
 	defer stop()
 	deadline, _ := ctx.Deadline()
 	_ = ws.SetWriteDeadline(deadline)
-	hb, _ := json.Marshal(hello)
-	if err := ws.WriteMessage(websocket.TextMessage, hb); err != nil {
+	if err := ws.WriteMessage(websocket.TextMessage, protocol.EncodeHello(hello)); err != nil {
 		return fail(fmt.Errorf("send hello: %w", err))
 	}
 	_ = ws.SetReadDeadline(deadline)
 	_, frame, err := ws.ReadMessage()
 	if err != nil {
-		if ce := closeError(err); ce != nil && ce.Code == CloseNotFound {
+		if ce := closeError(err); ce != nil && ce.Code == protocol.CloseNotFound {
 			return fail(scribe.Errorf(scribe.ENOTFOUND, "%s", ce.Text))
-		} else if ce != nil && ce.Code == ClosePolicy && hello.Rev != nil {
+		} else if ce != nil && ce.Code == protocol.ClosePolicy && hello.HasRev {
 			// The hello was refused (a revision ahead of the note): reload.
 			c.mu.Lock()
 			c.resync = true
@@ -818,13 +794,13 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		}
 		return fail(fmt.Errorf("await welcome: %w", err))
 	}
-	msgs, err := parseFrame(frame, nil)
+	msgs, err := protocol.ParseFrame(frame, nil, nil)
 	if err != nil {
 		return fail(fmt.Errorf("await welcome: %w", err))
 	}
 	if len(msgs) == 0 || msgs[0].Type != "welcome" {
 		if len(msgs) > 0 && msgs[0].Type == "error" {
-			if hello.Rev != nil && msgs[0].Code == scribe.EINVALID {
+			if hello.HasRev && msgs[0].Code == scribe.EINVALID {
 				// Our revision is ahead of the note (its store was reset or
 				// rolled back): discard our state and reload next time.
 				c.mu.Lock()
@@ -876,7 +852,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 // welcomeLocked takes the welcome's state. On a reconnect with catch-up the
 // local state stays and the in-flight op is resent unless the server already
 // committed it; with a full text the note is reloaded.
-func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
+func (c *Client) welcomeLocked(cn *conn, m *protocol.Msg, evs *[]event) error {
 	if c.clientID != "" {
 		c.pastIDs = append(c.pastIDs, c.clientID)
 		if len(c.pastIDs) > maxPastIDs {
@@ -888,14 +864,14 @@ func (c *Client) welcomeLocked(cn *conn, m *serverMsg, evs *[]event) error {
 	c.title = m.Title
 	c.color = m.Color()
 	if len(m.Limits) > 0 {
-		var l Limits
+		var l protocol.Limits
 		if json.Unmarshal(m.Limits, &l) == nil {
 			c.limits = l
 		}
 	}
 	c.peers = make(map[string]*peerState)
 	if len(m.Peers) > 0 {
-		var ps []Peer
+		var ps []protocol.Peer
 		if err := json.Unmarshal(m.Peers, &ps); err != nil {
 			return fmt.Errorf("welcome: bad peers: %w", err)
 		}
@@ -1032,7 +1008,7 @@ func closeError(err error) *websocket.CloseError {
 // under the lock and running the callbacks it produced after unlocking.
 func (c *Client) readPump(cn *conn) {
 	defer close(cn.done)
-	var msgs []serverMsg
+	var msgs []protocol.Msg
 	var evs []event // reused from frame to frame
 	var buf bytes.Buffer
 	intern := make(map[string]string)
@@ -1043,7 +1019,7 @@ func (c *Client) readPump(cn *conn) {
 			return
 		}
 		_ = cn.ws.SetReadDeadline(time.Now().Add(readWait))
-		msgs, err = parseFrameIntern(frame, msgs[:0], intern)
+		msgs, err = protocol.ParseFrame(frame, msgs[:0], intern)
 		if err != nil {
 			cn.shutdown(websocket.CloseProtocolError, "bad frame")
 			c.lost(cn, err)
@@ -1072,7 +1048,7 @@ type protocolError struct {
 func (e *protocolError) Error() string { return "protocol violation: " + e.msg }
 
 // handleLocked processes messages in order, appending callbacks to evs.
-func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]event) {
+func (c *Client) handleLocked(cn *conn, msgs []protocol.Msg, evs *[]event) {
 	now := time.Now()
 	for i := range msgs {
 		if c.conn != cn {
@@ -1114,7 +1090,7 @@ func (c *Client) handleLocked(cn *conn, msgs []serverMsg, evs *[]event) {
 	}
 }
 
-func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]event) error {
+func (c *Client) remoteOpLocked(m *protocol.Msg, now time.Time, evs *[]event) error {
 	if m.Rev <= c.rev {
 		return nil // already seen (a repeat after a race with a reconnect)
 	}
@@ -1126,7 +1102,7 @@ func (c *Client) remoteOpLocked(m *serverMsg, now time.Time, evs *[]event) error
 		// after this one joined: the server reports it as someone else's
 		// op. It is its ack (a later ack of the resend repeats the revision
 		// and is ignored).
-		ack := serverMsg{Type: "ack", Seq: p.seq, Rev: m.Rev}
+		ack := protocol.Msg{Type: "ack", Seq: p.seq, Rev: m.Rev}
 		return c.ackLocked(&ack, now, evs)
 	}
 	op, err := ot.ParseJSON(m.Op)
@@ -1178,7 +1154,7 @@ func (c *Client) wasMe(id string) bool {
 	return false
 }
 
-func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]event) error {
+func (c *Client) ackLocked(m *protocol.Msg, now time.Time, evs *[]event) error {
 	p := c.inflight
 	if p == nil || m.Seq != p.seq {
 		if m.Rev <= c.rev || (p != nil && m.Seq < p.seq) {
@@ -1208,12 +1184,12 @@ func (c *Client) ackLocked(m *serverMsg, now time.Time, evs *[]event) error {
 	return nil
 }
 
-func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
+func (c *Client) presenceLocked(m *protocol.Msg, evs *[]event) {
 	p := c.peerLocked(m.Client)
-	if !sameStr(m.NameRaw, p.Name) {
+	if !protocol.SameStr(m.NameRaw, p.Name) {
 		p.Name = m.Name()
 	}
-	if !sameStr(m.ColorRaw, p.Color) {
+	if !protocol.SameStr(m.ColorRaw, p.Color) {
 		p.Color = m.Color()
 	}
 	p.ReadOnly = m.ReadOnly
@@ -1224,7 +1200,7 @@ func (c *Client) presenceLocked(m *serverMsg, evs *[]event) {
 func (c *Client) peerLocked(client string) *peerState {
 	p := c.peers[client]
 	if p == nil {
-		p = &peerState{Peer: Peer{Client: client}}
+		p = &peerState{Peer: protocol.Peer{Client: client}}
 		c.peers[client] = p
 	}
 	return p
@@ -1234,7 +1210,7 @@ func (c *Client) peerLocked(client string) *peerState {
 // refers to revision rev, and reports p to OnPresence: for a presence
 // message, and for an op that carries its author's selection.
 func (c *Client) peerSelLocked(p *peerState, rev int64, raw []byte, evs *[]event) {
-	p.Rev = rev
+	p.Rev = scribe.Revision(rev)
 	// The selection is decoded when someone looks at it: in a busy note a
 	// selection arrives with nearly every op.
 	p.Sel, p.raw = nil, nil
@@ -1243,14 +1219,14 @@ func (c *Client) peerSelLocked(p *peerState, rev int64, raw []byte, evs *[]event
 	}
 	if f := c.opts.OnPresence; f != nil {
 		q := p.peer()
-		q.Sel = c.localSel(q.Sel, q.Rev)
+		q.Sel = c.localSel(q.Sel, int64(q.Rev))
 		*evs = append(*evs, event{fn: func() { f(q) }})
 	}
 }
 
 // serverErrorLocked reports an error message and, when it refused the op
 // in flight, does what docs/protocol.md prescribes for its code.
-func (c *Client) serverErrorLocked(cn *conn, m *serverMsg, evs *[]event) {
+func (c *Client) serverErrorLocked(cn *conn, m *protocol.Msg, evs *[]event) {
 	se := &ServerError{Code: m.Code, Message: m.Message, Seq: m.Seq, HasSeq: m.HasSeq}
 	if f := c.opts.OnError; f != nil {
 		*evs = append(*evs, event{fn: func() { f(se) }})
@@ -1305,7 +1281,7 @@ func (c *Client) lost(cn *conn, err error) {
 	}
 	var evs []event
 	ce := closeError(err)
-	if ce != nil && ce.Code == CloseNotFound || c.gone != nil {
+	if ce != nil && ce.Code == protocol.CloseNotFound || c.gone != nil {
 		c.closed = true
 		c.status = Closed
 		if c.closeErr = c.gone; c.closeErr == nil {
@@ -1314,7 +1290,7 @@ func (c *Client) lost(cn *conn, err error) {
 		c.cancel()
 	} else {
 		c.status = Disconnected
-		if ce != nil && ce.Code == ClosePolicy && !c.resync && c.inflight == nil {
+		if ce != nil && ce.Code == protocol.ClosePolicy && !c.resync && c.inflight == nil {
 			// A refused hello rev (ahead of the server): reload.
 			c.resync = true
 		}

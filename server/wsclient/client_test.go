@@ -17,6 +17,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
 	"github.com/scribe-notes/scribe/server/wsclient"
@@ -286,9 +287,9 @@ func TestReadOnlyAndNotFound(t *testing.T) {
 func TestPresence(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "0123456789")
-	moved := make(chan wsclient.Peer, 16)
+	moved := make(chan protocol.Peer, 16)
 	a := dial(t, url, wsclient.Options{Name: "Ada"})
-	b := dial(t, url, wsclient.Options{Name: "Grace", OnPresence: func(p wsclient.Peer) {
+	b := dial(t, url, wsclient.Options{Name: "Grace", OnPresence: func(p protocol.Peer) {
 		if p.Client == a.ClientID() && len(p.Sel) > 0 {
 			moved <- p
 		}
@@ -362,7 +363,7 @@ func TestSelectionWithOp(t *testing.T) {
 	b := dial(t, url, wsclient.Options{
 		Name:       "Grace",
 		OnRemoteOp: func(op wsclient.RemoteOp) { record(fmt.Sprintf("op %d", op.Rev)) },
-		OnPresence: func(p wsclient.Peer) {
+		OnPresence: func(p protocol.Peer) {
 			if p.Client == a.ClientID() && len(p.Sel) > 0 {
 				record(fmt.Sprintf("presence %d %v", p.Rev, p.Sel))
 			}

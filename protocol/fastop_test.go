@@ -1,4 +1,4 @@
-package server
+package protocol
 
 import (
 	"encoding/json"
@@ -7,12 +7,12 @@ import (
 )
 
 // decodeSlow is decodeClientMsg without the fast path.
-func decodeSlow(data []byte) (opMsg, error) {
-	var m clientMsg
+func decodeSlow(data []byte) (OpMsg, error) {
+	var m ClientMsg
 	if err := json.Unmarshal(data, &m); err != nil {
-		return opMsg{}, err
+		return OpMsg{}, err
 	}
-	return m.opMsg()
+	return m.OpMsg()
 }
 
 func TestDecodeOpFast(t *testing.T) {
@@ -50,14 +50,14 @@ func TestDecodeOpFast(t *testing.T) {
 			t.Errorf("%s: fast path accepted what encoding/json refuses: %v", tc.frame, err)
 			continue
 		}
-		if got := *m.op; !sameOpMsg(got, want) || *m.Seq != want.seq || *m.Rev != int64(want.rev) {
+		if got := *m.op; !sameOpMsg(got, want) || *m.Seq != want.Seq || *m.Rev != int64(want.Rev) {
 			t.Errorf("%s: fast %+v, slow %+v", tc.frame, got, want)
 		}
 	}
 }
 
-func sameOpMsg(a, b opMsg) bool {
-	return a.rev == b.rev && a.seq == b.seq && a.op.Equal(b.op) && reflect.DeepEqual(a.sel, b.sel)
+func sameOpMsg(a, b OpMsg) bool {
+	return a.Rev == b.Rev && a.Seq == b.Seq && a.Op.Equal(b.Op) && reflect.DeepEqual(a.Sel, b.Sel)
 }
 
 // Whenever the fast path accepts a frame, encoding/json accepts it too and

@@ -1,4 +1,4 @@
-package server
+package protocol
 
 import (
 	"bytes"
@@ -19,13 +19,13 @@ import (
 // and the caller decodes that with encoding/json, whose answers, errors
 // included, stay the reference: FuzzOpFast checks that both agree whenever
 // this succeeds.
-func decodeOpFast(data []byte) (*clientMsg, bool) {
+func decodeOpFast(data []byte) (*ClientMsg, bool) {
 	const head = `{"type":"op",`
 	if !bytes.HasPrefix(data, []byte(head)) || data[len(data)-1] != '}' {
 		return nil, false
 	}
 	var (
-		o                     opMsg
+		o                     OpMsg
 		hasRev, hasSeq, hasOp bool
 		hasSel                bool
 	)
@@ -42,13 +42,13 @@ func decodeOpFast(data []byte) (*clientMsg, bool) {
 			if !ok || hasRev || n > 1<<62 {
 				return nil, false
 			}
-			o.rev, hasRev, i = scribe.Revision(n), true, j
+			o.Rev, hasRev, i = scribe.Revision(n), true, j
 		case "seq":
 			n, j, ok := fastUint(data, i)
 			if !ok || hasSeq || n == 0 {
 				return nil, false
 			}
-			o.seq, hasSeq, i = n, true, j
+			o.Seq, hasSeq, i = n, true, j
 		case "op":
 			j := arrayEnd(data, i)
 			if j < 0 || hasOp {
@@ -58,13 +58,13 @@ func decodeOpFast(data []byte) (*clientMsg, bool) {
 			if err != nil {
 				return nil, false
 			}
-			o.op, hasOp, i = op, true, j
+			o.Op, hasOp, i = op, true, j
 		case "sel":
 			sel, j, ok := fastSel(data, i)
 			if !ok || hasSel {
 				return nil, false
 			}
-			o.sel, hasSel, i = sel, true, j
+			o.Sel, hasSel, i = sel, true, j
 		default:
 			return nil, false
 		}
@@ -73,8 +73,8 @@ func decodeOpFast(data []byte) (*clientMsg, bool) {
 			if !hasRev || !hasSeq || !hasOp {
 				return nil, false
 			}
-			rev := int64(o.rev)
-			return &clientMsg{Type: "op", Rev: &rev, Seq: &o.seq, op: &o}, true
+			rev := int64(o.Rev)
+			return &ClientMsg{Type: "op", Rev: &rev, Seq: &o.Seq, op: &o}, true
 		case i < len(data) && data[i] == ',':
 			i++
 		default:
@@ -151,21 +151,21 @@ func arrayEnd(data []byte, i int) int {
 
 // fastSel reads a selection in the exact form [{"anchor":a,"head":h},...]
 // (keys in either order, each once) with the limits parseSel applies.
-func fastSel(data []byte, i int) ([]Range, int, bool) {
+func fastSel(data []byte, i int) ([]ot.Range, int, bool) {
 	if i >= len(data) || data[i] != '[' {
 		return nil, 0, false
 	}
 	i++
-	sel := []Range{}
+	sel := []ot.Range{}
 	if i < len(data) && data[i] == ']' {
 		return sel, i + 1, true
 	}
 	for {
-		if i >= len(data) || data[i] != '{' || len(sel) == maxSelRanges {
+		if i >= len(data) || data[i] != '{' || len(sel) == MaxSelRanges {
 			return nil, 0, false
 		}
 		i++
-		var r Range
+		var r ot.Range
 		var hasA, hasH bool
 		for {
 			key, j, ok := fastKey(data, i)

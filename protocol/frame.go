@@ -1,7 +1,7 @@
-// Package wire decodes the server -> client messages of Scribe's websocket
-// protocol (docs/protocol.md) for Go clients: the wsclient library and the
-// load tool share it.
-package wire
+package protocol
+
+// Parsing server -> client frames, for Go clients: the wsclient library and
+// the load tool share it.
 
 import (
 	"bytes"
