@@ -296,8 +296,8 @@ func (s *scanner) rawValue() ([]byte, error) {
 	return s.b[start:s.i], nil
 }
 
-// DecodeStr decodes a raw JSON string from rawValue; "" for nil or invalid.
-func DecodeStr(raw []byte) string {
+// decodeStr decodes a raw JSON string from rawValue; "" for nil or invalid.
+func decodeStr(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
@@ -315,14 +315,14 @@ func SameStr(raw []byte, v string) bool {
 	if len(raw) >= 2 && bytes.IndexByte(raw, '\\') < 0 {
 		return string(raw[1:len(raw)-1]) == v
 	}
-	return DecodeStr(raw) == v
+	return decodeStr(raw) == v
 }
 
 // Name is the decoded name of a presence or welcome message.
-func (m *Msg) Name() string { return DecodeStr(m.NameRaw) }
+func (m *Msg) Name() string { return decodeStr(m.NameRaw) }
 
 // Color is the decoded colour of a presence or welcome message.
-func (m *Msg) Color() string { return DecodeStr(m.ColorRaw) }
+func (m *Msg) Color() string { return decodeStr(m.ColorRaw) }
 
 // rawString returns the bytes between the quotes of a string without
 // decoding escapes (used for keys, which are plain ASCII). A byte loop: the
