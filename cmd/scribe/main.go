@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,7 +36,7 @@ func main() {
 // run dispatches to a command. Each command lives in its own file.
 func run(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New(usage)
+		return fmt.Errorf("no command given\n\n%s", usage)
 	}
 	switch args[0] {
 	case "serve":
