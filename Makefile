@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN_DIR   := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN_DIR)/staticcheck
 
-.PHONY: run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean lint lint-go staticcheck
+.PHONY: run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean lint lint-go lint-web staticcheck
 
 ## run: build what is needed and start Scribe on http://$(ADDR) with the embedded store
 run: web
@@ -22,7 +22,7 @@ run: web
 build: web
 	$(GO) build -o bin/scribe ./cmd/scribe
 
-## test: every check and test suite: lint (go mod tidy, vet, staticcheck), Go unit/property/fuzz-seed/Redis/git tests, web unit tests, browser tests
+## test: every check and test suite: lint (go mod tidy, vet, staticcheck, tsc on web/src), Go unit/property/fuzz-seed/Redis/git tests, web unit tests, browser tests
 test: deps web lint
 	$(GO) test -race -timeout 30m ./...
 	$(MAKE) test-web
@@ -44,13 +44,17 @@ fuzz:
 	$(GO) test ./server/internal/wire -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME)
 
 ## lint: the static checks make test runs first; each fails on any finding
-lint: lint-go
+lint: lint-go lint-web
 
 ## lint-go: go.mod and go.sum are what go mod tidy would write; go vet and staticcheck find nothing
 lint-go: staticcheck
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+## lint-web: tsc type-checks web/src from its JSDoc (web/tsconfig.json: checkJs, strict, noEmit)
+lint-web: web/node_modules/.package-lock.json
+	web/node_modules/.bin/tsc --noEmit -p web
 
 # staticcheck at STATICCHECK_VERSION, installed when missing or of another version.
 staticcheck:
