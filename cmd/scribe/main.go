@@ -52,12 +52,3 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("unknown command %q\n\n%s", args[0], usage)
 	}
 }
-
-// envOr returns the environment variable key, or def when it is unset or
-// empty.
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
