@@ -6,7 +6,13 @@ GO    ?= go
 ADDR  ?= 127.0.0.1:8080
 DATA  ?= ./data
 
-.PHONY: run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean
+# Go tools the checks use, installed into $(go env GOPATH)/bin when missing or
+# of another version. staticcheck 2026.2.2 (v0.8.2), the newest release, reads Go 1.26.
+STATICCHECK_VERSION := v0.8.2
+GOBIN_DIR   := $(shell $(GO) env GOPATH)/bin
+STATICCHECK := $(GOBIN_DIR)/staticcheck
+
+.PHONY: run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean lint lint-go lint-web staticcheck
 
 ## run: build what is needed and start Scribe on http://$(ADDR) with the embedded store
 run: web
@@ -16,9 +22,8 @@ run: web
 build: web
 	$(GO) build -o bin/scribe ./cmd/scribe
 
-## test: every test suite: vet, Go unit/property/fuzz-seed/Redis/git tests, web unit tests, browser tests
-test: deps web
-	$(GO) vet ./...
+## test: every check and test suite: lint (go mod tidy, vet, staticcheck, tsc on web/src), Go unit/property/fuzz-seed/Redis/git tests, web unit tests, browser tests
+test: deps web lint
 	$(GO) test -race -timeout 30m ./...
 	$(MAKE) test-web
 	$(MAKE) test-e2e
@@ -37,6 +42,25 @@ fuzz:
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzOpFast$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzClientFrame$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./protocol -run '^$$' -fuzz '^FuzzParseFrame$$' -fuzztime $(FUZZTIME)
+
+## lint: the static checks make test runs first; each fails on any finding
+lint: lint-go lint-web
+
+## lint-go: go.mod and go.sum are what go mod tidy would write; go vet and staticcheck find nothing
+lint-go: staticcheck
+	$(GO) mod tidy -diff
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+## lint-web: tsc type-checks web/src from its JSDoc (web/tsconfig.json: checkJs, strict, noEmit)
+lint-web: web/node_modules/.package-lock.json
+	web/node_modules/.bin/tsc --noEmit -p web
+
+# staticcheck at STATICCHECK_VERSION, installed when missing or of another version.
+staticcheck:
+	@$(STATICCHECK) -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
+		{ echo "installing staticcheck $(STATICCHECK_VERSION) into $(GOBIN_DIR)"; \
+		  GOBIN=$(GOBIN_DIR) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
 
 ## deps: services the tests use, installed or started when missing
 deps: redis chromium

@@ -10,8 +10,10 @@ import (
 
 func TestOutboxBudget(t *testing.T) {
 	o := newOutbox(10)
-	if !o.push([]byte("12345"), false) || !o.push([]byte("12345"), false) {
-		t.Fatal("within budget refused")
+	for i := range 2 {
+		if !o.push([]byte("12345"), false) {
+			t.Fatalf("push %d within budget refused", i)
+		}
 	}
 	if o.isUrgent() {
 		t.Fatal("urgent without an urgent message")
@@ -92,8 +94,13 @@ func TestTokenBucket(t *testing.T) {
 		t.Fatal("beyond the burst allowed")
 	}
 	b.last = b.last.Add(-2 * time.Second) // two seconds pass
-	if !b.allow() || !b.allow() || b.allow() {
-		t.Fatal("refill after 2 s at 1/s is not 2 tokens")
+	for i := range 2 {
+		if !b.allow() {
+			t.Fatalf("refilled token %d refused: refill after 2 s at 1/s is not 2 tokens", i)
+		}
+	}
+	if b.allow() {
+		t.Fatal("a third token after 2 s at 1/s")
 	}
 	unlimited := newTokenBucket(0, 0)
 	for range 100 {

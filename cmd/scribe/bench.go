@@ -18,7 +18,7 @@ import (
 func runBench(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: scribe bench [flags]\n\nOpens --clients real websocket clients on one note of a running server and\nprints what they measured as JSON. Modes: typing, flood, idle.")
+		fmt.Fprintln(fs.Output(), "usage: scribe bench [flags]\n\nOpens --clients real websocket clients on one note of a running server and\nprints what they measured as JSON. Modes: typing, flood, idle. Each flag can\nalso be set with its SCRIBE_* environment variable (--clients: SCRIBE_CLIENTS).")
 		fs.PrintDefaults()
 	}
 	var cfg loadtest.Config
@@ -38,6 +38,9 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("bench: unexpected arguments %q", fs.Args())
+	}
+	if err := flagsFromEnv(fs); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	cfg.Log = os.Stderr
 	if os.Getenv("GOGC") == "" {

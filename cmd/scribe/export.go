@@ -43,32 +43,31 @@ type exportConfig struct {
 }
 
 // addExportFlags registers the export flags on fs, --timezone included
-// (templates share it), each defaulting to its SCRIBE_* environment
-// variable (--export-repo: SCRIBE_EXPORT_REPO); a flag on the command line
-// wins.
+// (templates share it). Like every flag, each is also read from its SCRIBE_*
+// environment variable (--export-repo: SCRIBE_EXPORT_REPO) by flagsFromEnv.
 func addExportFlags(fs *flag.FlagSet) *exportConfig {
 	c := &exportConfig{}
-	fs.StringVar(&c.repo, "export-repo", envOr("SCRIBE_EXPORT_REPO", ""),
+	fs.StringVar(&c.repo, "export-repo", "",
 		"local git repository that exports are committed to, created if missing; empty disables export (SCRIBE_EXPORT_REPO)")
-	fs.StringVar(&c.dir, "export-dir", envOr("SCRIBE_EXPORT_DIR", export.DefaultDir),
+	fs.StringVar(&c.dir, "export-dir", export.DefaultDir,
 		"folder inside the export repository for exported notes (SCRIBE_EXPORT_DIR)")
-	fs.StringVar(&c.remote, "export-remote", envOr("SCRIBE_EXPORT_REMOTE", ""),
+	fs.StringVar(&c.remote, "export-remote", "",
 		"remote name, URL or path that exports are pushed to, never forced; empty keeps them local (SCRIBE_EXPORT_REMOTE)")
-	fs.StringVar(&c.branch, "export-branch", envOr("SCRIBE_EXPORT_BRANCH", export.DefaultBranch),
+	fs.StringVar(&c.branch, "export-branch", export.DefaultBranch,
 		"branch that receives export commits (SCRIBE_EXPORT_BRANCH)")
-	fs.StringVar(&c.timezone, "timezone", envOr("SCRIBE_TIMEZONE", "UTC"),
+	fs.StringVar(&c.timezone, "timezone", "UTC",
 		"the team's time zone (IANA name, e.g. Europe/Berlin) for dates in templates and exports (SCRIBE_TIMEZONE)")
-	fs.StringVar(&c.emailDomain, "export-email-domain", envOr("SCRIBE_EXPORT_EMAIL_DOMAIN", export.DefaultEmailDomain),
+	fs.StringVar(&c.emailDomain, "export-email-domain", export.DefaultEmailDomain,
 		"domain of the email addresses derived from names: Ada Lovelace -> ada-lovelace@DOMAIN (SCRIBE_EXPORT_EMAIL_DOMAIN)")
-	fs.StringVar(&c.authorName, "export-author", envOr("SCRIBE_EXPORT_AUTHOR", ""),
+	fs.StringVar(&c.authorName, "export-author", "",
 		"fixed commit author for every export, e.g. a bot account; the person who exported is then named in the message (SCRIBE_EXPORT_AUTHOR)")
-	fs.StringVar(&c.authorEmail, "export-author-email", envOr("SCRIBE_EXPORT_AUTHOR_EMAIL", ""),
+	fs.StringVar(&c.authorEmail, "export-author-email", "",
 		"email address of --export-author (SCRIBE_EXPORT_AUTHOR_EMAIL)")
-	fs.BoolVar(&c.omitURL, "export-omit-url", exportEnvBool("SCRIBE_EXPORT_OMIT_URL"),
+	fs.BoolVar(&c.omitURL, "export-omit-url", false,
 		"leave the note's edit link out of exported files and commit messages (SCRIBE_EXPORT_OMIT_URL)")
-	fs.StringVar(&c.tokenFile, "export-token-file", envOr("SCRIBE_EXPORT_TOKEN_FILE", ""),
+	fs.StringVar(&c.tokenFile, "export-token-file", "",
 		"file holding the access token for an https remote; or set the token itself in SCRIBE_EXPORT_TOKEN (SCRIBE_EXPORT_TOKEN_FILE)")
-	fs.StringVar(&c.sshKey, "export-ssh-key", envOr("SCRIBE_EXPORT_SSH_KEY", ""),
+	fs.StringVar(&c.sshKey, "export-ssh-key", "",
 		"private key file (a deploy key) for an ssh remote, passphrase in SCRIBE_EXPORT_SSH_KEY_PASSPHRASE; default the SSH agent (SCRIBE_EXPORT_SSH_KEY)")
 	return c
 }
@@ -152,13 +151,13 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 	gitName, gitEmail := gitIdentity()
 	var sc storeConfig
 	var publicURL string
-	server := fs.String("server", envOr("SCRIBE_SERVER", ""), "base URL of a running scribe server to export through, e.g. http://127.0.0.1:8080 (SCRIBE_SERVER)")
-	author := fs.String("author", envOr("SCRIBE_AUTHOR", gitName), "your name, the commit author (SCRIBE_AUTHOR; default: git's user.name)")
-	email := fs.String("email", envOr("SCRIBE_EMAIL", gitEmail), "your email address (SCRIBE_EMAIL; default: git's user.email, else derived from --author)")
-	fs.StringVar(&sc.dataDir, "data-dir", envOr("SCRIBE_DATA_DIR", "./data"), "directory of the embedded store, used unless --redis is set (SCRIBE_DATA_DIR)")
-	fs.StringVar(&sc.redisURL, "redis", envOr("SCRIBE_REDIS", envOr("SCRIBE_REDIS_URL", "")), "read the note from Redis instead, as scribe serve --redis does (SCRIBE_REDIS)")
-	fs.StringVar(&sc.redisPrefix, "redis-prefix", envOr("SCRIBE_REDIS_PREFIX", redis.DefaultPrefix), "prefix of every Redis key (SCRIBE_REDIS_PREFIX)")
-	fs.StringVar(&publicURL, "public-url", envOr("SCRIBE_PUBLIC_URL", ""), "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
+	server := fs.String("server", "", "base URL of a running scribe server to export through, e.g. http://127.0.0.1:8080 (SCRIBE_SERVER)")
+	author := fs.String("author", gitName, "your name, the commit author (SCRIBE_AUTHOR; default: git's user.name)")
+	email := fs.String("email", gitEmail, "your email address (SCRIBE_EMAIL; default: git's user.email, else derived from --author)")
+	fs.StringVar(&sc.dataDir, "data-dir", "./data", "directory of the embedded store, used unless --redis is set (SCRIBE_DATA_DIR)")
+	fs.StringVar(&sc.redisURL, "redis", "", "read the note from Redis instead, as scribe serve --redis does (SCRIBE_REDIS)")
+	fs.StringVar(&sc.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key (SCRIBE_REDIS_PREFIX)")
+	fs.StringVar(&publicURL, "public-url", "", "the server's external base URL, for the note's link in the front matter (SCRIBE_PUBLIC_URL)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 
 	// Flags may come before or after the note id. A note id may itself
@@ -175,6 +174,9 @@ func runExportTo(ctx context.Context, args []string, out io.Writer) error {
 		}
 		positional = append(positional, args[0])
 		args = args[1:]
+	}
+	if err := flagsFromEnv(fs); err != nil {
+		return fmt.Errorf("export: %w", err)
 	}
 	if len(positional) != 1 {
 		return errors.New("export: give exactly one note id (scribe export -h explains the flags)")
@@ -367,13 +369,4 @@ func gitIdentity() (name, email string) {
 		return "", ""
 	}
 	return cfg.User.Name, cfg.User.Email
-}
-
-// exportEnvBool reads a boolean environment variable: 1, true, yes or on.
-func exportEnvBool(key string) bool {
-	switch strings.ToLower(os.Getenv(key)) {
-	case "1", "true", "yes", "on":
-		return true
-	}
-	return false
 }

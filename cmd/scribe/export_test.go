@@ -200,6 +200,9 @@ func TestAddExportFlags(t *testing.T) {
 	if err := fs.Parse([]string{"--export-dir", "docs/minutes"}); err != nil {
 		t.Fatal(err)
 	}
+	if err := flagsFromEnv(fs); err != nil {
+		t.Fatal(err)
+	}
 	if c.branch != "notes" || !c.omitURL || c.dir != "docs/minutes" || c.timezone != "UTC" || c.repo != "" {
 		t.Errorf("config = %+v", c)
 	}

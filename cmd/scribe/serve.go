@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
@@ -55,34 +54,6 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
 }
 
-// applyEnv sets every flag of names not given on the command line from its
-// SCRIBE_* environment variable (--data-dir from SCRIBE_DATA_DIR), if set.
-// (The export flags read their variables themselves.)
-func applyEnv(fs *flag.FlagSet, names map[string]bool) error {
-	given := make(map[string]bool)
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var errs []error
-	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] || !names[f.Name] {
-			return
-		}
-		key := envName(f.Name)
-		if f.Name == "redis" && os.Getenv(key) == "" {
-			key = "SCRIBE_REDIS_URL" // the name scribe export reads
-		}
-		if v, ok := os.LookupEnv(key); ok && v != "" {
-			if err := fs.Set(f.Name, v); err != nil {
-				errs = append(errs, fmt.Errorf("%s=%q: %w", key, v, err))
-			}
-		}
-	})
-	return errors.Join(errs...)
-}
-
-func envName(flagName string) string {
-	return "SCRIBE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
 func newLogger(level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -108,8 +79,6 @@ func runServe(ctx context.Context, args []string) error {
 	}
 	var cfg serveConfig
 	serveFlags(fs, &cfg)
-	own := make(map[string]bool)
-	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	cfg.export = addExportFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -120,7 +89,7 @@ func runServe(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve: unexpected arguments %q", fs.Args())
 	}
-	if err := applyEnv(fs, own); err != nil {
+	if err := flagsFromEnv(fs); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
 	return serve(ctx, cfg, nil)

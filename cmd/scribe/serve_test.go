@@ -28,12 +28,10 @@ func TestServeFlagsAndEnv(t *testing.T) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	var cfg serveConfig
 	serveFlags(fs, &cfg)
-	own := map[string]bool{}
-	fs.VisitAll(func(f *flag.Flag) { own[f.Name] = true })
 	if err := fs.Parse([]string{"--addr", "127.0.0.1:7777"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := applyEnv(fs, own); err != nil {
+	if err := flagsFromEnv(fs); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.addr != "127.0.0.1:7777" || cfg.store.dataDir != "/from/env" || cfg.limits.MaxNoteBytes != 5000 || cfg.store.redisURL != "redis.example:6379" {
@@ -47,7 +45,7 @@ func TestServeFlagsAndEnv(t *testing.T) {
 	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
 	serveFlags(fs, &cfg)
 	_ = fs.Parse(nil)
-	err := applyEnv(fs, own)
+	err := flagsFromEnv(fs)
 	if err == nil || !strings.Contains(err.Error(), "SCRIBE_OPS_PER_SECOND") {
 		t.Fatalf("bad env value: %v", err)
 	}

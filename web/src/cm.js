@@ -55,10 +55,18 @@ export function opToChanges (op) {
  * @typedef {{client: string, name: string, color: string, sel: {anchor: number, head: number}[]|undefined}} RemotePeer
  */
 
-/** Replaces the set of remote cursors. */
+/**
+ * Replaces the set of remote cursors.
+ * @type {import('@codemirror/state').StateEffectType<RemotePeer[]>}
+ */
 export const setPeers = StateEffect.define()
 
 class CaretWidget extends WidgetType {
+  /**
+   * @param {string} name
+   * @param {string} color
+   * @param {string} client
+   */
   constructor (name, color, client) {
     super()
     this.name = name
@@ -66,6 +74,7 @@ class CaretWidget extends WidgetType {
     this.client = client
   }
 
+  /** @param {CaretWidget} other */
   eq (other) {
     return other.name === this.name && other.color === this.color && other.client === this.client
   }
@@ -127,14 +136,22 @@ export const peersField = StateField.define({
   provide: f => EditorView.decorations.from(f)
 })
 
-/** hexAlpha turns "#rrggbb" into rgba() with the given alpha; other colours pass through. */
+/**
+ * hexAlpha turns "#rrggbb" into rgba() with the given alpha; other colours pass through.
+ * @param {string|undefined} color
+ * @param {number} alpha
+ */
 export function hexAlpha (color, alpha) {
   const m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color || '')
   if (!m) return 'rgba(134, 142, 150, 0.25)'
   return `rgba(${parseInt(m[1], 16)}, ${parseInt(m[2], 16)}, ${parseInt(m[3], 16)}, ${alpha})`
 }
 
-/** safeColor keeps a peer colour only if it is a plain hex colour (it goes into a style). */
+/**
+ * safeColor keeps a peer colour only if it is a plain hex colour (it goes into a style).
+ * @param {string|undefined} color
+ * @returns {string}
+ */
 export function safeColor (color) {
-  return /^#[0-9a-f]{6}$/i.test(color || '') ? color : '#868e96'
+  return /^#[0-9a-f]{6}$/i.test(color || '') ? /** @type {string} */ (color) : '#868e96'
 }

@@ -30,8 +30,19 @@ import * as ot from './ot.js'
  */
 
 /**
+ * A message to the server (docs/protocol.md): its type and that type's fields.
+ * @typedef {{type: string, [field: string]: any}} ClientMessage
+ */
+
+/**
+ * A decoded message from the server. Its fields are untrusted JSON, checked
+ * here one by one before use.
+ * @typedef {{[field: string]: any}} ServerMessage
+ */
+
+/**
  * @typedef {object} Callbacks
- * @property {(msg: object) => void} send            send one client message
+ * @property {(msg: ClientMessage) => void} send     send one client message
  * @property {(text: string) => void} [reset]        replace the editor's whole text
  * @property {(op: Op, client: string|undefined) => void} [remote]  apply a remote op to the editor's text
  * @property {() => void} [changed]                  status, pending count or peers changed
@@ -124,8 +135,12 @@ export class CollabClient {
     return (this.inflight ? this.inflight.count : 0) + (this.buffer ? this.buffer.count : 0)
   }
 
-  /** The first message on a new connection. */
+  /**
+   * The first message on a new connection.
+   * @returns {ClientMessage}
+   */
   hello () {
+    /** @type {ClientMessage} */
     const msg = { type: 'hello', protocol: 1, session: this.session, name: this.name }
     if (this.synced && !this.fresh) msg.rev = this.rev
     return msg
@@ -217,7 +232,10 @@ export class CollabClient {
     this.flushPresence()
   }
 
-  /** The display name changed. */
+  /**
+   * The display name changed.
+   * @param {string} name
+   */
   setName (name) {
     this.name = name
     if (this.open) this.cb.send({ type: 'name', name })
@@ -243,6 +261,7 @@ export class CollabClient {
 
   // --- server messages ---
 
+  /** @param {ServerMessage} m */
   onWelcome (m) {
     this.open = true
     this.status = 'connected'
@@ -282,6 +301,9 @@ export class CollabClient {
   /**
    * A full text: the first welcome, or a reconnect the server could not
    * serve as a catch-up. Local unconfirmed edits are merged onto it.
+   * @param {string} text
+   * @param {number} rev from the server, checked here
+   * @param {number} lastSeq
    */
   welcomeWithText (text, rev, lastSeq) {
     if (!Number.isInteger(rev) || rev < 0) {
@@ -323,6 +345,7 @@ export class CollabClient {
     if (this.inflight) this.sendInflight()
   }
 
+  /** @param {ServerMessage} m */
   onAck (m) {
     if (!this.inflight || m.seq !== this.inflight.seq) return // a repeated ack: already handled
     if (!this.expectRev(m.rev)) return
@@ -336,6 +359,7 @@ export class CollabClient {
     this.changed()
   }
 
+  /** @param {ServerMessage} m */
   onOp (m) {
     if (!Number.isInteger(m.rev) || m.rev <= this.rev) return // already have it
     if (!this.expectRev(m.rev)) return
@@ -351,7 +375,7 @@ export class CollabClient {
       op = ot.normalize(m.op)
       if (ot.baseLength(op) !== this.serverDoc.length) throw new ot.OTError('base length mismatch')
     } catch (e) {
-      this.fail(`remote op at rev ${m.rev} does not fit: ${e.message}`)
+      this.fail(`remote op at rev ${m.rev} does not fit: ${/** @type {Error} */ (e).message}`)
       return
     }
     this.serverDoc = applyToText(this.serverDoc, op)
@@ -376,6 +400,7 @@ export class CollabClient {
     this.changed()
   }
 
+  /** @param {ServerMessage} m */
   onPresence (m) {
     this.setPeer(m)
     this.changed()
@@ -384,6 +409,7 @@ export class CollabClient {
   /**
    * Record what a presence message (or an op's `sel`) says of a peer; the
    * fields it lacks keep their last value.
+   * @param {ServerMessage} m
    */
   setPeer (m) {
     if (!m.client || m.client === this.client) return
@@ -408,6 +434,7 @@ export class CollabClient {
     this.peers.set(p.client, p)
   }
 
+  /** @param {ServerMessage} m */
   onError (m) {
     const code = String(m.code || 'EINTERNAL')
     const message = String(m.message || 'The server refused a message.')
@@ -473,6 +500,7 @@ export class CollabClient {
 
   sendInflight () {
     if (!this.inflight || !this.open) return
+    /** @type {ClientMessage} */
     const msg = { type: 'op', rev: this.rev, seq: this.inflight.seq, op: this.inflight.op }
     if (this.selection && !this.buffer) {
       msg.sel = this.selection
@@ -501,6 +529,10 @@ export class CollabClient {
     this.cb.send({ type: 'presence', rev: this.rev, sel: this.selection })
   }
 
+  /**
+   * @param {Op} op
+   * @param {string|undefined} client the peer's connection id; undefined for our own undo
+   */
   applyRemote (op, client) {
     if (ot.isNoop(op)) return
     this.doc = applyToText(this.doc, op)
@@ -508,19 +540,29 @@ export class CollabClient {
     if (this.cb.remote) this.cb.remote(op, client)
   }
 
-  /** Check a server revision is the next one; on a gap, resynchronise. */
+  /**
+   * Check a server revision is the next one; on a gap, resynchronise.
+   * @param {number} rev from the server
+   */
   expectRev (rev) {
     if (rev === this.rev + 1) return true
     this.fail(`expected revision ${this.rev + 1}, got ${rev}`)
     return false
   }
 
+  /**
+   * @param {number} rev
+   * @param {Op} op the op that produced rev
+   */
   record (rev, op) {
     this.history.set(rev, op)
     this.history.delete(rev - HISTORY)
   }
 
-  /** Move every peer selection at the previous rev through op (which produced this.rev). */
+  /**
+   * Move every peer selection at the previous rev through op (which produced this.rev).
+   * @param {Op} op
+   */
   movePeers (op) {
     for (const p of this.peers.values()) {
       if (p.sel && p.selRev === this.rev - 1) {
@@ -534,6 +576,8 @@ export class CollabClient {
    * Bring a peer's selection from revision `rev` to this.rev through the
    * recent history. A selection from the future (a catch-up welcome) is
    * kept and moved forward as the ops arrive.
+   * @param {Selection} sel
+   * @param {number} rev
    * @returns {{sel: Selection, rev: number} | null}
    */
   catchUpSelection (sel, rev) {
@@ -548,7 +592,9 @@ export class CollabClient {
       len = ot.baseLength(op)
     }
     if (!ot.isValidSelection(sel, len)) return null
-    for (let r = rev + 1; r <= this.rev; r++) sel = ot.transformSelection(sel, this.history.get(r))
+    for (let r = rev + 1; r <= this.rev; r++) {
+      sel = /** @type {Selection} */ (ot.transformSelection(sel, /** @type {Op} */ (this.history.get(r)))) // each checked above
+    }
     return { sel, rev: this.rev }
   }
 
@@ -560,6 +606,8 @@ export class CollabClient {
    * text goes back to the server's: the refused edit and anything typed on
    * top of it in the moment before the refusal arrived are dropped, and the
    * error callback has told the person why.
+   * @param {string} why
+   * @param {boolean} [dropUnconfirmed]
    */
   fail (why, dropUnconfirmed = false) {
     this.lastFailure = why

@@ -59,7 +59,8 @@ export class Connection {
     this.ws = null
     this.failures = 0
     this.resyncStreak = 0
-    this.retryTimer = null
+    /** @type {ReturnType<typeof setTimeout>|undefined} */
+    this.retryTimer = undefined
     this.stopped = false
     this.lastHeard = 0
     this.waitingSince = 0
@@ -83,7 +84,7 @@ export class Connection {
   open () {
     if (this.stopped || this.ws) return
     clearTimeout(this.retryTimer)
-    this.retryTimer = null
+    this.retryTimer = undefined
     let ws
     try {
       ws = new WebSocket(this.url)
@@ -129,6 +130,7 @@ export class Connection {
     ws.onerror = () => {} // onclose follows and handles it
   }
 
+  /** @param {{type: string}} msg a client message of docs/protocol.md */
   send (msg) {
     const ws = this.ws
     if (!ws || ws.readyState !== WebSocket.OPEN) return
@@ -136,7 +138,11 @@ export class Connection {
     ws.send(JSON.stringify(msg))
   }
 
-  /** Close the current socket (if any) and reconnect. */
+  /**
+   * Close the current socket (if any) and reconnect.
+   * @param {boolean} soon reconnect after a short resync backoff rather than the failure backoff
+   * @param {'reconnecting'|'offline'|'gone'} [status]
+   */
   drop (soon, status) {
     const ws = this.ws
     this.ws = null
@@ -151,7 +157,7 @@ export class Connection {
     if (soon) {
       // Quick the first time; backing off if resyncs repeat without progress.
       this.retryTimer = setTimeout(() => {
-        this.retryTimer = null
+        this.retryTimer = undefined
         this.open()
       }, backoffDelay(this.resyncStreak++))
     } else {
@@ -162,14 +168,14 @@ export class Connection {
   reconnectNow () {
     this.failures = 0
     clearTimeout(this.retryTimer)
-    this.retryTimer = null
+    this.retryTimer = undefined
     this.open()
   }
 
   scheduleRetry () {
     if (this.stopped || this.retryTimer) return
     this.retryTimer = setTimeout(() => {
-      this.retryTimer = null
+      this.retryTimer = undefined
       this.open()
     }, backoffDelay(Math.max(0, this.failures - 1)))
   }
@@ -253,6 +259,10 @@ export class Connection {
     }
   }
 
+  /**
+   * @param {'reconnecting'|'offline'|'gone'} status
+   * @param {string} [reason]
+   */
   stop (status, reason) {
     this.stopped = true
     clearTimeout(this.retryTimer)
@@ -269,7 +279,10 @@ export class Connection {
   }
 }
 
-/** wsURL turns a path into a ws:// or wss:// URL on this page's host. */
+/**
+ * wsURL turns a path into a ws:// or wss:// URL on this page's host.
+ * @param {string} path
+ */
 export function wsURL (path) {
   const proto = location.protocol === 'https:' ? 'wss:' : 'ws:'
   return `${proto}//${location.host}${path}`

@@ -30,7 +30,7 @@ const highlight = HighlightStyle.define([
 
 /** @param {HTMLElement} root the element with data-note-id */
 export function startEditor (root) {
-  const noteID = root.dataset.noteId
+  const noteID = /** @type {string} */ (root.dataset.noteId) // the page always sets it
   let name = loadName()
   const nameInput = /** @type {HTMLInputElement} */ (document.getElementById('display-name'))
   nameInput.value = name
@@ -73,7 +73,7 @@ export function startEditor (root) {
   })
 
   view = new EditorView({
-    parent: document.getElementById('editor'),
+    parent: /** @type {HTMLElement} */ (document.getElementById('editor')),
     state: EditorState.create({
       doc: '',
       extensions: [
@@ -157,8 +157,9 @@ export function startEditor (root) {
     }
   }
 
+  /** @param {{client: string, name: string, color: string, readonly: boolean}[]} peers */
   function renderPresence (peers) {
-    const list = document.getElementById('presence-list')
+    const list = /** @type {HTMLElement} */ (document.getElementById('presence-list'))
     list.replaceChildren()
     const me = { client: client.client, name: `${name} (you)`, color: safeColor(client.color || '#495057'), readonly: false }
     for (const p of [me, ...peers]) {
@@ -181,11 +182,12 @@ export function startEditor (root) {
       }
       list.appendChild(li)
     }
-    document.getElementById('presence-heading').textContent = `Here now (${peers.length + 1})`
+    /** @type {HTMLElement} */ (document.getElementById('presence-heading')).textContent = `Here now (${peers.length + 1})`
   }
 
   // --- name ---
-  let nameTimer = null
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let nameTimer
   const commitName = () => {
     const n = nameInput.value.trim().slice(0, 64)
     if (!n || n === name) return
@@ -233,6 +235,7 @@ function selectionOf (state) {
   return state.selection.ranges.map(r => ({ anchor: r.anchor, head: r.head }))
 }
 
+/** @param {string} pathOrURL */
 function absoluteURL (pathOrURL) {
   return new URL(pathOrURL, location.origin).href
 }
@@ -243,10 +246,11 @@ function absoluteURL (pathOrURL) {
  */
 function setupToolbar (noteID, getName) {
   const id = encodeURIComponent(noteID)
-  const shareButton = document.getElementById('share-button')
-  const linksButton = document.getElementById('links-button')
-  const linksPanel = document.getElementById('links-panel')
-  const exportButton = document.getElementById('export-button')
+  // The editor page's template always has these.
+  const shareButton = /** @type {HTMLButtonElement} */ (document.getElementById('share-button'))
+  const linksButton = /** @type {HTMLButtonElement} */ (document.getElementById('links-button'))
+  const linksPanel = /** @type {HTMLElement} */ (document.getElementById('links-panel'))
+  const exportButton = /** @type {HTMLButtonElement} */ (document.getElementById('export-button'))
 
   shareButton.addEventListener('click', async () => {
     shareButton.disabled = true
@@ -269,14 +273,14 @@ function setupToolbar (noteID, getName) {
       showNotice(copied ? 'Read-only link copied to the clipboard:' : 'Read-only link (copy it):', 'success', input)
       if (!linksPanel.hidden) await loadLinks()
     } catch (err) {
-      showNotice(`Could not create a read-only link: ${err.message}`, 'error')
+      showNotice(`Could not create a read-only link: ${/** @type {Error} */ (err).message}`, 'error')
     } finally {
       shareButton.disabled = false
     }
   })
 
   async function loadLinks () {
-    const list = document.getElementById('links-list')
+    const list = /** @type {HTMLElement} */ (document.getElementById('links-list'))
     list.replaceChildren()
     let shares
     try {
@@ -284,7 +288,7 @@ function setupToolbar (noteID, getName) {
       shares = Array.isArray(data) ? data : (data && Array.isArray(data.shares) ? data.shares : [])
     } catch (err) {
       const li = document.createElement('li')
-      li.textContent = `Could not load the links: ${err.message}`
+      li.textContent = `Could not load the links: ${/** @type {Error} */ (err).message}`
       list.appendChild(li)
       return
     }
@@ -319,7 +323,7 @@ function setupToolbar (noteID, getName) {
           await loadLinks()
         } catch (err) {
           revoke.disabled = false
-          showNotice(`Could not revoke the link: ${err.message}`, 'error')
+          showNotice(`Could not revoke the link: ${/** @type {Error} */ (err).message}`, 'error')
         }
       })
       li.append(a, meta, revoke)
@@ -350,7 +354,7 @@ function setupToolbar (noteID, getName) {
       el.textContent = n.detail
       showNotice(n.text, n.kind, el)
     } catch (err) {
-      showNotice(`Export failed: ${err.message}`, 'error')
+      showNotice(`Export failed: ${/** @type {Error} */ (err).message}`, 'error')
     } finally {
       exportButton.disabled = false
       exportButton.textContent = old

@@ -7,7 +7,7 @@ export function startHome (root) {
   localizeTimes(root)
   setInterval(() => localizeTimes(root), 60 * 1000)
   const form = /** @type {HTMLFormElement} */ (document.getElementById('create-form'))
-  const status = document.getElementById('create-status')
+  const status = /** @type {HTMLElement} */ (document.getElementById('create-status'))
   const button = /** @type {HTMLButtonElement} */ (document.getElementById('create-button'))
   form.addEventListener('submit', async e => {
     e.preventDefault()
@@ -22,7 +22,7 @@ export function startHome (root) {
       status.textContent = 'Created. Opening…'
       location.assign(note.url || `/n/${encodeURIComponent(note.id)}`)
     } catch (err) {
-      status.textContent = `Could not create the note: ${err.message}`
+      status.textContent = `Could not create the note: ${/** @type {Error} */ (err).message}`
       status.dataset.kind = 'error'
       button.disabled = false
     }

@@ -24,7 +24,8 @@ md.core.ruler.after('inline', 'task-lists', state => {
   for (let i = 2; i < tokens.length; i++) {
     const tok = tokens[i]
     if (tok.type !== 'inline' || tokens[i - 1].type !== 'paragraph_open' || tokens[i - 2].type !== 'list_item_open') continue
-    const first = tok.children && tok.children[0]
+    if (!tok.children) continue
+    const first = tok.children[0]
     if (!first || first.type !== 'text') continue
     const m = /^\[([ xX])\](?=\s|$)\s?/.exec(first.content)
     if (!m) continue

@@ -24,6 +24,7 @@ export const MAX_COUNT = 2 ** 31 - 1
 
 /** OTError is thrown for an operation that is malformed or does not fit. */
 export class OTError extends Error {
+  /** @param {string} message */
   constructor (message) {
     super(message)
     this.name = 'OTError'
@@ -196,7 +197,7 @@ class Reader {
 
   /** @returns {'retain'|'insert'|'delete'} */
   kind () {
-    const c = this.cur
+    const c = /** @type {number|string} */ (this.cur) // called only while ok
     return typeof c === 'string' ? 'insert' : c > 0 ? 'retain' : 'delete'
   }
 
@@ -206,9 +207,13 @@ class Reader {
     return typeof c === 'string' ? c.length : Math.abs(/** @type {number} */ (c))
   }
 
-  /** consume n units of the current component and return them */
+  /**
+   * consume n units of the current component and return them
+   * @param {number} n
+   * @returns {number|string}
+   */
   take (n) {
-    const c = this.cur
+    const c = /** @type {number|string} */ (this.cur) // called only while ok
     const l = this.len()
     if (n >= l) {
       this.i++
@@ -451,9 +456,12 @@ export function splitOp (op, maxInsert) {
   return null // unreachable: total > maxInsert means some insert overflowed the budget
 }
 
+/** @param {number} c a UTF-16 code unit */
 function isHighSurrogate (c) { return c >= 0xd800 && c <= 0xdbff }
+/** @param {number} c a UTF-16 code unit */
 function isLowSurrogate (c) { return c >= 0xdc00 && c <= 0xdfff }
 
+/** @param {unknown} v */
 function safeJSON (v) {
   try { return JSON.stringify(v).slice(0, 200) } catch { return String(v) }
 }

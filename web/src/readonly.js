@@ -8,9 +8,10 @@ import { renderStatus, showNotice, loadName } from './ui.js'
 
 /** @param {HTMLElement} root the element with data-token */
 export function startReadOnly (root) {
-  const token = root.dataset.token
-  const article = document.getElementById('rendered')
+  const token = /** @type {string} */ (root.dataset.token) // the page always sets it
+  const article = /** @type {HTMLElement} */ (document.getElementById('rendered'))
   let frame = 0
+  /** @type {import('@codemirror/state').Text|null} */
   let rendered = null
   let goneShown = false
 

@@ -10,6 +10,7 @@
  * @param {unknown} [body]
  */
 export async function api (method, path, body) {
+  /** @type {RequestInit & {headers: Record<string, string>}} */
   const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' }
   if (method !== 'GET' && method !== 'HEAD') {
     init.headers['Content-Type'] = 'application/json'
@@ -28,6 +29,7 @@ export async function api (method, path, body) {
   }
   if (!res.ok) {
     const msg = data && (data.message || (data.error && (data.error.message || data.error)))
+    /** @type {Error & {status?: number, code?: string}} */
     const err = new Error(typeof msg === 'string' && msg ? msg : `The server answered ${res.status} ${res.statusText}.`)
     err.status = res.status
     err.code = data && (data.code || (data.error && data.error.code))
@@ -62,6 +64,7 @@ export function showNotice (text, kind = 'info', extra) {
   el.appendChild(close)
 }
 
+/** @type {Record<string, string>} */
 const STATUS_TEXT = {
   connecting: 'Connecting…',
   connected: 'Connected',
@@ -108,13 +111,16 @@ export function loadName () {
     const n = localStorage.getItem('scribe.name')
     if (n && n.trim()) return n.trim().slice(0, 64)
   } catch { /* storage disabled */ }
-  const pick = a => a[Math.floor(Math.random() * a.length)]
+  const pick = (/** @type {string[]} */ a) => a[Math.floor(Math.random() * a.length)]
   const name = `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
   saveName(name) // the same name after a reload, until the person changes it
   return name
 }
 
-/** Remember the display name in this browser. */
+/**
+ * Remember the display name in this browser.
+ * @param {string} name
+ */
 export function saveName (name) {
   try { localStorage.setItem('scribe.name', name) } catch { /* storage disabled */ }
 }
@@ -137,10 +143,13 @@ export function relativeTime (t, now = new Date()) {
   return t.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' })
 }
 
-/** Rewrite every <time datetime> in root as relative local time, with the exact time as a tooltip. */
+/**
+ * Rewrite every <time datetime> in root as relative local time, with the exact time as a tooltip.
+ * @param {ParentNode} [root]
+ */
 export function localizeTimes (root = document) {
-  for (const el of root.querySelectorAll('time[datetime]')) {
-    const t = new Date(el.getAttribute('datetime'))
+  for (const el of /** @type {NodeListOf<HTMLTimeElement>} */ (root.querySelectorAll('time[datetime]'))) {
+    const t = new Date(/** @type {string} */ (el.getAttribute('datetime')))
     if (Number.isNaN(t.getTime())) continue
     el.title = t.toLocaleString()
     el.textContent = relativeTime(t)
