@@ -89,7 +89,7 @@ var permissions = map[Role][]Action{
 	Viewer:   {ActWatch},
 	Guest:    {ActEdit, ActWatch},
 	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken},
-	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken},
+	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare}, // no tokens: local mode's API needs none
 }
 
 // Can reports whether role r may do a. For Viewer and Guest the answer is
