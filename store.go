@@ -2,6 +2,7 @@ package scribe
 
 import (
 	"context"
+	"time"
 )
 
 // Store keeps notes, their operation logs, and read-only share tokens, and
@@ -16,6 +17,10 @@ import (
 // EINTERNAL with a clear message (never a panic); a lost compare-and-swap
 // gives ECONFLICT. Context cancellation is returned as the context's error.
 type Store interface {
+	// A Store keeps the personal API tokens too, so that every node of a
+	// deployment accepts them.
+	TokenStore
+
 	// CreateNote creates a note with a new random id, at revision 0, whose
 	// text is n.Text.
 	CreateNote(ctx context.Context, n NewNote) (Note, error)
@@ -104,4 +109,36 @@ type Subscription interface {
 type Event struct {
 	Change  *Change
 	Message []byte
+}
+
+// TokenStore keeps personal API tokens. Only hashes are stored: a secret
+// never reaches a TokenStore. Every Store is a TokenStore (the server gets one
+// Store and needs no second backend for identity); the interface is separate
+// so that the auth package depends on these five methods alone.
+//
+// It is safe for concurrent use, and where the backend is shared (Redis) a
+// token created or revoked on one node is seen by every node as soon as the
+// call returns.
+type TokenStore interface {
+	// CreateAPIToken stores t. t.Hash must be a SHA-256 (32 bytes) and t.ID
+	// must be APITokenID(t.Hash); t.Owner must be a non-empty email of at most
+	// MaxEmail bytes and t.Label at most MaxTokenLabel bytes, else EINVALID.
+	// A token whose id is already stored gives ECONFLICT.
+	CreateAPIToken(ctx context.Context, t APIToken) error
+
+	// APIToken returns the token whose hash is hash, or ENOTFOUND (also once
+	// revoked). The caller compares nothing: the store matches the full hash.
+	APIToken(ctx context.Context, hash []byte) (APIToken, error)
+
+	// TouchAPIToken sets the token's LastUsed to at, unless it is already
+	// at or after at. An unknown or revoked id gives ENOTFOUND and creates
+	// nothing.
+	TouchAPIToken(ctx context.Context, id string, at time.Time) error
+
+	// ListAPITokens returns owner's tokens, oldest first.
+	ListAPITokens(ctx context.Context, owner string) ([]APIToken, error)
+
+	// RevokeAPIToken deletes owner's token id. A token that does not exist,
+	// or belongs to someone else, gives ENOTFOUND and changes nothing.
+	RevokeAPIToken(ctx context.Context, owner, id string) error
 }

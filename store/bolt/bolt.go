@@ -214,7 +214,7 @@ func (s *Store) Open(ctx context.Context) error {
 		case string(v) != strconv.Itoa(FormatVersion):
 			return fmt.Errorf("the file is in format %q, this Scribe reads format %d (was it written by a newer Scribe?)", v, FormatVersion)
 		}
-		for _, name := range [][]byte{bucketNotes, bucketUpdated, bucketLogs, bucketShares} {
+		for _, name := range [][]byte{bucketNotes, bucketUpdated, bucketLogs, bucketShares, bucketTokens, bucketTokensOwner} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

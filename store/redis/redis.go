@@ -20,6 +20,8 @@
 //	P note:{id}:events    sharded pub/sub channel: commits and messages
 //	P share:{token}       string: the share (its note id and creation time)
 //	P notes:byupdated     sorted set: note ids by the time of their last edit
+//	P apitoken:{apitokens}:<id>         hash: a personal API token (see tokens.go)
+//	P apitokens:{apitokens}:owner:<o>   sorted set: an owner's token ids
 //
 // notes:byupdated is the one global key. On a single Redis server the
 // append script updates it too (ZADD GT, so it never moves backwards). In a

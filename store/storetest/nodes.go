@@ -31,6 +31,7 @@ func RunNodes(t *testing.T, newNodes NewNodes) {
 		{"ConcurrentAppendAcrossNodes", testNodesConcurrent},
 		{"DedupAcrossNodes", testNodesDedup},
 		{"FollowersOnEveryNode", testNodesFollowers},
+		{"APITokensAcrossNodes", testNodesAPITokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -135,6 +135,11 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Shares", testShares},
 		{"ShareRevoke", testShareRevoke},
 		{"ListNotes", testListNotes},
+		{"APITokens", testAPITokens},
+		{"APITokenInvalid", testAPITokenInvalid},
+		{"APITokenTouch", testAPITokenTouch},
+		{"APITokenRevoke", testAPITokenRevoke},
+		{"APITokenCanceled", testAPITokenCanceled},
 		{"ContextCanceled", testContextCanceled},
 		{"Ping", testPing},
 	}
