@@ -4,9 +4,9 @@
 // by the person who exported it, with every other editor as a
 // Co-authored-by trailer, and optionally pushed to a remote.
 //
-// It also holds the goldmark pieces the rest of Scribe shares: Extract finds
-// a note's title, attendees, decisions and action items; RenderHTML renders a
-// note as a standalone HTML page without raw HTML.
+// Extract finds a note's title, attendees, decisions and action items in the
+// tree parsed by package markdown, the same parser the read-only page and
+// download.html render with.
 //
 // docs/export.md describes the behaviour a user sees; this package comment
 // and the doc comments below state the guarantees.

@@ -6,11 +6,11 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/scribe-notes/scribe/markdown"
 )
 
 // Summary is what Extract finds in a note: the parts of a meeting that a
@@ -80,11 +80,6 @@ var sectionNames = map[string]section{
 	"tasks":          sectionActions,
 }
 
-// markdown is the parser Extract and RenderHTML share: CommonMark plus the
-// GitHub extensions (tables, task lists, strikethrough, autolinks). Raw HTML
-// is parsed but never rendered (goldmark's default, kept on purpose).
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
-
 // Extract parses a note's markdown and returns its title, attendees,
 // decisions and action items. It never fails: text that fits no pattern is
 // simply not extracted.
@@ -97,7 +92,7 @@ var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 // followed by text ("Attendees: Ada, Bob and Carol") lists names inline.
 func Extract(md string) Summary {
 	source := []byte(md)
-	doc := markdown.Parser().Parse(text.NewReader(source))
+	doc := markdown.Parser().Parse(text.NewReader(source)) // the renderers' own parser
 	x := extractor{source: source, seenAttendee: map[string]bool{}}
 	x.walk(doc)
 	return x.sum

@@ -6,6 +6,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/scribe-notes/scribe/markdown"
 )
 
 func FuzzSlug(f *testing.F) {
@@ -57,7 +59,7 @@ func FuzzExtract(f *testing.F) {
 		if fm, ok := readFrontMatter(out); !ok || fm.Key != "k" {
 			t.Fatalf("front matter unreadable:\n%s", out)
 		}
-		if _, err := RenderHTML(sum.Title, md); err != nil {
+		if _, err := markdown.Page(sum.Title, md); err != nil {
 			t.Fatal(err)
 		}
 	})

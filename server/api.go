@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
@@ -15,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -474,11 +473,7 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	render := s.renderHTML
-	if render == nil {
-		render = plainHTML
-	}
-	page, err := render(d.Title, d.Text)
+	page, err := markdown.Page(d.Title, d.Text)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("render html: %w", err))
 		return
@@ -490,36 +485,6 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 	// The downloaded page is opened from disk later; keep it inert here.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
 	_, _ = w.Write(page)
-}
-
-var plainPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{max-width:48rem;margin:2rem auto;padding:0 1rem;font:16px/1.6 system-ui,sans-serif}pre,code{font-family:ui-monospace,monospace}pre{overflow:auto;background:#f4f4f5;padding:.75rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}</style>
-</head>
-<body>
-<main>
-{{.Body}}
-</main>
-</body>
-</html>
-`))
-
-// plainHTML renders a note as a standalone page with web.RenderMarkdown,
-// when no richer renderer is configured.
-func plainHTML(title, markdown string) ([]byte, error) {
-	var buf bytes.Buffer
-	if title == "" {
-		title = "Untitled note"
-	}
-	err := plainPage.Execute(&buf, struct {
-		Title string
-		Body  template.HTML
-	}{title, web.RenderMarkdown(markdown)})
-	return buf.Bytes(), err
 }
 
 // fileName makes a safe download file name from a note's title: lowercase

@@ -256,17 +256,6 @@ func TestRenderMarkdown(t *testing.T) {
 	}
 }
 
-func TestSafeURL(t *testing.T) {
-	for in, want := range map[string]bool{
-		"https://x": true, "http://x": true, "mailto:a@b": true, "/a:b": true, "a/b:c": true, "?q=a:b": true, "#x:y": true, "": true,
-		"javascript:x": false, "java\tscript:x": false, " javascript:x": false, "\x01javascript:x": false, "data:x": false, "ftp://x": false,
-	} {
-		if got := safeURL([]byte(in)); got != want {
-			t.Errorf("safeURL(%q) = %v, want %v", in, got, want)
-		}
-	}
-}
-
 func newTestPages(t *testing.T) *Pages {
 	t.Helper()
 	p, err := NewPages()
