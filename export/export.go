@@ -248,15 +248,7 @@ func cleanName(name string) string {
 // emailFor derives an address for a person who gave none: the ASCII slug
 // of the name at domain, or user-<hash> when the name has no ASCII letters.
 func emailFor(name, domain string) string {
-	var b strings.Builder
-	for _, r := range slug(name) {
-		if r < utf8.RuneSelf {
-			b.WriteRune(r)
-		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-			b.WriteByte('-')
-		}
-	}
-	local := strings.Trim(strings.ReplaceAll(b.String(), "--", "-"), "-")
+	local := scribe.SlugASCII(name)
 	if local == "" {
 		h := fnv.New32a()
 		h.Write([]byte(name))

@@ -29,7 +29,7 @@ const maxPathSuffix = 1000
 //
 // Guarantees:
 //   - The file is <Dir>/YYYY-MM-DD-<slug>.md, the date being the note's
-//     creation date in the configured zone and the slug built only by Slug;
+//     creation date in the configured zone and the slug built only by scribe.Slug;
 //     nothing is written outside Dir. A name another note already uses gets
 //     a "-2", "-3", ... suffix.
 //   - A note exported before is found again by the key in its file's front
@@ -132,7 +132,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 			}
 		}
 	} else {
-		if p, err = freePath(tree, e.cfg.Dir, date, Slug(title)); err != nil {
+		if p, err = freePath(tree, e.cfg.Dir, date, scribe.Slug(title)); err != nil {
 			return scribe.ExportResult{}, err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -171,12 +172,12 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeMarkdown answers with a note's text.
-func writeMarkdown(w http.ResponseWriter, d scribe.Document, filename string) {
+func writeMarkdown(w http.ResponseWriter, d scribe.Document, disposition string) {
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
-	if filename != "" {
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	if disposition != "" {
+		w.Header().Set("Content-Disposition", disposition)
 	}
 	_, _ = w.Write([]byte(d.Text))
 }
@@ -458,7 +459,7 @@ func (s *Server) handleDownloadMarkdown(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	writeMarkdown(w, d, fileName(d.Title, d.CreatedAt, ".md"))
+	writeMarkdown(w, d, attachment(d.Title, d.CreatedAt, ".md"))
 }
 
 // handleDownloadHTML downloads the note rendered as a standalone HTML page.
@@ -481,42 +482,35 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(d.Title, d.CreatedAt, ".html")+`"`)
+	w.Header().Set("Content-Disposition", attachment(d.Title, d.CreatedAt, ".html"))
 	// The downloaded page is opened from disk later; keep it inert here.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
 	_, _ = w.Write(page)
 }
 
-// fileName makes a safe download file name from a note's title: lowercase
-// ASCII letters and digits joined by '-', at most 60 characters, prefixed
-// with the note's creation date: 2026-11-24-standup.md. Nothing from the
-// title can add a path, a quote or a control character.
+// fileName makes a safe download file name from a note's title: the
+// note's creation date and scribe.Slug of the title, the same slug export
+// names the note's file with: 2026-11-24-standup.md, 2026-11-24-日本語の会議.md.
+// Nothing from the title can add a path, a quote or a control character.
 func fileName(title string, created time.Time, ext string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-		default:
-			dash = true
-		}
-		if b.Len() >= 60 {
-			break
-		}
-	}
-	slug := strings.Trim(b.String(), "-")
-	if slug == "" {
-		slug = "note"
-	}
+	slug := scribe.Slug(title)
 	if created.IsZero() {
 		return slug + ext
 	}
 	return created.UTC().Format("2006-01-02") + "-" + slug + ext
+}
+
+// attachment is the Content-Disposition of a note's download. A file name
+// that is not all ASCII goes in filename* (RFC 6266, RFC 8187), which
+// browsers prefer, and filename carries the ASCII part of the slug for
+// older clients: 2026-11-24-note.md for a title all in Japanese.
+func attachment(title string, created time.Time, ext string) string {
+	name := fileName(title, created, ext)
+	ascii := fileName(scribe.SlugASCII(title), created, ext)
+	if name == ascii {
+		return `attachment; filename="` + name + `"`
+	}
+	return `attachment; filename="` + ascii + `"; filename*=UTF-8''` + url.PathEscape(name)
 }
 
 // handleNoteWS upgrades to the websocket protocol with edit rights:
