@@ -22,7 +22,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scribe-notes/scribe"
 )
@@ -229,20 +228,18 @@ func validEmail(e string) bool {
 const maxNameRunes = 100
 
 // cleanName makes a display name safe for a commit's author line and
-// trailers: one line, no control characters, no angle brackets, at most
-// 100 characters. It returns "" for a name with nothing left.
+// trailers: scribe.CleanText (one line, no control or format characters,
+// at most 100 characters) with angle brackets, which would end the e-mail
+// part of an identity, turned into spaces. It returns "" for a name with
+// nothing left.
 func cleanName(name string) string {
 	name = strings.Map(func(r rune) rune {
 		if r == '<' || r == '>' {
 			return ' '
 		}
 		return r
-	}, cleanLine(name))
-	name = strings.Join(strings.Fields(name), " ")
-	if utf8.RuneCountInString(name) > maxNameRunes {
-		name = strings.TrimSpace(string([]rune(name)[:maxNameRunes]))
-	}
-	return name
+	}, name)
+	return scribe.CleanText(name, maxNameRunes)
 }
 
 // emailFor derives an address for a person who gave none: the ASCII slug

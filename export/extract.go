@@ -10,6 +10,7 @@ import (
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
 
+	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/markdown"
 )
 
@@ -342,21 +343,5 @@ func plainText(n ast.Node, source []byte) string {
 		}
 	}
 	walk(n)
-	return cleanLine(b.String())
-}
-
-// cleanLine makes s one line of printable text: control and format
-// characters (newlines, bidi overrides, zero-width joiners between words
-// excepted) become spaces, and runs of spaces collapse.
-func cleanLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\u200d' { // keep emoji sequences whole
-			return r
-		}
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return scribe.CleanText(b.String(), 0)
 }

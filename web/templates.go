@@ -182,32 +182,10 @@ func (t *Templates) Fill(name, title string, now time.Time, loc *time.Location) 
 }
 
 // CleanTitle makes a title safe to put on one line of markdown and in a page
-// title: invalid UTF-8 and control characters (including newlines) become
-// spaces, runs of spaces collapse, and the result is trimmed and cut to 200
-// characters.
-func CleanTitle(s string) string {
-	s = strings.ToValidUTF8(s, " ")
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || r == ' ' || r == '\u00a0' {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		space = false
-		if n >= maxTitleRunes {
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
-}
+// title: scribe.CleanText with the 200-character title limit (control and
+// format characters and invalid UTF-8 dropped, whitespace runs, newlines
+// included, collapsed to one space, trimmed).
+func CleanTitle(s string) string { return scribe.CleanText(s, maxTitleRunes) }
 
 // parseTemplate splits optional front matter (between two "---" lines at the
 // very start) from the body. Unknown keys are ignored.

@@ -102,7 +102,7 @@ func TestFillDefaultsAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if text != "# a b # c d\n\n" {
+	if text != "# a b # cd\n\n" { // newlines become spaces; NUL is dropped (scribe.CleanText)
 		t.Errorf("title with newlines: got %q", text)
 	}
 	long := strings.Repeat("é", 500)
