@@ -4,9 +4,9 @@
 // by the person who exported it, with every other editor as a
 // Co-authored-by trailer, and optionally pushed to a remote.
 //
-// It also holds the goldmark pieces the rest of Scribe shares: Extract finds
-// a note's title, attendees, decisions and action items; RenderHTML renders a
-// note as a standalone HTML page without raw HTML.
+// Extract finds a note's title, attendees, decisions and action items in the
+// tree parsed by package markdown, the same parser the read-only page and
+// download.html render with.
 //
 // docs/export.md describes the behaviour a user sees; this package comment
 // and the doc comments below state the guarantees.
@@ -22,7 +22,6 @@ import (
 	"path"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/scribe-notes/scribe"
 )
@@ -229,34 +228,24 @@ func validEmail(e string) bool {
 const maxNameRunes = 100
 
 // cleanName makes a display name safe for a commit's author line and
-// trailers: one line, no control characters, no angle brackets, at most
-// 100 characters. It returns "" for a name with nothing left.
+// trailers: scribe.CleanText (one line, no control or format characters,
+// at most 100 characters) with angle brackets, which would end the e-mail
+// part of an identity, turned into spaces. It returns "" for a name with
+// nothing left.
 func cleanName(name string) string {
 	name = strings.Map(func(r rune) rune {
 		if r == '<' || r == '>' {
 			return ' '
 		}
 		return r
-	}, cleanLine(name))
-	name = strings.Join(strings.Fields(name), " ")
-	if utf8.RuneCountInString(name) > maxNameRunes {
-		name = strings.TrimSpace(string([]rune(name)[:maxNameRunes]))
-	}
-	return name
+	}, name)
+	return scribe.CleanText(name, maxNameRunes)
 }
 
 // emailFor derives an address for a person who gave none: the ASCII slug
 // of the name at domain, or user-<hash> when the name has no ASCII letters.
 func emailFor(name, domain string) string {
-	var b strings.Builder
-	for _, r := range slug(name) {
-		if r < utf8.RuneSelf {
-			b.WriteRune(r)
-		} else if b.Len() > 0 && !strings.HasSuffix(b.String(), "-") {
-			b.WriteByte('-')
-		}
-	}
-	local := strings.Trim(strings.ReplaceAll(b.String(), "--", "-"), "-")
+	local := scribe.SlugASCII(name)
 	if local == "" {
 		h := fnv.New32a()
 		h.Write([]byte(name))

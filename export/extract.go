@@ -6,11 +6,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
-	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/text"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/markdown"
 )
 
 // Summary is what Extract finds in a note: the parts of a meeting that a
@@ -80,11 +81,6 @@ var sectionNames = map[string]section{
 	"tasks":          sectionActions,
 }
 
-// markdown is the parser Extract and RenderHTML share: CommonMark plus the
-// GitHub extensions (tables, task lists, strikethrough, autolinks). Raw HTML
-// is parsed but never rendered (goldmark's default, kept on purpose).
-var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
-
 // Extract parses a note's markdown and returns its title, attendees,
 // decisions and action items. It never fails: text that fits no pattern is
 // simply not extracted.
@@ -97,7 +93,7 @@ var markdown = goldmark.New(goldmark.WithExtensions(extension.GFM))
 // followed by text ("Attendees: Ada, Bob and Carol") lists names inline.
 func Extract(md string) Summary {
 	source := []byte(md)
-	doc := markdown.Parser().Parse(text.NewReader(source))
+	doc := markdown.Parser().Parse(text.NewReader(source)) // the renderers' own parser
 	x := extractor{source: source, seenAttendee: map[string]bool{}}
 	x.walk(doc)
 	return x.sum
@@ -347,21 +343,5 @@ func plainText(n ast.Node, source []byte) string {
 		}
 	}
 	walk(n)
-	return cleanLine(b.String())
-}
-
-// cleanLine makes s one line of printable text: control and format
-// characters (newlines, bidi overrides, zero-width joiners between words
-// excepted) become spaces, and runs of spaces collapse.
-func cleanLine(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\u200d' { // keep emoji sequences whole
-			return r
-		}
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '\u2028' || r == '\u2029' || r == unicode.ReplacementChar {
-			return ' '
-		}
-		return r
-	}, s)
-	return strings.Join(strings.Fields(s), " ")
+	return scribe.CleanText(b.String(), 0)
 }

@@ -4,29 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode"
-	"unicode/utf8"
-)
 
-func FuzzSlug(f *testing.F) {
-	for _, s := range []string{"", "../../etc/passwd", "🎉", "Café ÜBER", "a/b\\c.d", "\x00\xff", strings.Repeat("日", 100), "CON", "-x-"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, title string) {
-		s := Slug(title)
-		if s == "" || len(s) > maxSlugBytes || !utf8.ValidString(s) {
-			t.Fatalf("Slug(%q) = %q", title, s)
-		}
-		if strings.HasPrefix(s, "-") || strings.HasSuffix(s, "-") || strings.Contains(s, "--") {
-			t.Fatalf("Slug(%q) = %q has stray hyphens", title, s)
-		}
-		for _, r := range s {
-			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
-				t.Fatalf("Slug(%q) = %q contains %q", title, s, r)
-			}
-		}
-	})
-}
+	"github.com/scribe-notes/scribe/markdown"
+)
 
 func FuzzExtract(f *testing.F) {
 	for _, s := range []string{weeklyText, "", "# a\n## Attendees\n- @x (y)\n", "- [ ] @a due 2026-02-29 📅 2026-12-01\n", "> - [x] q\n", "Attendees:"} {
@@ -57,7 +37,7 @@ func FuzzExtract(f *testing.F) {
 		if fm, ok := readFrontMatter(out); !ok || fm.Key != "k" {
 			t.Fatalf("front matter unreadable:\n%s", out)
 		}
-		if _, err := RenderHTML(sum.Title, md); err != nil {
+		if _, err := markdown.Page(sum.Title, md); err != nil {
 			t.Fatal(err)
 		}
 	})

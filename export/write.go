@@ -29,7 +29,7 @@ const maxPathSuffix = 1000
 //
 // Guarantees:
 //   - The file is <Dir>/YYYY-MM-DD-<slug>.md, the date being the note's
-//     creation date in the configured zone and the slug built only by Slug;
+//     creation date in the configured zone and the slug built only by scribe.Slug;
 //     nothing is written outside Dir. A name another note already uses gets
 //     a "-2", "-3", ... suffix.
 //   - A note exported before is found again by the key in its file's front
@@ -53,9 +53,9 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 		return scribe.ExportResult{}, err
 	}
 	sum := Extract(s.Text)
-	title := cleanLine(sum.Title)
+	title := scribe.CleanText(sum.Title, 0)
 	if title == "" {
-		title = cleanLine(s.Title)
+		title = scribe.CleanText(s.Title, 0)
 	}
 	if title == "" {
 		title = "Untitled notes"
@@ -132,7 +132,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 			}
 		}
 	} else {
-		if p, err = freePath(tree, e.cfg.Dir, date, Slug(title)); err != nil {
+		if p, err = freePath(tree, e.cfg.Dir, date, scribe.Slug(title)); err != nil {
 			return scribe.ExportResult{}, err
 		}
 	}
@@ -221,7 +221,7 @@ func (e *Exporter) pushInto(ctx context.Context, repo *git.Repository, res *scri
 		if e.cfg.Token != "" {
 			msg = strings.ReplaceAll(msg, e.cfg.Token, "***")
 		}
-		msg = strings.TrimRight(cleanLine(msg), ".")
+		msg = strings.TrimRight(scribe.CleanText(msg, 0), ".")
 		res.PushError = fmt.Sprintf("The export is committed locally but was not pushed to %s: %s. The next export will push it again.",
 			e.repo.remoteName, msg)
 		return
@@ -275,7 +275,7 @@ func mergeNames(named []string, editors []Person) []string {
 	out := make([]string, 0, len(named)+len(editors))
 	seen := map[string]bool{}
 	add := func(n string) {
-		n = cleanLine(n)
+		n = scribe.CleanText(n, 0)
 		if n != "" && !seen[strings.ToLower(n)] {
 			seen[strings.ToLower(n)] = true
 			out = append(out, n)
@@ -329,7 +329,7 @@ func commitMessage(in messageInput) string {
 		fmt.Fprintf(&b, "Updated from Scribe by %s at revision %d (previous export: revision %d).\n", in.By, in.Revision, in.PrevRevision)
 	}
 	if in.URL != "" {
-		fmt.Fprintf(&b, "Live note: %s\n", cleanLine(in.URL))
+		fmt.Fprintf(&b, "Live note: %s\n", scribe.CleanText(in.URL, 0))
 	}
 	if len(in.Attendees) > 0 {
 		fmt.Fprintf(&b, "Attendees: %s.\n", strings.Join(in.Attendees, ", "))

@@ -246,10 +246,13 @@ func cleanName(s string) (string, error) {
 	if utf8.RuneCountInString(s) > maxNameRunes {
 		return "", invalid("The name may have at most %d characters.", maxNameRunes)
 	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return "", invalid("The name must not contain control characters.")
-		}
+	// Control and format characters are an error here, not silently
+	// dropped; whitespace runs collapse as in every other name.
+	if strings.ContainsFunc(s, scribe.IsControl) {
+		return "", invalid("The name must not contain control characters.")
+	}
+	if s = scribe.CleanText(s, maxNameRunes); s == "" {
+		return defaultPersonName, nil
 	}
 	return s, nil
 }

@@ -1,12 +1,11 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
@@ -173,12 +173,12 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeMarkdown answers with a note's text.
-func writeMarkdown(w http.ResponseWriter, d scribe.Document, filename string) {
+func writeMarkdown(w http.ResponseWriter, d scribe.Document, disposition string) {
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
-	if filename != "" {
-		w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	if disposition != "" {
+		w.Header().Set("Content-Disposition", disposition)
 	}
 	_, _ = w.Write([]byte(d.Text))
 }
@@ -460,7 +460,7 @@ func (s *Server) handleDownloadMarkdown(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, err)
 		return
 	}
-	writeMarkdown(w, d, fileName(d.Title, d.CreatedAt, ".md"))
+	writeMarkdown(w, d, attachment(d.Title, d.CreatedAt, ".md"))
 }
 
 // handleDownloadHTML downloads the note rendered as a standalone HTML page.
@@ -475,11 +475,7 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	render := s.renderHTML
-	if render == nil {
-		render = plainHTML
-	}
-	page, err := render(d.Title, d.Text)
+	page, err := markdown.Page(d.Title, d.Text)
 	if err != nil {
 		s.writeError(w, r, fmt.Errorf("render html: %w", err))
 		return
@@ -487,72 +483,35 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))
-	w.Header().Set("Content-Disposition", `attachment; filename="`+fileName(d.Title, d.CreatedAt, ".html")+`"`)
+	w.Header().Set("Content-Disposition", attachment(d.Title, d.CreatedAt, ".html"))
 	// The downloaded page is opened from disk later; keep it inert here.
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:")
 	_, _ = w.Write(page)
 }
 
-var plainPage = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
-<style>body{max-width:48rem;margin:2rem auto;padding:0 1rem;font:16px/1.6 system-ui,sans-serif}pre,code{font-family:ui-monospace,monospace}pre{overflow:auto;background:#f4f4f5;padding:.75rem}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem}</style>
-</head>
-<body>
-<main>
-{{.Body}}
-</main>
-</body>
-</html>
-`))
-
-// plainHTML renders a note as a standalone page with web.RenderMarkdown,
-// when no richer renderer is configured.
-func plainHTML(title, markdown string) ([]byte, error) {
-	var buf bytes.Buffer
-	if title == "" {
-		title = "Untitled note"
-	}
-	err := plainPage.Execute(&buf, struct {
-		Title string
-		Body  template.HTML
-	}{title, web.RenderMarkdown(markdown)})
-	return buf.Bytes(), err
-}
-
-// fileName makes a safe download file name from a note's title: lowercase
-// ASCII letters and digits joined by '-', at most 60 characters, prefixed
-// with the note's creation date: 2026-11-24-standup.md. Nothing from the
-// title can add a path, a quote or a control character.
+// fileName makes a safe download file name from a note's title: the
+// note's creation date and scribe.Slug of the title, the same slug export
+// names the note's file with: 2026-11-24-standup.md, 2026-11-24-日本語の会議.md.
+// Nothing from the title can add a path, a quote or a control character.
 func fileName(title string, created time.Time, ext string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(title) {
-		switch {
-		case r >= 'a' && r <= 'z' || r >= '0' && r <= '9':
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			dash = false
-			b.WriteRune(r)
-		default:
-			dash = true
-		}
-		if b.Len() >= 60 {
-			break
-		}
-	}
-	slug := strings.Trim(b.String(), "-")
-	if slug == "" {
-		slug = "note"
-	}
+	slug := scribe.Slug(title)
 	if created.IsZero() {
 		return slug + ext
 	}
 	return created.UTC().Format("2006-01-02") + "-" + slug + ext
+}
+
+// attachment is the Content-Disposition of a note's download. A file name
+// that is not all ASCII goes in filename* (RFC 6266, RFC 8187), which
+// browsers prefer, and filename carries the ASCII part of the slug for
+// older clients: 2026-11-24-note.md for a title all in Japanese.
+func attachment(title string, created time.Time, ext string) string {
+	name := fileName(title, created, ext)
+	ascii := fileName(scribe.SlugASCII(title), created, ext)
+	if name == ascii {
+		return `attachment; filename="` + name + `"`
+	}
+	return `attachment; filename="` + ascii + `"; filename*=UTF-8''` + url.PathEscape(name)
 }
 
 // handleNoteWS upgrades to the websocket protocol with edit rights:

@@ -91,9 +91,6 @@ type Config struct {
 	// Exporter writes notes to the team's repository; nil disables export
 	// (POST /api/notes/{id}/export answers 503 EUNAVAILABLE).
 	Exporter scribe.Exporter
-	// RenderHTML renders a note as a standalone HTML document for
-	// download.html; nil uses a plain page around web.RenderMarkdown.
-	RenderHTML func(title, markdown string) ([]byte, error)
 	// Templates are the note templates; nil means the built-ins.
 	Templates *web.Templates
 	// PublicURL is the server's external base URL (e.g.
@@ -110,16 +107,15 @@ type Config struct {
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
 // serves requests between Open and Close. It is safe for concurrent use.
 type Server struct {
-	store      scribe.Store
-	exporter   scribe.Exporter
-	renderHTML func(title, markdown string) ([]byte, error)
-	templates  *web.Templates
-	pages      *web.Pages
-	publicURL  *url.URL // nil when not configured
-	loc        *time.Location
-	log        *slog.Logger
-	limits     Limits
-	nodeID     string
+	store     scribe.Store
+	exporter  scribe.Exporter
+	templates *web.Templates
+	pages     *web.Pages
+	publicURL *url.URL // nil when not configured
+	loc       *time.Location
+	log       *slog.Logger
+	limits    Limits
+	nodeID    string
 
 	hub      *hub
 	metrics  *metrics
@@ -138,14 +134,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("server: a store is required")
 	}
 	s := &Server{
-		store:      cfg.Store,
-		exporter:   cfg.Exporter,
-		renderHTML: cfg.RenderHTML,
-		templates:  cfg.Templates,
-		loc:        cfg.Location,
-		log:        cfg.Logger,
-		limits:     cfg.Limits.withDefaults(),
-		nodeID:     "n_" + randomString(8),
+		store:     cfg.Store,
+		exporter:  cfg.Exporter,
+		templates: cfg.Templates,
+		loc:       cfg.Location,
+		log:       cfg.Logger,
+		limits:    cfg.Limits.withDefaults(),
+		nodeID:    "n_" + randomString(8),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -118,7 +118,7 @@ func TestFileName(t *testing.T) {
 		`../../etc/passwd"; x=`:         "2026-11-24-etc-passwd-x.md",
 		"😀😀":                            "2026-11-24-note.md",
 		"":                              "2026-11-24-note.md",
-		strings.Repeat("abcdefghij", 9): "2026-11-24-" + strings.Repeat("abcdefghij", 6) + ".md",
+		strings.Repeat("abcdefghij", 9): "2026-11-24-" + strings.Repeat("abcdefghij", 8) + ".md",
 	}
 	for title, want := range cases {
 		if got := fileName(title, day, ".md"); got != want {

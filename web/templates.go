@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/scribe-notes/scribe"
 )
 
@@ -57,8 +59,8 @@ type Templates struct {
 // plus every *.md file directly in dir ("" means built-ins only). An
 // operator's file named like a built-in ("meeting.md") replaces it.
 //
-// A template is markdown with optional front matter giving its label and
-// description:
+// A template is markdown with optional YAML front matter giving its label
+// and description:
 //
 //	---
 //	label: Design review
@@ -182,36 +184,25 @@ func (t *Templates) Fill(name, title string, now time.Time, loc *time.Location) 
 }
 
 // CleanTitle makes a title safe to put on one line of markdown and in a page
-// title: invalid UTF-8 and control characters (including newlines) become
-// spaces, runs of spaces collapse, and the result is trimmed and cut to 200
-// characters.
-func CleanTitle(s string) string {
-	s = strings.ToValidUTF8(s, " ")
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' || r == ' ' || r == '\u00a0' {
-			space = true
-			continue
-		}
-		if space && b.Len() > 0 {
-			b.WriteByte(' ')
-			n++
-		}
-		space = false
-		if n >= maxTitleRunes {
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return b.String()
+// title: scribe.CleanText with the 200-character title limit (control and
+// format characters and invalid UTF-8 dropped, whitespace runs, newlines
+// included, collapsed to one space, trimmed).
+func CleanTitle(s string) string { return scribe.CleanText(s, maxTitleRunes) }
+
+// frontMatter is what a template's front matter may say. Other keys are
+// ignored, so a template written for another tool still loads.
+type frontMatter struct {
+	Label       string `yaml:"label"`
+	Description string `yaml:"description"`
 }
 
-// parseTemplate splits optional front matter (between two "---" lines at the
-// very start) from the body. Unknown keys are ignored.
+// parseTemplate splits optional YAML front matter (between two "---" lines
+// at the very start) from the body and reads it with gopkg.in/yaml.v3, so
+// quoting, escapes and comments mean what they mean in YAML:
+// `label: "Design review"` is the label Design review. Front matter that is
+// not a YAML mapping is an EINVALID error naming the template's file.
 func parseTemplate(name string, b []byte) (noteTemplate, error) {
+	file := name + ".md"
 	if !utf8.Valid(b) {
 		return noteTemplate{}, scribe.Errorf(scribe.EINVALID, "template %s is not valid UTF-8", name)
 	}
@@ -219,22 +210,18 @@ func parseTemplate(name string, b []byte) (noteTemplate, error) {
 	text := strings.TrimPrefix(string(b), "\ufeff")
 	info := TemplateInfo{Name: name, Label: defaultLabel(name)}
 	if rest, ok := strings.CutPrefix(text, "---\n"); ok {
-		if front, body, ok := strings.Cut(rest, "\n---\n"); ok {
-			for _, line := range strings.Split(front, "\n") {
-				key, value, ok := strings.Cut(line, ":")
-				if !ok {
-					continue
-				}
-				value = CleanTitle(value)
-				switch strings.ToLower(strings.TrimSpace(key)) {
-				case "label":
-					if value != "" {
-						info.Label = value
-					}
-				case "description":
-					info.Description = value
-				}
+		// The leading newline lets empty front matter close on the next
+		// line, and makes YAML's line numbers the file's line numbers.
+		front, body, ok := strings.Cut("\n"+rest, "\n---\n")
+		if ok {
+			var fm frontMatter
+			if err := yaml.Unmarshal([]byte(front), &fm); err != nil {
+				return noteTemplate{}, scribe.Errorf(scribe.EINVALID, "template %s: the front matter between the --- lines is not valid YAML (%v)", file, err)
 			}
+			if label := CleanTitle(fm.Label); label != "" {
+				info.Label = label
+			}
+			info.Description = CleanTitle(fm.Description)
 			text = body
 		}
 	}

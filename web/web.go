@@ -1,7 +1,8 @@
 // Package web is Scribe's browser client and the server-side half of its
 // pages: the CodeMirror 6 bundle built from web/src by esbuild (embedded from
 // web/dist, so a release is one binary), the html/template pages that load
-// it, the note templates, and the markdown renderer used for read-only links.
+// it, the note templates, and the read-only page (its markdown rendered by
+// package markdown).
 //
 // The package does no I/O of its own beyond reading the operator's template
 // folder in LoadTemplates; the server serves Static() at /static/ and calls

@@ -146,7 +146,7 @@ func TestExportThroughRunningServer(t *testing.T) {
 		t.Errorf("a read-only token made a commit")
 	}
 
-	// The .html download is export.RenderHTML: no raw HTML from the note.
+	// The .html download is markdown.Page: no raw HTML from the note.
 	resp, err := http.Get(base + "/api/notes/" + string(note.ID) + "/download.html")
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/scribe-notes/scribe/export"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/redis"
 	"github.com/scribe-notes/scribe/web"
@@ -130,14 +129,13 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	srv, err := server.New(server.Config{
-		Store:      store,
-		Exporter:   exporter,
-		RenderHTML: export.RenderHTML,
-		Templates:  templates,
-		PublicURL:  cfg.publicURL,
-		Location:   loc,
-		Logger:     log,
-		Limits:     cfg.limits,
+		Store:     store,
+		Exporter:  exporter,
+		Templates: templates,
+		PublicURL: cfg.publicURL,
+		Location:  loc,
+		Logger:    log,
+		Limits:    cfg.limits,
 	})
 	if err != nil {
 		return err
