@@ -72,9 +72,9 @@ func TestConflictCatchUpAndRetry(t *testing.T) {
 // A commit whose notification was lost reaches the clients anyway: the
 // session polls the log.
 func TestLostNotificationPolled(t *testing.T) {
-	shortTimers(t)
+	t.Parallel()
 	bolt := newBoltStore(t)
-	node := startNode(t, dropChanges{bolt}, server.Limits{})
+	node := startNodeTiming(t, dropChanges{bolt}, server.Limits{}, shortTimers)
 	id := node.createNote("Polled", "blank")
 	e := newEditor(t, node, id, "Local", 1)
 	op := mustOp(t, "Z", ot.Len16(e.doc))

@@ -8,13 +8,15 @@ import (
 	"time"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/server"
 )
 
-// shortTimers makes sessions close, poll, republish, expire and re-check
-// within a fraction of a second.
-func shortTimers(t *testing.T) {
-	t.Cleanup(server.SetTimingForTest(150*time.Millisecond, 50*time.Millisecond, 100*time.Millisecond, 400*time.Millisecond, 100*time.Millisecond))
+// shortTimers makes rooms close, poll, republish, expire and re-check
+// within a fraction of a second, through the server's config.
+var shortTimers = room.Timing{
+	Grace: 150 * time.Millisecond, Resync: 50 * time.Millisecond, PresenceRefresh: 100 * time.Millisecond,
+	PresenceExpiry: 400 * time.Millisecond, RevokeCheck: 100 * time.Millisecond,
 }
 
 // metricValue reads one unlabelled sample from /metrics.
@@ -38,8 +40,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 // A session closes itself once its last client has been gone for the grace
 // period, and the note opens again for the next client.
 func TestIdleSessionCloses(t *testing.T) {
-	shortTimers(t)
-	node := startNode(t, newBoltStore(t), server.Limits{})
+	t.Parallel()
+	node := startNodeTiming(t, newBoltStore(t), server.Limits{}, shortTimers)
 	id := node.createNote("Idle", "blank")
 	e := newEditor(t, node, id, "First", 1)
 	e.edit()
@@ -60,8 +62,8 @@ func TestIdleSessionCloses(t *testing.T) {
 // A peer announced by a node that then falls silent (it died) expires, and
 // the clients are told it left.
 func TestSilentNodePeerExpires(t *testing.T) {
-	shortTimers(t)
-	node := startNode(t, newBoltStore(t), server.Limits{})
+	t.Parallel()
+	node := startNodeTiming(t, newBoltStore(t), server.Limits{}, shortTimers)
 	id := node.createNote("Ghost node", "blank")
 	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	c.hello(newSession(), "Alive", nil)
@@ -86,8 +88,8 @@ func TestSilentNodePeerExpires(t *testing.T) {
 // straight in the store) still closes its live connections, through the
 // periodic re-check.
 func TestRevocationRecheck(t *testing.T) {
-	shortTimers(t)
-	node := startNode(t, newBoltStore(t), server.Limits{})
+	t.Parallel()
+	node := startNodeTiming(t, newBoltStore(t), server.Limits{}, shortTimers)
 	id := node.createNote("Recheck", "blank")
 	sh, err := node.store.CreateShare(context.Background(), id)
 	if err != nil {
