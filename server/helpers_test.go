@@ -23,7 +23,6 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
 	"github.com/scribe-notes/scribe/store/redis"
@@ -79,13 +78,7 @@ func newRedisStore(t testing.TB, prefix string) scribe.Store {
 
 func startNode(t testing.TB, store scribe.Store, limits server.Limits) *testNode {
 	t.Helper()
-	return startNodeTiming(t, store, limits, room.Timing{})
-}
-
-// startNodeTiming starts a node whose rooms run on timing.
-func startNodeTiming(t testing.TB, store scribe.Store, limits server.Limits, timing room.Timing) *testNode {
-	t.Helper()
-	s := servertest.Start(t, server.Config{Store: store, Limits: limits, Logger: testLogger, Timing: timing})
+	s := servertest.Start(t, server.Config{Store: store, Limits: limits, Logger: testLogger})
 	return &testNode{t: t, srv: s.Srv, ts: s.HTTP, store: store, url: s.URL}
 }
 
