@@ -37,7 +37,7 @@ func TestOpSelInBatch(t *testing.T) {
 	s.pub = newPublisher(s)
 	h.goTracked(s.pub.run)
 	t.Cleanup(func() { s.pub.stop(); _ = s.sub.Close(); s.cancel() })
-	// What the session publishes for other nodes, heard through a
+	// What the room publishes for other nodes, heard through a
 	// subscription of our own.
 	sub, err := st.Subscribe(s.ctx, n.ID)
 	if err != nil {

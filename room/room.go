@@ -663,7 +663,7 @@ func (rm *Room) noteSeq(session string, sr seqRev) {
 
 // push records a committed change as the next revision.
 // The history in memory is bounded by count and by size, so a client
-// pasting large texts over and over cannot make a session hold gigabytes;
+// pasting large texts over and over cannot make a room hold gigabytes;
 // older bases are read from the store.
 func (rm *Room) push(e histEntry) {
 	rm.rev++
@@ -736,10 +736,10 @@ func (rm *Room) ackTo(c *Seat, seq uint64, rev scribe.Revision) {
 	rm.deliver(c, protocol.EncodeAck(seq, rev), true)
 }
 
-// deliver queues msg for c in this turn of the session's loop; flushOut
+// deliver queues msg for c in this turn of the room's loop; flushOut
 // hands each client its messages at the end of the turn with one push, so
 // that a batch of ops costs each client one lock and one wake-up, not one
-// per op. Everything the session sends a client goes this way (or, for the
+// per op. Everything the room sends a member goes this way (or, for the
 // welcome, straight before anything else), which keeps it in order.
 func (rm *Room) deliver(c *Seat, msg []byte, urgent bool) {
 	if len(c.later) == 0 {
@@ -833,7 +833,7 @@ type pending struct {
 // commit): resends already committed are acknowledged, each new op is
 // transformed over what was committed since its base revision and over the
 // ones ahead of it, and the batch is appended at the head. On ECONFLICT the
-// session catches up and tries again. An error it returns ends the session;
+// room catches up and tries again. An error it returns ends the room;
 // every submission of the batch has been answered (websocket clients are
 // answered by the close that follows: they resend after reconnecting).
 func (rm *Room) commit(batch []*submission) (err error) {
@@ -879,7 +879,7 @@ func (rm *Room) commit(batch []*submission) (err error) {
 				continue
 			}
 			// The store failed: the ops may or may not be committed. The
-			// session ends; its clients reconnect and resend, and
+			// room ends; its members reconnect and resend, and
 			// (session, seq) dedup makes that safe.
 			rm.finish(done)
 			return fmt.Errorf("append: %w", err)
@@ -889,7 +889,7 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		}
 		for i, r := range revs {
 			if want := base + 1 + scribe.Revision(i); r != want {
-				return fmt.Errorf("append: change %d got revision %d, want %d (a resend was committed that the session did not know of)", i, r, want)
+				return fmt.Errorf("append: change %d got revision %d, want %d (a resend was committed that the room did not know of)", i, r, want)
 			}
 		}
 		// The ops are already applied to the live document (prepare did
@@ -970,7 +970,7 @@ func (rm *Room) failSub(sub *submission, err error) {
 // accepted submissions and those answered without a commit.
 func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 	// An API append with an Idempotency-Key may have been committed by
-	// another node after this session opened; the store knows. (A websocket
+	// another node after this room opened; the store knows. (A websocket
 	// client's session is looked up when it joins; a random API session is
 	// new.) Ask before anything is applied tentatively.
 	for _, sub := range batch {
@@ -1010,7 +1010,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			continue
 		}
 		if head-sub.rev > maxCatchup && sub.rev < rm.histBase {
-			// Transforming over that much history would stall the session.
+			// Transforming over that much history would stall the room.
 			done = append(done, doneSub{sub: sub, err: invalid("The edit is based on revision %d, more than %d revisions behind the note; reload.", sub.rev, maxCatchup)})
 			continue
 		}
