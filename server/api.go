@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +15,7 @@ import (
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
+	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -24,7 +24,7 @@ const (
 	defaultListLimit = 50
 	maxListLimit     = 500
 	maxAuthorRunes   = 64
-	appendWait       = 30 * time.Second // the longest an append may wait for its session
+	appendWait       = 30 * time.Second // the longest an append may wait for its room
 )
 
 // noteJSON is a note as the API shows it.
@@ -250,41 +250,12 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev})
 }
 
-// appendText commits text at the end of the note through its session, as
+// appendText commits text at the end of the note through its room, as
 // (session, 1), and returns the revision it got.
 func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text, author string, idempotent bool) (scribe.Revision, error) {
 	ctx, cancel := context.WithTimeout(ctx, appendWait)
 	defer cancel()
-	seq, rev, err := s.store.LastSeq(ctx, id, session)
-	if err != nil {
-		return 0, err
-	}
-	if seq >= 1 {
-		return rev, nil // this idempotency key was used: the text is in
-	}
-	for attempt := 0; attempt < 5; attempt++ {
-		sess, err := s.hub.session(ctx, id)
-		if err != nil {
-			return 0, err
-		}
-		sub := &submission{session: session, seq: 1, appendText: text, author: author, idempotent: idempotent,
-			reply: make(chan submitResult, 1), received: time.Now()}
-		if !sess.submit(sub) {
-			continue // the session closed as we came; open a new one
-		}
-		select {
-		case res := <-sub.reply:
-			if errors.Is(res.err, errSessionClosed) {
-				continue
-			}
-			return res.rev, res.err
-		case <-sess.done:
-			// Closed before answering: retry; dedup by (session, 1) makes it safe.
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-	}
-	return 0, scribe.Errorf(scribe.EUNAVAILABLE, "The note's session was unavailable; retry.")
+	return s.rooms.Append(ctx, id, room.Append{Session: session, Text: text, Author: author, Idempotent: idempotent})
 }
 
 // handleCreateShare creates a read-only link: POST /api/notes/{id}/shares.
@@ -340,16 +311,9 @@ func (s *Server) handleRevokeShare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Tell every node (this one included) to close the token's connections.
-	// Should the message be lost, sessions re-check tokens periodically.
-	msg := mustJSON(nodeMsg{V: 1, Node: s.nodeID, Kind: kindRevoke, Token: string(sh.Token)})
-	if err := s.store.Publish(r.Context(), sh.NoteID, msg); err != nil {
+	// Should the message be lost, rooms re-check tokens periodically.
+	if err := s.rooms.Revoke(r.Context(), sh.NoteID, sh.Token); err != nil {
 		s.log.Warn("publish revocation", "err", err)
-	}
-	if sess := s.hub.lookup(sh.NoteID); sess != nil {
-		select {
-		case sess.revokedc <- []scribe.Token{sh.Token}:
-		default: // a check is reporting; the published message reaches the session too
-		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusNoContent)

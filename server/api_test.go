@@ -48,6 +48,7 @@ func errorOf(t *testing.T, hdr http.Header, body []byte) (code, message string) 
 }
 
 func TestAPINotes(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{MaxNoteBytes: 4000})
 	base := node.url
 
@@ -167,6 +168,7 @@ func TestAPINotes(t *testing.T) {
 
 // State-changing requests from another site are refused; reads are not.
 func TestAPICrossSiteRefused(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("CSRF", "blank")
 	before := node.text(id)
@@ -211,6 +213,7 @@ func TestAPICrossSiteRefused(t *testing.T) {
 }
 
 func TestAPISharesAndPages(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Board <script>alert(1)</script>", "blank")
 	node.do("POST", "/api/notes/"+string(id)+"/append", map[string]string{"text": "**bold** <img src=x onerror=alert(1)>"}, nil)
@@ -273,6 +276,7 @@ func TestAPISharesAndPages(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
+	t.Parallel()
 	store := newBoltStore(t)
 	node := startNode(t, store, server.Limits{})
 	for _, p := range []string{"/healthz", "/readyz"} {

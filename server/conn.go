@@ -13,8 +13,8 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
-	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
+	"github.com/scribe-notes/scribe/room"
 )
 
 // Timing of a websocket connection.
@@ -24,7 +24,7 @@ const (
 	pingPeriod         = 30 * time.Second      // how often the server pings; less than pongWait
 	helloWait          = 10 * time.Second      // the longest a client may take to send hello
 	closeWait          = 1 * time.Second       // how long to wait for the client's close reply
-	joinWait           = 30 * time.Second      // the longest joining a session may take
+	joinWait           = 30 * time.Second      // the longest joining a room may take
 	maxFrame           = 1 << 20               // a server frame holds at most about this many bytes of messages
 	coalesceWindow     = 10 * time.Millisecond // others' ops wait at most this long after the last frame to share the next
 	errorBurst         = 20                    // errors a connection may cause in a burst before it is closed
@@ -34,27 +34,16 @@ const (
 	pingBurst          = 5                     // pings answered in a burst
 )
 
-// client is one websocket connection joined to a session. Its fields are
-// set before it joins and then read-only, except those marked as owned by
-// the session goroutine.
+// client is one websocket connection: the room.Member a room delivers to.
+// Its fields are set before it joins and then read-only; what the room
+// knows of the member (name, colour, selection...) is the room's, in its
+// room.Seat.
 type client struct {
 	srv      *Server
 	conn     *websocket.Conn
 	id       string // public id, new per connection ("c_" + random)
-	session  string // the client's secret session id (empty for read-only viewers)
 	readonly bool
-	token    scribe.Token // the share token of a read-only connection
 	out      *outbox
-
-	// Owned by the session goroutine.
-	name     string
-	color    string
-	sel      []ot.Range
-	selRev   scribe.Revision
-	hasSel   bool
-	ackedSeq uint64   // the highest seq acknowledged on this connection
-	later    [][]byte // messages the session queued in this turn of its loop (session.deliver)
-	urgent   bool     // one of them is urgent
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed when the connection should end
@@ -64,9 +53,26 @@ type client struct {
 	readDone  chan struct{} // closed when the read pump has returned
 }
 
+var _ room.Member = (*client)(nil)
+
+// Welcome queues the welcome and catch-up, whatever the budget (room.Member).
+func (c *client) Welcome(msgs [][]byte) { c.out.pushAll(msgs) }
+
+// Deliver queues what the room sends in one turn of its loop with one push
+// (room.Member); a client whose outbox is over its budget is too slow and
+// is closed.
+func (c *client) Deliver(msgs [][]byte, urgent bool) {
+	if !c.out.pushMany(msgs, urgent) {
+		c.tooSlow()
+	}
+}
+
+// Close is close, for the room (room.Member).
+func (c *client) Close(code int, reason string, flush bool) { c.close(code, reason, flush) }
+
 // close asks the write pump to end the connection with code and reason,
 // after sending what is queued when flush is set. It never blocks, so the
-// session may call it; later calls do nothing.
+// room may call it; later calls do nothing.
 func (c *client) close(code int, reason string, flush bool) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText, c.flush = code, reason, flush
@@ -128,7 +134,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		conn:     conn,
 		id:       "c_" + randomString(8),
 		readonly: readonly,
-		token:    token,
 		out:      newOutbox(s.limits.SendQueueBytes),
 		closing:  make(chan struct{}),
 		readDone: make(chan struct{}),
@@ -143,16 +148,18 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	if readonly {
 		hello.Session = "" // a viewer commits nothing; its session id is not kept
 	}
-	c.session = hello.Session
-	c.name = hello.Name
-
-	sess, err := c.join(r.Context(), id, hello)
+	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
+	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
+		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token,
+		HasRev: hello.HasRev, Rev: hello.Rev,
+	})
+	cancel()
 	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
 		err = hideID(err) // the store's message may name the note
 	}
 	if err != nil {
 		if scribe.ErrorCode(err) == scribe.EINTERNAL && !errors.Is(err, context.Canceled) {
-			s.log.Error("join session", "err", err)
+			s.log.Error("join room", "err", err)
 		}
 		s.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
 		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -172,7 +179,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		}()
 		c.writePump()
 	}()
-	s.log.Debug("websocket joined", "note", sess.ref, "client", c.id, "readonly", readonly)
+	ref := seat.Room().Ref()
+	s.log.Debug("websocket joined", "note", ref, "client", c.id, "readonly", readonly)
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -180,13 +188,13 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 				c.close(protocol.CloseInternal, protocol.CloseReasonFailed, false)
 			}
 		}()
-		c.readPump(sess, errs)
+		c.readPump(seat, errs)
 	}()
 	close(c.readDone)
-	sess.leave(c)
+	seat.Leave()
 	c.close(protocol.CloseNormal, "", true)
 	<-pumpDone
-	s.log.Debug("websocket closed", "note", sess.ref, "client", c.id, "code", c.closeCode)
+	s.log.Debug("websocket closed", "note", ref, "client", c.id, "code", c.closeCode)
 }
 
 // readHello reads frames until a valid hello, answering anything else with
@@ -282,37 +290,9 @@ func (c *client) writeClose(code int, reason string) {
 	}
 }
 
-// join finds the note's session (opening it when needed) and joins it.
-func (c *client) join(ctx context.Context, id scribe.NoteID, hello protocol.Hello) (*session, error) {
-	ctx, cancel := context.WithTimeout(ctx, joinWait)
-	defer cancel()
-	for attempt := 0; ; attempt++ {
-		sess, err := c.srv.hub.session(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var known seqRev
-		if c.session != "" {
-			seq, rev, err := c.srv.store.LastSeq(ctx, id, c.session)
-			if err != nil {
-				return nil, err
-			}
-			known = seqRev{seq, rev}
-		}
-		err = sess.join(ctx, c, hello, known)
-		if errors.Is(err, errSessionClosed) && attempt < 10 {
-			continue // it closed itself as we came in; open a new one
-		}
-		if err != nil {
-			return nil, err
-		}
-		return sess, nil
-	}
-}
-
-// readPump reads the client's messages and hands them to the session until
-// the connection ends. It is the connection's only reader.
-func (c *client) readPump(sess *session, errs *tokenBucket) {
+// readPump reads the client's messages and hands them to the room through
+// its seat until the connection ends. It is the connection's only reader.
+func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
 	c.conn.SetPongHandler(func(string) error {
 		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
@@ -379,7 +359,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 				}
 				continue
 			}
-			if !sess.submit(&submission{c: c, session: c.session, seq: o.Seq, rev: o.Rev, op: o.Op, sel: o.Sel, received: received}) {
+			if !seat.Submit(o.Seq, o.Rev, o.Op, o.Sel, received) {
 				return
 			}
 		case "presence":
@@ -393,11 +373,11 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 				}
 				continue
 			}
-			if !sess.update(clientUpdate{c: c, hasSel: true, rev: p.Rev, sel: p.Sel}) {
+			if !seat.Select(p.Rev, p.Sel) {
 				return
 			}
 		case "ping":
-			// Answered here, not by the session, but through the same send
+			// Answered here, not by the room, but through the same send
 			// queue as everything else: a pong proves the write path works.
 			// Excess pings are dropped like excess presence; they are never
 			// an error, so a chatty client is not disconnected for them.
@@ -420,7 +400,7 @@ func (c *client) readPump(sess *session, errs *tokenBucket) {
 				}
 				continue
 			}
-			if !sess.update(clientUpdate{c: c, name: name}) {
+			if !seat.Rename(name) {
 				return
 			}
 		case "hello":

@@ -2,10 +2,13 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/scribe-notes/scribe/room"
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own so
@@ -69,4 +72,20 @@ func newMetrics(s *Server) *metrics {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// roomMetrics tells the Prometheus metrics what the rooms do.
+type roomMetrics struct{ m *metrics }
+
+var _ room.Metrics = roomMetrics{}
+
+func (r roomMetrics) RoomsOpen(delta int)          { r.m.notesOpen.Add(float64(delta)) }
+func (r roomMetrics) Append(took time.Duration)    { r.m.commitSeconds.Observe(took.Seconds()) }
+func (r roomMetrics) Conflict()                    { r.m.conflicts.Inc() }
+func (r roomMetrics) OpLatency(took time.Duration) { r.m.opSeconds.Observe(took.Seconds()) }
+func (r roomMetrics) RemoteOp()                    { r.m.remoteOps.Inc() }
+func (r roomMetrics) Error(code string)            { r.m.errors.WithLabelValues(code).Inc() }
+func (r roomMetrics) Committed(ops int) {
+	r.m.opsCommitted.Add(float64(ops))
+	r.m.batchSize.Observe(float64(ops))
 }

@@ -24,6 +24,7 @@ func expectPong(t *testing.T, c *wsClient) msg {
 // An application-level ping is answered with a pong carrying its id, on an
 // edit link and on a read-only link alike; a bad id is refused.
 func TestPing(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Heartbeat", "blank")
 
@@ -73,6 +74,7 @@ func TestPing(t *testing.T) {
 // A flood of pings is throttled silently: most go unanswered, none is an
 // error, and the connection keeps working.
 func TestPingFlood(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Ping flood", "blank")
 	n := ot.Len16(node.text(id))

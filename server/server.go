@@ -3,14 +3,11 @@
 // the protocol (docs/protocol.md, package protocol) through which browsers
 // edit notes together.
 //
-// Each note open on this node has one session: a goroutine that owns the
-// note's live document (an ot.Document), the recent history, the local
-// clients and the presence of peers on other nodes. Connections talk to it
-// over channels; each connection has one read pump and one write pump. The
-// session commits edits to the scribe.Store in batches (group commit),
-// acknowledges them once durable, and fans them out. Several nodes sharing
-// one Store (Redis) serve the same notes: each session hears the others'
-// commits and presence through Store.Subscribe and Store.Publish.
+// Each note open on this node has one room (package room): a goroutine that
+// owns the note's live document, commits edits in batches and fans them out.
+// A websocket connection is a room.Member: it has one read pump, which hands
+// the room what the client sends through its room.Seat, and one write pump,
+// which sends what the room delivered to its outbox.
 //
 // The package depends on the root contract (scribe.Store, scribe.Exporter),
 // never on a concrete store; cmd/scribe wires one in.
@@ -33,6 +30,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/protocol"
+	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -58,9 +56,9 @@ type Limits struct {
 
 // Default limits.
 const (
-	DefaultMaxMessageBytes = 256 << 10
-	DefaultMaxNoteBytes    = 1 << 20
-	DefaultOpsPerSecond    = 60
+	DefaultMaxMessageBytes = room.DefaultMaxMessageBytes
+	DefaultMaxNoteBytes    = room.DefaultMaxNoteBytes
+	DefaultOpsPerSecond    = room.DefaultOpsPerSecond
 	DefaultSendQueueBytes  = 4 << 20
 )
 
@@ -102,6 +100,8 @@ type Config struct {
 	// Logger receives structured logs; nil is slog.Default().
 	Logger *slog.Logger
 	Limits Limits
+	// Timing of the rooms; zero fields take room.DefaultTiming's.
+	Timing room.Timing
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -115,9 +115,8 @@ type Server struct {
 	loc       *time.Location
 	log       *slog.Logger
 	limits    Limits
-	nodeID    string
 
-	hub      *hub
+	rooms    *room.Hub
 	metrics  *metrics
 	upgrader websocket.Upgrader
 	handler  http.Handler
@@ -125,7 +124,6 @@ type Server struct {
 	mu      sync.Mutex
 	closing bool
 	connWG  sync.WaitGroup // live websocket connections
-	bgWG    sync.WaitGroup // background goroutines
 }
 
 // New returns a Server for cfg. It does no I/O; call Open.
@@ -140,7 +138,6 @@ func New(cfg Config) (*Server, error) {
 		loc:       cfg.Location,
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
-		nodeID:    "n_" + randomString(8),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -167,8 +164,18 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.pages = pages
-	s.hub = newHub(s)
 	s.metrics = newMetrics(s)
+	s.rooms, err = room.New(room.Config{
+		Store:   s.store,
+		Logger:  s.log,
+		Metrics: roomMetrics{s.metrics},
+		Limits:  s.limits.wire(),
+		NodeID:  "n_" + randomString(8),
+		Timing:  cfg.Timing,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.upgrader = websocket.Upgrader{
 		// Zero sizes reuse the HTTP server's 4 KiB buffers, and the pool
 		// lends a write buffer only while a frame is written: an idle
@@ -185,10 +192,10 @@ func New(cfg Config) (*Server, error) {
 // start rather than on its first request. It does not listen: serve Handler
 // with an http.Server.
 func (s *Server) Open(ctx context.Context) error {
-	if err := s.store.Ping(ctx); err != nil {
-		return fmt.Errorf("server: store unreachable: %w", err)
+	if err := s.rooms.Open(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
 	}
-	s.log.Info("scribe server ready", "node", s.nodeID,
+	s.log.Info("scribe server ready", "node", s.rooms.NodeID(),
 		"maxMessageBytes", s.limits.MaxMessageBytes, "maxNoteBytes", s.limits.MaxNoteBytes,
 		"opsPerSecond", s.limits.OpsPerSecond, "export", s.exporter != nil)
 	return nil
@@ -198,7 +205,7 @@ func (s *Server) Open(ctx context.Context) error {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // NodeID returns this node's id, as it appears in logs.
-func (s *Server) NodeID() string { return s.nodeID }
+func (s *Server) NodeID() string { return s.rooms.NodeID() }
 
 // Close shuts the server down gracefully within 15 seconds; see Shutdown.
 func (s *Server) Close() error {
@@ -207,7 +214,7 @@ func (s *Server) Close() error {
 	return s.Shutdown(ctx)
 }
 
-// Shutdown refuses new websocket connections, lets every session commit
+// Shutdown refuses new websocket connections, lets every room commit
 // what is queued, sends each client what is committed and closes it with
 // 1001 (going away) so it reconnects, possibly to another node; then waits
 // for the connections and background work to end, or for ctx. Stop the
@@ -217,11 +224,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
 	s.mu.Unlock()
-	err := s.hub.shutdown(ctx)
+	err := s.rooms.Shutdown(ctx)
 	done := make(chan struct{})
 	go func() {
 		s.connWG.Wait()
-		s.bgWG.Wait()
 		close(done)
 	}()
 	select {
@@ -247,15 +253,6 @@ func (s *Server) trackConn() bool {
 	}
 	s.connWG.Add(1)
 	return true
-}
-
-// goBackground runs f on its own goroutine; Shutdown waits for it.
-func (s *Server) goBackground(f func()) {
-	s.bgWG.Add(1)
-	go func() {
-		defer s.bgWG.Done()
-		f()
-	}()
 }
 
 // sameOrigin reports whether a browser request comes from the server's own

@@ -9,6 +9,7 @@ import (
 )
 
 func TestOutboxBudget(t *testing.T) {
+	t.Parallel()
 	o := newOutbox(10)
 	for i := range 2 {
 		if !o.push([]byte("12345"), false) {
@@ -44,6 +45,7 @@ func TestOutboxBudget(t *testing.T) {
 // A push wakes the write pump when it is idle or for an urgent message, not
 // while it rests after a frame.
 func TestOutboxWake(t *testing.T) {
+	t.Parallel()
 	o := newOutbox(1 << 10)
 	woken := func() bool {
 		select {
@@ -84,6 +86,7 @@ func TestOutboxWake(t *testing.T) {
 }
 
 func TestTokenBucket(t *testing.T) {
+	t.Parallel()
 	b := newTokenBucket(1, 3)
 	for i := range 3 {
 		if !b.allow() {
@@ -111,6 +114,7 @@ func TestTokenBucket(t *testing.T) {
 }
 
 func TestFileName(t *testing.T) {
+	t.Parallel()
 	day := time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC)
 	cases := map[string]string{
 		"Standup":                       "2026-11-24-standup.md",
@@ -128,6 +132,7 @@ func TestFileName(t *testing.T) {
 }
 
 func TestStatusOf(t *testing.T) {
+	t.Parallel()
 	want := map[string]int{
 		scribe.EINVALID: 400, scribe.EFORBIDDEN: 403, scribe.ENOTFOUND: 404, scribe.ECONFLICT: 409,
 		scribe.ETOOLARGE: 413, scribe.ERATELIMIT: 429, scribe.EUNAVAILABLE: 503, scribe.EINTERNAL: 500, "EWHATEVER": 500,

@@ -74,11 +74,13 @@ func converge(t *testing.T, nodes []*testNode, clients, edits int) {
 }
 
 func TestConvergeBolt(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{OpsPerSecond: 10000})
 	converge(t, []*testNode{node}, 8, 60)
 }
 
 func TestConvergeRedisTwoNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
@@ -92,6 +94,7 @@ func TestConvergeRedisTwoNodes(t *testing.T) {
 // A resend of a committed op is acknowledged with its first revision and
 // applied once; a reconnect with rev gets the catch-up.
 func TestReconnectResendAndCatchUp(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Reconnect", "blank")
 	start := node.text(id)
@@ -162,6 +165,7 @@ func TestReconnectResendAndCatchUp(t *testing.T) {
 // A client with an old base revision is transformed over what was committed
 // since; a rev from the future is refused.
 func TestStaleOpTransformed(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Stale", "blank")
 	base := node.text(id)
@@ -195,6 +199,7 @@ func TestStaleOpTransformed(t *testing.T) {
 // A read-only link watches, is refused every edit, and nothing it receives
 // holds the note's id; revoking the link closes it with 4404.
 func TestReadOnlyAndRevocation(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Secret plans", "blank")
 	var share struct {
@@ -280,6 +285,7 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 
 // Revoking a token on one node closes its connection on another.
 func TestRevocationAcrossNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
@@ -301,6 +307,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 // Presence: a selection reaches the others with name and colour, across
 // nodes, and a leave follows a disconnect.
 func TestPresenceAcrossNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
@@ -341,6 +348,7 @@ func TestPresenceAcrossNodes(t *testing.T) {
 // Every malformed frame gets an error and changes nothing; others are not
 // disturbed.
 func TestMalformedFrames(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Malformed", "blank")
 	start := node.text(id)
@@ -409,6 +417,7 @@ func TestMalformedFrames(t *testing.T) {
 
 // Limits: an oversize frame, the note size, the op rate.
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{MaxMessageBytes: 4096, MaxNoteBytes: 2000, OpsPerSecond: 5})
 	id := node.createNote("Limits", "blank")
 	n := ot.Len16(node.text(id))
@@ -458,6 +467,7 @@ func TestLimits(t *testing.T) {
 // A client that stops reading is disconnected (4000) without delaying the
 // others.
 func TestSlowClientDropped(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{SendQueueBytes: 64 << 10, OpsPerSecond: 1e6, MaxNoteBytes: 1 << 20, MaxMessageBytes: 1 << 20})
 	id := node.createNote("Slow", "blank")
 	slow := dialSlow(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"))
@@ -511,6 +521,7 @@ func TestSlowClientDropped(t *testing.T) {
 
 // Graceful shutdown commits, then closes with 1001.
 func TestGracefulShutdown(t *testing.T) {
+	t.Parallel()
 	store := newBoltStore(t)
 	srv, err := server.New(server.Config{Store: store, Logger: testLogger})
 	if err != nil {
@@ -540,6 +551,7 @@ func TestGracefulShutdown(t *testing.T) {
 
 // An API append goes through the session: live clients see it.
 func TestAppendSeenLive(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Deploys", "blank")
 	e := newEditor(t, node, id, "Watcher", 1)
@@ -569,6 +581,7 @@ func grepLines(s, sub string) string {
 // connection (another node), neither echoed as an op nor applied twice when
 // resent: the resend is acknowledged with its revision.
 func TestResendAcrossNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
@@ -633,6 +646,7 @@ func countSession(t *testing.T, n *testNode, id scribe.NoteID, session string) i
 // reconnected before the server noticed the old connection drop) gets the
 // old connection's commit as an ack, and the revision sequence stays whole.
 func TestTwoConnectionsOneSession(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Twins", "blank")
 	start := node.text(id)
@@ -688,6 +702,7 @@ func metricLine(body, name string) string {
 // A client that moves to another node (same session) does not leave its
 // old cursor behind there: the others get a leave for the old connection.
 func TestMovedClientLeavesNoGhost(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
 	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
@@ -724,6 +739,7 @@ func TestMovedClientLeavesNoGhost(t *testing.T) {
 // based on a revision that far back is refused rather than transformed over
 // thousands of changes.
 func TestFarBehind(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Long history", "blank")
 	n := ot.Len16(node.text(id))
@@ -779,6 +795,7 @@ func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 // reconnect to a random node. Every edit lands exactly once: all converge on
 // the store's text, and the log holds exactly the ops the clients sent.
 func TestReconnectChaosThreeNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	var nodes []*testNode
 	for range 3 {
@@ -860,6 +877,7 @@ func joinQuietly(t *testing.T, node *testNode, id scribe.NoteID, name string) (*
 // concurrent one, and no presence message follows it; a presence message or
 // a rename of the same client still goes out.
 func TestOpCarriesSelection(t *testing.T) {
+	t.Parallel()
 	node := startNode(t, newBoltStore(t), server.Limits{})
 	id := node.createNote("Cursors", "blank")
 	n := ot.Len16(node.text(id))
@@ -930,6 +948,7 @@ func TestOpCarriesSelection(t *testing.T) {
 // hears the commit from the store), and a presence message brings the
 // selection; on the author's own node the op carries it.
 func TestOpSelectionAcrossNodes(t *testing.T) {
+	t.Parallel()
 	prefix := redisPrefix(t)
 	na := startNode(t, newRedisStore(t, prefix), server.Limits{})
 	nb := startNode(t, newRedisStore(t, prefix), server.Limits{})

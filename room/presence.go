@@ -1,4 +1,4 @@
-package server
+package room
 
 import (
 	"context"
@@ -45,7 +45,7 @@ const (
 func mustJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
-		panic("server: marshal " + err.Error())
+		panic("room: marshal " + err.Error())
 	}
 	return b
 }
@@ -93,12 +93,12 @@ var colors = []string{
 }
 
 // pickColor returns the palette colour fewest present peers have.
-func (s *session) pickColor() string {
+func (rm *Room) pickColor() string {
 	use := make(map[string]int)
-	for c := range s.clients {
+	for c := range rm.clients {
 		use[c.color]++
 	}
-	for _, p := range s.remote {
+	for _, p := range rm.remote {
 		use[p.Color]++
 	}
 	best, bestN := colors[0], math.MaxInt
@@ -111,12 +111,12 @@ func (s *session) pickColor() string {
 }
 
 // wire describes a local client for other nodes, its selection at the head.
-func (s *session) wire(c *client) wirePeer {
-	p := wirePeer{Client: c.id, Name: c.name, Color: c.color, ReadOnly: c.readonly, Rev: s.rev}
+func (rm *Room) wire(c *Seat) wirePeer {
+	p := wirePeer{Client: c.id, Name: c.name, Color: c.color, ReadOnly: c.readonly, Rev: rm.rev}
 	if !c.readonly {
 		p.SessionHash = sessionHash(c.session)
 		if c.hasSel {
-			c.sel, c.selRev = s.selAt(c.sel, c.selRev), s.rev
+			c.sel, c.selRev = rm.selAt(c.sel, c.selRev), rm.rev
 			p.Sel, p.HasSel = c.sel, true
 		}
 	}
@@ -137,16 +137,16 @@ func peerMessage(p wirePeer) protocol.Peer {
 }
 
 // peers lists everyone present but c, on every node, for c's welcome.
-func (s *session) peers(c *client) []protocol.Peer {
+func (rm *Room) peers(c *Seat) []protocol.Peer {
 	out := []protocol.Peer{}
-	for o := range s.clients {
+	for o := range rm.clients {
 		if o != c {
-			out = append(out, peerMessage(s.wire(o)))
+			out = append(out, peerMessage(rm.wire(o)))
 		}
 	}
-	for _, p := range s.remote {
+	for _, p := range rm.remote {
 		w := p.wirePeer
-		w.Sel, w.Rev = s.selAt(w.Sel, min(w.Rev, s.rev)), s.rev
+		w.Sel, w.Rev = rm.selAt(w.Sel, min(w.Rev, rm.rev)), rm.rev
 		out = append(out, peerMessage(w))
 	}
 	return out
@@ -154,73 +154,73 @@ func (s *session) peers(c *client) []protocol.Peer {
 
 // flushPresence broadcasts the presence of every client that joined, moved
 // or renamed since the last flush, to local clients and to other nodes. A
-// client whose selection only moved with its ops (s.moved) is published to
+// client whose selection only moved with its ops (rm.moved) is published to
 // other nodes alone: the local clients got the selection in the op messages.
-func (s *session) flushPresence() {
-	if len(s.dirty) == 0 && len(s.moved) == 0 {
+func (rm *Room) flushPresence() {
+	if len(rm.dirty) == 0 && len(rm.moved) == 0 {
 		return
 	}
-	batch := make([]wirePeer, 0, len(s.dirty)+len(s.moved))
-	for c := range s.dirty {
-		w := s.wire(c)
+	batch := make([]wirePeer, 0, len(rm.dirty)+len(rm.moved))
+	for c := range rm.dirty {
+		w := rm.wire(c)
 		batch = append(batch, w)
-		s.broadcast(protocol.EncodePresence(peerMessage(w)), c)
+		rm.broadcast(protocol.EncodePresence(peerMessage(w)), c)
 	}
-	for c := range s.moved {
-		if _, ok := s.dirty[c]; !ok {
-			batch = append(batch, s.wire(c))
+	for c := range rm.moved {
+		if _, ok := rm.dirty[c]; !ok {
+			batch = append(batch, rm.wire(c))
 		}
 	}
-	clear(s.dirty)
-	clear(s.moved)
-	s.pub.send(nodeMsg{Kind: kindPresence, Peers: batch})
+	clear(rm.dirty)
+	clear(rm.moved)
+	rm.pub.send(nodeMsg{Kind: kindPresence, Peers: batch})
 }
 
 // publishAll republishes the presence of every local client.
-func (s *session) publishAll() {
-	if len(s.clients) == 0 {
+func (rm *Room) publishAll() {
+	if len(rm.clients) == 0 {
 		return
 	}
-	batch := make([]wirePeer, 0, len(s.clients))
-	for c := range s.clients {
-		batch = append(batch, s.wire(c))
+	batch := make([]wirePeer, 0, len(rm.clients))
+	for c := range rm.clients {
+		batch = append(batch, rm.wire(c))
 	}
-	s.pub.send(nodeMsg{Kind: kindPresence, Peers: batch})
+	rm.pub.send(nodeMsg{Kind: kindPresence, Peers: batch})
 }
 
 // expireRemote forgets remote peers not heard of for presenceExpiry.
-func (s *session) expireRemote() {
+func (rm *Room) expireRemote() {
 	now := time.Now()
-	for id, p := range s.remote {
-		if now.Sub(p.seen) > presenceExpiry {
-			delete(s.remote, id)
-			s.broadcast(protocol.EncodeLeave(id), nil)
+	for id, p := range rm.remote {
+		if now.Sub(p.seen) > rm.cfg.Timing.PresenceExpiry {
+			delete(rm.remote, id)
+			rm.broadcast(protocol.EncodeLeave(id), nil)
 		}
 	}
 }
 
 // message handles a message another node (or this one) published.
-func (s *session) message(data []byte) error {
+func (rm *Room) message(data []byte) error {
 	var m nodeMsg
 	if err := json.Unmarshal(data, &m); err != nil || m.V != 1 {
-		s.srv.log.Warn("ignoring an unreadable node message", "note", s.ref)
+		rm.cfg.Logger.Warn("ignoring an unreadable node message", "note", rm.ref)
 		return nil
 	}
 	if m.Kind == kindRevoke {
-		s.revoke(scribe.Token(m.Token))
+		rm.revoke(scribe.Token(m.Token))
 		return nil
 	}
-	if m.Node == s.srv.nodeID {
+	if m.Node == rm.cfg.NodeID {
 		return nil // our own, heard back
 	}
 	switch m.Kind {
 	case kindSync:
-		s.publishAll()
+		rm.publishAll()
 	case kindLeave:
 		for _, id := range m.Clients {
-			if p, ok := s.remote[id]; ok && p.node == m.Node {
-				delete(s.remote, id)
-				s.broadcast(protocol.EncodeLeave(id), nil)
+			if p, ok := rm.remote[id]; ok && p.node == m.Node {
+				delete(rm.remote, id)
+				rm.broadcast(protocol.EncodeLeave(id), nil)
 			}
 		}
 	case kindPresence:
@@ -229,22 +229,22 @@ func (s *session) message(data []byte) error {
 			if w.Client == "" || len(w.Sel) > protocol.MaxSelRanges {
 				continue
 			}
-			if w.Rev > s.rev {
+			if w.Rev > rm.rev {
 				// The peer has seen commits this node has not heard of yet.
-				if err := s.syncTo(w.Rev); err != nil {
+				if err := rm.syncTo(w.Rev); err != nil {
 					return err
 				}
 			}
-			old, known := s.remote[w.Client]
+			old, known := rm.remote[w.Client]
 			if !known && w.SessionHash != "" {
-				s.dropGhosts(w.SessionHash, w.Client)
+				rm.dropGhosts(w.SessionHash, w.Client)
 			}
-			s.remote[w.Client] = &remotePeer{wirePeer: w, node: m.Node, seen: now}
+			rm.remote[w.Client] = &remotePeer{wirePeer: w, node: m.Node, seen: now}
 			if known && old.Name == w.Name && old.Rev == w.Rev && equalSel(old.Sel, w.Sel) {
 				continue // a refresh: nothing changed for the clients
 			}
-			w.Sel, w.Rev = s.selAt(w.Sel, min(w.Rev, s.rev)), s.rev
-			s.broadcast(protocol.EncodePresence(peerMessage(w)), nil)
+			w.Sel, w.Rev = rm.selAt(w.Sel, min(w.Rev, rm.rev)), rm.rev
+			rm.broadcast(protocol.EncodePresence(peerMessage(w)), nil)
 		}
 	}
 	return nil
@@ -266,34 +266,34 @@ func equalSel(a, b []ot.Range) bool {
 // than keep: the same person reconnected (here, or to another node), so the
 // old connection, perhaps on a node that died, is gone. Without this its
 // cursor would linger until presenceExpiry.
-func (s *session) dropGhosts(hash, keep string) {
-	for id, p := range s.remote {
+func (rm *Room) dropGhosts(hash, keep string) {
+	for id, p := range rm.remote {
 		if id != keep && p.SessionHash == hash {
-			delete(s.remote, id)
-			s.broadcast(protocol.EncodeLeave(id), nil)
+			delete(rm.remote, id)
+			rm.broadcast(protocol.EncodeLeave(id), nil)
 		}
 	}
 }
 
 // revoke closes the live connections of a revoked share token.
-func (s *session) revoke(t scribe.Token) {
-	for c := range s.clients {
+func (rm *Room) revoke(t scribe.Token) {
+	for c := range rm.clients {
 		if c.readonly && c.token == t {
-			c.close(protocol.CloseNotFound, protocol.CloseReasonGone, false)
+			c.m.Close(protocol.CloseNotFound, protocol.CloseReasonGone, false)
 		}
 	}
 }
 
-// checkTokens re-checks, off the session goroutine, that the share tokens of
+// checkTokens re-checks, off the room goroutine, that the share tokens of
 // the read-only clients are still valid, in case a revocation message was
 // lost; revoked ones come back through revokedc.
-func (s *session) checkTokens() {
-	if s.checking {
+func (rm *Room) checkTokens() {
+	if rm.checking {
 		return
 	}
 	seen := make(map[scribe.Token]bool)
 	var tokens []scribe.Token
-	for c := range s.clients {
+	for c := range rm.clients {
 		if c.readonly && !seen[c.token] {
 			seen[c.token] = true
 			tokens = append(tokens, c.token)
@@ -302,30 +302,30 @@ func (s *session) checkTokens() {
 	if len(tokens) == 0 {
 		return
 	}
-	s.checking = true
-	s.srv.goBackground(func() {
+	rm.checking = true
+	rm.hub.goTracked(func() {
 		var revoked []scribe.Token
 		for _, t := range tokens {
-			ctx, cancel := context.WithTimeout(s.ctx, 5*time.Second)
-			_, err := s.srv.store.ResolveShare(ctx, t)
+			ctx, cancel := context.WithTimeout(rm.ctx, 5*time.Second)
+			_, err := rm.cfg.Store.ResolveShare(ctx, t)
 			cancel()
 			if scribe.ErrorCode(err) == scribe.ENOTFOUND {
 				revoked = append(revoked, t)
 			}
 		}
 		select {
-		case s.revokedc <- revoked:
-		case <-s.done:
+		case rm.revokedc <- revoked:
+		case <-rm.done:
 		}
 	})
 }
 
-// publisher publishes a session's node messages off the session goroutine,
+// publisher publishes a room's node messages off the room goroutine,
 // merging the presence queued meanwhile into one message. Publishing is
 // best-effort: when the queue is full, a message is dropped (the periodic
 // republish repairs presence).
 type publisher struct {
-	s    *session
+	rm   *Room
 	in   chan nodeMsg
 	done chan struct{}
 	once sync.Once
@@ -333,22 +333,24 @@ type publisher struct {
 
 const publishQueue = 256
 
-func newPublisher(s *session) *publisher {
-	p := &publisher{s: s, in: make(chan nodeMsg, publishQueue), done: make(chan struct{})}
-	go p.run()
-	return p
+// newPublisher returns the room's publisher; the hub runs its run method
+// on a goroutine it tracks.
+func newPublisher(rm *Room) *publisher {
+	return &publisher{rm: rm, in: make(chan nodeMsg, publishQueue), done: make(chan struct{})}
 }
 
 func (p *publisher) send(m nodeMsg) {
-	m.V, m.Node = 1, p.s.srv.nodeID
+	m.V, m.Node = 1, p.rm.cfg.NodeID
 	select {
 	case p.in <- m:
 	default:
-		p.s.srv.metrics.errors.WithLabelValues("EPUBLISHDROP").Inc()
+		p.rm.cfg.Metrics.Error("EPUBLISHDROP")
 	}
 }
 
-// stop publishes what is queued and ends the publisher.
+// stop publishes what is queued and ends the publisher, waiting at most 5 s
+// for it (then the room's context, cancelled once run returns, cuts its last
+// publication short; the hub waits for the goroutine on Close).
 func (p *publisher) stop() {
 	p.once.Do(func() { close(p.in) })
 	select {
@@ -383,14 +385,14 @@ func (p *publisher) run() {
 			}
 		}
 		if len(presence) > 0 {
-			others = append([]nodeMsg{{V: 1, Node: p.s.srv.nodeID, Kind: kindPresence, Peers: presence}}, others...)
+			others = append([]nodeMsg{{V: 1, Node: p.rm.cfg.NodeID, Kind: kindPresence, Peers: presence}}, others...)
 		}
 		for _, m := range others {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			err := p.s.srv.store.Publish(ctx, p.s.id, mustJSON(m))
+			ctx, cancel := context.WithTimeout(p.rm.ctx, 2*time.Second)
+			err := p.rm.cfg.Store.Publish(ctx, p.rm.id, mustJSON(m))
 			cancel()
 			if err != nil {
-				p.s.srv.log.Warn("publish to other nodes", "note", p.s.ref, "kind", m.Kind, "err", err)
+				p.rm.cfg.Logger.Warn("publish to other nodes", "note", p.rm.ref, "kind", m.Kind, "err", err)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package server
+package room
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/store/bolt"
 )
 
 // A selection sent with an op reaches the other local clients inside the op
@@ -18,27 +17,27 @@ import (
 // other nodes are still told of it; a presence message from the same client
 // still goes out.
 func TestOpSelInBatch(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
-	st := bolt.New(t.TempDir(), bolt.Options{})
-	if err := st.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(Config{Store: st})
+	st := openBolt(t)
+	h, err := New(Config{Store: st})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = srv.Close(); _ = st.Close() })
+	t.Cleanup(func() { _ = h.Close() })
 	n, err := st.CreateNote(ctx, scribe.NewNote{Title: "Sel", Text: "hello"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The session is driven from this goroutine instead of run's.
-	s := newSession(srv, n.ID)
+	// The room is driven from this goroutine instead of run's.
+	s := newRoom(h, n.ID)
 	if err := s.open(); err != nil {
 		t.Fatal(err)
 	}
+	s.pub = newPublisher(s)
+	h.goTracked(s.pub.run)
 	t.Cleanup(func() { s.pub.stop(); _ = s.sub.Close(); s.cancel() })
-	// What the session publishes for other nodes, heard through a
+	// What the room publishes for other nodes, heard through a
 	// subscription of our own.
 	sub, err := st.Subscribe(s.ctx, n.ID)
 	if err != nil {
@@ -46,8 +45,8 @@ func TestOpSelInBatch(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = sub.Close() })
 
-	newClient := func(id, session string) *client {
-		c := &client{srv: srv, id: id, session: session, name: id, color: "#1971c2", out: newOutbox(1 << 20), closing: make(chan struct{})}
+	newClient := func(id, session string) *Seat {
+		c := &Seat{room: s, m: newRecorder(), id: id, session: session, name: id, color: "#1971c2"}
 		s.clients[c] = struct{}{}
 		s.bySess[session] = c
 		return c
@@ -100,11 +99,16 @@ func TestOpSelInBatch(t *testing.T) {
 	wantA := `{"type":"op","rev":2,"op":[7,"xy"],"client":"c_A","sel":[{"anchor":9,"head":9}]}`
 	wantB := `{"type":"op","rev":3,"op":[7,"Q",2],"client":"c_B","sel":[{"anchor":10,"head":10},{"anchor":3,"head":1},{"anchor":10,"head":0}]}`
 	wantX := `{"type":"op","rev":1,"op":["AB",5],"client":"c_X"}`
-	checkOut := func(c *client, want ...string) {
+	checkOut := func(c *Seat, want ...string) {
 		t.Helper()
 		var got []string
-		s.flushOut() // as the session's loop does after each turn
-		for _, m := range c.out.take(nil) {
+		s.flushOut() // as the room's loop does after each turn
+		r := c.m.(*recorder)
+		r.mu.Lock()
+		raw := r.raw
+		r.raw, r.msgs = nil, nil
+		r.mu.Unlock()
+		for _, m := range raw {
 			if !json.Valid(m) {
 				t.Fatalf("%s got invalid JSON %s", c.id, m)
 			}
@@ -133,7 +137,7 @@ func TestOpSelInBatch(t *testing.T) {
 		t.Fatalf("dirty %d, moved %d; want 0 and 2", len(s.dirty), len(s.moved))
 	}
 	s.flushPresence()
-	for _, c := range []*client{a, b, o, x} {
+	for _, c := range []*Seat{a, b, o, x} {
 		checkOut(c)
 	}
 	published := func() nodeMsg {
@@ -165,7 +169,7 @@ func TestOpSelInBatch(t *testing.T) {
 
 	// A presence message (or a rename) from A still reaches the local
 	// clients, after an op with a selection as before it.
-	s.handleUpdate(clientUpdate{c: a, hasSel: true, rev: 3, sel: []ot.Range{{Anchor: 0, Head: 2}}})
+	s.handleUpdate(seatUpdate{c: a, hasSel: true, rev: 3, sel: []ot.Range{{Anchor: 0, Head: 2}}})
 	if err := s.commit([]*submission{{c: a, session: a.session, seq: 2, rev: 3, op: op(10, "!"), sel: []ot.Range{{Anchor: 11, Head: 11}}}}); err != nil {
 		t.Fatal(err)
 	}

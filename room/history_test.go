@@ -1,6 +1,7 @@
-package server
+package room
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -11,7 +12,8 @@ import (
 // The in-memory history stays bounded by count and by bytes, and always
 // lines up with the head revision.
 func TestHistoryBounded(t *testing.T) {
-	s := newSession(nil, "x")
+	t.Parallel()
+	s := newRoom(&Hub{ctx: context.Background()}, "x")
 	defer s.cancel()
 	check := func() {
 		t.Helper()

@@ -1,0 +1,1187 @@
+// Package room is one goroutine per open note: the Room that owns the note's
+// live document (an ot.Document), its recent history, the members joined to
+// it on this node and the presence of peers on other nodes, and the Hub that
+// opens a room on first use and lets it close after a grace period.
+//
+// A room commits edits to the scribe.Store in batches (group commit),
+// acknowledges them once durable, dedups resends by (session, seq), and fans
+// the ops out to its members. Several nodes sharing one Store (Redis) serve
+// the same notes: each room hears the others' commits and presence through
+// Store.Subscribe and Store.Publish.
+//
+// A room knows no HTTP and no websocket: it talks to connections through the
+// Member interface (deliver messages, close) and keeps every piece of
+// per-member state itself, in the member's Seat. The word "session" means
+// only a client's session id, the key of dedup.
+package room
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"runtime/debug"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
+)
+
+// Sizes of a room.
+const (
+	historyKeep       = 8192     // committed ops kept in memory for transforming stale ops (about 1.6 s of 500 people typing)
+	historyMaxBytes   = 16 << 20 // and at most about this many bytes of them
+	maxBatch          = 512      // submissions committed in one Store.Append at most
+	maxCommitAttempts = 50       // Append attempts on ECONFLICT before giving up
+	submitQueue       = 1024     // submissions queued for a room before senders wait
+	maxCatchup        = 5000     // a client further behind gets the full text, and its ops are refused
+	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
+)
+
+// ErrClosed is returned by a Seat's methods and Join when the room has
+// closed (it went idle, failed, or the node shuts down); joining again opens
+// a new one.
+var ErrClosed = errors.New("room closed")
+
+// NoteRef names a note in logs without revealing its id (which grants
+// editing): a short hash, the same on every node.
+func NoteRef(id scribe.NoteID) string {
+	sum := sha256.Sum256([]byte("scribe-note:" + id))
+	return hex.EncodeToString(sum[:6])
+}
+
+// seqRev is a session's highest committed sequence number and the revision
+// it produced.
+type seqRev struct {
+	seq uint64
+	rev scribe.Revision
+}
+
+// histEntry is one committed change kept in memory.
+type histEntry struct {
+	op      ot.Operation
+	opJSON  json.RawMessage
+	session string
+	seq     uint64
+}
+
+// submission is an edit waiting to be committed: an op from a member, or
+// text appended through the HTTP API.
+type submission struct {
+	c       *Seat // nil for the API
+	session string
+	seq     uint64
+	rev     scribe.Revision
+	op      ot.Operation
+	sel     []ot.Range
+
+	// For the API: append text at the end, built against the head when the
+	// batch is prepared; the result goes to reply.
+	appendText string
+	author     string
+	idempotent bool // the API caller chose the session (Idempotency-Key): it may be committed already
+	reply      chan submitResult
+
+	answered bool      // ack or fail was called (run's goroutine)
+	received time.Time // when the server read it, for the latency metric
+}
+
+type submitResult struct {
+	rev scribe.Revision
+	err error
+}
+
+// joinRequest asks the room to seat a member.
+type joinRequest struct {
+	c     *Seat
+	info  Info
+	known seqRev
+	reply chan error
+}
+
+// seatUpdate is a member's new selection or display name.
+type seatUpdate struct {
+	c      *Seat
+	hasSel bool
+	rev    scribe.Revision
+	sel    []ot.Range
+	name   string // "" when unchanged
+}
+
+// Seat is a member's place in a room: the connection's handle to the room
+// (Submit, Select, Rename, Leave, safe to call from one other goroutine, the
+// connection's read pump) and the room's state of the member, which only
+// the room's goroutine touches.
+type Seat struct {
+	room     *Room
+	m        Member
+	id       string // public id
+	session  string // secret session id (empty for read-only viewers)
+	readonly bool
+	token    scribe.Token
+
+	// Owned by the room's goroutine.
+	name     string
+	color    string
+	sel      []ot.Range
+	selRev   scribe.Revision
+	hasSel   bool
+	ackedSeq uint64   // the highest seq acknowledged to this member
+	later    [][]byte // messages queued in this turn of the room's loop (deliver)
+	urgent   bool     // one of them is urgent
+}
+
+// Room is one open note on this node: one goroutine (run) owns the live
+// document, the recent history, the seats and the presence of peers on
+// other nodes. Everything else talks to it over channels. It closes itself
+// when its last member has been gone for the grace period.
+type Room struct {
+	hub *Hub
+	cfg *Config
+	id  scribe.NoteID
+	ref string // what logs call the note: not its id, which is a secret
+
+	ready   chan struct{} // closed when open has finished; openErr is then set
+	openErr error
+
+	joinc    chan *joinRequest
+	leavec   chan *Seat
+	submitc  chan *submission
+	updatec  chan seatUpdate
+	revokedc chan []scribe.Token
+	stopc    chan struct{} // closed by the hub on shutdown
+	stopOnce sync.Once
+	done     chan struct{} // closed when run has returned
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	pub    *publisher
+
+	// Owned by run.
+	title    string
+	doc      *ot.Document
+	rev      scribe.Revision
+	histBase scribe.Revision // hist[i] produced revision histBase+1+i
+	hist     []histEntry
+	histSize int // bytes the history holds, roughly
+	lastSeq  map[string]seqRev
+	clients  map[*Seat]struct{}
+	bySess   map[string]*Seat // local edit seats by session id (the latest one)
+	remote   map[string]*remotePeer
+	dirty    map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
+	outq     []*Seat            // seats with messages in later, handed to their members by flushOut
+	over     []ot.Operation     // scratch for transform
+	moved    map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
+	sub      scribe.Subscription
+	idleAt   time.Time // when the last member left; zero while there are members
+	checking bool      // a revocation check is running
+}
+
+func newRoom(h *Hub, id scribe.NoteID) *Room {
+	ctx, cancel := context.WithCancel(h.ctx)
+	return &Room{
+		hub:      h,
+		cfg:      &h.cfg,
+		id:       id,
+		ref:      NoteRef(id),
+		ready:    make(chan struct{}),
+		joinc:    make(chan *joinRequest),
+		leavec:   make(chan *Seat, 64),
+		submitc:  make(chan *submission, submitQueue),
+		updatec:  make(chan seatUpdate, 256),
+		revokedc: make(chan []scribe.Token, 1),
+		stopc:    make(chan struct{}),
+		done:     make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		lastSeq:  make(map[string]seqRev),
+		clients:  make(map[*Seat]struct{}),
+		bySess:   make(map[string]*Seat),
+		remote:   make(map[string]*remotePeer),
+		dirty:    make(map[*Seat]struct{}),
+		moved:    make(map[*Seat]struct{}),
+	}
+}
+
+// open subscribes to the note and loads it. Subscribing first means no
+// commit is missed between the two: events at or below the loaded revision
+// are ignored, and a gap is read from the log.
+func (rm *Room) open() error {
+	sub, err := rm.cfg.Store.Subscribe(rm.ctx, rm.id)
+	if err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	d, err := rm.cfg.Store.LoadNote(rm.ctx, rm.id)
+	if err != nil {
+		_ = sub.Close()
+		return err
+	}
+	doc, err := ot.NewDocument(d.Text)
+	if err != nil {
+		_ = sub.Close()
+		return fmt.Errorf("load note: stored text: %w", err)
+	}
+	rm.sub, rm.doc = sub, doc
+	rm.title, rm.rev, rm.histBase = d.Title, d.Revision, d.Revision
+	return nil
+}
+
+// run is the room's goroutine. The hub starts it after open, and the
+// publisher beside it.
+func (rm *Room) run() {
+	defer close(rm.done)
+	defer rm.cancel()
+	defer rm.pub.stop()
+	defer func() {
+		// A bug must cost this note's members a reconnect, not the node.
+		if v := recover(); v != nil {
+			rm.cfg.Logger.Error("panic in room", "note", rm.ref, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			rm.fail(fmt.Errorf("panic: %v", v))
+		}
+	}()
+	defer func() {
+		if rm.sub != nil {
+			_ = rm.sub.Close()
+		}
+	}()
+	rm.cfg.Metrics.RoomsOpen(1)
+	defer rm.cfg.Metrics.RoomsOpen(-1)
+	rm.cfg.Logger.Debug("note opened", "note", rm.ref, "rev", rm.rev)
+	defer func() { rm.cfg.Logger.Debug("note closed", "note", rm.ref, "rev", rm.rev) }()
+
+	timing := rm.cfg.Timing
+	rm.pub.send(nodeMsg{Kind: kindSync})
+	rm.idleAt = time.Now()
+	var presenceT <-chan time.Time
+	resync := time.NewTicker(timing.Resync)
+	defer resync.Stop()
+	refresh := time.NewTicker(timing.PresenceRefresh)
+	defer refresh.Stop()
+	revoke := time.NewTicker(timing.RevokeCheck)
+	defer revoke.Stop()
+	events := rm.sub.Events()
+	// A subscription that ends is replaced from the loop, never by sleeping
+	// in it: retry fires for each attempt, later ones further apart.
+	retry := time.NewTimer(0)
+	retry.Stop()
+	defer retry.Stop()
+	var retryC <-chan time.Time
+	attempts := 0
+
+	for {
+		rm.flushOut()
+		if (len(rm.dirty) > 0 || len(rm.moved) > 0) && presenceT == nil {
+			presenceT = time.After(timing.PresenceFlush)
+		}
+		select {
+		case <-rm.stopc:
+			rm.shutdown()
+			return
+		case req := <-rm.joinc:
+			req.reply <- rm.handleJoin(req)
+		case c := <-rm.leavec:
+			rm.handleLeave(c)
+		case sub := <-rm.submitc:
+			batch := []*submission{sub}
+			for len(batch) < maxBatch {
+				select {
+				case more := <-rm.submitc:
+					batch = append(batch, more)
+					continue
+				default:
+				}
+				break
+			}
+			if err := rm.commit(batch); err != nil {
+				rm.fail(err)
+				return
+			}
+		case u := <-rm.updatec:
+			rm.handleUpdate(u)
+		case ev, ok := <-events:
+			if !ok {
+				// The subscription ended (for example, the store lost
+				// its connection): subscribe again, at once.
+				_ = rm.sub.Close()
+				rm.sub, events, attempts = nil, nil, 0
+				retry.Reset(0)
+				retryC = retry.C
+				continue
+			}
+			if err := rm.event(ev); err != nil {
+				rm.fail(err)
+				return
+			}
+		case <-retryC:
+			attempts++
+			err := rm.resubscribe()
+			if err == nil {
+				events, retryC = rm.sub.Events(), nil
+				continue
+			}
+			if attempts >= maxResubscribe || rm.sub != nil || rm.ctx.Err() != nil {
+				rm.fail(fmt.Errorf("resubscribe: %w", err))
+				return
+			}
+			retry.Reset(time.Duration(attempts) * timing.ResubscribeWait)
+		case tokens := <-rm.revokedc:
+			rm.checking = false
+			for _, t := range tokens {
+				rm.revoke(t)
+			}
+		case <-presenceT:
+			presenceT = nil
+			rm.flushPresence()
+		case <-resync.C:
+			if err := rm.syncTo(math.MaxInt64); err != nil {
+				rm.fail(err)
+				return
+			}
+			if len(rm.clients) == 0 && len(rm.submitc) == 0 && time.Since(rm.idleAt) >= timing.Grace {
+				if rm.hub.remove(rm) {
+					return
+				}
+			}
+		case <-refresh.C:
+			rm.expireRemote()
+			rm.publishAll()
+		case <-revoke.C:
+			rm.checkTokens()
+		}
+	}
+}
+
+// fail ends the room after an error it cannot recover from (the store is
+// unreachable, or holds something it cannot read): its members are closed
+// with 1011 and reconnect to a fresh room, which reloads from the store.
+func (rm *Room) fail(err error) {
+	if !errors.Is(err, context.Canceled) {
+		rm.cfg.Logger.Error("room failed", "note", rm.ref, "err", err)
+	}
+	rm.hub.remove(rm)
+	rm.flushOut() // what was acknowledged goes out before the close
+	for c := range rm.clients {
+		c.m.Close(protocol.CloseInternal, protocol.CloseReasonFailed, true)
+	}
+	rm.failPending(scribe.Errorf(scribe.EUNAVAILABLE, "The note's session closed; retry."))
+}
+
+// shutdown commits what is queued, then closes every member with 1001 after
+// sending it what is queued for it, so it reconnects (possibly elsewhere).
+func (rm *Room) shutdown() {
+	for len(rm.submitc) > 0 {
+		var batch []*submission
+		for len(batch) < maxBatch && len(rm.submitc) > 0 {
+			batch = append(batch, <-rm.submitc)
+		}
+		if err := rm.commit(batch); err != nil {
+			rm.cfg.Logger.Error("commit on shutdown", "note", rm.ref, "err", err)
+			break
+		}
+	}
+	rm.failPending(scribe.Errorf(scribe.EUNAVAILABLE, "The server is shutting down; retry."))
+	rm.flushOut()
+	var gone []string
+	for c := range rm.clients {
+		gone = append(gone, c.id)
+		c.m.Close(protocol.CloseGoingAway, protocol.CloseReasonAway, true)
+	}
+	if len(gone) > 0 {
+		rm.pub.send(nodeMsg{Kind: kindLeave, Clients: gone})
+	}
+}
+
+// failPending answers the API submissions still queued.
+func (rm *Room) failPending(err error) {
+	for {
+		select {
+		case sub := <-rm.submitc:
+			if sub.reply != nil {
+				sub.reply <- submitResult{err: err}
+			}
+		default:
+			return
+		}
+	}
+}
+
+func (rm *Room) stop() { rm.stopOnce.Do(func() { close(rm.stopc) }) }
+
+// Ref is what logs call the room's note: a hash, not its id.
+func (rm *Room) Ref() string { return rm.ref }
+
+// The methods below are called by other goroutines. Each reports false (or
+// ErrClosed) when the room has ended.
+
+func (rm *Room) join(ctx context.Context, c *Seat, info Info, known seqRev) error {
+	req := &joinRequest{c: c, info: info, known: known, reply: make(chan error, 1)}
+	select {
+	case rm.joinc <- req:
+	case <-rm.done:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.reply:
+		return err
+	case <-rm.done:
+		return ErrClosed
+	}
+}
+
+// Submit hands the room an op the member sent: seq and rev as the client
+// sent them, sel its selection after op (nil for none), received when the
+// server read it. It reports false when the room has closed.
+func (c *Seat) Submit(seq uint64, rev scribe.Revision, op ot.Operation, sel []ot.Range, received time.Time) bool {
+	return c.room.submit(&submission{c: c, session: c.session, seq: seq, rev: rev, op: op, sel: sel, received: received})
+}
+
+// Select tells the room of the member's selection at revision rev. It
+// reports false when the room has closed.
+func (c *Seat) Select(rev scribe.Revision, sel []ot.Range) bool {
+	return c.room.update(seatUpdate{c: c, hasSel: true, rev: rev, sel: sel})
+}
+
+// Rename changes the member's display name (already cleaned). It reports
+// false when the room has closed.
+func (c *Seat) Rename(name string) bool {
+	return c.room.update(seatUpdate{c: c, name: name})
+}
+
+// Leave takes the member out of the room; the others are told.
+func (c *Seat) Leave() {
+	select {
+	case c.room.leavec <- c:
+	case <-c.room.done:
+	}
+}
+
+// Room returns the room the seat is in.
+func (c *Seat) Room() *Room { return c.room }
+
+func (rm *Room) submit(sub *submission) bool {
+	select {
+	case rm.submitc <- sub:
+		return true
+	case <-rm.done:
+		return false
+	}
+}
+
+func (rm *Room) update(u seatUpdate) bool {
+	select {
+	case rm.updatec <- u:
+		return true
+	case <-rm.done:
+		return false
+	}
+}
+
+// handleJoin adds a client (run's goroutine).
+func (rm *Room) handleJoin(r *joinRequest) error {
+	c, h := r.c, r.info
+	if !c.readonly {
+		rm.noteSeq(c.session, r.known)
+	}
+	// A client may know of commits this node has not heard of yet (it was
+	// connected to another node): catch up first.
+	if (h.HasRev && h.Rev > rm.rev) || r.known.rev > rm.rev {
+		if err := rm.syncTo(math.MaxInt64); err != nil {
+			return err
+		}
+	}
+	if h.HasRev && h.Rev > rm.rev {
+		return invalid("Revision %d is ahead of the note (at revision %d); reload.", h.Rev, rm.rev)
+	}
+	if !c.readonly {
+		// The same person's connection on another node is gone: it came here.
+		rm.dropGhosts(sessionHash(c.session), "")
+	}
+	var catchup [][]byte
+	if h.HasRev && h.Rev < rm.histBase && rm.rev-h.Rev > maxCatchup {
+		h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+	}
+	if h.HasRev {
+		entries, err := rm.since(h.Rev)
+		if err != nil {
+			return err
+		}
+		for i, e := range entries {
+			rev := h.Rev + 1 + scribe.Revision(i)
+			if !c.readonly && e.session == c.session {
+				catchup = append(catchup, protocol.EncodeAck(e.seq, rev))
+				c.ackedSeq = max(c.ackedSeq, e.seq)
+			} else {
+				catchup = append(catchup, protocol.EncodeOp(rev, e.opJSON, rm.clientFor(e.session), nil))
+			}
+		}
+	}
+	c.color = rm.pickColor()
+	w := protocol.Welcome{
+		Client: c.id, Rev: rm.rev,
+		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color,
+		Peers:  rm.peers(c),
+		Limits: rm.cfg.Limits,
+	}
+	if !c.readonly {
+		w.LastSeq = rm.lastSeq[c.session].seq
+		c.ackedSeq = max(c.ackedSeq, w.LastSeq) // the welcome acknowledges what lastSeq covers
+	}
+	if h.HasRev {
+		w.Catchup = true
+	} else {
+		text := rm.doc.String()
+		w.Text = &text
+	}
+	c.m.Welcome(append([][]byte{protocol.EncodeWelcome(w)}, catchup...))
+
+	rm.clients[c] = struct{}{}
+	if !c.readonly {
+		rm.bySess[c.session] = c
+	}
+	rm.idleAt = time.Time{}
+	rm.dirty[c] = struct{}{} // announce the newcomer
+	return nil
+}
+
+// handleLeave removes a client (run's goroutine).
+func (rm *Room) handleLeave(c *Seat) {
+	if _, ok := rm.clients[c]; !ok {
+		return
+	}
+	delete(rm.clients, c)
+	delete(rm.dirty, c)
+	delete(rm.moved, c)
+	if rm.bySess[c.session] == c {
+		delete(rm.bySess, c.session)
+	}
+	rm.broadcast(protocol.EncodeLeave(c.id), nil)
+	rm.pub.send(nodeMsg{Kind: kindLeave, Clients: []string{c.id}})
+	if len(rm.clients) == 0 {
+		rm.idleAt = time.Now()
+	}
+}
+
+// handleUpdate applies a client's new selection or name (run's goroutine).
+func (rm *Room) handleUpdate(u seatUpdate) {
+	c := u.c
+	if _, ok := rm.clients[c]; !ok {
+		return
+	}
+	if u.name != "" {
+		c.name = u.name
+	}
+	if u.hasSel {
+		if u.rev > rm.rev {
+			rm.sendError(c, invalid("Revision %d is ahead of the note (at revision %d).", u.rev, rm.rev), nil)
+			return
+		}
+		if u.rev == rm.rev {
+			n := rm.doc.Len()
+			for i, r := range u.sel {
+				if r.Anchor > n || r.Head > n {
+					rm.sendError(c, invalid("Selection range %d lies outside the document of length %d.", i, n), nil)
+					return
+				}
+			}
+		}
+		c.sel, c.selRev, c.hasSel = rm.selAt(u.sel, u.rev), rm.rev, true
+	}
+	rm.dirty[c] = struct{}{}
+}
+
+// selAt moves sel, which refers to revision rev (at most the head), to the
+// head, and clamps it to the document. A selection older than the history
+// kept in memory is only clamped.
+func (rm *Room) selAt(sel []ot.Range, rev scribe.Revision) []ot.Range {
+	out := make([]ot.Range, len(sel))
+	copy(out, sel)
+	if rev >= rm.histBase && rev <= rm.rev {
+		for _, e := range rm.hist[rev-rm.histBase:] {
+			for i, r := range out {
+				out[i] = r.Transform(e.op)
+			}
+		}
+	}
+	n := rm.doc.Len()
+	for i, r := range out {
+		out[i] = ot.Range{Anchor: min(r.Anchor, n), Head: min(r.Head, n)}
+	}
+	return out
+}
+
+// broadcast queues msg for every local client except skip.
+func (rm *Room) broadcast(msg []byte, skip *Seat) {
+	for c := range rm.clients {
+		if c != skip {
+			rm.deliver(c, msg, false)
+		}
+	}
+}
+
+// since returns the committed changes after rev, up to the head, from memory
+// when it holds them and from the store otherwise.
+func (rm *Room) since(rev scribe.Revision) ([]histEntry, error) {
+	if rev >= rm.histBase {
+		return rm.hist[rev-rm.histBase:], nil
+	}
+	changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rev, rm.histBase)
+	if err != nil {
+		return nil, fmt.Errorf("read history: %w", err)
+	}
+	if len(changes) != int(rm.histBase-rev) {
+		return nil, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), rev+1, rm.histBase)
+	}
+	out := make([]histEntry, 0, len(changes)+len(rm.hist))
+	for _, ch := range changes {
+		op, err := ot.ParseJSON(ch.Op)
+		if err != nil {
+			return nil, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
+		}
+		// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
+		out = append(out, histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq})
+	}
+	return append(out, rm.hist...), nil
+}
+
+// noteSeq records that session committed seq at rev, if that is news.
+func (rm *Room) noteSeq(session string, sr seqRev) {
+	if session == "" {
+		return
+	}
+	if cur, ok := rm.lastSeq[session]; !ok || sr.seq > cur.seq {
+		rm.lastSeq[session] = sr
+	}
+}
+
+// push records a committed change as the next revision.
+// The history in memory is bounded by count and by size, so a client
+// pasting large texts over and over cannot make a room hold gigabytes;
+// older bases are read from the store.
+func (rm *Room) push(e histEntry) {
+	rm.rev++
+	rm.hist = append(rm.hist, e)
+	rm.histSize += entrySize(e)
+	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
+	if len(rm.hist) > 2*historyKeep || rm.histSize > historyMaxBytes {
+		drop := max(len(rm.hist)-historyKeep, 0)
+		size := rm.histSize
+		for i := range drop {
+			size -= entrySize(rm.hist[i])
+		}
+		for drop < len(rm.hist)-1 && size > historyMaxBytes/2 {
+			size -= entrySize(rm.hist[drop])
+			drop++
+		}
+		rm.hist = append([]histEntry(nil), rm.hist[drop:]...)
+		rm.histBase += scribe.Revision(drop)
+		rm.histSize = size
+	}
+}
+
+// entrySize is about what a history entry holds in memory: the op's JSON,
+// and its inserts once more in the parsed op.
+func entrySize(e histEntry) int { return 2*len(e.opJSON) + 64 }
+
+// applyRemote applies a change committed elsewhere (another node) as the
+// next revision and forwards it to the local clients.
+func (rm *Room) applyRemote(ch scribe.Change) error {
+	op, err := ot.ParseJSON(ch.Op)
+	if err != nil {
+		return fmt.Errorf("revision %d: stored operation: %w", ch.Revision, err)
+	}
+	if err := rm.doc.Apply(op); err != nil {
+		return fmt.Errorf("revision %d: %w", ch.Revision, err)
+	}
+	opJSON := json.RawMessage(op.String())
+	rm.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
+	rm.cfg.Metrics.RemoteOp()
+	rm.broadcastOp(protocol.EncodeOp(rm.rev, opJSON, rm.clientFor(ch.Session), nil), ch.Session, ch.Seq, rm.rev, nil)
+	return nil
+}
+
+// broadcastOp queues a committed op, which session submitted as seq and
+// which produced rev, for every local client but skip (its sender, which
+// gets its ack). A connection of the same session (a client that reconnected
+// while its op was being committed through its old connection, here or on
+// another node) gets an ack instead: the op is its own in-flight op, and
+// applying it a second time would double it.
+func (rm *Room) broadcastOp(msg []byte, session string, seq uint64, rev scribe.Revision, skip *Seat) {
+	for c := range rm.clients {
+		switch {
+		case c == skip:
+		case session != "" && c.session == session:
+			rm.ackTo(c, seq, rev)
+		default:
+			rm.deliver(c, msg, false)
+		}
+	}
+}
+
+// ackTo acknowledges seq as rev to c, once: a connection that has had the
+// ack (its op committed through another connection of its session, then
+// resent) does not get it twice, which would break its revision sequence.
+func (rm *Room) ackTo(c *Seat, seq uint64, rev scribe.Revision) {
+	if seq <= c.ackedSeq {
+		return
+	}
+	c.ackedSeq = seq
+	rm.deliver(c, protocol.EncodeAck(seq, rev), true)
+}
+
+// deliver queues msg for c in this turn of the room's loop; flushOut
+// hands each client its messages at the end of the turn with one push, so
+// that a batch of ops costs each client one lock and one wake-up, not one
+// per op. Everything the room sends a member goes this way (or, for the
+// welcome, straight before anything else), which keeps it in order.
+func (rm *Room) deliver(c *Seat, msg []byte, urgent bool) {
+	if len(c.later) == 0 {
+		rm.outq = append(rm.outq, c)
+	}
+	c.later = append(c.later, msg)
+	c.urgent = c.urgent || urgent
+}
+
+// sendError queues an error for c, in order with the rest.
+func (rm *Room) sendError(c *Seat, err error, seq *uint64) {
+	rm.cfg.Metrics.Error(scribe.ErrorCode(err))
+	rm.deliver(c, protocol.EncodeError(err, seq), true)
+}
+
+// flushOut hands each member what deliver queued for it, with one call. A
+// member whose queue is over its budget is too slow and closes itself.
+func (rm *Room) flushOut() {
+	for _, c := range rm.outq {
+		c.m.Deliver(c.later, c.urgent) // one call per member per turn; a member too slow closes itself
+		clear(c.later)
+		c.later, c.urgent = c.later[:0], false
+	}
+	clear(rm.outq)
+	rm.outq = rm.outq[:0]
+}
+
+// syncTo reads and applies every change after the live revision up to to
+// (clamped to the store's head).
+func (rm *Room) syncTo(to scribe.Revision) error {
+	if to <= rm.rev {
+		return nil
+	}
+	changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rm.rev, to)
+	if err != nil {
+		return fmt.Errorf("catch up: %w", err)
+	}
+	for _, ch := range changes {
+		if ch.Revision != rm.rev+1 {
+			return fmt.Errorf("catch up: expected revision %d, store gave %d", rm.rev+1, ch.Revision)
+		}
+		if err := rm.applyRemote(ch); err != nil {
+			return fmt.Errorf("catch up: %w", err)
+		}
+	}
+	return nil
+}
+
+// event handles one thing heard through the subscription.
+func (rm *Room) event(ev scribe.Event) error {
+	switch {
+	case ev.Change != nil:
+		ch := *ev.Change
+		switch {
+		case ch.Revision <= rm.rev:
+			return nil // ours, or already read
+		case ch.Revision == rm.rev+1:
+			return rm.applyRemote(ch)
+		default:
+			return rm.syncTo(ch.Revision)
+		}
+	case ev.Message != nil:
+		return rm.message(ev.Message)
+	}
+	return nil
+}
+
+// resubscribe makes one attempt to replace a subscription that ended while
+// the room runs, then catches up on what was committed meanwhile. run calls
+// it from its loop, again after a wait when it fails (rm.sub is then nil),
+// so the room stays responsive, and stoppable, meanwhile.
+func (rm *Room) resubscribe() error {
+	sub, err := rm.cfg.Store.Subscribe(rm.ctx, rm.id)
+	if err != nil {
+		return err
+	}
+	rm.sub = sub
+	return rm.syncTo(math.MaxInt64)
+}
+
+// pending is a submission accepted into a batch: its op transformed to the
+// head and over the ones ahead of it.
+type pending struct {
+	sub *submission
+	op  ot.Operation
+	sel []ot.Range   // the sender's selection after op, at the revision op produces; nil when it sent none
+	inv ot.Operation // undoes op, to roll back a failed append
+}
+
+// commit commits a batch of submissions with one Store.Append (group
+// commit): resends already committed are acknowledged, each new op is
+// transformed over what was committed since its base revision and over the
+// ones ahead of it, and the batch is appended at the head. On ECONFLICT the
+// room catches up and tries again. An error it returns ends the room;
+// every submission of the batch has been answered (websocket clients are
+// answered by the close that follows: they resend after reconnecting).
+func (rm *Room) commit(batch []*submission) (err error) {
+	defer func() {
+		if err != nil {
+			for _, sub := range batch {
+				if sub.reply != nil && !sub.answered {
+					rm.failSub(sub, scribe.Errorf(scribe.EUNAVAILABLE, "The edit could not be saved; retry."))
+				}
+			}
+		}
+	}()
+	for attempt := 1; ; attempt++ {
+		accepted, done, err := rm.prepare(batch)
+		if err != nil {
+			return err
+		}
+		if len(accepted) == 0 {
+			rm.finish(done)
+			return nil
+		}
+		base := rm.rev - scribe.Revision(len(accepted))
+		changes := make([]scribe.Change, len(accepted))
+		for i, p := range accepted {
+			author := p.sub.author
+			if p.sub.c != nil {
+				author = p.sub.c.name
+			}
+			changes[i] = scribe.Change{Op: json.RawMessage(p.op.String()), Session: p.sub.session, Seq: p.sub.seq, Author: author}
+		}
+		start := time.Now()
+		revs, err := rm.cfg.Store.Append(rm.ctx, rm.id, base, changes)
+		rm.cfg.Metrics.Append(time.Since(start))
+		if err != nil {
+			if rerr := rm.rollback(accepted); rerr != nil {
+				return rerr
+			}
+			if scribe.ErrorCode(err) == scribe.ECONFLICT && attempt < maxCommitAttempts {
+				rm.cfg.Metrics.Conflict()
+				if err := rm.syncTo(math.MaxInt64); err != nil {
+					return err
+				}
+				continue
+			}
+			// The store failed: the ops may or may not be committed. The
+			// room ends; its members reconnect and resend, and
+			// (session, seq) dedup makes that safe.
+			rm.finish(done)
+			return fmt.Errorf("append: %w", err)
+		}
+		if len(revs) != len(accepted) {
+			return fmt.Errorf("append: got %d revisions for %d changes", len(revs), len(accepted))
+		}
+		for i, r := range revs {
+			if want := base + 1 + scribe.Revision(i); r != want {
+				return fmt.Errorf("append: change %d got revision %d, want %d (a resend was committed that the room did not know of)", i, r, want)
+			}
+		}
+		// The ops are already applied to the live document (prepare did
+		// that): record them, ack their senders, and fan them out.
+		rm.rev = base
+		for i, p := range accepted {
+			rm.push(histEntry{op: p.op, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
+		}
+		for i, p := range accepted {
+			rev := base + 1 + scribe.Revision(i)
+			rm.ack(p.sub, rev)
+			from := ""
+			if p.sub.c != nil {
+				from = p.sub.c.id
+			}
+			// The author's selection rides in the op message (at rev), so
+			// local clients need no presence message for this move; other
+			// nodes hear of it through the next presence flush.
+			rm.broadcastOp(protocol.EncodeOp(rev, changes[i].Op, from, p.sel), p.sub.session, p.sub.seq, rev, p.sub.c)
+			if c := p.sub.c; c != nil && p.sel != nil {
+				c.sel, c.selRev, c.hasSel = rm.selAt(p.sel, rev), rm.rev, true
+				rm.moved[c] = struct{}{}
+			}
+		}
+		rm.cfg.Metrics.Committed(len(accepted))
+		rm.finish(done)
+		return nil
+	}
+}
+
+// doneSub is a submission answered without a new commit: a resend (ack with
+// its old revision) or a refusal.
+type doneSub struct {
+	sub  *submission
+	rev  scribe.Revision
+	err  error
+	twin bool // a duplicate of an op accepted in the same batch
+}
+
+func (rm *Room) finish(done []doneSub) {
+	for _, d := range done {
+		if d.err != nil {
+			rm.failSub(d.sub, d.err)
+		} else {
+			rm.ack(d.sub, d.rev)
+		}
+	}
+}
+
+// ack answers a submission that is committed as rev (now or before).
+func (rm *Room) ack(sub *submission, rev scribe.Revision) {
+	if !sub.received.IsZero() {
+		rm.cfg.Metrics.OpLatency(time.Since(sub.received))
+	}
+	sub.answered = true
+	if sub.reply != nil {
+		sub.reply <- submitResult{rev: rev}
+	} else if sub.c != nil {
+		rm.ackTo(sub.c, sub.seq, rev)
+	}
+}
+
+// failSub answers a submission with an error.
+func (rm *Room) failSub(sub *submission, err error) {
+	sub.answered = true
+	if sub.reply != nil {
+		sub.reply <- submitResult{err: err}
+		return
+	}
+	if sub.c != nil {
+		seq := sub.seq
+		rm.sendError(sub.c, err, &seq)
+	}
+}
+
+// prepare transforms the batch and applies it to the live document,
+// advancing rm.rev tentatively (rollback undoes that). It returns the
+// accepted submissions and those answered without a commit.
+func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
+	// An API append with an Idempotency-Key may have been committed by
+	// another node after this room opened; the store knows. (A websocket
+	// client's session is looked up when it joins; a random API session is
+	// new.) Ask before anything is applied tentatively.
+	for _, sub := range batch {
+		if _, ok := rm.lastSeq[sub.session]; ok || !sub.idempotent {
+			continue
+		}
+		seq, rev, err := rm.cfg.Store.LastSeq(rm.ctx, rm.id, sub.session)
+		if err != nil {
+			return nil, nil, fmt.Errorf("last seq: %w", err)
+		}
+		if seq == 0 {
+			continue
+		}
+		if err := rm.syncTo(rev); err != nil { // committed beyond what this node has heard of
+			return nil, nil, err
+		}
+		rm.noteSeq(sub.session, seqRev{seq, rev})
+	}
+	var accepted []pending
+	var done []doneSub
+	head := rm.rev                     // the committed head
+	inBatch := make(map[string]uint64) // session -> highest seq accepted in this batch
+	for _, sub := range batch {
+		if sub.appendText != "" {
+			op, err := rm.appendOp(sub.appendText)
+			if err != nil {
+				done = append(done, doneSub{sub: sub, err: err})
+				continue
+			}
+			sub.op, sub.rev = op, rm.rev
+			if len(accepted) > 0 {
+				sub.rev = head // built on the tentative text: transform over nothing committed
+			}
+		}
+		if sub.rev > head {
+			done = append(done, doneSub{sub: sub, err: invalid("Revision %d is ahead of the note (at revision %d); reload.", sub.rev, head)})
+			continue
+		}
+		if head-sub.rev > maxCatchup && sub.rev < rm.histBase {
+			// Transforming over that much history would stall the room.
+			done = append(done, doneSub{sub: sub, err: invalid("The edit is based on revision %d, more than %d revisions behind the note; reload.", sub.rev, maxCatchup)})
+			continue
+		}
+		if seq, ok := inBatch[sub.session]; ok && sub.seq <= seq {
+			done = append(done, doneSub{sub: sub, twin: true})
+			continue
+		}
+		if last, ok := rm.lastSeq[sub.session]; ok && sub.seq <= last.seq {
+			rev, err := rm.committedRev(sub, last)
+			done = append(done, doneSub{sub: sub, rev: rev, err: err})
+			continue
+		}
+		op, sel := sub.op, sub.sel
+		if sub.appendText == "" {
+			var err error
+			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, accepted)
+			if err != nil {
+				done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
+				continue
+			}
+		}
+		before := rm.doc.UTF8Len()
+		inv, err := rm.doc.Invert(op)
+		if err == nil {
+			err = rm.doc.Apply(op)
+		}
+		if err != nil {
+			done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
+			continue
+		}
+		if after := rm.doc.UTF8Len(); after > before && after > rm.cfg.Limits.MaxNoteBytes {
+			// Edits that shrink the note, or keep its size, are always
+			// accepted; this one grew it beyond the limit: undo it.
+			if err := rm.doc.Apply(inv); err != nil {
+				return nil, nil, fmt.Errorf("undo an edit over the size limit: %w", err) // cannot happen: inv was made for this state
+			}
+			done = append(done, doneSub{sub: sub, err: scribe.Errorf(scribe.ETOOLARGE, "The note would exceed the limit of %d bytes.", rm.cfg.Limits.MaxNoteBytes)})
+			continue
+		}
+		rm.rev++
+		accepted = append(accepted, pending{sub: sub, op: op, sel: sel, inv: inv})
+		inBatch[sub.session] = sub.seq
+	}
+	// A duplicate inside the batch gets the revision of its twin.
+	for i := range done {
+		if !done[i].twin {
+			continue
+		}
+		d := &done[i]
+		d.err = invalid("Sequence number %d was already used in this session for another edit.", d.sub.seq)
+		for j, p := range accepted {
+			if p.sub.session == d.sub.session && p.sub.seq == d.sub.seq {
+				d.rev, d.err = head+1+scribe.Revision(j), nil
+			}
+		}
+	}
+	return accepted, done, nil
+}
+
+// rollback undoes prepare's tentative application of a batch.
+func (rm *Room) rollback(accepted []pending) error {
+	for i := len(accepted) - 1; i >= 0; i-- {
+		if err := rm.doc.Apply(accepted[i].inv); err != nil {
+			return fmt.Errorf("roll back a failed append: %w", err) // cannot happen: inv was made for this state
+		}
+		rm.rev--
+	}
+	return nil
+}
+
+// transform moves op, based on revision base, to the tentative head: over
+// every change committed after base up to head, then over the batch's
+// accepted ops. sel, the sender's selection after op (nil for none), moves
+// along: it refers to base's text with op applied, and comes back referring
+// to the tentative head's text with the transformed op applied, clamped to
+// it, which is where the sender's own client puts it once it has applied
+// the same changes.
+func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []ot.Range, error) {
+	ops := rm.over[:0] // scratch, reused: this runs for every op
+	defer func() { clear(ops); rm.over = ops[:0] }()
+	if base < head {
+		entries, err := rm.since(base)
+		if err != nil {
+			return ot.Operation{}, nil, err
+		}
+		for _, e := range entries[:head-base] {
+			ops = append(ops, e.op)
+		}
+	}
+	for _, p := range accepted {
+		ops = append(ops, p.op)
+	}
+	if len(ops) > 0 && op.BaseLen() != ops[0].BaseLen() {
+		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), ops[0].BaseLen(), base)
+	}
+	return transformOver(op, sel, ops)
+}
+
+// transformOver transforms op over each of over in turn, and sel (nil for
+// none, else a selection in the text after op) along with it, clamped: the
+// result refers to the text after over and the transformed op. The
+// submission's sel is not changed (a retry after a conflict starts again
+// from it). ot.TransformOver does the work: keystrokes over keystrokes,
+// the common case, without an allocation per step.
+func transformOver(op ot.Operation, sel []ot.Range, over []ot.Operation) (ot.Operation, []ot.Range, error) {
+	op, moved, err := ot.TransformOver(op, over, ot.Selection(sel)) // moves a copy
+	if err != nil {
+		return ot.Operation{}, nil, err
+	}
+	return op, []ot.Range(moved), nil
+}
+
+// committedRev returns the revision a resend got when it was first
+// committed, or an error when its seq was used for something else.
+func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, error) {
+	if sub.seq == last.seq {
+		return last.rev, nil
+	}
+	if sub.rev < rm.rev {
+		entries, err := rm.since(sub.rev)
+		if err != nil {
+			return 0, err
+		}
+		for i, e := range entries {
+			if e.session == sub.session && e.seq == sub.seq {
+				return sub.rev + 1 + scribe.Revision(i), nil
+			}
+		}
+	}
+	return 0, invalid("Sequence number %d was already used in this session; the next is %d.", sub.seq, last.seq+1)
+}
+
+// appendOp builds the op that appends text at the end of the note, on a
+// line of its own.
+func (rm *Room) appendOp(text string) (ot.Operation, error) {
+	if !utf8.ValidString(text) {
+		return ot.Operation{}, invalid("The text must be valid UTF-8.")
+	}
+	n := rm.doc.Len()
+	if n > 0 {
+		// A slice that splits a surrogate pair fails: the text ends with
+		// a character that is not a newline.
+		last, err := rm.doc.Slice(n-1, n)
+		if err != nil || last != "\n" {
+			text = "\n" + text
+		}
+	}
+	if text[len(text)-1] != '\n' {
+		text += "\n"
+	}
+	b := ot.NewBuilder()
+	if n > 0 {
+		b.Retain(n)
+	}
+	return b.Insert(text).Build()
+}
+
+// clientFor returns the public id of whoever submitted changes as session:
+// a local client, or a peer on another node that announced it.
+func (rm *Room) clientFor(session string) string {
+	if session == "" {
+		return ""
+	}
+	if c := rm.bySess[session]; c != nil {
+		return c.id
+	}
+	h := sessionHash(session)
+	for id, p := range rm.remote {
+		if p.SessionHash == h {
+			return id
+		}
+	}
+	return ""
+}
