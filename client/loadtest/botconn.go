@@ -31,7 +31,7 @@ import (
 // revision are the same as everyone else's. At the end the log, replayed on
 // the first welcome's text, must give the server's text: together that is
 // "every client converged", at a fraction of the CPU of a full client per
-// received op (wsclient parses, transforms and applies each op for itself).
+// received op (client.Client parses, transforms and applies each op for itself).
 //
 // Its own committed op is checked too: when the ack comes, the bot's
 // in-flight op, transformed over what arrived since it was sent, must be

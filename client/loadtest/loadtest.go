@@ -3,7 +3,7 @@
 // and measures what people would feel. The clients are botConns: lean
 // protocol clients that share the decoding of each revision (see botConn),
 // so that the tool, on the same machine, costs less than the server it
-// measures; the final check reads the server's text with a full wsclient.
+// measures; the final check reads the server's text with a full client.
 //
 // Modes:
 //   - typing: each client types one character every 1/Rate seconds (10 per
@@ -49,8 +49,8 @@ import (
 	"time"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/server/wsclient"
 )
 
 // Modes.
@@ -260,14 +260,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Fprintf(cfg.Log, "bench: created note %s\n", note)
 	}
 	res.Note = note
-	wsURL := wsclient.NoteURL(cfg.URL, scribe.NoteID(note))
+	wsURL := client.NoteURL(cfg.URL, scribe.NoteID(note))
 	urls := []string{wsURL}
 	for len(urls) < cfg.Notes {
 		id, err := createNote(ctx, httpc, cfg.URL)
 		if err != nil {
 			return nil, err
 		}
-		urls = append(urls, wsclient.NoteURL(cfg.URL, scribe.NoteID(id)))
+		urls = append(urls, client.NoteURL(cfg.URL, scribe.NoteID(id)))
 	}
 	res.Notes = len(urls)
 	if len(urls) > 1 {
@@ -607,7 +607,7 @@ func (b *bot) floodNext() {
 }
 
 // converge waits until every bot has its edits acknowledged, reads the
-// server's text through a fresh, full client (wsclient), waits for every
+// server's text through a fresh, full client (client.Client), waits for every
 // bot to reach that revision, and checks: each bot at that revision with
 // the text's length and no edit pending, no revision received differently
 // by two bots, and the shared record replayed from the first welcome giving
@@ -625,7 +625,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 		res.ConvergeNote = fmt.Sprintf("%d clients still had unacknowledged edits after 60s (or lost their connection)", unsynced)
 		return
 	}
-	probe, err := wsclient.Dial(wctx, url, wsclient.Options{Name: "bench-probe"})
+	probe, err := client.Dial(wctx, url, client.Options{Name: "bench-probe"})
 	if err != nil {
 		res.ConvergeNote = "cannot read the server's text: " + err.Error()
 		return

@@ -1,4 +1,4 @@
-// Package wsclient is a Go client for Scribe's websocket protocol, version 1
+// Package client is a Go client for Scribe's websocket protocol, version 1
 // (docs/protocol.md): the classic operational-transform client state machine
 // (synchronized, awaiting an ack, awaiting an ack with a buffer of later
 // edits), UTF-16 offsets through package ot, presence, and reconnection with
@@ -7,7 +7,7 @@
 // It is what bots, the load tool (`scribe bench`) and the end-to-end tests
 // use to talk to a server:
 //
-//	c, err := wsclient.Dial(ctx, "ws://127.0.0.1:8080/api/notes/ID/ws", wsclient.Options{Name: "bot"})
+//	c, err := client.Dial(ctx, "ws://127.0.0.1:8080/api/notes/ID/ws", client.Options{Name: "bot"})
 //	...
 //	op, _ := ot.NewBuilder().Retain(c.Len()).Insert("hello").Build()
 //	err = c.Edit(op) // applied locally at once, sent or buffered
@@ -18,7 +18,7 @@
 // the messages, without any lock held: they may call the Client's methods
 // except Close and Reconnect, and should return quickly, since the client
 // reads nothing while one runs.
-package wsclient
+package client
 
 import (
 	"bytes"
@@ -56,7 +56,7 @@ const (
 
 // ErrClosed is returned by methods called after Close, or after the server
 // closed the connection for good (close code 4404).
-var ErrClosed = errors.New("wsclient: client closed")
+var ErrClosed = errors.New("client: closed")
 
 // Status is the state of the client's connection.
 type Status int
