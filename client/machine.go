@@ -510,6 +510,9 @@ func (m *Machine) apply(op ot.Operation, rev int64, client string, now time.Time
 	}
 	transformSel(m.sel, op)
 	m.rev = rev
+	if m.lean {
+		return evs, nil // RemoteOps reports the run; no peers, no history
+	}
 	m.hist[rev%historyLen] = histEntry{rev: rev, op: committed}
 	if m.Want&EvRemote != 0 {
 		evs = append(evs, Event{Kind: EvRemote, Remote: RemoteOp{Rev: rev, Op: committed, Client: client, Received: now}})
@@ -519,32 +522,54 @@ func (m *Machine) apply(op ot.Operation, rev int64, client string, now time.Time
 
 // RemoteOps takes a run of ops committed by others, the revisions right
 // after Revision, already decoded (the load tool decodes each revision once
-// for all its bots). On a lean machine with an op in flight and no buffer
-// (a typing bot's usual state) the in-flight op and the selection move over
-// the whole run in one ot.TransformOver; otherwise op by op, as Receive.
+// for all its bots). On a lean machine this is the load tool's hot path:
+// with an op in flight and no buffer (a typing bot's usual state) the
+// in-flight op and the selection move over the whole run in one
+// ot.TransformOver; with nothing pending only the length and selection
+// move; no history is kept. Otherwise op by op, as Receive.
 func (m *Machine) RemoteOps(ops []ot.Operation, evs []Event) ([]Event, error) {
-	now := m.now()
+	if !m.lean {
+		now := m.now()
+		first := m.rev + 1
+		for i, o := range ops {
+			var err error
+			if evs, err = m.apply(o, first+int64(i), "", now, evs); err != nil {
+				return evs, fmt.Errorf("revision %d: %w", first+int64(i), err)
+			}
+		}
+		return evs, nil
+	}
+	// Lean: no text to apply to, no peers, so no history to keep (a load
+	// bot receives every op of a busy note; this is its hot path).
 	first := m.rev + 1
-	if p := m.inflight; m.lean && p != nil && m.buffer == nil {
+	switch p := m.inflight; {
+	case p != nil && m.buffer == nil:
 		op, sel, err := ot.TransformOver(p.op, ops, m.sel)
 		if err != nil {
 			return evs, fmt.Errorf("revisions %d-%d: %w", first, first+int64(len(ops))-1, err)
 		}
 		p.op, m.n, m.sel = op, op.TargetLen(), sel
+	case p == nil:
 		for i, o := range ops {
-			rev := first + int64(i)
-			m.hist[rev%historyLen] = histEntry{rev: rev, op: o}
-			if m.Want&EvRemote != 0 {
-				evs = append(evs, Event{Kind: EvRemote, Remote: RemoteOp{Rev: rev, Op: o, Received: now}})
+			if o.BaseLen() != m.n {
+				return evs, fmt.Errorf("revision %d: op for length %d, the text has %d", first+int64(i), o.BaseLen(), m.n)
+			}
+			m.n = o.TargetLen()
+			transformSel(m.sel, o)
+		}
+	default:
+		for i, o := range ops {
+			var err error
+			if evs, err = m.apply(o, first+int64(i), "", time.Time{}, evs); err != nil {
+				return evs, fmt.Errorf("revision %d: %w", first+int64(i), err)
 			}
 		}
-		m.rev += int64(len(ops))
-		return evs, nil
 	}
-	for i, o := range ops {
-		var err error
-		if evs, err = m.apply(o, first+int64(i), "", now, evs); err != nil {
-			return evs, fmt.Errorf("revision %d: %w", first+int64(i), err)
+	m.rev = first + int64(len(ops)) - 1
+	if m.Want&EvRemote != 0 {
+		now := m.now()
+		for i, o := range ops {
+			evs = append(evs, Event{Kind: EvRemote, Remote: RemoteOp{Rev: first + int64(i), Op: o, Received: now}})
 		}
 	}
 	return evs, nil
@@ -559,6 +584,13 @@ func (m *Machine) wasMe(id string) bool {
 		}
 	}
 	return false
+}
+
+// Ack takes the acknowledgement of op seq as revision rev, received at now,
+// as Receive does for an ack message: for transports that parse frames
+// their own way (the load tool). An ack that does not fit gives an error.
+func (m *Machine) Ack(seq uint64, rev int64, now time.Time, evs []Event) ([]Event, error) {
+	return m.ack(seq, rev, now, evs)
 }
 
 // ack takes the acknowledgement of op seq as revision rev, and sends the

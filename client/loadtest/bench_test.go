@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 // BenchmarkBotRemoteOps measures what a bot spends per op it receives in a
@@ -74,10 +76,20 @@ func BenchmarkBotRemoteOps(b *testing.B) {
 // n units, with its cursor at 10 and, with inflight, an insertion there in
 // flight.
 func newBenchBot(log *refLog, n int, inflight bool) *botConn {
-	b := &botConn{log: log, n: n, pos: 10, onRemote: func(int64, time.Time) {}}
+	m := client.NewLeanMachine("bench")
+	m.Want = client.EvAck // remote ops are reported by revision, from remote
+	if _, err := m.Welcome(&protocol.Msg{Type: "welcome", HasText: true, Text: strings.Repeat("x", n)}, nil); err != nil {
+		panic(err)
+	}
+	if err := m.Select(ot.Selection{{Anchor: 10, Head: 10}}); err != nil {
+		panic(err)
+	}
 	if inflight {
 		op, _ := ot.NewBuilder().Retain(10).Insert("y").Retain(n - 10).Build()
-		b.inflight, b.n, b.pos, b.seq = &localOp{op: op, seq: 1}, n+1, 11, 1
+		if err := m.Edit(op, ot.Selection{{Anchor: 11, Head: 11}}, true); err != nil {
+			panic(err)
+		}
 	}
-	return b
+	m.Outbox()
+	return &botConn{log: log, m: m, onRemote: func(int64, time.Time) {}}
 }

@@ -304,7 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			live = append(live, b)
 		}
 	}
-	res.ServerOpsPerSecondLimit = live[0].c.limits.OpsPerSecond
+	res.ServerOpsPerSecondLimit = live[0].c.m.Limits().OpsPerSecond
 	if cfg.Mode == Flood && res.ServerOpsPerSecondLimit > 0 {
 		fmt.Fprintf(cfg.Log, "bench: the server limits each connection to %g ops/s, which caps flood mode\n", res.ServerOpsPerSecondLimit)
 	}
@@ -456,14 +456,14 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 	return b, nil
 }
 
-func (b *bot) onAck(rev int64, op *localOp, at time.Time) {
-	r := b.r
-	b.ack.record(at.Sub(op.sentAt))
+func (b *bot) onAck(a client.Ack) {
+	r, rev, at, op := b.r, a.Rev, a.Received, a
+	b.ack.record(at.Sub(op.SentAt))
 	if r.inWindow(at) {
 		r.committed.Add(1)
 	}
-	if t0 := r.t0.Load(); t0 != 0 && op.sentAt.UnixNano() >= t0 {
-		r.revs.sent(rev, op.sentAt.UnixNano(), op.editedAt.UnixNano(), b)
+	if t0 := r.t0.Load(); t0 != 0 && op.SentAt.UnixNano() >= t0 {
+		r.revs.sent(rev, op.SentAt.UnixNano(), op.EditedAt.UnixNano(), b)
 	}
 	if r.cfg.Mode == Flood && b.flooded.Load() {
 		b.floodNext()
@@ -491,12 +491,12 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := first.wait(wctx, func(b *botConn) bool { return b.inflight == nil }); err != nil {
+	if err := first.wait(wctx, func(b *botConn) bool { return !b.m.InFlight() }); err != nil {
 		return fmt.Errorf("seed the note: %w", err)
 	}
 	rev, _, _, _ := first.state()
 	for i, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.m.Revision() >= rev }); err != nil {
 			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
 		}
 		if err := b.c.moveTo(base + 1 + i); err != nil {
@@ -617,7 +617,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	defer cancel()
 	unsynced := 0
 	for _, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.inflight == nil && c.buffer == nil }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return !c.m.Pending() }); err != nil {
 			unsynced++
 		}
 	}
@@ -635,7 +635,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	res.FinalRevision, res.TextUnits = rev, ot.Len16(want)
 	same := 0
 	for _, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.m.Revision() >= rev }); err != nil {
 			continue
 		}
 		if brev, pending, dead, n := b.c.state(); brev == rev && !pending && !dead && n == res.TextUnits {
