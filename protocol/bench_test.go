@@ -136,7 +136,7 @@ func busyFrame() []byte {
 }
 
 // BenchmarkParseFrame parses a busy note's server frame: ParseFrame (with
-// the client-id interning wsclient uses), ParseFrameLean (the load tool's
+// the client-id interning package client uses), ParseFrameLean (the load tool's
 // bots) and json.Unmarshal into a slice of structs.
 func BenchmarkParseFrame(b *testing.B) {
 	frame := busyFrame()

@@ -4,8 +4,8 @@
 // and parsing (server frames, in Go clients), their encoding, and the close
 // codes with the one mapping from an error to a close code and reason.
 //
-// The server, the Go client (server/wsclient) and the load tool
-// (server/loadtest) all speak it through this package. The hot paths (an op
+// The server, the Go client (client/) and the load tool
+// (client/loadtest) all speak it through this package. The hot paths (an op
 // frame decoded by the server, an ack or op encoded by it, a server frame
 // parsed by a client) are written by hand rather than through encoding/json's
 // reflection; their benchmarks against encoding/json are in bench_test.go

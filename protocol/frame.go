@@ -1,6 +1,6 @@
 package protocol
 
-// Parsing server -> client frames, for Go clients: the wsclient library and
+// Parsing server -> client frames, for Go clients: the client package and
 // the load tool share it.
 
 import (

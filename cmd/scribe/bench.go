@@ -10,7 +10,7 @@ import (
 	"runtime/pprof"
 	"time"
 
-	"github.com/scribe-notes/scribe/server/loadtest"
+	"github.com/scribe-notes/scribe/client/loadtest"
 )
 
 // runBench is `scribe bench`: the load tool (package loadtest). It prints

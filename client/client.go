@@ -1,4 +1,4 @@
-// Package wsclient is a Go client for Scribe's websocket protocol, version 1
+// Package client is a Go client for Scribe's websocket protocol, version 1
 // (docs/protocol.md): the classic operational-transform client state machine
 // (synchronized, awaiting an ack, awaiting an ack with a buffer of later
 // edits), UTF-16 offsets through package ot, presence, and reconnection with
@@ -7,7 +7,7 @@
 // It is what bots, the load tool (`scribe bench`) and the end-to-end tests
 // use to talk to a server:
 //
-//	c, err := wsclient.Dial(ctx, "ws://127.0.0.1:8080/api/notes/ID/ws", wsclient.Options{Name: "bot"})
+//	c, err := client.Dial(ctx, "ws://127.0.0.1:8080/api/notes/ID/ws", client.Options{Name: "bot"})
 //	...
 //	op, _ := ot.NewBuilder().Retain(c.Len()).Insert("hello").Build()
 //	err = c.Edit(op) // applied locally at once, sent or buffered
@@ -18,14 +18,13 @@
 // the messages, without any lock held: they may call the Client's methods
 // except Close and Reconnect, and should return quickly, since the client
 // reads nothing while one runs.
-package wsclient
+package client
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -56,7 +55,7 @@ const (
 
 // ErrClosed is returned by methods called after Close, or after the server
 // closed the connection for good (close code 4404).
-var ErrClosed = errors.New("wsclient: client closed")
+var ErrClosed = errors.New("client: closed")
 
 // Status is the state of the client's connection.
 type Status int
@@ -180,19 +179,10 @@ func (e *ResyncError) Error() string {
 	return "local edits discarded to resynchronise: " + e.Reason
 }
 
-// pending is an operation not yet acknowledged: the one in flight or the
-// buffer of edits made since.
-type pending struct {
-	seq      uint64 // 0 for the buffer
-	op       ot.Operation
-	sent     bool // sent on the current connection
-	sentAt   time.Time
-	editedAt time.Time
-}
-
-// Client is one connection's worth of state, kept across reconnects: the
-// local text (the server's text at Revision plus the unacknowledged edits),
-// the operation in flight and the buffer. See the package comment.
+// Client is the transport of the protocol around a Machine, kept across
+// reconnects: the websocket with its read and write pumps, reconnection
+// with backoff, callbacks, and waiting. The state (the local text, the op
+// in flight, the buffer) is the Machine's. See the package comment.
 type Client struct {
 	opts    Options
 	session string
@@ -201,28 +191,9 @@ type Client struct {
 	dialMu sync.Mutex // serialises connect attempts
 
 	mu         sync.Mutex
+	m          *Machine // the protocol state; under mu
 	conn       *conn
 	url        string // of the current or last connection
-	welcomed   bool   // a welcome has been received once: hello carries rev
-	resync     bool   // the next hello carries no rev: reload the note
-	clientID   string
-	pastIDs    []string // public ids of earlier connections, newest last
-	readOnly   bool
-	title      string
-	name       string
-	color      string
-	limits     protocol.Limits
-	doc        *ot.Document
-	text       string // cache of doc.String()
-	textOK     bool
-	rev        int64
-	seq        uint64 // the last sequence number assigned
-	inflight   *pending
-	buffer     *pending
-	sel        ot.Selection // the local selection, in the local text
-	sendSel    bool         // sel must go out with the next op or presence
-	peers      map[string]*peerState
-	hist       [historyLen]histEntry
 	status     Status
 	closed     bool
 	closeErr   error         // why the client closed, when the server closed it for good
@@ -235,15 +206,6 @@ type Client struct {
 	wg         sync.WaitGroup
 }
 
-type histEntry struct {
-	rev int64
-	op  ot.Operation
-}
-
-// Dial connects to a note's websocket endpoint (ws:// or wss://; http:// and
-// https:// are accepted and converted), sends hello and returns once the
-// welcome has arrived, so Text and Revision are valid. An unknown note gives
-// an error with code ENOTFOUND, a refused origin EFORBIDDEN.
 func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	session := opts.Session
 	if session == "" {
@@ -260,12 +222,27 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 		}
 	}
 	cctx, cancel := context.WithCancel(context.Background())
+	m := NewMachine(opts.Name)
+	if opts.OnRemoteOp != nil {
+		m.Want |= EvRemote
+	}
+	if opts.OnAck != nil {
+		m.Want |= EvAck
+	}
+	if opts.OnPresence != nil {
+		m.Want |= EvPresence
+	}
+	if opts.OnLeave != nil {
+		m.Want |= EvLeave
+	}
+	if opts.OnError != nil {
+		m.Want |= EvError
+	}
 	c := &Client{
 		opts:    opts,
 		session: session,
 		dialer:  dialer,
-		name:    opts.Name,
-		peers:   make(map[string]*peerState),
+		m:       m,
 		ctx:     cctx,
 		cancel:  cancel,
 	}
@@ -317,7 +294,7 @@ func (c *Client) Session() string { return c.session }
 func (c *Client) ClientID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.clientID
+	return c.m.ClientID()
 }
 
 // Text returns the local text: the server's text at Revision with this
@@ -325,21 +302,14 @@ func (c *Client) ClientID() string {
 func (c *Client) Text() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.textLocked()
-}
-
-func (c *Client) textLocked() string {
-	if !c.textOK {
-		c.text, c.textOK = c.doc.String(), true
-	}
-	return c.text
+	return c.m.Text()
 }
 
 // Len returns the length of the local text in UTF-16 code units.
 func (c *Client) Len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.doc.Len()
+	return c.m.Len()
 }
 
 // Revision returns the last revision received from the server (through the
@@ -347,14 +317,14 @@ func (c *Client) Len() int {
 func (c *Client) Revision() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.rev
+	return c.m.Revision()
 }
 
 // Pending reports whether some local edits are not acknowledged yet.
 func (c *Client) Pending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.inflight != nil
+	return c.m.InFlight()
 }
 
 // Status returns the connection status.
@@ -368,28 +338,28 @@ func (c *Client) Status() Status {
 func (c *Client) ReadOnly() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.readOnly
+	return c.m.ReadOnly()
 }
 
 // Title returns the note's title as of the last welcome.
 func (c *Client) Title() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.title
+	return c.m.Title()
 }
 
 // Limits returns the server's limits as of the last welcome.
 func (c *Client) Limits() protocol.Limits {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.limits
+	return c.m.Limits()
 }
 
 // Selection returns the local selection.
 func (c *Client) Selection() ot.Selection {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return append(ot.Selection(nil), c.sel...)
+	return c.m.Selection()
 }
 
 // Peers returns everyone else present, with their selections moved into
@@ -397,28 +367,7 @@ func (c *Client) Selection() ot.Selection {
 func (c *Client) Peers() []protocol.Peer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]protocol.Peer, 0, len(c.peers))
-	for _, p := range c.peers {
-		q := p.peer()
-		q.Sel = c.localSel(q.Sel, int64(q.Rev))
-		out = append(out, q)
-	}
-	return out
-}
-
-// peerState is a peer as last announced, its selection possibly still raw.
-type peerState struct {
-	protocol.Peer
-	raw []byte // the selection's JSON, not decoded yet
-}
-
-// peer returns the peer with its selection decoded (as the server sent it).
-func (p *peerState) peer() protocol.Peer {
-	if p.raw != nil {
-		p.Sel, _ = protocol.ParseSel(p.raw) // a malformed selection counts as none
-		p.raw = nil
-	}
-	return p.Peer
+	return c.m.Peers()
 }
 
 // ---- waiting ----
@@ -466,12 +415,12 @@ func (c *Client) wait(ctx context.Context, cond func() bool) error {
 // of the messages that satisfied it have run, and must not be called from
 // a callback.
 func (c *Client) WaitSynced(ctx context.Context) error {
-	return c.wait(ctx, func() bool { return c.inflight == nil && c.status == Connected })
+	return c.wait(ctx, func() bool { return !c.m.InFlight() && c.status == Connected })
 }
 
 // WaitRevision waits until the client has received revision rev.
 func (c *Client) WaitRevision(ctx context.Context, rev int64) error {
-	return c.wait(ctx, func() bool { return c.rev >= rev })
+	return c.wait(ctx, func() bool { return c.m.Revision() >= rev })
 }
 
 // WaitStatus waits until the connection status is s.
@@ -505,61 +454,27 @@ func (c *Client) EditSelect(op ot.Operation, sel ot.Selection) error {
 func (c *Client) Change(f func(length int, sel ot.Selection) (ot.Operation, ot.Selection)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	op, sel := f(c.doc.Len(), c.sel)
-	return c.editLocked(op, sel, sel != nil)
+	if c.closed {
+		return ErrClosed
+	}
+	err := c.m.Change(f)
+	c.flushLocked()
+	c.notifyLocked()
+	return err
 }
 
 func (c *Client) edit(op ot.Operation, sel ot.Selection, hasSel bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.editLocked(op, sel, hasSel)
-}
-
-func (c *Client) editLocked(op ot.Operation, sel ot.Selection, hasSel bool) error {
 	if c.closed {
 		return ErrClosed
 	}
-	if c.readOnly {
-		return scribe.Errorf(scribe.EFORBIDDEN, "This is a read-only link; it cannot edit the note.")
+	err := c.m.Edit(op, sel, hasSel)
+	c.flushLocked()
+	if err == nil {
+		c.notifyLocked()
 	}
-	if hasSel {
-		if err := sel.Validate(op.TargetLen()); err != nil {
-			return otError(err)
-		}
-	}
-	if op.IsNoop() && op.BaseLen() == c.doc.Len() {
-		if hasSel {
-			c.setSelLocked(sel)
-		}
-		return nil
-	}
-	if err := c.doc.Apply(op); err != nil {
-		return otError(err)
-	}
-	c.textOK = false
-	now := time.Now()
-	if hasSel {
-		c.sel = append(ot.Selection(nil), sel...)
-		c.sendSel = true
-	} else {
-		transformSel(c.sel, op)
-	}
-	switch {
-	case c.inflight == nil:
-		c.seq++
-		c.inflight = &pending{seq: c.seq, op: op, editedAt: now}
-		c.sendInflightLocked()
-	case c.buffer == nil:
-		c.buffer = &pending{op: op, editedAt: now}
-	default:
-		composed, err := ot.Compose(c.buffer.op, op)
-		if err != nil { // cannot happen: op was based on the local text
-			return otError(err)
-		}
-		c.buffer.op = composed
-	}
-	c.notifyLocked()
-	return nil
+	return err
 }
 
 // Select sets the local selection (in the local text) and tells the peers:
@@ -572,19 +487,9 @@ func (c *Client) Select(sel ot.Selection) error {
 	if c.closed {
 		return ErrClosed
 	}
-	if err := sel.Validate(c.doc.Len()); err != nil {
-		return otError(err)
-	}
-	c.setSelLocked(sel)
-	return nil
-}
-
-func (c *Client) setSelLocked(sel ot.Selection) {
-	c.sel = append(ot.Selection{}, sel...)
-	c.sendSel = true
-	if c.inflight == nil {
-		c.sendPresenceLocked()
-	}
+	err := c.m.Select(sel)
+	c.flushLocked()
+	return err
 }
 
 // SetName changes the display name.
@@ -594,89 +499,21 @@ func (c *Client) SetName(name string) error {
 	if c.closed {
 		return ErrClosed
 	}
-	c.name = name
-	if c.conn != nil {
-		c.conn.send(protocol.EncodeName(name))
-	}
+	c.m.SetName(name)
+	c.flushLocked()
 	return nil
 }
 
-// sendInflightLocked sends the in-flight op on the current connection, if
-// any, based on the current revision, with the selection when it refers to
-// the text after this op (no buffer behind it).
-func (c *Client) sendInflightLocked() {
-	p := c.inflight
-	if c.conn == nil || p == nil {
-		return
+// flushLocked sends what the machine queued on the current connection.
+// Called with mu held, after every call to the machine.
+func (c *Client) flushLocked() {
+	out := c.m.Outbox()
+	if c.conn == nil {
+		return // the machine queues nothing while closed; be safe
 	}
-	o := protocol.OpMsg{Rev: scribe.Revision(c.rev), Seq: p.seq, Op: p.op}
-	if c.sendSel && c.buffer == nil && c.sel != nil {
-		o.Sel = c.sel
-		c.sendSel = false
+	for i := range out {
+		c.conn.send(out[i].Append(make([]byte, 0, 64)))
 	}
-	b := protocol.AppendClientOp(make([]byte, 0, 64), o)
-	p.sent, p.sentAt = true, time.Now()
-	c.conn.send(b)
-}
-
-func (c *Client) sendPresenceLocked() {
-	if c.conn == nil || !c.sendSel || c.sel == nil {
-		return
-	}
-	b := protocol.AppendClientPresence(make([]byte, 0, 64), protocol.Presence{Rev: scribe.Revision(c.rev), Sel: c.sel})
-	c.sendSel = false
-	c.conn.send(b)
-}
-
-func otError(err error) error {
-	var oe *ot.Error
-	if errors.As(err, &oe) {
-		return &scribe.Error{Code: oe.Code, Message: oe.Message}
-	}
-	return err
-}
-
-// localSel moves sel, which refers to the server's text at rev, into the
-// local text: through the committed operations after rev that are still in
-// the history, then through the in-flight op and the buffer. Called with mu
-// held.
-func (c *Client) localSel(sel ot.Selection, rev int64) ot.Selection {
-	if sel == nil {
-		return nil
-	}
-	for r := rev + 1; r <= c.rev; r++ {
-		h := c.hist[r%historyLen]
-		if h.rev != r {
-			break // too old: use the selection as it is (clamped below)
-		}
-		sel = sel.Transform(h.op)
-	}
-	if c.inflight != nil {
-		sel = sel.Transform(c.inflight.op)
-		if c.buffer != nil {
-			sel = sel.Transform(c.buffer.op)
-		}
-	}
-	return clampSel(sel, c.doc.Len())
-}
-
-// transformSel moves sel through op in place.
-func transformSel(sel ot.Selection, op ot.Operation) {
-	for i, r := range sel {
-		sel[i] = r.Transform(op)
-	}
-}
-
-// clampSel returns a copy of sel with every offset clamped to [0, n].
-func clampSel(sel ot.Selection, n int) ot.Selection {
-	if sel == nil {
-		return nil
-	}
-	out := make(ot.Selection, len(sel))
-	for i, r := range sel {
-		out[i] = ot.Range{Anchor: min(max(r.Anchor, 0), n), Head: min(max(r.Head, 0), n)}
-	}
-	return out
 }
 
 // ---- connection lifecycle ----
@@ -739,6 +576,7 @@ func (cn *conn) writePump() {
 // connect dials url, says hello (with the current revision after the first
 // welcome), processes the welcome and starts the connection's goroutines.
 // Called with dialMu held.
+
 func (c *Client) connect(ctx context.Context, url string) error {
 	url = wsURL(url)
 	c.mu.Lock()
@@ -746,10 +584,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
-	hello := protocol.Hello{Session: c.session, Name: c.name}
-	if c.welcomed && !c.resync {
-		hello.Rev, hello.HasRev = scribe.Revision(c.rev), true
-	}
+	hello := c.m.Hello(c.session)
 	c.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(ctx, handshakeWait)
@@ -786,7 +621,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		} else if ce != nil && ce.Code == protocol.ClosePolicy && hello.HasRev {
 			// The hello was refused (a revision ahead of the note): reload.
 			c.mu.Lock()
-			c.resync = true
+			c.m.Reload()
 			c.mu.Unlock()
 		}
 		if ctx.Err() != nil {
@@ -804,7 +639,7 @@ func (c *Client) connect(ctx context.Context, url string) error {
 				// Our revision is ahead of the note (its store was reset or
 				// rolled back): discard our state and reload next time.
 				c.mu.Lock()
-				c.resync = true
+				c.m.Reload()
 				c.mu.Unlock()
 			}
 			return fail(&ServerError{Code: msgs[0].Code, Message: msgs[0].Message})
@@ -831,103 +666,23 @@ func (c *Client) connect(ctx context.Context, url string) error {
 		return fail(ErrClosed)
 	}
 	var evs []event
-	if err := c.welcomeLocked(cn, &msgs[0], &evs); err != nil {
-		c.conn = nil
+	mevs, err := c.m.Welcome(&msgs[0], nil)
+	if err != nil {
 		c.mu.Unlock()
 		return fail(err)
 	}
 	c.conn, c.url = cn, url
+	c.flushLocked() // the resend of the op in flight, our selection
+	evs = c.events(evs, mevs)
 	c.status = Connected
 	if st := c.opts.OnStatus; st != nil {
 		evs = append(evs, event{fn: func() { st(Connected) }})
 	}
-	c.handleLocked(cn, msgs[1:], &evs)
+	evs, _ = c.handleLocked(cn, msgs[1:], evs, nil)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); cn.writePump() }()
 	c.deliverLocked(evs) // before the reader starts, so callbacks stay in order
 	go func() { defer c.wg.Done(); c.readPump(cn) }()
-	return nil
-}
-
-// welcomeLocked takes the welcome's state. On a reconnect with catch-up the
-// local state stays and the in-flight op is resent unless the server already
-// committed it; with a full text the note is reloaded.
-func (c *Client) welcomeLocked(cn *conn, m *protocol.Msg, evs *[]event) error {
-	if c.clientID != "" {
-		c.pastIDs = append(c.pastIDs, c.clientID)
-		if len(c.pastIDs) > maxPastIDs {
-			c.pastIDs = c.pastIDs[1:]
-		}
-	}
-	c.clientID = m.Client
-	c.readOnly = m.ReadOnly
-	c.title = m.Title
-	c.color = m.Color()
-	if len(m.Limits) > 0 {
-		var l protocol.Limits
-		if json.Unmarshal(m.Limits, &l) == nil {
-			c.limits = l
-		}
-	}
-	c.peers = make(map[string]*peerState)
-	if len(m.Peers) > 0 {
-		var ps []protocol.Peer
-		if err := json.Unmarshal(m.Peers, &ps); err != nil {
-			return fmt.Errorf("welcome: bad peers: %w", err)
-		}
-		for _, p := range ps {
-			c.peers[p.Client] = &peerState{Peer: p}
-		}
-	}
-	c.seq = max(c.seq, m.LastSeq)
-	c.conn = cn // so the resend below goes out on this connection
-	// The new connection's peers do not know our selection yet.
-	c.sendSel = c.sel != nil
-	if m.Catchup && c.welcomed && !c.resync {
-		// Catch-up: the ops after our revision follow. The in-flight op was
-		// committed if its seq <= lastSeq (its ack is in the catch-up);
-		// otherwise resend it, based on our revision.
-		if p := c.inflight; p != nil {
-			p.sent = false
-			if p.seq <= m.LastSeq {
-				p.sent = true
-			} else {
-				c.sendInflightLocked()
-			}
-		} else {
-			c.sendPresenceLocked()
-		}
-		return nil
-	}
-	if !m.HasText {
-		return errors.New("welcome: no text and no catch-up")
-	}
-	doc, err := ot.NewDocument(m.Text)
-	if err != nil {
-		return fmt.Errorf("welcome: %w", err)
-	}
-	if c.inflight != nil && !(c.inflight.seq <= m.LastSeq && c.buffer == nil) {
-		discarded := c.inflight.op
-		if c.buffer != nil {
-			if d, err := ot.Compose(discarded, c.buffer.op); err == nil {
-				discarded = d
-			}
-		}
-		rerr := &ResyncError{Reason: "the server sent the whole note instead of a catch-up", Discarded: discarded}
-		if c.resync {
-			rerr.Reason = "the server refused an edit"
-		}
-		if f := c.opts.OnError; f != nil {
-			*evs = append(*evs, event{fn: func() { f(rerr) }})
-		}
-	}
-	c.inflight, c.buffer = nil, nil
-	c.doc, c.textOK = doc, false
-	c.rev = m.Rev
-	c.hist = [historyLen]histEntry{}
-	c.sel = clampSel(c.sel, doc.Len())
-	c.welcomed, c.resync = true, false
-	c.sendPresenceLocked()
 	return nil
 }
 
@@ -951,35 +706,45 @@ func (c *Client) deliverLocked(evs []event) {
 	c.mu.Unlock()
 }
 
-// event is one callback to run: an op, an ack, or anything else as a closure.
+// event is one callback to run: one of the machine's events, or anything
+// else as a closure.
 type event struct {
-	kind   uint8 // evFunc, evRemote or evAck
-	remote RemoteOp
-	ack    Ack
-	fn     func()
+	Event        // when fn is nil
+	fn    func() // a closure to run
 }
 
-const (
-	evFunc uint8 = iota
-	evRemote
-	evAck
-)
+// events appends the machine's events to evs.
+func (c *Client) events(evs []event, mevs []Event) []event {
+	for i := range mevs {
+		evs = append(evs, event{Event: mevs[i]})
+	}
+	return evs
+}
 
 func (c *Client) run(evs []event) {
 	for i := range evs {
 		e := &evs[i]
-		switch e.kind {
-		case evRemote:
-			c.opts.OnRemoteOp(e.remote)
-		case evAck:
-			c.opts.OnAck(e.ack)
-		default:
+		if e.fn != nil {
 			e.fn()
+			continue
+		}
+		switch e.Kind {
+		case EvRemote:
+			c.opts.OnRemoteOp(e.Remote)
+		case EvAck:
+			c.opts.OnAck(e.Ack)
+		case EvPresence:
+			c.opts.OnPresence(e.Peer)
+		case EvLeave:
+			c.opts.OnLeave(e.Client)
+		case EvError:
+			c.opts.OnError(e.Err)
 		}
 	}
 }
 
 // readFrame reads the next message into buf, which is reused from frame to
+
 // frame: nothing may keep a reference into the result.
 func readFrame(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
 	_, r, err := ws.NextReader()
@@ -1006,10 +771,14 @@ func closeError(err error) *websocket.CloseError {
 
 // readPump reads frames until the connection fails, handling each frame
 // under the lock and running the callbacks it produced after unlocking.
+
+// readPump reads frames until the connection fails, handling each frame
+// under the lock and running the callbacks it produced after unlocking.
 func (c *Client) readPump(cn *conn) {
 	defer close(cn.done)
 	var msgs []protocol.Msg
-	var evs []event // reused from frame to frame
+	var evs []event  // reused from frame to frame
+	var mevs []Event // likewise
 	var buf bytes.Buffer
 	intern := make(map[string]string)
 	for {
@@ -1032,238 +801,37 @@ func (c *Client) readPump(cn *conn) {
 			c.mu.Unlock()
 			return
 		}
-		c.handleLocked(cn, msgs, &evs)
+		evs, mevs = c.handleLocked(cn, msgs, evs, mevs)
 		c.deliverLocked(evs)
 	}
 }
 
-// protocolError drops the connection after the server broke the protocol
-// (a gap in revisions, an op that does not apply); the next connection
-// reloads the note.
-type protocolError struct {
-	msg    string
-	reload bool // the local state is suspect: reload the note rather than catch up
-}
-
-func (e *protocolError) Error() string { return "protocol violation: " + e.msg }
-
-// handleLocked processes messages in order, appending callbacks to evs.
-func (c *Client) handleLocked(cn *conn, msgs []protocol.Msg, evs *[]event) {
-	now := time.Now()
-	for i := range msgs {
-		if c.conn != cn {
-			return
-		}
-		m := &msgs[i]
-		var err error
-		switch m.Type {
-		case "op":
-			err = c.remoteOpLocked(m, now, evs)
-		case "ack":
-			err = c.ackLocked(m, now, evs)
-		case "presence":
-			c.presenceLocked(m, evs)
-		case "leave":
-			delete(c.peers, m.Client)
-			if f := c.opts.OnLeave; f != nil {
-				id := m.Client
-				*evs = append(*evs, event{fn: func() { f(id) }})
-			}
-		case "error":
-			c.serverErrorLocked(cn, m, evs)
-		case "welcome":
-			err = &protocolError{"a second welcome", true}
-		default:
-			// Unknown message types are ignored: the server may add some.
-		}
-		if err != nil {
-			var pe *protocolError
-			if errors.As(err, &pe) && pe.reload {
-				c.resync = true
-			}
-			if f := c.opts.OnError; f != nil {
-				*evs = append(*evs, event{fn: func() { f(err) }})
-			}
-			go cn.shutdown(websocket.CloseProtocolError, "protocol violation")
-			return
-		}
+// handleLocked gives msgs to the machine, sends what it queued, does what
+// it asks of the connection and appends the callbacks to evs. mevs is
+// scratch space for the machine's events, returned for reuse.
+func (c *Client) handleLocked(cn *conn, msgs []protocol.Msg, evs []event, mevs []Event) ([]event, []Event) {
+	clear(mevs)
+	mevs, act := c.m.Receive(msgs, mevs[:0])
+	c.flushLocked()
+	evs = c.events(evs, mevs)
+	if act.Gone != nil {
+		c.gone = act.Gone
 	}
-}
-
-func (c *Client) remoteOpLocked(m *protocol.Msg, now time.Time, evs *[]event) error {
-	if m.Rev <= c.rev {
-		return nil // already seen (a repeat after a race with a reconnect)
-	}
-	if m.Rev != c.rev+1 {
-		return &protocolError{msg: fmt.Sprintf("op for revision %d while at %d", m.Rev, c.rev)}
-	}
-	if p := c.inflight; p != nil && m.Client != "" && c.wasMe(m.Client) {
-		// Our own in-flight op, sent on an earlier connection and committed
-		// after this one joined: the server reports it as someone else's
-		// op. It is its ack (a later ack of the resend repeats the revision
-		// and is ignored).
-		ack := protocol.Msg{Type: "ack", Seq: p.seq, Rev: m.Rev}
-		return c.ackLocked(&ack, now, evs)
-	}
-	op, err := ot.ParseJSON(m.Op)
-	if err != nil {
-		return &protocolError{"bad op: " + err.Error(), true}
-	}
-	committed := op
-	if p := c.inflight; p != nil {
-		var pp ot.Operation
-		if pp, op, err = ot.Transform(p.op, op); err != nil {
-			return &protocolError{"op does not fit: " + err.Error(), true}
-		}
-		p.op = pp
-		if b := c.buffer; b != nil {
-			var bp ot.Operation
-			if bp, op, err = ot.Transform(b.op, op); err != nil {
-				return &protocolError{"op does not fit: " + err.Error(), true}
-			}
-			b.op = bp
-		}
-	}
-	if err := c.doc.Apply(op); err != nil {
-		return &protocolError{"op does not apply: " + err.Error(), true}
-	}
-	c.textOK = false
-	transformSel(c.sel, op)
-	c.rev = m.Rev
-	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: committed}
-	if f := c.opts.OnRemoteOp; f != nil {
-		r := RemoteOp{Rev: m.Rev, Op: committed, Client: m.Client, Received: now}
-		*evs = append(*evs, event{kind: evRemote, remote: r})
-	}
-	if len(m.Sel) > 0 && m.Client != "" {
-		// The author's selection after the op, at m.Rev: the server sends
-		// it in the op instead of a presence message.
-		c.peerSelLocked(c.peerLocked(m.Client), m.Rev, m.Sel, evs)
-	}
-	return nil
-}
-
-// wasMe reports whether id was the public id of one of this client's
-// earlier connections.
-func (c *Client) wasMe(id string) bool {
-	for _, p := range c.pastIDs {
-		if p == id {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *Client) ackLocked(m *protocol.Msg, now time.Time, evs *[]event) error {
-	p := c.inflight
-	if p == nil || m.Seq != p.seq {
-		if m.Rev <= c.rev || (p != nil && m.Seq < p.seq) {
-			return nil // a repeated ack for an op acknowledged before
-		}
-		return &protocolError{fmt.Sprintf("ack for seq %d, which is not in flight", m.Seq), true}
-	}
-	if m.Rev != c.rev+1 {
-		return &protocolError{msg: fmt.Sprintf("ack for revision %d while at %d", m.Rev, c.rev)}
-	}
-	c.rev = m.Rev
-	c.hist[m.Rev%historyLen] = histEntry{rev: m.Rev, op: p.op}
-	c.inflight = nil
-	if f := c.opts.OnAck; f != nil {
-		a := Ack{Seq: p.seq, Rev: m.Rev, Op: p.op, SentAt: p.sentAt, EditedAt: p.editedAt, Received: now}
-		*evs = append(*evs, event{kind: evAck, ack: a})
-	}
-	if b := c.buffer; b != nil {
-		c.buffer = nil
-		c.seq++
-		b.seq = c.seq
-		c.inflight = b
-		c.sendInflightLocked()
-	} else {
-		c.sendPresenceLocked()
-	}
-	return nil
-}
-
-func (c *Client) presenceLocked(m *protocol.Msg, evs *[]event) {
-	p := c.peerLocked(m.Client)
-	if !protocol.SameStr(m.NameRaw, p.Name) {
-		p.Name = m.Name()
-	}
-	if !protocol.SameStr(m.ColorRaw, p.Color) {
-		p.Color = m.Color()
-	}
-	p.ReadOnly = m.ReadOnly
-	c.peerSelLocked(p, m.Rev, m.Sel, evs)
-}
-
-// peerLocked returns the peer with public id client, added when unknown.
-func (c *Client) peerLocked(client string) *peerState {
-	p := c.peers[client]
-	if p == nil {
-		p = &peerState{Peer: protocol.Peer{Client: client}}
-		c.peers[client] = p
-	}
-	return p
-}
-
-// peerSelLocked sets p's selection to raw (its JSON, empty for none), which
-// refers to revision rev, and reports p to OnPresence: for a presence
-// message, and for an op that carries its author's selection.
-func (c *Client) peerSelLocked(p *peerState, rev int64, raw []byte, evs *[]event) {
-	p.Rev = scribe.Revision(rev)
-	// The selection is decoded when someone looks at it: in a busy note a
-	// selection arrives with nearly every op.
-	p.Sel, p.raw = nil, nil
-	if len(raw) > 0 {
-		p.raw = bytes.Clone(raw) // raw points into the reused frame buffer
-	}
-	if f := c.opts.OnPresence; f != nil {
-		q := p.peer()
-		q.Sel = c.localSel(q.Sel, int64(q.Rev))
-		*evs = append(*evs, event{fn: func() { f(q) }})
-	}
-}
-
-// serverErrorLocked reports an error message and, when it refused the op
-// in flight, does what docs/protocol.md prescribes for its code.
-func (c *Client) serverErrorLocked(cn *conn, m *protocol.Msg, evs *[]event) {
-	se := &ServerError{Code: m.Code, Message: m.Message, Seq: m.Seq, HasSeq: m.HasSeq}
-	if f := c.opts.OnError; f != nil {
-		*evs = append(*evs, event{fn: func() { f(se) }})
-	}
-	p := c.inflight
-	if !se.HasSeq || p == nil || se.Seq != p.seq {
-		return
-	}
-	p.sent = false
-	switch se.Code {
-	case scribe.ERATELIMIT:
-		// Keep it and resend it, same seq, after a pause of two intervals
-		// of the server's rate.
-		delay := 100 * time.Millisecond
-		if r := c.limits.OpsPerSecond; r > 0 {
-			delay = min(max(time.Duration(2*float64(time.Second)/r), 50*time.Millisecond), 2*time.Second)
-		}
-		time.AfterFunc(delay, func() {
+	if act.Retry > 0 {
+		seq := act.RetrySeq
+		time.AfterFunc(act.Retry, func() {
 			c.mu.Lock()
 			defer c.mu.Unlock()
-			if !c.closed && c.conn == cn && c.inflight == p && !p.sent {
-				c.sendInflightLocked()
+			if !c.closed && c.conn == cn {
+				c.m.RetryInflight(seq)
+				c.flushLocked()
 			}
 		})
-	case scribe.EINTERNAL, scribe.EUNAVAILABLE:
-		// Keep it; reconnect (the welcome's lastSeq decides the resend).
-		go cn.shutdown(websocket.CloseNormalClosure, "retrying after a server error")
-	case scribe.ENOTFOUND:
-		// The note is gone: stop for good.
-		c.gone = &scribe.Error{Code: se.Code, Message: se.Message}
-		go cn.shutdown(websocket.CloseNormalClosure, "the note is gone")
-	default:
-		// EINVALID, ETOOLARGE, EFORBIDDEN: our text is out of step with
-		// the server's. Drop the op (and the buffer) by reloading the note.
-		c.resync = true
-		go cn.shutdown(websocket.CloseNormalClosure, "resynchronising")
 	}
+	if act.Close != 0 {
+		go cn.shutdown(act.Close, act.Reason)
+	}
+	return evs, mevs
 }
 
 // lost handles the end of a connection: status Disconnected (or Closed for
@@ -1276,9 +844,7 @@ func (c *Client) lost(cn *conn, err error) {
 		return
 	}
 	c.conn = nil
-	if p := c.inflight; p != nil {
-		p.sent = false
-	}
+	c.m.Disconnected()
 	var evs []event
 	ce := closeError(err)
 	if ce != nil && ce.Code == protocol.CloseNotFound || c.gone != nil {
@@ -1290,9 +856,9 @@ func (c *Client) lost(cn *conn, err error) {
 		c.cancel()
 	} else {
 		c.status = Disconnected
-		if ce != nil && ce.Code == protocol.ClosePolicy && !c.resync && c.inflight == nil {
+		if ce != nil && ce.Code == protocol.ClosePolicy {
 			// A refused hello rev (ahead of the server): reload.
-			c.resync = true
+			c.m.Refused()
 		}
 	}
 	if f := c.opts.OnError; f != nil {
@@ -1398,9 +964,7 @@ func (c *Client) Reconnect(ctx context.Context, url string) error {
 	}
 	old := c.conn
 	c.conn = nil
-	if p := c.inflight; p != nil {
-		p.sent = false
-	}
+	c.m.Disconnected()
 	if old != nil {
 		c.status = Disconnected
 		c.notifyLocked()

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -17,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 )
@@ -31,7 +31,11 @@ import (
 // revision are the same as everyone else's. At the end the log, replayed on
 // the first welcome's text, must give the server's text: together that is
 // "every client converged", at a fraction of the CPU of a full client per
-// received op (wsclient parses, transforms and applies each op for itself).
+// received op (client.Client parses, transforms and applies each op for itself).
+//
+// Its protocol state is package client's Machine, lean (it keeps the
+// text's length, not the text), so the bot edits by the same rules as every
+// Go client; only the frame parsing and the shared log are the bot's own.
 //
 // Its own committed op is checked too: when the ack comes, the bot's
 // in-flight op, transformed over what arrived since it was sent, must be
@@ -43,35 +47,22 @@ type botConn struct {
 	log *refLog // the note's shared revision log; nil in idle mode
 
 	client string // our public id, from the welcome
-	limits protocol.Limits
 
-	mu       sync.Mutex // guards the editing state below
-	rev      int64      // the revision we have seen (ours acknowledged, theirs applied)
-	n        int        // the document's length in UTF-16 units, our pending edits included
-	pos      int        // our cursor
-	seq      uint64     // the last seq used
-	inflight *localOp   // sent, not acknowledged
-	buffer   *localOp   // edited while inflight was out; sent on its ack
-	dead     bool       // the connection ended
-	waiters  []chan struct{}
+	mu      sync.Mutex      // guards m and the fields below
+	m       *client.Machine // the protocol state: a lean machine (no text)
+	dead    bool            // the connection ended
+	waiters []chan struct{}
+	evs     []client.Event // scratch for the machine's events, under mu
 
 	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
 
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
 	enc []byte     // the encoding buffer, under wmu
 
-	onAck    func(rev int64, op *localOp, at time.Time)
+	onAck    func(client.Ack)
 	onRemote func(rev int64, at time.Time)
 	onError  func(error)
 	onClose  func()
-}
-
-// localOp is an edit of ours not yet acknowledged.
-type localOp struct {
-	op       ot.Operation
-	seq      uint64
-	sentAt   time.Time
-	editedAt time.Time // the first keystroke in it
 }
 
 // dialBot connects to a note's websocket, says hello and reads the
@@ -88,7 +79,7 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 	ws.SetReadLimit(64 << 20)
 	var sid [16]byte
 	_, _ = rand.Read(sid[:])
-	hello := protocol.EncodeHello(protocol.Hello{Session: base64.RawURLEncoding.EncodeToString(sid[:]), Name: name})
+	hello := protocol.EncodeHello(protocol.Hello{Session: base64.RawURLEncoding.EncodeToString(sid[:]), Name: name}) // a new session, as Machine.Hello gives before the first welcome
 	_ = ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {
 		_ = ws.Close()
@@ -115,10 +106,14 @@ func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, erro
 		return nil, fmt.Errorf("await welcome: the first frame is not a welcome: %.200s", frame)
 	}
 	w := &msgs[0]
-	b := &botConn{ws: ws, log: log, client: w.Client, rev: w.Rev, n: ot.Len16(w.Text)}
-	if len(w.Limits) > 0 {
-		_ = json.Unmarshal(w.Limits, &b.limits)
+	m := client.NewLeanMachine(name)
+	m.Want = client.EvAck // remote ops are reported by revision, from remote
+	if _, err := m.Welcome(w, nil); err != nil {
+		_ = ws.Close()
+		return nil, err
 	}
+	m.Outbox() // nothing to say yet: no selection, no edit
+	b := &botConn{ws: ws, log: log, client: w.Client, m: m}
 	if log != nil {
 		if err := log.welcome(w.Rev, w.Text); err != nil {
 			_ = ws.Close()
@@ -213,7 +208,7 @@ func (b *botConn) handleFrame(f []byte, now time.Time) error {
 		if i >= len(f) {
 			return errors.New("truncated frame")
 		}
-		next := b.rev + 1 + int64(len(run)) // b.rev changes only on this goroutine
+		next := b.rev() + 1 + int64(len(run)) // the revision changes only on this goroutine
 		if rec := b.log.msg(next); rec != nil && bytes.HasPrefix(f[i:], rec.msg) {
 			run = append(run, rec.op)
 			i += len(rec.msg)
@@ -264,8 +259,8 @@ func skipSpace(b []byte, i int) int {
 func (b *botConn) message(m *protocol.Msg, raw []byte, now time.Time) error {
 	switch m.Type {
 	case "op":
-		if m.Rev != b.rev+1 {
-			return fmt.Errorf("op for revision %d where %d was due", m.Rev, b.rev+1)
+		if next := b.rev() + 1; m.Rev != next {
+			return fmt.Errorf("op for revision %d where %d was due", m.Rev, next)
 		}
 		op, err := b.log.remote(m.Rev, m.Op, raw)
 		if err != nil {
@@ -280,44 +275,24 @@ func (b *botConn) message(m *protocol.Msg, raw []byte, now time.Time) error {
 	return nil // presence, leave, pong: nothing to keep
 }
 
+// rev returns the bot's revision, without the lock: only for the reading
+// goroutine, the only one that changes the revision (remote ops and acks;
+// an edit does not).
+func (b *botConn) rev() int64 { return b.m.Revision() }
+
 // remote takes other clients' committed ops, the revisions after ours.
 func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	first := b.rev + 1
-	if b.inflight != nil && b.buffer == nil {
-		// The ot.js client, for a whole run at once: our in-flight op
-		// moves over theirs, and our cursor (in the text after it) through
-		// their ops moved past it.
-		op, sel, err := ot.TransformOver(b.inflight.op, ops, ot.Selection{{Anchor: b.pos, Head: b.pos}})
-		if err != nil {
-			return fmt.Errorf("revisions %d-%d: %w", first, first+int64(len(ops))-1, err)
-		}
-		b.inflight.op, b.n, b.pos = op, op.TargetLen(), sel[0].Head
-	} else {
-		// Op by op: over our in-flight op and buffer, if any, then onto our
-		// text.
-		for i, op := range ops {
-			if b.inflight != nil {
-				var err error
-				if b.inflight.op, op, err = ot.Transform(b.inflight.op, op); err == nil {
-					b.buffer.op, op, err = ot.Transform(b.buffer.op, op)
-				}
-				if err != nil {
-					return fmt.Errorf("revision %d: %w", first+int64(i), err)
-				}
-			}
-			if op.BaseLen() != b.n {
-				return fmt.Errorf("revision %d: op for length %d, the document has %d", first+int64(i), op.BaseLen(), b.n)
-			}
-			b.n = op.TargetLen()
-			b.pos = ot.TransformIndex(b.pos, op)
-		}
+	first := b.m.Revision() + 1
+	var err error
+	b.evs, err = b.m.RemoteOps(ops, b.evs[:0])
+	if err != nil {
+		return err
 	}
-	b.rev += int64(len(ops))
 	b.wake()
 	if b.onRemote != nil {
-		for r := first; r <= b.rev; r++ {
+		for r := first; r <= b.m.Revision(); r++ {
 			b.onRemote(r, now)
 		}
 	}
@@ -327,23 +302,28 @@ func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 // ack takes the acknowledgement of our in-flight op and sends the buffer.
 func (b *botConn) ack(m *protocol.Msg, now time.Time) error {
 	b.mu.Lock()
-	if b.inflight == nil || m.Seq != b.inflight.seq || m.Rev != b.rev+1 {
+	if !b.m.InFlight() || m.Rev != b.m.Revision()+1 {
+		rev := b.m.Revision()
 		b.mu.Unlock()
-		return fmt.Errorf("unexpected ack of seq %d as revision %d (at revision %d)", m.Seq, m.Rev, b.rev)
+		return fmt.Errorf("unexpected ack of seq %d as revision %d (at revision %d)", m.Seq, m.Rev, rev)
 	}
-	done := b.inflight
-	b.inflight = nil
-	b.rev = m.Rev
-	err := b.log.own(m.Rev, done.op)
-	if b.buffer != nil {
-		b.inflight, b.buffer = b.buffer, nil
-		b.sendLocked(b.inflight, now) // unlocks
-	} else {
-		b.wake()
+	evs, err := b.m.Ack(m.Seq, m.Rev, now, b.evs[:0])
+	b.evs = evs
+	var ack client.Ack
+	for _, e := range evs {
+		if e.Kind == client.EvAck {
+			ack = e.Ack
+		}
+	}
+	if err != nil || ack.Rev != m.Rev {
 		b.mu.Unlock()
+		return fmt.Errorf("unexpected ack of seq %d as revision %d: %v", m.Seq, m.Rev, err)
 	}
+	err = b.log.own(m.Rev, ack.Op)
+	b.wake()
+	b.sendLocked() // unlocks
 	if b.onAck != nil {
-		b.onAck(m.Rev, done, now)
+		b.onAck(ack)
 	}
 	return err
 }
@@ -357,66 +337,81 @@ func (b *botConn) edit(build func(n, pos int) (ot.Operation, int)) error {
 		b.mu.Unlock()
 		return errBotClosed
 	}
-	op, pos := build(b.n, b.pos)
-	if op.BaseLen() != b.n {
+	err := b.m.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
+		op, pos := build(n, cursor(sel))
+		return op, ot.Selection{{Anchor: pos, Head: pos}}
+	})
+	if err != nil {
+		b.m.Outbox()
 		b.mu.Unlock()
-		return fmt.Errorf("edit of length %d on a document of %d", op.BaseLen(), b.n)
+		return err
 	}
-	b.n, b.pos = op.TargetLen(), pos
-	now := time.Now()
-	switch {
-	case b.inflight == nil:
-		b.inflight = &localOp{op: op, editedAt: now}
-		b.sendLocked(b.inflight, now) // unlocks
-		return nil
-	case b.buffer == nil:
-		b.buffer = &localOp{op: op, editedAt: now}
-	default:
-		c, err := ot.Compose(b.buffer.op, op)
-		if err != nil {
-			b.mu.Unlock()
-			return err
-		}
-		b.buffer.op = c
-	}
-	b.mu.Unlock()
+	b.sendLocked() // unlocks
 	return nil
+}
+
+// cursor is the head of sel's first range, 0 for none.
+func cursor(sel ot.Selection) int {
+	if len(sel) == 0 {
+		return 0
+	}
+	return sel[0].Head
 }
 
 var errBotClosed = errors.New("connection closed")
 
-// sendLocked sends p as the in-flight op. It is called with mu held and
+// sendLocked writes what the machine queued. It is called with mu held and
 // releases it, writing outside mu but inside wmu so that sends stay in
 // order.
-func (b *botConn) sendLocked(p *localOp, now time.Time) {
-	b.seq++
-	p.seq, p.sentAt = b.seq, now
+func (b *botConn) sendLocked() {
+	out := b.m.Outbox()
+	if len(out) == 0 {
+		b.mu.Unlock()
+		return
+	}
 	b.wmu.Lock()
-	e := protocol.AppendClientOp(b.enc[:0], protocol.OpMsg{Rev: scribe.Revision(b.rev), Seq: p.seq, Op: p.op, Sel: []ot.Range{{Anchor: b.pos, Head: b.pos}}})
+	e := b.enc[:0]
+	var starts [4]int
+	k := 0
+	for i := range out {
+		if k < len(starts) {
+			starts[k] = len(e)
+			k++
+		}
+		e = out[i].Append(e)
+	}
 	b.enc = e
 	b.mu.Unlock()
-	if err := b.ws.WriteMessage(websocket.TextMessage, e); err != nil {
-		_ = b.ws.Close() // the reader notices and marks the bot dead
+	for i := 0; i < k; i++ {
+		end := len(e)
+		if i+1 < k {
+			end = starts[i+1]
+		}
+		if err := b.ws.WriteMessage(websocket.TextMessage, e[starts[i]:end]); err != nil {
+			_ = b.ws.Close() // the reader notices and marks the bot dead
+			break
+		}
 	}
 	b.wmu.Unlock()
 }
 
-// moveTo sets the cursor and tells the others (a presence message).
+// moveTo sets the cursor and tells the others (a presence message, or with
+// the op in flight if there is one).
 func (b *botConn) moveTo(pos int) error {
 	b.mu.Lock()
-	b.pos = pos
-	msg := protocol.AppendClientPresence(nil, protocol.Presence{Rev: scribe.Revision(b.rev), Sel: []ot.Range{{Anchor: pos, Head: pos}}})
-	b.wmu.Lock()
-	b.mu.Unlock()
-	defer b.wmu.Unlock()
-	return b.ws.WriteMessage(websocket.TextMessage, msg)
+	if err := b.m.Select(ot.Selection{{Anchor: pos, Head: pos}}); err != nil {
+		b.mu.Unlock()
+		return err
+	}
+	b.sendLocked() // unlocks
+	return nil
 }
 
 // state returns the revision and whether edits are pending.
 func (b *botConn) state() (rev int64, pending, dead bool, n int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.rev, b.inflight != nil || b.buffer != nil, b.dead, b.n
+	return b.m.Revision(), b.m.Pending(), b.dead, b.m.Len()
 }
 
 // wait blocks until cond holds (checked under mu after every change), the

@@ -3,7 +3,7 @@
 // and measures what people would feel. The clients are botConns: lean
 // protocol clients that share the decoding of each revision (see botConn),
 // so that the tool, on the same machine, costs less than the server it
-// measures; the final check reads the server's text with a full wsclient.
+// measures; the final check reads the server's text with a full client.
 //
 // Modes:
 //   - typing: each client types one character every 1/Rate seconds (10 per
@@ -49,8 +49,8 @@ import (
 	"time"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/server/wsclient"
 )
 
 // Modes.
@@ -260,14 +260,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		fmt.Fprintf(cfg.Log, "bench: created note %s\n", note)
 	}
 	res.Note = note
-	wsURL := wsclient.NoteURL(cfg.URL, scribe.NoteID(note))
+	wsURL := client.NoteURL(cfg.URL, scribe.NoteID(note))
 	urls := []string{wsURL}
 	for len(urls) < cfg.Notes {
 		id, err := createNote(ctx, httpc, cfg.URL)
 		if err != nil {
 			return nil, err
 		}
-		urls = append(urls, wsclient.NoteURL(cfg.URL, scribe.NoteID(id)))
+		urls = append(urls, client.NoteURL(cfg.URL, scribe.NoteID(id)))
 	}
 	res.Notes = len(urls)
 	if len(urls) > 1 {
@@ -304,7 +304,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			live = append(live, b)
 		}
 	}
-	res.ServerOpsPerSecondLimit = live[0].c.limits.OpsPerSecond
+	res.ServerOpsPerSecondLimit = live[0].c.m.Limits().OpsPerSecond
 	if cfg.Mode == Flood && res.ServerOpsPerSecondLimit > 0 {
 		fmt.Fprintf(cfg.Log, "bench: the server limits each connection to %g ops/s, which caps flood mode\n", res.ServerOpsPerSecondLimit)
 	}
@@ -456,14 +456,14 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 	return b, nil
 }
 
-func (b *bot) onAck(rev int64, op *localOp, at time.Time) {
-	r := b.r
-	b.ack.record(at.Sub(op.sentAt))
+func (b *bot) onAck(a client.Ack) {
+	r, rev, at, op := b.r, a.Rev, a.Received, a
+	b.ack.record(at.Sub(op.SentAt))
 	if r.inWindow(at) {
 		r.committed.Add(1)
 	}
-	if t0 := r.t0.Load(); t0 != 0 && op.sentAt.UnixNano() >= t0 {
-		r.revs.sent(rev, op.sentAt.UnixNano(), op.editedAt.UnixNano(), b)
+	if t0 := r.t0.Load(); t0 != 0 && op.SentAt.UnixNano() >= t0 {
+		r.revs.sent(rev, op.SentAt.UnixNano(), op.EditedAt.UnixNano(), b)
 	}
 	if r.cfg.Mode == Flood && b.flooded.Load() {
 		b.floodNext()
@@ -491,12 +491,12 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 	}
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := first.wait(wctx, func(b *botConn) bool { return b.inflight == nil }); err != nil {
+	if err := first.wait(wctx, func(b *botConn) bool { return !b.m.InFlight() }); err != nil {
 		return fmt.Errorf("seed the note: %w", err)
 	}
 	rev, _, _, _ := first.state()
 	for i, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.m.Revision() >= rev }); err != nil {
 			return fmt.Errorf("seed the note: client %d: %w", b.i, err)
 		}
 		if err := b.c.moveTo(base + 1 + i); err != nil {
@@ -607,7 +607,7 @@ func (b *bot) floodNext() {
 }
 
 // converge waits until every bot has its edits acknowledged, reads the
-// server's text through a fresh, full client (wsclient), waits for every
+// server's text through a fresh, full client (client.Client), waits for every
 // bot to reach that revision, and checks: each bot at that revision with
 // the text's length and no edit pending, no revision received differently
 // by two bots, and the shared record replayed from the first welcome giving
@@ -617,7 +617,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	defer cancel()
 	unsynced := 0
 	for _, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.inflight == nil && c.buffer == nil }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return !c.m.Pending() }); err != nil {
 			unsynced++
 		}
 	}
@@ -625,7 +625,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 		res.ConvergeNote = fmt.Sprintf("%d clients still had unacknowledged edits after 60s (or lost their connection)", unsynced)
 		return
 	}
-	probe, err := wsclient.Dial(wctx, url, wsclient.Options{Name: "bench-probe"})
+	probe, err := client.Dial(wctx, url, client.Options{Name: "bench-probe"})
 	if err != nil {
 		res.ConvergeNote = "cannot read the server's text: " + err.Error()
 		return
@@ -635,7 +635,7 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	res.FinalRevision, res.TextUnits = rev, ot.Len16(want)
 	same := 0
 	for _, b := range bots {
-		if err := b.c.wait(wctx, func(c *botConn) bool { return c.rev >= rev }); err != nil {
+		if err := b.c.wait(wctx, func(c *botConn) bool { return c.m.Revision() >= rev }); err != nil {
 			continue
 		}
 		if brev, pending, dead, n := b.c.state(); brev == rev && !pending && !dead && n == res.TextUnits {

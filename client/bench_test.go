@@ -1,4 +1,4 @@
-package wsclient
+package client
 
 import (
 	"fmt"
@@ -12,14 +12,13 @@ import (
 // BenchmarkRemoteOps measures what a client spends per op it receives in a
 // busy note: parsing a server frame of 20 ops, each carrying its author's
 // cursor (as a typing crowd produces), applying them to its document and
-// moving the authors' cursors. (The load tool uses lighter bots, but a Go
+// moving the authors' cursors, in the state machine (Machine.Receive). (The load tool uses lighter bots, but a Go
 // bot or test client pays this.)
 func BenchmarkRemoteOps(b *testing.B) {
 	const batch = 20
 	text := strings.Repeat("the quick brown fox jumps over the lazy dog\n", 500) // 22 KB
-	doc, _ := ot.NewDocument(text)
-	c := &Client{doc: doc, peers: make(map[string]*peerState)}
-	n := doc.Len()
+	n := ot.Len16(text)
+	var m *Machine
 	frames := make([][]byte, 64)
 	rev := int64(0)
 	for f := range frames {
@@ -37,9 +36,8 @@ func BenchmarkRemoteOps(b *testing.B) {
 		sb.WriteByte(']')
 		frames[f] = []byte(sb.String())
 	}
-	cn := &conn{}
 	var msgs []protocol.Msg
-	var evs []event
+	var evs []Event
 	intern := make(map[string]string)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -47,8 +45,10 @@ func BenchmarkRemoteOps(b *testing.B) {
 		f := i % len(frames)
 		if f == 0 {
 			b.StopTimer()
-			doc, _ = ot.NewDocument(text)
-			c.doc, c.rev, c.conn = doc, 0, cn
+			m = NewMachine("")
+			if _, err := m.Welcome(&protocol.Msg{Type: "welcome", HasText: true, Text: text}, nil); err != nil {
+				b.Fatal(err)
+			}
 			b.StartTimer()
 		}
 		var err error
@@ -56,10 +56,10 @@ func BenchmarkRemoteOps(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		evs = evs[:0]
-		c.handleLocked(cn, msgs, &evs)
-		if c.rev != int64(f+1)*batch {
-			b.Fatalf("at revision %d after frame %d", c.rev, f)
+		var act Action
+		evs, act = m.Receive(msgs, evs[:0])
+		if m.Revision() != int64(f+1)*batch || act != (Action{}) {
+			b.Fatalf("at revision %d after frame %d (%+v)", m.Revision(), f, act)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/op-received")

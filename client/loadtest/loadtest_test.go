@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scribe-notes/scribe/client/loadtest"
 	"github.com/scribe-notes/scribe/server"
-	"github.com/scribe-notes/scribe/server/loadtest"
 	"github.com/scribe-notes/scribe/server/servertest"
 )
 

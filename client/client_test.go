@@ -1,4 +1,4 @@
-package wsclient_test
+package client_test
 
 import (
 	"context"
@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
-	"github.com/scribe-notes/scribe/server/wsclient"
 	"github.com/scribe-notes/scribe/store/bolt"
 )
 
@@ -39,14 +39,14 @@ func (ts *testServer) newNote(t *testing.T, text string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return wsclient.NoteURL(ts.URL, n.ID)
+	return client.NoteURL(ts.URL, n.ID)
 }
 
-func dial(t *testing.T, url string, opts wsclient.Options) *wsclient.Client {
+func dial(t *testing.T, url string, opts client.Options) *client.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := wsclient.Dial(ctx, url, opts)
+	c, err := client.Dial(ctx, url, opts)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -73,14 +73,14 @@ func insertAt(t *testing.T, n, pos int, s string) ot.Operation {
 // serverText reads the note's text at the head through a fresh connection.
 func serverText(t *testing.T, url string) (string, int64) {
 	t.Helper()
-	c := dial(t, url, wsclient.Options{Name: "probe"})
+	c := dial(t, url, client.Options{Name: "probe"})
 	defer c.Close()
 	return c.Text(), c.Revision()
 }
 
 // converged waits for every client to be synced and at the server's head,
 // and checks they all hold the server's text.
-func converged(t *testing.T, url string, clients ...*wsclient.Client) string {
+func converged(t *testing.T, url string, clients ...*client.Client) string {
 	t.Helper()
 	ctx := ctxT(t)
 	for i, c := range clients {
@@ -104,8 +104,8 @@ func TestEditReachesPeers(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "# Standup\n")
 	var seen atomic.Int64
-	a := dial(t, url, wsclient.Options{Name: "Ada"})
-	b := dial(t, url, wsclient.Options{Name: "Grace", OnRemoteOp: func(op wsclient.RemoteOp) {
+	a := dial(t, url, client.Options{Name: "Ada"})
+	b := dial(t, url, client.Options{Name: "Grace", OnRemoteOp: func(op client.RemoteOp) {
 		if op.Client != a.ClientID() {
 			t.Errorf("remote op from %q, want %q", op.Client, a.ClientID())
 		}
@@ -135,8 +135,8 @@ func TestEditReachesPeers(t *testing.T) {
 func TestAckCallback(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "")
-	acks := make(chan wsclient.Ack, 10)
-	a := dial(t, url, wsclient.Options{OnAck: func(ack wsclient.Ack) { acks <- ack }})
+	acks := make(chan client.Ack, 10)
+	a := dial(t, url, client.Options{OnAck: func(ack client.Ack) { acks <- ack }})
 	// Three quick edits: the first goes out, the other two are composed
 	// into the buffer and go out as one op after the first ack.
 	for _, s := range []string{"a", "b", "c"} {
@@ -148,7 +148,7 @@ func TestAckCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	close(acks)
-	var got []wsclient.Ack
+	var got []client.Ack
 	for ack := range acks {
 		got = append(got, ack)
 	}
@@ -191,9 +191,9 @@ func TestConcurrentEditsConverge(t *testing.T) {
 	ts := newTestServer(t, server.Limits{OpsPerSecond: 10000})
 	url := ts.newNote(t, "start 😀 text\n")
 	const clients, edits = 4, 60
-	cs := make([]*wsclient.Client, clients)
+	cs := make([]*client.Client, clients)
 	for i := range cs {
-		cs[i] = dial(t, url, wsclient.Options{Name: fmt.Sprintf("c%d", i)})
+		cs[i] = dial(t, url, client.Options{Name: fmt.Sprintf("c%d", i)})
 	}
 	var wg sync.WaitGroup
 	for i, c := range cs {
@@ -228,8 +228,8 @@ func TestConcurrentEditsConverge(t *testing.T) {
 func TestUTF16Offsets(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "a😀b")
-	a := dial(t, url, wsclient.Options{})
-	b := dial(t, url, wsclient.Options{})
+	a := dial(t, url, client.Options{})
+	b := dial(t, url, client.Options{})
 	if a.Len() != 4 {
 		t.Fatalf("Len() = %d, want 4 UTF-16 units for %q", a.Len(), a.Text())
 	}
@@ -266,7 +266,7 @@ func TestReadOnlyAndNotFound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := dial(t, wsclient.ShareURL(ts.URL, sh.Token), wsclient.Options{})
+	ro := dial(t, client.ShareURL(ts.URL, sh.Token), client.Options{})
 	if !ro.ReadOnly() || ro.Text() != "hello" {
 		t.Fatalf("read-only welcome: readonly %v text %q", ro.ReadOnly(), ro.Text())
 	}
@@ -274,11 +274,11 @@ func TestReadOnlyAndNotFound(t *testing.T) {
 		t.Fatalf("edit through a share: %v, want EFORBIDDEN", err)
 	}
 	ctx := ctxT(t)
-	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.URL, scribe.NewNoteID()), wsclient.Options{})
+	_, err = client.Dial(ctx, client.NoteURL(ts.URL, scribe.NewNoteID()), client.Options{})
 	if scribe.ErrorCode(err) != scribe.ENOTFOUND {
 		t.Fatalf("dial an unknown note: %v, want ENOTFOUND", err)
 	}
-	_, err = wsclient.Dial(ctx, wsclient.NoteURL(ts.URL, n.ID), wsclient.Options{Session: "no spaces allowed"})
+	_, err = client.Dial(ctx, client.NoteURL(ts.URL, n.ID), client.Options{Session: "no spaces allowed"})
 	if scribe.ErrorCode(err) != scribe.EINVALID {
 		t.Fatalf("dial with a bad session: %v, want EINVALID", err)
 	}
@@ -288,8 +288,8 @@ func TestPresence(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "0123456789")
 	moved := make(chan protocol.Peer, 16)
-	a := dial(t, url, wsclient.Options{Name: "Ada"})
-	b := dial(t, url, wsclient.Options{Name: "Grace", OnPresence: func(p protocol.Peer) {
+	a := dial(t, url, client.Options{Name: "Ada"})
+	b := dial(t, url, client.Options{Name: "Grace", OnPresence: func(p protocol.Peer) {
 		if p.Client == a.ClientID() && len(p.Sel) > 0 {
 			moved <- p
 		}
@@ -359,10 +359,10 @@ func TestSelectionWithOp(t *testing.T) {
 		events = append(events, e)
 		mu.Unlock()
 	}
-	a := dial(t, url, wsclient.Options{Name: "Ada"})
-	b := dial(t, url, wsclient.Options{
+	a := dial(t, url, client.Options{Name: "Ada"})
+	b := dial(t, url, client.Options{
 		Name:       "Grace",
-		OnRemoteOp: func(op wsclient.RemoteOp) { record(fmt.Sprintf("op %d", op.Rev)) },
+		OnRemoteOp: func(op client.RemoteOp) { record(fmt.Sprintf("op %d", op.Rev)) },
 		OnPresence: func(p protocol.Peer) {
 			if p.Client == a.ClientID() && len(p.Sel) > 0 {
 				record(fmt.Sprintf("presence %d %v", p.Rev, p.Sel))
@@ -409,8 +409,8 @@ func TestSelectionWithOp(t *testing.T) {
 func TestOfflineEditsAreKept(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "")
-	a := dial(t, url, wsclient.Options{Name: "Ada"})
-	b := dial(t, url, wsclient.Options{Name: "Grace"})
+	a := dial(t, url, client.Options{Name: "Ada"})
+	b := dial(t, url, client.Options{Name: "Grace"})
 	if err := a.Edit(insertAt(t, 0, 0, "<a0>")); err != nil {
 		t.Fatal(err)
 	}
@@ -418,7 +418,7 @@ func TestOfflineEditsAreKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Drop()
-	if err := a.WaitStatus(ctxT(t), wsclient.Disconnected); err != nil {
+	if err := a.WaitStatus(ctxT(t), client.Disconnected); err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 5; i++ {
@@ -456,8 +456,8 @@ func TestDropMidFlight(t *testing.T) {
 	ts := newTestServer(t, server.Limits{OpsPerSecond: 10000})
 	url := ts.newNote(t, "")
 	var errs atomic.Int64
-	a := dial(t, url, wsclient.Options{Name: "Ada", AutoReconnect: true})
-	b := dial(t, url, wsclient.Options{Name: "Grace", OnError: func(error) { errs.Add(1) }})
+	a := dial(t, url, client.Options{Name: "Ada", AutoReconnect: true})
+	b := dial(t, url, client.Options{Name: "Grace", OnError: func(error) { errs.Add(1) }})
 	const rounds = 25
 	for i := 0; i < rounds; i++ {
 		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<%d>", i))); err != nil {
@@ -472,7 +472,7 @@ func TestDropMidFlight(t *testing.T) {
 			time.Sleep(time.Duration(i%5) * time.Millisecond)
 		}
 		a.Drop()
-		if err := a.WaitStatus(ctxT(t), wsclient.Connected); err != nil {
+		if err := a.WaitStatus(ctxT(t), client.Connected); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -495,15 +495,15 @@ func TestDropMidFlight(t *testing.T) {
 // errorLog collects a client's server errors and resyncs.
 type errorLog struct {
 	mu         sync.Mutex
-	serverErrs []*wsclient.ServerError
-	resyncs    []*wsclient.ResyncError
+	serverErrs []*client.ServerError
+	resyncs    []*client.ResyncError
 }
 
 func (l *errorLog) onError(err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var se *wsclient.ServerError
-	var re *wsclient.ResyncError
+	var se *client.ServerError
+	var re *client.ResyncError
 	switch {
 	case errors.As(err, &se):
 		l.serverErrs = append(l.serverErrs, se)
@@ -519,7 +519,7 @@ func TestRateLimitedOpIsResent(t *testing.T) {
 	ts := newTestServer(t, server.Limits{OpsPerSecond: 5})
 	url := ts.newNote(t, "")
 	var log errorLog
-	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: log.onError})
+	a := dial(t, url, client.Options{AutoReconnect: true, OnError: log.onError})
 	for i := 0; i < 12; i++ {
 		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<%d>", i))); err != nil {
 			t.Fatal(err)
@@ -549,7 +549,7 @@ func TestRefusedOpResyncs(t *testing.T) {
 	ts := newTestServer(t, server.Limits{MaxNoteBytes: 40})
 	url := ts.newNote(t, "")
 	var log errorLog
-	a := dial(t, url, wsclient.Options{AutoReconnect: true, OnError: log.onError})
+	a := dial(t, url, client.Options{AutoReconnect: true, OnError: log.onError})
 	if err := a.Edit(insertAt(t, 0, 0, "fits")); err != nil {
 		t.Fatal(err)
 	}
@@ -578,17 +578,17 @@ func TestRefusedOpResyncs(t *testing.T) {
 func TestClose(t *testing.T) {
 	ts := newTestServer(t, server.Limits{})
 	url := ts.newNote(t, "x")
-	a := dial(t, url, wsclient.Options{AutoReconnect: true})
+	a := dial(t, url, client.Options{AutoReconnect: true})
 	if err := a.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.Edit(insertAt(t, 1, 0, "y")); !errors.Is(err, wsclient.ErrClosed) {
+	if err := a.Edit(insertAt(t, 1, 0, "y")); !errors.Is(err, client.ErrClosed) {
 		t.Fatalf("edit after close: %v, want ErrClosed", err)
 	}
-	if err := a.WaitSynced(ctxT(t)); !errors.Is(err, wsclient.ErrClosed) {
+	if err := a.WaitSynced(ctxT(t)); !errors.Is(err, client.ErrClosed) {
 		t.Fatalf("wait after close: %v, want ErrClosed", err)
 	}
-	if a.Status() != wsclient.Closed {
+	if a.Status() != client.Closed {
 		t.Fatalf("status %v", a.Status())
 	}
 	if err := a.Close(); err != nil {
@@ -610,7 +610,7 @@ func TestReloadWhenAheadOfServer(t *testing.T) {
 	}
 	base1, stop1 := start(dir1)
 	id := createNoteHTTP(t, base1)
-	a := dial(t, wsclient.NoteURL(base1, id), wsclient.Options{})
+	a := dial(t, client.NoteURL(base1, id), client.Options{})
 	for i := 0; i < 2; i++ {
 		if err := a.Edit(insertAt(t, a.Len(), a.Len(), "x")); err != nil {
 			t.Fatal(err)
@@ -624,7 +624,7 @@ func TestReloadWhenAheadOfServer(t *testing.T) {
 	copyFile(t, filepath.Join(dir1, bolt.FileName), filepath.Join(dir2, bolt.FileName)) // the "backup" at revision 2
 	base1b, stop1b := start(dir1)
 	defer stop1b()
-	if err := a.Reconnect(ctx, wsclient.NoteURL(base1b, id)); err != nil {
+	if err := a.Reconnect(ctx, client.NoteURL(base1b, id)); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
@@ -640,11 +640,11 @@ func TestReloadWhenAheadOfServer(t *testing.T) {
 	}
 	base2, stop2 := start(dir2)
 	defer stop2()
-	err := a.Reconnect(ctx, wsclient.NoteURL(base2, id))
+	err := a.Reconnect(ctx, client.NoteURL(base2, id))
 	if scribe.ErrorCode(err) != scribe.EINVALID {
 		t.Fatalf("reconnect with a revision ahead of the server: %v, want EINVALID", err)
 	}
-	if err := a.Reconnect(ctx, wsclient.NoteURL(base2, id)); err != nil {
+	if err := a.Reconnect(ctx, client.NoteURL(base2, id)); err != nil {
 		t.Fatalf("second reconnect: %v", err)
 	}
 	if a.Revision() != 2 || a.Text() != atTwo {

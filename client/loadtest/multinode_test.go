@@ -20,8 +20,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
-	"github.com/scribe-notes/scribe/server/wsclient"
 	"github.com/scribe-notes/scribe/store/redis"
 )
 
@@ -165,7 +165,7 @@ func dropPrefix(t *testing.T, prefix string) {
 // whole, never deleted).
 type writer struct {
 	id     int
-	c      *wsclient.Client
+	c      *client.Client
 	rnd    *rand.Rand
 	mu     sync.Mutex
 	tokens []string // every token this client typed
@@ -236,7 +236,7 @@ func TestThreeNodes(t *testing.T) {
 	}
 	urls := make([]string, len(nodes))
 	for i, n := range nodes {
-		urls[i] = wsclient.NoteURL(n.url, note.ID)
+		urls[i] = client.NoteURL(n.url, note.ID)
 	}
 
 	// Two writers per node. Automatic reconnects try every node in turn.
@@ -247,17 +247,17 @@ func TestThreeNodes(t *testing.T) {
 		w := &writer{id: i, rnd: rand.New(rand.NewPCG(uint64(i), 7))}
 		home := i % len(nodes)
 		rotation := append(append([]string{}, urls[home+1:]...), urls[:home+1]...)
-		c, err := wsclient.Dial(ctx, urls[home], wsclient.Options{
+		c, err := client.Dial(ctx, urls[home], client.Options{
 			Name:          fmt.Sprintf("w%d", i),
 			AutoReconnect: true,
 			ReconnectURLs: rotation,
-			OnStatus: func(s wsclient.Status) {
-				if s == wsclient.Disconnected {
+			OnStatus: func(s client.Status) {
+				if s == client.Disconnected {
 					w.drops.Add(1)
 				}
 			},
 			OnError: func(err error) {
-				var re *wsclient.ResyncError
+				var re *client.ResyncError
 				if errors.As(err, &re) {
 					resyncs.Add(1)
 					t.Errorf("client %d discarded edits: %v", i, err)
@@ -342,7 +342,7 @@ func TestThreeNodes(t *testing.T) {
 	}
 	// The surviving nodes serve the same text.
 	for _, n := range nodes[:2] {
-		probe, err := wsclient.Dial(ctx, wsclient.NoteURL(n.url, note.ID), wsclient.Options{Name: "probe"})
+		probe, err := client.Dial(ctx, client.NoteURL(n.url, note.ID), client.Options{Name: "probe"})
 		if err != nil {
 			t.Fatal(err)
 		}
