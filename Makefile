@@ -31,7 +31,7 @@ test: deps web lint
 ## bench: every Go benchmark: OT core, wire format, both stores, export, the Go client (figures and
 ## commands in docs/benchmarks.md; the load tool against a running server is `scribe bench`)
 bench: deps web
-	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./protocol/... ./store/... ./export/... ./server/...
+	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./protocol/... ./markdown/... ./store/... ./export/... ./room/... ./server/... ./client/...
 
 ## fuzz: run each fuzz target of the OT core and the wire decoders for FUZZTIME (default 60s); a failing input is saved under the package's testdata/fuzz
 FUZZTIME ?= 60s
