@@ -32,6 +32,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
@@ -102,6 +103,9 @@ type Config struct {
 	// Logger receives structured logs; nil is slog.Default().
 	Logger *slog.Logger
 	Limits Limits
+	// Renderer renders notes for the read-only page and download.html,
+	// within its limits and concurrency; nil is markdown.Default().
+	Renderer *markdown.Renderer
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -115,6 +119,7 @@ type Server struct {
 	loc       *time.Location
 	log       *slog.Logger
 	limits    Limits
+	renderer  *markdown.Renderer
 	nodeID    string
 
 	hub      *hub
@@ -140,7 +145,11 @@ func New(cfg Config) (*Server, error) {
 		loc:       cfg.Location,
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
+		renderer:  cfg.Renderer,
 		nodeID:    "n_" + randomString(8),
+	}
+	if s.renderer == nil {
+		s.renderer = markdown.Default()
 	}
 	if s.log == nil {
 		s.log = slog.Default()
