@@ -16,6 +16,13 @@ import (
 // arguments give EINVALID; stored data that cannot be decoded gives
 // EINTERNAL with a clear message (never a panic); a lost compare-and-swap
 // gives ECONFLICT. Context cancellation is returned as the context's error.
+//
+// Deadlines: no call waits on an unresponsive backend for long. A backend
+// reached over the network bounds every call itself, whatever the caller's
+// context (the Redis store: redis.CallTimeout, 1.5 s), and a backend that
+// does not answer in time gives EUNAVAILABLE, so callers can tell "retry
+// later" from a bug; one that refuses the connection gives EINTERNAL. Subscriptions are long-lived
+// and not bounded; they reconnect on their own.
 type Store interface {
 	// A Store keeps the personal API tokens too, so that every node of a
 	// deployment accepts them.

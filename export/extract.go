@@ -8,7 +8,6 @@ import (
 
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
-	"github.com/yuin/goldmark/text"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/markdown"
@@ -91,9 +90,17 @@ var sectionNames = map[string]section{
 // next heading of the same or a higher level. A paragraph that is just a
 // label ("Attendees:") opens a section for the list right after it; a label
 // followed by text ("Attendees: Ada, Bob and Carol") lists names inline.
+//
+// The note is parsed within markdown.DefaultLimits (markdown.Parse): a note
+// past them (a huge table, thousands of unclosed links or nested quotes, a
+// parse slower than the time budget) yields an empty Summary, and the export
+// is written with the note's own title and no extracted sections.
 func Extract(md string) Summary {
 	source := []byte(md)
-	doc := markdown.Parser().Parse(text.NewReader(source)) // the renderers' own parser
+	doc, err := markdown.Parse(source) // the renderers' own parser, bounded
+	if err != nil {
+		return Summary{}
+	}
 	x := extractor{source: source, seenAttendee: map[string]bool{}}
 	x.walk(doc)
 	return x.sum

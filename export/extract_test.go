@@ -2,6 +2,7 @@ package export
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -149,5 +150,18 @@ func TestParseAction(t *testing.T) {
 		if got := parseAction(tt.in); got != tt.want {
 			t.Errorf("parseAction(%q) = %#v, want %#v", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestExtractBounded: a note past markdown's limits (issue 12's 60,000
+// unclosed links, 27 s to parse before) is not parsed at all; its summary
+// is empty and export falls back to the note's own title.
+func TestExtractBounded(t *testing.T) {
+	src := "# Title\n\n## Decisions\n\n- ship it\n\n" + strings.Repeat("[a](", 60_000)
+	if sum := Extract(src); sum.Title != "" || len(sum.Decisions) != 0 {
+		t.Fatalf("Extract of a note past the limits = %+v, want an empty summary", sum)
+	}
+	if sum := Extract("# Title\n\n## Decisions\n\n- ship it\n"); sum.Title != "Title" || len(sum.Decisions) != 1 {
+		t.Fatalf("Extract of a small note = %+v", sum)
 	}
 }

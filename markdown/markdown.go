@@ -4,6 +4,12 @@
 // links), so what a reader sees on a share link, in a downloaded page and
 // what export extracts from a note are read from the same tree.
 //
+// Every render and parse is bounded (Limits, docs/operations.md): a pre-scan
+// refuses the inputs on which goldmark's parser is quadratic, the HTML has a
+// byte budget and the wait a time budget, and past any of them the note is
+// shown as its escaped source in a <pre>. A Renderer runs a few at once and
+// caches what it rendered.
+//
 // Everything here is safe for concurrent use: goldmark's Markdown and
 // Parser keep no per-call state.
 package markdown
@@ -31,23 +37,24 @@ var md = goldmark.New(
 	goldmark.WithParserOptions(parser.WithASTTransformers(util.Prioritized(linkFilter{}, 0))),
 )
 
-// Parser returns the parser Render uses, for code that reads a note's
-// structure (export's extraction) rather than rendering it. The tree it
+// Parser returns the parser Render uses, unbounded: code that reads a
+// note's structure should call Parse, which applies the limits. The tree it
 // returns has already been through the link filter.
 func Parser() parser.Parser { return md.Parser() }
+
+// Parse is Default().Parse: the note's tree, after the link filter, or nil
+// and the reason when the note is past DefaultLimits.
+func Parse(src []byte) (ast.Node, error) { return defaultRenderer.Parse(src) }
 
 // Render renders GitHub-flavoured markdown (tables, task lists,
 // strikethrough, autolinks) to an HTML fragment. Raw HTML in the source is
 // omitted, never passed through, and a link or image whose URL has a scheme
 // other than http, https or mailto (javascript:, data:, vbscript:, file:,
 // ...) loses its URL. The result is safe to insert into a page.
-func Render(src string) ([]byte, error) {
-	var buf bytes.Buffer
-	if err := md.Convert([]byte(src), &buf); err != nil {
-		return nil, fmt.Errorf("render markdown: %w", err)
-	}
-	return buf.Bytes(), nil
-}
+//
+// Render is Default().Render: past DefaultLimits it returns the fallback
+// (Fallback) and an error saying why; the HTML is usable either way.
+func Render(src string) ([]byte, error) { return defaultRenderer.Render(src) }
 
 // maxTitleRunes bounds the title in a page's <title>.
 const maxTitleRunes = 200
@@ -57,12 +64,11 @@ const maxTitleRunes = 200
 // (light and dark) and a Content-Security-Policy that forbids scripts, as a
 // second line of defence when the file is opened from disk. The title is
 // cleaned with scribe.CleanText and escaped; an empty one reads
-// "Untitled note".
-func Page(title, src string) ([]byte, error) {
-	body, err := Render(src)
-	if err != nil {
-		return nil, err
-	}
+// "Untitled note". It is Default().Page: past DefaultLimits the page holds
+// the fallback and the error says why.
+func Page(title, src string) ([]byte, error) { return defaultRenderer.Page(title, src) }
+
+func page(title string, body []byte) []byte {
 	title = scribe.CleanText(title, maxTitleRunes)
 	if title == "" {
 		title = "Untitled note"
@@ -72,7 +78,7 @@ func Page(title, src string) ([]byte, error) {
 	fmt.Fprintf(&out, pageHead, html.EscapeString(title))
 	out.Write(body)
 	out.WriteString("</main>\n</body>\n</html>\n")
-	return out.Bytes(), nil
+	return out.Bytes()
 }
 
 const pageHead = `<!DOCTYPE html>

@@ -13,7 +13,6 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scribe-notes/scribe"
-	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/web"
@@ -439,11 +438,9 @@ func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := markdown.Page(d.Title, d.Text)
-	if err != nil {
-		s.writeError(w, r, fmt.Errorf("render html: %w", err))
-		return
-	}
+	// Past the render limits the page holds the note as plain text.
+	page, rerr := s.renderer.Page(d.Title, d.Text)
+	s.logRenderFallback(rerr)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Scribe-Revision", strconv.FormatInt(int64(d.Revision), 10))

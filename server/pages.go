@@ -64,10 +64,20 @@ func (s *Server) handleReadOnlyPage(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, hideID(err))
 		return
 	}
+	body, rerr := s.renderer.Render(d.Text)
+	s.logRenderFallback(rerr)
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.ReadOnly(b, web.ReadOnlyData{
 			Token: sh.Token, Title: d.Title, Revision: d.Revision,
-			HTML: web.RenderMarkdown(d.Text),
+			HTML: web.HTML(body, rerr),
 		})
 	})
+}
+
+// logRenderFallback notes that a page showed a note as plain text, and why
+// (the reason names a limit, never the note: its id is a secret).
+func (s *Server) logRenderFallback(err error) {
+	if err != nil {
+		s.log.Info("markdown shown as plain text", "reason", err.Error())
+	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/web"
@@ -102,6 +103,9 @@ type Config struct {
 	Limits Limits
 	// Timing of the rooms; zero fields take room.DefaultTiming's.
 	Timing room.Timing
+	// Renderer renders notes for the read-only page and download.html,
+	// within its limits and concurrency; nil is markdown.Default().
+	Renderer *markdown.Renderer
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -115,6 +119,7 @@ type Server struct {
 	loc       *time.Location
 	log       *slog.Logger
 	limits    Limits
+	renderer  *markdown.Renderer
 
 	rooms    *room.Hub
 	metrics  *metrics
@@ -138,6 +143,10 @@ func New(cfg Config) (*Server, error) {
 		loc:       cfg.Location,
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
+		renderer:  cfg.Renderer,
+	}
+	if s.renderer == nil {
+		s.renderer = markdown.Default()
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/redis"
 	"github.com/scribe-notes/scribe/web"
@@ -31,6 +32,7 @@ type serveConfig struct {
 	logFormat    string
 	debugAddr    string
 	limits       server.Limits
+	render       markdown.Options
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 }
 
@@ -51,6 +53,15 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
+	d := markdown.DefaultLimits
+	fs.IntVar(&c.render.Limits.MaxTableCells, "render-max-table-cells", d.MaxTableCells, "table cells (rows × columns) a note may render; past them it is shown as plain text")
+	fs.IntVar(&c.render.Limits.MaxDepth, "render-max-depth", d.MaxDepth, "levels of quotes and lists a note may nest; past them it is shown as plain text")
+	fs.IntVar(&c.render.Limits.MaxLinkScan, "render-max-link-scan", d.MaxLinkScan, "bytes of link destinations the markdown parser may scan in a note; past them it is shown as plain text")
+	fs.IntVar(&c.render.Limits.MaxOutput, "render-max-output", d.MaxOutput, "bytes of HTML one note may render to; past them it is shown as plain text")
+	fs.DurationVar(&c.render.Limits.Timeout, "render-timeout", d.Timeout, "time one markdown render may take before the page shows the note as plain text")
+	fs.IntVar(&c.render.Concurrency, "render-concurrency", markdown.DefaultConcurrency, "markdown renders that may run at once")
+	fs.DurationVar(&c.render.Wait, "render-wait", markdown.DefaultWait, "time a render waits for a free slot before the page shows the note as plain text")
+	fs.IntVar(&c.render.CacheBytes, "render-cache-bytes", markdown.DefaultCacheBytes, "bytes of rendered HTML kept in memory")
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
@@ -136,6 +147,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		Location:  loc,
 		Logger:    log,
 		Limits:    cfg.limits,
+		Renderer:  markdown.NewRenderer(cfg.render),
 	})
 	if err != nil {
 		return err

@@ -99,6 +99,34 @@ const (
 	maxListNotes = 10000
 )
 
+// Timeouts. go-redis's defaults (5 s to dial, 3 s per read, 3 retries,
+// context deadlines ignored on sockets) let a hung Redis hold a call for 10 s
+// or more; these make a Redis that does not answer a store that failed,
+// with EUNAVAILABLE, in about CallTimeout. Redis answers every command the
+// store sends in milliseconds (the largest, an append of 1 MiB, in a few),
+// so each value is far above a healthy answer and below what a person
+// typing notices. A URL option (dial_timeout, read_timeout, write_timeout,
+// pool_timeout, max_retries) overrides the value it names. docs/operations.md
+// explains each.
+const (
+	// CallTimeout bounds every store call's Redis commands, retries
+	// included: a deadline on the call's context (a go-redis hook).
+	CallTimeout = 1500 * time.Millisecond
+	// DialTimeout bounds opening a connection: a reachable Redis accepts in
+	// under a millisecond on a LAN.
+	DialTimeout = time.Second
+	// ReadTimeout and WriteTimeout bound one socket read or write.
+	ReadTimeout  = time.Second
+	WriteTimeout = time.Second
+	// PoolTimeout bounds the wait for a free connection when all are busy
+	// (all of them stuck on a hung Redis, typically).
+	PoolTimeout = time.Second
+	// MaxRetries is how often a command failed by a network error is tried
+	// again: once, for a connection that broke between commands. More only
+	// multiply the wait on a hung Redis.
+	MaxRetries = 1
+)
+
 // snapshotQueueLen bounds the pending snapshot jobs. When it is full a job is
 // dropped; the next append that crosses a multiple of K, or the next
 // LoadNote, schedules it again.
@@ -240,6 +268,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	client.AddHook(deadlineHook{CallTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
 	return &Store{
@@ -274,9 +303,9 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 			}
 		}
 		if len(addrs) == 1 {
-			return goredis.NewClient(&goredis.Options{Addr: addrs[0]}), nil
+			return goredis.NewClient(tune(&goredis.Options{Addr: addrs[0]})), nil
 		}
-		return goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs}), nil
+		return goredis.NewClusterClient(tuneCluster(&goredis.ClusterOptions{Addrs: addrs})), nil
 	}
 	switch scheme {
 	case "redis", "rediss":
@@ -284,7 +313,7 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		return goredis.NewClient(o), nil
+		return goredis.NewClient(tune(o)), nil
 	case "redis+cluster", "rediss+cluster":
 		base := strings.TrimSuffix(scheme, "+cluster")
 		// Split "user:pass@h1:p1,h2:p2/?opts" into its parts by hand: the
@@ -323,9 +352,64 @@ func NewClient(rawURL string) (goredis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("redis url: %w", err)
 		}
-		return goredis.NewClusterClient(o), nil
+		return goredis.NewClusterClient(tuneCluster(o)), nil
 	default:
 		return nil, fmt.Errorf("redis url: unknown scheme %q (want redis, rediss, redis+cluster or rediss+cluster)", scheme)
+	}
+}
+
+// tune sets the timeouts above where the URL set none, and makes go-redis
+// honour context deadlines on its sockets.
+func tune(o *goredis.Options) *goredis.Options {
+	setDur(&o.DialTimeout, DialTimeout)
+	setDur(&o.ReadTimeout, ReadTimeout)
+	setDur(&o.WriteTimeout, WriteTimeout)
+	setDur(&o.PoolTimeout, PoolTimeout)
+	if o.MaxRetries == 0 {
+		o.MaxRetries = MaxRetries
+	}
+	o.ContextTimeoutEnabled = true
+	return o
+}
+
+func tuneCluster(o *goredis.ClusterOptions) *goredis.ClusterOptions {
+	setDur(&o.DialTimeout, DialTimeout)
+	setDur(&o.ReadTimeout, ReadTimeout)
+	setDur(&o.WriteTimeout, WriteTimeout)
+	setDur(&o.PoolTimeout, PoolTimeout)
+	if o.MaxRetries == 0 {
+		o.MaxRetries = MaxRetries
+	}
+	o.ContextTimeoutEnabled = true
+	return o
+}
+
+func setDur(d *time.Duration, v time.Duration) {
+	if *d == 0 {
+		*d = v
+	}
+}
+
+// deadlineHook puts CallTimeout on every command and pipeline (scripts
+// included) whose context has no earlier deadline. Subscriptions are not
+// commands and are not bounded.
+type deadlineHook struct{ d time.Duration }
+
+func (h deadlineHook) DialHook(next goredis.DialHook) goredis.DialHook { return next }
+
+func (h deadlineHook) ProcessHook(next goredis.ProcessHook) goredis.ProcessHook {
+	return func(ctx context.Context, cmd goredis.Cmder) error {
+		ctx, cancel := context.WithTimeout(ctx, h.d)
+		defer cancel()
+		return next(ctx, cmd)
+	}
+}
+
+func (h deadlineHook) ProcessPipelineHook(next goredis.ProcessPipelineHook) goredis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []goredis.Cmder) error {
+		ctx, cancel := context.WithTimeout(ctx, h.d)
+		defer cancel()
+		return next(ctx, cmds)
 	}
 }
 
@@ -454,8 +538,11 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err)) {
 		return ctxErr
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if errors.Is(err, context.Canceled) {
 		return err
+	}
+	if unavailable(err) {
+		return scribe.Errorf(scribe.EUNAVAILABLE, "The store did not answer (%s); retry.", op)
 	}
 	var rerr goredis.Error
 	if errors.As(err, &rerr) {
@@ -471,6 +558,14 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 		}
 	}
 	return fmt.Errorf("redis %s: %w", op, err)
+}
+
+// unavailable reports whether err says Redis did not answer in time
+// (CallTimeout, a socket timeout, a full pool), as opposed to an answer that
+// was an error. A refused or broken connection stays EINTERNAL, as
+// error.go defines it ("an unreachable dependency") and as Open reports.
+func unavailable(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || isNetTimeout(err) || errors.Is(err, goredis.ErrPoolTimeout)
 }
 
 func isNetTimeout(err error) bool {
