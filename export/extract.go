@@ -91,19 +91,39 @@ var sectionNames = map[string]section{
 // label ("Attendees:") opens a section for the list right after it; a label
 // followed by text ("Attendees: Ada, Bob and Carol") lists names inline.
 //
-// The note is parsed within markdown.DefaultLimits (markdown.Parse): a note
-// past them (a huge table, thousands of unclosed links or nested quotes, a
-// parse slower than the time budget) yields an empty Summary, and the export
-// is written with the note's own title and no extracted sections.
+// The note is parsed within markdown.DefaultLimits' size limits: a note past
+// them (a huge table, thousands of unclosed links or nested quotes, a parse
+// slower than extractTimeout) yields an empty Summary, and the export is
+// written with the note's own title and no extracted sections. A busy node
+// is not such a case: export has its own parser slot and waits for it, so
+// the pages' renders never cost an export its decisions.
 func Extract(md string) Summary {
 	source := []byte(md)
-	doc, err := markdown.Parse(source) // the renderers' own parser, bounded
+	doc, err := extractParser.Parse(source) // the renderers' own parser, bounded
 	if err != nil {
 		return Summary{}
 	}
 	x := extractor{source: source, seenAttendee: map[string]bool{}}
 	x.walk(doc)
 	return x.sum
+}
+
+// extractParser is export's own bounded parser: one export parses at a time
+// (exports of one repository are serialised anyway), waiting as long as an
+// export may take for the slot, with a longer time budget than a page view.
+var extractParser = markdown.NewRenderer(markdown.Options{
+	Limits:      extractLimits(),
+	Concurrency: 1,
+	Wait:        extractTimeout,
+})
+
+// extractTimeout bounds one parse for export, and the wait for its slot.
+const extractTimeout = 10 * time.Second
+
+func extractLimits() markdown.Limits {
+	l := markdown.DefaultLimits
+	l.Timeout = extractTimeout
+	return l
 }
 
 type extractor struct {
