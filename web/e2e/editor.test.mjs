@@ -203,8 +203,11 @@ test('going offline mid-typing loses nothing and doubles nothing', async () => {
     await linus.page.keyboard.type(offline, { delay: 10 })
     const pending = await linus.page.evaluate(() => window.scribe.client.pending)
     assert.ok(pending > 0, 'the offline edits are not counted as unconfirmed')
+    // Calm: the network is named, and what waits is counted in changes
+    // (one place typed into), not in keystrokes.
+    assert.equal(await linus.page.textContent('#conn-status .conn-text'), 'Offline — your changes are kept and will be sent')
     const shown = await linus.page.textContent('#conn-pending')
-    assert.match(shown, /\d+ unsaved edits?/, `the indicator shows "${shown}"`)
+    assert.equal(shown, '1 change waiting to be sent.', `the indicator shows "${shown}"`)
     // Meanwhile Ada keeps typing, so Linus's edits must be transformed on return.
     const adaText = '\nAda while Linus was away.'
     await ada.page.keyboard.type(adaText, { delay: 5 })
@@ -221,10 +224,44 @@ test('going offline mid-typing loses nothing and doubles nothing', async () => {
     assert.equal(await editorText(ada.page), server)
     for (const t of [before, offline, adaText]) assert.equal(countOf(server, t), 1, `"${t}" appears ${countOf(server, t)} times in ${JSON.stringify(server)}`)
     assert.equal(await linus.page.getAttribute('#conn-status', 'data-state'), 'connected')
-    assert.equal(await linus.page.textContent('#conn-pending'), 'All changes saved')
+    await linus.page.waitForSelector('#conn-status .conn-text:text-is("Saved")')
+    assert.equal(await linus.page.textContent('#conn-pending'), '')
   } finally {
     await ada.context.close()
     await linus.context.close()
+  }
+})
+
+test('the status stays calm while typing, and names an unreachable server', async () => {
+  const own = await startServer()
+  const note = await api(own.url, 'POST', '/api/notes', { title: 'Calm', template: 'blank' })
+  const ada = await newPerson(browser, own.url, 'Ada')
+  try {
+    await openEditor(ada.page, note.id)
+    await ada.page.waitForSelector('#conn-status .conn-text:text-is("Saved")')
+    // Record every text the indicator shows from now on.
+    await ada.page.evaluate(() => {
+      window.statusSeen = []
+      const el = document.querySelector('#conn-status')
+      new MutationObserver(() => window.statusSeen.push(el.textContent.trim())).observe(el, { subtree: true, childList: true, characterData: true })
+    })
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('Typing at a normal pace on a local server: the status does not move. '.repeat(2), { delay: 25 })
+    await waitSynced(ada.page)
+    const seen = await ada.page.evaluate(() => window.statusSeen)
+    assert.ok(seen.every(t => !/unsaved|Saving|change/.test(t)), `the status moved while typing: ${JSON.stringify(seen)}`)
+    assert.equal(await ada.page.textContent('#conn-status .conn-text'), 'Saved')
+
+    // The server goes away while the network stays up: the page says so,
+    // without blaming the network, and keeps the typing.
+    await own.stop()
+    await ada.page.waitForSelector('#conn-status .conn-text:text-is("Can\'t reach Scribe — retrying, your changes are kept")', { timeout: 20000 })
+    await ada.page.keyboard.type('still typing', { delay: 5 })
+    await ada.page.waitForSelector('#conn-pending:text-is("1 change waiting to be sent.")')
+    assert.ok((await editorText(ada.page)).endsWith('still typing'))
+  } finally {
+    await ada.context.close()
+    await own.stop()
   }
 })
 

@@ -11,7 +11,8 @@ import { tags } from '@lezer/highlight'
 import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
 import { changesToOp, opToChanges, remoteChange, peersField, setPeers, safeColor } from './cm.js'
-import { api, showNotice, renderStatus, loadName, saveName } from './ui.js'
+import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
+import { compose } from './ot.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -27,6 +28,9 @@ const highlight = HighlightStyle.define([
   { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' },
   { tag: tags.list, color: 'var(--accent)' }
 ])
+
+/** Unconfirmed edits show as "Saving…" only once they have waited this long. */
+const SAVING_AFTER_MS = 1000
 
 /** @param {HTMLElement} root the element with data-note-id */
 export function startEditor (root) {
@@ -126,8 +130,32 @@ export function startEditor (root) {
 
   let wasSynced = false
   let goneShown = false
+  // The calm status: edits count as waiting from when they were made or
+  // from the last ack, whichever is later; "Saving…" only after
+  // SAVING_AFTER_MS of that.
+  let lastPending = 0
+  let waitingSince = 0
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let savingTimer
+  function statusInfo () {
+    const pending = client.pending
+    const now = performance.now()
+    if (pending === 0) {
+      waitingSince = 0
+    } else if (lastPending === 0 || pending < lastPending) {
+      waitingSince = now
+    }
+    lastPending = pending
+    clearTimeout(savingTimer)
+    const saving = pending > 0 && now - waitingSince >= SAVING_AFTER_MS
+    if (pending > 0 && !saving) savingTimer = setTimeout(scheduleRender, SAVING_AFTER_MS - (now - waitingSince) + 5)
+    let changes = 0
+    if (client.inflight && client.buffer) changes = changeCount(compose(client.inflight.op, client.buffer.op))
+    else changes = changeCount((client.inflight || client.buffer || { op: null }).op)
+    return { pending, changes, saving }
+  }
   function render () {
-    renderStatus(client.status, client.pending)
+    renderStatus(client.status, statusInfo())
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
@@ -217,7 +245,9 @@ export function startEditor (root) {
     client
   })
   conn.start()
-  renderStatus(client.status, client.pending)
+  renderStatus(client.status, statusInfo())
+  window.addEventListener('online', scheduleRender)
+  window.addEventListener('offline', scheduleRender)
 
   window.addEventListener('beforeunload', e => {
     if (client.pending > 0) {
