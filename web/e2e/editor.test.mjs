@@ -67,8 +67,8 @@ test('two people type into one note at once and end with the same text as the se
     // Presence: each sees the other in the list and the other's cursor label.
     await ada.page.waitForSelector('.presence-item .presence-name:text-is("Grace")')
     await grace.page.waitForSelector('.presence-item .presence-name:text-is("Ada")')
-    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
-    await grace.page.waitForSelector('.cm-remote-label:text-is("Ada")')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Grace")', { state: 'attached' })
+    await grace.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Ada")', { state: 'attached' })
 
     // Undo undoes only your own edits: Grace's undo never removes Ada's text.
     await grace.page.keyboard.press('Control+z')
@@ -171,6 +171,103 @@ test('a peer\'s cursor follows their typing, and ours', async () => {
     await waitSynced(grace.page)
     assert.deepEqual(ada.errors, [], 'Ada\'s page logged errors')
     assert.deepEqual(grace.errors, [], 'Grace\'s page logged errors')
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
+test('cursor labels fade, come back on a move, sit on their own line and read at 4.5:1; two tabs are one person', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Labels', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace Brewster Hopper')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    await caretToEnd(grace.page)
+    await grace.page.keyboard.type('first line\nsecond line', { delay: 5 })
+    await waitSynced(grace.page)
+    const label = ada.page.locator('.cm-remote-label').first()
+    await label.waitFor()
+    assert.equal(await label.textContent(), 'GraceGrace Brewster Hopper') // short, and full for hover
+    assert.equal(await ada.page.locator('.cm-remote-label .cm-remote-short').textContent(), 'Grace')
+    // It fades after about 2 s without a move...
+    const opacity = () => ada.page.evaluate(() => Number(getComputedStyle(document.querySelector('.cm-remote-label')).opacity))
+    await ada.page.waitForFunction(() => getComputedStyle(document.querySelector('.cm-remote-label')).opacity === '0', null, { timeout: 5000, polling: 100 })
+    // ...and comes back when Grace moves.
+    await grace.page.keyboard.press('ArrowLeft')
+    await ada.page.waitForFunction(() => getComputedStyle(document.querySelector('.cm-remote-label')).opacity === '1', null, { timeout: 5000, polling: 20 })
+    assert.equal(await opacity(), 1)
+    // It sits on Grace's line, not over the line above.
+    const [labelBox, lineBox] = await ada.page.evaluate(() => {
+      const l = document.querySelector('.cm-remote-label').getBoundingClientRect()
+      const line = document.querySelector('.cm-remote-caret').closest('.cm-line').getBoundingClientRect()
+      return [{ top: l.top, bottom: l.bottom }, { top: line.top, bottom: line.bottom }]
+    })
+    assert.ok(labelBox.top >= lineBox.top - 1 && labelBox.bottom <= lineBox.bottom + 1, `label ${JSON.stringify(labelBox)} outside its line ${JSON.stringify(lineBox)}`)
+    // Its text reads at 4.5:1 or more on its colour.
+    const ratio = await ada.page.evaluate(() => {
+      const s = getComputedStyle(document.querySelector('.cm-remote-label'))
+      const lum = c => {
+        const [r, g, b] = c.match(/\d+/g).slice(0, 3).map(Number).map(v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4 })
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+      }
+      const a = lum(s.color); const b = lum(s.backgroundColor)
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+    })
+    assert.ok(ratio >= 4.5, `label contrast ${ratio.toFixed(2)}:1`)
+    // Hovering Grace in the list shows her full name on the label.
+    await ada.page.hover('.presence-item[title="Grace Brewster Hopper"]')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-full:visible')
+
+    // Grace opens a second tab: one entry, two tabs, in both pages.
+    const tab2 = await grace.context.newPage()
+    await openEditor(tab2, note.id)
+    await ada.page.waitForSelector('.presence-item[title="Grace Brewster Hopper"] .presence-tabs:text-is("2 tabs")')
+    await grace.page.waitForSelector('.presence-item:has(.presence-name:text-is("Grace Brewster Hopper (you)")) .presence-tabs:text-is("2 tabs")')
+    assert.equal(await ada.page.locator('.presence-item').count(), 2)
+    // The full name is shown whole, with a tooltip too.
+    assert.equal(await ada.page.getAttribute('.presence-item:nth-child(2)', 'title'), 'Grace Brewster Hopper')
+    // Her colour is the same in both browsers.
+    const colorIn = page => page.evaluate(() => [...document.querySelectorAll('.presence-item')].find(li => li.title === 'Grace Brewster Hopper').dataset.color)
+    assert.equal(await colorIn(ada.page), await colorIn(grace.page))
+    await tab2.close()
+    await ada.page.waitForFunction(() => !document.querySelector('.presence-tabs'))
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
+test('12 people get 12 distinct colours, the same in every browser', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Big meeting', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  const names = ['Barbara', 'Ken', 'Dennis', 'Margaret', 'Alan', 'Edsger', 'Donald', 'Frances', 'John', 'Radia']
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    // Ten more people: real websocket clients (docs/protocol.md), opened from Grace's page.
+    await grace.page.evaluate(([id, names]) => {
+      window.others = names.map(name => {
+        const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/api/notes/${id}/ws`)
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, session: crypto.randomUUID().replaceAll('-', ''), name }))
+        return ws
+      })
+    }, [note.id, names])
+    for (const page of [ada.page, grace.page]) await page.waitForFunction(() => document.querySelectorAll('.presence-item').length === 12, null, { timeout: 15000 })
+    const colors = page => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.presence-item')].map(li => [li.title, li.dataset.color])))
+    const a = await colors(ada.page)
+    assert.equal(new Set(Object.values(a)).size, 12, JSON.stringify(a))
+    assert.deepEqual(await colors(grace.page), a)
+    // A person's colour does not depend on the visit: Ada alone in another
+    // note, after a reload, has the same colour both times.
+    const alone = await api(srv.url, 'POST', '/api/notes', { title: 'Alone', template: 'blank' })
+    await openEditor(ada.page, alone.id)
+    const first = (await colors(ada.page)).Ada
+    await ada.page.reload()
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    assert.equal((await colors(ada.page)).Ada, first)
   } finally {
     await ada.context.close()
     await grace.context.close()
@@ -426,7 +523,7 @@ test('screenshot: a meeting with two people taking notes', async () => {
       window.scribe.view.dispatch({ selection: { anchor: i, head: i + 'Thursday'.length } })
     })
     await ada.page.waitForSelector('.cm-remote-selection')
-    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Grace")', { state: 'attached' })
     await sleep(300)
     await ada.page.screenshot({ path: join(await screenshotDir(), 'editor.png') })
     assert.equal(await editorText(ada.page), await editorText(grace.page))

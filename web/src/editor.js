@@ -10,7 +10,8 @@ import { searchKeymap, highlightSelectionMatches } from '@codemirror/search'
 import { tags } from '@lezer/highlight'
 import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
-import { changesToOp, opToChanges, remoteChange, peersField, setPeers, safeColor } from './cm.js'
+import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './cm.js'
+import { assignColors, labelText, personKey } from './colors.js'
 import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
 import { compose } from './ot.js'
 
@@ -173,44 +174,97 @@ export function startEditor (root) {
       view.dispatch({ effects: editable.reconfigure([EditorState.readOnly.of(true)]) })
       showNotice(client.goneReason || 'This note is no longer available.', 'error')
     }
-    const peers = client.peerList().map(p => ({ ...p, color: safeColor(p.color), name: p.name || 'Anonymous' }))
-    renderPresence(peers)
+    // Colours are chosen here, the same way in every browser of the note,
+    // from people's names (colors.js), not taken from the server.
+    const peers = client.peerList().map(p => ({ ...p, name: p.name || 'Anonymous', key: personKey(p.name || 'Anonymous') }))
+    const colors = assignColors([personKey(name), ...peers.map(p => p.key)])
+    const colorOf = (/** @type {string} */ key) => colors.get(key) || '#bbbbbb'
+    renderPresence(peers, colorOf)
     if (!cursorsQueued) {
       cursorsQueued = true
       // Not inside an update listener: dispatch on the next microtask.
       queueMicrotask(() => {
         cursorsQueued = false
-        view.dispatch({ effects: setPeers.of(client.peerList().filter(p => !p.readonly).map(p => ({ ...p, color: safeColor(p.color), name: p.name || 'Anonymous' }))) })
+        const now = client.peerList().filter(p => !p.readonly).map(p => {
+          const n = p.name || 'Anonymous'
+          const color = colorOf(personKey(n))
+          return { ...p, name: n, color, text: labelText(color) }
+        })
+        view.dispatch({ effects: setPeers.of(now) })
       })
     }
   }
 
-  /** @param {{client: string, name: string, color: string, readonly: boolean}[]} peers */
-  function renderPresence (peers) {
+  /**
+   * renderPresence lists the people here: one entry per person (their tabs
+   * counted), you first.
+   * @param {{client: string, name: string, key: string, readonly: boolean}[]} peers
+   * @param {(key: string) => string} colorOf
+   */
+  function renderPresence (peers, colorOf) {
     const list = /** @type {HTMLElement} */ (document.getElementById('presence-list'))
-    list.replaceChildren()
-    const me = { client: client.client, name: `${name} (you)`, color: safeColor(client.color || '#495057'), readonly: false }
-    for (const p of [me, ...peers]) {
+    const me = personKey(name)
+    /** @type {Map<string, {name: string, you: boolean, tabs: number, viewing: number, clients: string[]}>} */
+    const people = new Map([[me, { name, you: true, tabs: 1, viewing: 0, clients: [client.client] }]])
+    for (const p of peers) {
+      let e = people.get(p.key)
+      if (!e) {
+        e = { name: p.name, you: false, tabs: 0, viewing: 0, clients: [] }
+        people.set(p.key, e)
+      }
+      e.tabs++
+      if (p.readonly) e.viewing++
+      e.clients.push(p.client)
+    }
+    const items = []
+    for (const [key, e] of people) {
       const li = document.createElement('li')
       li.className = 'presence-item'
-      li.dataset.client = p.client
+      li.dataset.client = e.clients[0]
+      li.dataset.clients = e.clients.join(' ')
+      li.dataset.color = colorOf(key)
       const dot = document.createElement('span')
       dot.className = 'presence-dot'
-      dot.style.backgroundColor = p.color
+      dot.style.backgroundColor = colorOf(key)
       dot.setAttribute('aria-hidden', 'true')
       const label = document.createElement('span')
       label.className = 'presence-name'
-      label.textContent = p.name
+      label.textContent = e.you ? `${e.name} (you)` : e.name
+      li.title = e.name
       li.append(dot, label)
-      if (p.readonly) {
+      if (e.tabs > 1) {
+        const tabs = document.createElement('span')
+        tabs.className = 'presence-tabs'
+        tabs.textContent = `${e.tabs} tabs`
+        li.appendChild(tabs)
+      }
+      if (e.viewing === e.tabs) {
         const ro = document.createElement('span')
         ro.className = 'presence-ro'
         ro.textContent = 'viewing'
         li.appendChild(ro)
       }
-      list.appendChild(li)
+      // Pointing at a person shows their cursor labels.
+      li.addEventListener('mouseenter', () => showLabels(e.clients, true))
+      li.addEventListener('mouseleave', () => showLabels(e.clients, false))
+      items.push(li)
     }
-    /** @type {HTMLElement} */ (document.getElementById('presence-heading')).textContent = `Here now (${peers.length + 1})`
+    list.replaceChildren(...items)
+    const count = `${people.size} ${people.size === 1 ? 'person' : 'people'} here`
+    const heading = /** @type {HTMLElement} */ (document.getElementById('presence-heading'))
+    heading.textContent = `Here now (${people.size})`
+    const badge = document.getElementById('people-count')
+    if (badge && badge.textContent !== count) badge.textContent = count
+  }
+
+  /**
+   * @param {string[]} clients
+   * @param {boolean} on
+   */
+  function showLabels (clients, on) {
+    for (const c of clients) {
+      for (const el of view.dom.querySelectorAll(`.cm-remote-caret[data-client="${CSS.escape(c)}"]`)) el.classList.toggle('show', on)
+    }
   }
 
   // --- name ---
