@@ -274,6 +274,68 @@ test('12 people get 12 distinct colours, the same in every browser', async () =>
   }
 })
 
+test('keyboard: formatting shortcuts, the shortcut help, a styled search panel, Escape', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Keys', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await openEditor(ada.page, note.id)
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('one two three\nalpha\nbeta', { delay: 2 })
+    const select = (from, to) => ada.page.evaluate(([f, t]) => {
+      const v = window.scribe.view
+      const d = v.state.doc.toString()
+      v.dispatch({ selection: { anchor: d.indexOf(f), head: t === undefined ? d.indexOf(f) + f.length : d.indexOf(t) + t.length } })
+      v.focus()
+    }, [from, to])
+    await select('two')
+    await ada.page.keyboard.press('Control+b')
+    await select('one')
+    await ada.page.keyboard.press('Control+i')
+    await select('three')
+    await ada.page.keyboard.press('Control+k')
+    await ada.page.keyboard.type('https://example.com', { delay: 2 }) // "url" was selected: typed over
+    await select('alpha', 'beta')
+    await ada.page.keyboard.press('Control+Shift+7')
+    assert.ok((await editorText(ada.page)).endsWith('*one* **two** [three](https://example.com)\n1. alpha\n2. beta'), await editorText(ada.page))
+    await select('alpha', 'beta')
+    await ada.page.keyboard.press('Control+Shift+8')
+    assert.ok((await editorText(ada.page)).endsWith('\n- alpha\n- beta'))
+    await ada.page.keyboard.press('Control+Shift+9')
+    await waitSynced(ada.page)
+    assert.equal(await noteText(srv.url, note.id), '# Keys\n\n*one* **two** [three](https://example.com)\n- [ ] alpha\n- [ ] beta')
+
+    // Ctrl+/ shows the shortcuts; Escape closes them; ? does too outside the text.
+    await ada.page.keyboard.press('Control+/')
+    await ada.page.waitForSelector('#shortcuts-dialog[open] kbd:text-is("Ctrl+B")')
+    await ada.page.keyboard.press('Escape')
+    await ada.page.waitForSelector('#shortcuts-dialog:not([open])', { state: 'attached' })
+    await ada.page.focus('#share-button')
+    await ada.page.keyboard.press('?')
+    await ada.page.waitForSelector('#shortcuts-dialog[open]')
+    await ada.page.click('#shortcuts-close')
+    await ada.page.waitForSelector('#shortcuts-dialog:not([open])', { state: 'attached' })
+
+    // Ctrl+F opens the search panel, drawn with the page's own controls.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+f')
+    const field = ada.page.locator('.cm-search input.cm-textfield').first()
+    await field.waitFor()
+    const style = await field.evaluate(el => { const s = getComputedStyle(el); return { radius: s.borderTopLeftRadius, height: el.getBoundingClientRect().height } })
+    assert.equal(style.radius, '6px')
+    assert.ok(style.height >= 32, `search field ${style.height}px high`)
+    // Escape closes the panel, a second Escape leaves the editor for a control.
+    await ada.page.keyboard.press('Escape')
+    await ada.page.waitForSelector('.cm-search', { state: 'detached' })
+    assert.ok(await ada.page.evaluate(() => !!document.activeElement.closest('.cm-editor')))
+    await ada.page.keyboard.press('Escape')
+    const focused = await ada.page.evaluate(() => ({ tag: document.activeElement.tagName, inEditor: !!document.activeElement.closest('.cm-editor') }))
+    assert.ok(focused.tag !== 'BODY' && !focused.inEditor, `focus is on ${JSON.stringify(focused)}`)
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+  }
+})
+
 test('going offline mid-typing loses nothing and doubles nothing', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Flaky Wi-Fi', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')
@@ -551,11 +613,11 @@ test('an editor on a phone-sized screen in dark mode', async () => {
     await ada.page.focus('#display-name')
     await ada.page.keyboard.press('Tab')
     assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
-    // Tab indents inside the editor; Escape then Shift+Tab leaves it.
+    // Tab indents inside the editor; Escape leaves it for the next control.
     await ada.page.focus('.cm-content')
     await ada.page.keyboard.press('Escape')
-    await ada.page.keyboard.press('Shift+Tab')
-    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'download-link')
+    const focused = await ada.page.evaluate(() => ({ tag: document.activeElement.tagName, inEditor: !!document.activeElement.closest('.cm-editor') }))
+    assert.ok(focused.tag !== 'BODY' && !focused.inEditor, `Escape left the focus on ${JSON.stringify(focused)}`)
   } finally {
     await ada.context.close()
   }

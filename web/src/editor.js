@@ -6,7 +6,7 @@ import { EditorView, keymap, drawSelection, highlightActiveLine, placeholder } f
 import { history, defaultKeymap, historyKeymap, indentWithTab } from '@codemirror/commands'
 import { markdown } from '@codemirror/lang-markdown'
 import { syntaxHighlighting, HighlightStyle } from '@codemirror/language'
-import { searchKeymap, highlightSelectionMatches } from '@codemirror/search'
+import { searchKeymap, highlightSelectionMatches, closeSearchPanel } from '@codemirror/search'
 import { tags } from '@lezer/highlight'
 import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
@@ -14,6 +14,7 @@ import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './
 import { assignColors, labelText, personKey } from './colors.js'
 import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
 import { compose } from './ot.js'
+import { SHORTCUTS } from './format.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -87,7 +88,13 @@ export function startEditor (root) {
         drawSelection(),
         highlightActiveLine(),
         highlightSelectionMatches(),
-        keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+        keymap.of([
+          ...SHORTCUTS.map(s => ({ key: s.key, run: s.run, preventDefault: true })),
+          { key: 'Mod-/', run: () => { openShortcuts(); return true } },
+          ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab,
+          // After the search panel's own Escape (which closes it).
+          { key: 'Escape', run: v => closeSearchPanel(v) || focusNextControl(v.dom) }
+        ]),
         markdown(),
         syntaxHighlighting(highlight),
         EditorView.lineWrapping,
@@ -292,6 +299,7 @@ export function startEditor (root) {
 
   // --- toolbar ---
   setupToolbar(noteID, () => name)
+  setupShortcuts()
 
   const conn = new Connection({
     url: wsURL(`/api/notes/${encodeURIComponent(noteID)}/ws`),
@@ -312,6 +320,65 @@ export function startEditor (root) {
   // For the browser tests and for debugging from the console.
   window.scribe = { client, view, conn }
   view.focus()
+}
+
+/**
+ * focusNextControl moves the focus out of the editor to the next control
+ * after it in the page (else the first of the toolbar): Escape's job, so a
+ * keyboard user is never left on <body>.
+ * @param {HTMLElement} editor
+ */
+function focusNextControl (editor) {
+  const all = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])')])
+    .filter(el => !editor.contains(el) && el.offsetParent !== null)
+  const next = all.find(el => editor.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) ||
+    all.find(el => el.closest('.toolbar'))
+  if (!next) return false
+  next.focus()
+  return true
+}
+
+function openShortcuts () {
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('shortcuts-dialog'))
+  if (!dialog.open) dialog.showModal()
+}
+
+/** The shortcut help: its table, its button, and ? or Ctrl+/ anywhere outside a text field. */
+function setupShortcuts () {
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform)
+  const keyName = (/** @type {string} */ k) => k.split('-').map(p => p === 'Mod' ? (mac ? '⌘' : 'Ctrl') : p.length === 1 ? p.toUpperCase() : p).join('+')
+  const rows = [
+    ...SHORTCUTS.map(s => [keyName(s.key), s.label]),
+    [keyName('Mod-z'), 'Undo your last edit'],
+    [keyName(mac ? 'Mod-Shift-z' : 'Mod-y'), 'Redo'],
+    [keyName('Mod-f'), 'Find and replace'],
+    [keyName('Mod-/') + ' or ?', 'These shortcuts'],
+    ['Escape', 'Leave the text, to the next control']
+  ]
+  const body = /** @type {HTMLElement} */ (document.getElementById('shortcuts-list'))
+  body.replaceChildren(...rows.map(([k, what]) => {
+    const tr = document.createElement('tr')
+    const th = document.createElement('th')
+    th.scope = 'row'
+    const kbd = document.createElement('kbd')
+    kbd.textContent = k
+    th.appendChild(kbd)
+    const td = document.createElement('td')
+    td.textContent = what
+    tr.append(th, td)
+    return tr
+  }))
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('shortcuts-dialog'))
+  document.getElementById('shortcuts-button')?.addEventListener('click', openShortcuts)
+  document.getElementById('shortcuts-close')?.addEventListener('click', () => dialog.close())
+  document.addEventListener('keydown', e => {
+    const t = /** @type {HTMLElement} */ (e.target)
+    const typing = t.closest('input, textarea, select, [contenteditable=true]')
+    if ((e.key === '?' && !typing && !e.ctrlKey && !e.metaKey) || (e.key === '/' && (e.ctrlKey || e.metaKey))) {
+      e.preventDefault()
+      openShortcuts()
+    }
+  })
 }
 
 /** @param {EditorState} state */
