@@ -603,7 +603,7 @@ test('an editor on a phone-sized screen in dark mode', async () => {
     // Everything needed is on screen without sideways scrolling.
     const overflow = await ada.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`)
-    for (const sel of ['#conn-status', '#share-button', '#export-button', '#download-link', '.cm-content']) {
+    for (const sel of ['#conn-status', '#share-button', '#export-button', '#download-menu', '.cm-content']) {
       assert.ok(await ada.page.isVisible(sel), `${sel} is not visible`)
     }
     const bg = await ada.page.evaluate(() => getComputedStyle(document.body).backgroundColor)

@@ -14,7 +14,7 @@ import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './
 import { assignColors, labelText, personKey } from './colors.js'
 import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
 import { compose } from './ot.js'
-import { SHORTCUTS } from './format.js'
+import { SHORTCUTS, firstEmptyField } from './format.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -167,6 +167,11 @@ export function startEditor (root) {
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
+      // A note fresh from a template opens with the caret in its first empty field.
+      const at = firstEmptyField(view.state.doc.toString())
+      if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      // Editable only now: focus again, unless the person has gone elsewhere meanwhile.
+      if (document.activeElement === document.body || view.dom.contains(document.activeElement)) view.focus()
       root.dataset.ready = 'true'
     }
     if (client.title) {
@@ -300,6 +305,12 @@ export function startEditor (root) {
   // --- toolbar ---
   setupToolbar(noteID, () => name)
   setupShortcuts()
+  // A menu closes once something in it is chosen, or on a click elsewhere.
+  for (const menu of /** @type {NodeListOf<HTMLDetailsElement>} */ (document.querySelectorAll('details.menu'))) {
+    menu.addEventListener('click', e => { if (/** @type {HTMLElement} */ (e.target).closest('.menu-items a, .menu-items button')) menu.open = false })
+    document.addEventListener('click', e => { if (!menu.contains(/** @type {Node} */ (e.target))) menu.open = false })
+    menu.addEventListener('keydown', e => { if (e.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary')?.focus() } })
+  }
 
   const conn = new Connection({
     url: wsURL(`/api/notes/${encodeURIComponent(noteID)}/ws`),

@@ -104,3 +104,17 @@ export const SHORTCUTS = [
   { key: 'Mod-Shift-8', label: 'Bullet list', run: list('bullet') },
   { key: 'Mod-Shift-9', label: 'Task list', run: list('task') }
 ]
+
+/**
+ * firstEmptyField is where a new note's caret goes: the end of the first
+ * list item with nothing in it yet ("- ", "1. ", "- [ ] "), else the end of
+ * a note that is only a title; -1 when the note has content to keep the
+ * caret away from.
+ * @param {string} text
+ */
+export function firstEmptyField (text) {
+  const m = /^[ \t]*(?:[-*+](?: \[[ xX]\])?|\d+[.)]) ?[ \t]*$/m.exec(text)
+  if (m) return m.index + m[0].length
+  if (/^# [^\n]*\n*$/.test(text)) return text.length
+  return -1
+}

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { EditorState, EditorSelection } from '@codemirror/state'
-import { wrap, link, list } from '../src/format.js'
+import { wrap, link, list, firstEmptyField } from '../src/format.js'
 
 function run (cmd, doc, from, to = from) {
   let state = EditorState.create({ doc, selection: EditorSelection.single(from, to), extensions: EditorState.allowMultipleSelections.of(true) })
@@ -31,4 +31,14 @@ test('lists apply to every selected line, and toggle off', () => {
   assert.deepEqual(run(list('task'), '- a\n  b', 0, 7)[0], '- [ ] a\n  - [ ] b')
   assert.deepEqual(run(list('task'), '- [ ] a\n- [x] b', 0, 15)[0], 'a\nb')
   assert.deepEqual(run(list('bullet'), '- [ ] a', 0)[0], '- a')
+})
+
+test('firstEmptyField finds the first empty list item of a template', () => {
+  const meeting = '# Sync\n\n**Date:** 2026-01-01\n\n## Attendees\n\n- \n\n## Agenda\n\n1. \n'
+  assert.equal(firstEmptyField(meeting), meeting.indexOf('- \n') + 2)
+  assert.equal(firstEmptyField('# T\n\n## Agenda\n\n1. \n'), '# T\n\n## Agenda\n\n1. '.length)
+  assert.equal(firstEmptyField('## Follow-ups\n\n- [ ] '), '## Follow-ups\n\n- [ ] '.length)
+  assert.equal(firstEmptyField('# Blank\n\n'), 9)
+  assert.equal(firstEmptyField('# Done\n\n- Ada\n- Grace\n'), -1)
+  assert.equal(firstEmptyField('- done item\nsome text'), -1)
 })
