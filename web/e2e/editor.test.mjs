@@ -336,6 +336,57 @@ test('keyboard: formatting shortcuts, the shortcut help, a styled search panel, 
   }
 })
 
+test('preview: split and reading views, remembered; a ticked box is an edit others see; contents jump', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Preview', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 1280, height: 800 } })
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    await caretToEnd(ada.page)
+    // (Enter continues a list by itself, so the second task's marker is CodeMirror's.)
+    await ada.page.keyboard.type('| Team | Owner |\n|---|---|\n| Web | Ada |\n\n## Tasks\n\n- [ ] Write the notes\nSend them <script>window.pwned=1</script>\n', { delay: 1 })
+    await waitSynced(ada.page)
+    await ada.page.click('[data-view-choice=split]')
+    await ada.page.waitForSelector('#preview td:text-is("Ada")')
+    assert.ok(await ada.page.isVisible('.cm-content'), 'split hides the text')
+    assert.equal(await ada.page.locator('#preview script').count(), 0)
+    assert.equal(await ada.page.evaluate(() => window.pwned), undefined)
+    // Typing shows up in the preview.
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('\nLive **bold**', { delay: 1 })
+    await ada.page.waitForSelector('#preview strong:text-is("bold")')
+
+    // Ticking a box edits the text; Grace's editor and the server see it.
+    await ada.page.locator('#preview li:has-text("Write the notes") input[type=checkbox]').check()
+    await waitSynced(ada.page)
+    await grace.page.waitForFunction(() => window.scribe.view.state.doc.toString().includes('- [x] Write the notes'))
+    assert.ok((await noteText(srv.url, note.id)).includes('- [x] Write the notes\n- [ ] Send them'))
+
+    // The contents list jumps to a heading.
+    await ada.page.click('#toc-list .toc-link:text-is("Tasks")')
+    const line = await ada.page.evaluate(() => { const v = window.scribe.view; return v.state.doc.lineAt(v.state.selection.main.head).text })
+    assert.equal(line, '## Tasks')
+
+    // The choice is remembered: after a reload the split view is back.
+    await ada.page.reload()
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    assert.equal(await ada.page.getAttribute('[data-view-choice=split]', 'aria-pressed'), 'true')
+    await ada.page.waitForSelector('#preview td:text-is("Web")')
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-split.png') })
+    // Reading mode: rendered only.
+    await ada.page.click('[data-view-choice=read]')
+    await ada.page.waitForSelector('.cm-editor', { state: 'hidden' })
+    assert.ok(await ada.page.isVisible('#preview h2:text-is("Tasks")'))
+    await ada.page.click('[data-view-choice=edit]')
+    await ada.page.waitForSelector('#preview', { state: 'hidden' })
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
 test('going offline mid-typing loses nothing and doubles nothing', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Flaky Wi-Fi', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')

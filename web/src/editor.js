@@ -15,6 +15,7 @@ import { assignColors, labelText, personKey } from './colors.js'
 import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
 import { compose } from './ot.js'
 import { SHORTCUTS, firstEmptyField } from './format.js'
+import { setupPreview } from './preview.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -27,8 +28,7 @@ const highlight = HighlightStyle.define([
   { tag: tags.url, color: 'var(--link)' },
   { tag: [tags.monospace], fontFamily: 'var(--mono)', color: 'var(--code)' },
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: 'var(--muted)' },
-  { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' },
-  { tag: tags.list, color: 'var(--accent)' }
+  { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' }
 ])
 
 /** Unconfirmed edits show as "Saving…" only once they have waited this long. */
@@ -103,6 +103,7 @@ export function startEditor (root) {
         peersField,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
         EditorView.updateListener.of(update => {
+          if (update.docChanged) previewChanged()
           for (const tr of update.transactions) {
             if (tr.docChanged && !tr.annotation(remoteChange)) {
               try {
@@ -125,6 +126,8 @@ export function startEditor (root) {
       ]
     })
   })
+
+  const previewChanged = setupPreview(view)
 
   let renderQueued = false
   function scheduleRender () {
