@@ -648,28 +648,57 @@ test('screenshot: a meeting with two people taking notes', async () => {
 
 test('an editor on a phone-sized screen in dark mode', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Stand-up', template: 'standup' })
-  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 760 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
+  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
+  const grace = await newPerson(browser, srv.url, 'Grace')
   try {
+    await openEditor(grace.page, note.id)
     await openEditor(ada.page, note.id)
     // Everything needed is on screen without sideways scrolling.
     const overflow = await ada.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`)
-    for (const sel of ['#conn-status', '#share-button', '#export-button', '#download-menu', '.cm-content']) {
-      assert.ok(await ada.page.isVisible(sel), `${sel} is not visible`)
-    }
+    // The first line of text starts within 160 px of the top.
+    const firstLine = await ada.page.evaluate(() => document.querySelector('.cm-line').getBoundingClientRect().top)
+    assert.ok(firstLine <= 160, `the first line of text starts at ${firstLine}px`)
+    // The people list is a count; the toolbar is one menu.
+    await ada.page.waitForSelector('#people-count:text-is("2 people here")')
+    assert.ok(!(await ada.page.isVisible('#presence-list')))
+    assert.ok(!(await ada.page.isVisible('#share-button')))
     const bg = await ada.page.evaluate(() => getComputedStyle(document.body).backgroundColor)
     assert.equal(bg, 'rgb(22, 24, 29)', 'dark mode does not follow prefers-color-scheme')
     await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-phone-dark.png') })
-    // Keyboard only: Tab reaches the toolbar buttons.
+    await ada.page.click('#menu-button')
+    for (const sel of ['#share-button', '#export-button', '#download-menu', '#display-name', '[data-view-choice=read]']) {
+      assert.ok(await ada.page.isVisible(sel), `${sel} is not visible in the menu`)
+    }
+    // Keyboard only: Tab goes from the name to the next control.
     await ada.page.focus('#display-name')
     await ada.page.keyboard.press('Tab')
-    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
+    assert.equal(await ada.page.evaluate(() => document.activeElement.dataset.viewChoice), 'edit')
+    await ada.page.keyboard.press('Escape') // closes the menu
+    await ada.page.waitForSelector('#toolbar', { state: 'hidden' })
+    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'menu-button')
     // Tab indents inside the editor; Escape leaves it for the next control.
     await ada.page.focus('.cm-content')
     await ada.page.keyboard.press('Escape')
     const focused = await ada.page.evaluate(() => ({ tag: document.activeElement.tagName, inEditor: !!document.activeElement.closest('.cm-editor') }))
     assert.ok(focused.tag !== 'BODY' && !focused.inEditor, `Escape left the focus on ${JSON.stringify(focused)}`)
+
+    // An on-screen keyboard takes half the screen (the page is resized, as
+    // interactive-widget=resizes-content asks): the caret's line stays in
+    // view and nothing covers it.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.setViewportSize({ width: 390, height: 420 })
+    await ada.page.keyboard.type('typing with the keyboard open', { delay: 2 })
+    await ada.page.waitForFunction(() => {
+      const r = document.querySelector('.cm-activeLine').getBoundingClientRect()
+      const el = document.elementFromPoint(r.left + 20, r.top + r.height / 2)
+      return r.bottom <= window.innerHeight && r.top >= 0 && el && el.closest('.cm-content') !== null
+    }, null, { timeout: 5000 })
+    const pageHeight = await ada.page.evaluate(() => document.querySelector('.editor-page').getBoundingClientRect().bottom)
+    assert.ok(pageHeight <= 420, `the page ends at ${pageHeight}px, under the keyboard`)
   } finally {
     await ada.context.close()
+    await grace.context.close()
   }
 })

@@ -308,6 +308,25 @@ export function startEditor (root) {
   // --- toolbar ---
   setupToolbar(noteID, () => name)
   setupShortcuts()
+  // Phones: the toolbar folds into one menu (app.css shows the button).
+  const menuButton = /** @type {HTMLButtonElement} */ (document.getElementById('menu-button'))
+  const toolbar = /** @type {HTMLElement} */ (document.getElementById('toolbar'))
+  const setMenu = (/** @type {boolean} */ open) => {
+    const bar = /** @type {HTMLElement} */ (document.querySelector('.editor-page > .topbar'))
+    toolbar.style.setProperty('--topbar-h', `${bar.offsetHeight}px`)
+    toolbar.classList.toggle('open', open)
+    menuButton.setAttribute('aria-expanded', String(open))
+  }
+  menuButton.addEventListener('click', () => setMenu(!toolbar.classList.contains('open')))
+  toolbar.addEventListener('click', e => {
+    if (/** @type {HTMLElement} */ (e.target).closest('button:not(.menu > summary), .menu-items a')) setMenu(false)
+  })
+  toolbar.addEventListener('keydown', e => {
+    if (e.key === 'Escape' && toolbar.classList.contains('open')) {
+      setMenu(false)
+      menuButton.focus()
+    }
+  })
   // A menu closes once something in it is chosen, or on a click elsewhere.
   for (const menu of /** @type {NodeListOf<HTMLDetailsElement>} */ (document.querySelectorAll('details.menu'))) {
     menu.addEventListener('click', e => { if (/** @type {HTMLElement} */ (e.target).closest('.menu-items a, .menu-items button')) menu.open = false })
@@ -338,15 +357,17 @@ export function startEditor (root) {
 
 /**
  * focusNextControl moves the focus out of the editor to the next control
- * after it in the page (else the first of the toolbar): Escape's job, so a
+ * after it in the page (else the first of the toolbar, or the menu button
+ * that folds it on a phone): Escape's job, so a
  * keyboard user is never left on <body>.
  * @param {HTMLElement} editor
  */
 function focusNextControl (editor) {
   const all = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])')])
     .filter(el => !editor.contains(el) && el.offsetParent !== null)
+  // On a phone the toolbar is folded into the menu: its button is next.
   const next = all.find(el => editor.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) ||
-    all.find(el => el.closest('.toolbar'))
+    all.find(el => el.closest('.toolbar') || el.id === 'menu-button')
   if (!next) return false
   next.focus()
   return true
