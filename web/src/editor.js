@@ -98,7 +98,7 @@ export function startEditor (root) {
         markdown(),
         syntaxHighlighting(highlight),
         EditorView.lineWrapping,
-        EditorView.contentAttributes.of({ 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
+        EditorView.contentAttributes.of({ tabindex: '0', 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
         placeholder('Start typing markdown…'),
         peersField,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),

@@ -36,7 +36,7 @@ md.core.ruler.after('inline', 'task-lists', state => {
     const line = item.map ? item.map[0] : -1
     box.content = state.env && state.env.tasks && line >= 0
       ? `<input type="checkbox" data-line="${line}" aria-label="Done"${m[1] === ' ' ? '' : ' checked'}> `
-      : `<input type="checkbox" disabled${m[1] === ' ' ? '' : ' checked'}> `
+      : `<input type="checkbox" disabled aria-label="Done"${m[1] === ' ' ? '' : ' checked'}> `
     tok.children.unshift(box)
     tokens[i - 2].attrJoin('class', 'task-list-item')
   }
