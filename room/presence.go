@@ -86,10 +86,13 @@ func sessionHash(session string) string {
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
 
-// colors is the palette peers get colours from (readable on white).
+// colors is the palette peers get colours from: the browser's (web/src/colors.js),
+// 12 colours that stay apart for common colour-vision deficiencies, each with
+// label text (near-black or white) at 4.5:1 or more. The browser chooses
+// people's colours itself, from their names; this is for other clients.
 var colors = []string{
-	"#d9480f", "#1971c2", "#2f9e44", "#ae3ec9", "#e8590c", "#0c8599",
-	"#c2255c", "#5f3dc4", "#66a80f", "#f08c00", "#364fc7", "#a61e4d",
+	"#0077bb", "#ee7733", "#009988", "#cc3311", "#33bbee", "#ee3377",
+	"#117733", "#332288", "#ddcc77", "#882255", "#bbbbbb", "#aa4499",
 }
 
 // pickColor returns the palette colour fewest present peers have.

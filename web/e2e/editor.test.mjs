@@ -67,8 +67,8 @@ test('two people type into one note at once and end with the same text as the se
     // Presence: each sees the other in the list and the other's cursor label.
     await ada.page.waitForSelector('.presence-item .presence-name:text-is("Grace")')
     await grace.page.waitForSelector('.presence-item .presence-name:text-is("Ada")')
-    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
-    await grace.page.waitForSelector('.cm-remote-label:text-is("Ada")')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Grace")', { state: 'attached' })
+    await grace.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Ada")', { state: 'attached' })
 
     // Undo undoes only your own edits: Grace's undo never removes Ada's text.
     await grace.page.keyboard.press('Control+z')
@@ -177,6 +177,216 @@ test('a peer\'s cursor follows their typing, and ours', async () => {
   }
 })
 
+test('cursor labels fade, come back on a move, sit on their own line and read at 4.5:1; two tabs are one person', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Labels', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace Brewster Hopper')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    await caretToEnd(grace.page)
+    await grace.page.keyboard.type('first line\nsecond line', { delay: 5 })
+    await waitSynced(grace.page)
+    const label = ada.page.locator('.cm-remote-label').first()
+    await label.waitFor()
+    assert.equal(await label.textContent(), 'GraceGrace Brewster Hopper') // short, and full for hover
+    assert.equal(await ada.page.locator('.cm-remote-label .cm-remote-short').textContent(), 'Grace')
+    // It fades after about 2 s without a move...
+    const opacity = () => ada.page.evaluate(() => Number(getComputedStyle(document.querySelector('.cm-remote-label')).opacity))
+    await ada.page.waitForFunction(() => getComputedStyle(document.querySelector('.cm-remote-label')).opacity === '0', null, { timeout: 5000, polling: 100 })
+    // ...and comes back when Grace moves.
+    await grace.page.keyboard.press('ArrowLeft')
+    await ada.page.waitForFunction(() => getComputedStyle(document.querySelector('.cm-remote-label')).opacity === '1', null, { timeout: 5000, polling: 20 })
+    assert.equal(await opacity(), 1)
+    // It sits on Grace's line, not over the line above.
+    const [labelBox, lineBox] = await ada.page.evaluate(() => {
+      const l = document.querySelector('.cm-remote-label').getBoundingClientRect()
+      const line = document.querySelector('.cm-remote-caret').closest('.cm-line').getBoundingClientRect()
+      return [{ top: l.top, bottom: l.bottom }, { top: line.top, bottom: line.bottom }]
+    })
+    assert.ok(labelBox.top >= lineBox.top - 1 && labelBox.bottom <= lineBox.bottom + 1, `label ${JSON.stringify(labelBox)} outside its line ${JSON.stringify(lineBox)}`)
+    // Its text reads at 4.5:1 or more on its colour.
+    const ratio = await ada.page.evaluate(() => {
+      const s = getComputedStyle(document.querySelector('.cm-remote-label'))
+      const lum = c => {
+        const [r, g, b] = c.match(/\d+/g).slice(0, 3).map(Number).map(v => { v /= 255; return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4 })
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+      }
+      const a = lum(s.color); const b = lum(s.backgroundColor)
+      return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)
+    })
+    assert.ok(ratio >= 4.5, `label contrast ${ratio.toFixed(2)}:1`)
+    // Hovering Grace in the list shows her full name on the label.
+    await ada.page.hover('.presence-item[title="Grace Brewster Hopper"]')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-full:visible')
+
+    // Grace opens a second tab: one entry, two tabs, in both pages.
+    const tab2 = await grace.context.newPage()
+    await openEditor(tab2, note.id)
+    await ada.page.waitForSelector('.presence-item[title="Grace Brewster Hopper"] .presence-tabs:text-is("2 tabs")')
+    await grace.page.waitForSelector('.presence-item:has(.presence-name:text-is("Grace Brewster Hopper (you)")) .presence-tabs:text-is("2 tabs")')
+    assert.equal(await ada.page.locator('.presence-item').count(), 2)
+    // The full name is shown whole, with a tooltip too.
+    assert.equal(await ada.page.getAttribute('.presence-item:nth-child(2)', 'title'), 'Grace Brewster Hopper')
+    // Her colour is the same in both browsers.
+    const colorIn = page => page.evaluate(() => [...document.querySelectorAll('.presence-item')].find(li => li.title === 'Grace Brewster Hopper').dataset.color)
+    assert.equal(await colorIn(ada.page), await colorIn(grace.page))
+    await tab2.close()
+    await ada.page.waitForFunction(() => !document.querySelector('.presence-tabs'))
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
+test('12 people get 12 distinct colours, the same in every browser', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Big meeting', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  const names = ['Barbara', 'Ken', 'Dennis', 'Margaret', 'Alan', 'Edsger', 'Donald', 'Frances', 'John', 'Radia']
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    // Ten more people: real websocket clients (docs/protocol.md), opened from Grace's page.
+    await grace.page.evaluate(([id, names]) => {
+      window.others = names.map(name => {
+        const ws = new WebSocket(`${location.origin.replace('http', 'ws')}/api/notes/${id}/ws`)
+        ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, session: crypto.randomUUID().replaceAll('-', ''), name }))
+        return ws
+      })
+    }, [note.id, names])
+    for (const page of [ada.page, grace.page]) await page.waitForFunction(() => document.querySelectorAll('.presence-item').length === 12, null, { timeout: 15000 })
+    const colors = page => page.evaluate(() => Object.fromEntries([...document.querySelectorAll('.presence-item')].map(li => [li.title, li.dataset.color])))
+    const a = await colors(ada.page)
+    assert.equal(new Set(Object.values(a)).size, 12, JSON.stringify(a))
+    assert.deepEqual(await colors(grace.page), a)
+    // A person's colour does not depend on the visit: Ada alone in another
+    // note, after a reload, has the same colour both times.
+    const alone = await api(srv.url, 'POST', '/api/notes', { title: 'Alone', template: 'blank' })
+    await openEditor(ada.page, alone.id)
+    const first = (await colors(ada.page)).Ada
+    await ada.page.reload()
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    assert.equal((await colors(ada.page)).Ada, first)
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
+test('keyboard: formatting shortcuts, the shortcut help, a styled search panel, Escape', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Keys', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await openEditor(ada.page, note.id)
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('one two three\nalpha\nbeta', { delay: 2 })
+    const select = (from, to) => ada.page.evaluate(([f, t]) => {
+      const v = window.scribe.view
+      const d = v.state.doc.toString()
+      v.dispatch({ selection: { anchor: d.indexOf(f), head: t === undefined ? d.indexOf(f) + f.length : d.indexOf(t) + t.length } })
+      v.focus()
+    }, [from, to])
+    await select('two')
+    await ada.page.keyboard.press('Control+b')
+    await select('one')
+    await ada.page.keyboard.press('Control+i')
+    await select('three')
+    await ada.page.keyboard.press('Control+k')
+    await ada.page.keyboard.type('https://example.com', { delay: 2 }) // "url" was selected: typed over
+    await select('alpha', 'beta')
+    await ada.page.keyboard.press('Control+Shift+7')
+    assert.ok((await editorText(ada.page)).endsWith('*one* **two** [three](https://example.com)\n1. alpha\n2. beta'), await editorText(ada.page))
+    await select('alpha', 'beta')
+    await ada.page.keyboard.press('Control+Shift+8')
+    assert.ok((await editorText(ada.page)).endsWith('\n- alpha\n- beta'))
+    await ada.page.keyboard.press('Control+Shift+9')
+    await waitSynced(ada.page)
+    assert.equal(await noteText(srv.url, note.id), '# Keys\n\n*one* **two** [three](https://example.com)\n- [ ] alpha\n- [ ] beta')
+
+    // Ctrl+/ shows the shortcuts; Escape closes them; ? does too outside the text.
+    await ada.page.keyboard.press('Control+/')
+    await ada.page.waitForSelector('#shortcuts-dialog[open] kbd:text-is("Ctrl+B")')
+    await ada.page.keyboard.press('Escape')
+    await ada.page.waitForSelector('#shortcuts-dialog:not([open])', { state: 'attached' })
+    await ada.page.focus('#share-button')
+    await ada.page.keyboard.press('?')
+    await ada.page.waitForSelector('#shortcuts-dialog[open]')
+    await ada.page.click('#shortcuts-close')
+    await ada.page.waitForSelector('#shortcuts-dialog:not([open])', { state: 'attached' })
+
+    // Ctrl+F opens the search panel, drawn with the page's own controls.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+f')
+    const field = ada.page.locator('.cm-search input.cm-textfield').first()
+    await field.waitFor()
+    const style = await field.evaluate(el => { const s = getComputedStyle(el); return { radius: s.borderTopLeftRadius, height: el.getBoundingClientRect().height } })
+    assert.equal(style.radius, '6px')
+    assert.ok(style.height >= 32, `search field ${style.height}px high`)
+    // Escape closes the panel, a second Escape leaves the editor for a control.
+    await ada.page.keyboard.press('Escape')
+    await ada.page.waitForSelector('.cm-search', { state: 'detached' })
+    assert.ok(await ada.page.evaluate(() => !!document.activeElement.closest('.cm-editor')))
+    await ada.page.keyboard.press('Escape')
+    const focused = await ada.page.evaluate(() => ({ tag: document.activeElement.tagName, inEditor: !!document.activeElement.closest('.cm-editor') }))
+    assert.ok(focused.tag !== 'BODY' && !focused.inEditor, `focus is on ${JSON.stringify(focused)}`)
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+  }
+})
+
+test('preview: split and reading views, remembered; a ticked box is an edit others see; contents jump', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Preview', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 1280, height: 800 } })
+  const grace = await newPerson(browser, srv.url, 'Grace')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(grace.page, note.id)
+    await caretToEnd(ada.page)
+    // (Enter continues a list by itself, so the second task's marker is CodeMirror's.)
+    await ada.page.keyboard.type('| Team | Owner |\n|---|---|\n| Web | Ada |\n\n## Tasks\n\n- [ ] Write the notes\nSend them <script>window.pwned=1</script>\n', { delay: 1 })
+    await waitSynced(ada.page)
+    await ada.page.click('[data-view-choice=split]')
+    await ada.page.waitForSelector('#preview td:text-is("Ada")')
+    assert.ok(await ada.page.isVisible('.cm-content'), 'split hides the text')
+    assert.equal(await ada.page.locator('#preview script').count(), 0)
+    assert.equal(await ada.page.evaluate(() => window.pwned), undefined)
+    // Typing shows up in the preview.
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('\nLive **bold**', { delay: 1 })
+    await ada.page.waitForSelector('#preview strong:text-is("bold")')
+
+    // Ticking a box edits the text; Grace's editor and the server see it.
+    await ada.page.locator('#preview li:has-text("Write the notes") input[type=checkbox]').check()
+    await waitSynced(ada.page)
+    await grace.page.waitForFunction(() => window.scribe.view.state.doc.toString().includes('- [x] Write the notes'))
+    assert.ok((await noteText(srv.url, note.id)).includes('- [x] Write the notes\n- [ ] Send them'))
+
+    // The contents list jumps to a heading.
+    await ada.page.click('#toc-list .toc-link:text-is("Tasks")')
+    const line = await ada.page.evaluate(() => { const v = window.scribe.view; return v.state.doc.lineAt(v.state.selection.main.head).text })
+    assert.equal(line, '## Tasks')
+
+    // The choice is remembered: after a reload the split view is back.
+    await ada.page.reload()
+    await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+    assert.equal(await ada.page.getAttribute('[data-view-choice=split]', 'aria-pressed'), 'true')
+    await ada.page.waitForSelector('#preview td:text-is("Web")')
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-split.png') })
+    // Reading mode: rendered only.
+    await ada.page.click('[data-view-choice=read]')
+    await ada.page.waitForSelector('.cm-editor', { state: 'hidden' })
+    assert.ok(await ada.page.isVisible('#preview h2:text-is("Tasks")'))
+    await ada.page.click('[data-view-choice=edit]')
+    await ada.page.waitForSelector('#preview', { state: 'hidden' })
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+    await grace.context.close()
+  }
+})
+
 test('going offline mid-typing loses nothing and doubles nothing', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Flaky Wi-Fi', template: 'blank' })
   const ada = await newPerson(browser, srv.url, 'Ada')
@@ -203,8 +413,11 @@ test('going offline mid-typing loses nothing and doubles nothing', async () => {
     await linus.page.keyboard.type(offline, { delay: 10 })
     const pending = await linus.page.evaluate(() => window.scribe.client.pending)
     assert.ok(pending > 0, 'the offline edits are not counted as unconfirmed')
+    // Calm: the network is named, and what waits is counted in changes
+    // (one place typed into), not in keystrokes.
+    assert.equal(await linus.page.textContent('#conn-status .conn-text'), 'Offline — your changes are kept and will be sent')
     const shown = await linus.page.textContent('#conn-pending')
-    assert.match(shown, /\d+ unsaved edits?/, `the indicator shows "${shown}"`)
+    assert.equal(shown, '1 change waiting to be sent.', `the indicator shows "${shown}"`)
     // Meanwhile Ada keeps typing, so Linus's edits must be transformed on return.
     const adaText = '\nAda while Linus was away.'
     await ada.page.keyboard.type(adaText, { delay: 5 })
@@ -221,10 +434,44 @@ test('going offline mid-typing loses nothing and doubles nothing', async () => {
     assert.equal(await editorText(ada.page), server)
     for (const t of [before, offline, adaText]) assert.equal(countOf(server, t), 1, `"${t}" appears ${countOf(server, t)} times in ${JSON.stringify(server)}`)
     assert.equal(await linus.page.getAttribute('#conn-status', 'data-state'), 'connected')
-    assert.equal(await linus.page.textContent('#conn-pending'), 'All changes saved')
+    await linus.page.waitForSelector('#conn-status .conn-text:text-is("Saved")')
+    assert.equal(await linus.page.textContent('#conn-pending'), '')
   } finally {
     await ada.context.close()
     await linus.context.close()
+  }
+})
+
+test('the status stays calm while typing, and names an unreachable server', async () => {
+  const own = await startServer()
+  const note = await api(own.url, 'POST', '/api/notes', { title: 'Calm', template: 'blank' })
+  const ada = await newPerson(browser, own.url, 'Ada')
+  try {
+    await openEditor(ada.page, note.id)
+    await ada.page.waitForSelector('#conn-status .conn-text:text-is("Saved")')
+    // Record every text the indicator shows from now on.
+    await ada.page.evaluate(() => {
+      window.statusSeen = []
+      const el = document.querySelector('#conn-status')
+      new MutationObserver(() => window.statusSeen.push(el.textContent.trim())).observe(el, { subtree: true, childList: true, characterData: true })
+    })
+    await caretToEnd(ada.page)
+    await ada.page.keyboard.type('Typing at a normal pace on a local server: the status does not move. '.repeat(2), { delay: 25 })
+    await waitSynced(ada.page)
+    const seen = await ada.page.evaluate(() => window.statusSeen)
+    assert.ok(seen.every(t => !/unsaved|Saving|change/.test(t)), `the status moved while typing: ${JSON.stringify(seen)}`)
+    assert.equal(await ada.page.textContent('#conn-status .conn-text'), 'Saved')
+
+    // The server goes away while the network stays up: the page says so,
+    // without blaming the network, and keeps the typing.
+    await own.stop()
+    await ada.page.waitForSelector('#conn-status .conn-text:text-is("Can\'t reach Scribe — retrying, your changes are kept")', { timeout: 20000 })
+    await ada.page.keyboard.type('still typing', { delay: 5 })
+    await ada.page.waitForSelector('#conn-pending:text-is("1 change waiting to be sent.")')
+    assert.ok((await editorText(ada.page)).endsWith('still typing'))
+  } finally {
+    await ada.context.close()
+    await own.stop()
   }
 })
 
@@ -389,7 +636,7 @@ test('screenshot: a meeting with two people taking notes', async () => {
       window.scribe.view.dispatch({ selection: { anchor: i, head: i + 'Thursday'.length } })
     })
     await ada.page.waitForSelector('.cm-remote-selection')
-    await ada.page.waitForSelector('.cm-remote-label:text-is("Grace")')
+    await ada.page.waitForSelector('.cm-remote-label .cm-remote-short:text-is("Grace")', { state: 'attached' })
     await sleep(300)
     await ada.page.screenshot({ path: join(await screenshotDir(), 'editor.png') })
     assert.equal(await editorText(ada.page), await editorText(grace.page))
@@ -401,28 +648,57 @@ test('screenshot: a meeting with two people taking notes', async () => {
 
 test('an editor on a phone-sized screen in dark mode', async () => {
   const note = await api(srv.url, 'POST', '/api/notes', { title: 'Stand-up', template: 'standup' })
-  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 760 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
+  const ada = await newPerson(browser, srv.url, 'Ada', { viewport: { width: 390, height: 844 }, colorScheme: 'dark', isMobile: true, hasTouch: true })
+  const grace = await newPerson(browser, srv.url, 'Grace')
   try {
+    await openEditor(grace.page, note.id)
     await openEditor(ada.page, note.id)
     // Everything needed is on screen without sideways scrolling.
     const overflow = await ada.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than the screen`)
-    for (const sel of ['#conn-status', '#share-button', '#export-button', '#download-link', '.cm-content']) {
-      assert.ok(await ada.page.isVisible(sel), `${sel} is not visible`)
-    }
+    // The first line of text starts within 160 px of the top.
+    const firstLine = await ada.page.evaluate(() => document.querySelector('.cm-line').getBoundingClientRect().top)
+    assert.ok(firstLine <= 160, `the first line of text starts at ${firstLine}px`)
+    // The people list is a count; the toolbar is one menu.
+    await ada.page.waitForSelector('#people-count:text-is("2 people here")')
+    assert.ok(!(await ada.page.isVisible('#presence-list')))
+    assert.ok(!(await ada.page.isVisible('#share-button')))
     const bg = await ada.page.evaluate(() => getComputedStyle(document.body).backgroundColor)
     assert.equal(bg, 'rgb(22, 24, 29)', 'dark mode does not follow prefers-color-scheme')
     await ada.page.screenshot({ path: join(await screenshotDir(), 'editor-phone-dark.png') })
-    // Keyboard only: Tab reaches the toolbar buttons.
+    await ada.page.click('#menu-button')
+    for (const sel of ['#share-button', '#export-button', '#download-menu', '#display-name', '[data-view-choice=read]']) {
+      assert.ok(await ada.page.isVisible(sel), `${sel} is not visible in the menu`)
+    }
+    // Keyboard only: Tab goes from the name to the next control.
     await ada.page.focus('#display-name')
     await ada.page.keyboard.press('Tab')
-    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'share-button')
-    // Tab indents inside the editor; Escape then Shift+Tab leaves it.
+    assert.equal(await ada.page.evaluate(() => document.activeElement.dataset.viewChoice), 'edit')
+    await ada.page.keyboard.press('Escape') // closes the menu
+    await ada.page.waitForSelector('#toolbar', { state: 'hidden' })
+    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'menu-button')
+    // Tab indents inside the editor; Escape leaves it for the next control.
     await ada.page.focus('.cm-content')
     await ada.page.keyboard.press('Escape')
-    await ada.page.keyboard.press('Shift+Tab')
-    assert.equal(await ada.page.evaluate(() => document.activeElement.id), 'download-link')
+    const focused = await ada.page.evaluate(() => ({ tag: document.activeElement.tagName, inEditor: !!document.activeElement.closest('.cm-editor') }))
+    assert.ok(focused.tag !== 'BODY' && !focused.inEditor, `Escape left the focus on ${JSON.stringify(focused)}`)
+
+    // An on-screen keyboard takes half the screen (the page is resized, as
+    // interactive-widget=resizes-content asks): the caret's line stays in
+    // view and nothing covers it.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.setViewportSize({ width: 390, height: 420 })
+    await ada.page.keyboard.type('typing with the keyboard open', { delay: 2 })
+    await ada.page.waitForFunction(() => {
+      const r = document.querySelector('.cm-activeLine').getBoundingClientRect()
+      const el = document.elementFromPoint(r.left + 20, r.top + r.height / 2)
+      return r.bottom <= window.innerHeight && r.top >= 0 && el && el.closest('.cm-content') !== null
+    }, null, { timeout: 5000 })
+    const pageHeight = await ada.page.evaluate(() => document.querySelector('.editor-page').getBoundingClientRect().bottom)
+    assert.ok(pageHeight <= 420, `the page ends at ${pageHeight}px, under the keyboard`)
   } finally {
     await ada.context.close()
+    await grace.context.close()
   }
 })

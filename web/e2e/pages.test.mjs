@@ -48,6 +48,10 @@ test('creating a note from the meeting template fills it in', async () => {
     }
     assert.equal(text, await noteText(srv.url, id))
     assert.equal(await ada.page.textContent('#note-title'), 'Platform weekly <sync>')
+    // The caret waits in the first empty field, the attendee list: typing goes there.
+    await ada.page.keyboard.type('Ada')
+    assert.ok((await editorText(ada.page)).includes('## Attendees\n\n- Ada\n'), await editorText(ada.page))
+    await waitSynced(ada.page)
 
     // The home page lists it, most recent first, with its edit time.
     await ada.page.goto('/')
@@ -168,11 +172,20 @@ test('export from the toolbar commits the note to the repository; download gives
     assert.equal(await ada.page.textContent('#notice .notice-text'), `Nothing changed since the last export (commit ${commit.slice(0, 12)}).`)
     assert.equal(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(), commit)
 
+    await ada.page.click('#download-menu summary')
     const [download] = await Promise.all([ada.page.waitForEvent('download'), ada.page.click('#download-link')])
     assert.match(download.suggestedFilename(), /\.md$/)
     const dl = await download.path()
     const { readFile } = await import('node:fs/promises')
     assert.equal(await readFile(dl, 'utf8'), await noteText(exportSrv.url, note.id))
+    // The menu closed; it offers the rendered page too.
+    assert.equal(await ada.page.getAttribute('#download-menu', 'open'), null)
+    await ada.page.click('#download-menu summary')
+    const [page] = await Promise.all([ada.page.waitForEvent('download'), ada.page.click('#download-html')])
+    assert.match(page.suggestedFilename(), /\.html$/)
+    const html = await readFile(await page.path(), 'utf8')
+    assert.match(html, /<h1[^>]*>Release review<\/h1>/)
+    assert.ok(html.includes('Ship on Thursday ✅'))
   } finally {
     await ada.context.close()
     await exportSrv.stop()

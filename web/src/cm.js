@@ -52,7 +52,9 @@ export function opToChanges (op) {
 }
 
 /**
- * @typedef {{client: string, name: string, color: string, sel: {anchor: number, head: number}[]|undefined}} RemotePeer
+ * A remote cursor to draw. moves counts the peer's own moves: a new count
+ * redraws the caret, which shows its label again for LABEL_SHOW_MS.
+ * @typedef {{client: string, name: string, color: string, text: string, moves: number, sel: {anchor: number, head: number}[]|undefined}} RemotePeer
  */
 
 /**
@@ -62,21 +64,20 @@ export function opToChanges (op) {
 export const setPeers = StateEffect.define()
 
 class CaretWidget extends WidgetType {
-  /**
-   * @param {string} name
-   * @param {string} color
-   * @param {string} client
-   */
-  constructor (name, color, client) {
+  /** @param {RemotePeer} p */
+  constructor (p) {
     super()
-    this.name = name
-    this.color = color
-    this.client = client
+    this.name = p.name
+    this.color = p.color
+    this.text = p.text
+    this.client = p.client
+    this.moves = p.moves
   }
 
   /** @param {CaretWidget} other */
   eq (other) {
-    return other.name === this.name && other.color === this.color && other.client === this.client
+    return other.name === this.name && other.color === this.color && other.text === this.text &&
+      other.client === this.client && other.moves === this.moves
   }
 
   toDOM () {
@@ -85,15 +86,34 @@ class CaretWidget extends WidgetType {
     caret.style.borderLeftColor = this.color
     caret.dataset.client = this.client
     caret.setAttribute('aria-hidden', 'true')
+    // The label sits on the caret's own line, after it, and fades (CSS) two
+    // seconds after the last move; hovering the caret brings it back with
+    // the full name.
     const label = document.createElement('span')
     label.className = 'cm-remote-label'
     label.style.backgroundColor = this.color
-    label.textContent = this.name
+    label.style.color = this.text
+    const short = document.createElement('span')
+    short.className = 'cm-remote-short'
+    short.textContent = shortName(this.name)
+    const full = document.createElement('span')
+    full.className = 'cm-remote-full'
+    full.textContent = this.name
+    label.append(short, full)
     caret.appendChild(label)
     return caret
   }
 
   ignoreEvent () { return true }
+}
+
+/**
+ * shortName is what a cursor label shows: the first word, at most 14 characters.
+ * @param {string} name
+ */
+export function shortName (name) {
+  const first = name.trim().split(/\s+/)[0] || name
+  return first.length > 14 ? first.slice(0, 13) + '…' : first
 }
 
 /**
@@ -117,7 +137,7 @@ function buildPeerDecorations (peers, docLength) {
           attributes: { style: `background-color: ${hexAlpha(p.color, 0.25)}` }
         }).range(from, to))
       }
-      decos.push(Decoration.widget({ widget: new CaretWidget(p.name, p.color, p.client), side: head === from && to > from ? -1 : 1 }).range(head))
+      decos.push(Decoration.widget({ widget: new CaretWidget(p), side: head === from && to > from ? -1 : 1 }).range(head))
     }
   }
   return Decoration.set(decos, true)

@@ -27,6 +27,7 @@ import * as ot from './ot.js'
  * @property {boolean} readonly
  * @property {Selection|undefined} sel  in server coordinates at `selRev`
  * @property {number} selRev
+ * @property {number} moves  how many times the peer moved its selection (or typed)
  */
 
 /**
@@ -243,7 +244,7 @@ export class CollabClient {
 
   /**
    * Peers with their selections moved into editor coordinates.
-   * @returns {{client: string, name: string, color: string, readonly: boolean, sel: Selection|undefined}[]}
+   * @returns {{client: string, name: string, color: string, readonly: boolean, sel: Selection|undefined, moves: number}[]}
    */
   peerList () {
     const out = []
@@ -254,7 +255,7 @@ export class CollabClient {
         if (this.inflight) sel = ot.transformSelection(sel, this.inflight.op)
         if (this.buffer) sel = ot.transformSelection(sel, this.buffer.op)
       }
-      out.push({ client: p.client, name: p.name, color: p.color, readonly: p.readonly, sel })
+      out.push({ client: p.client, name: p.name, color: p.color, readonly: p.readonly, sel, moves: p.moves })
     }
     return out
   }
@@ -420,7 +421,8 @@ export class CollabClient {
       color: typeof m.color === 'string' ? m.color : (old ? old.color : '#868e96'),
       readonly: typeof m.readonly === 'boolean' ? m.readonly : (old ? old.readonly : false),
       sel: old ? old.sel : undefined,
-      selRev: old ? old.selRev : this.rev
+      selRev: old ? old.selRev : this.rev,
+      moves: (old ? old.moves : 0) + (Array.isArray(m.sel) ? 1 : 0)
     }
     if (Array.isArray(m.sel) && Number.isInteger(m.rev)) {
       const moved = this.catchUpSelection(m.sel, m.rev)

@@ -6,12 +6,16 @@ import { EditorView, keymap, drawSelection, highlightActiveLine, placeholder } f
 import { history, defaultKeymap, historyKeymap, indentWithTab } from '@codemirror/commands'
 import { markdown } from '@codemirror/lang-markdown'
 import { syntaxHighlighting, HighlightStyle } from '@codemirror/language'
-import { searchKeymap, highlightSelectionMatches } from '@codemirror/search'
+import { searchKeymap, highlightSelectionMatches, closeSearchPanel } from '@codemirror/search'
 import { tags } from '@lezer/highlight'
 import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
-import { changesToOp, opToChanges, remoteChange, peersField, setPeers, safeColor } from './cm.js'
-import { api, showNotice, renderStatus, loadName, saveName } from './ui.js'
+import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './cm.js'
+import { assignColors, labelText, personKey } from './colors.js'
+import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
+import { compose } from './ot.js'
+import { SHORTCUTS, firstEmptyField } from './format.js'
+import { setupPreview } from './preview.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -24,9 +28,11 @@ const highlight = HighlightStyle.define([
   { tag: tags.url, color: 'var(--link)' },
   { tag: [tags.monospace], fontFamily: 'var(--mono)', color: 'var(--code)' },
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: 'var(--muted)' },
-  { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' },
-  { tag: tags.list, color: 'var(--accent)' }
+  { tag: tags.quote, color: 'var(--muted)', fontStyle: 'italic' }
 ])
+
+/** Unconfirmed edits show as "Saving…" only once they have waited this long. */
+const SAVING_AFTER_MS = 1000
 
 /** @param {HTMLElement} root the element with data-note-id */
 export function startEditor (root) {
@@ -82,15 +88,22 @@ export function startEditor (root) {
         drawSelection(),
         highlightActiveLine(),
         highlightSelectionMatches(),
-        keymap.of([...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab]),
+        keymap.of([
+          ...SHORTCUTS.map(s => ({ key: s.key, run: s.run, preventDefault: true })),
+          { key: 'Mod-/', run: () => { openShortcuts(); return true } },
+          ...defaultKeymap, ...historyKeymap, ...searchKeymap, indentWithTab,
+          // After the search panel's own Escape (which closes it).
+          { key: 'Escape', run: v => closeSearchPanel(v) || focusNextControl(v.dom) }
+        ]),
         markdown(),
         syntaxHighlighting(highlight),
         EditorView.lineWrapping,
-        EditorView.contentAttributes.of({ 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
+        EditorView.contentAttributes.of({ tabindex: '0', 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
         placeholder('Start typing markdown…'),
         peersField,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
         EditorView.updateListener.of(update => {
+          if (update.docChanged) previewChanged()
           for (const tr of update.transactions) {
             if (tr.docChanged && !tr.annotation(remoteChange)) {
               try {
@@ -114,6 +127,8 @@ export function startEditor (root) {
     })
   })
 
+  const previewChanged = setupPreview(view)
+
   let renderQueued = false
   function scheduleRender () {
     if (renderQueued) return
@@ -126,11 +141,40 @@ export function startEditor (root) {
 
   let wasSynced = false
   let goneShown = false
+  // The calm status: edits count as waiting from when they were made or
+  // from the last ack, whichever is later; "Saving…" only after
+  // SAVING_AFTER_MS of that.
+  let lastPending = 0
+  let waitingSince = 0
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let savingTimer
+  function statusInfo () {
+    const pending = client.pending
+    const now = performance.now()
+    if (pending === 0) {
+      waitingSince = 0
+    } else if (lastPending === 0 || pending < lastPending) {
+      waitingSince = now
+    }
+    lastPending = pending
+    clearTimeout(savingTimer)
+    const saving = pending > 0 && now - waitingSince >= SAVING_AFTER_MS
+    if (pending > 0 && !saving) savingTimer = setTimeout(scheduleRender, SAVING_AFTER_MS - (now - waitingSince) + 5)
+    let changes = 0
+    if (client.inflight && client.buffer) changes = changeCount(compose(client.inflight.op, client.buffer.op))
+    else changes = changeCount((client.inflight || client.buffer || { op: null }).op)
+    return { pending, changes, saving }
+  }
   function render () {
-    renderStatus(client.status, client.pending)
+    renderStatus(client.status, statusInfo())
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
+      // A note fresh from a template opens with the caret in its first empty field.
+      const at = firstEmptyField(view.state.doc.toString())
+      if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      // Editable only now: focus again, unless the person has gone elsewhere meanwhile.
+      if (document.activeElement === document.body || view.dom.contains(document.activeElement)) view.focus()
       root.dataset.ready = 'true'
     }
     if (client.title) {
@@ -145,44 +189,97 @@ export function startEditor (root) {
       view.dispatch({ effects: editable.reconfigure([EditorState.readOnly.of(true)]) })
       showNotice(client.goneReason || 'This note is no longer available.', 'error')
     }
-    const peers = client.peerList().map(p => ({ ...p, color: safeColor(p.color), name: p.name || 'Anonymous' }))
-    renderPresence(peers)
+    // Colours are chosen here, the same way in every browser of the note,
+    // from people's names (colors.js), not taken from the server.
+    const peers = client.peerList().map(p => ({ ...p, name: p.name || 'Anonymous', key: personKey(p.name || 'Anonymous') }))
+    const colors = assignColors([personKey(name), ...peers.map(p => p.key)])
+    const colorOf = (/** @type {string} */ key) => colors.get(key) || '#bbbbbb'
+    renderPresence(peers, colorOf)
     if (!cursorsQueued) {
       cursorsQueued = true
       // Not inside an update listener: dispatch on the next microtask.
       queueMicrotask(() => {
         cursorsQueued = false
-        view.dispatch({ effects: setPeers.of(client.peerList().filter(p => !p.readonly).map(p => ({ ...p, color: safeColor(p.color), name: p.name || 'Anonymous' }))) })
+        const now = client.peerList().filter(p => !p.readonly).map(p => {
+          const n = p.name || 'Anonymous'
+          const color = colorOf(personKey(n))
+          return { ...p, name: n, color, text: labelText(color) }
+        })
+        view.dispatch({ effects: setPeers.of(now) })
       })
     }
   }
 
-  /** @param {{client: string, name: string, color: string, readonly: boolean}[]} peers */
-  function renderPresence (peers) {
+  /**
+   * renderPresence lists the people here: one entry per person (their tabs
+   * counted), you first.
+   * @param {{client: string, name: string, key: string, readonly: boolean}[]} peers
+   * @param {(key: string) => string} colorOf
+   */
+  function renderPresence (peers, colorOf) {
     const list = /** @type {HTMLElement} */ (document.getElementById('presence-list'))
-    list.replaceChildren()
-    const me = { client: client.client, name: `${name} (you)`, color: safeColor(client.color || '#495057'), readonly: false }
-    for (const p of [me, ...peers]) {
+    const me = personKey(name)
+    /** @type {Map<string, {name: string, you: boolean, tabs: number, viewing: number, clients: string[]}>} */
+    const people = new Map([[me, { name, you: true, tabs: 1, viewing: 0, clients: [client.client] }]])
+    for (const p of peers) {
+      let e = people.get(p.key)
+      if (!e) {
+        e = { name: p.name, you: false, tabs: 0, viewing: 0, clients: [] }
+        people.set(p.key, e)
+      }
+      e.tabs++
+      if (p.readonly) e.viewing++
+      e.clients.push(p.client)
+    }
+    const items = []
+    for (const [key, e] of people) {
       const li = document.createElement('li')
       li.className = 'presence-item'
-      li.dataset.client = p.client
+      li.dataset.client = e.clients[0]
+      li.dataset.clients = e.clients.join(' ')
+      li.dataset.color = colorOf(key)
       const dot = document.createElement('span')
       dot.className = 'presence-dot'
-      dot.style.backgroundColor = p.color
+      dot.style.backgroundColor = colorOf(key)
       dot.setAttribute('aria-hidden', 'true')
       const label = document.createElement('span')
       label.className = 'presence-name'
-      label.textContent = p.name
+      label.textContent = e.you ? `${e.name} (you)` : e.name
+      li.title = e.name
       li.append(dot, label)
-      if (p.readonly) {
+      if (e.tabs > 1) {
+        const tabs = document.createElement('span')
+        tabs.className = 'presence-tabs'
+        tabs.textContent = `${e.tabs} tabs`
+        li.appendChild(tabs)
+      }
+      if (e.viewing === e.tabs) {
         const ro = document.createElement('span')
         ro.className = 'presence-ro'
         ro.textContent = 'viewing'
         li.appendChild(ro)
       }
-      list.appendChild(li)
+      // Pointing at a person shows their cursor labels.
+      li.addEventListener('mouseenter', () => showLabels(e.clients, true))
+      li.addEventListener('mouseleave', () => showLabels(e.clients, false))
+      items.push(li)
     }
-    /** @type {HTMLElement} */ (document.getElementById('presence-heading')).textContent = `Here now (${peers.length + 1})`
+    list.replaceChildren(...items)
+    const count = `${people.size} ${people.size === 1 ? 'person' : 'people'} here`
+    const heading = /** @type {HTMLElement} */ (document.getElementById('presence-heading'))
+    heading.textContent = `Here now (${people.size})`
+    const badge = document.getElementById('people-count')
+    if (badge && badge.textContent !== count) badge.textContent = count
+  }
+
+  /**
+   * @param {string[]} clients
+   * @param {boolean} on
+   */
+  function showLabels (clients, on) {
+    for (const c of clients) {
+      for (const el of view.dom.querySelectorAll(`.cm-remote-caret[data-client="${CSS.escape(c)}"]`)) el.classList.toggle('show', on)
+    }
   }
 
   // --- name ---
@@ -210,6 +307,32 @@ export function startEditor (root) {
 
   // --- toolbar ---
   setupToolbar(noteID, () => name)
+  setupShortcuts()
+  // Phones: the toolbar folds into one menu (app.css shows the button).
+  const menuButton = /** @type {HTMLButtonElement} */ (document.getElementById('menu-button'))
+  const toolbar = /** @type {HTMLElement} */ (document.getElementById('toolbar'))
+  const setMenu = (/** @type {boolean} */ open) => {
+    const bar = /** @type {HTMLElement} */ (document.querySelector('.editor-page > .topbar'))
+    toolbar.style.setProperty('--topbar-h', `${bar.offsetHeight}px`)
+    toolbar.classList.toggle('open', open)
+    menuButton.setAttribute('aria-expanded', String(open))
+  }
+  menuButton.addEventListener('click', () => setMenu(!toolbar.classList.contains('open')))
+  toolbar.addEventListener('click', e => {
+    if (/** @type {HTMLElement} */ (e.target).closest('button:not(.menu > summary), .menu-items a')) setMenu(false)
+  })
+  toolbar.addEventListener('keydown', e => {
+    if (e.key === 'Escape' && toolbar.classList.contains('open')) {
+      setMenu(false)
+      menuButton.focus()
+    }
+  })
+  // A menu closes once something in it is chosen, or on a click elsewhere.
+  for (const menu of /** @type {NodeListOf<HTMLDetailsElement>} */ (document.querySelectorAll('details.menu'))) {
+    menu.addEventListener('click', e => { if (/** @type {HTMLElement} */ (e.target).closest('.menu-items a, .menu-items button')) menu.open = false })
+    document.addEventListener('click', e => { if (!menu.contains(/** @type {Node} */ (e.target))) menu.open = false })
+    menu.addEventListener('keydown', e => { if (e.key === 'Escape' && menu.open) { menu.open = false; menu.querySelector('summary')?.focus() } })
+  }
 
   const conn = new Connection({
     url: wsURL(`/api/notes/${encodeURIComponent(noteID)}/ws`),
@@ -217,7 +340,9 @@ export function startEditor (root) {
     client
   })
   conn.start()
-  renderStatus(client.status, client.pending)
+  renderStatus(client.status, statusInfo())
+  window.addEventListener('online', scheduleRender)
+  window.addEventListener('offline', scheduleRender)
 
   window.addEventListener('beforeunload', e => {
     if (client.pending > 0) {
@@ -228,6 +353,67 @@ export function startEditor (root) {
   // For the browser tests and for debugging from the console.
   window.scribe = { client, view, conn }
   view.focus()
+}
+
+/**
+ * focusNextControl moves the focus out of the editor to the next control
+ * after it in the page (else the first of the toolbar, or the menu button
+ * that folds it on a phone): Escape's job, so a
+ * keyboard user is never left on <body>.
+ * @param {HTMLElement} editor
+ */
+function focusNextControl (editor) {
+  const all = /** @type {HTMLElement[]} */ ([...document.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select, textarea, [tabindex]:not([tabindex="-1"])')])
+    .filter(el => !editor.contains(el) && el.offsetParent !== null)
+  // On a phone the toolbar is folded into the menu: its button is next.
+  const next = all.find(el => editor.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING) ||
+    all.find(el => el.closest('.toolbar') || el.id === 'menu-button')
+  if (!next) return false
+  next.focus()
+  return true
+}
+
+function openShortcuts () {
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('shortcuts-dialog'))
+  if (!dialog.open) dialog.showModal()
+}
+
+/** The shortcut help: its table, its button, and ? or Ctrl+/ anywhere outside a text field. */
+function setupShortcuts () {
+  const mac = /Mac|iPhone|iPad/.test(navigator.platform)
+  const keyName = (/** @type {string} */ k) => k.split('-').map(p => p === 'Mod' ? (mac ? '⌘' : 'Ctrl') : p.length === 1 ? p.toUpperCase() : p).join('+')
+  const rows = [
+    ...SHORTCUTS.map(s => [keyName(s.key), s.label]),
+    [keyName('Mod-z'), 'Undo your last edit'],
+    [keyName(mac ? 'Mod-Shift-z' : 'Mod-y'), 'Redo'],
+    [keyName('Mod-f'), 'Find and replace'],
+    [keyName('Mod-/') + ' or ?', 'These shortcuts'],
+    ['Escape', 'Leave the text, to the next control']
+  ]
+  const body = /** @type {HTMLElement} */ (document.getElementById('shortcuts-list'))
+  body.replaceChildren(...rows.map(([k, what]) => {
+    const tr = document.createElement('tr')
+    const th = document.createElement('th')
+    th.scope = 'row'
+    const kbd = document.createElement('kbd')
+    kbd.textContent = k
+    th.appendChild(kbd)
+    const td = document.createElement('td')
+    td.textContent = what
+    tr.append(th, td)
+    return tr
+  }))
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('shortcuts-dialog'))
+  document.getElementById('shortcuts-button')?.addEventListener('click', openShortcuts)
+  document.getElementById('shortcuts-close')?.addEventListener('click', () => dialog.close())
+  document.addEventListener('keydown', e => {
+    const t = /** @type {HTMLElement} */ (e.target)
+    const typing = t.closest('input, textarea, select, [contenteditable=true]')
+    if ((e.key === '?' && !typing && !e.ctrlKey && !e.metaKey) || (e.key === '/' && (e.ctrlKey || e.metaKey))) {
+      e.preventDefault()
+      openShortcuts()
+    }
+  })
 }
 
 /** @param {EditorState} state */

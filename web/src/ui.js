@@ -64,42 +64,80 @@ export function showNotice (text, kind = 'info', extra) {
   el.appendChild(close)
 }
 
-/** @type {Record<string, string>} */
-const STATUS_TEXT = {
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  offline: 'Offline, keep typing',
-  gone: 'Disconnected'
+/**
+ * statusText words the connection indicator, calmly: nothing changes on a
+ * normal keystroke. "Saving…" only once edits have waited more than
+ * SAVING_AFTER_MS for the server; a lost network and an unreachable server
+ * are told apart, and neither blames the person.
+ * @param {string} status the CollabClient's status
+ * @param {{pending?: number, changes?: number, saving?: boolean, onLine?: boolean}} [info]
+ *   pending: unconfirmed edits (undefined on a read-only page); changes: how
+ *   many places they touch; saving: some have waited too long; onLine: navigator.onLine
+ * @returns {{text: string, detail: string}}
+ */
+export function statusText (status, info = {}) {
+  const editor = info.pending !== undefined
+  const changes = info.changes || 0
+  const waiting = changes > 0 ? `${changes} change${changes === 1 ? '' : 's'} waiting to be sent.` : ''
+  switch (status) {
+    case 'connecting':
+      return { text: 'Connecting…', detail: '' }
+    case 'connected':
+      if (!editor) return { text: 'Connected', detail: '' }
+      if (info.saving) return { text: 'Saving…', detail: waiting }
+      return { text: 'Saved', detail: '' }
+    case 'reconnecting':
+      return { text: 'Reconnecting…', detail: waiting }
+    case 'offline':
+      if (info.onLine === false) {
+        return { text: editor ? 'Offline — your changes are kept and will be sent' : 'Offline', detail: waiting }
+      }
+      return { text: editor ? 'Can\'t reach Scribe — retrying, your changes are kept' : 'Can\'t reach Scribe — retrying', detail: waiting }
+    case 'gone':
+      return { text: 'Disconnected', detail: '' }
+  }
+  return { text: status, detail: '' }
 }
 
 /**
- * renderStatus updates the connection indicator.
+ * renderStatus updates the connection indicator (see statusText).
  * @param {string} status
- * @param {number} [pending] unconfirmed edits, shown when not undefined
+ * @param {{pending?: number, changes?: number, saving?: boolean}} [info]
  */
-export function renderStatus (status, pending) {
+export function renderStatus (status, info = {}) {
   const el = document.getElementById('conn-status')
   if (!el) return
-  el.dataset.state = status
-  const text = el.querySelector('.conn-text')
-  if (text) {
-    // Only an editor (which counts pending edits) can keep typing offline.
-    text.textContent = status === 'offline' && pending === undefined ? 'Offline' : (STATUS_TEXT[status] || status)
-  }
+  const { text, detail } = statusText(status, { ...info, onLine: navigator.onLine })
+  if (el.dataset.state !== status) el.dataset.state = status
+  el.dataset.saving = String(!!info.saving)
+  const t = el.querySelector('.conn-text')
+  // Touch the DOM only when the words change: a live region re-announces every write.
+  if (t && t.textContent !== text) t.textContent = text
   const p = document.getElementById('conn-pending')
-  if (p && pending !== undefined) {
-    p.dataset.count = String(pending)
-    if (pending > 0) {
-      p.textContent = `${pending} unsaved edit${pending === 1 ? '' : 's'}`
-      p.title = status === 'connected'
-        ? 'Sent, waiting for the server to confirm.'
-        : 'Kept in this tab; sent once you are back online.'
-    } else {
-      p.textContent = status === 'connected' ? 'All changes saved' : ''
-      p.title = ''
-    }
+  if (p) {
+    const count = String(info.changes || 0)
+    if (p.dataset.count !== count) p.dataset.count = count
+    if (p.textContent !== detail) p.textContent = detail
   }
+  if (el.title !== detail) el.title = detail
+}
+
+/**
+ * changeCount counts the places an operation changes: each run of inserts
+ * and deletes between two retains is one change, however many keystrokes
+ * made it.
+ * @param {import('./ot.js').Op|null|undefined} op
+ */
+export function changeCount (op) {
+  if (!op) return 0
+  let n = 0
+  let inRun = false
+  for (const c of op) {
+    const edit = typeof c === 'string' || c < 0
+    if (edit && !inRun) n++
+    inRun = edit
+  }
+  return n
 }
 
 const ADJECTIVES = ['Quiet', 'Brave', 'Clever', 'Gentle', 'Lucky', 'Swift', 'Calm', 'Bright', 'Kind', 'Merry']

@@ -1,0 +1,86 @@
+// Accessibility as a test: axe-core (the engine behind most accessibility
+// checkers) runs inside Chromium on the home, editor and read-only pages,
+// in light and dark mode, and must report no serious or critical
+// violation; that includes WCAG's 4.5:1 contrast for text. The history and
+// actions pages do not exist yet; add them here when they do.
+
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { startServer, launchBrowser, newPerson, api, openEditor, waitSynced } from './harness.mjs'
+
+const axePath = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
+
+let srv
+let browser
+let note
+let shareURL
+
+before(async () => {
+  srv = await startServer()
+  browser = await launchBrowser()
+  note = await api(srv.url, 'POST', '/api/notes', { title: 'Accessible sync', template: 'meeting' })
+  // Content with everything the renderer draws: a table, tasks, code, a quote, links.
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  await openEditor(ada.page, note.id)
+  await ada.page.evaluate(() => {
+    const v = window.scribe.view
+    v.dispatch({ changes: { from: v.state.doc.length, insert: '\nSee [the plan](https://example.com) and `make test`.\n\n> A quote.\n\n| Team | Owner |\n|---|---|\n| Web | Ada |\n\n- [x] Done\n' } })
+  })
+  await waitSynced(ada.page)
+  await ada.context.close()
+  const share = await api(srv.url, 'POST', `/api/notes/${note.id}/shares`, {})
+  shareURL = new URL(share.url || `/s/${share.token}`, srv.url).href
+})
+
+after(async () => {
+  if (browser) await browser.close()
+  if (srv) await srv.stop()
+})
+
+/** axe runs axe-core on the page and returns its serious and critical violations, readably. */
+async function axe (page) {
+  await page.addScriptTag({ path: axePath })
+  const result = await page.evaluate(async () => {
+    const r = await window.axe.run(document, { resultTypes: ['violations'] })
+    return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+      .map(v => `${v.impact} ${v.id}: ${v.help}\n` + v.nodes.slice(0, 5).map(n => `    ${n.target.join(' ')}: ${n.failureSummary.replace(/\s+/g, ' ')}`).join('\n'))
+  })
+  return result
+}
+
+for (const scheme of ['light', 'dark']) {
+  test(`axe-core finds no serious or critical problem, ${scheme} mode`, async () => {
+    const ada = await newPerson(browser, srv.url, 'Ada', { colorScheme: scheme, viewport: { width: 1280, height: 800 }, bypassCSP: true })
+    const grace = await newPerson(browser, srv.url, 'Grace', { colorScheme: scheme, bypassCSP: true })
+    try {
+      const found = {}
+      await ada.page.goto('/')
+      await ada.page.waitForSelector('[data-page=home][data-ready=true]')
+      found.home = await axe(ada.page)
+
+      // The editor with a second person (list, cursor label) and the split preview.
+      await openEditor(grace.page, note.id)
+      await openEditor(ada.page, note.id)
+      await ada.page.waitForSelector('.cm-remote-caret', { state: 'attached' })
+      await ada.page.click('[data-view-choice=split]')
+      await ada.page.waitForSelector('#preview td')
+      found.editor = await axe(ada.page)
+      await ada.page.click('#shortcuts-button')
+      await ada.page.waitForSelector('#shortcuts-dialog[open]')
+      found.shortcuts = await axe(ada.page)
+      await ada.page.keyboard.press('Escape')
+      await ada.page.click('[data-view-choice=edit]')
+
+      await grace.page.goto(shareURL)
+      await grace.page.waitForSelector('[data-page=readonly][data-ready=true]')
+      found.readonly = await axe(grace.page)
+
+      const report = Object.entries(found).filter(([, v]) => v.length).map(([page, v]) => `${page} (${scheme}):\n  ${v.join('\n  ')}`)
+      assert.deepEqual(report, [], report.join('\n'))
+    } finally {
+      await ada.context.close()
+      await grace.context.close()
+    }
+  })
+}
