@@ -218,6 +218,10 @@ func (s *Server) Open(ctx context.Context) error {
 	return nil
 }
 
+// MetricsHandler serves the Prometheus metrics, for a listener of their
+// own (--metrics-addr); on Handler, /metrics answers only local requests.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
+
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
