@@ -92,6 +92,13 @@ var colors = []string{
 	"#c2255c", "#5f3dc4", "#66a80f", "#f08c00", "#364fc7", "#a61e4d",
 }
 
+// colorOf is the palette colour of a person's key (their email): stable
+// for that person across joins, notes and nodes.
+func colorOf(key string) string {
+	sum := sha256.Sum256([]byte("scribe-color:" + key))
+	return colors[int(sum[0])%len(colors)]
+}
+
 // pickColor returns the palette colour fewest present peers have.
 func (rm *Room) pickColor() string {
 	use := make(map[string]int)

@@ -291,3 +291,28 @@ func TestDNSRebinding(t *testing.T) {
 		t.Fatal("a refused request changed the note")
 	}
 }
+
+// TestMemberPresence: a member joins under the name sign-in gives (not the
+// one the page sends) with a colour stable for them; a guest keeps the name
+// it chose.
+func TestMemberPresence(t *testing.T) {
+	t.Parallel()
+	n := startAccessNode(t, auth.Config{Mode: auth.ModeProxy, TrustedProxies: []string{"127.0.0.1/32"}, PublicURL: "https://notes.example.com"})
+	ada := http.Header{"X-Forwarded-Email": {"ada@example.com"}, "X-Forwarded-User": {"Ada Lovelace"}}
+	var colors []string
+	for _, id := range []scribe.NoteID{n.guestOff, n.guestOn} {
+		c := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(id)+"/ws"), ada)
+		w := c.hello(newSession(), "Mallory", nil)
+		if w.Name != "Ada Lovelace" {
+			t.Errorf("member joined as %q, want the name from sign-in", w.Name)
+		}
+		colors = append(colors, w.Color)
+	}
+	if colors[0] == "" || colors[0] != colors[1] {
+		t.Errorf("member colours %v, want one stable colour", colors)
+	}
+	g := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(n.guestOn)+"/ws"), nil)
+	if w := g.hello(newSession(), "Grace", nil); w.Name != "Grace" {
+		t.Errorf("guest joined as %q, want Grace", w.Name)
+	}
+}
