@@ -86,7 +86,7 @@ type Note struct {
 	// GuestEdit is the note's "anyone with the link can edit" setting: when
 	// set, a stranger holding the edit link edits as a guest; when not, the
 	// edit link needs sign-in (docs/security.md).
-	GuestEdit bool `json:"guestEdit"`
+	GuestEdit bool `json:"guestEdit,omitempty"`
 }
 
 // Document is a note's metadata with its text at Note.Revision.
