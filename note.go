@@ -4,7 +4,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // NoteID identifies a note. It is also the secret that grants editing: anyone
@@ -80,6 +83,10 @@ type Note struct {
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"` // time of the last committed edit, or CreatedAt
 	Revision  Revision  `json:"revision"`  // the head revision
+	// GuestEdit is the note's "anyone with the link can edit" setting: when
+	// set, a stranger holding the edit link edits as a guest; when not, the
+	// edit link needs sign-in (docs/security.md).
+	GuestEdit bool `json:"guestEdit,omitempty"`
 }
 
 // Document is a note's metadata with its text at Note.Revision.
@@ -94,7 +101,18 @@ type NewNote struct {
 	Template  string    // the template's name, kept as metadata
 	Text      string    // the initial text (the filled-in template), at revision 0
 	CreatedAt time.Time // zero means now
+	GuestEdit bool      // the note's first "anyone with the link can edit" setting
 }
+
+// NoteUpdate changes a note's settings (Store.UpdateNote); nil fields are
+// left as they are.
+type NoteUpdate struct {
+	Title     *string // the new title (valid UTF-8, at most MaxTitle bytes)
+	GuestEdit *bool   // "anyone with the link can edit"
+}
+
+// MaxTitle bounds a note's title, in bytes.
+const MaxTitle = 200
 
 // Change is one committed operation in a note's log.
 type Change struct {
@@ -119,4 +137,34 @@ type Share struct {
 	Token     Token     `json:"token"`
 	NoteID    NoteID    `json:"-"` // never serialised: a share must not reveal the edit id
 	CreatedAt time.Time `json:"createdAt"`
+	ShareMeta
+}
+
+// ShareMeta is what a share records besides its note: an optional label
+// ("for the board") and who made it.
+type ShareMeta struct {
+	Label string `json:"label,omitempty"` // at most MaxShareLabel bytes
+	By    Person `json:"by,omitzero"`     // the member who made it; zero if unknown
+}
+
+// MaxShareLabel bounds a share's label, in bytes.
+const MaxShareLabel = 100
+
+// Validate checks a share's label and maker as Store.CreateShare requires.
+func (m ShareMeta) Validate() error {
+	if len(m.Label) > MaxShareLabel || !utf8.ValidString(m.Label) || strings.ContainsFunc(m.Label, unicode.IsControl) {
+		return Errorf(EINVALID, "A link's label has at most %d bytes of text, no control characters.", MaxShareLabel)
+	}
+	if len(m.By.Name) > MaxTokenLabel || len(m.By.Email) > MaxEmail || !utf8.ValidString(m.By.Name) {
+		return Errorf(EINVALID, "A link's maker has a name of at most %d bytes and an email of at most %d.", MaxTokenLabel, MaxEmail)
+	}
+	return nil
+}
+
+// Validate checks an update as Store.UpdateNote requires.
+func (u NoteUpdate) Validate() error {
+	if u.Title != nil && (len(*u.Title) > MaxTitle || !utf8.ValidString(*u.Title) || strings.ContainsFunc(*u.Title, unicode.IsControl)) {
+		return Errorf(EINVALID, "A title has at most %d bytes of text, no control characters.", MaxTitle)
+	}
+	return nil
 }

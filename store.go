@@ -44,6 +44,12 @@ type Store interface {
 	// ListNotes returns up to limit notes, most recently edited first.
 	ListNotes(ctx context.Context, limit int) ([]Note, error)
 
+	// UpdateNote changes the note's title and/or its guest-editing setting
+	// (the non-nil fields of u) and returns the note as it now is. It does
+	// not touch the log, the revision or UpdatedAt. An invalid u gives
+	// EINVALID (see NoteUpdate.Validate) and changes nothing.
+	UpdateNote(ctx context.Context, id NoteID, u NoteUpdate) (Note, error)
+
 	// Append commits changes to the note atomically, as the revisions
 	// expected+1, expected+2, ... If the note's head is not expected, nothing
 	// is written and the error has code ECONFLICT: another writer committed
@@ -86,8 +92,11 @@ type Store interface {
 	// Delivery is best-effort.
 	Publish(ctx context.Context, id NoteID, msg []byte) error
 
-	// CreateShare creates a read-only share token for the note.
-	CreateShare(ctx context.Context, id NoteID) (Share, error)
+	// CreateShare creates a read-only share token for the note, recording
+	// meta (at most one; none means no label and no maker). An invalid meta
+	// gives EINVALID (ShareMeta.Validate). (Variadic so that callers that
+	// need no label stay as they are.)
+	CreateShare(ctx context.Context, id NoteID, meta ...ShareMeta) (Share, error)
 	// ResolveShare returns the share for a token. An unknown or revoked token
 	// gives ENOTFOUND, on every node, as soon as RevokeShare has returned.
 	ResolveShare(ctx context.Context, token Token) (Share, error)

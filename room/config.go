@@ -147,9 +147,12 @@ type Member interface {
 
 // Info is what a member is when it joins, fixed for the connection.
 type Info struct {
-	Client   string       // public id, new per connection ("c_" + random)
-	Session  string       // the client's secret session id; empty for read-only viewers
-	Name     string       // the display name it joins with
+	Client  string // public id, new per connection ("c_" + random)
+	Session string // the client's secret session id; empty for read-only viewers
+	Name    string // the display name it joins with
+	// ColorKey, when set (a member's verified email), picks the member's
+	// colour from the palette by its hash, the same on every join and node.
+	ColorKey string
 	ReadOnly bool         // a viewer through a share link
 	Token    scribe.Token // the share token of a read-only member
 	// HasRev and Rev are the revision a reconnecting client has; it gets

@@ -95,6 +95,13 @@ var colors = []string{
 	"#117733", "#332288", "#ddcc77", "#882255", "#bbbbbb", "#aa4499",
 }
 
+// colorOf is the palette colour of a person's key (their email): stable
+// for that person across joins, notes and nodes.
+func colorOf(key string) string {
+	sum := sha256.Sum256([]byte("scribe-color:" + key))
+	return colors[int(sum[0])%len(colors)]
+}
+
 // pickColor returns the palette colour fewest present peers have.
 func (rm *Room) pickColor() string {
 	use := make(map[string]int)

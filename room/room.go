@@ -524,6 +524,9 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		}
 	}
 	c.color = rm.pickColor()
+	if h.ColorKey != "" {
+		c.color = colorOf(h.ColorKey)
+	}
 	w := protocol.Welcome{
 		Client: c.id, Rev: rm.rev,
 		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color,

@@ -13,6 +13,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
 	"github.com/scribe-notes/scribe/web"
@@ -41,10 +42,22 @@ type shareJSON struct {
 	Token     scribe.Token `json:"token"`
 	URL       string       `json:"url"`
 	CreatedAt time.Time    `json:"createdAt"`
+	Label     string       `json:"label,omitempty"`
+	By        *byJSON      `json:"by,omitempty"`
+}
+
+// byJSON is who made a link.
+type byJSON struct {
+	Name  string `json:"name,omitempty"`
+	Email string `json:"email,omitempty"`
 }
 
 func (s *Server) shareJSON(r *http.Request, sh scribe.Share) shareJSON {
-	return shareJSON{Token: sh.Token, URL: s.baseURL(r) + "/s/" + string(sh.Token), CreatedAt: sh.CreatedAt}
+	out := shareJSON{Token: sh.Token, URL: s.baseURL(r) + "/s/" + string(sh.Token), CreatedAt: sh.CreatedAt, Label: sh.Label}
+	if sh.By != (scribe.Person{}) {
+		out.By = &byJSON{Name: sh.By.Name, Email: sh.By.Email}
+	}
+	return out
 }
 
 // noteID reads and checks the {id} URL parameter. A malformed id is
@@ -90,6 +103,10 @@ type createNoteRequest struct {
 
 // handleCreateNote creates a note from a template: POST /api/notes.
 func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
+	if err := s.may(r, scribe.ActCreate); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	var req createNoteRequest
 	if err := s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -125,7 +142,10 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 			}
 		}
 	}
-	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Text: text, CreatedAt: now})
+	// In local mode the edit link is the only way in for anyone else, as
+	// before; with sign-in, guests need a member to allow them (issue 11).
+	guest := s.auth.Mode() == auth.ModeNone
+	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Text: text, CreatedAt: now, GuestEdit: guest})
 	if err != nil {
 		return scribe.Note{}, fmt.Errorf("create note: %w", err)
 	}
@@ -135,6 +155,10 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 
 // handleListNotes lists notes, most recently edited first: GET /api/notes.
 func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
+	if err := s.may(r, scribe.ActList); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	limit := defaultListLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -158,12 +182,44 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 
 // handleGetNote returns a note's metadata: GET /api/notes/{id}.
 func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.store.GetNote(r.Context(), id)
+	writeJSON(w, http.StatusOK, s.noteJSON(r, n))
+}
+
+type updateNoteRequest struct {
+	Title     *string `json:"title"`
+	GuestEdit *bool   `json:"guestEdit"`
+}
+
+// handleUpdateNote renames a note and/or turns guest editing on or off:
+// PATCH /api/notes/{id}. A title needs the rename right, guestEdit the
+// share right; both are checked before anything is written.
+func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
+	n, err := s.note(r, scribe.ActRename)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var req updateNoteRequest
+	if err := s.readJSON(w, r, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.GuestEdit != nil {
+		if role := noteRole(r, n); !role.Can(scribe.ActShare) {
+			s.writeError(w, r, s.refusal(r, role, scribe.ActShare))
+			return
+		}
+	}
+	if req.Title != nil {
+		t := web.CleanTitle(*req.Title)
+		req.Title = &t
+	}
+	n, err = s.store.UpdateNote(r.Context(), n.ID, scribe.NoteUpdate{Title: req.Title, GuestEdit: req.GuestEdit})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -184,12 +240,12 @@ func writeMarkdown(w http.ResponseWriter, d scribe.Document, disposition string)
 
 // handleNoteText returns a note's markdown: GET /api/notes/{id}/text.
 func (s *Server) handleNoteText(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	d, err := s.store.LoadNote(r.Context(), id)
+	d, err := s.store.LoadNote(r.Context(), n.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -206,11 +262,12 @@ type appendRequest struct {
 // live clients see: POST /api/notes/{id}/append. With an Idempotency-Key
 // header a retried request is applied once.
 func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	id := n.ID
 	var req appendRequest
 	if err := s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -224,7 +281,12 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("\"text\" must be valid UTF-8."))
 		return
 	}
+	// A member's (or a token's) edits carry their name; "author" names a
+	// guest's or the local API's edits only.
 	author := strings.TrimSpace(req.Author)
+	if p := person(r); p.Known() && p.Via != scribe.ViaLocal {
+		author = editorName(p)
+	}
 	if author == "" {
 		author = "API"
 	}
@@ -258,18 +320,43 @@ func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text
 }
 
 // handleCreateShare creates a read-only link: POST /api/notes/{id}/shares.
+type createShareRequest struct {
+	// Label names the link ("for the board"). Without one, the note's
+	// existing unlabelled link is returned (200) when it has one, so that
+	// "Copy read-only link" does not mint a new link per click; Fresh asks
+	// for a new one anyway.
+	Label string `json:"label"`
+	Fresh bool   `json:"fresh"`
+}
+
 func (s *Server) handleCreateShare(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActShare)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	var empty struct{}
-	if err := s.readJSON(w, r, &empty); err != nil {
+	var req createShareRequest
+	if err := s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	sh, err := s.store.CreateShare(r.Context(), id)
+	label := strings.TrimSpace(req.Label)
+	if label == "" && !req.Fresh {
+		shares, err := s.store.ListShares(r.Context(), n.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		for _, sh := range shares {
+			if sh.Label == "" {
+				writeJSON(w, http.StatusOK, s.shareJSON(r, sh))
+				return
+			}
+		}
+	}
+	by := person(r)
+	by.Via = ""
+	sh, err := s.store.CreateShare(r.Context(), n.ID, scribe.ShareMeta{Label: label, By: by})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -280,12 +367,12 @@ func (s *Server) handleCreateShare(w http.ResponseWriter, r *http.Request) {
 // handleListShares lists a note's active read-only links: GET
 // /api/notes/{id}/shares.
 func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActShare)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	shares, err := s.store.ListShares(r.Context(), id)
+	shares, err := s.store.ListShares(r.Context(), n.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -298,9 +385,19 @@ func (s *Server) handleListShares(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleRevokeShare revokes a read-only link and closes its live
-// connections on every node: DELETE /api/shares/{token}.
+// connections on every node: DELETE /api/notes/{id}/shares/{token}. It
+// needs the note's edit id and the share right: a token alone revokes
+// nothing, and a token of another note is not found.
 func (s *Server) handleRevokeShare(w http.ResponseWriter, r *http.Request) {
+	n, err := s.note(r, scribe.ActShare)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	sh, err := s.resolve(r)
+	if err == nil && sh.NoteID != n.ID {
+		err = scribe.Errorf(scribe.ENOTFOUND, "This note has no such read-only link.")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -371,6 +468,8 @@ func hideID(err error) error {
 	}
 }
 
+// exportRequest is the body of an export. Author and Email are accepted
+// for old scripts and ignored: the author is who is asking (docs/export.md).
 type exportRequest struct {
 	Author string `json:"author"`
 	Email  string `json:"email"`
@@ -379,11 +478,12 @@ type exportRequest struct {
 // handleExport commits the note to the team's repository: POST
 // /api/notes/{id}/export.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActExport)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	id := n.ID
 	var req exportRequest
 	if err := s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -393,16 +493,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "Export is not configured on this server; the operator sets --export-repo."))
 		return
 	}
-	author := strings.TrimSpace(req.Author)
-	if author == "" {
-		s.writeError(w, r, invalid("\"author\" is required: the name the commit is made under."))
+	p := person(r)
+	if p.Name == "" && p.Email == "" {
+		s.writeError(w, r, invalid("The server does not know your name and email: the operator sets --local-name and --local-email (or git config user.name/user.email in the export repository)."))
 		return
 	}
-	if _, err := s.store.GetNote(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{Author: author, Email: strings.TrimSpace(req.Email), URL: s.baseURL(r) + "/n/" + string(id)})
+	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/n/" + string(id)})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -413,12 +509,12 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 
 // handleDownloadMarkdown downloads the note as a .md file.
 func (s *Server) handleDownloadMarkdown(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	d, err := s.store.LoadNote(r.Context(), id)
+	d, err := s.store.LoadNote(r.Context(), n.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -428,12 +524,12 @@ func (s *Server) handleDownloadMarkdown(w http.ResponseWriter, r *http.Request) 
 
 // handleDownloadHTML downloads the note rendered as a standalone HTML page.
 func (s *Server) handleDownloadHTML(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	d, err := s.store.LoadNote(r.Context(), id)
+	d, err := s.store.LoadNote(r.Context(), n.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -478,25 +574,33 @@ func attachment(title string, created time.Time, ext string) string {
 // handleNoteWS upgrades to the websocket protocol with edit rights:
 // GET /api/notes/{id}/ws.
 func (s *Server) handleNoteWS(w http.ResponseWriter, r *http.Request) {
-	id, err := noteID(r)
+	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := s.store.GetNote(r.Context(), id); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.serveWS(w, r, id, false, "")
+	s.serveWS(w, r, n.ID, false, "")
 }
 
 // handleShareWS upgrades to the websocket protocol read-only:
 // GET /api/shares/{token}/ws.
 func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
 	sh, err := s.resolve(r)
+	if err == nil && !shareRole(r).Can(scribe.ActWatch) {
+		err = s.refusal(r, shareRole(r), scribe.ActWatch)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.serveWS(w, r, sh.NoteID, true, sh.Token)
+}
+
+// editorName is how a person is named on their edits and exports: their
+// name, else their email.
+func editorName(p scribe.Person) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Email
 }

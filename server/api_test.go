@@ -142,11 +142,12 @@ func TestAPINotes(t *testing.T) {
 		{"append too large", "POST", "/api/notes/" + string(created.ID) + "/append", "application/json", `{"text":"` + strings.Repeat("x", 5000) + `"}`, 413, scribe.ETOOLARGE},
 		{"export not configured", "POST", "/api/notes/" + string(created.ID) + "/export", "application/json", `{"author":"Ada"}`, 503, scribe.EUNAVAILABLE},
 		{"unknown share", "GET", "/api/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 404, scribe.ENOTFOUND},
-		{"revoke unknown share", "DELETE", "/api/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 404, scribe.ENOTFOUND},
+		{"revoke unknown share", "DELETE", "/api/notes/" + string(created.ID) + "/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 404, scribe.ENOTFOUND},
+		{"old revoke route", "DELETE", "/api/shares/AAAAAAAAAAAAAAAAAAAAAA", "", "", 405, scribe.EINVALID},
 		{"ws unknown note", "GET", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/ws", "", "", 404, scribe.ENOTFOUND},
 		{"append to unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/append", "application/json", `{"text":"x"}`, 404, scribe.ENOTFOUND},
 		{"share unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/shares", "application/json", ``, 404, scribe.ENOTFOUND},
-		{"export unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/export", "application/json", `{"author":"Ada"}`, 503, scribe.EUNAVAILABLE},
+		{"export unknown note", "POST", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/export", "application/json", `{"author":"Ada"}`, 404, scribe.ENOTFOUND},
 		{"download unknown note", "GET", "/api/notes/AAAAAAAAAAAAAAAAAAAAAA/download.html", "", "", 404, scribe.ENOTFOUND},
 		{"bad idempotency key", "POST", "/api/notes/" + string(created.ID) + "/append", "application/json", `{"text":"x"}`, 400, scribe.EINVALID},
 	}
@@ -223,9 +224,14 @@ func TestAPISharesAndPages(t *testing.T) {
 		URL   string
 	}
 	node.do("POST", "/api/notes/"+string(id)+"/shares", nil, &a)
-	node.do("POST", "/api/notes/"+string(id)+"/shares", nil, &b)
-	if !a.Token.Valid() || a.URL != node.url+"/s/"+string(a.Token) {
-		t.Fatalf("share = %+v", a)
+	// "Copy read-only link" again: the same unlabelled link, not a new one.
+	var again struct{ Token scribe.Token }
+	if code, _ := node.do("POST", "/api/notes/"+string(id)+"/shares", nil, &again); code != 200 || again.Token != a.Token {
+		t.Fatalf("second unlabelled share: %d %+v, want the first (%s)", code, again, a.Token)
+	}
+	node.do("POST", "/api/notes/"+string(id)+"/shares", map[string]any{"label": "for the board"}, &b)
+	if !a.Token.Valid() || a.URL != node.url+"/s/"+string(a.Token) || b.Token == a.Token {
+		t.Fatalf("shares = %+v, %+v", a, b)
 	}
 	var list struct {
 		Shares []struct{ Token scribe.Token }
@@ -261,7 +267,7 @@ func TestAPISharesAndPages(t *testing.T) {
 	}
 
 	// Revoke one: it disappears from the list and stops working.
-	if code, _ := node.do("DELETE", "/api/shares/"+string(a.Token), nil, nil); code != 204 {
+	if code, _ := node.do("DELETE", "/api/notes/"+string(id)+"/shares/"+string(a.Token), nil, nil); code != 204 {
 		t.Fatalf("revoke: %d", code)
 	}
 	node.do("GET", "/api/notes/"+string(id)+"/shares", nil, &list)

@@ -43,7 +43,9 @@ type client struct {
 	conn     *websocket.Conn
 	id       string // public id, new per connection ("c_" + random)
 	readonly bool
-	out      *outbox
+	// fixedName: the member's name is from sign-in; renames are ignored.
+	fixedName bool
+	out       *outbox
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed when the connection should end
@@ -148,9 +150,17 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	if readonly {
 		hello.Session = "" // a viewer commits nothing; its session id is not kept
 	}
+	// A member's name comes from sign-in, not from what the page sends, and
+	// cannot be changed (name messages are ignored); a guest names itself.
+	if p := person(r); p.Known() && p.Via != scribe.ViaLocal {
+		c.fixedName = true
+		if name, err := protocol.CleanName(editorName(p)); err == nil {
+			hello.Name = name
+		}
+	}
 	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
 	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
-		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token,
+		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token, ColorKey: person(r).Email,
 		HasRev: hello.HasRev, Rev: hello.Rev,
 	})
 	cancel()
@@ -393,6 +403,9 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 			}
 			c.send(protocol.EncodePong(id))
 		case "name":
+			if c.fixedName {
+				continue
+			}
 			name, err := m.NewName()
 			if err != nil {
 				if !fail(err, nil) {

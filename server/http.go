@@ -18,6 +18,7 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/web"
 )
@@ -27,10 +28,24 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.recoverPanics, s.logRequests, securityHeaders, middleware.GetHead)
 
+	// Health checks answer whatever the Host (a load balancer asks by
+	// address) and say nothing but ok.
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Handle("/metrics", s.metrics.handler())
+
+	// Everything else: 421 for a host that is not ours, then who is asking.
+	r.Group(func(r chi.Router) {
+		r.Use(s.auth.Hosts().Middleware, s.auth.Middleware)
+		s.guardedRoutes(r)
+	})
+	return r
+}
+
+// guardedRoutes are the routes behind the Hosts guard and identity.
+func (s *Server) guardedRoutes(r chi.Router) {
+	r.Handle("/metrics", localOnly(s.metrics.handler()))
 	r.Handle("/static/*", http.StripPrefix("/static/", staticHandler(web.Static())))
+	r.Handle("/auth/*", s.auth.Handler())
 
 	r.Get("/", s.handleHome)
 	r.Get("/n/{id}", s.handleEditorPage)
@@ -42,18 +57,23 @@ func (s *Server) routes() http.Handler {
 		r.Post("/notes", s.handleCreateNote)
 		r.Get("/notes", s.handleListNotes)
 		r.Get("/notes/{id}", s.handleGetNote)
+		r.Patch("/notes/{id}", s.handleUpdateNote)
 		r.Get("/notes/{id}/text", s.handleNoteText)
 		r.Post("/notes/{id}/append", s.handleAppend)
 		r.Post("/notes/{id}/shares", s.handleCreateShare)
 		r.Get("/notes/{id}/shares", s.handleListShares)
+		r.Delete("/notes/{id}/shares/{token}", s.handleRevokeShare)
 		r.Post("/notes/{id}/export", s.handleExport)
 		r.Get("/notes/{id}/download.md", s.handleDownloadMarkdown)
 		r.Get("/notes/{id}/download.html", s.handleDownloadHTML)
 		r.Get("/notes/{id}/ws", s.handleNoteWS)
 		r.Get("/shares/{token}", s.handleGetShare)
 		r.Get("/shares/{token}/text", s.handleShareText)
-		r.Delete("/shares/{token}", s.handleRevokeShare)
 		r.Get("/shares/{token}/ws", s.handleShareWS)
+		r.Get("/tokens", s.handleListTokens)
+		r.Post("/tokens", s.handleCreateToken)
+		r.Delete("/tokens/{tokenID}", s.handleRevokeToken)
+		r.Get("/me", s.handleMe)
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, scribe.Errorf(scribe.ENOTFOUND, "There is no API endpoint %s %s.", r.Method, r.URL.Path))
 		})
@@ -65,13 +85,28 @@ func (s *Server) routes() http.Handler {
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, scribe.Errorf(scribe.ENOTFOUND, "There is no page here."))
 	})
-	return r
+}
+
+// localOnly answers 404 to anyone but the person at the machine (a
+// loopback peer naming a loopback host, through no proxy): /metrics on the
+// public port. --metrics-addr serves it elsewhere without this check.
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !auth.IsLocal(r) {
+			http.NotFound(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // allowedMethods is a best-effort Allow header for a 405.
 func allowedMethods(r *http.Request) string {
-	if strings.HasPrefix(r.URL.Path, "/api/shares/") {
-		return "GET, DELETE"
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/api/shares/"):
+		return "GET"
+	case strings.Contains(p, "/shares/"), strings.HasPrefix(p, "/api/tokens/"):
+		return "DELETE"
 	}
 	return "GET, POST"
 }
@@ -188,7 +223,8 @@ func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 
 // refuseCrossSite protects the state-changing API from cross-site requests
 // (CSRF): a POST, PUT, PATCH or DELETE must not come from another site
-// (Sec-Fetch-Site, Origin), and a POST or PUT must send JSON, which a
+// (Sec-Fetch-Site, and an Origin that is not in the Hosts list: it is never
+// compared with Host, which a DNS-rebinding page controls), and a POST or PUT must send JSON, which a
 // cross-site form cannot without a CORS preflight that the server never
 // grants.
 func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
@@ -202,7 +238,7 @@ func (s *Server) refuseCrossSite(next http.Handler) http.Handler {
 			s.writeError(w, r, scribe.Errorf(scribe.EFORBIDDEN, "Cross-site requests are refused."))
 			return
 		}
-		if !s.sameOrigin(r) {
+		if !s.auth.Hosts().OriginAllowed(r) {
 			s.writeError(w, r, scribe.Errorf(scribe.EFORBIDDEN, "Requests from another origin are refused."))
 			return
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 
+	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -22,15 +23,25 @@ func (s *Server) writePage(w http.ResponseWriter, r *http.Request, render func(*
 }
 
 // handleHome shows recent notes and the templates to start one from.
+// Members and the local person see the team's notes; anyone else the
+// notes this browser opened (kept by the page's script) and the create form
+// only where they may create.
 func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
-	notes, err := s.store.ListNotes(r.Context(), defaultListLimit)
-	if err != nil {
-		s.writePageError(w, r, err)
-		return
+	role := serverRole(r)
+	d := web.HomeData{Templates: s.templates.List(), CanList: role.Can(scribe.ActList), CanCreate: role.Can(scribe.ActCreate),
+		Me: person(r), Tokens: role.Can(scribe.ActManageToken) && person(r).Via != scribe.ViaToken}
+	if role == scribe.Stranger {
+		d.SignIn = s.signInURL(r)
 	}
-	s.writePage(w, r, func(b *bytes.Buffer) error {
-		return s.pages.Home(b, web.HomeData{Notes: notes, Templates: s.templates.List()})
-	})
+	if d.CanList {
+		notes, err := s.store.ListNotes(r.Context(), defaultListLimit)
+		if err != nil {
+			s.writePageError(w, r, err)
+			return
+		}
+		d.Notes = notes
+	}
+	s.writePage(w, r, func(b *bytes.Buffer) error { return s.pages.Home(b, d) })
 }
 
 // handleEditorPage serves the editor for a note: GET /n/{id}.
@@ -45,8 +56,18 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, r, err)
 		return
 	}
+	role := noteRole(r, n)
+	if !role.Can(scribe.ActEdit) {
+		// Guest editing is off: the edit link needs sign-in.
+		if u := s.signInURL(r); u != "" {
+			http.Redirect(w, r, u, http.StatusSeeOther)
+			return
+		}
+		s.writePageError(w, r, s.refusal(r, role, scribe.ActEdit))
+		return
+	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
-		return s.pages.Editor(b, web.EditorData{Note: n})
+		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport)})
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
@@ -93,9 +95,15 @@ type Config struct {
 	// Templates are the note templates; nil means the built-ins.
 	Templates *web.Templates
 	// PublicURL is the server's external base URL (e.g.
-	// https://scribe.example.com) for the links the API returns; empty means
-	// the request's own scheme and host.
+	// https://scribe.example.com) for the links the API returns and exports
+	// record. Links are built from it only, never from a request's Host;
+	// empty means http://localhost (local mode).
 	PublicURL string
+	// Auth says who is asking and guards hosts (package auth). Nil means
+	// local mode with no configuration: the person at the machine is the
+	// only member.
+	Auth *auth.Auth
+
 	// Location is the team's time zone, for filling in templates; nil is UTC.
 	Location *time.Location
 	// Logger receives structured logs; nil is slog.Default().
@@ -116,6 +124,7 @@ type Server struct {
 	templates *web.Templates
 	pages     *web.Pages
 	publicURL *url.URL // nil when not configured
+	auth      *auth.Auth
 	loc       *time.Location
 	log       *slog.Logger
 	limits    Limits
@@ -173,6 +182,14 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.pages = pages
+	s.auth = cfg.Auth
+	if s.auth == nil {
+		a, err := auth.New(context.Background(), auth.Config{PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		s.auth = a
+	}
 	s.metrics = newMetrics(s)
 	s.rooms, err = room.New(room.Config{
 		Store:   s.store,
@@ -191,7 +208,7 @@ func New(cfg Config) (*Server, error) {
 		// connection (most of them, in a meeting) holds none.
 		WriteBufferPool: &sync.Pool{},
 		WriteBufferSize: 16 << 10, // a frame of a few hundred ops in one write
-		CheckOrigin:     s.sameOrigin,
+		CheckOrigin:     s.auth.Hosts().OriginAllowed,
 	}
 	s.handler = s.routes()
 	return s, nil
@@ -209,6 +226,10 @@ func (s *Server) Open(ctx context.Context) error {
 		"opsPerSecond", s.limits.OpsPerSecond, "export", s.exporter != nil)
 	return nil
 }
+
+// MetricsHandler serves the Prometheus metrics, for a listener of their
+// own (--metrics-addr); on Handler, /metrics answers only local requests.
+func (s *Server) MetricsHandler() http.Handler { return s.metrics.handler() }
 
 // Handler returns the server's HTTP handler.
 func (s *Server) Handler() http.Handler { return s.handler }
@@ -264,34 +285,27 @@ func (s *Server) trackConn() bool {
 	return true
 }
 
-// sameOrigin reports whether a browser request comes from the server's own
-// origin: no Origin header (not a browser, or a same-origin GET), or an
-// Origin whose host is the request's Host or the public URL's host.
-func (s *Server) sameOrigin(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" {
-		return true
-	}
-	u, err := url.Parse(origin)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	if strings.EqualFold(u.Host, r.Host) {
-		return true
-	}
-	return s.publicURL != nil && strings.EqualFold(u.Host, s.publicURL.Host)
-}
-
-// baseURL is the external base URL links are built from.
+// baseURL is the external base URL links are built from: --public-url,
+// never the request's Host (a DNS-rebinding page chooses that). Without a
+// public URL (local mode) links name localhost on the port the request
+// came to, which the Hosts guard has already checked is a loopback name.
 func (s *Server) baseURL(r *http.Request) string {
 	if s.publicURL != nil {
 		return s.publicURL.String()
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	host, port, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host, port = r.Host, ""
 	}
-	return scheme + "://" + r.Host
+	switch host {
+	case "localhost", "127.0.0.1", "[::1]", "::1":
+	default:
+		host = "localhost"
+	}
+	if port != "" {
+		return "http://" + net.JoinHostPort(strings.Trim(host, "[]"), port)
+	}
+	return "http://" + host
 }
 
 func randomString(n int) string {

@@ -266,7 +266,7 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 		t.Fatalf("read-only page: %d, holds id: %v", page.StatusCode, bytes.Contains(buf.Bytes(), []byte(id)))
 	}
 
-	if code, _ := node.do("DELETE", "/api/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
+	if code, _ := node.do("DELETE", "/api/notes/"+string(id)+"/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
 		t.Fatalf("revoke: %d", code)
 	}
 	if code := ro.waitClose(); code != 4404 {
@@ -296,7 +296,7 @@ func TestRevocationAcrossNodes(t *testing.T) {
 	a.do("POST", "/api/notes/"+string(id)+"/shares", nil, &share)
 	ro := dial(t, wsURL(b.url, "/api/shares/"+string(share.Token)+"/ws"), nil)
 	ro.hello(newSession(), "Viewer", nil)
-	if code, _ := a.do("DELETE", "/api/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
+	if code, _ := a.do("DELETE", "/api/notes/"+string(id)+"/shares/"+string(share.Token), nil, nil); code != http.StatusNoContent {
 		t.Fatalf("revoke: %d", code)
 	}
 	if code := ro.waitClose(); code != 4404 {

@@ -20,11 +20,26 @@ var pagesFS embed.FS
 type HomeData struct {
 	Notes     []scribe.Note
 	Templates []TemplateInfo
+	// CanList: the team's notes are shown (members, the local person);
+	// otherwise the page lists the notes this browser opened, which the
+	// script keeps in localStorage. CanCreate shows the create form.
+	CanList, CanCreate bool
+	// Me is who is asking (zero: a stranger); SignIn, when set, is the
+	// sign-in link to offer a stranger; Tokens shows the API token panel.
+	Me     scribe.Person
+	SignIn string
+	Tokens bool
 }
 
 // EditorData is what the editor page at /n/{id} needs.
 type EditorData struct {
 	Note scribe.Note
+	// Me is who is editing. When Me.Known(), the name comes from sign-in
+	// and cannot be changed on the page; a guest is asked for one.
+	Me scribe.Person
+	// CanShare shows the links panel and the guest-editing switch;
+	// CanExport the export button.
+	CanShare, CanExport bool
 }
 
 // ReadOnlyData is what the read-only page at /s/{token} needs. It holds no

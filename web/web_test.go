@@ -342,7 +342,7 @@ func TestPagesRender(t *testing.T) {
 	tpls, _ := LoadTemplates("")
 
 	var buf bytes.Buffer
-	if err := p.Home(&buf, HomeData{Notes: []scribe.Note{note}, Templates: tpls.List()}); err != nil {
+	if err := p.Home(&buf, HomeData{Notes: []scribe.Note{note}, Templates: tpls.List(), CanList: true, CanCreate: true}); err != nil {
 		t.Fatal(err)
 	}
 	home := buf.String()

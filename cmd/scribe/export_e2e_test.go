@@ -25,6 +25,8 @@ func startServe(t *testing.T, repo string) string {
 		store:     storeConfig{dataDir: t.TempDir()},
 		logLevel:  "error",
 		logFormat: "text",
+		// Local mode: the local person is the exporter (not a body field).
+		auth: authFlags{mode: "none", localName: "Ada Lovelace", localEmail: "ada@example.com"},
 		export: &exportConfig{
 			repo: repo, dir: export.DefaultDir, branch: export.DefaultBranch,
 			timezone: "Europe/Berlin", emailDomain: "example.com",
@@ -99,15 +101,16 @@ func TestExportThroughRunningServer(t *testing.T) {
 		}
 	}
 
-	// The API, as the editor's Export button calls it.
+	// The API, as the editor's Export button calls it. The author is the
+	// local person (--local-name/--local-email); a body author is ignored.
 	var res scribe.ExportResult
-	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", map[string]string{"author": "Ada Lovelace"}, &res); code != http.StatusOK {
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", map[string]string{"author": "Mallory", "email": "mallory@evil.example"}, &res); code != http.StatusOK {
 		t.Fatalf("export: %d %+v", code, res)
 	}
 	if !strings.HasPrefix(res.Path, "docs/meetings/") || res.Commit != gitOut(t, repo, "rev-parse", "HEAD") {
 		t.Errorf("export result %+v", res)
 	}
-	if got := gitOut(t, repo, "log", "-1", "--format=%an|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)"); got != "Ada Lovelace|Grace Hopper <grace-hopper@example.com>,Linus <linus@example.com>" {
+	if got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)"); got != "Ada Lovelace <ada@example.com>|Grace Hopper <grace-hopper@example.com>,Linus <linus@example.com>" {
 		t.Errorf("author|co-authors = %q", got)
 	}
 	file := gitOut(t, repo, "show", "HEAD:"+res.Path)

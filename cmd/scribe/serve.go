@@ -8,10 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/redis"
@@ -34,6 +37,74 @@ type serveConfig struct {
 	limits       server.Limits
 	render       markdown.Options
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
+	metricsAddr  string
+	auth         authFlags
+}
+
+// authFlags are the sign-in flags of docs/security.md.
+type authFlags struct {
+	mode                     string
+	allowedHosts             string
+	localName, localEmail    string
+	oidcIssuer, oidcClientID string
+	oidcSecretFile           string
+	oidcDomains, oidcEmails  string
+	emailHeader, nameHeader  string
+	trustedProxies           string
+	sessionKeyFile           string
+	sessionLifetime          time.Duration
+}
+
+func addAuthFlags(fs *flag.FlagSet, c *authFlags) {
+	fs.StringVar(&c.mode, "auth", "none", "how people sign in: none (local mode: only the person at this machine, on localhost), oidc or proxy")
+	fs.StringVar(&c.allowedHosts, "allowed-hosts", "", "further host names requests may name, comma-separated (besides --public-url's host and localhost)")
+	fs.StringVar(&c.localName, "local-name", "", "local mode: your name on exports (default: git config user.name of the export repository)")
+	fs.StringVar(&c.localEmail, "local-email", "", "local mode: your email on exports (default: git config user.email of the export repository)")
+	fs.StringVar(&c.oidcIssuer, "oidc-issuer", "", "oidc: the OpenID Provider's issuer URL")
+	fs.StringVar(&c.oidcClientID, "oidc-client-id", "", "oidc: this Scribe's client id at the provider")
+	fs.StringVar(&c.oidcSecretFile, "oidc-client-secret-file", "", "oidc: a file holding the client secret")
+	fs.StringVar(&c.oidcDomains, "oidc-allowed-domains", "", "oidc: email domains whose verified addresses become members, comma-separated")
+	fs.StringVar(&c.oidcEmails, "oidc-allowed-emails", "", "oidc: single addresses that become members, comma-separated")
+	fs.StringVar(&c.emailHeader, "auth-email-header", auth.DefaultEmailHeader, "proxy: the header holding the person's email")
+	fs.StringVar(&c.nameHeader, "auth-name-header", auth.DefaultNameHeader, "proxy: the header holding the person's display name")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "proxy (required): CIDRs or addresses the proxy connects from, comma-separated")
+	fs.StringVar(&c.sessionKeyFile, "session-key-file", "", "oidc: the session cookies' HMAC key (default: <data-dir>/session.key, generated); share it between nodes")
+	fs.DurationVar(&c.sessionLifetime, "session-lifetime", auth.DefaultSessionLifetime, "oidc: how long a sign-in lasts")
+}
+
+// list splits a comma-separated flag value.
+func list(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// checkExposure refuses what would put notes on a network without sign-in:
+// a non-loopback --addr in local mode, and a sign-in mode without
+// --public-url.
+func checkExposure(cfg serveConfig) error {
+	mode := auth.Mode(cfg.auth.mode)
+	if mode == "" || mode == auth.ModeNone {
+		host, _, err := net.SplitHostPort(cfg.addr)
+		if err != nil {
+			return fmt.Errorf("serve: --addr %q: %w", cfg.addr, err)
+		}
+		ip, _ := netip.ParseAddr(strings.Trim(host, "[]"))
+		if host != "localhost" && !(ip.IsValid() && ip.IsLoopback()) {
+			return fmt.Errorf("serve: --addr %s would let anyone on the network read and edit every note: local mode (--auth none) serves only localhost. "+
+				"Listen on 127.0.0.1, or turn sign-in on: --auth oidc with --public-url, --oidc-issuer, --oidc-client-id, --oidc-client-secret-file and --oidc-allowed-domains; "+
+				"or --auth proxy with --public-url and --trusted-proxies behind oauth2-proxy (docs/operations.md)", cfg.addr)
+		}
+		return nil
+	}
+	if cfg.publicURL == "" {
+		return fmt.Errorf("serve: --auth %s needs --public-url, the URL people reach Scribe at (e.g. https://notes.example.com): links and exports are built from it", mode)
+	}
+	return nil
 }
 
 // serveFlags registers serve's own flags on fs, with their defaults. The
@@ -44,7 +115,9 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.store.dataDir, "data-dir", "./data", "directory of the embedded store (used unless --redis is set)")
 	fs.StringVar(&c.store.redisURL, "redis", "", "keep notes in Redis instead: redis://host:port/db, host:port, or host:port,host:port for a Redis Cluster; every node sharing it serves the same notes")
 	fs.StringVar(&c.store.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several deployments can share one Redis")
-	fs.StringVar(&c.publicURL, "public-url", "", "the server's external base URL for links the API returns, e.g. https://scribe.example.com (default: the request's host)")
+	fs.StringVar(&c.publicURL, "public-url", "", "the URL people reach Scribe at, e.g. https://scribe.example.com; links and exports are built from it only (required with --auth oidc|proxy; default: http://localhost)")
+	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (default: /metrics on --addr answers only localhost)")
+	addAuthFlags(fs, &c.auth)
 	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
@@ -124,6 +197,10 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 
+	if err := checkExposure(cfg); err != nil {
+		return err
+	}
+
 	store, where, err := cfg.store.open(ctx, log, true, 0)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
@@ -139,7 +216,24 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	dataDir := cfg.store.dataDir
+	if cfg.store.redisURL != "" {
+		dataDir = "" // nodes share Redis: they must share --session-key-file, never generate keys of their own
+	}
+	a, err := auth.New(ctx, auth.Config{
+		Mode: auth.Mode(cfg.auth.mode), PublicURL: cfg.publicURL, AllowedHosts: list(cfg.auth.allowedHosts),
+		LocalName: cfg.auth.localName, LocalEmail: cfg.auth.localEmail, LocalGitDir: cfg.export.repo,
+		OIDCIssuer: cfg.auth.oidcIssuer, OIDCClientID: cfg.auth.oidcClientID, OIDCClientSecretFile: cfg.auth.oidcSecretFile,
+		OIDCAllowedDomains: list(cfg.auth.oidcDomains), OIDCAllowedEmails: list(cfg.auth.oidcEmails),
+		EmailHeader: cfg.auth.emailHeader, NameHeader: cfg.auth.nameHeader, TrustedProxies: list(cfg.auth.trustedProxies),
+		SessionKeyFile: cfg.auth.sessionKeyFile, DataDir: dataDir, SessionLifetime: cfg.auth.sessionLifetime,
+		Tokens: store, Logger: log,
+	})
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	srv, err := server.New(server.Config{
+		Auth:      a,
 		Store:     store,
 		Exporter:  exporter,
 		Templates: templates,
@@ -181,8 +275,20 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		go func() { _ = debugSrv.Serve(dln) }()
 		log.Info("profiling listening", "url", "http://"+dln.Addr().String()+"/debug/pprof/")
 	}
+	if cfg.metricsAddr != "" {
+		mln, err := net.Listen("tcp", cfg.metricsAddr)
+		if err != nil {
+			_ = httpSrv.Close()
+			_ = srv.Close()
+			return fmt.Errorf("serve: --metrics-addr: %w", err)
+		}
+		metricsSrv := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		defer metricsSrv.Close()
+		go func() { _ = metricsSrv.Serve(mln) }()
+		log.Info("metrics listening", "url", "http://"+mln.Addr().String()+"/metrics")
+	}
 	addr := ln.Addr().String()
-	log.Info("scribe listening", "url", "http://"+addr, "store", where, "timezone", loc.String(), "node", srv.NodeID())
+	log.Info("scribe listening", "url", "http://"+addr, "auth", a.Mode(), "store", where, "timezone", loc.String(), "node", srv.NodeID())
 	if ready != nil {
 		ready <- addr
 	}

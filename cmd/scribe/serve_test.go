@@ -157,3 +157,30 @@ func mustLoc(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// TestServeRefusesExposure: local mode listens on loopback only, and a
+// sign-in mode needs --public-url; the message names the flags to set.
+func TestServeRefusesExposure(t *testing.T) {
+	for _, tc := range []struct {
+		addr, mode, public string
+		want               string // "" for accepted
+	}{
+		{"127.0.0.1:8080", "none", "", ""},
+		{"localhost:8080", "", "", ""},
+		{"[::1]:8080", "none", "", ""},
+		{"0.0.0.0:8080", "none", "", "--auth oidc"},
+		{":8080", "none", "", "--trusted-proxies"},
+		{"192.0.2.1:8080", "", "", "Listen on 127.0.0.1"},
+		{"0.0.0.0:8080", "proxy", "", "needs --public-url"},
+		{"0.0.0.0:8080", "oidc", "https://notes.example.com", ""},
+	} {
+		cfg := serveConfig{addr: tc.addr, publicURL: tc.public, auth: authFlags{mode: tc.mode}}
+		err := checkExposure(cfg)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s --auth %q: %v, want accepted", tc.addr, tc.mode, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s --auth %q: %v, want an error saying %q", tc.addr, tc.mode, err, tc.want)
+		}
+	}
+}

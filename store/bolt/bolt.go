@@ -330,16 +330,23 @@ type meta struct {
 	Rev       int64     `json:"rev"`
 	Len       int       `json:"len"` // head text length in UTF-16 code units
 	SnapRev   int64     `json:"snapRev"`
+	GuestEdit bool      `json:"guestEdit,omitempty"`
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
 	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, CreatedAt: m.CreatedAt,
-		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev)}
+		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit}
 }
 
 type shareRecord struct {
 	Note      scribe.NoteID `json:"note"`
 	CreatedAt time.Time     `json:"createdAt"`
+	Label     string        `json:"label,omitempty"`
+	By        scribe.Person `json:"by,omitzero"`
+}
+
+func (r *shareRecord) share(tok scribe.Token) scribe.Share {
+	return scribe.Share{Token: tok, NoteID: r.Note, CreatedAt: r.CreatedAt, ShareMeta: scribe.ShareMeta{Label: r.Label, By: r.By}}
 }
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
@@ -515,7 +522,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if created.Year() < 1970 || created.Year() > 2200 {
 		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "The creation time %s is out of range.", created.Format(time.RFC3339))
 	}
-	m := meta{Title: n.Title, Template: n.Template, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text)}
+	m := meta{Title: n.Title, Template: n.Template, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text), GuestEdit: n.GuestEdit}
 	mv, err := json.Marshal(&m)
 	if err != nil {
 		return scribe.Note{}, fmt.Errorf("bolt: encode note: %w", err)
@@ -584,6 +591,39 @@ func (s *Store) GetNote(ctx context.Context, id scribe.NoteID) (scribe.Note, err
 	err := s.view("get note", func(tx *bbolt.Tx) error {
 		m, err := getMeta(tx, id)
 		if err != nil {
+			return err
+		}
+		n = m.note(id)
+		return nil
+	})
+	return n, err
+}
+
+// UpdateNote changes the note's title and guest-editing setting.
+func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteUpdate) (scribe.Note, error) {
+	if err := s.begin(ctx); err != nil {
+		return scribe.Note{}, err
+	}
+	if err := u.Validate(); err != nil {
+		return scribe.Note{}, err
+	}
+	var n scribe.Note
+	err := s.update("update note", func(tx *bbolt.Tx) error {
+		m, err := getMeta(tx, id)
+		if err != nil {
+			return err
+		}
+		if u.Title != nil {
+			m.Title = *u.Title
+		}
+		if u.GuestEdit != nil {
+			m.GuestEdit = *u.GuestEdit
+		}
+		v, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Errorf("encode note: %w", err)
+		}
+		if err := tx.Bucket(bucketNotes).Put([]byte(id), seal(v)); err != nil {
 			return err
 		}
 		n = m.note(id)

@@ -41,8 +41,15 @@ func getShare(tx *bbolt.Tx, tok scribe.Token) (*shareRecord, error) {
 }
 
 // CreateShare creates a read-only token for the note.
-func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share, error) {
+func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID, meta ...scribe.ShareMeta) (scribe.Share, error) {
 	if err := s.begin(ctx); err != nil {
+		return scribe.Share{}, err
+	}
+	var sm scribe.ShareMeta
+	if len(meta) > 0 {
+		sm = meta[0]
+	}
+	if err := sm.Validate(); err != nil {
 		return scribe.Share{}, err
 	}
 	now := time.Now().UTC().Round(0)
@@ -60,7 +67,8 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share
 		for shares.Get([]byte(tok)) != nil {
 			tok = scribe.NewToken()
 		}
-		v, err := json.Marshal(&shareRecord{Note: id, CreatedAt: now})
+		rec := &shareRecord{Note: id, CreatedAt: now, Label: sm.Label, By: sm.By}
+		v, err := json.Marshal(rec)
 		if err != nil {
 			return fmt.Errorf("encode share: %w", err)
 		}
@@ -70,7 +78,7 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share
 		if err := idx.Put(shareIndexKey(now, tok), nil); err != nil {
 			return err
 		}
-		sh = scribe.Share{Token: tok, NoteID: id, CreatedAt: now}
+		sh = rec.share(tok)
 		return nil
 	})
 	return sh, err
@@ -87,7 +95,7 @@ func (s *Store) ResolveShare(ctx context.Context, tok scribe.Token) (scribe.Shar
 		if err != nil {
 			return err
 		}
-		sh = scribe.Share{Token: tok, NoteID: r.Note, CreatedAt: r.CreatedAt}
+		sh = r.share(tok)
 		return nil
 	})
 	return sh, err
@@ -118,7 +126,7 @@ func (s *Store) ListShares(ctx context.Context, id scribe.NoteID) ([]scribe.Shar
 			} else if err != nil {
 				return err
 			}
-			out = append(out, scribe.Share{Token: tok, NoteID: r.Note, CreatedAt: r.CreatedAt})
+			out = append(out, r.share(tok))
 			return nil
 		})
 	})

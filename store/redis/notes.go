@@ -105,6 +105,7 @@ func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
 			CreatedAt: time.Unix(0, created).UTC(),
 			UpdatedAt: time.Unix(0, updated).UTC(),
 			Revision:  scribe.Revision(rev),
+			GuestEdit: m["guest"] == "1",
 		},
 		len: length,
 	}, nil
@@ -152,7 +153,11 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if s.oneNode {
 		keys = append(keys, s.byUpdatedKey())
 	}
-	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text, string(id)).Err()
+	guest := "0"
+	if n.GuestEdit {
+		guest = "1"
+	}
+	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text, string(id), guest).Err()
 	if err != nil {
 		return scribe.Note{}, s.wrap(ctx, "create note", err)
 	}
@@ -175,7 +180,41 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		Template:  n.Template,
 		CreatedAt: time.Unix(0, created.UnixNano()).UTC(),
 		UpdatedAt: time.Unix(0, created.UnixNano()).UTC(),
+		GuestEdit: n.GuestEdit,
 	}, nil
+}
+
+// UpdateNote changes the note's title and guest-editing setting, in one
+// script that writes nothing when the note does not exist.
+func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteUpdate) (scribe.Note, error) {
+	if err := ctx.Err(); err != nil {
+		return scribe.Note{}, err
+	}
+	if !id.Valid() {
+		return scribe.Note{}, notFound()
+	}
+	if err := u.Validate(); err != nil {
+		return scribe.Note{}, err
+	}
+	var args []any
+	if u.Title != nil {
+		args = append(args, "title", *u.Title)
+	}
+	if u.GuestEdit != nil {
+		g := "0"
+		if *u.GuestEdit {
+			g = "1"
+		}
+		args = append(args, "guest", g)
+	}
+	ok, err := updateScript.Run(ctx, s.client, []string{s.noteKey(id, "meta")}, args...).Int()
+	if err != nil {
+		return scribe.Note{}, s.wrap(ctx, "update note", err)
+	}
+	if ok == 0 {
+		return scribe.Note{}, notFound()
+	}
+	return s.GetNote(ctx, id)
 }
 
 // touch moves the note to t in the most-recently-edited index, never backwards.

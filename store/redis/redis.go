@@ -8,7 +8,7 @@
 // Cluster all of them live in one slot and the atomic append is one Lua
 // script on one node (P is Options.Prefix, "scribe:" by default):
 //
-//	P note:{id}:meta      hash: title, template, created, updated, rev, len
+//	P note:{id}:meta      hash: title, template, created, updated, rev, len, guest ("1": guest editing on)
 //	P note:{id}:snap      hash: rev, text (the text at a recent revision)
 //	P note:{id}:log       list: element i is the change of revision i+1
 //	P note:{id}:seqrevs:<session>  list: first seq f, then the revisions
@@ -164,6 +164,8 @@ var (
 	loadLua string
 	//go:embed lua/snapshot.lua
 	snapshotLua string
+	//go:embed lua/update.lua
+	updateLua string
 	//go:embed lua/create.lua
 	createLua string
 	//go:embed lua/changes.lua
@@ -175,6 +177,7 @@ var (
 	loadScript     = goredis.NewScript(loadLua)
 	snapshotScript = goredis.NewScript(snapshotLua)
 	createScript   = goredis.NewScript(createLua)
+	updateScript   = goredis.NewScript(updateLua)
 	changesScript  = goredis.NewScript(changesLua)
 	publishScript  = goredis.NewScript(publishLua)
 )

@@ -17,6 +17,8 @@ import (
 type storedShare struct {
 	Note    scribe.NoteID `json:"n"`
 	Created int64         `json:"c"` // unix ns
+	Label   string        `json:"l,omitempty"`
+	By      scribe.Person `json:"b,omitzero"`
 }
 
 func tokenNotFound() error { return scribe.Errorf(scribe.ENOTFOUND, "Share link not found.") }
@@ -27,8 +29,15 @@ func tokenNotFound() error { return scribe.Errorf(scribe.ENOTFOUND, "Share link 
 // its own key second (the two live in different slots): if the second
 // write fails, the listed token resolves to nothing and ListShares drops it,
 // so a failure never leaves a working token the owner cannot see or revoke.
-func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share, error) {
+func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID, meta ...scribe.ShareMeta) (scribe.Share, error) {
 	if err := ctx.Err(); err != nil {
+		return scribe.Share{}, err
+	}
+	var sm scribe.ShareMeta
+	if len(meta) > 0 {
+		sm = meta[0]
+	}
+	if err := sm.Validate(); err != nil {
 		return scribe.Share{}, err
 	}
 	if !id.Valid() {
@@ -41,12 +50,12 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID) (scribe.Share
 	if n == 0 {
 		return scribe.Share{}, notFound()
 	}
-	sh := scribe.Share{Token: scribe.NewToken(), NoteID: id, CreatedAt: now()}
+	sh := scribe.Share{Token: scribe.NewToken(), NoteID: id, CreatedAt: now(), ShareMeta: sm}
 	ns := sh.CreatedAt.UnixNano()
 	if err := s.client.ZAdd(ctx, s.noteKey(id, "shares"), goredis.Z{Score: float64(ns), Member: string(sh.Token)}).Err(); err != nil {
 		return scribe.Share{}, s.wrap(ctx, "create share", err)
 	}
-	v, _ := json.Marshal(storedShare{Note: id, Created: ns}) // cannot fail
+	v, _ := json.Marshal(storedShare{Note: id, Created: ns, Label: sm.Label, By: sm.By}) // cannot fail
 	ok, err := s.client.SetNX(ctx, s.shareKey(sh.Token), v, 0).Result()
 	if err != nil {
 		return scribe.Share{}, s.wrap(ctx, "create share", err)
@@ -82,7 +91,8 @@ func decodeShare(token scribe.Token, v []byte) (scribe.Share, error) {
 	if err := json.Unmarshal(v, &ss); err != nil || !ss.Note.Valid() {
 		return scribe.Share{}, fmt.Errorf("share %s: %w", tokenRef(token), &scribe.Error{Code: scribe.EINTERNAL, Message: "Stored share is corrupt."})
 	}
-	return scribe.Share{Token: token, NoteID: ss.Note, CreatedAt: time.Unix(0, ss.Created).UTC()}, nil
+	return scribe.Share{Token: token, NoteID: ss.Note, CreatedAt: time.Unix(0, ss.Created).UTC(),
+		ShareMeta: scribe.ShareMeta{Label: ss.Label, By: ss.By}}, nil
 }
 
 // ListShares returns the note's active shares, oldest first.

@@ -134,6 +134,8 @@ func Run(t *testing.T, newStore NewStore) {
 		{"FollowerFillsGaps", testFollowerFillsGaps},
 		{"Shares", testShares},
 		{"ShareRevoke", testShareRevoke},
+		{"ShareMeta", testShareMeta},
+		{"UpdateNote", testUpdateNote},
 		{"ListNotes", testListNotes},
 		{"APITokens", testAPITokens},
 		{"APITokenInvalid", testAPITokenInvalid},
