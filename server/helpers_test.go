@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/client"
@@ -27,10 +26,7 @@ import (
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
-	"github.com/scribe-notes/scribe/store/redis"
 )
-
-const redisAddr = "127.0.0.1:6379"
 
 // testLogger shows warnings and errors only.
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -46,37 +42,6 @@ type testNode struct {
 
 // newBoltStore opens an embedded store in a temporary directory.
 func newBoltStore(t testing.TB) scribe.Store { return servertest.OpenBolt(t, t.TempDir()) }
-
-// redisPrefix returns a random key prefix for one test, and removes the
-// test's keys when it ends.
-func redisPrefix(t testing.TB) string {
-	t.Helper()
-	prefix := fmt.Sprintf("scribe-servertest-%d:", rand.Int64())
-	t.Cleanup(func() {
-		c := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
-// newRedisStore opens a Redis store with prefix (each node of a multi-node
-// test opens its own, sharing the prefix).
-func newRedisStore(t testing.TB, prefix string) scribe.Store {
-	t.Helper()
-	s, err := redis.New(redisAddr, redis.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatalf("redis store: %v", err)
-	}
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatalf("open redis store at %s (run scripts/ensure-redis.sh): %v", redisAddr, err)
-	}
-	return s
-}
 
 func startNode(t testing.TB, store scribe.Store, limits server.Limits) *testNode {
 	t.Helper()

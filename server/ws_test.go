@@ -15,6 +15,7 @@ import (
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 // converge runs clients random concurrent edits on one note (spread over
@@ -83,9 +84,9 @@ func TestConvergeBolt(t *testing.T) {
 
 func TestConvergeRedisTwoNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000})
 	converge(t, []*testNode{a, b}, 8, 60)
 	for i, n := range []*testNode{a, b} {
 		_, _, body := request(t, "GET", n.url+"/metrics", "", "", nil)
@@ -288,9 +289,9 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 // Revoking a token on one node closes its connection on another.
 func TestRevocationAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Cross-node", "blank")
 	var share struct {
 		Token scribe.Token `json:"token"`
@@ -310,9 +311,9 @@ func TestRevocationAcrossNodes(t *testing.T) {
 // nodes, and a leave follows a disconnect.
 func TestPresenceAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Presence", "blank")
 	x := newEditor(t, a, id, "Xavier", 1)
 	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
@@ -585,9 +586,9 @@ func grepLines(s, sub string) string {
 // resent: the resend is acknowledged with its revision.
 func TestResendAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Moving", "blank")
 	start := a.text(id)
 	session := newSession()
@@ -706,9 +707,9 @@ func metricLine(body, name string) string {
 // old cursor behind there: the others get a leave for the old connection.
 func TestMovedClientLeavesNoGhost(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Ghosts", "blank")
 	watcher := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
 	watcher.hello(newSession(), "Watcher", nil)
@@ -794,10 +795,10 @@ func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 // the store's text, and the log holds exactly the ops the clients sent.
 func TestReconnectChaosThreeNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t, "servertest")
 	var nodes []*testNode
 	for range 3 {
-		nodes = append(nodes, startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000}))
+		nodes = append(nodes, startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000}))
 	}
 	id := nodes[0].createNote("Chaos", "blank")
 	eds := make([]*editor, 9)
@@ -947,9 +948,9 @@ func TestOpCarriesSelection(t *testing.T) {
 // selection; on the author's own node the op carries it.
 func TestOpSelectionAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	na := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	nb := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	na := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	nb := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := na.createNote("Cursors across", "blank")
 	n := ot.Len16(na.text(id))
 	x, wx := joinQuietly(t, na, id, "Xavier")
