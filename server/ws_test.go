@@ -316,8 +316,10 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Presence", "blank")
 	x := newEditor(t, a, id, "Xavier", 1)
-	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
 	y := newEditor(t, b, id, "Yvonne", 2)
+	// Node b's room, opening, asks the others for their peers: once y
+	// knows x, node b does.
+	waitPeer(t, y.wsClient, y.m.Peers(), x.m.ClientID())
 
 	x.send(map[string]any{"type": "presence", "rev": x.rev(), "sel": []ot.Range{{Anchor: 1, Head: 3}}})
 	for {
@@ -846,6 +848,24 @@ func TestReconnectChaosThreeNodes(t *testing.T) {
 	}
 }
 
+// waitPeer returns once c's client knows peer: listed in peers (its
+// welcome's) or announced by a presence message since, skipping what comes
+// before it. Across nodes it is the barrier that says c's node has heard of
+// peer.
+func waitPeer(t *testing.T, c *wsClient, peers []protocol.Peer, peer string) {
+	t.Helper()
+	for _, p := range peers {
+		if p.Client == peer {
+			return
+		}
+	}
+	for {
+		if m := c.next(); m.Type == "presence" && m.Client == peer {
+			return
+		}
+	}
+}
+
 // quiet returns the messages c receives within d, for a test that checks
 // something does not arrive.
 func quiet(c *wsClient, d time.Duration) []protocol.Msg {
@@ -954,18 +974,10 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 	id := na.createNote("Cursors across", "blank")
 	n := ot.Len16(na.text(id))
 	x, wx := joinQuietly(t, na, id, "Xavier")
-	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
 	y, wy := joinQuietly(t, nb, id, "Yvonne")
 	z, _ := joinQuietly(t, na, id, "Zed")
 	// Wait until node b knows Xavier, so that his ops are attributed.
-	known := false
-	for _, p := range peersOf(t, wy) {
-		known = known || p.Client == wx.Client
-	}
-	for !known {
-		m := y.next()
-		known = m.Type == "presence" && m.Client == wx.Client
-	}
+	waitPeer(t, y, peersOf(t, wy), wx.Client)
 	quiet(z, 200*time.Millisecond)
 
 	for i := range 3 {
