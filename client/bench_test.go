@@ -1,10 +1,10 @@
 package client
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/scribe-notes/scribe/internal/testframes"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 )
@@ -17,25 +17,8 @@ import (
 func BenchmarkRemoteOps(b *testing.B) {
 	const batch = 20
 	text := strings.Repeat("the quick brown fox jumps over the lazy dog\n", 500) // 22 KB
-	n := ot.Len16(text)
+	frames := testframes.OpFrames(64, batch, ot.Len16(text))
 	var m *Machine
-	frames := make([][]byte, 64)
-	rev := int64(0)
-	for f := range frames {
-		var sb strings.Builder
-		sb.WriteByte('[')
-		for i := 0; i < batch; i++ {
-			rev++
-			pos := (int(rev) * 7919) % n
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"type":"op","rev":%d,"op":[%d,"x",%d],"client":"c_%02d","sel":[{"anchor":%d,"head":%d}]}`, rev, pos, n-pos, i, pos+1, pos+1)
-			n++
-		}
-		sb.WriteByte(']')
-		frames[f] = []byte(sb.String())
-	}
 	var msgs []protocol.Msg
 	var evs []Event
 	intern := make(map[string]string)

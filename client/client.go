@@ -168,8 +168,9 @@ func (e *ServerError) Error() string {
 func (e *ServerError) Unwrap() error { return &scribe.Error{Code: e.Code, Message: e.Message} }
 
 // ResyncError reports local edits that were discarded because the client
-// had to reload the note: the server refused an operation, or it answered
-// a reconnect with a full text instead of a catch-up.
+// had to reload the note: the server refused an operation (or, on a lean
+// machine, which has no text to merge into, answered a reconnect with a
+// full text instead of a catch-up). A full text is otherwise merged into.
 type ResyncError struct {
 	Reason    string
 	Discarded ot.Operation // the discarded edits, composed, based on the old text

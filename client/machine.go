@@ -42,10 +42,15 @@ type Machine struct {
 	seq      uint64 // the last sequence number assigned
 	inflight *pending
 	buffer   *pending
-	sel      ot.Selection // the local selection, in the local text
-	sendSel  bool         // sel must go out with the next op or presence
-	peers    map[string]*peerState
-	hist     [historyLen]histEntry
+	// server is the server's text at rev while edits are pending (nil
+	// otherwise, and when lean): what a full-text welcome is diffed
+	// against to merge the pending edits into it.
+	server  *ot.Document
+	refused bool         // the server refused the op in flight: drop the pending edits
+	sel     ot.Selection // the local selection, in the local text
+	sendSel bool         // sel must go out with the next op or presence
+	peers   map[string]*peerState
+	hist    [historyLen]histEntry
 
 	open     bool // a welcomed connection is up: messages go out
 	welcomed bool // a welcome has been received once: hello carries rev
@@ -299,9 +304,14 @@ func (m *Machine) Refused() {
 
 // Welcome takes a connection's welcome. On a catch-up the local state stays
 // and the in-flight op is resent unless lastSeq says the server committed
-// it (its ack then follows in the catch-up); with a full text the note is
-// reloaded and unacknowledged edits the server lacks are discarded
-// (reported as a *ResyncError event). On error nothing is open.
+// it (its ack then follows in the catch-up). With a full text the
+// unacknowledged edits the server lacks are merged into it, as
+// web/src/collab.js does: the change from the server's text at our
+// revision to the new text is transformed over them and applied to the
+// local text, and they are sent again. They are discarded instead
+// (reported as a *ResyncError event) when the server refused the op in
+// flight, and on a lean machine, which has no text to merge into. On error
+// nothing is open.
 func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 	if m.clientID != "" {
 		m.pastIDs = append(m.pastIDs, m.clientID)
@@ -367,6 +377,13 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 		}
 		n = doc.Len()
 	}
+	if m.server != nil && !m.refused {
+		if err := m.merge(w, doc); err != nil {
+			m.open = false
+			return evs, err
+		}
+		return evs, nil
+	}
 	if m.inflight != nil && !(m.inflight.seq <= w.LastSeq && m.buffer == nil) {
 		discarded := m.inflight.op
 		if m.buffer != nil {
@@ -375,14 +392,14 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 			}
 		}
 		rerr := &ResyncError{Reason: "the server sent the whole note instead of a catch-up", Discarded: discarded}
-		if m.resync {
+		if m.refused {
 			rerr.Reason = "the server refused an edit"
 		}
 		if m.Want&EvError != 0 {
 			evs = append(evs, Event{Kind: EvError, Err: rerr})
 		}
 	}
-	m.inflight, m.buffer = nil, nil
+	m.inflight, m.buffer, m.server, m.refused = nil, nil, nil, false
 	m.doc, m.n, m.textOK = doc, n, false
 	m.rev = w.Rev
 	m.hist = [historyLen]histEntry{}
@@ -390,6 +407,52 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 	m.welcomed, m.resync = true, false
 	m.sendPresence()
 	return evs, nil
+}
+
+// merge takes a full-text welcome w (text in doc) while edits are pending:
+// collab.js's welcomeWithText. The in-flight op is dropped when lastSeq
+// says the server has it (it is in the text); the rest move over the
+// change from the server's text at our revision to the new text.
+func (m *Machine) merge(w *protocol.Msg, doc *ot.Document) error {
+	if p := m.inflight; p != nil && p.seq <= w.LastSeq {
+		if err := m.server.Apply(p.op); err != nil {
+			return fmt.Errorf("welcome: %w", err)
+		}
+		m.inflight = nil
+	}
+	remote := ot.Diff(m.server.String(), w.Text)
+	var err error
+	if p := m.inflight; p != nil {
+		if p.op, remote, err = ot.Transform(p.op, remote); err != nil {
+			return fmt.Errorf("welcome: %w", err)
+		}
+	}
+	if b := m.buffer; b != nil {
+		if b.op, remote, err = ot.Transform(b.op, remote); err != nil {
+			return fmt.Errorf("welcome: %w", err)
+		}
+	}
+	if err := m.doc.Apply(remote); err != nil {
+		return fmt.Errorf("welcome: %w", err)
+	}
+	transformSel(m.sel, remote)
+	m.textOK = false
+	m.server = doc
+	m.rev = w.Rev
+	m.hist = [historyLen]histEntry{}
+	m.welcomed, m.resync = true, false
+	if m.inflight == nil && m.buffer != nil {
+		m.inflight, m.buffer = m.buffer, nil
+		m.seq++
+		m.inflight.seq = m.seq
+	}
+	if m.inflight != nil {
+		m.sendInflight()
+	} else {
+		m.server = nil // nothing pending any more
+		m.sendPresence()
+	}
+	return nil
 }
 
 // Receive handles a frame's messages after the welcome, in order, and says
@@ -482,6 +545,11 @@ func (m *Machine) remoteOp(msg *protocol.Msg, now time.Time, evs []Event) ([]Eve
 // transformed, to the local text and selection.
 func (m *Machine) apply(op ot.Operation, rev int64, client string, now time.Time, evs []Event) ([]Event, error) {
 	committed := op
+	if m.server != nil {
+		if err := m.server.Apply(committed); err != nil {
+			return evs, &protocolError{"op does not apply: " + err.Error(), true}
+		}
+	}
 	if p := m.inflight; p != nil {
 		var pp ot.Operation
 		var err error
@@ -609,6 +677,13 @@ func (m *Machine) ack(seq uint64, rev int64, now time.Time, evs []Event) ([]Even
 	m.rev = rev
 	m.hist[rev%historyLen] = histEntry{rev: rev, op: p.op}
 	m.inflight = nil
+	if m.server != nil {
+		if m.buffer == nil {
+			m.server = nil // the server's text is ours again
+		} else if err := m.server.Apply(p.op); err != nil {
+			return evs, &protocolError{"acked op does not apply: " + err.Error(), true}
+		}
+	}
 	if m.Want&EvAck != 0 {
 		evs = append(evs, Event{Kind: EvAck, Ack: Ack{Seq: p.seq, Rev: rev, Op: p.op, SentAt: p.sentAt, EditedAt: p.editedAt, Received: now}})
 	}
@@ -695,7 +770,7 @@ func (m *Machine) serverError(msg *protocol.Msg, evs []Event) ([]Event, Action) 
 	default:
 		// EINVALID, ETOOLARGE, EFORBIDDEN: our text is out of step with
 		// the server's. Drop the op (and the buffer) by reloading the note.
-		m.resync = true
+		m.resync, m.refused = true, true
 		return evs, Action{Close: closeNormal, Reason: "resynchronising"}
 	}
 }
@@ -731,7 +806,22 @@ func (m *Machine) Edit(op ot.Operation, sel ot.Selection, hasSel bool) error {
 		return nil
 	}
 	if m.doc != nil {
+		if err := op.Validate(m.doc.Len()); err != nil {
+			return otError(err)
+		}
+		first := m.inflight == nil && m.buffer == nil
+		if first {
+			// The first pending edit: keep the server's text.
+			srv, err := ot.NewDocument(m.Text())
+			if err != nil {
+				return otError(err)
+			}
+			m.server = srv
+		}
 		if err := m.doc.Apply(op); err != nil {
+			if first {
+				m.server = nil
+			}
 			return otError(err)
 		}
 		m.textOK = false

@@ -180,18 +180,87 @@ func TestMachineCatchUpWelcome(t *testing.T) {
 	}
 }
 
-func TestMachineFullTextWelcomeDiscards(t *testing.T) {
-	m := welcomed(t, "abc")
-	_ = m.Edit(insert(t, 3, 0, "X"), nil, false)
-	m.Outbox()
-	m.Disconnected()
-	evs, err := m.Welcome(&protocol.Msg{Type: "welcome", HasText: true, Text: "zzz", Rev: 9}, nil)
-	var re *ResyncError
-	if err != nil || len(evs) != 1 || !errors.As(evs[0].Err, &re) || re.Discarded.String() != `["X",3]` {
-		t.Fatalf("welcome: %v %+v", err, evs)
-	}
-	if m.Text() != "zzz" || m.Revision() != 9 || m.Pending() {
-		t.Fatalf("state %q %d %v", m.Text(), m.Revision(), m.Pending())
+// A full-text welcome merges the pending edits into the new text, as
+// collab.js does (it used to discard them): the local text is the new text
+// with the pending edits on top, and they go out again based on the new
+// revision. Only a refused op's edits are dropped.
+func TestMachineFullTextWelcomeMerges(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		edits    []func(t *testing.T) ot.Operation // local edits on "abc" at rev 5; the first goes in flight as seq 1
+		refused  bool                              // the server refused seq 1 before the drop
+		text     string                            // the welcome's text, at rev 9
+		lastSeq  uint64
+		wantText string
+		wantOp   string // the op sent after the welcome; "" for none
+		wantSeq  uint64
+		discard  bool // a ResyncError is reported
+	}{
+		{name: "nothing pending", text: "zzz", wantText: "zzz"},
+		{name: "in flight, not committed", edits: []func(*testing.T) ot.Operation{
+			func(t *testing.T) ot.Operation { return insert(t, 3, 0, "X") },
+		}, text: "abcdef", wantText: "Xabcdef", wantOp: `["X",6]`, wantSeq: 1},
+		{name: "in flight and buffer, others deleted around them", edits: []func(*testing.T) ot.Operation{
+			func(t *testing.T) ot.Operation { return insert(t, 3, 1, "X") },
+			func(t *testing.T) ot.Operation { return insert(t, 4, 4, "Y") },
+		}, text: "c", wantText: "XcY", wantOp: `["X",1]`, wantSeq: 1},
+		{name: "in flight committed, buffer resent", edits: []func(*testing.T) ot.Operation{
+			func(t *testing.T) ot.Operation { return insert(t, 3, 0, "X") },
+			func(t *testing.T) ot.Operation { return insert(t, 4, 2, "Y") },
+		}, text: "Xabc!", lastSeq: 1, wantText: "XaYbc!", wantOp: `[2,"Y",3]`, wantSeq: 2},
+		{name: "emoji", edits: []func(*testing.T) ot.Operation{
+			func(t *testing.T) ot.Operation { return insert(t, 3, 3, "😀") },
+		}, text: "ab😃c", wantText: "ab😃c😀", wantOp: `[5,"😀"]`, wantSeq: 1},
+		{name: "refused", edits: []func(*testing.T) ot.Operation{
+			func(t *testing.T) ot.Operation { return insert(t, 3, 0, "X") },
+		}, refused: true, text: "abc", wantText: "abc", discard: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := welcomed(t, "abc")
+			for _, e := range c.edits {
+				if err := m.Edit(e(t), nil, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m.Outbox()
+			if c.refused {
+				m.Receive([]protocol.Msg{{Type: "error", Code: "ETOOLARGE", Seq: 1, HasSeq: true}}, nil)
+			}
+			m.Disconnected()
+			evs, err := m.Welcome(&protocol.Msg{Type: "welcome", HasText: true, Text: c.text, Rev: 9, LastSeq: c.lastSeq}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var re *ResyncError
+			if discarded := len(evs) == 1 && errors.As(evs[0].Err, &re); discarded != c.discard || len(evs) > 1 {
+				t.Fatalf("events %+v, want a ResyncError: %v", evs, c.discard)
+			}
+			if m.Text() != c.wantText || m.Revision() != 9 || m.Pending() != (c.wantOp != "") {
+				t.Fatalf("state %q %d %v, want %q", m.Text(), m.Revision(), m.Pending(), c.wantText)
+			}
+			out := m.Outbox()
+			switch {
+			case c.wantOp == "" && len(out) != 0:
+				t.Fatalf("sent %+v, want nothing", out)
+			case c.wantOp != "" && (len(out) != 1 || out[0].Kind != OutOp || out[0].Op.Op.String() != c.wantOp || out[0].Op.Seq != c.wantSeq || out[0].Op.Rev != 9):
+				t.Fatalf("sent %+v, want op seq %d %s at rev 9", out, c.wantSeq, c.wantOp)
+			}
+			// The merged edits keep working: the ack of what was sent (and of
+			// the buffer behind it) brings the machine back in step.
+			if c.wantOp != "" {
+				if evs, _ := m.Receive([]protocol.Msg{{Type: "ack", Seq: c.wantSeq, Rev: 10}}, nil); len(evs) != 1 || evs[0].Kind != EvAck {
+					t.Fatalf("ack: %+v", evs)
+				}
+				for _, o := range m.Outbox() {
+					if evs, _ := m.Receive([]protocol.Msg{{Type: "ack", Seq: o.Op.Seq, Rev: m.Revision() + 1}}, nil); len(evs) != 1 {
+						t.Fatalf("ack of the buffer: %+v", evs)
+					}
+				}
+				if m.Pending() || m.server != nil || m.Text() != c.wantText {
+					t.Fatalf("after the acks: pending %v, text %q", m.Pending(), m.Text())
+				}
+			}
+		})
 	}
 }
 

@@ -38,6 +38,8 @@ type Msg struct {
 	Catchup   bool
 	Peers     []byte // raw JSON
 	Limits    []byte // raw JSON
+	ID        int64  // a pong's id, when HasID
+	HasID     bool
 }
 
 // ParseFrame decodes one server frame, a JSON array of message objects (a
@@ -277,6 +279,9 @@ func (s *scanner) field(m *Msg, key []byte) error {
 	case "text":
 		m.Text, err = s.str()
 		m.HasText = err == nil
+	case "id":
+		m.ID, err = s.int()
+		m.HasID = err == nil
 	default:
 		_, err = s.skip()
 	}

@@ -110,7 +110,7 @@ func FuzzServerRoundTrip(f *testing.F) {
 					t.Fatalf("%s: %+v", fr, m)
 				}
 			case 5:
-				if m.Type != "pong" {
+				if m.Type != "pong" || m.HasID != (id != nil) || (id != nil && m.ID != *id) {
 					t.Fatalf("%s: %+v", fr, m)
 				}
 			case 6, 7:

@@ -3,18 +3,14 @@ package room
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
-	"github.com/scribe-notes/scribe/store/redis"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 // counters is a Metrics that counts, and lets a test wait for the number
@@ -226,45 +222,13 @@ func TestLostNotificationPolled(t *testing.T) {
 	}
 }
 
-const redisAddr = "127.0.0.1:6379"
-
-// openRedis opens a Redis store on prefix; every node of a test opens its
-// own on the same prefix, whose keys are removed when the test ends.
-func openRedis(t testing.TB, prefix string) scribe.Store {
-	t.Helper()
-	s, err := redis.New(redisAddr, redis.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatalf("redis store: %v", err)
-	}
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatalf("open redis store at %s (run scripts/ensure-redis.sh): %v", redisAddr, err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
-
-func redisPrefix(t testing.TB) string {
-	t.Helper()
-	prefix := fmt.Sprintf("scribe-roomtest-%d:", rand.Int64())
-	t.Cleanup(func() {
-		c := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
 // Presence between nodes through a real Redis: a member's selection reaches
 // a member of another node with name and colour at that member's revision,
 // a newcomer's welcome lists the peers of both nodes, and a leave follows.
 func TestPresenceAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	sa, sb := openRedis(t, prefix), openRedis(t, prefix)
+	prefix := redistest.Prefix(t, "roomtest")
+	sa, sb := redistest.Open(t, prefix), redistest.Open(t, prefix)
 	a := startHub(t, sa, Config{})
 	b := startHub(t, sb, Config{})
 	id := createNote(t, sa, "hello")

@@ -19,16 +19,14 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
-	"github.com/scribe-notes/scribe/store/redis"
 )
-
-const redisAddr = "127.0.0.1:6379"
 
 // testLogger shows warnings and errors only.
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
@@ -44,37 +42,6 @@ type testNode struct {
 
 // newBoltStore opens an embedded store in a temporary directory.
 func newBoltStore(t testing.TB) scribe.Store { return servertest.OpenBolt(t, t.TempDir()) }
-
-// redisPrefix returns a random key prefix for one test, and removes the
-// test's keys when it ends.
-func redisPrefix(t testing.TB) string {
-	t.Helper()
-	prefix := fmt.Sprintf("scribe-servertest-%d:", rand.Int64())
-	t.Cleanup(func() {
-		c := goredis.NewClient(&goredis.Options{Addr: redisAddr})
-		defer c.Close()
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
-// newRedisStore opens a Redis store with prefix (each node of a multi-node
-// test opens its own, sharing the prefix).
-func newRedisStore(t testing.TB, prefix string) scribe.Store {
-	t.Helper()
-	s, err := redis.New(redisAddr, redis.Options{Prefix: prefix})
-	if err != nil {
-		t.Fatalf("redis store: %v", err)
-	}
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatalf("open redis store at %s (run scripts/ensure-redis.sh): %v", redisAddr, err)
-	}
-	return s
-}
 
 func startNode(t testing.TB, store scribe.Store, limits server.Limits) *testNode {
 	t.Helper()
@@ -140,26 +107,30 @@ func (n *testNode) text(id scribe.NoteID) string {
 	return d.Text
 }
 
-// msg is one server message, decoded loosely.
-type msg struct {
-	Type     string          `json:"type"`
-	Client   string          `json:"client"`
-	Rev      scribe.Revision `json:"rev"`
-	Seq      uint64          `json:"seq"`
-	Text     *string         `json:"text"`
-	Catchup  bool            `json:"catchup"`
-	ReadOnly bool            `json:"readonly"`
-	LastSeq  uint64          `json:"lastSeq"`
-	Title    string          `json:"title"`
-	Name     string          `json:"name"`
-	Color    string          `json:"color"`
-	Op       json.RawMessage `json:"op"`
-	Sel      []ot.Range      `json:"sel"`
-	Peers    []msg           `json:"peers"`
-	Code     string          `json:"code"`
-	Message  string          `json:"message"`
-	Limits   map[string]any  `json:"limits"`
-	ID       *int64          `json:"id"`
+// sel returns m's selection (nil for none), failing the test when it is
+// malformed.
+func sel(t testing.TB, m protocol.Msg) ot.Selection {
+	t.Helper()
+	if len(m.Sel) == 0 {
+		return nil
+	}
+	s, err := protocol.ParseSel(m.Sel)
+	if err != nil {
+		t.Fatalf("%s: bad sel %q: %v", m.Type, m.Sel, err)
+	}
+	return s
+}
+
+// peersOf returns a welcome's peers.
+func peersOf(t testing.TB, w protocol.Msg) []protocol.Peer {
+	t.Helper()
+	var ps []protocol.Peer
+	if len(w.Peers) > 0 {
+		if err := json.Unmarshal(w.Peers, &ps); err != nil {
+			t.Fatalf("welcome peers %q: %v", w.Peers, err)
+		}
+	}
+	return ps
 }
 
 // wsClient is a raw protocol client: it sends what it is told and records
@@ -167,7 +138,7 @@ type msg struct {
 type wsClient struct {
 	t         testing.TB
 	conn      *websocket.Conn
-	in        chan msg
+	in        chan protocol.Msg
 	mu        sync.Mutex
 	raw       [][]byte // every frame received
 	closeCh   chan struct{}
@@ -247,7 +218,7 @@ func dialWith(t testing.TB, d *websocket.Dialer, url string, header http.Header)
 		}
 		t.Fatalf("dial %s: %v (status %d)", url, err, status)
 	}
-	c := &wsClient{t: t, conn: conn, in: make(chan msg, 1<<16), closeCh: make(chan struct{})}
+	c := &wsClient{t: t, conn: conn, in: make(chan protocol.Msg, 1<<16), closeCh: make(chan struct{})}
 	go c.readLoop()
 	t.Cleanup(func() { _ = conn.Close() })
 	return c
@@ -270,8 +241,10 @@ func (c *wsClient) readLoop() {
 		c.mu.Lock()
 		c.raw = append(c.raw, data)
 		c.mu.Unlock()
-		var msgs []msg
-		if err := json.Unmarshal(data, &msgs); err != nil {
+		// Each frame is a fresh slice, so the messages' byte fields,
+		// which point into it, stay valid.
+		msgs, err := protocol.ParseFrame(data, nil, nil)
+		if err != nil {
 			c.t.Errorf("server frame is not a JSON array of messages: %q: %v", data, err)
 			return
 		}
@@ -301,7 +274,7 @@ func (c *wsClient) send(v any) {
 }
 
 // next returns the next message, failing the test after a timeout.
-func (c *wsClient) next() msg {
+func (c *wsClient) next() protocol.Msg {
 	c.t.Helper()
 	select {
 	case m, ok := <-c.in:
@@ -312,11 +285,11 @@ func (c *wsClient) next() msg {
 	case <-time.After(10 * time.Second):
 		c.t.Fatal("no message within 10s")
 	}
-	return msg{}
+	return protocol.Msg{}
 }
 
 // expect skips messages until one of type typ arrives.
-func (c *wsClient) expect(typ string) msg {
+func (c *wsClient) expect(typ string) protocol.Msg {
 	c.t.Helper()
 	for {
 		m := c.next()
@@ -361,7 +334,7 @@ func (c *wsClient) rawFrames() [][]byte {
 }
 
 // hello sends a hello and returns the welcome.
-func (c *wsClient) hello(session, name string, rev *scribe.Revision) msg {
+func (c *wsClient) hello(session, name string, rev *scribe.Revision) protocol.Msg {
 	c.t.Helper()
 	h := map[string]any{"type": "hello", "protocol": 1, "session": session, "name": name}
 	if rev != nil {
@@ -373,112 +346,98 @@ func (c *wsClient) hello(session, name string, rev *scribe.Revision) msg {
 
 func newSession() string { return fmt.Sprintf("s%015x", rand.Uint64()>>4) }
 
-// editor is a protocol client that edits like the browser does (ot.js's
-// client state machine): one op in flight, later edits composed into a
-// buffer, remote ops transformed over both.
+// editor is a protocol client that edits like the browser does: the Go
+// client's state machine (client.Machine, the twin of web/src/collab.js)
+// over a raw wsClient. Anything the machine finds wrong with what the server
+// sent (an ack for a seq not in flight, a gap in revisions, an op that does
+// not apply, an error message) fails the test.
 type editor struct {
 	*wsClient
-	session  string
-	rev      scribe.Revision
-	doc      string
-	seq      uint64
-	inflight *ot.Operation
-	buffer   *ot.Operation
-	rng      *rand.Rand
+	t       testing.TB
+	session string
+	m       *client.Machine
+	seq     uint64 // the highest seq sent
+	rng     *rand.Rand
 }
 
 func newEditor(t testing.TB, node *testNode, id scribe.NoteID, name string, seed uint64) *editor {
 	t.Helper()
-	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
-	e := &editor{wsClient: c, session: newSession(), rng: rand.New(rand.NewPCG(seed, seed*7+1))}
-	w := c.hello(e.session, name, nil)
-	if w.Text == nil {
-		t.Fatal("welcome without text")
-	}
-	e.rev, e.doc = w.Rev, *w.Text
+	m := client.NewMachine(name)
+	m.Want = client.EvError
+	e := &editor{t: t, session: newSession(), m: m, rng: rand.New(rand.NewPCG(seed, seed*7+1))}
+	e.connect(node, id)
 	return e
 }
 
-// handle applies one server message to the editor's state.
-func (e *editor) handle(m msg) {
-	t := e.t
-	t.Helper()
-	switch m.Type {
-	case "ack":
-		if e.inflight == nil || m.Seq != e.seq {
-			t.Fatalf("ack seq %d, but in flight is seq %d (%v)", m.Seq, e.seq, e.inflight != nil)
+// connect dials node and says hello with the machine's hello (with its
+// revision once welcomed), hands it the welcome and sends what it queues
+// (the in-flight op, unless the welcome's lastSeq says it was committed).
+func (e *editor) connect(node *testNode, id scribe.NoteID) protocol.Msg {
+	e.t.Helper()
+	c := dial(e.t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	e.wsClient = c
+	c.send(protocol.EncodeHello(e.m.Hello(e.session)))
+	w := c.expect("welcome")
+	evs, err := e.m.Welcome(&w, nil)
+	if err != nil {
+		e.t.Fatalf("welcome: %v", err)
+	}
+	e.fail(evs)
+	e.flush()
+	return w
+}
+
+// doc returns the editor's text.
+func (e *editor) doc() string { return e.m.Text() }
+
+// rev returns the editor's revision.
+func (e *editor) rev() scribe.Revision { return scribe.Revision(e.m.Revision()) }
+
+// fail fails the test for the first error the machine reported.
+func (e *editor) fail(evs []client.Event) {
+	e.t.Helper()
+	for _, ev := range evs {
+		if ev.Kind == client.EvError {
+			e.t.Fatalf("%s: %v", e.m.ClientID(), ev.Err)
 		}
-		if m.Rev != e.rev+1 {
-			t.Fatalf("ack for rev %d, expected %d", m.Rev, e.rev+1)
-		}
-		e.rev = m.Rev
-		e.inflight = nil
-		if e.buffer != nil {
-			e.inflight, e.buffer = e.buffer, nil
-			e.sendInflight()
-		}
-	case "op":
-		if m.Rev != e.rev+1 {
-			t.Fatalf("op for rev %d, expected %d", m.Rev, e.rev+1)
-		}
-		op, err := ot.ParseJSON(m.Op)
-		if err != nil {
-			t.Fatalf("server op: %v", err)
-		}
-		if e.inflight != nil {
-			a, b, err := ot.Transform(*e.inflight, op)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.inflight, op = &a, b
-		}
-		if e.buffer != nil {
-			a, b, err := ot.Transform(*e.buffer, op)
-			if err != nil {
-				t.Fatal(err)
-			}
-			e.buffer, op = &a, b
-		}
-		if e.doc, err = ot.Apply(e.doc, op); err != nil {
-			t.Fatalf("apply remote op: %v", err)
-		}
-		e.rev = m.Rev
-	case "error":
-		t.Fatalf("error from server: %s: %s", m.Code, m.Message)
 	}
 }
 
-func (e *editor) sendInflight() {
-	e.seq++
-	e.send(map[string]any{"type": "op", "rev": e.rev, "seq": e.seq, "op": e.inflight})
+// flush sends what the machine queued.
+func (e *editor) flush() {
+	for _, o := range e.m.Outbox() {
+		if o.Kind == client.OutOp {
+			e.seq = max(e.seq, o.Op.Seq)
+		}
+		e.send(o.Append(nil))
+	}
+}
+
+// handle hands one server message to the machine and sends what it queues.
+func (e *editor) handle(m protocol.Msg) {
+	e.t.Helper()
+	evs, act := e.m.Receive([]protocol.Msg{m}, nil)
+	e.fail(evs)
+	if act != (client.Action{}) {
+		e.t.Fatalf("after %s: the client must %+v", m.Type, act)
+	}
+	e.flush()
 }
 
 // edit makes a random local edit (with emoji and accents) and sends or
 // buffers it.
 func (e *editor) edit() {
 	e.t.Helper()
-	op := randomOp(e.rng, e.doc)
-	var err error
-	if e.doc, err = ot.Apply(e.doc, op); err != nil {
-		e.t.Fatalf("apply local op %v: %v", op, err)
+	op := randomOp(e.rng, e.doc())
+	if err := e.m.Edit(op, nil, false); err != nil {
+		e.t.Fatalf("local op %v: %v", op, err)
 	}
-	switch {
-	case e.inflight == nil:
-		e.inflight = &op
-		e.sendInflight()
-	case e.buffer == nil:
-		e.buffer = &op
-	default:
-		c, err := ot.Compose(*e.buffer, op)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		e.buffer = &c
-	}
+	e.flush()
 }
 
 // drain handles every message already received.
 func (e *editor) drain() {
+	e.t.Helper()
 	for {
 		select {
 		case m, ok := <-e.in:
@@ -492,10 +451,10 @@ func (e *editor) drain() {
 	}
 }
 
-// settle handles messages until nothing is in flight and rev reaches want.
+// settle handles messages until nothing is pending and rev reaches want.
 func (e *editor) settle(want scribe.Revision) {
 	e.t.Helper()
-	for e.inflight != nil || e.buffer != nil || e.rev < want {
+	for e.m.Pending() || e.rev() < want {
 		e.handle(e.next())
 	}
 }

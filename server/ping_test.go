@@ -8,11 +8,12 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 )
 
 // expectPong skips presence until the next message, which must be a pong.
-func expectPong(t *testing.T, c *wsClient) msg {
+func expectPong(t *testing.T, c *wsClient) protocol.Msg {
 	t.Helper()
 	m := nextNonPresence(c)
 	if m.Type != "pong" {
@@ -35,12 +36,12 @@ func TestPing(t *testing.T) {
 	}
 	c.hello(newSession(), "Pinger", nil)
 	c.send(map[string]any{"type": "ping", "id": 42})
-	if m := expectPong(t, c); m.ID == nil || *m.ID != 42 {
+	if m := expectPong(t, c); !m.HasID || m.ID != 42 {
 		t.Fatalf("pong for id 42 = %+v", m)
 	}
 	c.send(`{"type":"ping"}`)
-	if m := expectPong(t, c); m.ID != nil {
-		t.Fatalf("pong for a ping without id carries id %d", *m.ID)
+	if m := expectPong(t, c); m.HasID {
+		t.Fatalf("pong for a ping without id carries id %d", m.ID)
 	}
 	raw := c.rawFrames()
 	if !bytes.Equal(raw[len(raw)-1], []byte(`[{"type":"pong"}]`)) {
@@ -62,7 +63,7 @@ func TestPing(t *testing.T) {
 		t.Fatalf("read-only welcome: %+v", w)
 	}
 	ro.send(map[string]any{"type": "ping", "id": 9007199254740991})
-	if m := expectPong(t, ro); m.ID == nil || *m.ID != 9007199254740991 {
+	if m := expectPong(t, ro); !m.HasID || m.ID != 9007199254740991 {
 		t.Fatalf("read-only pong = %+v", m)
 	}
 	ro.send(map[string]any{"type": "ping", "id": int64(1) << 60})
@@ -107,7 +108,7 @@ func TestPingFlood(t *testing.T) {
 	// The bucket refills: a ping a moment later is answered again.
 	time.Sleep(600 * time.Millisecond)
 	c.send(map[string]any{"type": "ping", "id": 7})
-	if m := expectPong(t, c); m.ID == nil || *m.ID != 7 {
+	if m := expectPong(t, c); !m.HasID || m.ID != 7 {
 		t.Fatalf("pong after the flood = %+v", m)
 	}
 	select {

@@ -3,6 +3,7 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 // converge runs clients random concurrent edits on one note (spread over
@@ -50,11 +53,11 @@ func converge(t *testing.T, nodes []*testNode, clients, edits int) {
 	}
 	want := nodes[0].text(id)
 	for i, e := range eds {
-		if e.rev != n.Revision {
-			t.Errorf("editor %d at rev %d, store at %d", i, e.rev, n.Revision)
+		if e.rev() != n.Revision {
+			t.Errorf("editor %d at rev %d, store at %d", i, e.rev(), n.Revision)
 		}
-		if e.doc != want {
-			t.Errorf("editor %d diverged:\n got %q\nwant %q", i, e.doc, want)
+		if e.doc() != want {
+			t.Errorf("editor %d diverged:\n got %q\nwant %q", i, e.doc(), want)
 		}
 	}
 	// Every edit was committed once: as many revisions as edits, less the
@@ -81,9 +84,9 @@ func TestConvergeBolt(t *testing.T) {
 
 func TestConvergeRedisTwoNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000})
 	converge(t, []*testNode{a, b}, 8, 60)
 	for i, n := range []*testNode{a, b} {
 		_, _, body := request(t, "GET", n.url+"/metrics", "", "", nil)
@@ -120,15 +123,15 @@ func TestReconnectResendAndCatchUp(t *testing.T) {
 	// Someone else edits meanwhile.
 	b := newEditor(t, node, id, "Grace", 2)
 	b.settle(0)
-	opB := mustOp(t, "B", ot.Len16(b.doc))
-	b.send(map[string]any{"type": "op", "rev": b.rev, "seq": 1, "op": opB})
+	opB := mustOp(t, "B", ot.Len16(b.doc()))
+	b.send(map[string]any{"type": "op", "rev": b.rev(), "seq": 1, "op": opB})
 	ackB := b.expect("ack")
 
 	// Reconnect with the same session from rev 1.
 	a2 := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w := a2.hello(a.session, "Ada", revPtr(1))
-	if !w.Catchup || w.Text != nil {
-		t.Fatalf("welcome for a reconnect with rev: catchup=%v text=%v", w.Catchup, w.Text != nil)
+	if !w.Catchup || w.HasText {
+		t.Fatalf("welcome for a reconnect with rev: catchup=%v text=%v", w.Catchup, w.HasText)
 	}
 	if w.Rev != ackB.Rev {
 		t.Errorf("welcome rev = %d, want the head %d", w.Rev, ackB.Rev)
@@ -214,14 +217,14 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 
 	ro := dial(t, wsURL(node.url, "/api/shares/"+string(share.Token)+"/ws"), nil)
 	w := ro.hello(newSession(), "Viewer", nil)
-	if !w.ReadOnly || w.Text == nil {
+	if !w.ReadOnly || !w.HasText {
 		t.Fatalf("read-only welcome: %+v", w)
 	}
 	// The editor sees the viewer join, read-only and without a selection.
 	for {
 		m := ed.next()
 		if m.Type == "presence" && m.Client == w.Client {
-			if !m.ReadOnly || m.Sel != nil {
+			if !m.ReadOnly || sel(t, m) != nil {
 				t.Fatalf("viewer presence = %+v", m)
 			}
 			break
@@ -238,8 +241,8 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 	ed.edit()
 	ed.settle(0)
 	ro.expect("op")
-	if got := node.text(id); got != ed.doc {
-		t.Fatalf("store %q, editor %q", got, ed.doc)
+	if got := node.text(id); got != ed.doc() {
+		t.Fatalf("store %q, editor %q", got, ed.doc())
 	}
 	for _, f := range ro.rawFrames() {
 		if bytes.Contains(f, []byte(id)) {
@@ -286,9 +289,9 @@ func TestReadOnlyAndRevocation(t *testing.T) {
 // Revoking a token on one node closes its connection on another.
 func TestRevocationAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Cross-node", "blank")
 	var share struct {
 		Token scribe.Token `json:"token"`
@@ -308,19 +311,21 @@ func TestRevocationAcrossNodes(t *testing.T) {
 // nodes, and a leave follows a disconnect.
 func TestPresenceAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Presence", "blank")
 	x := newEditor(t, a, id, "Xavier", 1)
-	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
 	y := newEditor(t, b, id, "Yvonne", 2)
+	// Node b's room, opening, asks the others for their peers: once y
+	// knows x, node b does.
+	waitPeer(t, y.wsClient, y.m.Peers(), x.m.ClientID())
 
-	x.send(map[string]any{"type": "presence", "rev": x.rev, "sel": []ot.Range{{Anchor: 1, Head: 3}}})
+	x.send(map[string]any{"type": "presence", "rev": x.rev(), "sel": []ot.Range{{Anchor: 1, Head: 3}}})
 	for {
 		m := y.next()
-		if m.Type == "presence" && m.Name == "Xavier" && len(m.Sel) == 1 {
-			if m.Sel[0] != (ot.Range{Anchor: 1, Head: 3}) || m.Color == "" || m.Rev != y.rev {
+		if m.Type == "presence" && m.Name() == "Xavier" && len(sel(t, m)) == 1 {
+			if sel(t, m)[0] != (ot.Range{Anchor: 1, Head: 3}) || m.Color() == "" || m.Rev != int64(y.rev()) {
 				t.Fatalf("presence = %+v", m)
 			}
 			break
@@ -330,11 +335,11 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	z := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w := z.hello(newSession(), "Zed", nil)
 	names := map[string]bool{}
-	for _, p := range w.Peers {
+	for _, p := range peersOf(t, w) {
 		names[p.Name] = true
 	}
-	if !names["Xavier"] || !names["Yvonne"] || len(w.Peers) != 2 {
-		t.Fatalf("welcome peers = %+v", w.Peers)
+	if !names["Xavier"] || !names["Yvonne"] || len(peersOf(t, w)) != 2 {
+		t.Fatalf("welcome peers = %+v", peersOf(t, w))
 	}
 	_ = x.conn.Close()
 	for {
@@ -410,8 +415,8 @@ func TestMalformedFrames(t *testing.T) {
 	c.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 1, "op": mustOp(t, n, "ok")})
 	c.expect("ack")
 	other.settle(1)
-	if other.doc != start+"ok" {
-		t.Fatalf("other client has %q", other.doc)
+	if other.doc() != start+"ok" {
+		t.Fatalf("other client has %q", other.doc())
 	}
 }
 
@@ -424,8 +429,9 @@ func TestLimits(t *testing.T) {
 
 	big := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w := big.hello(newSession(), "Big", nil)
-	if w.Limits["maxMessageBytes"] != float64(4096) || w.Limits["maxNoteBytes"] != float64(2000) || w.Limits["opsPerSecond"] != float64(5) {
-		t.Fatalf("welcome limits = %v", w.Limits)
+	var limits map[string]any
+	if err := json.Unmarshal(w.Limits, &limits); err != nil || limits["maxMessageBytes"] != float64(4096) || limits["maxNoteBytes"] != float64(2000) || limits["opsPerSecond"] != float64(5) {
+		t.Fatalf("welcome limits = %s (%v)", w.Limits, err)
 	}
 	big.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, strings.Repeat("x", 5000))})
 	if e := big.expect("error"); e.Code != scribe.ETOOLARGE {
@@ -449,7 +455,7 @@ func TestLimits(t *testing.T) {
 		m := c.next()
 		switch {
 		case m.Type == "ack":
-			rev = m.Rev
+			rev = scribe.Revision(m.Rev)
 		case m.Type == "error" && m.Code == scribe.ERATELIMIT:
 			limited = true
 		default:
@@ -476,17 +482,17 @@ func TestSlowClientDropped(t *testing.T) {
 
 	fast := newEditor(t, node, id, "Hare", 1)
 	chunk := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per op
-	doc := fast.doc
+	doc, rev := fast.doc(), fast.rev()
 	for i := range 600 {
 		op := mustOp(t, -ot.Len16(doc), chunk[:len(chunk)-i%7])
 		if doc == "" {
 			op = mustOp(t, chunk[:len(chunk)-i%7])
 		}
-		fast.send(map[string]any{"type": "op", "rev": fast.rev, "seq": i + 1, "op": op})
+		fast.send(map[string]any{"type": "op", "rev": rev, "seq": i + 1, "op": op})
 		for {
 			m := fast.next()
 			if m.Type == "ack" {
-				fast.rev = m.Rev
+				rev = scribe.Revision(m.Rev)
 				break
 			}
 			if m.Type == "error" {
@@ -543,8 +549,8 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	ts.Close()
 	d, err := store.LoadNote(context.Background(), id)
-	if err != nil || d.Text != e.doc {
-		t.Fatalf("after shutdown: %q %v, client had %q", d.Text, err, e.doc)
+	if err != nil || d.Text != e.doc() {
+		t.Fatalf("after shutdown: %q %v, client had %q", d.Text, err, e.doc())
 	}
 	_ = store.Close()
 }
@@ -562,8 +568,8 @@ func TestAppendSeenLive(t *testing.T) {
 		t.Fatalf("append: %d %+v", code, res)
 	}
 	e.settle(1)
-	if !strings.HasSuffix(e.doc, "\ndeploy 1.4 finished 🚀\n") || e.doc != node.text(id) {
-		t.Fatalf("client text %q, store %q", e.doc, node.text(id))
+	if !strings.HasSuffix(e.doc(), "\ndeploy 1.4 finished 🚀\n") || e.doc() != node.text(id) {
+		t.Fatalf("client text %q, store %q", e.doc(), node.text(id))
 	}
 }
 
@@ -582,9 +588,9 @@ func grepLines(s, sub string) string {
 // resent: the resend is acknowledged with its revision.
 func TestResendAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Moving", "blank")
 	start := a.text(id)
 	session := newSession()
@@ -618,8 +624,8 @@ func TestResendAcrossNodes(t *testing.T) {
 	if m := nextNonPresence(onB); m.Type != "op" || m.Rev != 3 {
 		t.Fatalf("got %+v, want op rev 3", m)
 	}
-	if got := a.text(id); got != watcher.doc {
-		t.Fatalf("store %q, watcher %q", got, watcher.doc)
+	if got := a.text(id); got != watcher.doc() {
+		t.Fatalf("store %q, watcher %q", got, watcher.doc())
 	}
 	if n := countSession(t, a, id, session); n != 2 {
 		t.Fatalf("the session has %d changes in the log, want 2", n)
@@ -670,8 +676,8 @@ func TestTwoConnectionsOneSession(t *testing.T) {
 	if m := nextNonPresence(fresh); m.Type != "op" || m.Rev != 2 {
 		t.Fatalf("fresh got %+v, want op rev 2", m)
 	}
-	if got := node.text(id); got != other.doc {
-		t.Fatalf("text %q, other has %q", got, other.doc)
+	if got := node.text(id); got != other.doc() {
+		t.Fatalf("text %q, other has %q", got, other.doc())
 	}
 	if n := countSession(t, node, id, session); n != 1 {
 		t.Fatalf("the session has %d changes in the log, want 1", n)
@@ -679,7 +685,7 @@ func TestTwoConnectionsOneSession(t *testing.T) {
 }
 
 // nextNonPresence returns the next message that is not about presence.
-func nextNonPresence(c *wsClient) msg {
+func nextNonPresence(c *wsClient) protocol.Msg {
 	c.t.Helper()
 	for {
 		m := c.next()
@@ -703,9 +709,9 @@ func metricLine(body, name string) string {
 // old cursor behind there: the others get a leave for the old connection.
 func TestMovedClientLeavesNoGhost(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	a := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	b := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	b := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := a.createNote("Ghosts", "blank")
 	watcher := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
 	watcher.hello(newSession(), "Watcher", nil)
@@ -719,9 +725,9 @@ func TestMovedClientLeavesNoGhost(t *testing.T) {
 	}
 	second := dial(t, wsURL(b.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w2 := second.hello(session, "Mover", revPtr(0))
-	for _, p := range w2.Peers {
+	for _, p := range peersOf(t, w2) {
 		if p.Client == w1.Client {
-			t.Fatalf("the moved client's old connection is listed in its own welcome: %+v", w2.Peers)
+			t.Fatalf("the moved client's old connection is listed in its own welcome: %+v", peersOf(t, w2))
 		}
 	}
 	for {
@@ -752,8 +758,8 @@ func TestFarBehind(t *testing.T) {
 	}
 	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w := c.hello(newSession(), "Late", revPtr(3))
-	if w.Catchup || w.Text == nil || *w.Text != node.text(id) || w.Rev != 5100 {
-		t.Fatalf("welcome: catchup=%v rev=%d text=%v", w.Catchup, w.Rev, w.Text != nil)
+	if w.Catchup || !w.HasText || w.Text != node.text(id) || w.Rev != 5100 {
+		t.Fatalf("welcome: catchup=%v rev=%d text=%v", w.Catchup, w.Rev, w.HasText)
 	}
 	c.send(map[string]any{"type": "op", "rev": 3, "seq": 1, "op": mustOp(t, "b", n+3)})
 	if e := c.expect("error"); e.Code != scribe.EINVALID || e.Seq != 1 {
@@ -762,11 +768,11 @@ func TestFarBehind(t *testing.T) {
 	// A catch-up that is not too long is served from the store.
 	c2 := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	w2 := c2.hello(newSession(), "Recent", revPtr(1000))
-	if !w2.Catchup || w2.Text != nil {
+	if !w2.Catchup || w2.HasText {
 		t.Fatalf("welcome from rev 1000: catchup=%v", w2.Catchup)
 	}
 	for r := scribe.Revision(1001); r <= 5100; r++ {
-		if m := c2.next(); m.Type != "op" || m.Rev != r {
+		if m := c2.next(); m.Type != "op" || m.Rev != int64(r) {
 			t.Fatalf("catch-up: got %+v, want op rev %d", m, r)
 		}
 	}
@@ -779,14 +785,9 @@ func TestFarBehind(t *testing.T) {
 func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 	e.t.Helper()
 	_ = e.conn.Close()
-	c := dial(e.t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
-	w := c.hello(e.session, "Mover", revPtr(e.rev))
-	if !w.Catchup {
-		e.t.Fatalf("reconnect from rev %d: no catch-up", e.rev)
-	}
-	e.wsClient = c
-	if e.inflight != nil && e.seq > w.LastSeq {
-		e.send(map[string]any{"type": "op", "rev": e.rev, "seq": e.seq, "op": e.inflight})
+	e.m.Disconnected()
+	if w := e.connect(node, id); !w.Catchup {
+		e.t.Fatalf("reconnect from rev %d: no catch-up", e.rev())
 	}
 }
 
@@ -796,10 +797,10 @@ func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 // the store's text, and the log holds exactly the ops the clients sent.
 func TestReconnectChaosThreeNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
+	prefix := redistest.Prefix(t, "servertest")
 	var nodes []*testNode
 	for range 3 {
-		nodes = append(nodes, startNode(t, newRedisStore(t, prefix), server.Limits{OpsPerSecond: 10000}))
+		nodes = append(nodes, startNode(t, redistest.Open(t, prefix), server.Limits{OpsPerSecond: 10000}))
 	}
 	id := nodes[0].createNote("Chaos", "blank")
 	eds := make([]*editor, 9)
@@ -835,8 +836,8 @@ func TestReconnectChaosThreeNodes(t *testing.T) {
 	for i, e := range eds {
 		e.settle(head.Revision)
 		sent += e.seq
-		if e.doc != want {
-			t.Errorf("editor %d diverged:\n got %q\nwant %q", i, e.doc, want)
+		if e.doc() != want {
+			t.Errorf("editor %d diverged:\n got %q\nwant %q", i, e.doc(), want)
 		}
 		if n := countSession(t, nodes[0], id, e.session); uint64(n) != e.seq {
 			t.Errorf("editor %d sent %d ops, the log holds %d of them", i, e.seq, n)
@@ -847,10 +848,28 @@ func TestReconnectChaosThreeNodes(t *testing.T) {
 	}
 }
 
+// waitPeer returns once c's client knows peer: listed in peers (its
+// welcome's) or announced by a presence message since, skipping what comes
+// before it. Across nodes it is the barrier that says c's node has heard of
+// peer.
+func waitPeer(t *testing.T, c *wsClient, peers []protocol.Peer, peer string) {
+	t.Helper()
+	for _, p := range peers {
+		if p.Client == peer {
+			return
+		}
+	}
+	for {
+		if m := c.next(); m.Type == "presence" && m.Client == peer {
+			return
+		}
+	}
+}
+
 // quiet returns the messages c receives within d, for a test that checks
 // something does not arrive.
-func quiet(c *wsClient, d time.Duration) []msg {
-	var out []msg
+func quiet(c *wsClient, d time.Duration) []protocol.Msg {
+	var out []protocol.Msg
 	timeout := time.After(d)
 	for {
 		select {
@@ -866,7 +885,7 @@ func quiet(c *wsClient, d time.Duration) []msg {
 }
 
 // joinQuietly dials a note and says hello, and returns the welcome.
-func joinQuietly(t *testing.T, node *testNode, id scribe.NoteID, name string) (*wsClient, msg) {
+func joinQuietly(t *testing.T, node *testNode, id scribe.NoteID, name string) (*wsClient, protocol.Msg) {
 	t.Helper()
 	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
 	return c, c.hello(newSession(), name, nil)
@@ -894,21 +913,21 @@ func TestOpCarriesSelection(t *testing.T) {
 		t.Fatalf("ack %+v", m)
 	}
 	m := o.next()
-	if m.Type != "op" || m.Rev != 1 || m.Client != wa.Client || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: n + 1, Head: n + 1}) {
+	if m.Type != "op" || m.Rev != 1 || m.Client != wa.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: n + 1, Head: n + 1}) {
 		t.Fatalf("got %+v, want Ada's op with her cursor at %d", m, n+1)
 	}
 	// Bob, still at revision 0, types "B" at the start and selects it.
 	// Over Ada's op his op is unchanged and his selection too.
 	b.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, "B", n), "sel": []ot.Range{{Anchor: 0, Head: 1}}})
 	m = o.next()
-	if m.Type != "op" || m.Rev != 2 || m.Client != wb.Client || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: 0, Head: 1}) {
+	if m.Type != "op" || m.Rev != 2 || m.Client != wb.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: 0, Head: 1}) {
 		t.Fatalf("got %+v, want Bob's op with 0..1", m)
 	}
 	// Ada, still at revision 1, types "y" after her "x": over Bob's "B" at
 	// the start, her op and her cursor move right by one.
 	a.send(map[string]any{"type": "op", "rev": 1, "seq": 2, "op": mustOp(t, n+1, "y"), "sel": []ot.Range{{Anchor: n + 2, Head: n + 2}}})
 	m = o.next()
-	if m.Type != "op" || m.Rev != 3 || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: n + 3, Head: n + 3}) || string(m.Op) != fmt.Sprintf(`[%d,"y"]`, n+2) {
+	if m.Type != "op" || m.Rev != 3 || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: n + 3, Head: n + 3}) || string(m.Op) != fmt.Sprintf(`[%d,"y"]`, n+2) {
 		t.Fatalf("got %+v, want Ada's transformed op with her cursor at %d", m, n+3)
 	}
 	// No presence message follows any of these moves.
@@ -919,21 +938,21 @@ func TestOpCarriesSelection(t *testing.T) {
 	// A presence message of Ada's still goes out, at the head.
 	a.send(map[string]any{"type": "presence", "rev": 3, "sel": []ot.Range{{Anchor: 0, Head: 2}}})
 	m = o.next()
-	if m.Type != "presence" || m.Client != wa.Client || m.Rev != 3 || len(m.Sel) != 1 || m.Sel[0] != (ot.Range{Anchor: 0, Head: 2}) || m.Name != "Ada" {
+	if m.Type != "presence" || m.Client != wa.Client || m.Rev != 3 || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: 0, Head: 2}) || m.Name() != "Ada" {
 		t.Fatalf("got %+v, want Ada's presence", m)
 	}
 	// So does a rename, with the selection her op carried.
 	a.send(map[string]any{"type": "op", "rev": 3, "seq": 3, "op": mustOp(t, n+3, "z"), "sel": []ot.Range{{Anchor: 1, Head: 1}}})
 	a.send(map[string]any{"type": "name", "name": "Ada L."})
-	if m = o.next(); m.Type != "op" || m.Rev != 4 || m.Sel[0] != (ot.Range{Anchor: 1, Head: 1}) {
+	if m = o.next(); m.Type != "op" || m.Rev != 4 || sel(t, m)[0] != (ot.Range{Anchor: 1, Head: 1}) {
 		t.Fatalf("got %+v, want Ada's op", m)
 	}
-	if m = o.next(); m.Type != "presence" || m.Name != "Ada L." || m.Rev != 4 || m.Sel[0] != (ot.Range{Anchor: 1, Head: 1}) {
+	if m = o.next(); m.Type != "presence" || m.Name() != "Ada L." || m.Rev != 4 || sel(t, m)[0] != (ot.Range{Anchor: 1, Head: 1}) {
 		t.Fatalf("got %+v, want Ada's rename", m)
 	}
 	// An op without a selection carries none.
 	b.send(map[string]any{"type": "op", "rev": 4, "seq": 2, "op": mustOp(t, n+4, "!")})
-	if m = o.next(); m.Type != "op" || m.Rev != 5 || m.Sel != nil {
+	if m = o.next(); m.Type != "op" || m.Rev != 5 || sel(t, m) != nil {
 		t.Fatalf("got %+v, want Bob's op without a selection", m)
 	}
 	if raw := o.rawFrames(); bytes.Contains(raw[len(raw)-1], []byte(`"sel"`)) {
@@ -949,35 +968,27 @@ func TestOpCarriesSelection(t *testing.T) {
 // selection; on the author's own node the op carries it.
 func TestOpSelectionAcrossNodes(t *testing.T) {
 	t.Parallel()
-	prefix := redisPrefix(t)
-	na := startNode(t, newRedisStore(t, prefix), server.Limits{})
-	nb := startNode(t, newRedisStore(t, prefix), server.Limits{})
+	prefix := redistest.Prefix(t, "servertest")
+	na := startNode(t, redistest.Open(t, prefix), server.Limits{})
+	nb := startNode(t, redistest.Open(t, prefix), server.Limits{})
 	id := na.createNote("Cursors across", "blank")
 	n := ot.Len16(na.text(id))
 	x, wx := joinQuietly(t, na, id, "Xavier")
-	time.Sleep(200 * time.Millisecond) // let x's presence reach node b's session when it opens
 	y, wy := joinQuietly(t, nb, id, "Yvonne")
 	z, _ := joinQuietly(t, na, id, "Zed")
 	// Wait until node b knows Xavier, so that his ops are attributed.
-	known := false
-	for _, p := range wy.Peers {
-		known = known || p.Client == wx.Client
-	}
-	for !known {
-		m := y.next()
-		known = m.Type == "presence" && m.Client == wx.Client
-	}
+	waitPeer(t, y, peersOf(t, wy), wx.Client)
 	quiet(z, 200*time.Millisecond)
 
 	for i := range 3 {
 		x.send(map[string]any{"type": "op", "rev": i, "seq": i + 1, "op": mustOp(t, n+i, "x"), "sel": []ot.Range{{Anchor: 1 + i, Head: n + 1 + i}}})
 		x.expect("ack")
 		want := ot.Range{Anchor: 1 + i, Head: n + 1 + i}
-		if m := z.next(); m.Type != "op" || m.Client != wx.Client || len(m.Sel) != 1 || m.Sel[0] != want {
+		if m := z.next(); m.Type != "op" || m.Client != wx.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != want {
 			t.Fatalf("same node: got %+v, want the op with %v", m, want)
 		}
 		// (Presence messages before it are Zed's arrival.)
-		if m := nextNonPresence(y); m.Type != "op" || m.Rev != scribe.Revision(i+1) || m.Sel != nil {
+		if m := nextNonPresence(y); m.Type != "op" || m.Rev != int64(i+1) || sel(t, m) != nil {
 			t.Fatalf("other node: got %+v, want op %d without a selection", m, i+1)
 		}
 		for {
@@ -985,8 +996,8 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 			if m.Type == "op" {
 				t.Fatalf("other node: op %+v before Xavier's presence", m)
 			}
-			if m.Type == "presence" && m.Client == wx.Client && len(m.Sel) == 1 && m.Sel[0] == want {
-				if m.Rev != scribe.Revision(i+1) || m.Name != "Xavier" {
+			if m.Type == "presence" && m.Client == wx.Client && len(sel(t, m)) == 1 && sel(t, m)[0] == want {
+				if m.Rev != int64(i+1) || m.Name() != "Xavier" {
 					t.Fatalf("other node: presence %+v", m)
 				}
 				break

@@ -1,12 +1,12 @@
 package loadtest
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/scribe-notes/scribe/client"
+	"github.com/scribe-notes/scribe/internal/testframes"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 )
@@ -19,23 +19,7 @@ import (
 // its own in flight, moved over each frame's run of ops at once.
 func BenchmarkBotRemoteOps(b *testing.B) {
 	const batch, text = 20, 20000
-	frames := make([][]byte, 64)
-	n, rev := text, int64(0)
-	for f := range frames {
-		var sb strings.Builder
-		sb.WriteByte('[')
-		for i := 0; i < batch; i++ {
-			rev++
-			pos := (int(rev) * 7919) % n
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			fmt.Fprintf(&sb, `{"type":"op","rev":%d,"op":[%d,"x",%d],"client":"c_%02d","sel":[{"anchor":%d,"head":%d}]}`, rev, pos, n-pos, i, pos+1, pos+1)
-			n++
-		}
-		sb.WriteByte(']')
-		frames[f] = []byte(sb.String())
-	}
+	frames := testframes.OpFrames(64, batch, text)
 	log := &refLog{}
 	if err := log.welcome(0, strings.Repeat("x", text)); err != nil {
 		b.Fatal(err)

@@ -17,12 +17,11 @@ import (
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/client"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/store/redis"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 const redisURL = "redis://127.0.0.1:6379/0"
@@ -140,26 +139,6 @@ func startNode(t *testing.T, bin, name, prefix string) *node {
 	}
 }
 
-// dropPrefix deletes every Redis key the test run created.
-func dropPrefix(t *testing.T, prefix string) {
-	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
-	defer rdb.Close()
-	ctx := context.Background()
-	iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	for len(keys) > 0 {
-		k := min(len(keys), 500)
-		if err := rdb.Del(ctx, keys[:k]...).Err(); err != nil {
-			t.Logf("drop test keys: %v", err)
-			return
-		}
-		keys = keys[k:]
-	}
-}
-
 // writer is one test client: it inserts unique tokens like "[c3-17]" at its
 // cursor, which stays on token boundaries (tokens are only ever inserted
 // whole, never deleted).
@@ -215,7 +194,7 @@ func TestThreeNodes(t *testing.T) {
 	defer cancel()
 
 	prefix := fmt.Sprintf("scribe-test-%d-%d:", os.Getpid(), rand.Int64())
-	t.Cleanup(func() { dropPrefix(t, prefix) })
+	t.Cleanup(func() { redistest.DropPrefix(t, prefix) })
 	store, err := redis.New(redisURL, redis.Options{Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
