@@ -303,16 +303,16 @@ func TestMemberPresence(t *testing.T) {
 	for _, id := range []scribe.NoteID{n.guestOff, n.guestOn} {
 		c := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(id)+"/ws"), ada)
 		w := c.hello(newSession(), "Mallory", nil)
-		if w.Name != "Ada Lovelace" {
-			t.Errorf("member joined as %q, want the name from sign-in", w.Name)
+		if w.Name() != "Ada Lovelace" {
+			t.Errorf("member joined as %q, want the name from sign-in", w.Name())
 		}
-		colors = append(colors, w.Color)
+		colors = append(colors, w.Color())
 	}
 	if colors[0] == "" || colors[0] != colors[1] {
 		t.Errorf("member colours %v, want one stable colour", colors)
 	}
 	g := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(n.guestOn)+"/ws"), nil)
-	if w := g.hello(newSession(), "Grace", nil); w.Name != "Grace" {
-		t.Errorf("guest joined as %q, want Grace", w.Name)
+	if w := g.hello(newSession(), "Grace", nil); w.Name() != "Grace" {
+		t.Errorf("guest joined as %q, want Grace", w.Name())
 	}
 }
