@@ -40,6 +40,12 @@ func (p Person) Known() bool {
 	return false
 }
 
+// NameFixed reports whether p's name comes from an identity (sign-in, a
+// trusted proxy, a token) and so cannot be changed on the page. The local
+// person is known but names themselves: every tab on the machine is the
+// same person, and a name typed on the page is theirs to choose.
+func (p Person) NameFixed() bool { return p.Known() && p.Via != ViaLocal }
+
 // Role is what a request may do. Viewer and Guest are roles on one note,
 // granted by holding its read-only link or its edit link; Member and Local
 // are roles on the whole server.

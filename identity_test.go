@@ -48,18 +48,21 @@ func TestSecurityTable(t *testing.T) {
 
 func TestPerson(t *testing.T) {
 	for _, tc := range []struct {
-		p     scribe.Person
-		known bool
+		p            scribe.Person
+		known, fixed bool
 	}{
-		{scribe.Person{}, false},
-		{scribe.Person{Name: "Quiet Otter", Via: scribe.ViaGuest}, false},
-		{scribe.Person{Email: "a@example.com", Via: scribe.ViaSignIn}, true},
-		{scribe.Person{Email: "a@example.com", Via: scribe.ViaProxy}, true},
-		{scribe.Person{Email: "a@example.com", Via: scribe.ViaToken}, true},
-		{scribe.Person{Name: "Local user", Via: scribe.ViaLocal}, true},
+		{scribe.Person{}, false, false},
+		{scribe.Person{Name: "Quiet Otter", Via: scribe.ViaGuest}, false, false},
+		{scribe.Person{Email: "a@example.com", Via: scribe.ViaSignIn}, true, true},
+		{scribe.Person{Email: "a@example.com", Via: scribe.ViaProxy}, true, true},
+		{scribe.Person{Email: "a@example.com", Via: scribe.ViaToken}, true, true},
+		{scribe.Person{Name: "Local user", Via: scribe.ViaLocal}, true, false},
 	} {
 		if tc.p.Known() != tc.known {
 			t.Errorf("%+v.Known() = %v", tc.p, !tc.known)
+		}
+		if tc.p.NameFixed() != tc.fixed {
+			t.Errorf("%+v.NameFixed() = %v", tc.p, !tc.fixed)
 		}
 	}
 	if scribe.Stranger.Can(scribe.ActWatch) || !scribe.Viewer.Can(scribe.ActWatch) || scribe.Viewer.Can(scribe.ActEdit) || scribe.Guest.Can(scribe.ActList) {

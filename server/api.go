@@ -284,7 +284,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	// A member's (or a token's) edits carry their name; "author" names a
 	// guest's or the local API's edits only.
 	author := strings.TrimSpace(req.Author)
-	if p := person(r); p.Known() && p.Via != scribe.ViaLocal {
+	if p := person(r); p.NameFixed() {
 		author = editorName(p)
 	}
 	if author == "" {

@@ -152,7 +152,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	}
 	// A member's name comes from sign-in, not from what the page sends, and
 	// cannot be changed (name messages are ignored); a guest names itself.
-	if p := person(r); p.Known() && p.Via != scribe.ViaLocal {
+	if p := person(r); p.NameFixed() {
 		c.fixedName = true
 		if name, err := protocol.CleanName(editorName(p)); err == nil {
 			hello.Name = name

@@ -34,7 +34,7 @@ type HomeData struct {
 // EditorData is what the editor page at /n/{id} needs.
 type EditorData struct {
 	Note scribe.Note
-	// Me is who is editing. When Me.Known(), the name comes from sign-in
+	// Me is who is editing. When Me.NameFixed(), the name comes from sign-in
 	// and cannot be changed on the page; a guest is asked for one.
 	Me scribe.Person
 	// CanShare shows the links panel and the guest-editing switch;

@@ -504,7 +504,7 @@ function setupToolbar (noteID, getName) {
       revoke.addEventListener('click', async () => {
         revoke.disabled = true
         try {
-          await api('DELETE', `/api/shares/${encodeURIComponent(s.token)}`)
+          await api('DELETE', `/api/notes/${encodeURIComponent(noteID)}/shares/${encodeURIComponent(s.token)}`)
           showNotice('The read-only link was revoked: anyone using it has been cut off.', 'success')
           await loadLinks()
         } catch (err) {
