@@ -155,7 +155,7 @@ func TestIndexerFollowsEdits(t *testing.T) {
 
 	// A burst of edits: the last one is findable within the bound.
 	for i := range 20 {
-		rev = edit(t, s, n.ID, " word"+string(rune('a'+i)))
+		edit(t, s, n.ID, " word"+string(rune('a'+i)))
 	}
 	rev = edit(t, s, n.ID, " zebra")
 	waitFor(t, x, n.ID, rev)
