@@ -9,7 +9,9 @@ import "context"
 //
 // A store derives the feed from its own writes: CreateNote and every Append
 // that commits at least one change publish an event before they return, so
-// no caller has to remember to. The feed is best-effort in one direction
+// no caller has to remember to. A store that gains note deletion publishes
+// an event for the deleted note too: a follower that then finds the note
+// gone (ENOTFOUND) drops its copy. The feed is best-effort in one direction
 // only: it may repeat an event, and a follower that was away longer than the
 // feed keeps (or fell behind) is told so with a NoteChange whose Lost is
 // set, after which it resynchronises from the notes themselves (EachNote).
