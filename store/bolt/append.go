@@ -149,13 +149,18 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 	// Subscribers first: when Append returns, they have been notified (the
 	// contract), and notify never blocks.
+	var feed []scribe.NoteChange
 	for _, p := range plans {
 		if p != nil {
 			for _, c := range p.changes {
 				c.Time = now
 				s.notify(p.id, scribe.Event{Change: &c})
 			}
+			feed = append(feed, scribe.NoteChange{ID: p.id, Revision: scribe.Revision(p.m.Rev)})
 		}
+	}
+	if len(feed) > 0 {
+		s.feed.publish(feed...)
 	}
 	for i, r := range batch {
 		r.done <- results[i]

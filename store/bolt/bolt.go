@@ -33,6 +33,11 @@
 // this costs no read in the common case; a note not cached is loaded once
 // from its snapshot. The same Documents give the snapshots.
 //
+// Change feed (scribe.NoteFeed): CreateNote and every Append that writes
+// publish a "note changed" event after the commit, in process and in memory
+// (the last FeedLength events; see feed.go). A follower resuming with a
+// cursor of an earlier run is told it lost events and resynchronises.
+//
 // Subscriptions: each subscriber has a buffered channel (SubscriberBuffer
 // events) that the writer fills without blocking, after the commit and
 // before Append returns. A subscriber that falls further behind loses events
@@ -136,6 +141,10 @@ type Options struct {
 	// before further events to it are dropped (it then fills the gap from
 	// the log). DefaultSubscriberBuffer when zero.
 	SubscriberBuffer int
+	// FeedLength is how many change-feed events the store keeps for
+	// followers resuming from a cursor, and how far a follower may fall
+	// behind before it gets a Lost event. DefaultFeedLength when zero.
+	FeedLength int
 }
 
 // Store is the embedded scribe.Store. Its lifecycle is New, Open, then
@@ -153,6 +162,8 @@ type Store struct {
 	mu     sync.Mutex // guards subs and closed
 	subs   map[scribe.NoteID]map[*subscription]struct{}
 	closed bool
+
+	feed *feed // the change feed (see feed.go)
 
 	heads   *heads          // owned by the writer goroutine
 	touched []scribe.NoteID // notes whose heads the current transaction moved
@@ -175,6 +186,9 @@ func New(dataDir string, opts Options) *Store {
 	}
 	if opts.SubscriberBuffer <= 0 {
 		opts.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if opts.FeedLength <= 0 {
+		opts.FeedLength = DefaultFeedLength
 	}
 	return &Store{dir: dataDir, opts: opts}
 }
@@ -226,6 +240,7 @@ func (s *Store) Open(ctx context.Context) error {
 	}
 	s.db = db
 	s.heads = newHeads()
+	s.feed = newFeed(s.opts.FeedLength)
 	s.reqs = make(chan *appendReq) // unbuffered: an accepted request is always answered
 	s.subs = make(map[scribe.NoteID]map[*subscription]struct{})
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -556,6 +571,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if err != nil {
 		return scribe.Note{}, err
 	}
+	s.feed.publish(scribe.NoteChange{ID: id})
 	return m.note(id), nil
 }
 

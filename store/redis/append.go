@@ -291,6 +291,7 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 		}
 		cancel()
 	}
+	s.publishChange(ctx, e.id, scribe.Revision(head))
 	k := s.k
 	if e.doc != nil {
 		k = s.interval(e.doc.Len())

@@ -166,6 +166,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 			return scribe.Note{}, err
 		}
 	}
+	s.publishChange(ctx, id, 0)
 	// The first appends to a new note need its text: keep it.
 	if d, err := ot.NewDocument(n.Text); err == nil {
 		e := s.cache.get(id)

@@ -152,6 +152,10 @@ type Options struct {
 	// on its next append.
 	CacheBytes int
 
+	// FeedLength is about how many events the change feed stream keeps
+	// (see feed.go). Zero means DefaultFeedLength.
+	FeedLength int
+
 	// Logger receives internal errors from background work (snapshots,
 	// subscriptions). Nil means slog.Default().
 	Logger *slog.Logger
@@ -195,6 +199,7 @@ type Store struct {
 	prefix  string
 	k       int64
 	log     *slog.Logger
+	feedLen int64 // the change feed's approximate cap
 
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
@@ -271,6 +276,12 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.FeedLength == 0 {
+		opts.FeedLength = DefaultFeedLength
+	}
+	if opts.FeedLength < 0 {
+		return nil, fmt.Errorf("redis store: feed length %d must be positive", opts.FeedLength)
+	}
 	client.AddHook(deadlineHook{CallTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
@@ -279,6 +290,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		oneNode:   oneNode,
 		prefix:    opts.Prefix,
 		k:         int64(opts.SnapshotEvery),
+		feedLen:   int64(opts.FeedLength),
 		log:       opts.Logger.With("component", "redis-store"),
 		ctx:       ctx,
 		cancel:    cancel,

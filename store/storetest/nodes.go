@@ -32,6 +32,7 @@ func RunNodes(t *testing.T, newNodes NewNodes) {
 		{"DedupAcrossNodes", testNodesDedup},
 		{"FollowersOnEveryNode", testNodesFollowers},
 		{"APITokensAcrossNodes", testNodesAPITokens},
+		{"FeedAcrossNodes", testNodesFeed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -221,5 +222,24 @@ func testNodesFollowers(t *testing.T, nodes []scribe.Store) {
 				break
 			}
 		}
+	}
+}
+
+// testNodesFeed checks that a change committed on one node reaches feed
+// followers on every node.
+func testNodesFeed(t *testing.T, nodes []scribe.Store) {
+	var chans []<-chan scribe.NoteChange
+	for i, node := range nodes {
+		f, ok := node.(scribe.NoteFeed)
+		if !ok {
+			t.Skipf("node %d has no change feed", i)
+		}
+		chans = append(chans, follow(t, f, ""))
+	}
+	n := mustCreate(t, nodes[0], "")
+	mustAppend(t, nodes[1], n.ID, 0, ChangeOf("s", 1, EditOp("", 0, 0, "x")))
+	for _, ch := range chans {
+		wantChange(t, nextChange(t, ch), n.ID, 0)
+		wantChange(t, nextChange(t, ch), n.ID, 1)
 	}
 }
