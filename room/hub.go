@@ -208,7 +208,7 @@ func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (
 
 // Append is text appended to a note through the API.
 type Append struct {
-	Session    string // the caller's session ("api-" + key or random); the text is committed as (Session, 1)
+	Session    string // the caller's session (scribe.APISession of its key, or of a random id); the text is committed as (Session, 1)
 	Text       string // non-empty UTF-8; it goes on a line of its own at the end
 	Author     string // recorded with the change
 	Idempotent bool   // Session came from an Idempotency-Key: it may have been committed already

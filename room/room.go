@@ -1140,6 +1140,9 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 			}
 		}
 	}
+	if last.seq >= protocol.MaxSeq {
+		return 0, invalid("Sequence number %d was already used in this session, which has used its last sequence number (%d); start a new session.", sub.seq, protocol.MaxSeq)
+	}
 	return 0, invalid("Sequence number %d was already used in this session; the next is %d.", sub.seq, last.seq+1)
 }
 

@@ -1,0 +1,41 @@
+package server_test
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scribe-notes/scribe/server"
+)
+
+// A websocket session cannot claim an API idempotency key: a client whose
+// session is "api-" + the key commits first, and the API append with that
+// key is still written (issue 12, item 7).
+func TestIdempotencyKeyNamespace(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Deploys", "blank")
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := c.hello("api-deploy-1-4-finished", "Squatter", nil)
+	n := len([]rune(*w.Text)) // ASCII template text: runes are code units
+	c.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 1, "op": []any{n, "x"}})
+	c.expect("ack")
+	c.send(map[string]any{"type": "op", "rev": w.Rev + 1, "seq": 2, "op": []any{n + 1, "y"}}) // a second seq too
+	c.expect("ack")
+
+	code, _, body := request(t, "POST", node.url+"/api/notes/"+string(id)+"/append", "application/json",
+		`{"text":"deploy 1.4 finished"}`, map[string]string{"Idempotency-Key": "deploy-1-4-finished"})
+	if code != 200 || !bytes.Contains(body, []byte(`"revision":`+strconv.Itoa(int(w.Rev)+3))) {
+		t.Fatalf("append: %d %s", code, body)
+	}
+	if text := node.text(id); !strings.Contains(text, "deploy 1.4 finished") {
+		t.Fatalf("the append was not written: %q", text)
+	}
+	// The key still deduplicates API retries.
+	code, _, body = request(t, "POST", node.url+"/api/notes/"+string(id)+"/append", "application/json",
+		`{"text":"deploy 1.4 finished"}`, map[string]string{"Idempotency-Key": "deploy-1-4-finished"})
+	if code != 200 || strings.Count(node.text(id), "deploy 1.4 finished") != 1 {
+		t.Fatalf("retry: %d %s, text %q", code, body, node.text(id))
+	}
+}
