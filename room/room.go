@@ -42,7 +42,11 @@ const (
 	submitQueue       = 1024     // submissions queued for a room before senders wait
 	maxCatchup        = 5000     // a client further behind gets the full text, and its ops are refused
 	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
+	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
 )
+
+// errShareGone refuses a viewer whose share token was revoked.
+var errShareGone = scribe.Errorf(scribe.ENOTFOUND, "This share link was revoked.")
 
 // ErrClosed is returned by a Seat's methods and Join when the room has
 // closed (it went idle, failed, or the node shuts down); joining again opens
@@ -179,8 +183,9 @@ type Room struct {
 	over     []ot.Operation     // scratch for transform
 	moved    map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
 	sub      scribe.Subscription
-	idleAt   time.Time // when the last member left; zero while there are members
-	checking bool      // a revocation check is running
+	idleAt   time.Time                 // when the last member left; zero while there are members
+	checking bool                      // a revocation check is running
+	revoked  map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
 }
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
@@ -206,6 +211,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		remote:   make(map[string]*remotePeer),
 		dirty:    make(map[*Seat]struct{}),
 		moved:    make(map[*Seat]struct{}),
+		revoked:  make(map[scribe.Token]struct{}),
 	}
 }
 
@@ -487,6 +493,9 @@ func (rm *Room) update(u seatUpdate) bool {
 // handleJoin adds a client (run's goroutine).
 func (rm *Room) handleJoin(r *joinRequest) error {
 	c, h := r.c, r.info
+	if _, ok := rm.revoked[c.token]; ok && c.readonly {
+		return errShareGone
+	}
 	if !c.readonly {
 		rm.noteSeq(c.session, r.known)
 	}

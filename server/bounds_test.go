@@ -39,3 +39,26 @@ func TestIdempotencyKeyNamespace(t *testing.T) {
 		t.Fatalf("retry: %d %s, text %q", code, body, node.text(id))
 	}
 }
+
+// A share socket upgraded before its token is revoked, whose hello comes
+// after, is refused and closed with 4404 (issue 12, item 6).
+func TestRevokedBeforeHello(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Board", "blank")
+	var sh struct{ Token string }
+	if code, _ := node.do("POST", "/api/notes/"+string(id)+"/shares", nil, &sh); code != 201 && code != 200 {
+		t.Fatalf("create share: %d", code)
+	}
+	c := dial(t, wsURL(node.url, "/api/shares/"+sh.Token+"/ws"), nil)
+	if code, _ := node.do("DELETE", "/api/shares/"+sh.Token, nil, nil); code/100 != 2 {
+		t.Fatalf("revoke: %d", code)
+	}
+	c.send(map[string]any{"type": "hello", "protocol": 1, "session": newSession(), "name": "Late"})
+	if m := c.next(); m.Type != "error" || m.Code != "ENOTFOUND" {
+		t.Fatalf("hello after revocation: %+v", m)
+	}
+	if code := c.waitClose(); code != 4404 {
+		t.Fatalf("closed with %d, want 4404", code)
+	}
+}
