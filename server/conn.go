@@ -200,6 +200,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 // readHello reads frames until a valid hello, answering anything else with
 // an error. It reports false when the connection should end.
 func (c *client) readHello(errs *tokenBucket) (protocol.Hello, bool) {
+	// This replaces the read deadline the HTTP server set for the upgrade
+	// request (ReadTimeout), which a hijacked connection keeps: a live
+	// websocket is never cut by it.
 	deadline := time.Now().Add(helloWait)
 	for {
 		_ = c.conn.SetReadDeadline(deadline)

@@ -31,6 +31,7 @@ type serveConfig struct {
 	logFormat    string
 	debugAddr    string
 	limits       server.Limits
+	httpLimits   server.HTTPLimits
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 }
 
@@ -51,6 +52,9 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
+	fs.DurationVar(&c.httpLimits.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time a request's headers may take to arrive")
+	fs.DurationVar(&c.httpLimits.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time a whole request, body included, may take to arrive (websockets set their own deadlines once upgraded)")
+	fs.IntVar(&c.httpLimits.MaxConnsPerPeer, "max-conns-per-peer", server.DefaultMaxConnsPerPeer, "connections one IP address may hold open at once, loopback included (-1: no cap, e.g. behind a reverse proxy)")
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
@@ -150,11 +154,11 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler:     srv.Handler(),
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	ln = server.ConfigureHTTP(httpSrv, ln, cfg.httpLimits)
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	if cfg.debugAddr != "" {
