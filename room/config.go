@@ -26,7 +26,14 @@ type Config struct {
 	// NodeID names this node in the messages nodes exchange about a note
 	// (presence, revocations); empty is a random one.
 	NodeID string
-	Timing Timing
+	// CatchupBytes bounds the catch-up a reconnecting member is sent
+	// (the encoded messages after its welcome): a larger one gets the
+	// full text instead. The server sets it to what may wait to be sent
+	// to one client (its SendQueueBytes); zero is 4 MiB.
+	CatchupBytes int
+	Timing       Timing
+
+	histMaxBytes int // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
 }
 
 // Default limits.
@@ -34,6 +41,7 @@ const (
 	DefaultMaxMessageBytes = 256 << 10
 	DefaultMaxNoteBytes    = 1 << 20
 	DefaultOpsPerSecond    = 60
+	DefaultCatchupBytes    = 4 << 20
 )
 
 // Timing of the rooms. A zero field takes its default.
@@ -88,6 +96,12 @@ func (c Config) withDefaults() Config {
 		c.NodeID = "n_" + base64.RawURLEncoding.EncodeToString(b)
 	}
 	c.Timing = c.Timing.withDefaults()
+	if c.CatchupBytes <= 0 {
+		c.CatchupBytes = DefaultCatchupBytes
+	}
+	if c.histMaxBytes <= 0 {
+		c.histMaxBytes = historyMaxBytes
+	}
 	if c.Limits.MaxMessageBytes <= 0 {
 		c.Limits.MaxMessageBytes = DefaultMaxMessageBytes
 	}

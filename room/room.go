@@ -40,7 +40,9 @@ const (
 	maxBatch          = 512      // submissions committed in one Store.Append at most
 	maxCommitAttempts = 50       // Append attempts on ECONFLICT before giving up
 	submitQueue       = 1024     // submissions queued for a room before senders wait
-	maxCatchup        = 5000     // a client further behind gets the full text, and its ops are refused
+	maxCatchup        = 5000     // a client further behind gets the full text
+	readBackChunk     = 64       // revisions read from the store at a time when the history is extended back
+	catchupOverhead   = 64       // bytes an op message of a catch-up adds to its op, at most about
 	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
 	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
 )
@@ -174,18 +176,21 @@ type Room struct {
 	histBase scribe.Revision // hist[i] produced revision histBase+1+i
 	hist     []histEntry
 	histSize int // bytes the history holds, roughly
-	lastSeq  map[string]seqRev
-	clients  map[*Seat]struct{}
-	bySess   map[string]*Seat // local edit seats by session id (the latest one)
-	remote   map[string]*remotePeer
-	dirty    map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
-	outq     []*Seat            // seats with messages in later, handed to their members by flushOut
-	over     []ot.Operation     // scratch for transform
-	moved    map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
-	sub      scribe.Subscription
-	idleAt   time.Time                 // when the last member left; zero while there are members
-	checking bool                      // a revocation check is running
-	revoked  map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
+	// histFloor is how far back the history may be extended (extendBack):
+	// older revisions did not fit in memory, and are never read again.
+	histFloor scribe.Revision
+	lastSeq   map[string]seqRev
+	clients   map[*Seat]struct{}
+	bySess    map[string]*Seat // local edit seats by session id (the latest one)
+	remote    map[string]*remotePeer
+	dirty     map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
+	outq      []*Seat            // seats with messages in later, handed to their members by flushOut
+	over      []ot.Operation     // scratch for transform
+	moved     map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
+	sub       scribe.Subscription
+	idleAt    time.Time                 // when the last member left; zero while there are members
+	checking  bool                      // a revocation check is running
+	revoked   map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
 }
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
@@ -514,13 +519,30 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		rm.dropGhosts(sessionHash(c.session), "")
 	}
 	var catchup [][]byte
-	if h.HasRev && h.Rev < rm.histBase && rm.rev-h.Rev > maxCatchup {
-		h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+	if h.HasRev && h.Rev < rm.histBase {
+		ok, err := rm.extendBack(h.Rev)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+		}
 	}
 	if h.HasRev {
 		entries, err := rm.since(h.Rev)
 		if err != nil {
 			return err
+		}
+		// A catch-up larger than what may wait for one client would
+		// sit in its queue past the send limit (a viewer that never reads
+		// held it all): the full text is sent instead, and the client
+		// merges its pending edits into it.
+		size := 0
+		for _, e := range entries {
+			size += len(e.opJSON) + catchupOverhead
+		}
+		if size > rm.cfg.CatchupBytes {
+			h.HasRev, entries = false, nil
 		}
 		for i, e := range entries {
 			rev := h.Rev + 1 + scribe.Revision(i)
@@ -635,29 +657,80 @@ func (rm *Room) broadcast(msg []byte, skip *Seat) {
 	}
 }
 
-// since returns the committed changes after rev, up to the head, from memory
-// when it holds them and from the store otherwise.
+// since returns the committed changes after rev, up to the head, from
+// memory. Callers make sure rev is not older than the history kept
+// (histBase): no op and no join reads the store for it (extendBack is the
+// one place that does, once per room for a range).
 func (rm *Room) since(rev scribe.Revision) ([]histEntry, error) {
+	if rev < rm.histBase || rev > rm.rev {
+		return nil, fmt.Errorf("history: revision %d is outside %d..%d", rev, rm.histBase, rm.rev)
+	}
+	return rm.hist[rev-rm.histBase:], nil
+}
+
+// extendBack makes the history in memory reach back to revision rev (so
+// that a client reconnecting with rev gets a catch-up), reading the changes
+// before histBase from the store newest first, in chunks, as long as they
+// fit the history's byte budget and maxCatchup. It reports whether the
+// history now reaches rev. What it read stays in memory, and a range that
+// did not fit is never read again (histFloor): however many clients come
+// with old revisions, the store is read at most about one history budget's
+// worth per room. Ops never call it: an op based on a revision older than
+// the history closes its connection (prepare).
+func (rm *Room) extendBack(rev scribe.Revision) (bool, error) {
 	if rev >= rm.histBase {
-		return rm.hist[rev-rm.histBase:], nil
+		return true, nil
 	}
-	changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rev, rm.histBase)
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+	if rev < rm.histFloor || rm.rev-rev > maxCatchup {
+		return false, nil
 	}
-	if len(changes) != int(rm.histBase-rev) {
-		return nil, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), rev+1, rm.histBase)
-	}
-	out := make([]histEntry, 0, len(changes)+len(rm.hist))
-	for _, ch := range changes {
-		op, err := ot.ParseJSON(ch.Op)
+	var older [][]histEntry // chunks read, newest first
+	size := rm.histSize
+	lo := rm.histBase // the history (with what was read) reaches back to lo
+	fits := true
+	for lo > rev && fits {
+		from := max(rev, lo-readBackChunk, rm.histFloor)
+		changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, from, lo)
 		if err != nil {
-			return nil, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
+			return false, fmt.Errorf("read history: %w", err)
 		}
-		// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
-		out = append(out, histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq})
+		if len(changes) != int(lo-from) {
+			return false, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), from+1, lo)
+		}
+		chunk := make([]histEntry, len(changes))
+		n := 0 // entries at the chunk's end that fit
+		for i := len(changes) - 1; i >= 0; i-- {
+			ch := changes[i]
+			op, err := ot.ParseJSON(ch.Op)
+			if err != nil {
+				return false, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
+			}
+			// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
+			e := histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq}
+			if size+entrySize(e) > rm.histMax() {
+				fits = false
+				break
+			}
+			size += entrySize(e)
+			chunk[i] = e
+			n++
+		}
+		older = append(older, chunk[len(chunk)-n:])
+		lo -= scribe.Revision(n)
 	}
-	return append(out, rm.hist...), nil
+	if !fits {
+		rm.histFloor = lo
+	}
+	if lo == rm.histBase {
+		return false, nil
+	}
+	hist := make([]histEntry, 0, int(rm.histBase-lo)+len(rm.hist))
+	for i := len(older) - 1; i >= 0; i-- {
+		hist = append(hist, older[i]...)
+	}
+	rm.hist = append(hist, rm.hist...)
+	rm.histBase, rm.histSize = lo, size
+	return lo <= rev, nil
 }
 
 // noteSeq records that session committed seq at rev, if that is news.
@@ -679,13 +752,13 @@ func (rm *Room) push(e histEntry) {
 	rm.hist = append(rm.hist, e)
 	rm.histSize += entrySize(e)
 	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
-	if len(rm.hist) > 2*historyKeep || rm.histSize > historyMaxBytes {
+	if len(rm.hist) > 2*historyKeep || rm.histSize > rm.histMax() {
 		drop := max(len(rm.hist)-historyKeep, 0)
 		size := rm.histSize
 		for i := range drop {
 			size -= entrySize(rm.hist[i])
 		}
-		for drop < len(rm.hist)-1 && size > historyMaxBytes/2 {
+		for drop < len(rm.hist)-1 && size > rm.histMax()/2 {
 			size -= entrySize(rm.hist[drop])
 			drop++
 		}
@@ -693,6 +766,14 @@ func (rm *Room) push(e histEntry) {
 		rm.histBase += scribe.Revision(drop)
 		rm.histSize = size
 	}
+}
+
+// histMax is the history's byte budget.
+func (rm *Room) histMax() int {
+	if rm.cfg.histMaxBytes > 0 {
+		return rm.cfg.histMaxBytes
+	}
+	return historyMaxBytes
 }
 
 // entrySize is about what a history entry holds in memory: the op's JSON,
@@ -932,14 +1013,19 @@ func (rm *Room) commit(batch []*submission) (err error) {
 // doneSub is a submission answered without a new commit: a resend (ack with
 // its old revision) or a refusal.
 type doneSub struct {
-	sub  *submission
-	rev  scribe.Revision
-	err  error
-	twin bool // a duplicate of an op accepted in the same batch
+	sub     *submission
+	rev     scribe.Revision
+	err     error
+	twin    bool // a duplicate of an op accepted in the same batch
+	dropped bool // not answered: its connection is closed, and it resends after reconnecting
 }
 
 func (rm *Room) finish(done []doneSub) {
 	for _, d := range done {
+		if d.dropped {
+			d.sub.answered = true
+			continue
+		}
 		if d.err != nil {
 			rm.failSub(d.sub, d.err)
 		} else {
@@ -1018,9 +1104,17 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			done = append(done, doneSub{sub: sub, err: invalid("Revision %d is ahead of the note (at revision %d); reload.", sub.rev, head)})
 			continue
 		}
-		if head-sub.rev > maxCatchup && sub.rev < rm.histBase {
-			// Transforming over that much history would stall the room.
-			done = append(done, doneSub{sub: sub, err: invalid("The edit is based on revision %d, more than %d revisions behind the note; reload.", sub.rev, maxCatchup)})
+		if sub.rev < rm.histBase {
+			// Older than the history in memory: transforming it would read
+			// and parse history from the store, per op (a flood of such
+			// ops stalled a note). The connection is closed as too slow
+			// instead; the client reconnects with its revision, gets a
+			// catch-up or the full text (extendBack decides, once per
+			// room), merges its pending edits and resends them.
+			if sub.c != nil {
+				sub.c.m.Close(protocol.CloseTooSlow, protocol.CloseReasonSlow, true)
+			}
+			done = append(done, doneSub{sub: sub, dropped: true})
 			continue
 		}
 		if seq, ok := inBatch[sub.session]; ok && sub.seq <= seq {

@@ -172,6 +172,8 @@ func New(cfg Config) (*Server, error) {
 		Limits:  s.limits.wire(),
 		NodeID:  "n_" + randomString(8),
 		Timing:  cfg.Timing,
+		// A catch-up waits in the client's queue like everything else.
+		CatchupBytes: s.limits.SendQueueBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
