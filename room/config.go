@@ -36,9 +36,9 @@ type Config struct {
 	histMaxBytes int // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
 }
 
-// Default limits.
+// Default limits. DefaultMaxMessageBytes is MessageBytesFor(DefaultMaxNoteBytes).
 const (
-	DefaultMaxMessageBytes = 256 << 10
+	DefaultMaxMessageBytes = 2*DefaultMaxNoteBytes + 64<<10
 	DefaultMaxNoteBytes    = 1 << 20
 	DefaultOpsPerSecond    = 60
 	DefaultCatchupBytes    = 4 << 20
@@ -102,17 +102,25 @@ func (c Config) withDefaults() Config {
 	if c.histMaxBytes <= 0 {
 		c.histMaxBytes = historyMaxBytes
 	}
-	if c.Limits.MaxMessageBytes <= 0 {
-		c.Limits.MaxMessageBytes = DefaultMaxMessageBytes
-	}
 	if c.Limits.MaxNoteBytes <= 0 {
 		c.Limits.MaxNoteBytes = DefaultMaxNoteBytes
+	}
+	if c.Limits.MaxMessageBytes <= 0 {
+		c.Limits.MaxMessageBytes = MessageBytesFor(c.Limits.MaxNoteBytes)
 	}
 	if c.Limits.OpsPerSecond <= 0 {
 		c.Limits.OpsPerSecond = DefaultOpsPerSecond
 	}
 	return c
 }
+
+// MessageBytesFor is the default largest message for notes of at most
+// maxNoteBytes: an edit that fills a whole note fits in one op message (JSON
+// spends at most 2 bytes per byte of text other than control characters:
+// quotes, backslashes, newlines and tabs are escaped), with room for the
+// rest of the message. So one user action is one op, committed or refused
+// whole, never split into several messages one of which might be refused.
+func MessageBytesFor(maxNoteBytes int) int { return 2*maxNoteBytes + 64<<10 }
 
 // Metrics is told what the rooms do, for the server's Prometheus metrics.
 // Its methods are called from the rooms' goroutines and must be safe for

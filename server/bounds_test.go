@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,4 +62,37 @@ func TestRevokedBeforeHello(t *testing.T) {
 	if code := c.waitClose(); code != 4404 {
 		t.Fatalf("closed with %d, want 4404", code)
 	}
+}
+
+// A 1.1 MB paste into a note limited to 1 MiB goes out as one op (the
+// default maxMessageBytes fits an edit that fills a note) and is refused
+// whole, naming the limit: nothing of it is committed (issue 12, item 9:
+// a paste split into frames left the note ending in half of it).
+func TestPastePastNoteLimitRefusedWhole(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, newBoltStore(t), server.Limits{})
+	id := node.createNote("Paste", "blank")
+	before := node.text(id)
+	c := dial(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	w := c.hello(newSession(), "Paster", nil)
+	maxNote, maxMsg := w.Limits["maxNoteBytes"].(float64), w.Limits["maxMessageBytes"].(float64)
+	if maxNote != 1<<20 || maxMsg < 2*maxNote {
+		t.Fatalf("welcome limits %v: want maxNoteBytes 1 MiB and a message that fits an edit that fills it", w.Limits)
+	}
+	var b strings.Builder
+	for i := 0; b.Len() < 1_100_000; i++ {
+		fmt.Fprintf(&b, "line %d of a very large paste\n", i)
+	}
+	paste := b.String()
+	c.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 1, "op": []any{len(*w.Text), paste}})
+	e := c.expect("error")
+	if e.Code != "ETOOLARGE" || e.Seq != 1 || !strings.Contains(e.Message, "1048576") {
+		t.Fatalf("paste: %+v", e)
+	}
+	if node.text(id) != before {
+		t.Fatal("part of the paste was committed")
+	}
+	// The note still takes an edit that fits.
+	c.send(map[string]any{"type": "op", "rev": w.Rev, "seq": 2, "op": []any{len(*w.Text), "ok"}})
+	c.expect("ack")
 }

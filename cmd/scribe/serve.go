@@ -48,7 +48,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)")
-	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "largest websocket message or API request body, in bytes")
+	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", 0, "largest websocket message or API request body, in bytes (default 2 × --max-note-bytes + 64 KiB: an edit that fills a note fits in one message)")
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")

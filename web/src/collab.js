@@ -113,7 +113,7 @@ export class CollabClient {
     this.dead = false
     /** @type {Map<number, Op>} the op that produced each recent revision */
     this.history = new Map()
-    this.limits = { maxMessageBytes: 262144, maxNoteBytes: 1048576, opsPerSecond: 60 }
+    this.limits = { maxMessageBytes: 2162688, maxNoteBytes: 1048576, opsPerSecond: 60 }
 
     /** @type {Selection|undefined} the local selection, in editor coordinates */
     this.selection = undefined
@@ -215,6 +215,25 @@ export class CollabClient {
     }
     this.flush()
     this.changed()
+  }
+
+  /**
+   * Whether the editor may apply a local edit: one that would make the note
+   * larger than limits.maxNoteBytes (UTF-8 bytes, as the server counts) is
+   * refused whole, before any of it is applied or sent, so that one user
+   * action is one edit. Edits that shrink the note are always allowed.
+   * @param {Op} op the edit, based on `text`
+   * @returns {string|null} null, or why it is refused (naming the limit)
+   */
+  refusal (op) {
+    const max = this.limits.maxNoteBytes
+    let grow = 0 // UTF-8 bytes inserted: at least the growth
+    for (const c of op) if (typeof c === 'string') grow += utf8Length(c)
+    if (grow === 0 || this.doc.length * 3 + grow <= max) return null // a UTF-16 unit is at most 3 UTF-8 bytes
+    const before = utf8Length(this.text)
+    const after = utf8Length(applyToText(this.doc, op).toString())
+    if (after <= before || after <= max) return null
+    return `This edit would make the note ${after} bytes long, over its limit of ${max} bytes: nothing of it was applied.`
   }
 
   /**
@@ -633,6 +652,21 @@ export class CollabClient {
  * It lives in memory only, for the life of the page: a new page load must
  * start a new session, since its seq starts again at 1.
  */
+/**
+ * utf8Length is the UTF-8 length of s, without encoding it.
+ * @param {string} s
+ */
+export function utf8Length (s) {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++ } else n += 3
+  }
+  return n
+}
+
 export function newSessionID () {
   const b = new Uint8Array(16)
   globalThis.crypto.getRandomValues(b)

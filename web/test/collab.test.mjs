@@ -520,3 +520,20 @@ test('a paste larger than a message goes out as several ops, each under maxMessa
   assert.equal(c.serverText, 'a' + paste + 'b')
   assert.ok(log.sent.filter(m => m.type === 'op').length >= 4)
 })
+
+test('an edit that would grow the note past maxNoteBytes is refused whole, naming the limit', () => {
+  const { c, log } = recorder()
+  welcome(c, 'ab', 1, { limits: { opsPerSecond: 1e6, maxMessageBytes: 2 * 1048576 + 65536, maxNoteBytes: 1048576 } })
+  const paste = 'line of a very large paste é\n'.repeat(40000) // 1.2 MB of UTF-8
+  const why = c.refusal([1, paste, 1])
+  assert.ok(why && why.includes('1048576'), why)
+  assert.equal(c.refusal([1, 'small', 1]), null)
+  assert.equal(log.sent.filter(m => m.type === 'op').length, 0, 'nothing was sent')
+  assert.equal(c.text, 'ab')
+  // Near the limit: a UTF-8 count, not UTF-16 units, decides.
+  const { c: c2 } = recorder()
+  welcome(c2, 'é'.repeat(500), 1, { limits: { opsPerSecond: 1e6, maxNoteBytes: 1003 } })
+  assert.equal(c2.refusal([500, 'é']), null) // 1002 bytes
+  assert.ok(c2.refusal([500, 'éé'])) // 1004 bytes
+  assert.equal(c2.refusal([-1, 499, 'éé']), null, 'an edit that does not grow the note is allowed')
+})
