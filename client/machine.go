@@ -35,6 +35,7 @@ type Machine struct {
 
 	lean     bool         // keep only the text's length (n), not the text
 	doc      *ot.Document // the local text; nil when lean
+	srv      *ot.Document // the server's text at rev (the local text without pending edits), for the hello's fingerprint; nil when lean
 	n        int          // the local text's length in UTF-16 units, when lean
 	text     string       // cache of doc.String()
 	textOK   bool
@@ -271,6 +272,12 @@ func (m *Machine) Hello(session string) protocol.Hello {
 	h := protocol.Hello{Session: session, Name: m.name}
 	if m.welcomed && !m.resync {
 		h.Rev, h.HasRev = scribe.Revision(m.rev), true
+		if m.srv != nil {
+			// The server checks that its revision rev is our text; if not
+			// (it lost revisions and reused their numbers) it sends the
+			// whole note instead of a catch-up.
+			h.FP, h.HasFP = protocol.FingerprintOf(m.srv.String()), true
+		}
 	}
 	return h
 }
@@ -355,7 +362,7 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 		m.open = false
 		return evs, errors.New("welcome: no text and no catch-up")
 	}
-	var doc *ot.Document
+	var doc, srv *ot.Document
 	n := 0
 	if m.lean {
 		n = ot.Len16(w.Text)
@@ -365,6 +372,7 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 			m.open = false
 			return evs, fmt.Errorf("welcome: %w", err)
 		}
+		srv, _ = ot.NewDocument(w.Text) // the same text: cannot fail
 		n = doc.Len()
 	}
 	if m.inflight != nil && !(m.inflight.seq <= w.LastSeq && m.buffer == nil) {
@@ -383,7 +391,7 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 		}
 	}
 	m.inflight, m.buffer = nil, nil
-	m.doc, m.n, m.textOK = doc, n, false
+	m.doc, m.srv, m.n, m.textOK = doc, srv, n, false
 	m.rev = w.Rev
 	m.hist = [historyLen]histEntry{}
 	m.sel = clampSel(m.sel, n)
@@ -502,6 +510,11 @@ func (m *Machine) apply(op ot.Operation, rev int64, client string, now time.Time
 			return evs, &protocolError{"op does not apply: " + err.Error(), true}
 		}
 		m.textOK = false
+		if m.srv != nil {
+			if err := m.srv.Apply(committed); err != nil {
+				return evs, &protocolError{"op does not apply to the server's text: " + err.Error(), true}
+			}
+		}
 	} else {
 		if op.BaseLen() != m.n {
 			return evs, &protocolError{fmt.Sprintf("op for length %d, the text has %d", op.BaseLen(), m.n), true}
@@ -605,6 +618,11 @@ func (m *Machine) ack(seq uint64, rev int64, now time.Time, evs []Event) ([]Even
 	}
 	if rev != m.rev+1 {
 		return evs, &protocolError{msg: fmt.Sprintf("ack for revision %d while at %d", rev, m.rev)}
+	}
+	if m.srv != nil {
+		if err := m.srv.Apply(p.op); err != nil {
+			return evs, &protocolError{"acknowledged op does not apply to the server's text: " + err.Error(), true}
+		}
 	}
 	m.rev = rev
 	m.hist[rev%historyLen] = histEntry{rev: rev, op: p.op}

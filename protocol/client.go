@@ -59,6 +59,8 @@ type ClientMsg struct {
 	Op       json.RawMessage `json:"op"`
 	Sel      json.RawMessage `json:"sel"`
 	ID       json.RawMessage `json:"id"`
+	Len      *int64          `json:"len"`
+	Hash     *int64          `json:"hash"`
 
 	op *OpMsg // set by decodeOpFast: already validated
 }
@@ -69,6 +71,10 @@ type Hello struct {
 	Name    string
 	Rev     scribe.Revision // valid when HasRev
 	HasRev  bool
+	// FP is the fingerprint of the client's text at Rev, when HasFP (only
+	// with HasRev): the server sends the full text when its own differs.
+	FP    Fingerprint
+	HasFP bool
 }
 
 // OpMsg is a validated op message.
@@ -160,6 +166,17 @@ func (m *ClientMsg) Hello() (Hello, error) {
 			return h, err
 		}
 		h.Rev, h.HasRev = rev, true
+	}
+	if m.Len != nil || m.Hash != nil {
+		switch {
+		case m.Len == nil || m.Hash == nil || !h.HasRev:
+			return h, invalid("hello's \"len\" and \"hash\" come together, with \"rev\".")
+		case *m.Len < 0 || *m.Len > ot.MaxLength:
+			return h, invalid("hello's \"len\" must be from 0 to %d.", ot.MaxLength)
+		case *m.Hash < 0 || *m.Hash > 1<<32-1:
+			return h, invalid("hello's \"hash\" must be from 0 to %d.", uint32(1<<32-1))
+		}
+		h.FP, h.HasFP = Fingerprint{Len: int(*m.Len), Hash: uint32(*m.Hash)}, true
 	}
 	return h, nil
 }

@@ -178,6 +178,11 @@ type Info struct {
 	// the changes since instead of the text.
 	HasRev bool
 	Rev    scribe.Revision
+	// FP, when HasFP, is the fingerprint of the client's text at Rev: when
+	// the note's text at Rev differs (the store lost revisions whose
+	// numbers were reused), the client gets the full text.
+	FP    protocol.Fingerprint
+	HasFP bool
 }
 
 // invalid returns an EINVALID error with a formatted message.

@@ -72,6 +72,8 @@ type seqRev struct {
 // histEntry is one committed change kept in memory.
 type histEntry struct {
 	op      ot.Operation
+	inv     ot.Operation // undoes op; absent (hasInv false) for history read back from the store
+	hasInv  bool
 	opJSON  json.RawMessage
 	session string
 	seq     uint64
@@ -178,19 +180,21 @@ type Room struct {
 	histSize int // bytes the history holds, roughly
 	// histFloor is how far back the history may be extended (extendBack):
 	// older revisions did not fit in memory, and are never read again.
-	histFloor scribe.Revision
-	lastSeq   map[string]seqRev
-	clients   map[*Seat]struct{}
-	bySess    map[string]*Seat // local edit seats by session id (the latest one)
-	remote    map[string]*remotePeer
-	dirty     map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
-	outq      []*Seat            // seats with messages in later, handed to their members by flushOut
-	over      []ot.Operation     // scratch for transform
-	moved     map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
-	sub       scribe.Subscription
-	idleAt    time.Time                 // when the last member left; zero while there are members
-	checking  bool                      // a revocation check is running
-	revoked   map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
+	histFloor   scribe.Revision
+	tickRev     scribe.Revision // the head at the last resync tick: unchanged means the note was quiet
+	verifiedRev scribe.Revision // the last head whose text was compared with the store's (verify)
+	lastSeq     map[string]seqRev
+	clients     map[*Seat]struct{}
+	bySess      map[string]*Seat // local edit seats by session id (the latest one)
+	remote      map[string]*remotePeer
+	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
+	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
+	over        []ot.Operation     // scratch for transform
+	moved       map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
+	sub         scribe.Subscription
+	idleAt      time.Time                 // when the last member left; zero while there are members
+	checking    bool                      // a revocation check is running
+	revoked     map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
 }
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
@@ -350,6 +354,10 @@ func (rm *Room) run() {
 			presenceT = nil
 			rm.flushPresence()
 		case <-resync.C:
+			if err := rm.verify(); err != nil {
+				rm.fail(err)
+				return
+			}
 			if err := rm.syncTo(math.MaxInt64); err != nil {
 				rm.fail(err)
 				return
@@ -526,6 +534,16 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		}
 		if !ok {
 			h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+		}
+	}
+	if h.HasRev && h.HasFP {
+		// The client's revision h.Rev must be the note's: after a store
+		// lost acknowledged revisions, new edits reuse their numbers, and a
+		// catch-up on another history cannot apply (or applies to the
+		// wrong text). A client whose text differs, or that cannot be
+		// checked, gets the full text and merges its pending edits into it.
+		if text, ok := rm.textAt(h.Rev); !ok || protocol.FingerprintOf(text) != h.FP {
+			h.HasRev = false
 		}
 	}
 	if h.HasRev {
@@ -768,6 +786,35 @@ func (rm *Room) push(e histEntry) {
 	}
 }
 
+// textAt returns the note's text at revision rev, undoing the history in
+// memory from the head; false when it cannot (rev is older than the
+// history whose inverses are kept). It costs a copy of the text and the
+// changes since rev: what a full-text welcome costs anyway.
+func (rm *Room) textAt(rev scribe.Revision) (string, bool) {
+	if rev == rm.rev {
+		return rm.doc.String(), true
+	}
+	if rev < rm.histBase || rev > rm.rev {
+		return "", false
+	}
+	entries := rm.hist[rev-rm.histBase:]
+	for _, e := range entries {
+		if !e.hasInv {
+			return "", false
+		}
+	}
+	d, err := ot.NewDocument(rm.doc.String())
+	if err != nil {
+		return "", false
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if err := d.Apply(entries[i].inv); err != nil {
+			return "", false
+		}
+	}
+	return d.String(), true
+}
+
 // histMax is the history's byte budget.
 func (rm *Room) histMax() int {
 	if rm.cfg.histMaxBytes > 0 {
@@ -777,8 +824,9 @@ func (rm *Room) histMax() int {
 }
 
 // entrySize is about what a history entry holds in memory: the op's JSON,
-// and its inserts once more in the parsed op.
-func entrySize(e histEntry) int { return 2*len(e.opJSON) + 64 }
+// its inserts once more in the parsed op, and the text its inverse holds
+// (what it deleted).
+func entrySize(e histEntry) int { return 2*len(e.opJSON) + 3*e.inv.InsertedLen() + 64 }
 
 // applyRemote applies a change committed elsewhere (another node) as the
 // next revision and forwards it to the local clients.
@@ -787,11 +835,15 @@ func (rm *Room) applyRemote(ch scribe.Change) error {
 	if err != nil {
 		return fmt.Errorf("revision %d: stored operation: %w", ch.Revision, err)
 	}
-	if err := rm.doc.Apply(op); err != nil {
+	inv, err := rm.doc.Invert(op)
+	if err == nil {
+		err = rm.doc.Apply(op)
+	}
+	if err != nil {
 		return fmt.Errorf("revision %d: %w", ch.Revision, err)
 	}
 	opJSON := json.RawMessage(op.String())
-	rm.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
+	rm.push(histEntry{op: op, inv: inv, hasInv: true, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	rm.cfg.Metrics.RemoteOp()
 	rm.broadcastOp(protocol.EncodeOp(rm.rev, opJSON, rm.clientFor(ch.Session), nil), ch.Session, ch.Seq, rm.rev, nil)
 	return nil
@@ -874,6 +926,55 @@ func (rm *Room) syncTo(to scribe.Revision) error {
 		if err := rm.applyRemote(ch); err != nil {
 			return fmt.Errorf("catch up: %w", err)
 		}
+	}
+	return nil
+}
+
+// verify checks, on each resync tick, that the store still holds this
+// node's history: a store that lost acknowledged revisions (Redis with
+// appendfsync everysec after a power cut, or a failover) has a head behind
+// this node's, or reuses their numbers for other changes. The head and
+// the change at this node's head are compared on every tick (two small
+// reads); once the note has been quiet for a tick, the whole text at the
+// head is compared once, which catches a history that differs further
+// back. A difference ends the room (an error): its members reconnect to a
+// room loaded afresh from the store, and a client whose revision is not
+// the note's gets the full text (its hello's fingerprint differs, or its
+// revision is ahead of the head).
+func (rm *Room) verify() error {
+	quiet := rm.rev == rm.tickRev
+	rm.tickRev = rm.rev
+	n, err := rm.cfg.Store.GetNote(rm.ctx, rm.id)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if n.Revision < rm.rev {
+		return fmt.Errorf("verify: the store's head is revision %d, behind this node's %d: it lost revisions; reloading", n.Revision, rm.rev)
+	}
+	if rm.rev > rm.histBase {
+		chs, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rm.rev-1, rm.rev)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		last := rm.hist[len(rm.hist)-1]
+		same := len(chs) == 1 && chs[0].Session == last.session && chs[0].Seq == last.seq
+		if same {
+			op, err := ot.ParseJSON(chs[0].Op)
+			same = err == nil && op.String() == string(last.opJSON)
+		}
+		if !same {
+			return fmt.Errorf("verify: the store's revision %d differs from this node's: it lost revisions and reused the number; reloading", rm.rev)
+		}
+	}
+	if quiet && n.Revision == rm.rev && rm.verifiedRev != rm.rev {
+		d, err := rm.cfg.Store.LoadNote(rm.ctx, rm.id)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		if d.Revision == rm.rev && d.Text != rm.doc.String() {
+			return fmt.Errorf("verify: the store's text at revision %d differs from this node's; reloading", rm.rev)
+		}
+		rm.verifiedRev = rm.rev
 	}
 	return nil
 }
@@ -986,7 +1087,7 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		// that): record them, ack their senders, and fan them out.
 		rm.rev = base
 		for i, p := range accepted {
-			rm.push(histEntry{op: p.op, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
+			rm.push(histEntry{op: p.op, inv: p.inv, hasInv: true, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
 		}
 		for i, p := range accepted {
 			rev := base + 1 + scribe.Revision(i)

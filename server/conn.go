@@ -151,7 +151,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
 	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
 		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token,
-		HasRev: hello.HasRev, Rev: hello.Rev,
+		HasRev: hello.HasRev, Rev: hello.Rev, FP: hello.FP, HasFP: hello.HasFP,
 	})
 	cancel()
 	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {

@@ -142,7 +142,14 @@ export class CollabClient {
   hello () {
     /** @type {ClientMessage} */
     const msg = { type: 'hello', protocol: 1, session: this.session, name: this.name }
-    if (this.synced && !this.fresh) msg.rev = this.rev
+    if (this.synced && !this.fresh) {
+      // The fingerprint of our text at rev: the server sends the full text
+      // when its own differs (it lost revisions and reused their numbers).
+      const fp = fingerprint(this.serverText)
+      msg.rev = this.rev
+      msg.len = fp.len
+      msg.hash = fp.hash
+    }
     return msg
   }
 
@@ -652,6 +659,22 @@ export class CollabClient {
  * It lives in memory only, for the life of the page: a new page load must
  * start a new session, since its seq starts again at 1.
  */
+/**
+ * fingerprint identifies a text at a revision (docs/protocol.md): its length
+ * in UTF-16 code units and the FNV-1a 32 hash of its UTF-8 bytes, as the
+ * server's protocol.FingerprintOf computes them.
+ * @param {string} s
+ * @returns {{len: number, hash: number}}
+ */
+export function fingerprint (s) {
+  let h = 0x811c9dc5
+  for (const b of new TextEncoder().encode(s)) {
+    h ^= b
+    h = Math.imul(h, 0x01000193)
+  }
+  return { len: s.length, hash: h >>> 0 }
+}
+
 /**
  * utf8Length is the UTF-8 length of s, without encoding it.
  * @param {string} s

@@ -92,7 +92,7 @@ test('reconnect: an op the server never got is resent once with the same seq', (
   c.localChange([1, 'y']) // typing never stops
   assert.equal(c.pending, 2)
   c.connected()
-  assert.deepEqual(log.sent.at(-1), { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0 })
+  assert.deepEqual(log.sent.at(-1), { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0, len: 0, hash: 0x811c9dc5 }) // the fingerprint of ''
   c.receive([{ type: 'welcome', protocol: 1, client: 'c_me2', rev: 1, catchup: true, lastSeq: 0, peers: [] },
     { type: 'op', rev: 1, op: ['Z'], client: 'c_other' }])
   const ops = log.sent.filter(m => m.type === 'op')
@@ -536,4 +536,10 @@ test('an edit that would grow the note past maxNoteBytes is refused whole, namin
   assert.equal(c2.refusal([500, 'é']), null) // 1002 bytes
   assert.ok(c2.refusal([500, 'éé'])) // 1004 bytes
   assert.equal(c2.refusal([-1, 499, 'éé']), null, 'an edit that does not grow the note is allowed')
+})
+
+test('fingerprint: UTF-16 length and FNV-1a 32 of the UTF-8 bytes, as the server computes it', async () => {
+  const { fingerprint } = await import('../src/collab.js')
+  assert.deepEqual(fingerprint(''), { len: 0, hash: 0x811c9dc5 })
+  assert.deepEqual(fingerprint('a😀é'), { len: 4, hash: 3334198925 }) // protocol.TestFingerprint has the same vector
 })
