@@ -173,9 +173,3 @@ func TestOldRevJoinReadsOnce(t *testing.T) {
 	}
 	keep.seat.Leave()
 }
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.msgs)
-}

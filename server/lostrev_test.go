@@ -82,12 +82,12 @@ func TestLostRevisionsConverge(t *testing.T) {
 	for range 2 {
 		idle.expect("op")
 	}
-	offText, offRev := *ow.Text, ow.Rev
+	offRev := ow.Rev
 	for range 2 {
 		m := off.expect("op")
 		offRev = m.Rev
 	}
-	offText = text // what the offline client has at offRev: the editor's text
+	offText := text // what the offline client has at offRev: the editor's text
 	if offRev != rev {
 		t.Fatalf("offline client at %d, editor at %d", offRev, rev)
 	}
