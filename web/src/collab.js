@@ -508,11 +508,17 @@ export class CollabClient {
       }
       return
     }
-    // Keep each message under maxMessageBytes: a big paste goes out as
-    // several ops. JSON spends at most 6 bytes per UTF-16 unit ("\uXXXX").
+    // One user action is one op: the server's default maxMessageBytes fits
+    // an edit that fills a note. Only an op whose message would not fit
+    // (a server with a smaller limit) goes out as several ops, which are
+    // not atomic. JSON spends at most 6 bytes per UTF-16 unit ("\uXXXX"):
+    // below that bound nothing is measured; above it, the message is.
     const overhead = Math.min(4096, Math.floor(this.limits.maxMessageBytes / 4)) // rev, seq, sel, retains
     const maxInsert = Math.max(2, Math.floor((this.limits.maxMessageBytes - overhead) / 6))
-    const parts = ot.splitOp(this.buffer.op, maxInsert)
+    let inserted = 0
+    for (const c of this.buffer.op) if (typeof c === 'string') inserted += c.length
+    const fits = inserted <= maxInsert || utf8Length(JSON.stringify(this.buffer.op)) + overhead <= this.limits.maxMessageBytes
+    const parts = fits ? null : ot.splitOp(this.buffer.op, maxInsert)
     if (parts) {
       // The count stays with the rest, so "saved" shows only when all of it is.
       this.inflight = { op: parts[0], seq: ++this.seq, count: 0 }
