@@ -52,6 +52,16 @@ const (
 // MinSessionLen to MaxSessionLen characters of base64url's alphabet.
 func ValidSession(s string) bool { return URLSafe(s, MinSessionLen, MaxSessionLen) }
 
+// APISessionPrefix begins the session of every edit made through the HTTP
+// API ("api:" + its Idempotency-Key, or + a random id). A client's session
+// (ValidSession) cannot contain ':', so no websocket client can claim an API
+// caller's idempotency key, nor an API caller a client's session.
+const APISessionPrefix = "api:"
+
+// APISession returns the session an API edit with key (an Idempotency-Key
+// or a random id) is committed under.
+func APISession(key string) string { return APISessionPrefix + key }
+
 // URLSafe reports whether s has min to max bytes, all from base64url's
 // alphabet (A-Z, a-z, 0-9, '-', '_'): the form of every identifier Scribe
 // takes from outside (note ids, tokens, session ids, template names), which

@@ -43,8 +43,9 @@ type Machine struct {
 	inflight *pending
 	buffer   *pending
 	// server is the server's text at rev while edits are pending (nil
-	// otherwise, and when lean): what a full-text welcome is diffed
-	// against to merge the pending edits into it.
+	// otherwise, when it is doc, and when lean): what a full-text welcome
+	// is diffed against to merge the pending edits into it, and what the
+	// hello's fingerprint describes.
 	server  *ot.Document
 	refused bool         // the server refused the op in flight: drop the pending edits
 	sel     ot.Selection // the local selection, in the local text
@@ -269,6 +270,15 @@ func (m *Machine) Peers() []protocol.Peer {
 
 // ---- connection events ----
 
+// serverText is the server's text at rev as far as the machine knows: the
+// local text without the pending edits; nil when lean.
+func (m *Machine) serverText() *ot.Document {
+	if m.server != nil {
+		return m.server
+	}
+	return m.doc
+}
+
 // Hello returns the hello for a new connection: with the current revision
 // (a catch-up) once a welcome was received, unless the note must be
 // reloaded.
@@ -276,6 +286,12 @@ func (m *Machine) Hello(session string) protocol.Hello {
 	h := protocol.Hello{Session: session, Name: m.name}
 	if m.welcomed && !m.resync {
 		h.Rev, h.HasRev = scribe.Revision(m.rev), true
+		if base := m.serverText(); base != nil {
+			// The server checks that its revision rev is our text; if not
+			// (it lost revisions and reused their numbers) it sends the
+			// whole note instead of a catch-up.
+			h.FP, h.HasFP = protocol.FingerprintOf(base.String()), true
+		}
 	}
 	return h
 }

@@ -17,8 +17,33 @@ const (
 	maxNameRunes      = 64  // a display name, after trimming
 	MaxSelRanges      = 100 // ranges in one selection
 	defaultPersonName = "Anonymous"
-	maxPingID         = 1<<53 - 1 // the largest integer a JavaScript number holds exactly
+	maxPingID         = MaxInt // a ping's id
 )
+
+// MaxInt is the largest integer a JavaScript number holds exactly, 2^53 − 1:
+// the cap on every integer the protocol carries (seq, rev, a ping's id), so
+// that each survives a browser's JSON.parse. A larger one is refused with
+// EINVALID.
+const MaxInt = 1<<53 - 1
+
+// MaxSeq is the highest seq a session may use; MaxRev the highest revision.
+const (
+	MaxSeq uint64          = MaxInt
+	MaxRev scribe.Revision = MaxInt
+)
+
+// checkRev refuses a revision a client sent that is negative or above MaxRev.
+func checkRev(msg string, rev *int64) (scribe.Revision, error) {
+	switch {
+	case rev == nil:
+		return 0, invalid("%s needs \"rev\", a revision from 0 to %d.", msg, MaxRev)
+	case *rev < 0:
+		return 0, invalid("rev must not be negative.")
+	case *rev > int64(MaxRev):
+		return 0, invalid("rev may be at most %d.", MaxRev)
+	}
+	return scribe.Revision(*rev), nil
+}
 
 // ClientMsg is any client frame, decoded loosely by type; the fields a type
 // does not use are ignored. Pointers tell a missing field from a zero one.
@@ -34,6 +59,8 @@ type ClientMsg struct {
 	Op       json.RawMessage `json:"op"`
 	Sel      json.RawMessage `json:"sel"`
 	ID       json.RawMessage `json:"id"`
+	Len      *int64          `json:"len"`
+	Hash     *int64          `json:"hash"`
 
 	op *OpMsg // set by decodeOpFast: already validated
 }
@@ -44,6 +71,10 @@ type Hello struct {
 	Name    string
 	Rev     scribe.Revision // valid when HasRev
 	HasRev  bool
+	// FP is the fingerprint of the client's text at Rev, when HasFP (only
+	// with HasRev): the server sends the full text when its own differs.
+	FP    Fingerprint
+	HasFP bool
 }
 
 // OpMsg is a validated op message.
@@ -130,10 +161,22 @@ func (m *ClientMsg) Hello() (Hello, error) {
 	}
 	h.Name = n
 	if m.Rev != nil {
-		if *m.Rev < 0 {
-			return h, invalid("rev must not be negative.")
+		rev, err := checkRev("hello", m.Rev)
+		if err != nil {
+			return h, err
 		}
-		h.Rev, h.HasRev = scribe.Revision(*m.Rev), true
+		h.Rev, h.HasRev = rev, true
+	}
+	if m.Len != nil || m.Hash != nil {
+		switch {
+		case m.Len == nil || m.Hash == nil || !h.HasRev:
+			return h, invalid("hello's \"len\" and \"hash\" come together, with \"rev\".")
+		case *m.Len < 0 || *m.Len > ot.MaxLength:
+			return h, invalid("hello's \"len\" must be from 0 to %d.", ot.MaxLength)
+		case *m.Hash < 0 || *m.Hash > 1<<32-1:
+			return h, invalid("hello's \"hash\" must be from 0 to %d.", uint32(1<<32-1))
+		}
+		h.FP, h.HasFP = Fingerprint{Len: int(*m.Len), Hash: uint32(*m.Hash)}, true
 	}
 	return h, nil
 }
@@ -145,13 +188,14 @@ func (m *ClientMsg) OpMsg() (OpMsg, error) {
 		return *m.op, nil
 	}
 	var o OpMsg
-	if m.Rev == nil || *m.Rev < 0 {
-		return o, invalid("op needs \"rev\", a revision of at least 0.")
+	rev, err := checkRev("op", m.Rev)
+	if err != nil {
+		return o, err
 	}
-	if m.Seq == nil || *m.Seq == 0 {
-		return o, invalid("op needs \"seq\", a sequence number of at least 1.")
+	if m.Seq == nil || *m.Seq == 0 || *m.Seq > MaxSeq {
+		return o, invalid("op needs \"seq\", a sequence number from 1 to %d.", MaxSeq)
 	}
-	o.Rev, o.Seq = scribe.Revision(*m.Rev), *m.Seq
+	o.Rev, o.Seq = rev, *m.Seq
 	if len(m.Op) == 0 || string(m.Op) == "null" {
 		return o, invalid("op needs \"op\", an operation.")
 	}
@@ -173,10 +217,11 @@ func (m *ClientMsg) OpMsg() (OpMsg, error) {
 // Presence validates m as a presence message: rev and the selection.
 func (m *ClientMsg) Presence() (Presence, error) {
 	var p Presence
-	if m.Rev == nil || *m.Rev < 0 {
-		return p, invalid("presence needs \"rev\", a revision of at least 0.")
+	rev, err := checkRev("presence", m.Rev)
+	if err != nil {
+		return p, err
 	}
-	p.Rev = scribe.Revision(*m.Rev)
+	p.Rev = rev
 	if len(m.Sel) == 0 || string(m.Sel) == "null" {
 		return p, invalid("presence needs \"sel\", a list of ranges.")
 	}

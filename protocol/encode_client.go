@@ -16,6 +16,8 @@ type helloMsg struct {
 	Session  string `json:"session"`
 	Name     string `json:"name"`
 	Rev      *int64 `json:"rev,omitempty"`
+	Len      *int   `json:"len,omitempty"`
+	Hash     *int64 `json:"hash,omitempty"`
 }
 
 // EncodeHello encodes a hello for this protocol version: the client's
@@ -25,6 +27,10 @@ func EncodeHello(h Hello) []byte {
 	if h.HasRev {
 		rev := int64(h.Rev)
 		m.Rev = &rev
+		if h.HasFP {
+			n, hash := h.FP.Len, int64(h.FP.Hash)
+			m.Len, m.Hash = &n, &hash
+		}
 	}
 	return mustJSON(m)
 }

@@ -39,13 +39,13 @@ func decodeOpFast(data []byte) (*ClientMsg, bool) {
 		switch key {
 		case "rev":
 			n, j, ok := fastUint(data, i)
-			if !ok || hasRev || n > 1<<62 {
+			if !ok || hasRev || n > uint64(MaxRev) {
 				return nil, false
 			}
 			o.Rev, hasRev, i = scribe.Revision(n), true, j
 		case "seq":
 			n, j, ok := fastUint(data, i)
-			if !ok || hasSeq || n == 0 {
+			if !ok || hasSeq || n == 0 || n > MaxSeq {
 				return nil, false
 			}
 			o.Seq, hasSeq, i = n, true, j

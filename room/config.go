@@ -26,14 +26,22 @@ type Config struct {
 	// NodeID names this node in the messages nodes exchange about a note
 	// (presence, revocations); empty is a random one.
 	NodeID string
-	Timing Timing
+	// CatchupBytes bounds the catch-up a reconnecting member is sent
+	// (the encoded messages after its welcome): a larger one gets the
+	// full text instead. The server sets it to what may wait to be sent
+	// to one client (its SendQueueBytes); zero is 4 MiB.
+	CatchupBytes int
+	Timing       Timing
+
+	histMaxBytes int // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
 }
 
-// Default limits.
+// Default limits. DefaultMaxMessageBytes is MessageBytesFor(DefaultMaxNoteBytes).
 const (
-	DefaultMaxMessageBytes = 256 << 10
+	DefaultMaxMessageBytes = 2*DefaultMaxNoteBytes + 64<<10
 	DefaultMaxNoteBytes    = 1 << 20
 	DefaultOpsPerSecond    = 60
+	DefaultCatchupBytes    = 4 << 20
 )
 
 // Timing of the rooms. A zero field takes its default.
@@ -88,17 +96,31 @@ func (c Config) withDefaults() Config {
 		c.NodeID = "n_" + base64.RawURLEncoding.EncodeToString(b)
 	}
 	c.Timing = c.Timing.withDefaults()
-	if c.Limits.MaxMessageBytes <= 0 {
-		c.Limits.MaxMessageBytes = DefaultMaxMessageBytes
+	if c.CatchupBytes <= 0 {
+		c.CatchupBytes = DefaultCatchupBytes
+	}
+	if c.histMaxBytes <= 0 {
+		c.histMaxBytes = historyMaxBytes
 	}
 	if c.Limits.MaxNoteBytes <= 0 {
 		c.Limits.MaxNoteBytes = DefaultMaxNoteBytes
+	}
+	if c.Limits.MaxMessageBytes <= 0 {
+		c.Limits.MaxMessageBytes = MessageBytesFor(c.Limits.MaxNoteBytes)
 	}
 	if c.Limits.OpsPerSecond <= 0 {
 		c.Limits.OpsPerSecond = DefaultOpsPerSecond
 	}
 	return c
 }
+
+// MessageBytesFor is the default largest message for notes of at most
+// maxNoteBytes: an edit that fills a whole note fits in one op message (JSON
+// spends at most 2 bytes per byte of text other than control characters:
+// quotes, backslashes, newlines and tabs are escaped), with room for the
+// rest of the message. So one user action is one op, committed or refused
+// whole, never split into several messages one of which might be refused.
+func MessageBytesFor(maxNoteBytes int) int { return 2*maxNoteBytes + 64<<10 }
 
 // Metrics is told what the rooms do, for the server's Prometheus metrics.
 // Its methods are called from the rooms' goroutines and must be safe for
@@ -159,6 +181,11 @@ type Info struct {
 	// the changes since instead of the text.
 	HasRev bool
 	Rev    scribe.Revision
+	// FP, when HasFP, is the fingerprint of the client's text at Rev: when
+	// the note's text at Rev differs (the store lost revisions whose
+	// numbers were reused), the client gets the full text.
+	FP    protocol.Fingerprint
+	HasFP bool
 }
 
 // invalid returns an EINVALID error with a formatted message.

@@ -174,7 +174,10 @@ func (h *Hub) remove(rm *Room) bool {
 
 // Join seats m in the note's room, opening the room when needed, and
 // returns its seat once the welcome (and the catch-up since info.Rev) is
-// queued for m. Errors: ENOTFOUND for an unknown note, EINVALID for a
+// queued for m. A read-only member's share token is checked again here,
+// and against the revocations the room has heard of, so a connection
+// upgraded just before its token was revoked cannot join after.
+// Errors: ENOTFOUND for an unknown note or a revoked token, EINVALID for a
 // revision ahead of the note, EUNAVAILABLE when the node shuts down, or
 // ctx's error.
 func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (*Seat, error) {
@@ -182,6 +185,17 @@ func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (
 		rm, err := h.room(ctx, id)
 		if err != nil {
 			return nil, err
+		}
+		if info.ReadOnly {
+			// The token was checked when the connection was upgraded; it
+			// may have been revoked since (before the hello came).
+			sh, err := h.cfg.Store.ResolveShare(ctx, info.Token)
+			if err != nil {
+				return nil, err
+			}
+			if sh.NoteID != id {
+				return nil, errShareGone
+			}
 		}
 		var known seqRev
 		if info.Session != "" && !info.ReadOnly {
@@ -208,7 +222,7 @@ func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (
 
 // Append is text appended to a note through the API.
 type Append struct {
-	Session    string // the caller's session ("api-" + key or random); the text is committed as (Session, 1)
+	Session    string // the caller's session (scribe.APISession of its key, or of a random id); the text is committed as (Session, 1)
 	Text       string // non-empty UTF-8; it goes on a line of its own at the end
 	Author     string // recorded with the change
 	Idempotent bool   // Session came from an Idempotency-Key: it may have been committed already

@@ -287,6 +287,9 @@ func (rm *Room) dropGhosts(hash, keep string) {
 
 // revoke closes the live connections of a revoked share token.
 func (rm *Room) revoke(t scribe.Token) {
+	if len(rm.revoked) < maxRevoked {
+		rm.revoked[t] = struct{}{} // a join already under way with t is refused
+	}
 	for c := range rm.clients {
 		if c.readonly && c.token == t {
 			c.m.Close(protocol.CloseNotFound, protocol.CloseReasonGone, false)

@@ -40,9 +40,15 @@ const (
 	maxBatch          = 512      // submissions committed in one Store.Append at most
 	maxCommitAttempts = 50       // Append attempts on ECONFLICT before giving up
 	submitQueue       = 1024     // submissions queued for a room before senders wait
-	maxCatchup        = 5000     // a client further behind gets the full text, and its ops are refused
+	maxCatchup        = 5000     // a client further behind gets the full text
+	readBackChunk     = 64       // revisions read from the store at a time when the history is extended back
+	catchupOverhead   = 64       // bytes an op message of a catch-up adds to its op, at most about
 	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
+	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
 )
+
+// errShareGone refuses a viewer whose share token was revoked.
+var errShareGone = scribe.Errorf(scribe.ENOTFOUND, "This share link was revoked.")
 
 // ErrClosed is returned by a Seat's methods and Join when the room has
 // closed (it went idle, failed, or the node shuts down); joining again opens
@@ -66,6 +72,8 @@ type seqRev struct {
 // histEntry is one committed change kept in memory.
 type histEntry struct {
 	op      ot.Operation
+	inv     ot.Operation // undoes op; absent (hasInv false) for history read back from the store
+	hasInv  bool
 	opJSON  json.RawMessage
 	session string
 	seq     uint64
@@ -170,17 +178,23 @@ type Room struct {
 	histBase scribe.Revision // hist[i] produced revision histBase+1+i
 	hist     []histEntry
 	histSize int // bytes the history holds, roughly
-	lastSeq  map[string]seqRev
-	clients  map[*Seat]struct{}
-	bySess   map[string]*Seat // local edit seats by session id (the latest one)
-	remote   map[string]*remotePeer
-	dirty    map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
-	outq     []*Seat            // seats with messages in later, handed to their members by flushOut
-	over     []ot.Operation     // scratch for transform
-	moved    map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
-	sub      scribe.Subscription
-	idleAt   time.Time // when the last member left; zero while there are members
-	checking bool      // a revocation check is running
+	// histFloor is how far back the history may be extended (extendBack):
+	// older revisions did not fit in memory, and are never read again.
+	histFloor   scribe.Revision
+	tickRev     scribe.Revision // the head at the last resync tick: unchanged means the note was quiet
+	verifiedRev scribe.Revision // the last head whose text was compared with the store's (verify)
+	lastSeq     map[string]seqRev
+	clients     map[*Seat]struct{}
+	bySess      map[string]*Seat // local edit seats by session id (the latest one)
+	remote      map[string]*remotePeer
+	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
+	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
+	over        []ot.Operation     // scratch for transform
+	moved       map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
+	sub         scribe.Subscription
+	idleAt      time.Time                 // when the last member left; zero while there are members
+	checking    bool                      // a revocation check is running
+	revoked     map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
 }
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
@@ -206,6 +220,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		remote:   make(map[string]*remotePeer),
 		dirty:    make(map[*Seat]struct{}),
 		moved:    make(map[*Seat]struct{}),
+		revoked:  make(map[scribe.Token]struct{}),
 	}
 }
 
@@ -339,6 +354,10 @@ func (rm *Room) run() {
 			presenceT = nil
 			rm.flushPresence()
 		case <-resync.C:
+			if err := rm.verify(); err != nil {
+				rm.fail(err)
+				return
+			}
 			if err := rm.syncTo(math.MaxInt64); err != nil {
 				rm.fail(err)
 				return
@@ -487,6 +506,9 @@ func (rm *Room) update(u seatUpdate) bool {
 // handleJoin adds a client (run's goroutine).
 func (rm *Room) handleJoin(r *joinRequest) error {
 	c, h := r.c, r.info
+	if _, ok := rm.revoked[c.token]; ok && c.readonly {
+		return errShareGone
+	}
 	if !c.readonly {
 		rm.noteSeq(c.session, r.known)
 	}
@@ -505,13 +527,40 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		rm.dropGhosts(sessionHash(c.session), "")
 	}
 	var catchup [][]byte
-	if h.HasRev && h.Rev < rm.histBase && rm.rev-h.Rev > maxCatchup {
-		h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+	if h.HasRev && h.Rev < rm.histBase {
+		ok, err := rm.extendBack(h.Rev)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			h.HasRev = false // too far behind: a full text is cheaper than the catch-up
+		}
+	}
+	if h.HasRev && h.HasFP {
+		// The client's revision h.Rev must be the note's: after a store
+		// lost acknowledged revisions, new edits reuse their numbers, and a
+		// catch-up on another history cannot apply (or applies to the
+		// wrong text). A client whose text differs, or that cannot be
+		// checked, gets the full text and merges its pending edits into it.
+		if text, ok := rm.textAt(h.Rev); !ok || protocol.FingerprintOf(text) != h.FP {
+			h.HasRev = false
+		}
 	}
 	if h.HasRev {
 		entries, err := rm.since(h.Rev)
 		if err != nil {
 			return err
+		}
+		// A catch-up larger than what may wait for one client would
+		// sit in its queue past the send limit (a viewer that never reads
+		// held it all): the full text is sent instead, and the client
+		// merges its pending edits into it.
+		size := 0
+		for _, e := range entries {
+			size += len(e.opJSON) + catchupOverhead
+		}
+		if size > rm.cfg.CatchupBytes {
+			h.HasRev, entries = false, nil
 		}
 		for i, e := range entries {
 			rev := h.Rev + 1 + scribe.Revision(i)
@@ -629,29 +678,80 @@ func (rm *Room) broadcast(msg []byte, skip *Seat) {
 	}
 }
 
-// since returns the committed changes after rev, up to the head, from memory
-// when it holds them and from the store otherwise.
+// since returns the committed changes after rev, up to the head, from
+// memory. Callers make sure rev is not older than the history kept
+// (histBase): no op and no join reads the store for it (extendBack is the
+// one place that does, once per room for a range).
 func (rm *Room) since(rev scribe.Revision) ([]histEntry, error) {
+	if rev < rm.histBase || rev > rm.rev {
+		return nil, fmt.Errorf("history: revision %d is outside %d..%d", rev, rm.histBase, rm.rev)
+	}
+	return rm.hist[rev-rm.histBase:], nil
+}
+
+// extendBack makes the history in memory reach back to revision rev (so
+// that a client reconnecting with rev gets a catch-up), reading the changes
+// before histBase from the store newest first, in chunks, as long as they
+// fit the history's byte budget and maxCatchup. It reports whether the
+// history now reaches rev. What it read stays in memory, and a range that
+// did not fit is never read again (histFloor): however many clients come
+// with old revisions, the store is read at most about one history budget's
+// worth per room. Ops never call it: an op based on a revision older than
+// the history closes its connection (prepare).
+func (rm *Room) extendBack(rev scribe.Revision) (bool, error) {
 	if rev >= rm.histBase {
-		return rm.hist[rev-rm.histBase:], nil
+		return true, nil
 	}
-	changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rev, rm.histBase)
-	if err != nil {
-		return nil, fmt.Errorf("read history: %w", err)
+	if rev < rm.histFloor || rm.rev-rev > maxCatchup {
+		return false, nil
 	}
-	if len(changes) != int(rm.histBase-rev) {
-		return nil, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), rev+1, rm.histBase)
-	}
-	out := make([]histEntry, 0, len(changes)+len(rm.hist))
-	for _, ch := range changes {
-		op, err := ot.ParseJSON(ch.Op)
+	var older [][]histEntry // chunks read, newest first
+	size := rm.histSize
+	lo := rm.histBase // the history (with what was read) reaches back to lo
+	fits := true
+	for lo > rev && fits {
+		from := max(rev, lo-readBackChunk, rm.histFloor)
+		changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, from, lo)
 		if err != nil {
-			return nil, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
+			return false, fmt.Errorf("read history: %w", err)
 		}
-		// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
-		out = append(out, histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq})
+		if len(changes) != int(lo-from) {
+			return false, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), from+1, lo)
+		}
+		chunk := make([]histEntry, len(changes))
+		n := 0 // entries at the chunk's end that fit
+		for i := len(changes) - 1; i >= 0; i-- {
+			ch := changes[i]
+			op, err := ot.ParseJSON(ch.Op)
+			if err != nil {
+				return false, fmt.Errorf("read history: revision %d: %w", ch.Revision, err)
+			}
+			// The canonical form, as in memory: protocol.EncodeOp relays it unchecked.
+			e := histEntry{op: op, opJSON: json.RawMessage(op.String()), session: ch.Session, seq: ch.Seq}
+			if size+entrySize(e) > rm.histMax() {
+				fits = false
+				break
+			}
+			size += entrySize(e)
+			chunk[i] = e
+			n++
+		}
+		older = append(older, chunk[len(chunk)-n:])
+		lo -= scribe.Revision(n)
 	}
-	return append(out, rm.hist...), nil
+	if !fits {
+		rm.histFloor = lo
+	}
+	if lo == rm.histBase {
+		return false, nil
+	}
+	hist := make([]histEntry, 0, int(rm.histBase-lo)+len(rm.hist))
+	for i := len(older) - 1; i >= 0; i-- {
+		hist = append(hist, older[i]...)
+	}
+	rm.hist = append(hist, rm.hist...)
+	rm.histBase, rm.histSize = lo, size
+	return lo <= rev, nil
 }
 
 // noteSeq records that session committed seq at rev, if that is news.
@@ -673,13 +773,13 @@ func (rm *Room) push(e histEntry) {
 	rm.hist = append(rm.hist, e)
 	rm.histSize += entrySize(e)
 	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
-	if len(rm.hist) > 2*historyKeep || rm.histSize > historyMaxBytes {
+	if len(rm.hist) > 2*historyKeep || rm.histSize > rm.histMax() {
 		drop := max(len(rm.hist)-historyKeep, 0)
 		size := rm.histSize
 		for i := range drop {
 			size -= entrySize(rm.hist[i])
 		}
-		for drop < len(rm.hist)-1 && size > historyMaxBytes/2 {
+		for drop < len(rm.hist)-1 && size > rm.histMax()/2 {
 			size -= entrySize(rm.hist[drop])
 			drop++
 		}
@@ -689,9 +789,47 @@ func (rm *Room) push(e histEntry) {
 	}
 }
 
+// textAt returns the note's text at revision rev, undoing the history in
+// memory from the head; false when it cannot (rev is older than the
+// history whose inverses are kept). It costs a copy of the text and the
+// changes since rev: what a full-text welcome costs anyway.
+func (rm *Room) textAt(rev scribe.Revision) (string, bool) {
+	if rev == rm.rev {
+		return rm.doc.String(), true
+	}
+	if rev < rm.histBase || rev > rm.rev {
+		return "", false
+	}
+	entries := rm.hist[rev-rm.histBase:]
+	for _, e := range entries {
+		if !e.hasInv {
+			return "", false
+		}
+	}
+	d, err := ot.NewDocument(rm.doc.String())
+	if err != nil {
+		return "", false
+	}
+	for i := len(entries) - 1; i >= 0; i-- {
+		if err := d.Apply(entries[i].inv); err != nil {
+			return "", false
+		}
+	}
+	return d.String(), true
+}
+
+// histMax is the history's byte budget.
+func (rm *Room) histMax() int {
+	if rm.cfg.histMaxBytes > 0 {
+		return rm.cfg.histMaxBytes
+	}
+	return historyMaxBytes
+}
+
 // entrySize is about what a history entry holds in memory: the op's JSON,
-// and its inserts once more in the parsed op.
-func entrySize(e histEntry) int { return 2*len(e.opJSON) + 64 }
+// its inserts once more in the parsed op, and the text its inverse holds
+// (what it deleted).
+func entrySize(e histEntry) int { return 2*len(e.opJSON) + 3*e.inv.InsertedLen() + 64 }
 
 // applyRemote applies a change committed elsewhere (another node) as the
 // next revision and forwards it to the local clients.
@@ -700,11 +838,15 @@ func (rm *Room) applyRemote(ch scribe.Change) error {
 	if err != nil {
 		return fmt.Errorf("revision %d: stored operation: %w", ch.Revision, err)
 	}
-	if err := rm.doc.Apply(op); err != nil {
+	inv, err := rm.doc.Invert(op)
+	if err == nil {
+		err = rm.doc.Apply(op)
+	}
+	if err != nil {
 		return fmt.Errorf("revision %d: %w", ch.Revision, err)
 	}
 	opJSON := json.RawMessage(op.String())
-	rm.push(histEntry{op: op, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
+	rm.push(histEntry{op: op, inv: inv, hasInv: true, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	rm.cfg.Metrics.RemoteOp()
 	rm.broadcastOp(protocol.EncodeOp(rm.rev, opJSON, rm.clientFor(ch.Session), nil), ch.Session, ch.Seq, rm.rev, nil)
 	return nil
@@ -787,6 +929,55 @@ func (rm *Room) syncTo(to scribe.Revision) error {
 		if err := rm.applyRemote(ch); err != nil {
 			return fmt.Errorf("catch up: %w", err)
 		}
+	}
+	return nil
+}
+
+// verify checks, on each resync tick, that the store still holds this
+// node's history: a store that lost acknowledged revisions (Redis with
+// appendfsync everysec after a power cut, or a failover) has a head behind
+// this node's, or reuses their numbers for other changes. The head and
+// the change at this node's head are compared on every tick (two small
+// reads); once the note has been quiet for a tick, the whole text at the
+// head is compared once, which catches a history that differs further
+// back. A difference ends the room (an error): its members reconnect to a
+// room loaded afresh from the store, and a client whose revision is not
+// the note's gets the full text (its hello's fingerprint differs, or its
+// revision is ahead of the head).
+func (rm *Room) verify() error {
+	quiet := rm.rev == rm.tickRev
+	rm.tickRev = rm.rev
+	n, err := rm.cfg.Store.GetNote(rm.ctx, rm.id)
+	if err != nil {
+		return fmt.Errorf("verify: %w", err)
+	}
+	if n.Revision < rm.rev {
+		return fmt.Errorf("verify: the store's head is revision %d, behind this node's %d: it lost revisions; reloading", n.Revision, rm.rev)
+	}
+	if rm.rev > rm.histBase {
+		chs, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rm.rev-1, rm.rev)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		last := rm.hist[len(rm.hist)-1]
+		same := len(chs) == 1 && chs[0].Session == last.session && chs[0].Seq == last.seq
+		if same {
+			op, err := ot.ParseJSON(chs[0].Op)
+			same = err == nil && op.String() == string(last.opJSON)
+		}
+		if !same {
+			return fmt.Errorf("verify: the store's revision %d differs from this node's: it lost revisions and reused the number; reloading", rm.rev)
+		}
+	}
+	if quiet && n.Revision == rm.rev && rm.verifiedRev != rm.rev {
+		d, err := rm.cfg.Store.LoadNote(rm.ctx, rm.id)
+		if err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+		if d.Revision == rm.rev && d.Text != rm.doc.String() {
+			return fmt.Errorf("verify: the store's text at revision %d differs from this node's; reloading", rm.rev)
+		}
+		rm.verifiedRev = rm.rev
 	}
 	return nil
 }
@@ -899,7 +1090,7 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		// that): record them, ack their senders, and fan them out.
 		rm.rev = base
 		for i, p := range accepted {
-			rm.push(histEntry{op: p.op, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
+			rm.push(histEntry{op: p.op, inv: p.inv, hasInv: true, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
 		}
 		for i, p := range accepted {
 			rev := base + 1 + scribe.Revision(i)
@@ -926,14 +1117,19 @@ func (rm *Room) commit(batch []*submission) (err error) {
 // doneSub is a submission answered without a new commit: a resend (ack with
 // its old revision) or a refusal.
 type doneSub struct {
-	sub  *submission
-	rev  scribe.Revision
-	err  error
-	twin bool // a duplicate of an op accepted in the same batch
+	sub     *submission
+	rev     scribe.Revision
+	err     error
+	twin    bool // a duplicate of an op accepted in the same batch
+	dropped bool // not answered: its connection is closed, and it resends after reconnecting
 }
 
 func (rm *Room) finish(done []doneSub) {
 	for _, d := range done {
+		if d.dropped {
+			d.sub.answered = true
+			continue
+		}
 		if d.err != nil {
 			rm.failSub(d.sub, d.err)
 		} else {
@@ -1012,9 +1208,17 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			done = append(done, doneSub{sub: sub, err: invalid("Revision %d is ahead of the note (at revision %d); reload.", sub.rev, head)})
 			continue
 		}
-		if head-sub.rev > maxCatchup && sub.rev < rm.histBase {
-			// Transforming over that much history would stall the room.
-			done = append(done, doneSub{sub: sub, err: invalid("The edit is based on revision %d, more than %d revisions behind the note; reload.", sub.rev, maxCatchup)})
+		if sub.rev < rm.histBase {
+			// Older than the history in memory: transforming it would read
+			// and parse history from the store, per op (a flood of such
+			// ops stalled a note). The connection is closed as too slow
+			// instead; the client reconnects with its revision, gets a
+			// catch-up or the full text (extendBack decides, once per
+			// room), merges its pending edits and resends them.
+			if sub.c != nil {
+				sub.c.m.Close(protocol.CloseTooSlow, protocol.CloseReasonSlow, true)
+			}
+			done = append(done, doneSub{sub: sub, dropped: true})
 			continue
 		}
 		if seq, ok := inBatch[sub.session]; ok && sub.seq <= seq {
@@ -1142,6 +1346,9 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 				return sub.rev + 1 + scribe.Revision(i), nil
 			}
 		}
+	}
+	if last.seq >= protocol.MaxSeq {
+		return 0, invalid("Sequence number %d was already used in this session, which has used its last sequence number (%d); start a new session.", sub.seq, protocol.MaxSeq)
 	}
 	return 0, invalid("Sequence number %d was already used in this session; the next is %d.", sub.seq, last.seq+1)
 }

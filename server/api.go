@@ -294,14 +294,14 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
 		return
 	}
-	random := "api-" + randomString(22)
+	random := scribe.APISession(randomString(22))
 	session := random
 	if key := r.Header.Get("Idempotency-Key"); key != "" {
-		if !scribe.ValidSession(key) || len(key) > scribe.MaxSessionLen-4 {
-			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", scribe.MinSessionLen, scribe.MaxSessionLen-4))
+		if !scribe.ValidSession(key) || len(key) > scribe.MaxSessionLen-len(scribe.APISessionPrefix) {
+			s.writeError(w, r, invalid("Idempotency-Key must be %d to %d characters of A-Z, a-z, 0-9, '-' or '_'.", scribe.MinSessionLen, scribe.MaxSessionLen-len(scribe.APISessionPrefix)))
 			return
 		}
-		session = "api-" + key
+		session = scribe.APISession(key)
 	}
 	rev, err := s.appendText(r.Context(), id, session, req.Text, author, session != random)
 	if err != nil {

@@ -161,7 +161,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
 	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
 		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token, ColorKey: person(r).Email,
-		HasRev: hello.HasRev, Rev: hello.Rev,
+		HasRev: hello.HasRev, Rev: hello.Rev, FP: hello.FP, HasFP: hello.HasFP,
 	})
 	cancel()
 	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
@@ -210,6 +210,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 // readHello reads frames until a valid hello, answering anything else with
 // an error. It reports false when the connection should end.
 func (c *client) readHello(errs *tokenBucket) (protocol.Hello, bool) {
+	// This replaces the read deadline the HTTP server set for the upgrade
+	// request (ReadTimeout), which a hijacked connection keeps: a live
+	// websocket is never cut by it.
 	deadline := time.Now().Add(helloWait)
 	for {
 		_ = c.conn.SetReadDeadline(deadline)

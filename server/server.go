@@ -41,7 +41,9 @@ import (
 // its default.
 type Limits struct {
 	// MaxMessageBytes bounds one websocket frame from a client and the body of
-	// an API request (default 256 KiB).
+	// an API request (default room.MessageBytesFor(MaxNoteBytes), 2 MiB +
+	// 64 KiB for the default note limit: an edit that fills a note fits in
+	// one message).
 	MaxMessageBytes int
 	// MaxNoteBytes bounds a note's text, in UTF-8 bytes (default 1 MiB). An
 	// edit that would grow a note beyond it is refused; edits that shrink it
@@ -66,11 +68,11 @@ const (
 )
 
 func (l Limits) withDefaults() Limits {
-	if l.MaxMessageBytes <= 0 {
-		l.MaxMessageBytes = DefaultMaxMessageBytes
-	}
 	if l.MaxNoteBytes <= 0 {
 		l.MaxNoteBytes = DefaultMaxNoteBytes
+	}
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = room.MessageBytesFor(l.MaxNoteBytes)
 	}
 	if l.OpsPerSecond <= 0 {
 		l.OpsPerSecond = DefaultOpsPerSecond
@@ -198,6 +200,8 @@ func New(cfg Config) (*Server, error) {
 		Limits:  s.limits.wire(),
 		NodeID:  "n_" + randomString(8),
 		Timing:  cfg.Timing,
+		// A catch-up waits in the client's queue like everything else.
+		CatchupBytes: s.limits.SendQueueBytes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -36,6 +36,7 @@ type serveConfig struct {
 	debugAddr    string
 	limits       server.Limits
 	render       markdown.Options
+	httpLimits   server.HTTPLimits
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 	metricsAddr  string
 	auth         authFlags
@@ -122,7 +123,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
 	fs.StringVar(&c.debugAddr, "debug-addr", "", "serve Go's /debug/pprof profiles on this separate address, e.g. 127.0.0.1:6060 (default: off; never expose it publicly)")
-	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", server.DefaultMaxMessageBytes, "largest websocket message or API request body, in bytes")
+	fs.IntVar(&c.limits.MaxMessageBytes, "max-message-bytes", 0, "largest websocket message or API request body, in bytes (default 2 × --max-note-bytes + 64 KiB: an edit that fills a note fits in one message)")
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
@@ -135,6 +136,9 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.render.Concurrency, "render-concurrency", markdown.DefaultConcurrency, "markdown renders that may run at once")
 	fs.DurationVar(&c.render.Wait, "render-wait", markdown.DefaultWait, "time a render waits for a free slot before the page shows the note as plain text")
 	fs.IntVar(&c.render.CacheBytes, "render-cache-bytes", markdown.DefaultCacheBytes, "bytes of rendered HTML kept in memory")
+	fs.DurationVar(&c.httpLimits.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time a request's headers may take to arrive")
+	fs.DurationVar(&c.httpLimits.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time a whole request, body included, may take to arrive (websockets set their own deadlines once upgraded)")
+	fs.IntVar(&c.httpLimits.MaxConnsPerPeer, "max-conns-per-peer", server.DefaultMaxConnsPerPeer, "connections one IP address may hold open at once, loopback included (-1: no cap, e.g. behind a reverse proxy)")
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
@@ -256,11 +260,11 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	httpSrv := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		Handler:     srv.Handler(),
+		IdleTimeout: 2 * time.Minute,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	ln = server.ConfigureHTTP(httpSrv, ln, cfg.httpLimits)
 	errc := make(chan error, 1)
 	go func() { errc <- httpSrv.Serve(ln) }()
 	if cfg.debugAddr != "" {

@@ -584,7 +584,8 @@ test('a paste larger than one websocket message arrives whole, once', async () =
   try {
     await openEditor(ada.page, note.id)
     await openEditor(grace.page, note.id)
-    // About 600 KB of UTF-8: more than twice the server's 256 KB message limit.
+    // About 600 KB of UTF-8: more than twice the old 256 KB message limit;
+    // the default limit now fits an edit that fills a note.
     const paste = await ada.page.evaluate(() => {
       const text = 'Line of pasted minutes, café ✅ 😀\n'.repeat(15000)
       const view = window.scribe.view
@@ -597,10 +598,30 @@ test('a paste larger than one websocket message arrives whole, once', async () =
     assert.equal(server, '# Big paste\n\n' + paste)
     assert.equal(await editorText(grace.page), server)
     const ops = await ada.page.evaluate(() => window.scribe.client.seq)
-    assert.ok(ops >= 3, `sent as ${ops} ops`)
+    assert.equal(ops, 1, `one paste is one op, sent as ${ops}`)
   } finally {
     await ada.context.close()
     await grace.context.close()
+  }
+})
+
+test('a paste that would make the note larger than its limit is refused whole, naming the limit', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Too big', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await openEditor(ada.page, note.id)
+    const before = await editorText(ada.page)
+    await ada.page.evaluate(() => {
+      const text = 'line of a very large paste\n'.repeat(41000) // 1.1 MB; the limit is 1 MiB
+      const view = window.scribe.view
+      view.dispatch({ changes: { from: view.state.doc.length, insert: text }, userEvent: 'input.paste' })
+    })
+    assert.equal(await editorText(ada.page), before, 'part of the paste was applied')
+    assert.match(await ada.page.textContent('#notice'), /1048576/)
+    assert.equal(await ada.page.evaluate(() => window.scribe.client.seq), 0, 'an op was sent')
+    assert.equal(await noteText(srv.url, note.id), before)
+  } finally {
+    await ada.context.close()
   }
 })
 

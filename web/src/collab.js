@@ -114,7 +114,7 @@ export class CollabClient {
     this.dead = false
     /** @type {Map<number, Op>} the op that produced each recent revision */
     this.history = new Map()
-    this.limits = { maxMessageBytes: 262144, maxNoteBytes: 1048576, opsPerSecond: 60 }
+    this.limits = { maxMessageBytes: 2162688, maxNoteBytes: 1048576, opsPerSecond: 60 }
 
     /** @type {Selection|undefined} the local selection, in editor coordinates */
     this.selection = undefined
@@ -143,7 +143,14 @@ export class CollabClient {
   hello () {
     /** @type {ClientMessage} */
     const msg = { type: 'hello', protocol: 1, session: this.session, name: this.name }
-    if (this.synced && !this.fresh) msg.rev = this.rev
+    if (this.synced && !this.fresh) {
+      // The fingerprint of our text at rev: the server sends the full text
+      // when its own differs (it lost revisions and reused their numbers).
+      const fp = fingerprint(this.serverText)
+      msg.rev = this.rev
+      msg.len = fp.len
+      msg.hash = fp.hash
+    }
     return msg
   }
 
@@ -216,6 +223,25 @@ export class CollabClient {
     }
     this.flush()
     this.changed()
+  }
+
+  /**
+   * Whether the editor may apply a local edit: one that would make the note
+   * larger than limits.maxNoteBytes (UTF-8 bytes, as the server counts) is
+   * refused whole, before any of it is applied or sent, so that one user
+   * action is one edit. Edits that shrink the note are always allowed.
+   * @param {Op} op the edit, based on `text`
+   * @returns {string|null} null, or why it is refused (naming the limit)
+   */
+  refusal (op) {
+    const max = this.limits.maxNoteBytes
+    let grow = 0 // UTF-8 bytes inserted: at least the growth
+    for (const c of op) if (typeof c === 'string') grow += utf8Length(c)
+    if (grow === 0 || this.doc.length * 3 + grow <= max) return null // a UTF-16 unit is at most 3 UTF-8 bytes
+    const before = utf8Length(this.text)
+    const after = utf8Length(applyToText(this.doc, op).toString())
+    if (after <= before || after <= max) return null
+    return `This edit would make the note ${after} bytes long, over its limit of ${max} bytes: nothing of it was applied.`
   }
 
   /**
@@ -484,11 +510,17 @@ export class CollabClient {
       }
       return
     }
-    // Keep each message under maxMessageBytes: a big paste goes out as
-    // several ops. JSON spends at most 6 bytes per UTF-16 unit ("\uXXXX").
+    // One user action is one op: the server's default maxMessageBytes fits
+    // an edit that fills a note. Only an op whose message would not fit
+    // (a server with a smaller limit) goes out as several ops, which are
+    // not atomic. JSON spends at most 6 bytes per UTF-16 unit ("\uXXXX"):
+    // below that bound nothing is measured; above it, the message is.
     const overhead = Math.min(4096, Math.floor(this.limits.maxMessageBytes / 4)) // rev, seq, sel, retains
     const maxInsert = Math.max(2, Math.floor((this.limits.maxMessageBytes - overhead) / 6))
-    const parts = ot.splitOp(this.buffer.op, maxInsert)
+    let inserted = 0
+    for (const c of this.buffer.op) if (typeof c === 'string') inserted += c.length
+    const fits = inserted <= maxInsert || utf8Length(JSON.stringify(this.buffer.op)) + overhead <= this.limits.maxMessageBytes
+    const parts = fits ? null : ot.splitOp(this.buffer.op, maxInsert)
     if (parts) {
       // The count stays with the rest, so "saved" shows only when all of it is.
       this.inflight = { op: parts[0], seq: ++this.seq, count: 0 }
@@ -635,6 +667,37 @@ export class CollabClient {
  * It lives in memory only, for the life of the page: a new page load must
  * start a new session, since its seq starts again at 1.
  */
+/**
+ * fingerprint identifies a text at a revision (docs/protocol.md): its length
+ * in UTF-16 code units and the FNV-1a 32 hash of its UTF-8 bytes, as the
+ * server's protocol.FingerprintOf computes them.
+ * @param {string} s
+ * @returns {{len: number, hash: number}}
+ */
+export function fingerprint (s) {
+  let h = 0x811c9dc5
+  for (const b of new TextEncoder().encode(s)) {
+    h ^= b
+    h = Math.imul(h, 0x01000193)
+  }
+  return { len: s.length, hash: h >>> 0 }
+}
+
+/**
+ * utf8Length is the UTF-8 length of s, without encoding it.
+ * @param {string} s
+ */
+export function utf8Length (s) {
+  let n = 0
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 0x80) n += 1
+    else if (c < 0x800) n += 2
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) { n += 4; i++ } else n += 3
+  }
+  return n
+}
+
 export function newSessionID () {
   const b = new Uint8Array(16)
   globalThis.crypto.getRandomValues(b)

@@ -102,6 +102,16 @@ export function startEditor (root) {
         placeholder('Start typing markdown…'),
         peersField,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
+        // One user action is one edit: a paste (or any edit) that would make
+        // the note larger than the server's limit is refused whole, here,
+        // before any of it is applied.
+        EditorState.transactionFilter.of(tr => {
+          if (!tr.docChanged || tr.annotation(remoteChange) || !client.synced) return tr
+          const why = client.refusal(changesToOp(tr.changes, tr.startState.doc.length))
+          if (!why) return tr
+          showNotice(why, 'error')
+          return []
+        }),
         EditorView.updateListener.of(update => {
           if (update.docChanged) previewChanged()
           for (const tr of update.transactions) {

@@ -92,7 +92,7 @@ test('reconnect: an op the server never got is resent once with the same seq', (
   c.localChange([1, 'y']) // typing never stops
   assert.equal(c.pending, 2)
   c.connected()
-  assert.deepEqual(log.sent.at(-1), { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0 })
+  assert.deepEqual(log.sent.at(-1), { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0, len: 0, hash: 0x811c9dc5 }) // the fingerprint of ''
   c.receive([{ type: 'welcome', protocol: 1, client: 'c_me2', rev: 1, catchup: true, lastSeq: 0, peers: [] },
     { type: 'op', rev: 1, op: ['Z'], client: 'c_other' }])
   const ops = log.sent.filter(m => m.type === 'op')
@@ -519,4 +519,27 @@ test('a paste larger than a message goes out as several ops, each under maxMessa
   assert.equal(c.pending, 0)
   assert.equal(c.serverText, 'a' + paste + 'b')
   assert.ok(log.sent.filter(m => m.type === 'op').length >= 4)
+})
+
+test('an edit that would grow the note past maxNoteBytes is refused whole, naming the limit', () => {
+  const { c, log } = recorder()
+  welcome(c, 'ab', 1, { limits: { opsPerSecond: 1e6, maxMessageBytes: 2 * 1048576 + 65536, maxNoteBytes: 1048576 } })
+  const paste = 'line of a very large paste é\n'.repeat(40000) // 1.2 MB of UTF-8
+  const why = c.refusal([1, paste, 1])
+  assert.ok(why && why.includes('1048576'), why)
+  assert.equal(c.refusal([1, 'small', 1]), null)
+  assert.equal(log.sent.filter(m => m.type === 'op').length, 0, 'nothing was sent')
+  assert.equal(c.text, 'ab')
+  // Near the limit: a UTF-8 count, not UTF-16 units, decides.
+  const { c: c2 } = recorder()
+  welcome(c2, 'é'.repeat(500), 1, { limits: { opsPerSecond: 1e6, maxNoteBytes: 1003 } })
+  assert.equal(c2.refusal([500, 'é']), null) // 1002 bytes
+  assert.ok(c2.refusal([500, 'éé'])) // 1004 bytes
+  assert.equal(c2.refusal([-1, 499, 'éé']), null, 'an edit that does not grow the note is allowed')
+})
+
+test('fingerprint: UTF-16 length and FNV-1a 32 of the UTF-8 bytes, as the server computes it', async () => {
+  const { fingerprint } = await import('../src/collab.js')
+  assert.deepEqual(fingerprint(''), { len: 0, hash: 0x811c9dc5 })
+  assert.deepEqual(fingerprint('a😀é'), { len: 4, hash: 3334198925 }) // protocol.TestFingerprint has the same vector
 })

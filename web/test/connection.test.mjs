@@ -137,7 +137,7 @@ test('heartbeat: no answer within 10 s of a ping closes the socket and reconnect
     assert.equal(FakeSocket.all.length, 2, 'no new connection was made')
     const next = FakeSocket.all[1]
     next.accept()
-    assert.deepEqual(next.sent[0], { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0 })
+    assert.deepEqual(next.sent[0], { type: 'hello', protocol: 1, session: 'session_test_1', name: 'Ada', rev: 0, len: 2, hash: 0x683af69a }) // with the fingerprint of 'hi'
     next.deliver({ ...welcome, client: 'c_2', catchup: true, text: undefined })
     assert.equal(client.status, 'connected')
     assert.equal(next.pings().length, 0, 'pinged a connection that just spoke')
