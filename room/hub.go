@@ -191,7 +191,7 @@ func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (
 			}
 			known = seqRev{seq, rev}
 		}
-		c := &Seat{room: rm, m: m, id: info.Client, session: info.Session, readonly: info.ReadOnly, token: info.Token, name: info.Name, email: info.Email}
+		c := &Seat{room: rm, m: m, id: info.Client, session: info.Session, readonly: info.ReadOnly, token: info.Token, name: info.Name, email: info.Email, person: personKey(info.ColorKey)}
 		if info.ReadOnly {
 			c.session = "" // a viewer commits nothing; its session id is not kept
 		}

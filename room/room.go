@@ -127,7 +127,8 @@ type Seat struct {
 	readonly bool
 	token    scribe.Token
 
-	email string // known from sign-in, recorded with changes; never sent
+	email  string // known from sign-in, recorded with changes; never sent
+	person string // the member's person key (personKey of Info.ColorKey); "" for guests
 
 	// Owned by the room's goroutine.
 	name     string
@@ -532,7 +533,7 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 	}
 	w := protocol.Welcome{
 		Client: c.id, Rev: rm.rev,
-		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color,
+		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color, Person: c.person,
 		Peers:  rm.peers(c),
 		Limits: rm.cfg.Limits,
 	}
