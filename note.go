@@ -138,6 +138,11 @@ type Change struct {
 	Seq     uint64 `json:"seq"`
 	// Author is the display name of the person who submitted it.
 	Author string `json:"author,omitempty"`
+	// Email is the author's email when it is known from sign-in (a member,
+	// or a member's API token); empty for guests and in local mode. Export
+	// names only these people in Co-authored-by: trailers. It is never sent
+	// to clients.
+	Email string `json:"email,omitempty"`
 	// Time is when the change was committed.
 	Time time.Time `json:"time"`
 }

@@ -144,25 +144,35 @@ func TestHosts(t *testing.T) {
 	for _, tc := range []struct {
 		host, origin string
 		want         int
+		site         string // Sec-Fetch-Site
 	}{
-		{"notes.example.com", "https://notes.example.com", 200},
-		{"notes.example.com:443", "", 200},
-		{"localhost:8080", "http://localhost:8080", 200},
-		{"[::1]:8080", "http://127.0.0.1:8080", 200},
-		{"scribe.internal", "https://scribe.internal:8443", 200},
-		{"10.0.0.5:80", "", 200},
+		{"notes.example.com", "https://notes.example.com", 200, ""},
+		{"notes.example.com:443", "", 200, ""},
+		{"localhost:8080", "http://localhost:8080", 200, ""},
+		{"[::1]:8080", "http://127.0.0.1:8080", 200, ""},
+		{"scribe.internal", "https://scribe.internal:8443", 200, ""},
+		{"10.0.0.5:80", "", 200, ""},
 		// DNS rebinding: the attacker's name in Host and a matching Origin.
-		{"attacker.example", "http://attacker.example", http.StatusMisdirectedRequest},
-		{"attacker.example:8080", "http://attacker.example:8080", http.StatusMisdirectedRequest},
-		{"", "", http.StatusMisdirectedRequest},
+		{"attacker.example", "http://attacker.example", http.StatusMisdirectedRequest, ""},
+		{"attacker.example:8080", "http://attacker.example:8080", http.StatusMisdirectedRequest, ""},
+		{"", "", http.StatusMisdirectedRequest, ""},
 		// A good Host with a foreign Origin: the Host passes, the Origin does not.
-		{"notes.example.com", "https://attacker.example", http.StatusForbidden},
-		{"notes.example.com", "null", http.StatusForbidden},
-		{"notes.example.com", "file://notes.example.com", http.StatusForbidden},
+		{"notes.example.com", "https://attacker.example", http.StatusForbidden, ""},
+		{"notes.example.com", "null", http.StatusForbidden, ""},
+		{"notes.example.com", "file://notes.example.com", http.StatusForbidden, ""},
+		// Origin: null is the browser's own same-origin form POST under
+		// Referrer-Policy: no-referrer only when Sec-Fetch-Site says so.
+		{"notes.example.com", "null", 200, "same-origin"},
+		{"notes.example.com", "null", http.StatusForbidden, "cross-site"},
+		{"notes.example.com", "null", http.StatusForbidden, "same-site"},
+		{"notes.example.com", "https://attacker.example", http.StatusForbidden, "same-origin"},
 	} {
 		r := request("203.0.113.1:1", tc.host)
 		if tc.origin != "" {
 			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.site != "" {
+			r.Header.Set("Sec-Fetch-Site", tc.site)
 		}
 		w := httptest.NewRecorder()
 		srv.ServeHTTP(w, r)

@@ -72,6 +72,13 @@ func (h *Hosts) Middleware(next http.Handler) http.Handler {
 // with Host: a DNS-rebinding page sends a matching pair of foreign names. A
 // request without Origin (not sent by a browser's script) passes; the
 // websocket upgrader and state-changing API routes use this as their check.
+//
+// "Origin: null" passes only with "Sec-Fetch-Site: same-origin": the pages'
+// Referrer-Policy is no-referrer, and with it browsers send Origin: null
+// on a same-origin form POST (the sign-out button). Sec-Fetch-Site is set
+// by the browser and cannot be set by a page's script; a foreign page's
+// form is "cross-site", a sandboxed frame's "null" origin is not
+// "same-origin".
 func (h *Hosts) OriginAllowed(r *http.Request) bool {
 	o := r.Header.Values("Origin")
 	if len(o) == 0 {
@@ -79,6 +86,9 @@ func (h *Hosts) OriginAllowed(r *http.Request) bool {
 	}
 	if len(o) > 1 {
 		return false
+	}
+	if o[0] == "null" {
+		return r.Header.Get("Sec-Fetch-Site") == "same-origin"
 	}
 	u, err := url.Parse(o[0])
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -20,57 +20,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/zitadel/oidc/v3/example/server/exampleop"
-	"github.com/zitadel/oidc/v3/example/server/storage"
-	"github.com/zitadel/oidc/v3/pkg/op"
-	"golang.org/x/text/language"
-
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
+	"github.com/scribe-notes/scribe/auth/authtest"
 )
 
-// users of the test OpenID Provider (zitadel's pkg/op with its example
-// storage): one username and password each.
-type users map[string]*storage.User
-
-func (u users) GetUserByID(id string) *storage.User { return u[id] }
-func (u users) GetUserByUsername(name string) *storage.User {
-	for _, x := range u {
-		if x.Username == name {
-			return x
-		}
+// users of the test OpenID Provider (authtest: zitadel's pkg/op with its
+// example storage): username = ID, password "pw-" + ID.
+func newUsers() []authtest.User {
+	mk := func(id, email, first, last string, verified bool) authtest.User {
+		return authtest.User{ID: id, Password: "pw-" + id, FirstName: first, LastName: last, Email: email, EmailVerified: verified}
 	}
-	return nil
-}
-func (u users) ExampleClientID() string { return storage.ServiceUserID }
-
-func newUsers() users {
-	mk := func(id, email, first, last string, verified bool) *storage.User {
-		return &storage.User{ID: id, Username: id, Password: "pw-" + id, FirstName: first, LastName: last,
-			Email: email, EmailVerified: verified, PreferredLanguage: language.English}
+	return []authtest.User{
+		mk("ada", "Ada@Example.com", "Ada", "Lovelace", true),
+		mk("eve", "eve@evil.example", "Eve", "Outsider", true),
+		mk("bob", "bob@example.com", "Bob", "Unverified", false),
+		mk("grace", "grace@partner.example", "Grace", "Hopper", true),
 	}
-	return users{
-		"ada":   mk("ada", "Ada@Example.com", "Ada", "Lovelace", true),
-		"eve":   mk("eve", "eve@evil.example", "Eve", "Outsider", true),
-		"bob":   mk("bob", "bob@example.com", "Bob", "Unverified", false),
-		"grace": mk("grace", "grace@partner.example", "Grace", "Hopper", true),
-	}
-}
-
-// opStorage makes the provider put the email and profile claims into the
-// ID token (Scribe reads them from there, as from Google, Keycloak, Entra).
-type opStorage struct{ *storage.Storage }
-
-type assertClaims struct{ op.Client }
-
-func (assertClaims) IDTokenUserinfoClaimsAssertion() bool { return true }
-
-func (s opStorage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
-	c, err := s.Storage.GetClientByClientID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return assertClaims{c}, nil
 }
 
 // pkceLog records what the provider received: the code challenge at the
@@ -115,9 +81,7 @@ func newWorld(t *testing.T, lifetime time.Duration) *world {
 	public := "http://" + appL.Addr().String()
 	issuer := "http://" + opL.Addr().String()
 
-	client := storage.WebClient("scribe", "client-secret", public+auth.CallbackPath)
-	st := opStorage{storage.NewStorageWithClients(newUsers(), map[string]*storage.Client{"scribe": client})}
-	provider := exampleop.SetupServer(issuer, st, nil, false)
+	provider := authtest.Handler(issuer, authtest.Client{ID: "scribe", Secret: "client-secret", RedirectURIs: []string{public + auth.CallbackPath}}, newUsers(), nil)
 	w.op = httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/auth": // the example's authorization endpoint

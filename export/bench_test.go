@@ -24,7 +24,7 @@ func benchRepo(b *testing.B, n int) *Exporter {
 			ID:        scribe.NoteID(fmt.Sprintf("existing%014d", i)),
 			Text:      fmt.Sprintf("# Standup %d\n\n## Decisions\n- Decision %d\n\n- [ ] Task @ada due 2026-12-01\n", i, i) + weeklyText,
 			CreatedAt: day.Add(time.Duration(i) * 24 * time.Hour),
-			Editors:   []string{"Ada", "Bob"},
+			Editors:   []Person{{Name: "Ada", Email: "ada@example.com"}, {Name: "Bob"}},
 		}
 		if _, err := e.Write(context.Background(), s, scribe.ExportRequest{Author: "Ada"}); err != nil {
 			b.Fatal(err)

@@ -274,9 +274,12 @@ type Snapshot struct {
 	Text      string // the note's markdown at Revision
 	Revision  scribe.Revision
 	CreatedAt time.Time // the meeting's date; zero means now
-	// Editors are the display names of everyone who edited, in order of
-	// first edit; duplicates and empty names are ignored.
-	Editors []string
+	// Editors are everyone who edited, in order of first edit: a name, and
+	// an email only when it is known from sign-in (scribe.Change.Email).
+	// Those with an email get Co-authored-by: trailers; the others are
+	// guests, named in the message body. Duplicates and empty names are
+	// ignored.
+	Editors []Person
 }
 
 // Export loads the note and its editors from the store and writes it with
@@ -298,8 +301,8 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 	}
 	// Everyone who edited, in order of first edit. The log is read in pages
 	// so a long history never sits in memory at once.
-	editors := make([]string, 0, 8)
-	seen := map[string]bool{}
+	editors := make([]Person, 0, 8)
+	seen := map[Person]bool{}
 	for from := scribe.Revision(0); from < doc.Revision; {
 		to := min(from+changesPage, doc.Revision)
 		changes, err := e.store.Changes(ctx, id, from, to)
@@ -310,9 +313,10 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 			break
 		}
 		for _, c := range changes {
-			if !seen[c.Author] {
-				seen[c.Author] = true
-				editors = append(editors, c.Author)
+			p := Person{Name: c.Author, Email: c.Email}
+			if !seen[p] {
+				seen[p] = true
+				editors = append(editors, p)
 			}
 		}
 		from = changes[len(changes)-1].Revision

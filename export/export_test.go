@@ -122,7 +122,13 @@ func weeklySnapshot(t *testing.T) Snapshot {
 		Text:      weeklyText,
 		Revision:  42,
 		CreatedAt: time.Date(2026, 11, 23, 23, 30, 0, 0, time.UTC), // Nov 24 in Berlin
-		Editors:   []string{"Ada Lovelace", "Linus", "", "ada lovelace", "José Müller", "Eve <evil@x>\nSigned-off-by: Mallory"},
+		// Members (an email from sign-in) and guests (a name only), with
+		// an empty name, a repeat, a bad email and a forged trailer.
+		Editors: []Person{
+			{Name: "Ada Lovelace", Email: "ada@example.com"}, {Name: "Linus", Email: "linus@example.com"}, {Name: ""},
+			{Name: "ada lovelace"}, {Name: "José Müller"}, {Name: "Grace", Email: "grace@example.com>\nSigned-off-by: x"},
+			{Name: "Eve <evil@x>\nSigned-off-by: Mallory"}, {Name: "Linus", Email: "linus@example.com"},
+		},
 	}
 }
 
@@ -169,11 +175,14 @@ func TestWriteFileAndCommit(t *testing.T) {
 		t.Errorf("commit date %q is not in Europe/Berlin", got)
 	}
 	trailers := runGit(t, repo, "log", "-1", "--format=%(trailers:key=Co-authored-by,valueonly)")
-	wantTrailers := "Linus <linus@users.noreply.scribe.invalid>\n" +
-		"José Müller <jose-muller@users.noreply.scribe.invalid>\n" +
-		"Eve evil@x Signed-off-by: Mallory <eve-evil-x-signed-off-by-mallory@users.noreply.scribe.invalid>"
+	// Trailers only for editors whose email is known from sign-in; guests
+	// (and an editor with a malformed email) are named in the body.
+	wantTrailers := "Linus <linus@example.com>"
 	if trailers != wantTrailers {
 		t.Errorf("Co-authored-by trailers:\n%s\nwant\n%s", trailers, wantTrailers)
+	}
+	if body := runGit(t, repo, "log", "-1", "--format=%B"); !strings.Contains(body, "\nGuest editors (names not verified): José Müller, Grace, Eve evil@x Signed-off-by: Mallory.\n") {
+		t.Errorf("guests are not named in the body:\n%s", body)
 	}
 	if got := runGit(t, repo, "log", "-1", "--format=%(trailers:key=Signed-off-by)"); got != "" {
 		t.Errorf("an editor's name forged a trailer: %q", got)
@@ -596,7 +605,7 @@ func TestFixedAuthor(t *testing.T) {
 		t.Errorf("author = %q", got)
 	}
 	msg := runGit(t, repo, "log", "-1", "--format=%B")
-	if !strings.Contains(msg, "Exported from Scribe by Grace Hopper") || !strings.Contains(msg, "Co-authored-by: Ada Lovelace <ada-lovelace@example.com>") {
+	if !strings.Contains(msg, "Exported from Scribe by Grace Hopper") || !strings.Contains(msg, "Co-authored-by: Ada Lovelace <ada@example.com>") {
 		t.Errorf("message:\n%s", msg)
 	}
 	if file := runGit(t, repo, "show", "HEAD:"+res.Path); strings.Contains(file, "url:") || strings.Contains(msg+file, "secret") {

@@ -25,6 +25,9 @@ func openBolt(t *testing.T) *bolt.Store {
 
 // typeAs appends text to the end of the note as one committed change by
 // author, the way the server commits a keystroke.
+// typeAs appends text as a member: author is their name, and their email
+// (known from sign-in) is theirs in lowercase at example.com; a name
+// starting with "guest " is a guest, with no email.
 func typeAs(t *testing.T, st scribe.Store, id scribe.NoteID, author, text string) {
 	t.Helper()
 	ctx := context.Background()
@@ -41,8 +44,12 @@ func typeAs(t *testing.T, st scribe.Store, id scribe.NoteID, author, text string
 	if err != nil {
 		t.Fatal(err)
 	}
+	email := strings.ToLower(author) + "@example.com"
+	if strings.HasPrefix(author, "guest ") {
+		email = ""
+	}
 	_, err = st.Append(ctx, id, doc.Revision, []scribe.Change{{
-		Op: raw, Session: "session-" + author, Seq: uint64(doc.Revision) + 1, Author: author,
+		Op: raw, Session: "session-" + author, Seq: uint64(doc.Revision) + 1, Author: author, Email: email,
 	}})
 	if err != nil {
 		t.Fatalf("append as %s: %v", author, err)
@@ -84,7 +91,7 @@ func TestExportFromStore(t *testing.T) {
 		t.Errorf("author = %q", got)
 	}
 	trailers := runGit(t, repo, "log", "-1", "--format=%(trailers:key=Co-authored-by,valueonly)")
-	if trailers != "Carol <carol@users.noreply.scribe.invalid>\nDan <dan@users.noreply.scribe.invalid>" {
+	if trailers != "Carol <carol@example.com>\nDan <dan@example.com>" {
 		t.Errorf("trailers = %q", trailers)
 	}
 	file := runGit(t, repo, "show", "HEAD:"+res.Path)

@@ -73,7 +73,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	if e.cfg.OmitURL {
 		url = ""
 	}
-	editors := people(s.Editors, e.cfg.EmailDomain)
+	editors := people(s.Editors)
 	attendees := mergeNames(sum.Attendees, editors)
 	fm := frontMatter{
 		Title:       title,
@@ -156,9 +156,17 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	if e.cfg.AuthorName != "" {
 		author.Name, author.Email = e.cfg.AuthorName, e.cfg.AuthorEmail
 	}
+	// Co-authored-by: only for editors whose email is known from sign-in;
+	// guests gave a name nobody checked, and are named in the body.
 	var coauthors []Person
+	var guests []string
 	for _, p := range editors {
-		if !strings.EqualFold(p.Name, author.Name) {
+		switch {
+		case p.Email == "":
+			if !strings.EqualFold(p.Name, by.Name) {
+				guests = append(guests, p.Name)
+			}
+		case !strings.EqualFold(p.Email, author.Email) && !strings.EqualFold(p.Email, by.Email) && !strings.EqualFold(p.Name, by.Name):
 			coauthors = append(coauthors, p)
 		}
 	}
@@ -168,7 +176,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	}
 	msg := commitMessage(messageInput{
 		Title: title, Date: date, By: by.Name, Revision: s.Revision, PrevRevision: prevRev,
-		URL: url, Attendees: attendees, Summary: sum, CoAuthors: coauthors,
+		URL: url, Attendees: attendees, Summary: sum, CoAuthors: coauthors, Guests: guests,
 	})
 	c := &object.Commit{
 		Author:    author,
@@ -252,21 +260,49 @@ func freePath(tree *object.Tree, dir, date, slug string) (string, error) {
 	return "", scribe.Errorf(scribe.ECONFLICT, "Too many notes named %q on %s.", slug, date)
 }
 
-// people turns editor names into commit identities: cleaned, without
-// empty names, the first spelling of each name (case-insensitively) kept.
-func people(names []string, domain string) []Person {
+// people cleans the editors: names made safe for a commit, empty names
+// dropped, an email that is not a plain address dropped (its editor is a
+// guest then). Members are kept once per email, guests once per name
+// (case-insensitively); a guest whose name a member also has is dropped,
+// the member covers it.
+func people(editors []Person) []Person {
 	var out []Person
 	seen := map[string]bool{}
-	for _, n := range names {
-		n = cleanName(n)
-		key := strings.ToLower(n)
-		if n == "" || seen[key] {
+	for _, p := range editors {
+		p.Name = cleanName(p.Name)
+		p.Email = strings.TrimSpace(p.Email)
+		if p.Email != "" && !validEmail(p.Email) {
+			p.Email = ""
+		}
+		if p.Name == "" {
+			continue
+		}
+		key := "name:" + strings.ToLower(p.Name)
+		if p.Email != "" {
+			key = "email:" + strings.ToLower(p.Email)
+		}
+		if seen[key] {
 			continue
 		}
 		seen[key] = true
-		out = append(out, Person{Name: n, Email: emailFor(n, domain)})
+		seen["name:"+strings.ToLower(p.Name)] = true
+		out = append(out, p)
 	}
-	return out
+	// A guest seen before a member of the same name: the member covers it.
+	members := map[string]bool{}
+	for _, p := range out {
+		if p.Email != "" {
+			members[strings.ToLower(p.Name)] = true
+		}
+	}
+	kept := out[:0]
+	for _, p := range out {
+		if p.Email == "" && members[strings.ToLower(p.Name)] {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return kept
 }
 
 // mergeNames returns the attendees named in the note followed by the
@@ -299,7 +335,8 @@ type messageInput struct {
 	URL          string
 	Attendees    []string
 	Summary      Summary
-	CoAuthors    []Person
+	CoAuthors    []Person // editors known from sign-in, as trailers
+	Guests       []string // editors who only gave a name, in the body
 }
 
 // commitMessage writes the message a developer reads in `git log`:
@@ -308,6 +345,7 @@ type messageInput struct {
 //
 //	Exported from Scribe by <name> at revision <n>.
 //	Attendees: ...
+//	Guest editors (names not verified): ...
 //
 //	Decisions:
 //	- ...
@@ -333,6 +371,9 @@ func commitMessage(in messageInput) string {
 	}
 	if len(in.Attendees) > 0 {
 		fmt.Fprintf(&b, "Attendees: %s.\n", strings.Join(in.Attendees, ", "))
+	}
+	if len(in.Guests) > 0 {
+		fmt.Fprintf(&b, "Guest editors (names not verified): %s.\n", strings.Join(in.Guests, ", "))
 	}
 	if len(in.Summary.Decisions) > 0 {
 		b.WriteString("\nDecisions:\n")

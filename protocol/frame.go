@@ -28,6 +28,7 @@ type Msg struct {
 	Sel       []byte // raw JSON of the selection
 	NameRaw   []byte `json:"-"` // the JSON string (with quotes) of name: decode with Name
 	ColorRaw  []byte `json:"-"` // the JSON string of color: decode with Color
+	Person    string `json:"-"` // a member's person key (Peer.Person), in presence and welcome
 	ReadOnly  bool
 	Code      string
 	Message   string
@@ -266,6 +267,8 @@ func (s *scanner) field(m *Msg, key []byte) error {
 		m.NameRaw, err = s.rawValue()
 	case "color":
 		m.ColorRaw, err = s.rawValue()
+	case "person":
+		m.Person, err = s.str()
 	case "readonly":
 		m.ReadOnly, err = s.bool()
 	case "catchup":

@@ -24,6 +24,7 @@ type Welcome struct {
 	LastSeq  uint64          `json:"lastSeq"`
 	Name     string          `json:"name"`
 	Color    string          `json:"color"`
+	Person   string          `json:"person,omitempty"` // the joining member's person key (Peer.Person)
 	Peers    []Peer          `json:"peers"`
 	Limits   Limits          `json:"limits"`
 }
@@ -39,9 +40,14 @@ type Limits struct {
 // "presence" (EncodePresence), a presence message. Sel, when not nil, is
 // its selection at revision Rev; a read-only viewer has none.
 type Peer struct {
-	Client   string          `json:"client"`
-	Name     string          `json:"name"`
-	Color    string          `json:"color"`
+	Client string `json:"client"`
+	Name   string `json:"name"`
+	Color  string `json:"color"`
+	// Person is a stable key for a signed-in member, the same on every
+	// tab, note, node and visit: a short hash, never the email. Empty for
+	// guests, viewers without sign-in and local mode; clients then tell
+	// people apart by name.
+	Person   string          `json:"person,omitempty"`
 	ReadOnly bool            `json:"readonly"`
 	Rev      scribe.Revision `json:"rev"`
 	Sel      ot.Selection    `json:"sel,omitempty"`

@@ -173,8 +173,15 @@ type Info struct {
 	Session string // the client's secret session id; empty for read-only viewers
 	Name    string // the display name it joins with
 	// ColorKey, when set (a member's verified email), picks the member's
-	// colour from the palette by its hash, the same on every join and node.
+	// colour from the palette by its hash, the same on every join and node,
+	// and gives the member a person key (protocol.Peer.Person): a short
+	// hash, so that clients group one person's tabs without learning the
+	// email.
 	ColorKey string
+	// Email is the member's email when it is known from sign-in; it is
+	// recorded with their changes (scribe.Change.Email) for export's
+	// Co-authored-by: trailers and never sent to clients. Empty for guests.
+	Email    string
 	ReadOnly bool         // a viewer through a share link
 	Token    scribe.Token // the share token of a read-only member
 	// HasRev and Rev are the revision a reconnecting client has; it gets

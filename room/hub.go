@@ -205,7 +205,7 @@ func (h *Hub) Join(ctx context.Context, id scribe.NoteID, m Member, info Info) (
 			}
 			known = seqRev{seq, rev}
 		}
-		c := &Seat{room: rm, m: m, id: info.Client, session: info.Session, readonly: info.ReadOnly, token: info.Token, name: info.Name}
+		c := &Seat{room: rm, m: m, id: info.Client, session: info.Session, readonly: info.ReadOnly, token: info.Token, name: info.Name, email: info.Email, person: personKey(info.ColorKey)}
 		if info.ReadOnly {
 			c.session = "" // a viewer commits nothing; its session id is not kept
 		}
@@ -225,6 +225,7 @@ type Append struct {
 	Session    string // the caller's session (scribe.APISession of its key, or of a random id); the text is committed as (Session, 1)
 	Text       string // non-empty UTF-8; it goes on a line of its own at the end
 	Author     string // recorded with the change
+	Email      string // the author's email when known from sign-in, recorded with the change
 	Idempotent bool   // Session came from an Idempotency-Key: it may have been committed already
 }
 
@@ -245,7 +246,7 @@ func (h *Hub) Append(ctx context.Context, id scribe.NoteID, a Append) (scribe.Re
 		if err != nil {
 			return 0, err
 		}
-		sub := &submission{session: a.Session, seq: 1, appendText: a.Text, author: a.Author, idempotent: a.Idempotent,
+		sub := &submission{session: a.Session, seq: 1, appendText: a.Text, author: a.Author, email: a.Email, idempotent: a.Idempotent,
 			reply: make(chan submitResult, 1), received: time.Now()}
 		if !rm.submit(sub) {
 			continue // the room closed as we came; open a new one

@@ -65,6 +65,7 @@ type wirePeer struct {
 	Client      string          `json:"client"`
 	Name        string          `json:"name"`
 	Color       string          `json:"color"`
+	Person      string          `json:"pk,omitempty"`
 	ReadOnly    bool            `json:"readonly,omitempty"`
 	Rev         scribe.Revision `json:"rev"`
 	Sel         []ot.Range      `json:"sel,omitempty"`
@@ -95,6 +96,18 @@ var colors = []string{
 	"#117733", "#332288", "#ddcc77", "#882255", "#bbbbbb", "#aa4499",
 }
 
+// personKey is the person key clients see for a member whose ColorKey is
+// key (their email): "m" and 16 base64url characters of a SHA-256, so that
+// clients can group one person's tabs and keep their colour without
+// learning the email.
+func personKey(key string) string {
+	if key == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("scribe-person:" + key))
+	return "m" + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
 // colorOf is the palette colour of a person's key (their email): stable
 // for that person across joins, notes and nodes.
 func colorOf(key string) string {
@@ -122,7 +135,7 @@ func (rm *Room) pickColor() string {
 
 // wire describes a local client for other nodes, its selection at the head.
 func (rm *Room) wire(c *Seat) wirePeer {
-	p := wirePeer{Client: c.id, Name: c.name, Color: c.color, ReadOnly: c.readonly, Rev: rm.rev}
+	p := wirePeer{Client: c.id, Name: c.name, Color: c.color, Person: c.person, ReadOnly: c.readonly, Rev: rm.rev}
 	if !c.readonly {
 		p.SessionHash = sessionHash(c.session)
 		if c.hasSel {
@@ -136,7 +149,7 @@ func (rm *Room) wire(c *Seat) wirePeer {
 // peerMessage is p as clients see it, in a presence message or in
 // welcome.peers.
 func peerMessage(p wirePeer) protocol.Peer {
-	m := protocol.Peer{Client: p.Client, Name: p.Name, Color: p.Color, ReadOnly: p.ReadOnly, Rev: p.Rev}
+	m := protocol.Peer{Client: p.Client, Name: p.Name, Color: p.Color, Person: p.Person, ReadOnly: p.ReadOnly, Rev: p.Rev}
 	if p.HasSel && !p.ReadOnly {
 		m.Sel = p.Sel
 		if m.Sel == nil {

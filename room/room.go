@@ -93,7 +93,8 @@ type submission struct {
 	// batch is prepared; the result goes to reply.
 	appendText string
 	author     string
-	idempotent bool // the API caller chose the session (Idempotency-Key): it may be committed already
+	email      string // the author's email, known from sign-in; "" for guests
+	idempotent bool   // the API caller chose the session (Idempotency-Key): it may be committed already
 	reply      chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
@@ -133,6 +134,9 @@ type Seat struct {
 	session  string // secret session id (empty for read-only viewers)
 	readonly bool
 	token    scribe.Token
+
+	email  string // known from sign-in, recorded with changes; never sent
+	person string // the member's person key (personKey of Info.ColorKey); "" for guests
 
 	// Owned by the room's goroutine.
 	name     string
@@ -578,7 +582,7 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 	}
 	w := protocol.Welcome{
 		Client: c.id, Rev: rm.rev,
-		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color,
+		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color, Person: c.person,
 		Peers:  rm.peers(c),
 		Limits: rm.cfg.Limits,
 	}
@@ -1052,11 +1056,11 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		base := rm.rev - scribe.Revision(len(accepted))
 		changes := make([]scribe.Change, len(accepted))
 		for i, p := range accepted {
-			author := p.sub.author
+			author, email := p.sub.author, p.sub.email
 			if p.sub.c != nil {
-				author = p.sub.c.name
+				author, email = p.sub.c.name, p.sub.c.email
 			}
-			changes[i] = scribe.Change{Op: json.RawMessage(p.op.String()), Session: p.sub.session, Seq: p.sub.seq, Author: author}
+			changes[i] = scribe.Change{Op: json.RawMessage(p.op.String()), Session: p.sub.session, Seq: p.sub.seq, Author: author, Email: email}
 		}
 		start := time.Now()
 		revs, err := rm.cfg.Store.Append(rm.ctx, rm.id, base, changes)

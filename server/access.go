@@ -16,6 +16,18 @@ import (
 // person is who is asking (auth.Middleware put it in the context).
 func person(r *http.Request) scribe.Person { return auth.FromContext(r.Context()) }
 
+// signedIn returns p's email when it is known from sign-in (a session, a
+// trusted proxy or a member's API token), else "". It is what edits record
+// for export's Co-authored-by: trailers and what a member's presence key is
+// made from. The local person's email is not: in local mode every tab on
+// the machine is the local person, whatever name each gives.
+func signedIn(p scribe.Person) string {
+	if p.NameFixed() {
+		return p.Email
+	}
+	return ""
+}
+
 // serverRole is the request's role on the whole server: Member, Local or
 // Stranger.
 func serverRole(r *http.Request) scribe.Role { return auth.RoleOf(person(r)) }

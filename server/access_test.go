@@ -299,7 +299,7 @@ func TestMemberPresence(t *testing.T) {
 	t.Parallel()
 	n := startAccessNode(t, auth.Config{Mode: auth.ModeProxy, TrustedProxies: []string{"127.0.0.1/32"}, PublicURL: "https://notes.example.com"})
 	ada := http.Header{"X-Forwarded-Email": {"ada@example.com"}, "X-Forwarded-User": {"Ada Lovelace"}}
-	var colors []string
+	var colors, persons []string
 	for _, id := range []scribe.NoteID{n.guestOff, n.guestOn} {
 		c := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(id)+"/ws"), ada)
 		w := c.hello(newSession(), "Mallory", nil)
@@ -307,12 +307,22 @@ func TestMemberPresence(t *testing.T) {
 			t.Errorf("member joined as %q, want the name from sign-in", w.Name())
 		}
 		colors = append(colors, w.Color())
+		persons = append(persons, w.Person)
 	}
 	if colors[0] == "" || colors[0] != colors[1] {
 		t.Errorf("member colours %v, want one stable colour", colors)
 	}
+	// The person key is stable and is not the email.
+	if persons[0] == "" || persons[0] != persons[1] || strings.Contains(persons[0], "ada") {
+		t.Errorf("member person keys %v, want one stable key that hides the email", persons)
+	}
 	g := dial(t, wsURL(n.srv.URL, "/api/notes/"+string(n.guestOn)+"/ws"), nil)
-	if w := g.hello(newSession(), "Grace", nil); w.Name() != "Grace" {
-		t.Errorf("guest joined as %q, want Grace", w.Name())
+	w := g.hello(newSession(), "Grace", nil)
+	if w.Name() != "Grace" || w.Person != "" {
+		t.Errorf("guest joined as %q with person key %q, want Grace and none", w.Name(), w.Person)
+	}
+	// The guest sees Ada with her key, and nothing of her email anywhere.
+	if !strings.Contains(string(w.Peers), `"person":"`+persons[0]+`"`) || strings.Contains(string(w.Peers), "example.com") {
+		t.Errorf("guest's welcome peers: %s", w.Peers)
 	}
 }

@@ -284,8 +284,9 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 	// A member's (or a token's) edits carry their name; "author" names a
 	// guest's or the local API's edits only.
 	author := strings.TrimSpace(req.Author)
-	if p := person(r); p.NameFixed() {
-		author = editorName(p)
+	email := signedIn(person(r))
+	if email != "" {
+		author = editorName(person(r))
 	}
 	if author == "" {
 		author = "API"
@@ -303,7 +304,7 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		}
 		session = scribe.APISession(key)
 	}
-	rev, err := s.appendText(r.Context(), id, session, req.Text, author, session != random)
+	rev, err := s.appendText(r.Context(), id, room.Append{Session: session, Text: req.Text, Author: author, Email: email, Idempotent: session != random})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -313,10 +314,10 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 
 // appendText commits text at the end of the note through its room, as
 // (session, 1), and returns the revision it got.
-func (s *Server) appendText(ctx context.Context, id scribe.NoteID, session, text, author string, idempotent bool) (scribe.Revision, error) {
+func (s *Server) appendText(ctx context.Context, id scribe.NoteID, a room.Append) (scribe.Revision, error) {
 	ctx, cancel := context.WithTimeout(ctx, appendWait)
 	defer cancel()
-	return s.rooms.Append(ctx, id, room.Append{Session: session, Text: text, Author: author, Idempotent: idempotent})
+	return s.rooms.Append(ctx, id, a)
 }
 
 // handleCreateShare creates a read-only link: POST /api/notes/{id}/shares.

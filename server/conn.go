@@ -152,7 +152,8 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	}
 	// A member's name comes from sign-in, not from what the page sends, and
 	// cannot be changed (name messages are ignored); a guest names itself.
-	if p := person(r); p.NameFixed() {
+	email := signedIn(person(r))
+	if p := person(r); email != "" {
 		c.fixedName = true
 		if name, err := protocol.CleanName(editorName(p)); err == nil {
 			hello.Name = name
@@ -160,7 +161,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	}
 	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
 	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
-		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token, ColorKey: person(r).Email,
+		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token, ColorKey: email, Email: email,
 		HasRev: hello.HasRev, Rev: hello.Rev, FP: hello.FP, HasFP: hello.HasFP,
 	})
 	cancel()

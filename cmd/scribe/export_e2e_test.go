@@ -18,6 +18,12 @@ import (
 // startServe runs the real `scribe serve` on 127.0.0.1:0 with the embedded
 // store and exports to repo, and returns its base URL.
 func startServe(t *testing.T, repo string) string {
+	// Local mode: the local person is the exporter (not a body field).
+	return startServeAuth(t, repo, authFlags{mode: "none", localName: "Ada Lovelace", localEmail: "ada@example.com"}, "")
+}
+
+// startServeAuth is startServe with a sign-in mode and public URL.
+func startServeAuth(t *testing.T, repo string, af authFlags, publicURL string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := serveConfig{
@@ -25,8 +31,8 @@ func startServe(t *testing.T, repo string) string {
 		store:     storeConfig{dataDir: t.TempDir()},
 		logLevel:  "error",
 		logFormat: "text",
-		// Local mode: the local person is the exporter (not a body field).
-		auth: authFlags{mode: "none", localName: "Ada Lovelace", localEmail: "ada@example.com"},
+		auth:      af,
+		publicURL: publicURL,
 		export: &exportConfig{
 			repo: repo, dir: export.DefaultDir, branch: export.DefaultBranch,
 			timezone: "Europe/Berlin", emailDomain: "example.com",
@@ -55,6 +61,13 @@ func startServe(t *testing.T, repo string) string {
 // api sends a JSON request and decodes the JSON answer into out.
 func api(t *testing.T, method, url string, body any, out any) int {
 	t.Helper()
+	return apiAs(t, "", method, url, body, out)
+}
+
+// apiAs is api as the member with that email, named by a trusted proxy's
+// X-Forwarded-Email header ("" sends none).
+func apiAs(t *testing.T, email, method, url string, body any, out any) int {
+	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -68,6 +81,9 @@ func api(t *testing.T, method, url string, body any, out any) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if email != "" {
+		req.Header.Set("X-Forwarded-Email", email)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -110,8 +126,13 @@ func TestExportThroughRunningServer(t *testing.T) {
 	if !strings.HasPrefix(res.Path, "docs/meetings/") || res.Commit != gitOut(t, repo, "rev-parse", "HEAD") {
 		t.Errorf("export result %+v", res)
 	}
-	if got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)"); got != "Ada Lovelace <ada@example.com>|Grace Hopper <grace-hopper@example.com>,Linus <linus@example.com>" {
+	// In local mode nobody's email is known from sign-in: the names the
+	// API was given are named in the body, without trailers.
+	if got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)"); got != "Ada Lovelace <ada@example.com>|" {
 		t.Errorf("author|co-authors = %q", got)
+	}
+	if msg := gitOut(t, repo, "log", "-1", "--format=%B"); !strings.Contains(msg, "Guest editors (names not verified): Grace Hopper, Linus.") {
+		t.Errorf("message:\n%s", msg)
 	}
 	file := gitOut(t, repo, "show", "HEAD:"+res.Path)
 	if !strings.Contains(file, `url: "`+base+`/n/`+string(note.ID)+`"`) || !strings.Contains(file, `owner: "linus"`) {
@@ -162,5 +183,57 @@ func TestExportThroughRunningServer(t *testing.T) {
 	fsck := gitOut(t, repo, "fsck", "--strict", "--no-dangling")
 	if fsck != "" {
 		t.Errorf("git fsck: %s", fsck)
+	}
+}
+
+// With sign-in on, the export's author and trailers come from identities:
+// the member who exports is the author whatever the body says, members who
+// edited are Co-authored-by, and a guest is named in the body only.
+func TestExportWithAuthIdentities(t *testing.T) {
+	repo := filepath.Join(t.TempDir(), "team-docs")
+	base := startServeAuth(t, repo, authFlags{
+		mode: "proxy", trustedProxies: "127.0.0.1/32",
+		emailHeader: "X-Forwarded-Email", nameHeader: "X-Forwarded-User",
+	}, "https://notes.example.com")
+	const ada, grace = "ada@example.com", "grace@example.com"
+
+	var note struct {
+		ID scribe.NoteID `json:"id"`
+	}
+	if code := apiAs(t, ada, "POST", base+"/api/notes", map[string]string{"title": "Design review"}, &note); code != http.StatusCreated {
+		t.Fatalf("create note: %d", code)
+	}
+	on := true
+	if code := apiAs(t, ada, "PATCH", base+"/api/notes/"+string(note.ID), map[string]any{"guestEdit": on}, nil); code != http.StatusOK {
+		t.Fatalf("guest editing on: %d", code)
+	}
+	for _, a := range []struct{ email, author, text string }{
+		{grace, "Mallory", "\n## Decisions\n- Ship on Friday\n"}, // a member's body author is ignored
+		{"", "Zed the guest", "\n- [ ] Tag it @zed\n"},           // a guest names itself
+		{ada, "", "\nThanks all.\n"},
+	} {
+		if code := apiAs(t, a.email, "POST", base+"/api/notes/"+string(note.ID)+"/append", map[string]string{"text": a.text, "author": a.author}, nil); code != http.StatusOK {
+			t.Fatalf("append as %q: %d", a.email, code)
+		}
+	}
+	// A stranger (the guest) may not export; the member may, and a body
+	// author and email change nothing.
+	if code := apiAs(t, "", "POST", base+"/api/notes/"+string(note.ID)+"/export", map[string]string{"author": "Mallory"}, nil); code != http.StatusForbidden {
+		t.Errorf("a guest exported: %d", code)
+	}
+	var res scribe.ExportResult
+	if code := apiAs(t, ada, "POST", base+"/api/notes/"+string(note.ID)+"/export", map[string]string{"author": "Mallory", "email": "mallory@evil.example"}, &res); code != http.StatusOK {
+		t.Fatalf("export: %d %+v", code, res)
+	}
+	got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%(trailers:key=Co-authored-by,valueonly,separator=%x2C)")
+	if got != "ada <ada@example.com>|grace <grace@example.com>" {
+		t.Errorf("author|co-authors = %q", got)
+	}
+	msg := gitOut(t, repo, "log", "-1", "--format=%B")
+	if !strings.Contains(msg, "Guest editors (names not verified): Zed the guest.") || strings.Contains(msg, "Mallory") {
+		t.Errorf("message:\n%s", msg)
+	}
+	if file := gitOut(t, repo, "show", "HEAD:"+res.Path); !strings.Contains(file, `url: "https://notes.example.com/n/`+string(note.ID)+`"`) {
+		t.Errorf("exported file:\n%s", file)
 	}
 }

@@ -219,7 +219,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 			p.revs[i] = scribe.Revision(binary.BigEndian.Uint64(v))
 			continue
 		}
-		if !utf8.ValidString(c.Author) {
+		if !utf8.ValidString(c.Author) || !utf8.ValidString(c.Email) {
 			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: the author is not valid UTF-8.", i)
 		}
 		op, err := ot.ParseJSON(c.Op)
@@ -242,7 +242,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 		head++
 		p.revs[i] = scribe.Revision(head)
 		inBatch[string(key)] = scribe.Revision(head)
-		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author})
+		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email})
 	}
 	if len(p.changes) == 0 {
 		return p, nil

@@ -25,6 +25,7 @@ type changeBody struct {
 	Session string          `json:"s"`
 	Seq     uint64          `json:"q"`
 	Author  string          `json:"a,omitempty"`
+	Email   string          `json:"e,omitempty"`
 }
 
 // storedChange is one element of a note's log, as stored and as published.
@@ -35,6 +36,7 @@ type storedChange struct {
 	Session string          `json:"s"`
 	Seq     uint64          `json:"q"`
 	Author  string          `json:"a,omitempty"`
+	Email   string          `json:"e,omitempty"`
 }
 
 func decodeChange(raw string) (scribe.Change, error) {
@@ -51,6 +53,7 @@ func decodeChange(raw string) (scribe.Change, error) {
 		Session:  sc.Session,
 		Seq:      sc.Seq,
 		Author:   sc.Author,
+		Email:    sc.Email,
 		Time:     time.Unix(0, sc.Time).UTC(),
 	}, nil
 }
@@ -431,6 +434,8 @@ func checkChange(i int, c scribe.Change) error {
 		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is longer than %d bytes.", i+1, maxAuthorLen)
 	case !utf8.ValidString(c.Author):
 		return scribe.Errorf(scribe.EINVALID, "Change %d: the author is not valid UTF-8.", i+1)
+	case len(c.Email) > scribe.MaxEmail || !utf8.ValidString(c.Email):
+		return scribe.Errorf(scribe.EINVALID, "Change %d: the email is longer than %d bytes or not valid UTF-8.", i+1, scribe.MaxEmail)
 	}
 	return nil
 }

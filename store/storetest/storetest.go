@@ -154,9 +154,10 @@ func Run(t *testing.T, newStore NewStore) {
 
 // ---- helpers ----
 
-// ChangeOf returns a change carrying op for the given submission.
+// ChangeOf returns a change carrying op for the given submission, by a
+// member whose email is known.
 func ChangeOf(session string, seq uint64, op json.RawMessage) scribe.Change {
-	return scribe.Change{Op: op, Session: session, Seq: seq, Author: "author " + session}
+	return scribe.Change{Op: op, Session: session, Seq: seq, Author: "author " + session, Email: session + "@example.com"}
 }
 
 // Len returns the length of s in UTF-16 code units, the unit of ot offsets.
@@ -480,7 +481,7 @@ func testAppendAndLoad(t *testing.T, s scribe.Store) {
 		t.Fatalf("Changes returned %d changes, want 4", len(cs))
 	}
 	for i, c := range cs {
-		if c.Session != "sess-a" || c.Seq != uint64(i+1) || c.Author != "author sess-a" || c.Revision != scribe.Revision(i+1) {
+		if c.Session != "sess-a" || c.Seq != uint64(i+1) || c.Author != "author sess-a" || c.Email != "sess-a@example.com" || c.Revision != scribe.Revision(i+1) {
 			t.Errorf("change %d: %+v", i, c)
 		}
 		if c.Time.Before(start) || c.Time.After(time.Now().Add(time.Second)) {

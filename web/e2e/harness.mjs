@@ -24,7 +24,8 @@ export async function screenshotDir () {
   return dir
 }
 
-async function freePort () {
+/** freePort is a loopback TCP port nobody listens on (just now). */
+export async function freePort () {
   return new Promise((resolvePort, reject) => {
     const srv = createServer()
     srv.unref()
@@ -39,11 +40,13 @@ async function freePort () {
 /**
  * startServer runs `scribe serve` and waits until /healthz answers. In
  * extraArgs, {dataDir} stands for the server's temporary directory.
+ * opts.port: the port to listen on (when the URL must be known before, e.g.
+ * for a sign-in provider's redirect URI); a free one by default.
  * @returns {Promise<{url: string, dataDir: string, logs: () => string, stop: () => Promise<void>}>}
  */
-export async function startServer (extraArgs = []) {
+export async function startServer (extraArgs = [], opts = {}) {
   const dataDir = await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
-  const port = await freePort()
+  const port = opts.port || await freePort()
   const url = `http://127.0.0.1:${port}`
   let output = ''
   const args = extraArgs.map(a => a.replaceAll('{dataDir}', dataDir))

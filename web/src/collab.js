@@ -24,6 +24,7 @@ import * as ot from './ot.js'
  * @property {string} client   public connection id
  * @property {string} name
  * @property {string} color
+ * @property {string} person   a signed-in member's person key, "" for anyone else
  * @property {boolean} readonly
  * @property {Selection|undefined} sel  in server coordinates at `selRev`
  * @property {number} selRev
@@ -104,6 +105,8 @@ export class CollabClient {
     /** public ids of this tab's earlier connections: an op from one of them is our own */
     this.ownClients = new Set()
     this.color = ''
+    /** this client's person key, when the server knows it from sign-in */
+    this.person = ''
     this.title = ''
     this.goneReason = ''
     /** @type {Map<string, Peer>} */
@@ -270,7 +273,7 @@ export class CollabClient {
 
   /**
    * Peers with their selections moved into editor coordinates.
-   * @returns {{client: string, name: string, color: string, readonly: boolean, sel: Selection|undefined, moves: number}[]}
+   * @returns {{client: string, name: string, color: string, person: string, readonly: boolean, sel: Selection|undefined, moves: number}[]}
    */
   peerList () {
     const out = []
@@ -281,7 +284,7 @@ export class CollabClient {
         if (this.inflight) sel = ot.transformSelection(sel, this.inflight.op)
         if (this.buffer) sel = ot.transformSelection(sel, this.buffer.op)
       }
-      out.push({ client: p.client, name: p.name, color: p.color, readonly: p.readonly, sel, moves: p.moves })
+      out.push({ client: p.client, name: p.name, color: p.color, person: p.person, readonly: p.readonly, sel, moves: p.moves })
     }
     return out
   }
@@ -296,6 +299,7 @@ export class CollabClient {
     if (this.client) this.ownClients.add(this.client)
     this.client = String(m.client || '')
     this.color = String(m.color || '')
+    this.person = typeof m.person === 'string' ? m.person : ''
     if (typeof m.title === 'string') this.title = m.title
     if (m.limits && typeof m.limits === 'object') Object.assign(this.limits, m.limits)
     const lastSeq = Number.isInteger(m.lastSeq) ? m.lastSeq : 0
@@ -445,6 +449,7 @@ export class CollabClient {
       client: String(m.client),
       name: typeof m.name === 'string' ? m.name : (old ? old.name : 'Anonymous'),
       color: typeof m.color === 'string' ? m.color : (old ? old.color : '#868e96'),
+      person: typeof m.person === 'string' ? m.person : (old ? old.person : ''),
       readonly: typeof m.readonly === 'boolean' ? m.readonly : (old ? old.readonly : false),
       sel: old ? old.sel : undefined,
       selRev: old ? old.selRev : this.rev,

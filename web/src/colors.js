@@ -46,13 +46,18 @@ export function labelText (bg) {
 }
 
 /**
- * personKey is what tells people apart: the display name, trimmed and
- * case-folded. The protocol carries no other identity for a person, so two
- * tabs with one name are one person (until sign-in gives people ids).
+ * personKey is what tells people apart. A signed-in member has a person
+ * key from the server (welcome and presence `person`, a hash that is the
+ * same on every tab and visit): "p:" and that. Anyone else (guests, local
+ * mode) is known by display name, trimmed and case-folded: "n:" and that,
+ * so two tabs with one name are one person. The prefixes keep a name from
+ * ever passing for a member's key.
  * @param {string} name
+ * @param {string} [person]
  */
-export function personKey (name) {
-  return name.trim().toLowerCase()
+export function personKey (name, person) {
+  if (person) return 'p:' + person
+  return 'n:' + name.trim().toLowerCase()
 }
 
 /**

@@ -16,6 +16,7 @@ import { api, showNotice, renderStatus, changeCount, loadName, saveName } from '
 import { compose } from './ot.js'
 import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
+import { rememberOpened } from './device.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -37,9 +38,18 @@ const SAVING_AFTER_MS = 1000
 /** @param {HTMLElement} root the element with data-note-id */
 export function startEditor (root) {
   const noteID = /** @type {string} */ (root.dataset.noteId) // the page always sets it
-  let name = loadName()
+  // A member's name comes from sign-in and stays; anyone else's is the one
+  // remembered in this browser, else (local mode) the local person's, else
+  // they are asked (askName): never a made-up one.
+  const fixedName = root.dataset.fixedName || ''
+  let name = fixedName || loadName() || root.dataset.suggestedName || ''
   const nameInput = /** @type {HTMLInputElement} */ (document.getElementById('display-name'))
   nameInput.value = name
+  // For the home page's "notes you opened on this device".
+  let rememberedTitle = root.dataset.title || ''
+  rememberOpened(`/n/${noteID}`, rememberedTitle)
+  /** myKey is this person's key among the people here (colors.js personKey). */
+  const myKey = () => personKey(name || 'Anonymous', client.person)
 
   const editable = new Compartment()
   /** @type {EditorView} */
@@ -193,6 +203,10 @@ export function startEditor (root) {
         h.textContent = client.title
         document.title = `${client.title} · Scribe`
       }
+      if (client.title !== rememberedTitle) {
+        rememberedTitle = client.title
+        rememberOpened(`/n/${noteID}`, rememberedTitle)
+      }
     }
     if (client.status === 'gone' && !goneShown) {
       goneShown = true
@@ -201,8 +215,8 @@ export function startEditor (root) {
     }
     // Colours are chosen here, the same way in every browser of the note,
     // from people's names (colors.js), not taken from the server.
-    const peers = client.peerList().map(p => ({ ...p, name: p.name || 'Anonymous', key: personKey(p.name || 'Anonymous') }))
-    const colors = assignColors([personKey(name), ...peers.map(p => p.key)])
+    const peers = client.peerList().map(p => ({ ...p, name: p.name || 'Anonymous', key: personKey(p.name || 'Anonymous', p.person) }))
+    const colors = assignColors([myKey(), ...peers.map(p => p.key)])
     const colorOf = (/** @type {string} */ key) => colors.get(key) || '#bbbbbb'
     renderPresence(peers, colorOf)
     if (!cursorsQueued) {
@@ -212,7 +226,7 @@ export function startEditor (root) {
         cursorsQueued = false
         const now = client.peerList().filter(p => !p.readonly).map(p => {
           const n = p.name || 'Anonymous'
-          const color = colorOf(personKey(n))
+          const color = colorOf(personKey(n, p.person))
           return { ...p, name: n, color, text: labelText(color) }
         })
         view.dispatch({ effects: setPeers.of(now) })
@@ -228,9 +242,9 @@ export function startEditor (root) {
    */
   function renderPresence (peers, colorOf) {
     const list = /** @type {HTMLElement} */ (document.getElementById('presence-list'))
-    const me = personKey(name)
+    const me = myKey()
     /** @type {Map<string, {name: string, you: boolean, tabs: number, viewing: number, clients: string[]}>} */
-    const people = new Map([[me, { name, you: true, tabs: 1, viewing: 0, clients: [client.client] }]])
+    const people = new Map([[me, { name: name || 'Anonymous', you: true, tabs: 1, viewing: 0, clients: [client.client] }]])
     for (const p of peers) {
       let e = people.get(p.key)
       if (!e) {
@@ -295,10 +309,12 @@ export function startEditor (root) {
   // --- name ---
   /** @type {ReturnType<typeof setTimeout>|undefined} */
   let nameTimer
-  const commitName = () => {
-    const n = nameInput.value.trim().slice(0, 64)
-    if (!n || n === name) return
+  /** @param {string} [typed] */
+  const commitName = (typed = nameInput.value) => {
+    const n = typed.trim().slice(0, 64)
+    if (fixedName || !n || n === name) return
     name = n
+    nameInput.value = n
     saveName(n)
     client.setName(n)
     scheduleRender()
@@ -307,7 +323,7 @@ export function startEditor (root) {
     clearTimeout(nameTimer)
     nameTimer = setTimeout(commitName, 600)
   })
-  nameInput.addEventListener('change', commitName)
+  nameInput.addEventListener('change', () => commitName())
   nameInput.addEventListener('keydown', e => {
     if (e.key === 'Enter') {
       commitName()
@@ -316,7 +332,7 @@ export function startEditor (root) {
   })
 
   // --- toolbar ---
-  setupToolbar(noteID, () => name)
+  setupToolbar(noteID)
   setupShortcuts()
   // Phones: the toolbar folds into one menu (app.css shows the button).
   const menuButton = /** @type {HTMLButtonElement} */ (document.getElementById('menu-button'))
@@ -351,6 +367,7 @@ export function startEditor (root) {
   })
   conn.start()
   renderStatus(client.status, statusInfo())
+  if (!name) askName(n => { commitName(n); view.focus() })
   window.addEventListener('online', scheduleRender)
   window.addEventListener('offline', scheduleRender)
 
@@ -381,6 +398,24 @@ function focusNextControl (editor) {
   if (!next) return false
   next.focus()
   return true
+}
+
+/**
+ * askName asks a guest for their name in a dialog, once per browser: the
+ * answer is remembered (saveName) and given to done. Escape leaves them
+ * "Anonymous" for this visit; they are asked again on the next.
+ * @param {(name: string) => void} done
+ */
+function askName (done) {
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('name-dialog'))
+  const input = /** @type {HTMLInputElement} */ (document.getElementById('name-dialog-input'))
+  dialog.addEventListener('close', () => {
+    const n = input.value.trim()
+    if (dialog.returnValue !== 'cancel' && n) done(n)
+  }, { once: true })
+  dialog.addEventListener('cancel', () => { dialog.returnValue = 'cancel' }, { once: true })
+  dialog.showModal()
+  input.focus()
 }
 
 function openShortcuts () {
@@ -437,37 +472,51 @@ function absoluteURL (pathOrURL) {
 }
 
 /**
+ * setupToolbar wires what the page has of the toolbar: the share controls
+ * and the export button are there only for who may use them (members, the
+ * local person), not for guests.
  * @param {string} noteID
- * @param {() => string} getName
  */
-function setupToolbar (noteID, getName) {
+function setupToolbar (noteID) {
   const id = encodeURIComponent(noteID)
-  // The editor page's template always has these.
-  const shareButton = /** @type {HTMLButtonElement} */ (document.getElementById('share-button'))
-  const linksButton = /** @type {HTMLButtonElement} */ (document.getElementById('links-button'))
-  const linksPanel = /** @type {HTMLElement} */ (document.getElementById('links-panel'))
-  const exportButton = /** @type {HTMLButtonElement} */ (document.getElementById('export-button'))
+  const shareButton = /** @type {HTMLButtonElement|null} */ (document.getElementById('share-button'))
+  const linksButton = /** @type {HTMLButtonElement|null} */ (document.getElementById('links-button'))
+  const linksPanel = /** @type {HTMLElement|null} */ (document.getElementById('links-panel'))
+  const linkForm = /** @type {HTMLFormElement|null} */ (document.getElementById('link-form'))
+  const guestEdit = /** @type {HTMLInputElement|null} */ (document.getElementById('guest-edit'))
+  const exportButton = /** @type {HTMLButtonElement|null} */ (document.getElementById('export-button'))
 
-  shareButton.addEventListener('click', async () => {
+  /**
+   * makeLink asks for a read-only link and shows it, copied when the
+   * clipboard lets us. Without a label the server returns the note's
+   * existing unlabelled link, so "Copy link" does not mint one per click.
+   * @param {string} label
+   */
+  async function makeLink (label) {
+    const share = await api('POST', `/api/notes/${id}/shares`, label ? { label } : {})
+    const url = absoluteURL(share.url || `/s/${share.token}`)
+    let copied = false
+    try {
+      await navigator.clipboard.writeText(url)
+      copied = true
+    } catch { /* no clipboard permission: show the link to copy by hand */ }
+    const input = document.createElement('input')
+    input.type = 'text'
+    input.readOnly = true
+    input.value = url
+    input.className = 'share-url'
+    input.id = 'share-url'
+    input.setAttribute('aria-label', 'Read-only link')
+    input.addEventListener('focus', () => input.select())
+    const what = label ? `Read-only link "${label}"` : 'Read-only link'
+    showNotice(copied ? `${what} copied to the clipboard:` : `${what} (copy it):`, 'success', input)
+    if (linksPanel && !linksPanel.hidden) await loadLinks()
+  }
+
+  shareButton?.addEventListener('click', async () => {
     shareButton.disabled = true
     try {
-      const share = await api('POST', `/api/notes/${id}/shares`, {})
-      const url = absoluteURL(share.url || `/s/${share.token}`)
-      let copied = false
-      try {
-        await navigator.clipboard.writeText(url)
-        copied = true
-      } catch { /* no clipboard permission: show the link to copy by hand */ }
-      const input = document.createElement('input')
-      input.type = 'text'
-      input.readOnly = true
-      input.value = url
-      input.className = 'share-url'
-      input.id = 'share-url'
-      input.setAttribute('aria-label', 'Read-only link')
-      input.addEventListener('focus', () => input.select())
-      showNotice(copied ? 'Read-only link copied to the clipboard:' : 'Read-only link (copy it):', 'success', input)
-      if (!linksPanel.hidden) await loadLinks()
+      await makeLink('')
     } catch (err) {
       showNotice(`Could not create a read-only link: ${/** @type {Error} */ (err).message}`, 'error')
     } finally {
@@ -475,9 +524,24 @@ function setupToolbar (noteID, getName) {
     }
   })
 
+  linkForm?.addEventListener('submit', async e => {
+    e.preventDefault()
+    const input = /** @type {HTMLInputElement} */ (linkForm.elements.namedItem('label'))
+    const button = /** @type {HTMLButtonElement} */ (linkForm.querySelector('button[type=submit]'))
+    const label = input.value.trim()
+    button.disabled = true
+    try {
+      await makeLink(label)
+      input.value = ''
+    } catch (err) {
+      showNotice(`Could not create a read-only link: ${/** @type {Error} */ (err).message}`, 'error')
+    } finally {
+      button.disabled = false
+    }
+  })
+
   async function loadLinks () {
     const list = /** @type {HTMLElement} */ (document.getElementById('links-list'))
-    list.replaceChildren()
     let shares
     try {
       const data = await api('GET', `/api/notes/${id}/shares`)
@@ -485,61 +549,88 @@ function setupToolbar (noteID, getName) {
     } catch (err) {
       const li = document.createElement('li')
       li.textContent = `Could not load the links: ${/** @type {Error} */ (err).message}`
-      list.appendChild(li)
+      list.replaceChildren(li)
       return
     }
     if (shares.length === 0) {
       const li = document.createElement('li')
       li.className = 'empty'
       li.textContent = 'No read-only links yet.'
-      list.appendChild(li)
+      list.replaceChildren(li)
       return
     }
-    for (const s of shares) {
-      const li = document.createElement('li')
-      li.dataset.token = s.token
-      const a = document.createElement('a')
-      a.href = absoluteURL(s.url || `/s/${s.token}`)
-      a.textContent = a.href
-      a.target = '_blank'
-      a.rel = 'noopener'
-      const meta = document.createElement('span')
-      meta.className = 'link-meta'
-      if (s.createdAt) meta.textContent = `created ${new Date(s.createdAt).toLocaleString()}`
-      const revoke = document.createElement('button')
-      revoke.type = 'button'
-      revoke.className = 'danger revoke-button'
-      revoke.textContent = 'Revoke'
-      revoke.setAttribute('aria-label', `Revoke ${a.href}`)
-      revoke.addEventListener('click', async () => {
-        revoke.disabled = true
-        try {
-          await api('DELETE', `/api/notes/${encodeURIComponent(noteID)}/shares/${encodeURIComponent(s.token)}`)
-          showNotice('The read-only link was revoked: anyone using it has been cut off.', 'success')
-          await loadLinks()
-        } catch (err) {
-          revoke.disabled = false
-          showNotice(`Could not revoke the link: ${/** @type {Error} */ (err).message}`, 'error')
-        }
-      })
-      li.append(a, meta, revoke)
-      list.appendChild(li)
-    }
+    list.replaceChildren(...shares.map(linkItem))
   }
 
-  linksButton.addEventListener('click', async () => {
+  /**
+   * linkItem is one read-only link in the panel: its label (or address),
+   * who made it and when, and its revoke button.
+   * @param {{token: string, url?: string, label?: string, createdAt?: string, by?: {name?: string, email?: string}}} s
+   */
+  function linkItem (s) {
+    const li = document.createElement('li')
+    li.dataset.token = s.token
+    const a = document.createElement('a')
+    a.href = absoluteURL(s.url || `/s/${s.token}`)
+    a.textContent = s.label || a.href
+    a.className = 'link-url'
+    a.target = '_blank'
+    a.rel = 'noopener'
+    const meta = document.createElement('span')
+    meta.className = 'link-meta'
+    meta.textContent = linkMeta(s)
+    const revoke = document.createElement('button')
+    revoke.type = 'button'
+    revoke.className = 'danger revoke-button'
+    revoke.textContent = 'Revoke'
+    revoke.setAttribute('aria-label', `Revoke ${s.label ? `the link "${s.label}"` : a.href}`)
+    revoke.addEventListener('click', async () => {
+      revoke.disabled = true
+      try {
+        await api('DELETE', `/api/notes/${id}/shares/${encodeURIComponent(s.token)}`)
+        showNotice('The read-only link was revoked: anyone using it has been cut off.', 'success')
+        await loadLinks()
+      } catch (err) {
+        revoke.disabled = false
+        showNotice(`Could not revoke the link: ${/** @type {Error} */ (err).message}`, 'error')
+      }
+    })
+    li.append(a, meta, revoke)
+    return li
+  }
+
+  linksButton?.addEventListener('click', async () => {
+    if (!linksPanel) return
     const open = linksPanel.hidden
     linksPanel.hidden = !open
     linksButton.setAttribute('aria-expanded', String(open))
     if (open) await loadLinks()
   })
 
-  exportButton.addEventListener('click', async () => {
+  guestEdit?.addEventListener('change', async () => {
+    const on = guestEdit.checked
+    guestEdit.disabled = true
+    try {
+      const n = await api('PATCH', `/api/notes/${id}`, { guestEdit: on })
+      guestEdit.checked = !!(n && n.guestEdit)
+      showNotice(guestEdit.checked
+        ? 'Anyone with this page\'s link can now edit the note, without signing in.'
+        : 'Only signed-in members can open this page\'s link now.', 'success')
+    } catch (err) {
+      guestEdit.checked = !on
+      showNotice(`Could not change guest editing: ${/** @type {Error} */ (err).message}`, 'error')
+    } finally {
+      guestEdit.disabled = false
+    }
+  })
+
+  exportButton?.addEventListener('click', async () => {
     exportButton.disabled = true
     const old = exportButton.textContent
     exportButton.textContent = 'Exporting…'
     try {
-      const res = await api('POST', `/api/notes/${id}/export`, { author: getName() })
+      // The author is who is asking (the server knows); the body says nothing.
+      const res = await api('POST', `/api/notes/${id}/export`, {})
       const n = exportNotice(res)
       const el = document.createElement('span')
       el.className = 'export-result'
@@ -556,6 +647,22 @@ function setupToolbar (noteID, getName) {
       exportButton.textContent = old
     }
   })
+}
+
+/**
+ * linkMeta says who made a read-only link and when: "made by Ada on 3 Dec,
+ * 14:02". Old links have no maker.
+ * @param {{createdAt?: string, by?: {name?: string, email?: string}}} s
+ */
+export function linkMeta (s) {
+  const parts = []
+  const by = s.by && (s.by.name || s.by.email)
+  if (by) parts.push(`made by ${by}`)
+  if (s.createdAt) {
+    const t = new Date(s.createdAt)
+    if (!Number.isNaN(t.getTime())) parts.push(`${by ? 'on' : 'made'} ${t.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}`)
+  }
+  return parts.join(' ')
 }
 
 /**

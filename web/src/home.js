@@ -1,12 +1,24 @@
-// The home page: create a note from a template, list recent notes.
+// The home page: create a note from a template where one may; the team's
+// recent notes for members (rendered by the server), or the notes opened
+// on this device for anyone else; a member's API tokens.
 
-import { api, localizeTimes } from './ui.js'
+import { api, localizeTimes, relativeTime } from './ui.js'
+import { openedNotes } from './device.js'
 
 /** @param {HTMLElement} root */
 export function startHome (root) {
   localizeTimes(root)
   setInterval(() => localizeTimes(root), 60 * 1000)
-  const form = /** @type {HTMLFormElement} */ (document.getElementById('create-form'))
+  setupCreate()
+  renderDeviceNotes()
+  setupTokens()
+  root.dataset.ready = 'true'
+}
+
+/** The create form, when the page has it (members and local mode). */
+function setupCreate () {
+  const form = /** @type {HTMLFormElement|null} */ (document.getElementById('create-form'))
+  if (!form) return
   const status = /** @type {HTMLElement} */ (document.getElementById('create-status'))
   const button = /** @type {HTMLButtonElement} */ (document.getElementById('create-button'))
   form.addEventListener('submit', async e => {
@@ -27,5 +39,147 @@ export function startHome (root) {
       button.disabled = false
     }
   })
-  root.dataset.ready = 'true'
+}
+
+/** "Notes you opened on this device", when the page has that list (not for members). */
+function renderDeviceNotes () {
+  const list = document.getElementById('device-notes')
+  if (!list) return
+  const notes = openedNotes()
+  const empty = document.getElementById('device-notes-empty')
+  if (empty) empty.hidden = notes.length > 0
+  list.replaceChildren(...notes.map(n => {
+    const li = document.createElement('li')
+    const a = document.createElement('a')
+    a.href = n.path
+    a.textContent = n.title || 'Untitled note'
+    const meta = document.createElement('span')
+    meta.className = 'note-meta'
+    const kind = n.path.startsWith('/s/') ? 'read-only, ' : ''
+    const t = document.createElement('time')
+    t.dateTime = new Date(n.at).toISOString()
+    t.title = new Date(n.at).toLocaleString()
+    t.textContent = relativeTime(new Date(n.at))
+    meta.append(`${kind}opened `, t)
+    li.append(a, ' ', meta)
+    return li
+  }))
+}
+
+/**
+ * @typedef {object} Token
+ * @property {string} id
+ * @property {string} [label]
+ * @property {string} createdAt
+ * @property {string} [lastUsed]
+ */
+
+/** A member's API tokens: create (the secret shown once), list, revoke. */
+function setupTokens () {
+  const form = /** @type {HTMLFormElement|null} */ (document.getElementById('token-form'))
+  if (!form) return
+  const list = /** @type {HTMLElement} */ (document.getElementById('token-list'))
+  const secretBox = /** @type {HTMLElement} */ (document.getElementById('token-secret'))
+  const labelInput = /** @type {HTMLInputElement} */ (document.getElementById('token-label'))
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById('token-create'))
+
+  const load = async () => {
+    let tokens
+    try {
+      tokens = /** @type {Token[]} */ ((await api('GET', '/api/tokens')).tokens || [])
+    } catch (err) {
+      const li = document.createElement('li')
+      li.textContent = `Could not load your tokens: ${/** @type {Error} */ (err).message}`
+      list.replaceChildren(li)
+      return
+    }
+    if (tokens.length === 0) {
+      const li = document.createElement('li')
+      li.className = 'empty'
+      li.textContent = 'You have no API tokens.'
+      list.replaceChildren(li)
+      return
+    }
+    list.replaceChildren(...tokens.map(tokenItem))
+  }
+
+  /** @param {Token} t */
+  const tokenItem = t => {
+    const li = document.createElement('li')
+    li.dataset.tokenId = t.id
+    const name = document.createElement('span')
+    name.className = 'token-label'
+    name.textContent = t.label || 'Unlabelled token'
+    const meta = document.createElement('span')
+    meta.className = 'link-meta'
+    const used = t.lastUsed ? `last used ${relativeTime(new Date(t.lastUsed))}` : 'never used'
+    meta.textContent = `made ${relativeTime(new Date(t.createdAt))}, ${used}`
+    const revoke = document.createElement('button')
+    revoke.type = 'button'
+    revoke.className = 'danger revoke-button'
+    revoke.textContent = 'Revoke'
+    revoke.setAttribute('aria-label', `Revoke the token ${t.label || t.id}`)
+    revoke.addEventListener('click', async () => {
+      revoke.disabled = true
+      try {
+        await api('DELETE', `/api/tokens/${encodeURIComponent(t.id)}`)
+        await load()
+      } catch (err) {
+        revoke.disabled = false
+        meta.textContent = `Could not revoke it: ${/** @type {Error} */ (err).message}`
+      }
+    })
+    li.append(name, meta, revoke)
+    return li
+  }
+
+  form.addEventListener('submit', async e => {
+    e.preventDefault()
+    button.disabled = true
+    try {
+      const t = await api('POST', '/api/tokens', { label: labelInput.value.trim() })
+      labelInput.value = ''
+      showSecret(secretBox, String(t.secret))
+      await load()
+    } catch (err) {
+      secretBox.hidden = false
+      secretBox.textContent = `Could not create a token: ${/** @type {Error} */ (err).message}`
+    } finally {
+      button.disabled = false
+    }
+  })
+  load()
+}
+
+/**
+ * showSecret shows a new token's secret, once, with a copy button.
+ * @param {HTMLElement} box
+ * @param {string} secret
+ */
+function showSecret (box, secret) {
+  const text = document.createElement('span')
+  text.textContent = 'Your new token (shown only now; copy it somewhere safe): '
+  const input = document.createElement('input')
+  input.type = 'text'
+  input.readOnly = true
+  input.value = secret
+  input.id = 'token-secret-value'
+  input.className = 'share-url'
+  input.setAttribute('aria-label', 'New API token')
+  input.addEventListener('focus', () => input.select())
+  const copy = document.createElement('button')
+  copy.type = 'button'
+  copy.id = 'token-copy'
+  copy.textContent = 'Copy'
+  copy.addEventListener('click', async () => {
+    try {
+      await navigator.clipboard.writeText(secret)
+      copy.textContent = 'Copied'
+    } catch {
+      input.focus()
+      copy.textContent = 'Select and copy'
+    }
+  })
+  box.replaceChildren(text, input, copy)
+  box.hidden = false
 }

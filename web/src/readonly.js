@@ -5,6 +5,7 @@ import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
 import { renderMarkdown } from './markdown.js'
 import { renderStatus, showNotice, loadName } from './ui.js'
+import { rememberOpened } from './device.js'
 
 /** @param {HTMLElement} root the element with data-token */
 export function startReadOnly (root) {
@@ -14,6 +15,11 @@ export function startReadOnly (root) {
   /** @type {import('@codemirror/state').Text|null} */
   let rendered = null
   let goneShown = false
+  // The home page lists it under "notes you opened on this device": the
+  // share path only, never anything of the edit link.
+  const titleOf = () => (document.getElementById('note-title')?.textContent || '').trim()
+  let rememberedTitle = titleOf()
+  rememberOpened(`/s/${token}`, rememberedTitle)
 
   const draw = () => {
     frame = 0
@@ -38,6 +44,10 @@ export function startReadOnly (root) {
         if (client.title) {
           const h = document.getElementById('note-title')
           if (h && h.textContent !== client.title) h.textContent = client.title
+          if (client.title !== rememberedTitle) {
+            rememberedTitle = client.title
+            rememberOpened(`/s/${token}`, rememberedTitle)
+          }
         }
         if (client.synced) root.dataset.ready = 'true'
         if (client.status === 'gone' && !goneShown) {

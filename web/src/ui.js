@@ -140,19 +140,16 @@ export function changeCount (op) {
   return n
 }
 
-const ADJECTIVES = ['Quiet', 'Brave', 'Clever', 'Gentle', 'Lucky', 'Swift', 'Calm', 'Bright', 'Kind', 'Merry']
-const ANIMALS = ['Otter', 'Heron', 'Fox', 'Lynx', 'Panda', 'Robin', 'Badger', 'Koala', 'Falcon', 'Seal']
-
-/** The display name remembered in this browser, or a friendly random one. */
+/**
+ * The display name remembered in this browser, or "" when there is none:
+ * the editor then asks (a person is never given a made-up name).
+ */
 export function loadName () {
   try {
     const n = localStorage.getItem('scribe.name')
     if (n && n.trim()) return n.trim().slice(0, 64)
   } catch { /* storage disabled */ }
-  const pick = (/** @type {string[]} */ a) => a[Math.floor(Math.random() * a.length)]
-  const name = `${pick(ADJECTIVES)} ${pick(ANIMALS)}`
-  saveName(name) // the same name after a reload, until the person changes it
-  return name
+  return ''
 }
 
 /**

@@ -234,7 +234,7 @@ test('peers: cursors move through our unconfirmed ops and through history', () =
   assert.deepEqual(c.peerList()[0].sel, [{ anchor: 9, head: 15 }])
   // A presence that refers to revision 1 is moved through revisions 2 and 3.
   c.receive([{ type: 'presence', client: 'c_g', name: 'Grace L.', color: '#1971c2', readonly: false, rev: 1, sel: [{ anchor: 0, head: 0 }] }])
-  assert.deepEqual(c.peerList()[0], { client: 'c_g', name: 'Grace L.', color: '#1971c2', readonly: false, moves: 2, sel: [{ anchor: 3, head: 3 }] })
+  assert.deepEqual(c.peerList()[0], { client: 'c_g', name: 'Grace L.', color: '#1971c2', person: '', readonly: false, moves: 2, sel: [{ anchor: 3, head: 3 }] })
   // Out-of-range selections are dropped, not shown.
   c.receive([{ type: 'presence', client: 'c_g', rev: 3, sel: [{ anchor: 99, head: 99 }] }])
   assert.deepEqual(c.peerList()[0].sel, [{ anchor: 3, head: 3 }])
@@ -255,7 +255,7 @@ test('a remote op with sel moves that peer\'s cursor as a presence message would
   // Grace types "!" at the end; her cursor, at revision 2, follows it.
   c.receive([{ type: 'op', rev: 2, op: [11, '!'], client: 'c_g', sel: [{ anchor: 12, head: 12 }] }])
   assert.equal(c.text, 'hello world!')
-  assert.deepEqual(c.peerList(), [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false, moves: 2, sel: [{ anchor: 12, head: 12 }] }])
+  assert.deepEqual(c.peerList(), [{ client: 'c_g', name: 'Grace', color: '#1971c2', person: '', readonly: false, moves: 2, sel: [{ anchor: 12, head: 12 }] }])
   assert.equal(changes, 1, 'one op, one change notification')
   // With our own edit in flight (and one buffered), her selection is moved
   // through them into our text, as a presence is.
@@ -278,7 +278,7 @@ test('a remote op with sel moves that peer\'s cursor as a presence message would
   const added = c.peerList().find(p => p.client === 'c_new')
   assert.deepEqual(added.sel, [{ anchor: 15, head: 15 }])
   c.receive([{ type: 'presence', client: 'c_new', name: 'Newton', color: '#2f9e44', readonly: false, rev: 6, sel: [{ anchor: 11, head: 11 }] }])
-  assert.deepEqual(c.peerList().find(p => p.client === 'c_new'), { client: 'c_new', name: 'Newton', color: '#2f9e44', readonly: false, moves: 2, sel: [{ anchor: 15, head: 15 }] })
+  assert.deepEqual(c.peerList().find(p => p.client === 'c_new'), { client: 'c_new', name: 'Newton', color: '#2f9e44', person: '', readonly: false, moves: 2, sel: [{ anchor: 15, head: 15 }] })
   // Our acked op moves their cursors as before.
   c.receive([{ type: 'ack', seq: 1, rev: 7 }])
   assert.equal(c.text, '>> # hello !?.n')
@@ -542,4 +542,15 @@ test('fingerprint: UTF-16 length and FNV-1a 32 of the UTF-8 bytes, as the server
   const { fingerprint } = await import('../src/collab.js')
   assert.deepEqual(fingerprint(''), { len: 0, hash: 0x811c9dc5 })
   assert.deepEqual(fingerprint('a😀é'), { len: 4, hash: 3334198925 }) // protocol.TestFingerprint has the same vector
+})
+
+test('a member\'s person key: ours from the welcome, a peer\'s kept across presence updates', () => {
+  const { c } = recorder()
+  welcome(c, 'hi', 1, { person: 'mAda', peers: [{ client: 'c_g', name: 'Grace', color: '#1971c2', person: 'mGrace', readonly: false }, { client: 'c_z', name: 'Zed', color: '#ee7733', readonly: false }] })
+  assert.equal(c.person, 'mAda')
+  const byClient = () => Object.fromEntries(c.peerList().map(p => [p.client, p.person]))
+  assert.deepEqual(byClient(), { c_g: 'mGrace', c_z: '' })
+  // A move (no person field) keeps it.
+  c.receive([{ type: 'presence', client: 'c_g', rev: 1, sel: [{ anchor: 1, head: 1 }] }])
+  assert.deepEqual(byClient(), { c_g: 'mGrace', c_z: '' })
 })

@@ -45,7 +45,7 @@ test('no two colours look alike, also for colour-vision deficiencies', () => {
 })
 
 test('12 people get 12 colours; a person keeps theirs; everyone computes the same', () => {
-  const names = ['Ada', 'Grace', 'Linus', 'Barbara', 'Ken', 'Dennis', 'Margaret', 'Alan', 'Edsger', 'Donald', 'Frances', 'John'].map(personKey)
+  const names = ['Ada', 'Grace', 'Linus', 'Barbara', 'Ken', 'Dennis', 'Margaret', 'Alan', 'Edsger', 'Donald', 'Frances', 'John'].map(n => personKey(n))
   const all = assignColors(names)
   assert.equal(new Set(all.values()).size, 12)
   assert.deepEqual(assignColors([...names].reverse()), all)
@@ -54,4 +54,15 @@ test('12 people get 12 colours; a person keeps theirs; everyone computes the sam
   // A 13th shares, as everyone is taken.
   assert.equal(assignColors([...names, 'mary']).size, 13)
   assert.equal(personKey('  Ada '), personKey('ada'))
+})
+
+test('a member is known by their person key, not their name; a name cannot pass for a key', () => {
+  // Two tabs of one member with different names are one person...
+  assert.equal(personKey('Ada', 'mAAAA'), personKey('Ada Lovelace', 'mAAAA'))
+  // ...two members with one name are two, and a guest with that name a third.
+  assert.notEqual(personKey('Ada', 'mAAAA'), personKey('Ada', 'mBBBB'))
+  assert.notEqual(personKey('Ada', 'mAAAA'), personKey('Ada'))
+  // A guest who names themselves after a member's key is still a name.
+  assert.notEqual(personKey('p:mAAAA'), personKey('Ada', 'mAAAA'))
+  assert.notEqual(personKey('mAAAA'), personKey('Ada', 'mAAAA'))
 })
