@@ -391,7 +391,10 @@ func TestSelectionWithOp(t *testing.T) {
 	mu.Lock()
 	got := strings.Join(events, "; ")
 	mu.Unlock()
-	if !strings.HasSuffix(got, "op 1; presence 1 [{9 11}]") {
+	// The op's selection is reported right after the op. Ada's join may
+	// still be due its presence flush (every 50 ms), which then repeats the
+	// same selection: allowed, as long as nothing else follows.
+	if !strings.Contains(got, "op 1; presence 1 [{9 11}]") || !strings.HasSuffix(got, "presence 1 [{9 11}]") {
 		t.Fatalf("Grace's callbacks: %s", got)
 	}
 	// Grace's own unacknowledged edit moves Ada's selection in her text.
