@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -246,5 +247,42 @@ func testNodesHistory(t *testing.T, nodes []scribe.Store) {
 		if err != nil || len(cs) != 1 || cs[0].Name != "on node 1" {
 			t.Errorf("node %d: Checkpoints = %+v, %v", i, cs, err)
 		}
+	}
+}
+
+// benchTextAt measures TextAt of a revision back changes behind the head
+// of a note with HistoryOps changes (Benchmark runs it for 1k, 10k, 100k).
+func benchTextAt(b *testing.B, s scribe.Store, backs []int) {
+	ctx := context.Background()
+	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "bench", Text: "history"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	doc, rev := "history", 0
+	for rev < HistoryOps {
+		batch := make([]scribe.Change, 1000)
+		for i := range batch {
+			op := RandomOp(rng, doc, 100)
+			batch[i] = ChangeOf("bulk", uint64(rev+i+1), op)
+			if doc, err = Apply(doc, op); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := s.Append(ctx, n.ID, scribe.Revision(rev), batch); err != nil {
+			b.Fatal(err)
+		}
+		rev += len(batch)
+	}
+	for _, back := range backs {
+		b.Run(fmt.Sprintf("back=%d", back), func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				// Vary the revision a little so no cache of one answer helps.
+				r := max(HistoryOps-back-i%500, 0)
+				if _, err := s.TextAt(ctx, n.ID, scribe.Revision(r)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
