@@ -22,9 +22,10 @@ type ExportRequest struct {
 
 // ExportResult says where the note landed.
 type ExportResult struct {
-	Path      string `json:"path"`                // repository-relative, e.g. docs/meetings/2026-11-24-standup.md
-	Commit    string `json:"commit"`              // the commit's hash
-	Unchanged bool   `json:"unchanged"`           // nothing changed since the last export: no new commit
-	Pushed    bool   `json:"pushed"`              // pushed to the configured remote
-	PushError string `json:"pushError,omitempty"` // why the push failed; the local commit stays
+	Path      string   `json:"path"`                // repository-relative, e.g. docs/meetings/2026-11-24-standup.md
+	Commit    string   `json:"commit"`              // the commit's hash
+	Unchanged bool     `json:"unchanged"`           // nothing changed since the last export: no new commit
+	Pushed    bool     `json:"pushed"`              // pushed to the configured remote
+	PushError string   `json:"pushError,omitempty"` // why the push failed; the local commit stays
+	Revision  Revision `json:"revision,omitempty"`  // the note's revision that was exported
 }

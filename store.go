@@ -28,6 +28,9 @@ type Store interface {
 	// deployment accepts them.
 	TokenStore
 
+	// A Store keeps every revision of a note readable (history.go).
+	HistoryStore
+
 	// CreateNote creates a note with a new random id, at revision 0, whose
 	// text is n.Text.
 	CreateNote(ctx context.Context, n NewNote) (Note, error)

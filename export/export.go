@@ -321,7 +321,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		}
 		from = changes[len(changes)-1].Revision
 	}
-	return e.Write(ctx, Snapshot{
+	res, err := e.Write(ctx, Snapshot{
 		ID:        id,
 		Title:     doc.Title,
 		Text:      doc.Text,
@@ -329,6 +329,10 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		CreatedAt: doc.CreatedAt,
 		Editors:   editors,
 	}, req)
+	if err == nil {
+		res.Revision = doc.Revision // the history's "exported as <commit>" checkpoint goes here
+	}
+	return res, err
 }
 
 // exporterIdentity checks the request and returns the person who exports.

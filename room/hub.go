@@ -234,20 +234,51 @@ type Append struct {
 // session that already committed returns that revision. Errors: ENOTFOUND,
 // ETOOLARGE (the note would exceed its limit), EUNAVAILABLE, or ctx's error.
 func (h *Hub) Append(ctx context.Context, id scribe.NoteID, a Append) (scribe.Revision, error) {
-	seq, rev, err := h.cfg.Store.LastSeq(ctx, id, a.Session)
+	return h.submitAPI(ctx, id, a.Session, func() *submission {
+		return &submission{session: a.Session, seq: 1, appendText: a.Text, author: a.Author, email: a.Email, idempotent: a.Idempotent}
+	})
+}
+
+// Replace is a note's whole new text submitted through the API: a restore
+// of an earlier revision.
+type Replace struct {
+	Session    string // as Append's: the change is committed as (Session, 1)
+	Text       string // the text the note is to have; valid UTF-8
+	Author     string // recorded with the change
+	Email      string // the author's email when known from sign-in, recorded with the change
+	Idempotent bool   // Session came from an Idempotency-Key
+}
+
+// Replace makes the note's text equal to r.Text with one ordinary edit
+// through its room: the op from the head's text to r.Text (ot.Diff, built
+// when its batch runs), committed, acked and broadcast like any other, so
+// everyone in the note sees it live and it is itself in the history. It
+// returns the revision it got (a session that already committed returns
+// that revision). Errors as Append's.
+func (h *Hub) Replace(ctx context.Context, id scribe.NoteID, r Replace) (scribe.Revision, error) {
+	return h.submitAPI(ctx, id, r.Session, func() *submission {
+		text := r.Text
+		return &submission{session: r.Session, seq: 1, replaceText: &text, author: r.Author, email: r.Email, idempotent: r.Idempotent}
+	})
+}
+
+// submitAPI submits an API edit (seq 1 of session) through the note's
+// room, opening it when needed, and waits for its revision.
+func (h *Hub) submitAPI(ctx context.Context, id scribe.NoteID, session string, newSub func() *submission) (scribe.Revision, error) {
+	seq, rev, err := h.cfg.Store.LastSeq(ctx, id, session)
 	if err != nil {
 		return 0, err
 	}
 	if seq >= 1 {
-		return rev, nil // this idempotency key was used: the text is in
+		return rev, nil // this idempotency key was used: the edit is in
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		rm, err := h.room(ctx, id)
 		if err != nil {
 			return 0, err
 		}
-		sub := &submission{session: a.Session, seq: 1, appendText: a.Text, author: a.Author, email: a.Email, idempotent: a.Idempotent,
-			reply: make(chan submitResult, 1), received: time.Now()}
+		sub := newSub()
+		sub.reply, sub.received = make(chan submitResult, 1), time.Now()
 		if !rm.submit(sub) {
 			continue // the room closed as we came; open a new one
 		}

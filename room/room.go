@@ -92,10 +92,13 @@ type submission struct {
 	// For the API: append text at the end, built against the head when the
 	// batch is prepared; the result goes to reply.
 	appendText string
-	author     string
-	email      string // the author's email, known from sign-in; "" for guests
-	idempotent bool   // the API caller chose the session (Idempotency-Key): it may be committed already
-	reply      chan submitResult
+	// For the API: make the text equal to *replaceText (a restore), built
+	// against the head when the batch is prepared, like appendText.
+	replaceText *string
+	author      string
+	email       string // the author's email, known from sign-in; "" for guests
+	idempotent  bool   // the API caller chose the session (Idempotency-Key): it may be committed already
+	reply       chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
 	received time.Time // when the server read it, for the latency metric
@@ -1197,8 +1200,8 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 	head := rm.rev                     // the committed head
 	inBatch := make(map[string]uint64) // session -> highest seq accepted in this batch
 	for _, sub := range batch {
-		if sub.appendText != "" {
-			op, err := rm.appendOp(sub.appendText)
+		if sub.built() {
+			op, err := rm.builtOp(sub)
 			if err != nil {
 				done = append(done, doneSub{sub: sub, err: err})
 				continue
@@ -1235,7 +1238,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 			continue
 		}
 		op, sel := sub.op, sub.sel
-		if sub.appendText == "" {
+		if !sub.built() {
 			var err error
 			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, accepted)
 			if err != nil {
@@ -1359,6 +1362,21 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 
 // appendOp builds the op that appends text at the end of the note, on a
 // line of its own.
+// built reports whether the room builds the submission's op itself, on
+// the head, when its batch is prepared (an API append or restore).
+func (sub *submission) built() bool { return sub.appendText != "" || sub.replaceText != nil }
+
+// builtOp builds an API submission's op against the current text.
+func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
+	if sub.replaceText != nil {
+		if !utf8.ValidString(*sub.replaceText) {
+			return ot.Operation{}, invalid("The text must be valid UTF-8.")
+		}
+		return ot.Diff(rm.doc.String(), *sub.replaceText), nil
+	}
+	return rm.appendOp(sub.appendText)
+}
+
 func (rm *Room) appendOp(text string) (ot.Operation, error) {
 	if !utf8.ValidString(text) {
 		return ot.Operation{}, invalid("The text must be valid UTF-8.")

@@ -67,6 +67,8 @@ func state(t *testing.T, st scribe.Store) string {
 			t.Fatal(err)
 		}
 		shares, _ := st.ListShares(ctx, n.ID)
+		marks, _ := st.Checkpoints(ctx, n.ID, 0, scribe.MaxCheckpointPage)
+		fmt.Fprintf(&b, "%d checkpoints ", len(marks))
 		fmt.Fprintf(&b, "%s %q %q %v %d shares:", n.ID, d.Title, d.Text, d.GuestEdit, d.Revision)
 		for _, sh := range shares {
 			fmt.Fprintf(&b, " %s", sh.Token)
@@ -147,6 +149,11 @@ func TestPermissionMatrix(t *testing.T) {
 		{"export", scribe.ActExport, true, "POST", noteP("/export"), `{"author":"Mallory"}`, false},
 		{"make link", scribe.ActShare, true, "POST", noteP("/shares"), `{"label":"l"}`, false},
 		{"list links", scribe.ActShare, true, "GET", noteP("/shares"), "", false},
+		{"revisions", scribe.ActHistory, true, "GET", noteP("/revisions"), "", false},
+		{"text at a revision", scribe.ActHistory, true, "GET", noteP("/text?rev=0"), "", false},
+		{"diff", scribe.ActHistory, true, "GET", noteP("/diff?from=0"), "", false},
+		{"name a checkpoint", scribe.ActHistory, true, "POST", noteP("/checkpoints"), `{"name":"n"}`, false},
+		{"restore", scribe.ActHistory, true, "POST", noteP("/restore"), `{"rev":0}`, false},
 		{"revoke", scribe.ActShare, true, "DELETE", func(id scribe.NoteID, tok scribe.Token) string {
 			return "/api/notes/" + string(id) + "/shares/" + string(tok)
 		}, "", false},

@@ -239,7 +239,13 @@ func writeMarkdown(w http.ResponseWriter, d scribe.Document, disposition string)
 }
 
 // handleNoteText returns a note's markdown: GET /api/notes/{id}/text.
+// With ?rev=N it returns the text at revision N instead, for members only
+// (history.go).
 func (s *Server) handleNoteText(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Query().Has("rev") {
+		s.textAtRevision(w, r, r.URL.Query().Get("rev"))
+		return
+	}
 	n, err := s.note(r, scribe.ActEdit)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -505,6 +511,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("note exported", "path", res.Path, "commit", res.Commit, "unchanged", res.Unchanged, "pushed", res.Pushed)
+	s.exportCheckpoint(r.Context(), id, p, res)
 	writeJSON(w, http.StatusOK, res)
 }
 

@@ -322,6 +322,9 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 		if err := snaps.Put(revKey(p.m.SnapRev), seal([]byte(*p.snap))); err != nil {
 			return err
 		}
+		if err := s.keepHistory(tx, p.id, snaps, p.oldSnap); err != nil {
+			return err
+		}
 		if err := snaps.Delete(revKey(p.oldSnap)); err != nil {
 			return err
 		}

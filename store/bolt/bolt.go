@@ -17,6 +17,7 @@
 //	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
 //	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op)
 //	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
+//	logs/<id>/hist/<rev>, marks/...   -> history snapshots, named checkpoints (history.go)
 //	logs/<id>/seqs/<len><session><seq> -> rev (deduplication, LastSeq)
 //	logs/<id>/shares/<nanos><token>   -> "" (ListShares index, oldest first)
 //	shares/<token>                    -> share JSON (note id, creation time)
@@ -134,6 +135,9 @@ type Options struct {
 	// SnapshotEvery is K: a snapshot is written whenever an append crosses a
 	// multiple of K revisions. DefaultSnapshotEvery when zero.
 	SnapshotEvery int
+	// HistoryEvery is how many revisions apart, at least, the snapshots
+	// kept for history are (see history.go). scribe.HistoryEvery when zero.
+	HistoryEvery int
 	// OpenTimeout is how long Open waits for another process to release the
 	// database file. DefaultOpenTimeout when zero.
 	OpenTimeout time.Duration
@@ -178,6 +182,9 @@ type Store struct {
 // New returns a Store that keeps its file in dataDir. It does no I/O; call
 // Open.
 func New(dataDir string, opts Options) *Store {
+	if opts.HistoryEvery <= 0 {
+		opts.HistoryEvery = scribe.HistoryEvery
+	}
 	if opts.SnapshotEvery <= 0 {
 		opts.SnapshotEvery = DefaultSnapshotEvery
 	}

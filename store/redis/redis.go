@@ -62,6 +62,7 @@
 package redis
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	_ "embed"
@@ -145,6 +146,10 @@ type Options struct {
 	// unitsPerSnapshotOp). Zero means DefaultSnapshotEvery.
 	SnapshotEvery int
 
+	// HistoryEvery is how many revisions apart, at least, the snapshots
+	// kept for history are (see history.go). Zero means scribe.HistoryEvery.
+	HistoryEvery int
+
 	// CacheBytes bounds the texts of recently edited notes the store keeps
 	// in memory to check each appended operation against the text it
 	// applies to (about 2 bytes per UTF-16 code unit). Zero means
@@ -166,8 +171,6 @@ var (
 	appendLua string
 	//go:embed lua/load.lua
 	loadLua string
-	//go:embed lua/snapshot.lua
-	snapshotLua string
 	//go:embed lua/update.lua
 	updateLua string
 	//go:embed lua/create.lua
@@ -177,13 +180,12 @@ var (
 	//go:embed lua/publish.lua
 	publishLua string
 
-	appendScript   = goredis.NewScript(appendLua)
-	loadScript     = goredis.NewScript(loadLua)
-	snapshotScript = goredis.NewScript(snapshotLua)
-	createScript   = goredis.NewScript(createLua)
-	updateScript   = goredis.NewScript(updateLua)
-	changesScript  = goredis.NewScript(changesLua)
-	publishScript  = goredis.NewScript(publishLua)
+	appendScript  = goredis.NewScript(appendLua)
+	loadScript    = goredis.NewScript(loadLua)
+	createScript  = goredis.NewScript(createLua)
+	updateScript  = goredis.NewScript(updateLua)
+	changesScript = goredis.NewScript(changesLua)
+	publishScript = goredis.NewScript(publishLua)
 )
 
 // Store is a scribe.Store kept in Redis or a Redis Cluster. It is safe for
@@ -195,11 +197,12 @@ type Store struct {
 	ownsClient bool
 	// oneNode is true when every key lives on one Redis server, so the
 	// scripts may update the global notes:byupdated index themselves.
-	oneNode bool
-	prefix  string
-	k       int64
-	log     *slog.Logger
-	feedLen int64 // the change feed's approximate cap
+	oneNode   bool
+	prefix    string
+	k         int64
+	histEvery int64 // Options.HistoryEvery
+	log       *slog.Logger
+	feedLen   int64 // the change feed's approximate cap
 
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
@@ -290,6 +293,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		oneNode:   oneNode,
 		prefix:    opts.Prefix,
 		k:         int64(opts.SnapshotEvery),
+		histEvery: int64(cmp.Or(opts.HistoryEvery, scribe.HistoryEvery)),
 		feedLen:   int64(opts.FeedLength),
 		log:       opts.Logger.With("component", "redis-store"),
 		ctx:       ctx,

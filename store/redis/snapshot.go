@@ -105,8 +105,10 @@ func (s *Store) writeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.
 
 // storeSnapshot is writeSnapshot that also reports whether it wrote.
 func (s *Store) storeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.Revision, text string) (bool, error) {
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap")}
-	n, err := snapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text).Int()
+	// histSnapshotScript stores the snapshot and keeps the one it
+	// replaces for history when one is due (history.go).
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "histrevs")}
+	n, err := histSnapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text, s.histEvery).Int()
 	if err != nil {
 		return false, s.wrap(ctx, "write snapshot", err)
 	}

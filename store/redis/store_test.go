@@ -296,7 +296,7 @@ func TestAppendLargeBatch(t *testing.T) {
 	})
 }
 
-// TestSnapshotNeverMovesBack shows the compare in snapshot.lua: an older
+// TestSnapshotNeverMovesBack shows the compare in histsnap.lua: an older
 // snapshot (a slow node) never replaces a newer one.
 func TestSnapshotNeverMovesBack(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {

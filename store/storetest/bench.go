@@ -41,6 +41,9 @@ func Benchmark(b *testing.B, newStore NewStore) {
 	b.Run("LoadNote/history=10000", func(b *testing.B) {
 		benchLoad(b, newStore(b), 10_000)
 	})
+	b.Run("TextAt/history=100000", func(b *testing.B) {
+		benchTextAt(b, newStore(b), []int{0, 1000, 10_000, 100_000 - 1})
+	})
 }
 
 // benchDoc tracks a note's length so that ops stay valid without applying

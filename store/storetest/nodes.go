@@ -33,6 +33,7 @@ func RunNodes(t *testing.T, newNodes NewNodes) {
 		{"FollowersOnEveryNode", testNodesFollowers},
 		{"APITokensAcrossNodes", testNodesAPITokens},
 		{"FeedAcrossNodes", testNodesFeed},
+		{"HistoryAcrossNodes", testNodesHistory},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

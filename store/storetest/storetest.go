@@ -145,6 +145,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ContextCanceled", testContextCanceled},
 		{"Ping", testPing},
 	}
+	tests = append(tests, historyTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

@@ -1,0 +1,139 @@
+package server_test
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/history"
+	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
+)
+
+// TestHistoryAPI: revisions, the text at a revision, diffs in both forms,
+// named checkpoints, and a restore that another client sees live; on one
+// bolt node and across two nodes sharing Redis (the editor on one, the API
+// calls on the other).
+func TestHistoryAPI(t *testing.T) {
+	t.Run("bolt", func(t *testing.T) {
+		t.Parallel()
+		n := startNode(t, newBoltStore(t), server.Limits{})
+		testHistoryAPI(t, n, n)
+	})
+	t.Run("redis-two-nodes", func(t *testing.T) {
+		t.Parallel()
+		prefix := redistest.Prefix(t, "servertest")
+		a := startNode(t, redistest.Open(t, prefix), server.Limits{})
+		b := startNode(t, redistest.Open(t, prefix), server.Limits{})
+		testHistoryAPI(t, a, b)
+	})
+}
+
+func testHistoryAPI(t *testing.T, api, live *testNode) {
+	id := api.createNote("Weekly", "blank")
+	base := "/api/notes/" + string(id)
+	e := newEditor(t, live, id, "Watcher", 1)
+	texts := []string{api.text(id)}
+	for i := 1; i <= 5; i++ {
+		var res struct {
+			Revision scribe.Revision `json:"revision"`
+		}
+		if code, _ := api.do("POST", base+"/append", map[string]string{"text": "line " + strconv.Itoa(i)}, &res); code != 200 || res.Revision != scribe.Revision(i) {
+			t.Fatalf("append %d: %d %+v", i, code, res)
+		}
+		texts = append(texts, api.text(id))
+	}
+	e.settle(5)
+
+	// The text at every revision.
+	for r, want := range texts {
+		code, body, hdr := get(t, api.url+base+"/text?rev="+strconv.Itoa(r), "")
+		if code != 200 || body != want || hdr.Get("Scribe-Revision") != strconv.Itoa(r) {
+			t.Fatalf("text at %d: %d %q (rev %s), want %q", r, code, body, hdr.Get("Scribe-Revision"), want)
+		}
+	}
+	if code, _, _ := get(t, api.url+base+"/text?rev=6", ""); code != http.StatusBadRequest {
+		t.Errorf("text beyond the head: %d, want 400", code)
+	}
+	if code, _, _ := get(t, api.url+base+"/text?rev=x", ""); code != http.StatusBadRequest {
+		t.Errorf("text at rev=x: %d, want 400", code)
+	}
+
+	// A diff, as JSON and as a unified diff.
+	var d history.Diff
+	if code, _ := api.do("GET", base+"/diff?from=2&to=4", nil, &d); code != 200 || d.Added != 2 || d.Removed != 0 || len(d.Hunks) != 1 {
+		t.Fatalf("diff: %d %+v", code, d)
+	}
+	code, unified, hdr := get(t, api.url+base+"/diff?from=2&to=4", "text/x-diff")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/x-diff") || !strings.Contains(unified, "+line 3\n+line 4\n") || !strings.HasPrefix(unified, "--- rev-2\n+++ rev-4\n") {
+		t.Fatalf("unified diff: %d %q", code, unified)
+	}
+	if _, again, _ := get(t, api.url+base+"/diff?from=2&to=4&format=unified", ""); again != unified {
+		t.Errorf("format=unified gave %q, want the Accept answer", again)
+	}
+
+	// A named checkpoint cuts the history there.
+	var cp scribe.Checkpoint
+	if code, _ := api.do("POST", base+"/checkpoints", map[string]any{"name": "before the vote", "rev": 3}, &cp); code != http.StatusCreated || cp.Rev != 3 || cp.Name != "before the vote" {
+		t.Fatalf("add checkpoint: %d %+v", code, cp)
+	}
+	if code, _ := api.do("POST", base+"/checkpoints", map[string]any{"name": ""}, nil); code != http.StatusBadRequest {
+		t.Errorf("a checkpoint without a name: %d, want 400", code)
+	}
+
+	// Restore revision 2: one new edit, seen live on the other node.
+	var res struct {
+		Revision scribe.Revision `json:"revision"`
+	}
+	if code, _ := api.do("POST", base+"/restore", map[string]any{"rev": 2}, &res); code != 200 || res.Revision != 6 {
+		t.Fatalf("restore: %d %+v", code, res)
+	}
+	e.settle(6)
+	if e.doc() != texts[2] || api.text(id) != texts[2] {
+		t.Fatalf("after restoring 2: client %q, store %q, want %q", e.doc(), api.text(id), texts[2])
+	}
+	// Nothing was rewritten: the past is still there.
+	if _, body, _ := get(t, api.url+base+"/text?rev=5", ""); body != texts[5] {
+		t.Errorf("text at 5 after the restore: %q, want %q", body, texts[5])
+	}
+
+	var page history.Page
+	if code, _ := api.do("GET", base+"/revisions", nil, &page); code != 200 || len(page.Checkpoints) < 3 {
+		t.Fatalf("revisions: %d %+v", code, page)
+	}
+	head := page.Checkpoints[0]
+	if head.Rev != 6 || head.Removed == 0 {
+		t.Errorf("the newest checkpoint %+v, want the restore at 6 with characters removed", head)
+	}
+	found := false
+	for _, c := range page.Checkpoints {
+		if c.Rev == 3 && len(c.Names) == 1 && c.Names[0] == "before the vote" {
+			found = true
+		}
+	}
+	if !found || page.Checkpoints[len(page.Checkpoints)-1].Rev != 0 {
+		t.Errorf("revisions lack the named checkpoint or revision 0: %+v", page.Checkpoints)
+	}
+}
+
+// get fetches url with an optional Accept header.
+func get(t *testing.T, url, accept string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accept != "" {
+		req.Header.Set("Accept", accept)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header
+}
