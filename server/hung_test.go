@@ -96,4 +96,3 @@ func TestHungRedisToldToClients(t *testing.T) {
 		t.Fatalf("%d changes of the client's session in the log, want 1", mine)
 	}
 }
-

@@ -127,6 +127,11 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
+	fs.Float64Var(&c.limits.NotesPerMinute, "notes-per-minute", server.DefaultNotesPerMinute, "notes one person may create a minute, and at once (-1: no limit); see --peer-limit-factor")
+	fs.Float64Var(&c.limits.SharesPerMinute, "shares-per-minute", server.DefaultSharesPerMinute, "read-only links one person may create a minute, and at once (-1: no limit)")
+	fs.Float64Var(&c.limits.AppendsPerMinute, "appends-per-minute", server.DefaultAppendsPerMinute, "API appends one person (or API token) may make a minute, and at once (-1: no limit)")
+	fs.Float64Var(&c.limits.PeerFactor, "peer-limit-factor", server.DefaultPeerFactor, "requests with no signed-in person (guests, local mode) count per IP address, at this many times a person's limits: one NAT is many people")
+	fs.IntVar(&c.limits.MaxSharesPerNote, "max-shares-per-note", server.DefaultMaxSharesPerNote, "live read-only links one note may have (-1: no cap)")
 	d := markdown.DefaultLimits
 	fs.IntVar(&c.render.Limits.MaxTableCells, "render-max-table-cells", d.MaxTableCells, "table cells (rows × columns) a note may render; past them it is shown as plain text")
 	fs.IntVar(&c.render.Limits.MaxDepth, "render-max-depth", d.MaxDepth, "levels of quotes and lists a note may nest; past them it is shown as plain text")
