@@ -1087,6 +1087,26 @@ func (rm *Room) commit(batch []*submission) (err error) {
 			if rerr := rm.rollback(accepted); rerr != nil {
 				return rerr
 			}
+			if scribe.ErrorCode(err) == scribe.ETOOLARGE {
+				// The store refused the batch whole (the note's history
+				// budget): nothing was written. One op alone may still
+				// fit, so a batch of several is committed one by one;
+				// an op refused alone is refused to its sender, who
+				// reloads, and the room goes on.
+				if len(batch) > 1 {
+					for _, sub := range batch {
+						if err := rm.commit([]*submission{sub}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				rm.finish(done)
+				for _, p := range accepted {
+					rm.failSub(p.sub, err)
+				}
+				return nil
+			}
 			if scribe.ErrorCode(err) == scribe.ECONFLICT && attempt < maxCommitAttempts {
 				rm.cfg.Metrics.Conflict()
 				if err := rm.syncTo(math.MaxInt64); err != nil {

@@ -7,12 +7,14 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
+	"github.com/scribe-notes/scribe/store/bolt"
 )
 
 // apiCall sends one API request with headers and returns the status, the
@@ -171,4 +173,43 @@ func TestShareFloodLimited(t *testing.T) {
 	}
 	code, ecode, h := apiCall(t, n.url, "POST", "/api/notes/"+string(id)+"/shares", `{"fresh":true}`, nil)
 	wantLimited(t, "fourth link", code, ecode, h)
+}
+
+// TestHistoryBudgetRefusesEdit: an edit past the note's history budget is
+// refused whole to its sender (413 ETOOLARGE naming the limit, through the
+// API as through a websocket), and the note's room goes on: it is not a
+// store failure that would make every client reconnect and resend.
+func TestHistoryBudgetRefusesEdit(t *testing.T) {
+	t.Parallel()
+	st := bolt.New(t.TempDir(), bolt.Options{MaxHistoryBytes: 20_000})
+	if err := st.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	n := startNode(t, st, server.Limits{AppendsPerMinute: -1})
+	id := n.createNote("Budget", "blank")
+	before := ""
+	var e struct{ Code, Message string }
+	for i := 0; ; i++ {
+		if i == 50 {
+			t.Fatal("50 appends of 2,000 bytes fit a budget of 20,000")
+		}
+		before = n.text(id)
+		code, _ := n.do("POST", "/api/notes/"+string(id)+"/append", map[string]string{"text": strings.Repeat("y", 2000)}, &e)
+		if code == http.StatusOK {
+			continue
+		}
+		if code != http.StatusRequestEntityTooLarge || e.Code != scribe.ETOOLARGE || !strings.Contains(e.Message, "20000") {
+			t.Fatalf("append past the budget: %d %+v, want 413 ETOOLARGE naming 20000", code, e)
+		}
+		break
+	}
+	if got := n.text(id); got != before {
+		t.Fatalf("a refused append changed the note")
+	}
+	// The room still serves: a client joins and is welcomed.
+	c := dial(t, wsURL(n.url, "/api/notes/"+string(id)+"/ws"), nil)
+	if w := c.hello(newSession(), "Ada", nil); w.Type != "welcome" {
+		t.Fatalf("hello after the refusal: %+v", w)
+	}
 }

@@ -159,7 +159,19 @@ type Options struct {
 	// Logger receives internal errors from background work (snapshots,
 	// subscriptions). Nil means slog.Default().
 	Logger *slog.Logger
+
+	// MaxHistoryBytes is each note's history budget: the bytes of every
+	// change entry in its log (the log is never compacted, so this is its
+	// whole history). An append that would pass it is refused whole with
+	// ETOOLARGE. Notes written before the budget existed count from the
+	// first append after it. Zero means DefaultMaxHistoryBytes; negative
+	// turns it off.
+	MaxHistoryBytes int64
 }
+
+// DefaultMaxHistoryBytes is a note's history budget (64 MiB), the same as
+// the embedded store's.
+const DefaultMaxHistoryBytes = 64 << 20
 
 var (
 	//go:embed lua/append.lua
@@ -200,6 +212,7 @@ type Store struct {
 	k       int64
 	log     *slog.Logger
 	feedLen int64 // the change feed's approximate cap
+	history int64 // Options.MaxHistoryBytes; 0: no budget
 
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
@@ -279,6 +292,9 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.FeedLength == 0 {
 		opts.FeedLength = DefaultFeedLength
 	}
+	if opts.MaxHistoryBytes == 0 {
+		opts.MaxHistoryBytes = DefaultMaxHistoryBytes
+	}
 	if opts.FeedLength < 0 {
 		return nil, fmt.Errorf("redis store: feed length %d must be positive", opts.FeedLength)
 	}
@@ -290,6 +306,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		oneNode:   oneNode,
 		prefix:    opts.Prefix,
 		k:         int64(opts.SnapshotEvery),
+		history:   max(0, opts.MaxHistoryBytes),
 		feedLen:   int64(opts.FeedLength),
 		log:       opts.Logger.With("component", "redis-store"),
 		ctx:       ctx,
