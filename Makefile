@@ -12,7 +12,7 @@ STATICCHECK_VERSION := v0.8.2
 GOBIN_DIR   := $(shell $(GO) env GOPATH)/bin
 STATICCHECK := $(GOBIN_DIR)/staticcheck
 
-.PHONY: run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean lint lint-go lint-web staticcheck
+.PHONY: chaos run test bench build web test-go test-web test-e2e deps redis chromium fuzz clean lint lint-go lint-web staticcheck
 
 ## run: build what is needed and start Scribe on http://$(ADDR) with the embedded store
 run: web
@@ -32,6 +32,14 @@ test: deps web lint
 ## commands in docs/benchmarks.md; the load tool against a running server is `scribe bench`)
 bench: deps web
 	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./protocol/... ./markdown/... ./store/... ./export/... ./room/... ./server/... ./client/...
+
+## chaos: the fault-injection suite at length: TestFaults (connection cuts, Redis SIGKILL and restart
+## under two nodes and four editors) for CHAOS_ROUNDS rounds, CHAOS_COUNT times, and the hung-Redis test;
+## `make test` runs TestFaults for 3 rounds
+CHAOS_ROUNDS ?= 30
+CHAOS_COUNT  ?= 3
+chaos: deps
+	$(GO) test -race -timeout 30m -count=$(CHAOS_COUNT) -run '^(TestFaults|TestHungRedisToldToClients)$$' ./server -chaos.rounds=$(CHAOS_ROUNDS)
 
 ## fuzz: run each fuzz target of the OT core and the wire decoders for FUZZTIME (default 60s); a failing input is saved under the package's testdata/fuzz
 FUZZTIME ?= 60s

@@ -192,7 +192,8 @@ type Room struct {
 	verifiedRev scribe.Revision // the last head whose text was compared with the store's (verify)
 	lastSeq     map[string]seqRev
 	clients     map[*Seat]struct{}
-	bySess      map[string]*Seat // local edit seats by session id (the latest one)
+	toldDown    map[*Seat]struct{} // told errCantSave with their op's seq, as the room fails
+	bySess      map[string]*Seat   // local edit seats by session id (the latest one)
 	remote      map[string]*remotePeer
 	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
 	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
@@ -223,6 +224,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		cancel:   cancel,
 		lastSeq:  make(map[string]seqRev),
 		clients:  make(map[*Seat]struct{}),
+		toldDown: make(map[*Seat]struct{}),
 		bySess:   make(map[string]*Seat),
 		remote:   make(map[string]*remotePeer),
 		dirty:    make(map[*Seat]struct{}),
@@ -383,6 +385,10 @@ func (rm *Room) run() {
 	}
 }
 
+// errCantSave tells a client the store failed (EUNAVAILABLE): it keeps its
+// unconfirmed edits and resends them after reconnecting.
+var errCantSave = scribe.Errorf(scribe.EUNAVAILABLE, "Can't save right now; your edits are kept and will be saved when the server can reach its store again.")
+
 // fail ends the room after an error it cannot recover from (the store is
 // unreachable, or holds something it cannot read): its members are closed
 // with 1011 and reconnect to a fresh room, which reloads from the store.
@@ -391,6 +397,15 @@ func (rm *Room) fail(err error) {
 		rm.cfg.Logger.Error("room failed", "note", rm.ref, "err", err)
 	}
 	rm.hub.remove(rm)
+	if scribe.ErrorCode(err) == scribe.EUNAVAILABLE {
+		// Every client hears why before the close: its edits are kept
+		// and sent again when it reconnects, as they are after any drop.
+		for c := range rm.clients {
+			if _, told := rm.toldDown[c]; !told && !c.readonly {
+				rm.sendError(c, errCantSave, nil)
+			}
+		}
+	}
 	rm.flushOut() // what was acknowledged goes out before the close
 	for c := range rm.clients {
 		c.m.Close(protocol.CloseInternal, protocol.CloseReasonFailed, true)
@@ -1041,8 +1056,15 @@ func (rm *Room) commit(batch []*submission) (err error) {
 	defer func() {
 		if err != nil {
 			for _, sub := range batch {
-				if sub.reply != nil && !sub.answered {
+				switch {
+				case sub.answered:
+				case sub.reply != nil:
 					rm.failSub(sub, scribe.Errorf(scribe.EUNAVAILABLE, "The edit could not be saved; retry."))
+				case sub.c != nil && scribe.ErrorCode(err) == scribe.EUNAVAILABLE:
+					// The store is down, not the op: say so now, with the
+					// seq; the close that follows makes the client resend.
+					rm.failSub(sub, errCantSave)
+					rm.toldDown[sub.c] = struct{}{}
 				}
 			}
 		}
@@ -1071,6 +1093,26 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		if err != nil {
 			if rerr := rm.rollback(accepted); rerr != nil {
 				return rerr
+			}
+			if scribe.ErrorCode(err) == scribe.ETOOLARGE {
+				// The store refused the batch whole (the note's history
+				// budget): nothing was written. One op alone may still
+				// fit, so a batch of several is committed one by one;
+				// an op refused alone is refused to its sender, who
+				// reloads, and the room goes on.
+				if len(batch) > 1 {
+					for _, sub := range batch {
+						if err := rm.commit([]*submission{sub}); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				rm.finish(done)
+				for _, p := range accepted {
+					rm.failSub(p.sub, err)
+				}
+				return nil
 			}
 			if scribe.ErrorCode(err) == scribe.ECONFLICT && attempt < maxCommitAttempts {
 				rm.cfg.Metrics.Conflict()

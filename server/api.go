@@ -107,6 +107,9 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !s.limit(w, r, s.createLimit) {
+		return
+	}
 	var req createNoteRequest
 	if err := s.readJSON(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -273,6 +276,9 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if !s.limit(w, r, s.appendLimit) {
+		return
+	}
 	id := n.ID
 	var req appendRequest
 	if err := s.readJSON(w, r, &req); err != nil {
@@ -348,18 +354,27 @@ func (s *Server) handleCreateShare(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	label := strings.TrimSpace(req.Label)
+	shares, err := s.store.ListShares(r.Context(), n.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if label == "" && !req.Fresh {
-		shares, err := s.store.ListShares(r.Context(), n.ID)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
 		for _, sh := range shares {
 			if sh.Label == "" {
 				writeJSON(w, http.StatusOK, s.shareJSON(r, sh))
 				return
 			}
 		}
+	}
+	// Checked before the store writes; two requests at once may both pass
+	// the cap by one each (the rate limit bounds how many).
+	if most := s.limits.MaxSharesPerNote; most > 0 && len(shares) >= most {
+		s.writeError(w, r, scribe.Errorf(scribe.ETOOLARGE, "This note has %d read-only links, the limit of %d; revoke one first.", len(shares), most))
+		return
+	}
+	if !s.limit(w, r, s.shareLimit) {
+		return
 	}
 	by := person(r)
 	by.Via = ""

@@ -57,6 +57,23 @@ type Limits struct {
 	// (default 4 MiB); a client that falls further behind is disconnected
 	// with close code 4000.
 	SendQueueBytes int
+
+	// NotesPerMinute, SharesPerMinute and AppendsPerMinute are the
+	// sustained rates at which one person may create notes, create
+	// read-only links and append through the API (defaults 30, 30, 600);
+	// each may burst to a minute's worth at once. Past one, the request is
+	// answered 429 ERATELIMIT with Retry-After. A request with no person
+	// (a guest, the local person) counts against its peer address, at
+	// PeerFactor times the rate (default 10): a meeting room behind one NAT
+	// is many people. A negative rate turns that limit off.
+	NotesPerMinute   float64
+	SharesPerMinute  float64
+	AppendsPerMinute float64
+	PeerFactor       float64
+	// MaxSharesPerNote bounds a note's live read-only links (default 100;
+	// negative: no limit). A further one is refused with ETOOLARGE until
+	// one is revoked.
+	MaxSharesPerNote int
 }
 
 // Default limits.
@@ -79,6 +96,21 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.SendQueueBytes <= 0 {
 		l.SendQueueBytes = DefaultSendQueueBytes
+	}
+	for _, r := range []struct {
+		v   *float64
+		def float64
+	}{{&l.NotesPerMinute, DefaultNotesPerMinute}, {&l.SharesPerMinute, DefaultSharesPerMinute},
+		{&l.AppendsPerMinute, DefaultAppendsPerMinute}, {&l.PeerFactor, DefaultPeerFactor}} {
+		if *r.v == 0 {
+			*r.v = r.def
+		}
+	}
+	if l.PeerFactor < 1 {
+		l.PeerFactor = 1
+	}
+	if l.MaxSharesPerNote == 0 {
+		l.MaxSharesPerNote = DefaultMaxSharesPerNote
 	}
 	return l
 }
@@ -132,6 +164,9 @@ type Server struct {
 	limits    Limits
 	renderer  *markdown.Renderer
 
+	// Limits per person (or peer address): see Limits.
+	createLimit, shareLimit, appendLimit *rateLimiter
+
 	rooms    *room.Hub
 	metrics  *metrics
 	upgrader websocket.Upgrader
@@ -159,6 +194,9 @@ func New(cfg Config) (*Server, error) {
 	if s.renderer == nil {
 		s.renderer = markdown.Default()
 	}
+	s.createLimit = newRateLimiter("notes created", s.limits.NotesPerMinute)
+	s.shareLimit = newRateLimiter("read-only links created", s.limits.SharesPerMinute)
+	s.appendLimit = newRateLimiter("appends", s.limits.AppendsPerMinute)
 	if s.log == nil {
 		s.log = slog.Default()
 	}

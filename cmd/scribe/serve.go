@@ -17,6 +17,7 @@ import (
 	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/store/bolt"
 	"github.com/scribe-notes/scribe/store/redis"
 	"github.com/scribe-notes/scribe/web"
 )
@@ -127,6 +128,13 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.IntVar(&c.limits.MaxNoteBytes, "max-note-bytes", server.DefaultMaxNoteBytes, "largest note, in bytes of UTF-8 text")
 	fs.Float64Var(&c.limits.OpsPerSecond, "ops-per-second", server.DefaultOpsPerSecond, "operations per second one connection may send")
 	fs.IntVar(&c.limits.SendQueueBytes, "send-queue-bytes", server.DefaultSendQueueBytes, "bytes that may wait to be sent to one client before it is disconnected as too slow")
+	fs.Float64Var(&c.limits.NotesPerMinute, "notes-per-minute", server.DefaultNotesPerMinute, "notes one person may create a minute, and at once (-1: no limit); see --peer-limit-factor")
+	fs.Float64Var(&c.limits.SharesPerMinute, "shares-per-minute", server.DefaultSharesPerMinute, "read-only links one person may create a minute, and at once (-1: no limit)")
+	fs.Float64Var(&c.limits.AppendsPerMinute, "appends-per-minute", server.DefaultAppendsPerMinute, "API appends one person (or API token) may make a minute, and at once (-1: no limit)")
+	fs.Float64Var(&c.limits.PeerFactor, "peer-limit-factor", server.DefaultPeerFactor, "requests with no signed-in person (guests, local mode) count per IP address, at this many times a person's limits: one NAT is many people")
+	fs.IntVar(&c.limits.MaxSharesPerNote, "max-shares-per-note", server.DefaultMaxSharesPerNote, "live read-only links one note may have (-1: no cap)")
+	fs.Int64Var(&c.store.maxHistoryBytes, "max-history-bytes", bolt.DefaultMaxHistoryBytes, "bytes of changes one note may store over its life; an edit past it is refused with ETOOLARGE (-1: no budget)")
+	fs.Int64Var(&c.store.minFreeBytes, "min-free-bytes", bolt.DefaultMinFreeBytes, "embedded store: free space the data directory's disk must keep; below it, writes are refused with EUNAVAILABLE (-1: no check)")
 	d := markdown.DefaultLimits
 	fs.IntVar(&c.render.Limits.MaxTableCells, "render-max-table-cells", d.MaxTableCells, "table cells (rows × columns) a note may render; past them it is shown as plain text")
 	fs.IntVar(&c.render.Limits.MaxDepth, "render-max-depth", d.MaxDepth, "levels of quotes and lists a note may nest; past them it is shown as plain text")

@@ -19,6 +19,11 @@ type storeConfig struct {
 	dataDir     string
 	redisURL    string
 	redisPrefix string
+	// maxHistoryBytes is each note's history budget, minFreeBytes the free
+	// space the embedded store's disk must keep (0: the stores' defaults;
+	// negative: off). Export opens the store with the defaults.
+	maxHistoryBytes int64
+	minFreeBytes    int64
 }
 
 // open opens the configured store and returns it with a short description
@@ -29,7 +34,7 @@ type storeConfig struct {
 // store's default.
 func (c storeConfig) open(ctx context.Context, log *slog.Logger, create bool, openTimeout time.Duration) (scribe.Store, string, error) {
 	if c.redisURL != "" {
-		s, err := redis.New(c.redisURL, redis.Options{Prefix: c.redisPrefix, Logger: log})
+		s, err := redis.New(c.redisURL, redis.Options{Prefix: c.redisPrefix, Logger: log, MaxHistoryBytes: c.maxHistoryBytes})
 		if err != nil {
 			return nil, "", err
 		}
@@ -45,7 +50,7 @@ func (c storeConfig) open(ctx context.Context, log *slog.Logger, create bool, op
 	} else if _, err := os.Stat(c.dataDir); err != nil {
 		return nil, "", fmt.Errorf("no embedded store in %s: %w", c.dataDir, err)
 	}
-	s := bolt.New(c.dataDir, bolt.Options{OpenTimeout: openTimeout})
+	s := bolt.New(c.dataDir, bolt.Options{OpenTimeout: openTimeout, MaxHistoryBytes: c.maxHistoryBytes, MinFreeBytes: c.minFreeBytes})
 	if err := s.Open(ctx); err != nil {
 		return nil, "", fmt.Errorf("open embedded store: %w", err)
 	}

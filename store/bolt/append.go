@@ -47,6 +47,9 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	if expected < 0 {
 		return nil, scribe.Errorf(scribe.EINVALID, "Invalid expected revision %d.", expected)
 	}
+	if err := s.disk.check(); err != nil {
+		return nil, err
+	}
 	r := &appendReq{ctx: ctx, id: id, expected: expected, changes: changes, done: make(chan appendResult, 1)}
 	select {
 	case s.reqs <- r:
@@ -247,6 +250,14 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 	if len(p.changes) == 0 {
 		return p, nil
 	}
+	var adding int64
+	for _, c := range p.changes {
+		adding += historyBytes(c)
+	}
+	if budget := s.opts.MaxHistoryBytes; budget > 0 && m.History+adding > budget {
+		return nil, historyFull(m.History, adding, budget)
+	}
+	m.History += adding
 	s.heads.update(doc, head)
 	s.touched = append(s.touched, r.id)
 	if k := int64(s.opts.SnapshotEvery); m.Rev/k != head/k {

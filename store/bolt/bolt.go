@@ -149,6 +149,19 @@ type Options struct {
 	// followers resuming from a cursor, and how far a follower may fall
 	// behind before it gets a Lost event. DefaultFeedLength when zero.
 	FeedLength int
+	// MinFreeBytes is the free space the data directory's disk must keep:
+	// below it, appends and creations fail with EUNAVAILABLE (reads go on).
+	// DefaultMinFreeBytes when zero; negative turns the check off.
+	MinFreeBytes int64
+	// FreeSpace measures the free space; StatfsFree when nil.
+	FreeSpace FreeSpace
+	// MaxHistoryBytes is each note's history budget: the bytes of every
+	// change it has stored (op, session, author; the log is never
+	// compacted, so this is the note's whole history). An append that would
+	// pass it is refused whole with ETOOLARGE. Notes written before the
+	// budget existed count from the first append after it. Default
+	// DefaultMaxHistoryBytes when zero; negative turns it off.
+	MaxHistoryBytes int64
 }
 
 // Store is the embedded scribe.Store. Its lifecycle is New, Open, then
@@ -168,6 +181,7 @@ type Store struct {
 	closed bool
 
 	feed *feed // the change feed (see feed.go)
+	disk *diskGuard
 
 	heads   *heads          // owned by the writer goroutine
 	touched []scribe.NoteID // notes whose heads the current transaction moved
@@ -197,7 +211,20 @@ func New(dataDir string, opts Options) *Store {
 	if opts.FeedLength <= 0 {
 		opts.FeedLength = DefaultFeedLength
 	}
-	return &Store{dir: dataDir, opts: opts}
+	if opts.MaxHistoryBytes == 0 {
+		opts.MaxHistoryBytes = DefaultMaxHistoryBytes
+	}
+	if opts.MinFreeBytes == 0 {
+		opts.MinFreeBytes = DefaultMinFreeBytes
+	}
+	if opts.FreeSpace == nil {
+		opts.FreeSpace = StatfsFree
+	}
+	s := &Store{dir: dataDir, opts: opts}
+	if opts.MinFreeBytes > 0 {
+		s.disk = &diskGuard{dir: dataDir, min: uint64(opts.MinFreeBytes), free: opts.FreeSpace}
+	}
+	return s
 }
 
 // Path returns the database file's path.
@@ -353,6 +380,7 @@ type meta struct {
 	Len       int       `json:"len"` // head text length in UTF-16 code units
 	SnapRev   int64     `json:"snapRev"`
 	GuestEdit bool      `json:"guestEdit,omitempty"`
+	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
@@ -529,6 +557,9 @@ func replay(text string, ops []ot.Operation) (string, int, error) {
 // and text must be valid UTF-8 (EINVALID).
 func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, error) {
 	if err := s.begin(ctx); err != nil {
+		return scribe.Note{}, err
+	}
+	if err := s.disk.check(); err != nil {
 		return scribe.Note{}, err
 	}
 	for what, str := range map[string]string{"title": n.Title, "template": n.Template, "text": n.Text} {

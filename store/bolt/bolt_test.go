@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -377,5 +378,65 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal("an unstamped file with notes opened")
 	} else if !strings.Contains(err.Error(), "format 1") {
 		t.Errorf("error %q does not name format 1", err)
+	}
+}
+
+// TestHistoryBudget: storetest.HistoryBudget with a 20 KB budget.
+func TestHistoryBudget(t *testing.T) {
+	s := bolt.New(t.TempDir(), bolt.Options{MaxHistoryBytes: 20_000})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	storetest.HistoryBudget(t, s, 20_000)
+}
+
+// TestDiskNearlyFull: below MinFreeBytes (the free-space function
+// injected), appends, note creations and links are refused with
+// EUNAVAILABLE saying the disk is nearly full, and nothing is written;
+// reads go on; with space again, writes are accepted within the second
+// the reading is cached.
+func TestDiskNearlyFull(t *testing.T) {
+	ctx := context.Background()
+	var free atomic.Uint64
+	free.Store(1 << 30)
+	s := bolt.New(t.TempDir(), bolt.Options{MinFreeBytes: 100 << 20, FreeSpace: func(string) (uint64, error) { return free.Load(), nil }})
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "T", Text: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free.Store(10 << 20)
+	time.Sleep(1100 * time.Millisecond) // the reading is cached for a second
+	_, err = s.Append(ctx, n.ID, 0, []scribe.Change{storetest.ChangeOf("disk-001", 1, storetest.EditOp("a", 1, 0, "b"))})
+	if scribe.ErrorCode(err) != scribe.EUNAVAILABLE || !strings.Contains(scribe.ErrorMessage(err), "disk is nearly full") {
+		t.Fatalf("append with 10 MiB free of a 100 MiB minimum: %v", err)
+	}
+	if _, err := s.CreateNote(ctx, scribe.NewNote{Title: "U"}); scribe.ErrorCode(err) != scribe.EUNAVAILABLE {
+		t.Fatalf("create with the disk nearly full: %v", err)
+	}
+	if _, err := s.CreateShare(ctx, n.ID); scribe.ErrorCode(err) != scribe.EUNAVAILABLE {
+		t.Fatalf("share with the disk nearly full: %v", err)
+	}
+	if d, err := s.LoadNote(ctx, n.ID); err != nil || d.Text != "a" || d.Revision != 0 {
+		t.Fatalf("load with the disk nearly full: %+v %v", d, err)
+	}
+	if notes, _ := s.ListNotes(ctx, 10); len(notes) != 1 {
+		t.Fatalf("%d notes, want 1: a refused creation wrote", len(notes))
+	}
+	free.Store(1 << 30)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := s.Append(ctx, n.ID, 0, []scribe.Change{storetest.ChangeOf("disk-001", 1, storetest.EditOp("a", 1, 0, "b"))})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("append with space again: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

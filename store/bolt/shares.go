@@ -45,6 +45,9 @@ func (s *Store) CreateShare(ctx context.Context, id scribe.NoteID, meta ...scrib
 	if err := s.begin(ctx); err != nil {
 		return scribe.Share{}, err
 	}
+	if err := s.disk.check(); err != nil {
+		return scribe.Share{}, err
+	}
 	var sm scribe.ShareMeta
 	if len(meta) > 0 {
 		sm = meta[0]

@@ -102,6 +102,11 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 			return nil, s.wrap(ctx, "append", err)
 		}
 		msg := rerr.Error()
+		if rest, ok := strings.CutPrefix(msg, "EHISTORY "); ok {
+			var stored, adding int64
+			_, _ = fmt.Sscan(rest, &stored, &adding)
+			return nil, scribe.Errorf(scribe.ETOOLARGE, "This note's history would exceed its limit of %d bytes (%d stored, this edit adds %d); the note accepts no more edits. Copy its text into a new note to go on.", s.historyBudget, stored, adding)
+		}
 		if head, ok := strings.CutPrefix(msg, "ECONFLICT "); ok {
 			return nil, scribe.Errorf(scribe.ECONFLICT, "The note is at revision %s, not %d.", head, expected)
 		}
@@ -219,8 +224,8 @@ func (s *Store) appendKeys(id scribe.NoteID, changes []scribe.Change) ([]string,
 // the script's arguments and the inverses of the ops it applied, in order.
 func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.Revision, t time.Time,
 	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool, keyOf []int) ([]any, []ot.Operation, error) {
-	args := make([]any, 0, 5+6*len(changes))
-	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len(), indexFlag(s.oneNode))
+	args := make([]any, 0, 7+6*len(changes))
+	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len(), indexFlag(s.oneNode), s.historyBudget)
 	var undo []ot.Operation
 	inBatch := make(map[string]bool, len(changes))
 	for i, c := range changes {

@@ -164,7 +164,19 @@ type Options struct {
 	// Logger receives internal errors from background work (snapshots,
 	// subscriptions). Nil means slog.Default().
 	Logger *slog.Logger
+
+	// MaxHistoryBytes is each note's history budget: the bytes of every
+	// change entry in its log (the log is never compacted, so this is its
+	// whole history). An append that would pass it is refused whole with
+	// ETOOLARGE. Notes written before the budget existed count from the
+	// first append after it. Zero means DefaultMaxHistoryBytes; negative
+	// turns it off.
+	MaxHistoryBytes int64
 }
+
+// DefaultMaxHistoryBytes is a note's history budget (64 MiB), the same as
+// the embedded store's.
+const DefaultMaxHistoryBytes = 64 << 20
 
 var (
 	//go:embed lua/append.lua
@@ -197,12 +209,13 @@ type Store struct {
 	ownsClient bool
 	// oneNode is true when every key lives on one Redis server, so the
 	// scripts may update the global notes:byupdated index themselves.
-	oneNode   bool
-	prefix    string
-	k         int64
-	histEvery int64 // Options.HistoryEvery
-	log       *slog.Logger
-	feedLen   int64 // the change feed's approximate cap
+	oneNode       bool
+	prefix        string
+	k             int64
+	histEvery     int64 // Options.HistoryEvery
+	log           *slog.Logger
+	feedLen       int64 // the change feed's approximate cap
+	historyBudget int64 // Options.MaxHistoryBytes; 0: no budget
 
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
@@ -282,6 +295,9 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.FeedLength == 0 {
 		opts.FeedLength = DefaultFeedLength
 	}
+	if opts.MaxHistoryBytes == 0 {
+		opts.MaxHistoryBytes = DefaultMaxHistoryBytes
+	}
 	if opts.FeedLength < 0 {
 		return nil, fmt.Errorf("redis store: feed length %d must be positive", opts.FeedLength)
 	}
@@ -289,19 +305,20 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
 	return &Store{
-		client:    client,
-		oneNode:   oneNode,
-		prefix:    opts.Prefix,
-		k:         int64(opts.SnapshotEvery),
-		histEvery: int64(cmp.Or(opts.HistoryEvery, scribe.HistoryEvery)),
-		feedLen:   int64(opts.FeedLength),
-		log:       opts.Logger.With("component", "redis-store"),
-		ctx:       ctx,
-		cancel:    cancel,
-		snapQueue: make(chan scribe.NoteID, snapshotQueueLen),
-		snapWant:  make(map[scribe.NoteID]bool),
-		cache:     newDocCache(opts.CacheBytes),
-		subs:      make(map[*subscription]struct{}),
+		client:        client,
+		oneNode:       oneNode,
+		prefix:        opts.Prefix,
+		k:             int64(opts.SnapshotEvery),
+		histEvery:     int64(cmp.Or(opts.HistoryEvery, scribe.HistoryEvery)),
+		historyBudget: max(0, opts.MaxHistoryBytes),
+		feedLen:       int64(opts.FeedLength),
+		log:           opts.Logger.With("component", "redis-store"),
+		ctx:           ctx,
+		cancel:        cancel,
+		snapQueue:     make(chan scribe.NoteID, snapshotQueueLen),
+		snapWant:      make(map[scribe.NoteID]bool),
+		cache:         newDocCache(opts.CacheBytes),
+		subs:          make(map[*subscription]struct{}),
 	}, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/store/redis/clustertest"
+	"github.com/scribe-notes/scribe/store/storetest"
 )
 
 // These tests cover what is particular to the Redis store: the key layout
@@ -772,4 +773,11 @@ func TestCorruptDedupMessages(t *testing.T) {
 			t.Errorf("error reveals the note id or the session: %s", text)
 		}
 	}
+}
+
+// TestHistoryBudget: storetest.HistoryBudget with a 20 KB budget.
+func TestHistoryBudget(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.HistoryBudget(t, openStore(t, b, Options{MaxHistoryBytes: 20_000}), 20_000)
+	})
 }

@@ -30,7 +30,9 @@
 -- ARGV[4]  the note's id (its member in notes:byupdated)
 -- ARGV[5]  the length of Go's copy of the text at the expected revision
 -- ARGV[6]  "1" when KEYS[6] is the global index, "0" when it is not passed
--- ARGV[7..] six arguments per change: session, seq (decimal uint64, kept
+-- ARGV[7]  the note's history budget in bytes ("0": none); the meta hash's
+--          "history" field counts the bytes of every entry in the log
+-- ARGV[8..] six arguments per change: session, seq (decimal uint64, kept
 --          as a string), base length, target length, body, and the index in
 --          KEYS of the session's seqrevs list. The body is the
 --          change as a JSON object {"o":op,"s":session,"q":seq,"a":author}
@@ -51,6 +53,8 @@
 -- Errors (the first word is the code the Go side maps to a scribe code):
 --   ENOTFOUND         the note does not exist
 --   ECONFLICT <head>  the head is not the expected revision; nothing written
+--   EHISTORY <stored> <adding>  the new entries would take the note's
+--                     history past the budget; nothing written
 --   EINVALID <why>    a change does not fit the text; nothing written
 --   ELENGTH <why>     Go's copy of the text does not have the stored length
 --                     (or a change Go found to fit it does not fit the
@@ -69,7 +73,7 @@
 
 local meta, log, dedup, sessions = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local expected, now, channel, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local HEAD = 6 -- arguments before the changes
+local HEAD = 7 -- arguments before the changes
 local PER = 6  -- arguments per change
 
 local function itoa(n) return string.format('%d', n) end
@@ -211,13 +215,25 @@ if redo then
   return redis.error_reply('EREDO ' .. table.concat(unknownDups, ' '))
 end
 
--- Pass 2: write.
+-- The history budget: checked before anything is written.
 local entries = {}
+local adding = 0
 for _, i in ipairs(fresh) do
   local b = HEAD + 1 + (i - 1) * PER
-  local session, seq, body = ARGV[b], ARGV[b + 1], ARGV[b + 4]
-  local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(body, 2)
+  local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(ARGV[b + 4], 2)
   entries[#entries + 1] = entry
+  adding = adding + #entry
+end
+local budget = tonumber(ARGV[7]) or 0
+local history = tonumber(redis.call('HGET', meta, 'history')) or 0
+if #entries > 0 and budget > 0 and history + adding > budget then
+  return redis.error_reply('EHISTORY ' .. itoa(history) .. ' ' .. itoa(adding))
+end
+
+-- Pass 2: write.
+for _, i in ipairs(fresh) do
+  local b = HEAD + 1 + (i - 1) * PER
+  local session, seq = ARGV[b], ARGV[b + 1]
   record(KEYS[tonumber(ARGV[b + 5])], seq, seq .. ':' .. session, itoa(revs[i]))
   local last = redis.call('HGET', sessions, session)
   local lastSeq = last and string.match(last, '^(%d+):') or nil
@@ -231,7 +247,7 @@ if #entries > 0 then
   for i = 1, #entries, 1000 do
     redis.call('RPUSH', log, unpack(entries, i, math.min(i + 999, #entries)))
   end
-  redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now)
+  redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now, 'history', itoa(history + adding))
   if ARGV[6] == '1' then
     -- GT: the index never moves a note back (a node with a slow clock).
     redis.call('ZADD', KEYS[6], 'GT', now, id)
