@@ -38,12 +38,14 @@ async function freePort () {
 
 /**
  * startServer runs `scribe serve` and waits until /healthz answers. In
- * extraArgs, {dataDir} stands for the server's temporary directory.
- * @returns {Promise<{url: string, dataDir: string, logs: () => string, stop: () => Promise<void>}>}
+ * extraArgs, {dataDir} stands for the server's temporary directory. With
+ * opts.dataDir and opts.port (an earlier server's, stopped with keep) it
+ * restarts that server: same data, same origin.
+ * @returns {Promise<{url: string, port: number, dataDir: string, logs: () => string, stop: (keep?: boolean) => Promise<void>}>}
  */
-export async function startServer (extraArgs = []) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
-  const port = await freePort()
+export async function startServer (extraArgs = [], opts = {}) {
+  const dataDir = opts.dataDir || await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
+  const port = opts.port || await freePort()
   const url = `http://127.0.0.1:${port}`
   let output = ''
   const args = extraArgs.map(a => a.replaceAll('{dataDir}', dataDir))
@@ -70,9 +72,11 @@ export async function startServer (extraArgs = []) {
   }
   return {
     url,
+    port,
     dataDir,
     logs: () => output,
-    stop: async () => {
+    /** keep: leave the data directory, for a restart */
+    stop: async (keep = false) => {
       if (exited === null) {
         const done = new Promise(r => proc.once('exit', r))
         proc.kill('SIGTERM')
@@ -80,7 +84,7 @@ export async function startServer (extraArgs = []) {
         await done
         clearTimeout(t)
       }
-      await rm(dataDir, { recursive: true, force: true })
+      if (!keep) await rm(dataDir, { recursive: true, force: true })
     }
   }
 }
