@@ -417,7 +417,7 @@ test('going offline mid-typing loses nothing and doubles nothing', async () => {
     // (one place typed into), not in keystrokes.
     assert.equal(await linus.page.textContent('#conn-status .conn-text'), 'Offline — your changes are kept and will be sent')
     const shown = await linus.page.textContent('#conn-pending')
-    assert.equal(shown, '1 change waiting to be sent.', `the indicator shows "${shown}"`)
+    assert.equal(shown, '1 change waiting to be sent, kept on this device.', `the indicator shows "${shown}"`)
     // Meanwhile Ada keeps typing, so Linus's edits must be transformed on return.
     const adaText = '\nAda while Linus was away.'
     await ada.page.keyboard.type(adaText, { delay: 5 })
@@ -467,7 +467,7 @@ test('the status stays calm while typing, and names an unreachable server', asyn
     await own.stop()
     await ada.page.waitForSelector('#conn-status .conn-text:text-is("Can\'t reach Scribe — retrying, your changes are kept")', { timeout: 20000 })
     await ada.page.keyboard.type('still typing', { delay: 5 })
-    await ada.page.waitForSelector('#conn-pending:text-is("1 change waiting to be sent.")')
+    await ada.page.waitForSelector('#conn-pending:text-is("1 change waiting to be sent, kept on this device.")')
     assert.ok((await editorText(ada.page)).endsWith('still typing'))
   } finally {
     await ada.context.close()

@@ -41,11 +41,13 @@ export async function freePort () {
  * startServer runs `scribe serve` and waits until /healthz answers. In
  * extraArgs, {dataDir} stands for the server's temporary directory.
  * opts.port: the port to listen on (when the URL must be known before, e.g.
- * for a sign-in provider's redirect URI); a free one by default.
- * @returns {Promise<{url: string, dataDir: string, logs: () => string, stop: () => Promise<void>}>}
+ * for a sign-in provider's redirect URI); a free one by default. With
+ * opts.dataDir and opts.port (an earlier server's, stopped with keep) it
+ * restarts that server: same data, same origin.
+ * @returns {Promise<{url: string, port: number, dataDir: string, logs: () => string, stop: (keep?: boolean) => Promise<void>}>}
  */
 export async function startServer (extraArgs = [], opts = {}) {
-  const dataDir = await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
+  const dataDir = opts.dataDir || await mkdtemp(join(tmpdir(), 'scribe-e2e-'))
   const port = opts.port || await freePort()
   const url = `http://127.0.0.1:${port}`
   let output = ''
@@ -73,9 +75,11 @@ export async function startServer (extraArgs = [], opts = {}) {
   }
   return {
     url,
+    port,
     dataDir,
     logs: () => output,
-    stop: async () => {
+    /** keep: leave the data directory, for a restart */
+    stop: async (keep = false) => {
       if (exited === null) {
         const done = new Promise(r => proc.once('exit', r))
         proc.kill('SIGTERM')
@@ -83,7 +87,7 @@ export async function startServer (extraArgs = [], opts = {}) {
         await done
         clearTimeout(t)
       }
-      await rm(dataDir, { recursive: true, force: true })
+      if (!keep) await rm(dataDir, { recursive: true, force: true })
     }
   }
 }

@@ -50,9 +50,27 @@ import * as ot from './ot.js'
  * @property {() => void} [changed]                  status, pending count or peers changed
  * @property {(code: string, message: string) => void} [error]  the server refused something
  * @property {(why: string) => void} [resync]        the connection is out of step: close it and connect again
+ * @property {() => void} [sending]                  a new seq is about to go out: save unsent() first (persist.js),
+ *                                                   so a copy kept across the page's close never lags a seq sent
  * @property {() => number} [now]                    clock in ms (tests inject one)
  * @property {(fn: () => void, ms: number) => any} [setTimer]
  * @property {(t: any) => void} [clearTimer]
+ */
+
+/**
+ * What a page keeps across its close so that its unconfirmed edits are sent
+ * exactly once when the note is opened again (persist.js stores it): the
+ * session, the server's text at `rev`, and the in-flight op and buffer
+ * based on it. The same session (and its seqs) makes the resend
+ * recognisable: the welcome's `lastSeq` says whether the in-flight op was
+ * committed before the page closed.
+ * @typedef {object} Unsent
+ * @property {string} session
+ * @property {number} rev
+ * @property {string} text  the server's text at rev
+ * @property {number} seq   the last seq used in the session
+ * @property {{op: Op, seq: number, count: number} | null} inflight
+ * @property {{op: Op, count: number} | null} buffer
  */
 
 /** How many committed ops are kept to move a peer's stale selection forward. */
@@ -126,6 +144,74 @@ export class CollabClient {
     this.presenceTimer = null
     this.lastOpAt = -Infinity
     this.opTimer = null
+  }
+
+  /**
+   * The state that must outlive the page for its unconfirmed edits to be
+   * sent exactly once (see Unsent), or null when nothing is unconfirmed
+   * (or the client is read-only or has no text yet: nothing to keep).
+   * @returns {Unsent|null}
+   */
+  unsent () {
+    if (!this.synced || this.readonly || (!this.inflight && !this.buffer)) return null
+    return {
+      session: this.session,
+      rev: this.rev,
+      text: this.serverText,
+      seq: this.seq,
+      inflight: this.inflight && { op: this.inflight.op, seq: this.inflight.seq, count: this.inflight.count },
+      buffer: this.buffer && { op: this.buffer.op, count: this.buffer.count }
+    }
+  }
+
+  /**
+   * Start from what an earlier page of this note kept (unsent()), before
+   * the first connection: the same session, rev and seqs, the editor's
+   * text shown at once (reset). The hello then carries that rev and its
+   * fingerprint; the welcome's lastSeq tells whether the in-flight op was
+   * committed, and a full-text welcome gets the pending edits merged into
+   * it, exactly as after a dropped connection. Throws (changing nothing)
+   * when the state does not add up: it came from storage, so it is
+   * checked like a server message.
+   * @param {Unsent} u
+   */
+  restore (u) {
+    if (this.synced || this.open) throw new Error('restore: only before the first welcome')
+    const bad = (/** @type {string} */ why) => { throw new Error(`restore: ${why}`) }
+    if (!u || typeof u !== 'object') bad('not an object')
+    if (typeof u.session !== 'string' || !/^[A-Za-z0-9_-]{8,64}$/.test(u.session)) bad('invalid session')
+    if (!Number.isSafeInteger(u.rev) || u.rev < 0) bad('invalid rev')
+    if (typeof u.text !== 'string') bad('no text')
+    if (!Number.isSafeInteger(u.seq) || u.seq < 0) bad('invalid seq')
+    let doc = toText(u.text)
+    /** @type {{op: Op, seq: number, count: number} | null} */
+    let inflight = null
+    /** @type {{op: Op, count: number} | null} */
+    let buffer = null
+    const count = (/** @type {unknown} */ n) => Number.isSafeInteger(n) && /** @type {number} */ (n) >= 0 ? /** @type {number} */ (n) : bad('invalid count')
+    if (u.inflight) {
+      const seq = u.inflight.seq
+      if (!Number.isSafeInteger(seq) || seq < 1 || seq > u.seq) bad('invalid in-flight seq')
+      inflight = { op: ot.normalize(u.inflight.op), seq, count: count(u.inflight.count) }
+      doc = applyToText(doc, inflight.op)
+    }
+    if (u.buffer) {
+      buffer = { op: ot.normalize(u.buffer.op), count: count(u.buffer.count) }
+      doc = applyToText(doc, buffer.op)
+    }
+    if (!inflight && !buffer) bad('nothing unsent')
+    this.session = u.session
+    this.rev = u.rev
+    this.seq = u.seq
+    this.serverDoc = toText(u.text)
+    this.doc = doc
+    this.inflight = inflight
+    this.buffer = buffer
+    this.history.clear()
+    this.fresh = false
+    this.synced = true
+    if (this.cb.reset) this.cb.reset(this.text)
+    this.changed()
   }
 
   /** The editor's text (serverText + in-flight op + buffer), as a string. */
@@ -534,6 +620,9 @@ export class CollabClient {
       this.inflight = { op: this.buffer.op, seq: ++this.seq, count: this.buffer.count }
       this.buffer = null
     }
+    // Write-ahead: a copy kept across the page's close must know every seq
+    // sent, or a resend from it could send these edits again under a new seq.
+    if (this.cb.sending) this.cb.sending()
     this.sendInflight()
   }
 
@@ -668,11 +757,6 @@ export class CollabClient {
 }
 
 /**
- * newSessionID returns a random session id: 22 characters of base64url.
- * It lives in memory only, for the life of the page: a new page load must
- * start a new session, since its seq starts again at 1.
- */
-/**
  * fingerprint identifies a text at a revision (docs/protocol.md): its length
  * in UTF-16 code units and the FNV-1a 32 hash of its UTF-8 bytes, as the
  * server's protocol.FingerprintOf computes them.
@@ -703,6 +787,12 @@ export function utf8Length (s) {
   return n
 }
 
+/**
+ * newSessionID returns a random session id: 22 characters of base64url.
+ * A new page load starts a new session, since its seq starts again at 1,
+ * unless it takes over, seqs included, the session an earlier page of the
+ * note kept with unconfirmed edits (CollabClient.restore, persist.js).
+ */
 export function newSessionID () {
   const b = new Uint8Array(16)
   globalThis.crypto.getRandomValues(b)

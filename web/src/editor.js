@@ -17,6 +17,7 @@ import { compose } from './ot.js'
 import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
 import { rememberOpened } from './device.js'
+import { Keeper, pageStorage } from './persist.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -56,6 +57,14 @@ export function startEditor (root) {
   let view
   let cursorsQueued = false
 
+  // Unconfirmed edits are kept on this device across the page's close (persist.js).
+  const keeper = new Keeper({
+    note: noteID,
+    storage: pageStorage(),
+    locks: navigator.locks || null,
+    onChange: () => scheduleRender()
+  })
+
   const client = new CollabClient({
     session: newSessionID(),
     name,
@@ -80,7 +89,11 @@ export function startEditor (root) {
           })
         }
       },
-      changed: () => scheduleRender(),
+      changed: () => {
+        scheduleRender()
+        keeper.changed()
+      },
+      sending: () => keeper.save(),
       error: (code, message) => {
         if (code === 'ERATELIMIT') return // the client slows down by itself
         showNotice(`The server refused an edit (${code}): ${message}`, 'error')
@@ -180,13 +193,15 @@ export function startEditor (root) {
     clearTimeout(savingTimer)
     const saving = pending > 0 && now - waitingSince >= SAVING_AFTER_MS
     if (pending > 0 && !saving) savingTimer = setTimeout(scheduleRender, SAVING_AFTER_MS - (now - waitingSince) + 5)
-    let changes = 0
-    if (client.inflight && client.buffer) changes = changeCount(compose(client.inflight.op, client.buffer.op))
-    else changes = changeCount((client.inflight || client.buffer || { op: null }).op)
-    return { pending, changes, saving }
+    return { pending, changes: unsentChanges(), saving }
+  }
+  /** How many places the unconfirmed edits change (not keystrokes). */
+  function unsentChanges () {
+    if (client.inflight && client.buffer) return changeCount(compose(client.inflight.op, client.buffer.op))
+    return changeCount((client.inflight || client.buffer || { op: null }).op)
   }
   function render () {
-    renderStatus(client.status, statusInfo())
+    renderStatus(client.status, { ...statusInfo(), kept: keeper.ok })
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
@@ -365,20 +380,49 @@ export function startEditor (root) {
     probeURL: `/api/notes/${encodeURIComponent(noteID)}`,
     client
   })
-  conn.start()
+  // A copy left by an earlier page of this note with unconfirmed edits is
+  // taken over before the first connection: its session and seqs make the
+  // resend exactly-once.
+  keeper.adopt().then(saved => {
+    if (saved) {
+      try {
+        client.restore(saved)
+        const n = unsentChanges()
+        const changes = `${n} unsent change${n === 1 ? '' : 's'}`
+        showNotice(`${changes} from your last visit ${n === 1 ? 'was' : 'were'} restored and ${n === 1 ? 'is' : 'are'} being sent.`, 'info')
+      } catch (err) {
+        console.error('scribe: a kept copy of unsent edits could not be restored:', err)
+        keeper.discard(saved)
+      }
+    }
+    return keeper.attach(client)
+  }, err => {
+    console.error('scribe: kept edits could not be read:', err)
+    return keeper.attach(client)
+  }).finally(() => conn.start())
   renderStatus(client.status, statusInfo())
   if (!name) askName(n => { commitName(n); view.focus() })
   window.addEventListener('online', scheduleRender)
   window.addEventListener('offline', scheduleRender)
 
+  // Closing the page keeps unconfirmed edits on this device, to be sent when
+  // the note is opened again; only when that copy failed (storage off or
+  // full) does the browser ask before leaving.
   window.addEventListener('beforeunload', e => {
-    if (client.pending > 0) {
+    if (client.pending > 0 && !keeper.ok) {
       e.preventDefault()
       e.returnValue = ''
     }
   })
+  window.addEventListener('pagehide', () => keeper.save(true))
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') keeper.save() })
+  window.addEventListener('pageshow', e => {
+    // Back from the bfcache after another page took this one's edits over:
+    // this session is no longer ours to send under.
+    if (e.persisted && !keeper.resume()) location.reload()
+  })
   // For the browser tests and for debugging from the console.
-  window.scribe = { client, view, conn }
+  window.scribe = { client, view, conn, keeper }
   view.focus()
 }
 

@@ -70,15 +70,17 @@ export function showNotice (text, kind = 'info', extra) {
  * SAVING_AFTER_MS for the server; a lost network and an unreachable server
  * are told apart, and neither blames the person.
  * @param {string} status the CollabClient's status
- * @param {{pending?: number, changes?: number, saving?: boolean, onLine?: boolean}} [info]
+ * @param {{pending?: number, changes?: number, saving?: boolean, onLine?: boolean, kept?: boolean}} [info]
  *   pending: unconfirmed edits (undefined on a read-only page); changes: how
- *   many places they touch; saving: some have waited too long; onLine: navigator.onLine
+ *   many places they touch; saving: some have waited too long; onLine:
+ *   navigator.onLine; kept: they are kept on this device across the page's
+ *   close (persist.js)
  * @returns {{text: string, detail: string}}
  */
 export function statusText (status, info = {}) {
   const editor = info.pending !== undefined
   const changes = info.changes || 0
-  const waiting = changes > 0 ? `${changes} change${changes === 1 ? '' : 's'} waiting to be sent.` : ''
+  const waiting = changes > 0 ? `${changes} change${changes === 1 ? '' : 's'} waiting to be sent${info.kept ? ', kept on this device' : ''}.` : ''
   switch (status) {
     case 'connecting':
       return { text: 'Connecting…', detail: '' }
@@ -102,7 +104,7 @@ export function statusText (status, info = {}) {
 /**
  * renderStatus updates the connection indicator (see statusText).
  * @param {string} status
- * @param {{pending?: number, changes?: number, saving?: boolean}} [info]
+ * @param {{pending?: number, changes?: number, saving?: boolean, kept?: boolean}} [info]
  */
 export function renderStatus (status, info = {}) {
   const el = document.getElementById('conn-status')

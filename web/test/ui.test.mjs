@@ -12,6 +12,9 @@ test('statusText says Saved unless edits have waited, and tells the network from
   assert.equal(statusText('offline', { pending: 1, changes: 1, onLine: true }).text, 'Can\'t reach Scribe — retrying, your changes are kept')
   assert.equal(statusText('offline', {}).text, 'Can\'t reach Scribe — retrying') // read-only page
   assert.equal(statusText('connected', {}).text, 'Connected')
+  // Kept across the page's close (persist.js): the page says so instead of a "Leave site?" prompt.
+  assert.equal(statusText('offline', { pending: 2, changes: 1, onLine: false, kept: true }).detail, '1 change waiting to be sent, kept on this device.')
+  assert.equal(statusText('connected', { pending: 2, changes: 2, saving: true, kept: true }).detail, '2 changes waiting to be sent, kept on this device.')
 })
 
 test('changeCount counts places, not keystrokes', () => {
