@@ -17,7 +17,14 @@ type Exporter interface {
 type ExportRequest struct {
 	Author string `json:"author"`          // the person's name; required
 	Email  string `json:"email,omitempty"` // optional; else derived from the configured domain
-	URL    string `json:"-"`               // the note's edit URL, recorded in the front matter
+	// URL is the note's read-only link, recorded in the file and the commit
+	// message; never the edit link, which would let every reader of the
+	// repository edit the note. Empty records no link.
+	URL string `json:"-"`
+	// Template is the body of the template the note was made from, with
+	// its {{title}}, {{date}}, {{time}} and {{timezone}} placeholders. A
+	// note still equal to it is refused (EINVALID). Empty: not known.
+	Template string `json:"-"`
 }
 
 // ExportResult says where the note landed.

@@ -277,6 +277,46 @@ type Snapshot struct {
 	// Editors are the display names of everyone who edited, in order of
 	// first edit; duplicates and empty names are ignored.
 	Editors []string
+	// Edits are the note's stretches of editing, in order: what a re-export's
+	// commit message counts ("12 edits by Ana and Bo since the last export").
+	// Nil when not known; the message then only dates the last export.
+	Edits []Edit
+}
+
+// editGap is the pause after which a person's next change starts a new edit.
+const editGap = 10 * time.Minute
+
+// Edit is one stretch of editing by one person: their changes with no
+// pause longer than editGap between two of them. A revision counts a
+// keystroke; an edit is what a reader would call one.
+type Edit struct {
+	Author string
+	Last   scribe.Revision // the revision of the edit's last change
+}
+
+// edits groups changes into Edits as they are read from the log.
+type edits struct {
+	list []Edit
+	open map[string]editRun // by author: their current edit
+}
+
+type editRun struct {
+	i    int
+	last time.Time
+}
+
+func (x *edits) add(c scribe.Change) {
+	if x.open == nil {
+		x.open = map[string]editRun{}
+	}
+	r, ok := x.open[c.Author]
+	if !ok || c.Time.Sub(r.last) > editGap {
+		x.list = append(x.list, Edit{Author: c.Author})
+		r = editRun{i: len(x.list) - 1}
+	}
+	x.list[r.i].Last = c.Revision
+	r.last = c.Time
+	x.open[c.Author] = r
 }
 
 // Export loads the note and its editors from the store and writes it with
@@ -296,10 +336,14 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 	if err != nil {
 		return scribe.ExportResult{}, fmt.Errorf("load note: %w", err)
 	}
+	if doc.Revision == 0 {
+		return scribe.ExportResult{}, errUntouched
+	}
 	// Everyone who edited, in order of first edit. The log is read in pages
 	// so a long history never sits in memory at once.
 	editors := make([]string, 0, 8)
 	seen := map[string]bool{}
+	var stretches edits
 	for from := scribe.Revision(0); from < doc.Revision; {
 		to := min(from+changesPage, doc.Revision)
 		changes, err := e.store.Changes(ctx, id, from, to)
@@ -310,6 +354,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 			break
 		}
 		for _, c := range changes {
+			stretches.add(c)
 			if !seen[c.Author] {
 				seen[c.Author] = true
 				editors = append(editors, c.Author)
@@ -324,6 +369,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		Revision:  doc.Revision,
 		CreatedAt: doc.CreatedAt,
 		Editors:   editors,
+		Edits:     stretches.list,
 	}, req)
 }
 
@@ -341,6 +387,12 @@ func exporterIdentity(req scribe.ExportRequest, domain string) (Person, error) {
 	}
 	return Person{Name: name, Email: email}, nil
 }
+
+// errUntouched and errEmpty refuse notes that would make junk commits.
+var (
+	errUntouched = scribe.Errorf(scribe.EINVALID, "Nothing to export yet: this note is still its template. Write the meeting's notes, then export.")
+	errEmpty     = scribe.Errorf(scribe.EINVALID, "Nothing to export: this note has no text besides its headings. Write the meeting's notes, then export.")
+)
 
 // errNoLock is returned when ctx ends while waiting for another export.
 var errNoLock = errors.New("wait for another export")

@@ -150,7 +150,10 @@ func golden(t *testing.T, name, got string) {
 func TestWriteFileAndCommit(t *testing.T) {
 	e := newExporter(t, Config{Location: berlin(t), PublicURL: "https://scribe.example.com/"})
 	repo := e.cfg.RepoPath
-	res := mustWrite(t, e, weeklySnapshot(t), "Ada Lovelace")
+	res, err := e.Write(context.Background(), weeklySnapshot(t), scribe.ExportRequest{Author: "Ada Lovelace", URL: "https://scribe.example.com/s/ROtokenROtokenROtokenR"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	wantPath := "docs/meetings/2026-11-24-weekly-sync-q4-planning.md"
 	if res.Path != wantPath || res.Unchanged || res.Pushed || res.PushError != "" {
@@ -212,7 +215,7 @@ func TestReexport(t *testing.T) {
 
 	// Another note's export in between; then a real change to the first
 	// note, with a new title: the same file is updated in a new commit.
-	other := Snapshot{ID: "BBBBBBBBBBBBBBBBBBBBBB", Title: "Retro", Text: "# Retro\n", CreatedAt: s.CreatedAt}
+	other := Snapshot{ID: "BBBBBBBBBBBBBBBBBBBBBB", Title: "Retro", Text: "# Retro\nWent well.\n", CreatedAt: s.CreatedAt}
 	otherRes := mustWrite(t, e, other, "Grace Hopper")
 	s.Revision = 57
 	s.Text = strings.Replace(s.Text, "# Weekly sync", "# Renamed sync", 1) + "- [ ] One more thing @linus\n"
@@ -231,7 +234,7 @@ func TestReexport(t *testing.T) {
 		t.Errorf("updated file lacks the new revision or title:\n%s", file)
 	}
 	msg := runGit(t, repo, "log", "-1", "--format=%B")
-	if !strings.Contains(msg, "Updated from Scribe by Grace Hopper at revision 57 (previous export: revision 42).") ||
+	if !strings.Contains(msg, "Updated from Scribe by Grace Hopper: since the last export on "+time.Now().UTC().Format(time.DateOnly)+".") ||
 		!strings.Contains(msg, "- [ ] One more thing (@linus)") {
 		t.Errorf("update message:\n%s", msg)
 	}
@@ -289,7 +292,7 @@ func TestHostileTitles(t *testing.T) {
 	for i, title := range titles {
 		id := scribe.NoteID(fmt.Sprintf("hostile%015d", i))
 		// The title comes both from the metadata and from the first heading.
-		for j, text := range []string{"no heading\n", "# " + title + "\n"} {
+		for j, text := range []string{"no heading\n", "# " + title + "\nNotes.\n"} {
 			s := Snapshot{ID: id, Title: title, Text: text, CreatedAt: day}
 			if j == 1 {
 				s.ID = scribe.NoteID(fmt.Sprintf("hostileH%014d", i))
@@ -770,7 +773,7 @@ func TestRebaseSeveralLocalCommits(t *testing.T) {
 	e := newExporter(t, Config{Remote: remote})
 	day := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	note := func(i int) Snapshot {
-		return Snapshot{ID: scribe.NoteID(fmt.Sprintf("offline%015d", i)), Text: fmt.Sprintf("# Meeting %d\n", i), CreatedAt: day}
+		return Snapshot{ID: scribe.NoteID(fmt.Sprintf("offline%015d", i)), Text: fmt.Sprintf("# Meeting %d\nNotes.\n", i), CreatedAt: day}
 	}
 	if res := mustWrite(t, e, note(1), "Ada"); !res.Pushed {
 		t.Fatalf("first export not pushed: %+v", res)
@@ -883,7 +886,7 @@ func TestUnrelatedHistories(t *testing.T) {
 	if err := os.Rename(away, remote); err != nil {
 		t.Fatal(err)
 	}
-	other := Snapshot{ID: "DDDDDDDDDDDDDDDDDDDDDD", Text: "# Retro\n", CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	other := Snapshot{ID: "DDDDDDDDDDDDDDDDDDDDDD", Text: "# Retro\nWent well.\n", CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	res := mustWrite(t, e, other, "Ada")
 	if !res.Pushed {
 		t.Fatalf("export after the remote came back = %+v", res)

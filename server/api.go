@@ -498,7 +498,10 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("The server does not know your name and email: the operator sets --local-name and --local-email (or git config user.name/user.email in the export repository)."))
 		return
 	}
-	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/n/" + string(id)})
+	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{
+		Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/n/" + string(id),
+		Template: s.templates.Body(n.Template),
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
