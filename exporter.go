@@ -35,3 +35,26 @@ type ExportResult struct {
 	Pushed    bool   `json:"pushed"`              // pushed to the configured remote
 	PushError string `json:"pushError,omitempty"` // why the push failed; the local commit stays
 }
+
+// ExportShareLabel labels the read-only link that exports record.
+const ExportShareLabel = "export"
+
+// ExportShare returns the note's export share: the read-only link that its
+// exported file and commit message carry instead of the edit link. It is
+// the oldest active share labelled ExportShareLabel, made by by when the
+// note has none, so re-exports record the same link. Two first exports
+// racing on different nodes may both create one; from then on the oldest
+// is used. Revoking it makes the next export create a new one.
+func ExportShare(ctx context.Context, st Store, id NoteID, by Person) (Share, error) {
+	shares, err := st.ListShares(ctx, id)
+	if err != nil {
+		return Share{}, err
+	}
+	for _, sh := range shares {
+		if sh.Label == ExportShareLabel {
+			return sh, nil
+		}
+	}
+	by.Via = ""
+	return st.CreateShare(ctx, id, ShareMeta{Label: ExportShareLabel, By: by})
+}

@@ -65,13 +65,13 @@ type Config struct {
 	// and, if they edited, gets a Co-authored-by trailer like everyone else.
 	AuthorName  string
 	AuthorEmail string
-	// PublicURL is the server's external base URL ("https://scribe.example.com");
-	// the note's URL in the front matter is PublicURL + "/n/" + id when the
-	// request gives none.
+	// PublicURL is the server's external base URL ("https://scribe.example.com").
+	// When a request to Export gives no URL, the note's export share
+	// (scribe.ExportShare) is looked up or made, and PublicURL + "/s/" +
+	// its token is recorded. The edit link is never recorded.
 	PublicURL string
-	// OmitURL leaves the note's URL out of the front matter and the commit
-	// message. The URL is the edit link: everyone who can read the
-	// repository can edit the live note (docs/export.md).
+	// OmitURL leaves the note's read-only link out of the front matter and
+	// the commit message.
 	OmitURL bool
 	// Token authenticates pushes and fetches to an http(s) remote (a
 	// personal access token or app password), sent with HTTP basic auth
@@ -361,6 +361,15 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 			}
 		}
 		from = changes[len(changes)-1].Revision
+	}
+	if req.URL == "" && e.cfg.PublicURL != "" && !e.cfg.OmitURL {
+		// scribe export without a server: the same export share the server
+		// would record.
+		sh, err := scribe.ExportShare(ctx, e.store, id, scribe.Person{Name: cleanName(req.Author), Email: req.Email})
+		if err != nil {
+			return scribe.ExportResult{}, fmt.Errorf("export share: %w", err)
+		}
+		req.URL = e.cfg.PublicURL + "/s/" + string(sh.Token)
 	}
 	return e.Write(ctx, Snapshot{
 		ID:        id,

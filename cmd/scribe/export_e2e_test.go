@@ -114,7 +114,20 @@ func TestExportThroughRunningServer(t *testing.T) {
 		t.Errorf("author|co-authors = %q", got)
 	}
 	file := gitOut(t, repo, "show", "HEAD:"+res.Path)
-	if !strings.Contains(file, `url: "`+base+`/n/`+string(note.ID)+`"`) || !strings.Contains(file, `owner: "linus"`) {
+	var shares struct {
+		Shares []struct {
+			Token string `json:"token"`
+			Label string `json:"label"`
+		} `json:"shares"`
+	}
+	if code := api(t, "GET", base+"/api/notes/"+string(note.ID)+"/shares", nil, &shares); code != http.StatusOK || len(shares.Shares) != 1 || shares.Shares[0].Label != "export" {
+		t.Fatalf("shares after the export: %d %+v, want one labelled export", code, shares)
+	}
+	msg := gitOut(t, repo, "log", "-1", "--format=%B")
+	if strings.Contains(file, string(note.ID)) || strings.Contains(msg, string(note.ID)) {
+		t.Errorf("the export carries the edit link:\n%s\n%s", file, msg)
+	}
+	if !strings.Contains(file, `url: "`+base+`/s/`+shares.Shares[0].Token+`"`) || !strings.Contains(msg, base+"/s/"+shares.Shares[0].Token) || !strings.Contains(file, `owner: "linus"`) {
 		t.Errorf("exported file:\n%s", file)
 	}
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -94,7 +95,8 @@ func TestRunExportDirect(t *testing.T) {
 		t.Errorf("commit = %q", got)
 	}
 	file := gitOut(t, repo, "show", "HEAD:docs/meetings/2026-11-25-planning.md")
-	if strings.Contains(file, string(id)) || !strings.Contains(file, `timezone: "Europe/Berlin"`) {
+	if strings.Contains(file, string(id)) || !regexp.MustCompile(`url: "https://scribe.example.com/s/[A-Za-z0-9_-]{22}"`).MatchString(file) ||
+		!strings.Contains(file, `timezone: "Europe/Berlin"`) {
 		t.Errorf("front matter:\n%s", file)
 	}
 
