@@ -176,3 +176,52 @@ func TestEditsGroupChanges(t *testing.T) {
 		t.Errorf("since, no edits = %q", got)
 	}
 }
+
+// TestDecisionLog: each export rewrites docs/meetings/README.md in its own
+// commit: every meeting, newest first, linked, with its decisions.
+func TestDecisionLog(t *testing.T) {
+	e := newExporter(t, Config{})
+	repo := e.cfg.RepoPath
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 9, 0, 0, 0, time.UTC) }
+	mustWrite(t, e, Snapshot{ID: "AAAAAAAAAAAAAAAAAAAAAA", Text: "# Kick-off\n\n## Decisions\n- Use *Go*\n- Ship [early](javascript:x)\n", CreatedAt: day(10)}, "Ada")
+	mustWrite(t, e, Snapshot{ID: "BBBBBBBBBBBBBBBBBBBBBB", Text: "# Retro: a_b [x]\nWent well.\n", CreatedAt: day(20)}, "Bo")
+	res := mustWrite(t, e, Snapshot{ID: "CCCCCCCCCCCCCCCCCCCCCC", Text: "# Planning\n\nDecisions:\n- Freeze on Friday\n", CreatedAt: day(15)}, "Ana")
+	if got := runGit(t, repo, "show", "--name-only", "--format=", "HEAD"); got != "docs/meetings/2026-11-15-planning.md\ndocs/meetings/README.md" {
+		t.Errorf("the last export's commit changed:\n%s", got)
+	}
+	index := runGit(t, repo, "show", "HEAD:docs/meetings/README.md") + "\n"
+	want := `# Meeting notes and decisions
+
+Every meeting exported from Scribe, newest first, with the decisions it recorded.
+Scribe rebuilds this file from the notes beside it on every export; edits to it are overwritten.
+
+## 2026-11-20: [Retro: a\_b \[x\]](2026-11-20-retro-a-b-x.md)
+
+No decisions recorded.
+
+## 2026-11-15: [Planning](2026-11-15-planning.md)
+
+- Freeze on Friday
+
+## 2026-11-10: [Kick-off](2026-11-10-kick-off.md)
+
+- Use Go
+- Ship early
+`
+	if index != want {
+		t.Errorf("decision log:\n%s\nwant\n%s", index, want)
+	}
+	// A re-export of an older meeting updates its entry in place.
+	mustWrite(t, e, Snapshot{ID: "AAAAAAAAAAAAAAAAAAAAAA", Text: "# Kick-off\n\n## Decisions\n- Use Go 1.24\n", CreatedAt: day(10)}, "Ada")
+	index = runGit(t, repo, "show", "HEAD:docs/meetings/README.md")
+	if !strings.Contains(index, "- Use Go 1.24") || strings.Contains(index, "Ship early") || strings.Count(index, "\n## ") != 3 {
+		t.Errorf("decision log after a re-export:\n%s", index)
+	}
+	if res.Path != "docs/meetings/2026-11-15-planning.md" {
+		t.Errorf("path = %s", res.Path)
+	}
+	fsck(t, repo)
+	if got := runGit(t, repo, "status", "--porcelain"); got != "" {
+		t.Errorf("worktree not clean:\n%s", got)
+	}
+}

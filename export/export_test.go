@@ -184,7 +184,7 @@ func TestWriteFileAndCommit(t *testing.T) {
 	if got := runGit(t, repo, "status", "--porcelain"); got != "" {
 		t.Errorf("worktree not clean after export:\n%s", got)
 	}
-	if got := runGit(t, repo, "ls-files"); got != wantPath {
+	if got := runGit(t, repo, "ls-files"); got != wantPath+"\ndocs/meetings/README.md" {
 		t.Errorf("tracked files = %q", got)
 	}
 	if got := runGit(t, repo, "symbolic-ref", "HEAD"); got != "refs/heads/main" {
@@ -307,11 +307,11 @@ func TestHostileTitles(t *testing.T) {
 			paths[res.Path] = true
 		}
 	}
-	if got := runGit(t, repo, "ls-files", "-z"); strings.Count(got, "\x00") != len(paths) {
-		t.Errorf("repository tracks %d files, want %d", strings.Count(got, "\x00"), len(paths))
+	if got := runGit(t, repo, "ls-files", "-z"); strings.Count(got, "\x00") != len(paths)+1 {
+		t.Errorf("repository tracks %d files, want %d and the decision log", strings.Count(got, "\x00"), len(paths))
 	}
 	for _, f := range strings.Split(runGit(t, repo, "ls-files", "-z"), "\x00") {
-		if f != "" && !safeName.MatchString(f) {
+		if f != "" && !safeName.MatchString(f) && f != "docs/meetings/README.md" {
 			t.Errorf("tracked file %q outside the safe names", f)
 		}
 	}
@@ -395,8 +395,18 @@ func TestConcurrentExports(t *testing.T) {
 		t.Errorf("history has merges: %s", got)
 	}
 	files := strings.Split(runGit(t, repo, "ls-files"), "\n")
-	if len(files) != n {
-		t.Errorf("%d files, want %d: %v", len(files), n, files)
+	if len(files) != n+1 {
+		t.Errorf("%d files, want %d and the decision log: %v", len(files), n, files)
+	}
+	// Every commit's decision log lists exactly the meetings in its tree,
+	// whichever export won the race to the lock.
+	for i := 0; i < n; i++ {
+		rev := fmt.Sprintf("HEAD~%d", i)
+		index := runGit(t, repo, "show", rev+":docs/meetings/README.md")
+		inTree := strings.Count(runGit(t, repo, "ls-tree", "--name-only", rev+":docs/meetings"), "\n")
+		if got := strings.Count(index, "\n## "); got != inTree || got != n-i {
+			t.Errorf("%s: the decision log lists %d meetings, the tree holds %d, want %d:\n%s", rev, got, inTree, n-i, index)
+		}
 	}
 	if local, pushed := runGit(t, repo, "rev-parse", "main"), runGit(t, remote, "rev-parse", "main"); local != pushed {
 		t.Errorf("remote main %s, local main %s", pushed, local)
@@ -558,7 +568,7 @@ func TestExportBranchNotCheckedOut(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, res.Path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the export was written into another branch's worktree")
 	}
-	if got := runGit(t, repo, "ls-tree", "-r", "--name-only", "main"); got != res.Path {
+	if got := runGit(t, repo, "ls-tree", "-r", "--name-only", "main"); got != res.Path+"\ndocs/meetings/README.md" {
 		t.Errorf("main holds %q", got)
 	}
 	fsck(t, repo)
@@ -816,8 +826,12 @@ func TestRebaseSeveralLocalCommits(t *testing.T) {
 	if got := runGit(t, remote, "rev-parse", "main~3"); got != theirs {
 		t.Errorf("the local exports are not on top of the other commit")
 	}
-	if got := runGit(t, remote, "ls-tree", "-r", "--name-only", "main"); strings.Count(got, "\n")+1 != 5 {
+	if got := runGit(t, remote, "ls-tree", "-r", "--name-only", "main"); strings.Count(got, "\n")+1 != 6 {
 		t.Errorf("remote tree:\n%s", got)
+	}
+	// The decision log was rebuilt on the remote's tree, not replayed.
+	if index := runGit(t, remote, "show", "main:docs/meetings/README.md"); strings.Count(index, "\n## ") != 4 {
+		t.Errorf("the rebased decision log does not list the 4 meetings:\n%s", index)
 	}
 	if got := runGit(t, e.cfg.RepoPath, "status", "--porcelain"); got != "" {
 		t.Errorf("worktree not clean:\n%s", got)

@@ -155,6 +155,10 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	} else if err != nil {
 		return scribe.ExportResult{}, fmt.Errorf("build tree: %w", err)
 	}
+	// The decision log goes in the same commit, rebuilt from this tree.
+	if treeHash, err = e.repo.withIndex(repo.Storer, treeHash); err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("build decision log: %w", err)
+	}
 
 	author := object.Signature{Name: by.Name, Email: by.Email, When: time.Now().In(e.cfg.Location).Truncate(time.Second)}
 	if e.cfg.AuthorName != "" {

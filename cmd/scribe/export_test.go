@@ -88,7 +88,7 @@ func TestRunExportDirect(t *testing.T) {
 	if want := "Exported to docs/meetings/2026-11-25-planning.md in commit " + head[:12] + "\n"; out.String() != want {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}
-	if got := gitOut(t, repo, "ls-files"); got != "docs/meetings/2026-11-25-planning.md" {
+	if got := gitOut(t, repo, "ls-files"); got != "docs/meetings/2026-11-25-planning.md\ndocs/meetings/README.md" {
 		t.Errorf("exported files = %q (the date is Nov 25 in Berlin)", got)
 	}
 	if got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%s"); got != "Ada Lovelace <ada@example.com>|Meeting notes: Planning (2026-11-25)" {
