@@ -58,3 +58,27 @@ func ExportShare(ctx context.Context, st Store, id NoteID, by Person) (Share, er
 	by.Via = ""
 	return st.CreateShare(ctx, id, ShareMeta{Label: ExportShareLabel, By: by})
 }
+
+// ExportEvent tells those who follow the notes (a chat channel) that a note
+// was exported in a new commit. It carries no edit id: URL is the note's
+// read-only link ("" when the export records none).
+type ExportEvent struct {
+	Title     string
+	Date      string // the meeting's date, YYYY-MM-DD
+	By        string // the person who exported
+	URL       string // the note's read-only link
+	Path      string // the file in the repository
+	Commit    string // the commit's hash (after any rebase)
+	Pushed    bool
+	Decisions []string
+	// ActionItems are the note's action items, done or not.
+	ActionItems []ExportActionItem
+}
+
+// ExportActionItem is an action item as an ExportEvent reports it.
+type ExportActionItem struct {
+	Text  string
+	Owner string // without the "@"; "" if none
+	Due   string // YYYY-MM-DD; "" if none
+	Done  bool
+}

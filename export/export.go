@@ -92,6 +92,10 @@ type Config struct {
 	// PushTimeout bounds one push, including a fetch and rebase when the
 	// remote moved ahead. Default 1 minute.
 	PushTimeout time.Duration
+	// OnExport, when set, is called after each export that made a commit,
+	// with what a chat notification shows. It must not block: the export
+	// holds the repository lock while it runs (package notify queues).
+	OnExport func(scribe.ExportEvent)
 }
 
 // Exporter writes notes into a git repository. It implements

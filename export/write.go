@@ -201,6 +201,16 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	}
 	res := scribe.ExportResult{Path: p, Commit: commit.String()}
 	e.pushInto(ctx, repo, &res)
+	if e.cfg.OnExport != nil {
+		ev := scribe.ExportEvent{
+			Title: title, Date: date, By: by.Name, URL: url, Path: res.Path, Commit: res.Commit,
+			Pushed: res.Pushed, Decisions: sum.Decisions,
+		}
+		for _, a := range sum.ActionItems {
+			ev.ActionItems = append(ev.ActionItems, scribe.ExportActionItem{Text: a.Text, Owner: a.Owner, Due: a.Due, Done: a.Done})
+		}
+		e.cfg.OnExport(ev)
+	}
 	return res, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,7 +18,7 @@ import (
 
 // startServe runs the real `scribe serve` on 127.0.0.1:0 with the embedded
 // store and exports to repo, and returns its base URL.
-func startServe(t *testing.T, repo string) string {
+func startServe(t *testing.T, repo string, opts ...func(*serveConfig)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := serveConfig{
@@ -31,6 +32,9 @@ func startServe(t *testing.T, repo string) string {
 			repo: repo, dir: export.DefaultDir, branch: export.DefaultBranch,
 			timezone: "Europe/Berlin", emailDomain: "example.com",
 		},
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -175,5 +179,85 @@ func TestExportThroughRunningServer(t *testing.T) {
 	fsck := gitOut(t, repo, "fsck", "--strict", "--no-dangling")
 	if fsck != "" {
 		t.Errorf("git fsck: %s", fsck)
+	}
+}
+
+// TestExportNotifiesChat: with --notify-webhook, each export commit is
+// POSTed once to the chat webhook with the meeting's fields and links; a
+// dead webhook beside it does not delay the export.
+func TestExportNotifiesChat(t *testing.T) {
+	bodies := make(chan []byte, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+	}))
+	defer receiver.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+
+	repo := filepath.Join(t.TempDir(), "team-docs")
+	base := startServe(t, repo, func(c *serveConfig) {
+		_ = c.notifyWebhooks.Set(receiver.URL + "/hooks/secret," + dead.URL + "/hooks/gone")
+		c.commitURL = "https://git.example.com/team/notes/commit/{sha}"
+	})
+	var note struct {
+		ID scribe.NoteID `json:"id"`
+	}
+	if code := api(t, "POST", base+"/api/notes", map[string]string{"title": "Release planning", "template": "blank"}, &note); code != http.StatusCreated {
+		t.Fatalf("create note: %d", code)
+	}
+	text := "\n## Decisions\n- Ship on Friday\n\n## Action items\n- [ ] Tag the release @linus due 2026-12-01\n- [x] Book the room @ada\n"
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/append", map[string]string{"text": text}, nil); code != http.StatusOK {
+		t.Fatalf("append: %d", code)
+	}
+	var res scribe.ExportResult
+	start := time.Now()
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", struct{}{}, &res); code != http.StatusOK {
+		t.Fatalf("export: %d", code)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the export took %v with a dead webhook configured", d)
+	}
+	var body struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	select {
+	case b := <-bodies:
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook got nothing")
+	}
+	for _, want := range []string{
+		"Release planning (", "• Ship on Friday", "• Tag the release (@linus, due 2026-12-01)",
+		"<https://git.example.com/team/notes/commit/" + res.Commit + "|" + res.Commit[:12] + ">",
+		"|Read-only note>", base + "/s/",
+	} {
+		if !strings.Contains(body.Text, want) {
+			t.Errorf("notification lacks %q:\n%s", want, body.Text)
+		}
+	}
+	if strings.Contains(body.Text, string(note.ID)) || strings.Contains(body.Text, "Book the room") || len(body.Blocks) != 4 {
+		t.Errorf("notification:\n%s\n%d blocks", body.Text, len(body.Blocks))
+	}
+	// An unchanged re-export makes no commit and sends nothing.
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", struct{}{}, &res); code != http.StatusOK || !res.Unchanged {
+		t.Fatalf("re-export: %d %+v", code, res)
+	}
+	select {
+	case b := <-bodies:
+		t.Errorf("a second notification: %s", b)
+	case <-time.After(200 * time.Millisecond):
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "scribe_notify_sent_total 1") || !strings.Contains(string(metrics), "scribe_notify_failures_total") {
+		t.Errorf("/metrics lacks the notifier's counters")
 	}
 }
