@@ -490,7 +490,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.exporter == nil {
-		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "Export is not configured on this server; the operator sets --export-repo."))
+		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "This Scribe does not save notes to a repository, so there is nothing to export to. You can still download the note as Markdown or HTML."))
 		return
 	}
 	p := person(r)
