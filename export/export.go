@@ -2,7 +2,10 @@
 // repository: a markdown file under docs/meetings with YAML front matter
 // (title, date, attendees, decisions, action items), committed with go-git
 // by the person who exported it, with every other editor as a
-// Co-authored-by trailer, and optionally pushed to a remote.
+// Co-authored-by trailer, and optionally pushed to a remote. The same
+// commit rewrites the export folder's decision log (README.md). The file
+// links to the note's read-only export share, never to its edit link, and
+// notes with nothing in them are refused rather than committed.
 //
 // Extract finds a note's title, attendees, decisions and action items in the
 // tree parsed by package markdown, the same parser the read-only page and
