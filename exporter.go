@@ -17,7 +17,14 @@ type Exporter interface {
 type ExportRequest struct {
 	Author string `json:"author"`          // the person's name; required
 	Email  string `json:"email,omitempty"` // optional; else derived from the configured domain
-	URL    string `json:"-"`               // the note's edit URL, recorded in the front matter
+	// URL is the note's read-only link, recorded in the file and the commit
+	// message; never the edit link, which would let every reader of the
+	// repository edit the note. Empty records no link.
+	URL string `json:"-"`
+	// Template is the body of the template the note was made from, with
+	// its {{title}}, {{date}}, {{time}} and {{timezone}} placeholders. A
+	// note still equal to it is refused (EINVALID). Empty: not known.
+	Template string `json:"-"`
 }
 
 // ExportResult says where the note landed.
@@ -28,4 +35,51 @@ type ExportResult struct {
 	Pushed    bool     `json:"pushed"`              // pushed to the configured remote
 	PushError string   `json:"pushError,omitempty"` // why the push failed; the local commit stays
 	Revision  Revision `json:"revision,omitempty"`  // the note's revision that was exported
+}
+
+// ExportShareLabel labels the read-only link that exports record.
+const ExportShareLabel = "export"
+
+// ExportShare returns the note's export share: the read-only link that its
+// exported file and commit message carry instead of the edit link. It is
+// the oldest active share labelled ExportShareLabel, made by by when the
+// note has none, so re-exports record the same link. Two first exports
+// racing on different nodes may both create one; from then on the oldest
+// is used. Revoking it makes the next export create a new one.
+func ExportShare(ctx context.Context, st Store, id NoteID, by Person) (Share, error) {
+	shares, err := st.ListShares(ctx, id)
+	if err != nil {
+		return Share{}, err
+	}
+	for _, sh := range shares {
+		if sh.Label == ExportShareLabel {
+			return sh, nil
+		}
+	}
+	by.Via = ""
+	return st.CreateShare(ctx, id, ShareMeta{Label: ExportShareLabel, By: by})
+}
+
+// ExportEvent tells those who follow the notes (a chat channel) that a note
+// was exported in a new commit. It carries no edit id: URL is the note's
+// read-only link ("" when the export records none).
+type ExportEvent struct {
+	Title     string
+	Date      string // the meeting's date, YYYY-MM-DD
+	By        string // the person who exported
+	URL       string // the note's read-only link
+	Path      string // the file in the repository
+	Commit    string // the commit's hash (after any rebase)
+	Pushed    bool
+	Decisions []string
+	// ActionItems are the note's action items, done or not.
+	ActionItems []ExportActionItem
+}
+
+// ExportActionItem is an action item as an ExportEvent reports it.
+type ExportActionItem struct {
+	Text  string
+	Owner string // without the "@"; "" if none
+	Due   string // YYYY-MM-DD; "" if none
+	Done  bool
 }

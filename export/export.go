@@ -2,7 +2,10 @@
 // repository: a markdown file under docs/meetings with YAML front matter
 // (title, date, attendees, decisions, action items), committed with go-git
 // by the person who exported it, with every other editor as a
-// Co-authored-by trailer, and optionally pushed to a remote.
+// Co-authored-by trailer, and optionally pushed to a remote. The same
+// commit rewrites the export folder's decision log (README.md). The file
+// links to the note's read-only export share, never to its edit link, and
+// notes with nothing in them are refused rather than committed.
 //
 // Extract finds a note's title, attendees, decisions and action items in the
 // tree parsed by package markdown, the same parser the read-only page and
@@ -65,13 +68,13 @@ type Config struct {
 	// and, if they edited, gets a Co-authored-by trailer like everyone else.
 	AuthorName  string
 	AuthorEmail string
-	// PublicURL is the server's external base URL ("https://scribe.example.com");
-	// the note's URL in the front matter is PublicURL + "/n/" + id when the
-	// request gives none.
+	// PublicURL is the server's external base URL ("https://scribe.example.com").
+	// When a request to Export gives no URL, the note's export share
+	// (scribe.ExportShare) is looked up or made, and PublicURL + "/s/" +
+	// its token is recorded. The edit link is never recorded.
 	PublicURL string
-	// OmitURL leaves the note's URL out of the front matter and the commit
-	// message. The URL is the edit link: everyone who can read the
-	// repository can edit the live note (docs/export.md).
+	// OmitURL leaves the note's read-only link out of the front matter and
+	// the commit message.
 	OmitURL bool
 	// Token authenticates pushes and fetches to an http(s) remote (a
 	// personal access token or app password), sent with HTTP basic auth
@@ -92,6 +95,10 @@ type Config struct {
 	// PushTimeout bounds one push, including a fetch and rebase when the
 	// remote moved ahead. Default 1 minute.
 	PushTimeout time.Duration
+	// OnExport, when set, is called after each export that made a commit,
+	// with what a chat notification shows. It must not block: the export
+	// holds the repository lock while it runs (package notify queues).
+	OnExport func(scribe.ExportEvent)
 }
 
 // Exporter writes notes into a git repository. It implements
@@ -280,6 +287,46 @@ type Snapshot struct {
 	// guests, named in the message body. Duplicates and empty names are
 	// ignored.
 	Editors []Person
+	// Edits are the note's stretches of editing, in order: what a re-export's
+	// commit message counts ("12 edits by Ana and Bo since the last export").
+	// Nil when not known; the message then only dates the last export.
+	Edits []Edit
+}
+
+// editGap is the pause after which a person's next change starts a new edit.
+const editGap = 10 * time.Minute
+
+// Edit is one stretch of editing by one person: their changes with no
+// pause longer than editGap between two of them. A revision counts a
+// keystroke; an edit is what a reader would call one.
+type Edit struct {
+	Author string
+	Last   scribe.Revision // the revision of the edit's last change
+}
+
+// edits groups changes into Edits as they are read from the log.
+type edits struct {
+	list []Edit
+	open map[string]editRun // by author: their current edit
+}
+
+type editRun struct {
+	i    int
+	last time.Time
+}
+
+func (x *edits) add(c scribe.Change) {
+	if x.open == nil {
+		x.open = map[string]editRun{}
+	}
+	r, ok := x.open[c.Author]
+	if !ok || c.Time.Sub(r.last) > editGap {
+		x.list = append(x.list, Edit{Author: c.Author})
+		r = editRun{i: len(x.list) - 1}
+	}
+	x.list[r.i].Last = c.Revision
+	r.last = c.Time
+	x.open[c.Author] = r
 }
 
 // Export loads the note and its editors from the store and writes it with
@@ -299,10 +346,14 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 	if err != nil {
 		return scribe.ExportResult{}, fmt.Errorf("load note: %w", err)
 	}
+	if doc.Revision == 0 {
+		return scribe.ExportResult{}, errUntouched
+	}
 	// Everyone who edited, in order of first edit. The log is read in pages
 	// so a long history never sits in memory at once.
 	editors := make([]Person, 0, 8)
 	seen := map[Person]bool{}
+	var stretches edits
 	for from := scribe.Revision(0); from < doc.Revision; {
 		to := min(from+changesPage, doc.Revision)
 		changes, err := e.store.Changes(ctx, id, from, to)
@@ -313,6 +364,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 			break
 		}
 		for _, c := range changes {
+			stretches.add(c)
 			p := Person{Name: c.Author, Email: c.Email}
 			if !seen[p] {
 				seen[p] = true
@@ -321,6 +373,15 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		}
 		from = changes[len(changes)-1].Revision
 	}
+	if req.URL == "" && e.cfg.PublicURL != "" && !e.cfg.OmitURL {
+		// scribe export without a server: the same export share the server
+		// would record.
+		sh, err := scribe.ExportShare(ctx, e.store, id, scribe.Person{Name: cleanName(req.Author), Email: req.Email})
+		if err != nil {
+			return scribe.ExportResult{}, fmt.Errorf("export share: %w", err)
+		}
+		req.URL = e.cfg.PublicURL + "/s/" + string(sh.Token)
+	}
 	res, err := e.Write(ctx, Snapshot{
 		ID:        id,
 		Title:     doc.Title,
@@ -328,6 +389,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		Revision:  doc.Revision,
 		CreatedAt: doc.CreatedAt,
 		Editors:   editors,
+		Edits:     stretches.list,
 	}, req)
 	if err == nil {
 		res.Revision = doc.Revision // the history's "exported as <commit>" checkpoint goes here
@@ -349,6 +411,12 @@ func exporterIdentity(req scribe.ExportRequest, domain string) (Person, error) {
 	}
 	return Person{Name: name, Email: email}, nil
 }
+
+// errUntouched and errEmpty refuse notes that would make junk commits.
+var (
+	errUntouched = scribe.Errorf(scribe.EINVALID, "Nothing to export yet: this note is still its template. Write the meeting's notes, then export.")
+	errEmpty     = scribe.Errorf(scribe.EINVALID, "Nothing to export: this note has no text besides its headings. Write the meeting's notes, then export.")
+)
 
 // errNoLock is returned when ctx ends while waiting for another export.
 var errNoLock = errors.New("wait for another export")

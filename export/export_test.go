@@ -156,7 +156,10 @@ func golden(t *testing.T, name, got string) {
 func TestWriteFileAndCommit(t *testing.T) {
 	e := newExporter(t, Config{Location: berlin(t), PublicURL: "https://scribe.example.com/"})
 	repo := e.cfg.RepoPath
-	res := mustWrite(t, e, weeklySnapshot(t), "Ada Lovelace")
+	res, err := e.Write(context.Background(), weeklySnapshot(t), scribe.ExportRequest{Author: "Ada Lovelace", URL: "https://scribe.example.com/s/ROtokenROtokenROtokenR"})
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	wantPath := "docs/meetings/2026-11-24-weekly-sync-q4-planning.md"
 	if res.Path != wantPath || res.Unchanged || res.Pushed || res.PushError != "" {
@@ -190,7 +193,7 @@ func TestWriteFileAndCommit(t *testing.T) {
 	if got := runGit(t, repo, "status", "--porcelain"); got != "" {
 		t.Errorf("worktree not clean after export:\n%s", got)
 	}
-	if got := runGit(t, repo, "ls-files"); got != wantPath {
+	if got := runGit(t, repo, "ls-files"); got != wantPath+"\ndocs/meetings/README.md" {
 		t.Errorf("tracked files = %q", got)
 	}
 	if got := runGit(t, repo, "symbolic-ref", "HEAD"); got != "refs/heads/main" {
@@ -221,7 +224,7 @@ func TestReexport(t *testing.T) {
 
 	// Another note's export in between; then a real change to the first
 	// note, with a new title: the same file is updated in a new commit.
-	other := Snapshot{ID: "BBBBBBBBBBBBBBBBBBBBBB", Title: "Retro", Text: "# Retro\n", CreatedAt: s.CreatedAt}
+	other := Snapshot{ID: "BBBBBBBBBBBBBBBBBBBBBB", Title: "Retro", Text: "# Retro\nWent well.\n", CreatedAt: s.CreatedAt}
 	otherRes := mustWrite(t, e, other, "Grace Hopper")
 	s.Revision = 57
 	s.Text = strings.Replace(s.Text, "# Weekly sync", "# Renamed sync", 1) + "- [ ] One more thing @linus\n"
@@ -240,7 +243,7 @@ func TestReexport(t *testing.T) {
 		t.Errorf("updated file lacks the new revision or title:\n%s", file)
 	}
 	msg := runGit(t, repo, "log", "-1", "--format=%B")
-	if !strings.Contains(msg, "Updated from Scribe by Grace Hopper at revision 57 (previous export: revision 42).") ||
+	if !strings.Contains(msg, "Updated from Scribe by Grace Hopper: since the last export on "+time.Now().UTC().Format(time.DateOnly)+".") ||
 		!strings.Contains(msg, "- [ ] One more thing (@linus)") {
 		t.Errorf("update message:\n%s", msg)
 	}
@@ -298,7 +301,7 @@ func TestHostileTitles(t *testing.T) {
 	for i, title := range titles {
 		id := scribe.NoteID(fmt.Sprintf("hostile%015d", i))
 		// The title comes both from the metadata and from the first heading.
-		for j, text := range []string{"no heading\n", "# " + title + "\n"} {
+		for j, text := range []string{"no heading\n", "# " + title + "\nNotes.\n"} {
 			s := Snapshot{ID: id, Title: title, Text: text, CreatedAt: day}
 			if j == 1 {
 				s.ID = scribe.NoteID(fmt.Sprintf("hostileH%014d", i))
@@ -313,11 +316,11 @@ func TestHostileTitles(t *testing.T) {
 			paths[res.Path] = true
 		}
 	}
-	if got := runGit(t, repo, "ls-files", "-z"); strings.Count(got, "\x00") != len(paths) {
-		t.Errorf("repository tracks %d files, want %d", strings.Count(got, "\x00"), len(paths))
+	if got := runGit(t, repo, "ls-files", "-z"); strings.Count(got, "\x00") != len(paths)+1 {
+		t.Errorf("repository tracks %d files, want %d and the decision log", strings.Count(got, "\x00"), len(paths))
 	}
 	for _, f := range strings.Split(runGit(t, repo, "ls-files", "-z"), "\x00") {
-		if f != "" && !safeName.MatchString(f) {
+		if f != "" && !safeName.MatchString(f) && f != "docs/meetings/README.md" {
 			t.Errorf("tracked file %q outside the safe names", f)
 		}
 	}
@@ -401,8 +404,18 @@ func TestConcurrentExports(t *testing.T) {
 		t.Errorf("history has merges: %s", got)
 	}
 	files := strings.Split(runGit(t, repo, "ls-files"), "\n")
-	if len(files) != n {
-		t.Errorf("%d files, want %d: %v", len(files), n, files)
+	if len(files) != n+1 {
+		t.Errorf("%d files, want %d and the decision log: %v", len(files), n, files)
+	}
+	// Every commit's decision log lists exactly the meetings in its tree,
+	// whichever export won the race to the lock.
+	for i := 0; i < n; i++ {
+		rev := fmt.Sprintf("HEAD~%d", i)
+		index := runGit(t, repo, "show", rev+":docs/meetings/README.md")
+		inTree := strings.Count(runGit(t, repo, "ls-tree", "--name-only", rev+":docs/meetings"), "\n")
+		if got := strings.Count(index, "\n## "); got != inTree || got != n-i {
+			t.Errorf("%s: the decision log lists %d meetings, the tree holds %d, want %d:\n%s", rev, got, inTree, n-i, index)
+		}
 	}
 	if local, pushed := runGit(t, repo, "rev-parse", "main"), runGit(t, remote, "rev-parse", "main"); local != pushed {
 		t.Errorf("remote main %s, local main %s", pushed, local)
@@ -564,7 +577,7 @@ func TestExportBranchNotCheckedOut(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(repo, res.Path)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the export was written into another branch's worktree")
 	}
-	if got := runGit(t, repo, "ls-tree", "-r", "--name-only", "main"); got != res.Path {
+	if got := runGit(t, repo, "ls-tree", "-r", "--name-only", "main"); got != res.Path+"\ndocs/meetings/README.md" {
 		t.Errorf("main holds %q", got)
 	}
 	fsck(t, repo)
@@ -779,7 +792,7 @@ func TestRebaseSeveralLocalCommits(t *testing.T) {
 	e := newExporter(t, Config{Remote: remote})
 	day := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
 	note := func(i int) Snapshot {
-		return Snapshot{ID: scribe.NoteID(fmt.Sprintf("offline%015d", i)), Text: fmt.Sprintf("# Meeting %d\n", i), CreatedAt: day}
+		return Snapshot{ID: scribe.NoteID(fmt.Sprintf("offline%015d", i)), Text: fmt.Sprintf("# Meeting %d\nNotes.\n", i), CreatedAt: day}
 	}
 	if res := mustWrite(t, e, note(1), "Ada"); !res.Pushed {
 		t.Fatalf("first export not pushed: %+v", res)
@@ -822,8 +835,12 @@ func TestRebaseSeveralLocalCommits(t *testing.T) {
 	if got := runGit(t, remote, "rev-parse", "main~3"); got != theirs {
 		t.Errorf("the local exports are not on top of the other commit")
 	}
-	if got := runGit(t, remote, "ls-tree", "-r", "--name-only", "main"); strings.Count(got, "\n")+1 != 5 {
+	if got := runGit(t, remote, "ls-tree", "-r", "--name-only", "main"); strings.Count(got, "\n")+1 != 6 {
 		t.Errorf("remote tree:\n%s", got)
+	}
+	// The decision log was rebuilt on the remote's tree, not replayed.
+	if index := runGit(t, remote, "show", "main:docs/meetings/README.md"); strings.Count(index, "\n## ") != 4 {
+		t.Errorf("the rebased decision log does not list the 4 meetings:\n%s", index)
 	}
 	if got := runGit(t, e.cfg.RepoPath, "status", "--porcelain"); got != "" {
 		t.Errorf("worktree not clean:\n%s", got)
@@ -892,7 +909,7 @@ func TestUnrelatedHistories(t *testing.T) {
 	if err := os.Rename(away, remote); err != nil {
 		t.Fatal(err)
 	}
-	other := Snapshot{ID: "DDDDDDDDDDDDDDDDDDDDDD", Text: "# Retro\n", CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
+	other := Snapshot{ID: "DDDDDDDDDDDDDDDDDDDDDD", Text: "# Retro\nWent well.\n", CreatedAt: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}
 	res := mustWrite(t, e, other, "Ada")
 	if !res.Pushed {
 		t.Fatalf("export after the remote came back = %+v", res)

@@ -47,8 +47,9 @@ type repository struct {
 	remoteName string // the configured remote to push to; "" for none
 	auth       transport.AuthMethod
 
-	sem  chan struct{} // one export at a time in this process
-	keys map[plumbing.Hash]string
+	sem   chan struct{} // one export at a time in this process
+	keys  map[plumbing.Hash]string
+	index map[plumbing.Hash]indexEntry // the decision log's view of each blob
 }
 
 // openRepository opens cfg.RepoPath, creating it when missing, and checks
@@ -59,6 +60,7 @@ func openRepository(cfg Config) (*repository, error) {
 		branch: plumbing.NewBranchReferenceName(cfg.Branch),
 		sem:    make(chan struct{}, 1),
 		keys:   map[plumbing.Hash]string{},
+		index:  map[plumbing.Hash]indexEntry{},
 	}
 	created := false
 	repo, err := git.PlainOpen(cfg.RepoPath)
@@ -678,7 +680,7 @@ func (r *repository) push(ctx context.Context, repo *git.Repository) (plumbing.H
 				// The remote moved again between listing and fetching.
 				continue
 			}
-			rebased, err := rebase(repo, local, onto)
+			rebased, err := r.rebase(repo, local, onto)
 			if err != nil {
 				return local.Hash, err
 			}
@@ -744,7 +746,11 @@ var errRebaseConflict = errors.New("rebase conflict")
 // applied file by file: export commits only touch their own files, so a
 // file the remote also changed is a conflict unless both versions are
 // exports of the same note (then the local, newer export wins).
-func rebase(repo *git.Repository, local, onto *object.Commit) (plumbing.Hash, error) {
+//
+// The decision log (<Dir>/README.md) is never replayed: it is rebuilt from
+// the replayed tree, so it lists the remote's exports and the local ones.
+func (r *repository) rebase(repo *git.Repository, local, onto *object.Commit) (plumbing.Hash, error) {
+	indexPath := r.cfg.Dir + "/" + IndexName
 	var stop plumbing.Hash
 	if bases, err := local.MergeBase(onto); err == nil && len(bases) > 0 {
 		stop = bases[0].Hash
@@ -793,16 +799,30 @@ func rebase(repo *git.Repository, local, onto *object.Commit) (plumbing.Hash, er
 			return plumbing.ZeroHash, fmt.Errorf("diff trees: %w", err)
 		}
 		newTree := baseTree
+		reindex := false
 		for _, ch := range changes {
 			p := ch.To.Name
 			if p == "" {
 				p = ch.From.Name
+			}
+			if p == indexPath {
+				reindex = true
+				continue
 			}
 			before, after, theirs := entryAt(parentTree, p), entryAt(tree, p), entryAt(baseTree, p)
 			if !sameEntry(theirs, before) && !sameEntry(theirs, after) && !sameNote(repo, theirs, after) {
 				return plumbing.ZeroHash, fmt.Errorf("%w: %s was changed both here and on the remote", errRebaseConflict, p)
 			}
 			h, err := putPath(repo.Storer, newTree, p, after)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			if newTree, err = object.GetTree(repo.Storer, h); err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("read tree: %w", err)
+			}
+		}
+		if reindex {
+			h, err := r.withIndex(repo.Storer, newTree.Hash)
 			if err != nil {
 				return plumbing.ZeroHash, err
 			}

@@ -56,6 +56,9 @@ func typeAs(t *testing.T, st scribe.Store, id scribe.NoteID, author, text string
 	}
 }
 
+// readOnlyToken stands for the export share's token the server passes.
+const readOnlyToken = "ROtokenROtokenROtokenR"
+
 func TestExportFromStore(t *testing.T) {
 	ctx := context.Background()
 	st := openBolt(t)
@@ -79,7 +82,7 @@ func TestExportFromStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.Export(ctx, note.ID, scribe.ExportRequest{Author: "Bob", Email: "bob@example.com"})
+	res, err := e.Export(ctx, note.ID, scribe.ExportRequest{Author: "Bob", Email: "bob@example.com", URL: "https://scribe.example.com/s/" + readOnlyToken})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +104,7 @@ func TestExportFromStore(t *testing.T) {
 	}
 	for _, want := range []string{
 		"revision: 4\n",
-		`url: "https://scribe.example.com/n/` + string(note.ID) + `"`,
+		`url: "https://scribe.example.com/s/` + readOnlyToken + `"`,
 		"attendees:\n  - \"Ada\"\n  - \"Carol\"\n  - \"Bob\"\n  - \"Dan\"\n",
 		"decisions:\n  - \"Use go-git\"\n",
 		"  - text: \"Write docs/export.md\"\n    owner: \"bob\"\n    due: \"2026-11-25\"\n",
@@ -111,8 +114,11 @@ func TestExportFromStore(t *testing.T) {
 			t.Errorf("exported file lacks %q:\n%s", want, file)
 		}
 	}
+	if strings.Contains(file, string(note.ID)) || strings.Contains(runGit(t, repo, "log", "-1", "--format=%B"), string(note.ID)) {
+		t.Errorf("the export reveals the edit id:\n%s", file)
+	}
 	// Exporting again without edits: no commit.
-	again, err := e.Export(ctx, note.ID, scribe.ExportRequest{Author: "Carol"})
+	again, err := e.Export(ctx, note.ID, scribe.ExportRequest{Author: "Carol", URL: "https://scribe.example.com/s/" + readOnlyToken})
 	if err != nil || !again.Unchanged || again.Commit != res.Commit {
 		t.Errorf("second export = %+v, %v", again, err)
 	}

@@ -52,6 +52,13 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	if err != nil {
 		return scribe.ExportResult{}, err
 	}
+	if isEmptyNote(s.Text) {
+		return scribe.ExportResult{}, errEmpty
+	}
+	if matchesTemplate(s.Text, req.Template) {
+		return scribe.ExportResult{}, errUntouched
+	}
+	body := cleanBody(s.Text)
 	sum := Extract(s.Text)
 	title := scribe.CleanText(sum.Title, 0)
 	if title == "" {
@@ -67,9 +74,6 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	created = created.In(e.cfg.Location).Truncate(time.Second)
 	date := created.Format(time.DateOnly)
 	url := req.URL
-	if url == "" && e.cfg.PublicURL != "" {
-		url = e.cfg.PublicURL + "/n/" + string(s.ID)
-	}
 	if e.cfg.OmitURL {
 		url = ""
 	}
@@ -117,7 +121,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 		// its undo do not deserve a commit.
 		same := fm
 		same.Revision = scribe.Revision(old.Revision)
-		prev, err := renderFile(same, s.Text)
+		prev, err := renderFile(same, body)
 		if err != nil {
 			return scribe.ExportResult{}, err
 		}
@@ -136,7 +140,7 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 			return scribe.ExportResult{}, err
 		}
 	}
-	if content, err = renderFile(fm, s.Text); err != nil {
+	if content, err = renderFile(fm, body); err != nil {
 		return scribe.ExportResult{}, err
 	}
 
@@ -150,6 +154,10 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Cannot export: %s.", nd.Error())
 	} else if err != nil {
 		return scribe.ExportResult{}, fmt.Errorf("build tree: %w", err)
+	}
+	// The decision log goes in the same commit, rebuilt from this tree.
+	if treeHash, err = e.repo.withIndex(repo.Storer, treeHash); err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("build decision log: %w", err)
 	}
 
 	author := object.Signature{Name: by.Name, Email: by.Email, When: time.Now().In(e.cfg.Location).Truncate(time.Second)}
@@ -170,14 +178,19 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 			coauthors = append(coauthors, p)
 		}
 	}
-	prevRev := scribe.Revision(-1)
-	if found {
-		prevRev = scribe.Revision(old.Revision)
-	}
-	msg := commitMessage(messageInput{
-		Title: title, Date: date, By: by.Name, Revision: s.Revision, PrevRevision: prevRev,
+	in := messageInput{
+		Title: title, Date: date, By: by.Name,
 		URL: url, Attendees: attendees, Summary: sum, CoAuthors: coauthors, Guests: guests,
-	})
+	}
+	if found && head != nil {
+		if last, err := lastCommitTouching(head, p); err == nil {
+			in.Since = sinceLastExport(s.Edits, scribe.Revision(old.Revision), last.Author.When.In(e.cfg.Location))
+		}
+		if in.Since == "" {
+			in.Since = "since the last export"
+		}
+	}
+	msg := commitMessage(in)
 	c := &object.Commit{
 		Author:    author,
 		Committer: author,
@@ -196,6 +209,16 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 	}
 	res := scribe.ExportResult{Path: p, Commit: commit.String()}
 	e.pushInto(ctx, repo, &res)
+	if e.cfg.OnExport != nil {
+		ev := scribe.ExportEvent{
+			Title: title, Date: date, By: by.Name, URL: url, Path: res.Path, Commit: res.Commit,
+			Pushed: res.Pushed, Decisions: sum.Decisions,
+		}
+		for _, a := range sum.ActionItems {
+			ev.ActionItems = append(ev.ActionItems, scribe.ExportActionItem{Text: a.Text, Owner: a.Owner, Due: a.Due, Done: a.Done})
+		}
+		e.cfg.OnExport(ev)
+	}
 	return res, nil
 }
 
@@ -326,24 +349,67 @@ func mergeNames(named []string, editors []Person) []string {
 	return out
 }
 
+// sinceLastExport says what happened to a note since its export at
+// revision prev on the day last: "12 edits by Ana and Bo since the last
+// export on 2026-11-27". Without edits (not known, or none after prev) it
+// only dates the last export.
+func sinceLastExport(list []Edit, prev scribe.Revision, last time.Time) string {
+	n := 0
+	var names []string
+	seen := map[string]bool{}
+	for _, ed := range list {
+		if ed.Last <= prev {
+			continue
+		}
+		n++
+		name := cleanName(ed.Author)
+		if name != "" && !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			names = append(names, name)
+		}
+	}
+	on := "since the last export on " + last.Format(time.DateOnly)
+	if n == 0 {
+		return on
+	}
+	what := "1 edit"
+	if n > 1 {
+		what = fmt.Sprintf("%d edits", n)
+	}
+	if len(names) > 0 {
+		what += " by " + joinNames(names)
+	}
+	return what + " " + on
+}
+
+// joinNames writes "Ana", "Ana and Bo", "Ana, Bo and Cy".
+func joinNames(names []string) string {
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
 type messageInput struct {
-	Title        string
-	Date         string
-	By           string
-	Revision     scribe.Revision
-	PrevRevision scribe.Revision // -1: first export
-	URL          string
-	Attendees    []string
-	Summary      Summary
-	CoAuthors    []Person // editors known from sign-in, as trailers
-	Guests       []string // editors who only gave a name, in the body
+	Title string
+	Date  string
+	By    string
+	// Since says what changed since the previous export ("12 edits by Ana
+	// since the last export on 2026-11-27"); "" for a first export.
+	Since     string
+	URL       string
+	Attendees []string
+	Summary   Summary
+	CoAuthors []Person // editors known from sign-in, as trailers
+	Guests    []string // editors who only gave a name, in the body
 }
 
 // commitMessage writes the message a developer reads in `git log`:
 //
 //	Meeting notes: <title> (<date>)
 //
-//	Exported from Scribe by <name> at revision <n>.
+//	Exported from Scribe by <name>.
+//	(or: Updated from Scribe by <name>: 12 edits by Ana and Bo since the last export on <date>.)
 //	Attendees: ...
 //	Guest editors (names not verified): ...
 //
@@ -361,13 +427,13 @@ func commitMessage(in messageInput) string {
 		title = strings.TrimSpace(string([]rune(title)[:maxSubjectTitleRunes-1])) + "…"
 	}
 	fmt.Fprintf(&b, "Meeting notes: %s (%s)\n\n", title, in.Date)
-	if in.PrevRevision < 0 {
-		fmt.Fprintf(&b, "Exported from Scribe by %s at revision %d.\n", in.By, in.Revision)
+	if in.Since == "" {
+		fmt.Fprintf(&b, "Exported from Scribe by %s.\n", in.By)
 	} else {
-		fmt.Fprintf(&b, "Updated from Scribe by %s at revision %d (previous export: revision %d).\n", in.By, in.Revision, in.PrevRevision)
+		fmt.Fprintf(&b, "Updated from Scribe by %s: %s.\n", in.By, in.Since)
 	}
 	if in.URL != "" {
-		fmt.Fprintf(&b, "Live note: %s\n", scribe.CleanText(in.URL, 0))
+		fmt.Fprintf(&b, "Read-only note: %s\n", scribe.CleanText(in.URL, 0))
 	}
 	if len(in.Attendees) > 0 {
 		fmt.Fprintf(&b, "Attendees: %s.\n", strings.Join(in.Attendees, ", "))
@@ -389,7 +455,7 @@ func commitMessage(in messageInput) string {
 				box = "[x]"
 			}
 			var extra []string
-			if a.Owner != "" {
+			if a.Owner != "" && !mentions(a.Text, a.Owner) {
 				extra = append(extra, "@"+a.Owner)
 			}
 			if a.Due != "" {
@@ -412,4 +478,15 @@ func commitMessage(in messageInput) string {
 		}
 	}
 	return b.String()
+}
+
+// mentions reports whether text already names owner as an @mention, so
+// "@ana fix the build" is not followed by "(@ana)".
+func mentions(text, owner string) bool {
+	for _, m := range mentionRe.FindAllStringSubmatch(text, -1) {
+		if strings.EqualFold(strings.TrimRight(m[1], ".-"), owner) {
+			return true
+		}
+	}
+	return false
 }

@@ -512,7 +512,7 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.exporter == nil {
-		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "Export is not configured on this server; the operator sets --export-repo."))
+		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "This Scribe does not save notes to a repository, so there is nothing to export to. You can still download the note as Markdown or HTML."))
 		return
 	}
 	p := person(r)
@@ -520,7 +520,17 @@ func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("The server does not know your name and email: the operator sets --local-name and --local-email (or git config user.name/user.email in the export repository)."))
 		return
 	}
-	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/n/" + string(id)})
+	// The file and message link to the note's export share, never to the
+	// edit link: everyone who reads the repository would edit the note.
+	sh, err := scribe.ExportShare(r.Context(), s.store, id, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{
+		Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/s/" + string(sh.Token),
+		Template: s.templates.Body(n.Template),
+	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

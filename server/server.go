@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
@@ -148,6 +149,9 @@ type Config struct {
 	// Renderer renders notes for the read-only page and download.html,
 	// within its limits and concurrency; nil is markdown.Default().
 	Renderer *markdown.Renderer
+	// Metrics are further collectors served on /metrics (the export
+	// notifier's counters).
+	Metrics []prometheus.Collector
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -231,6 +235,11 @@ func New(cfg Config) (*Server, error) {
 		s.auth = a
 	}
 	s.metrics = newMetrics(s)
+	for _, c := range cfg.Metrics {
+		if err := s.metrics.reg.Register(c); err != nil {
+			return nil, fmt.Errorf("server: metrics: %w", err)
+		}
+	}
 	s.rooms, err = room.New(room.Config{
 		Store:   s.store,
 		Logger:  s.log,

@@ -152,6 +152,16 @@ func (t *Templates) Has(name string) bool {
 	return ok
 }
 
+// Body returns the named template's markdown ("" means DefaultTemplate)
+// with its placeholders as they are, or "" for an unknown name. Export uses
+// it to refuse a note that is still its template.
+func (t *Templates) Body(name string) string {
+	if name == "" {
+		name = DefaultTemplate
+	}
+	return t.byName[name].body
+}
+
 // Fill returns the text of a new note made from the named template ("" means
 // DefaultTemplate): {{title}} becomes title (trimmed, one line, at most 200
 // characters; the template's label when empty), {{date}} the date in loc as

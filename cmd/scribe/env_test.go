@@ -141,3 +141,29 @@ func TestBenchReadsEnv(t *testing.T) {
 		t.Fatalf("runBench with SCRIBE_CLIENTS=lots: %v", err)
 	}
 }
+
+func TestNotifyWebhooksFromFlagsAndEnv(t *testing.T) {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	serveFlags(fs, &c)
+	if err := fs.Parse([]string{"--notify-webhook", "https://a.example/h1", "--notify-webhook", "https://b.example/h2"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.notifyWebhooks, " "); got != "https://a.example/h1 https://b.example/h2" {
+		t.Errorf("flags gave %q", got)
+	}
+	var e serveConfig
+	fs = flag.NewFlagSet("serve", flag.ContinueOnError)
+	serveFlags(fs, &e)
+	t.Setenv("SCRIBE_NOTIFY_WEBHOOK", "https://a.example/h1, https://b.example/h2")
+	t.Setenv("SCRIBE_EXPORT_COMMIT_URL", "https://git.example.com/c/{sha}")
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := flagsFromEnv(fs); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(e.notifyWebhooks, " "); got != "https://a.example/h1 https://b.example/h2" || e.commitURL != "https://git.example.com/c/{sha}" {
+		t.Errorf("env gave %q, %q", got, e.commitURL)
+	}
+}

@@ -40,6 +40,8 @@ type exportConfig struct {
 	// log receives the exporter's warnings; nil is slog.Default(). serve
 	// sets it to its own logger before calling newExporter.
 	log *slog.Logger
+	// onExport is told of each export commit (serve's notifier); nil: none.
+	onExport func(scribe.ExportEvent)
 }
 
 // addExportFlags registers the export flags on fs, --timezone included
@@ -107,6 +109,7 @@ func (c *exportConfig) newExporter(store scribe.Store, publicURL string) (scribe
 		SSHKeyPath:       c.sshKey,
 		SSHKeyPassphrase: os.Getenv("SCRIBE_EXPORT_SSH_KEY_PASSPHRASE"),
 		Logger:           c.log,
+		OnExport:         c.onExport,
 	}, store)
 	if err != nil {
 		return nil, fmt.Errorf("export: %s", describeError(err))

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,13 +18,13 @@ import (
 
 // startServe runs the real `scribe serve` on 127.0.0.1:0 with the embedded
 // store and exports to repo, and returns its base URL.
-func startServe(t *testing.T, repo string) string {
+func startServe(t *testing.T, repo string, opts ...func(*serveConfig)) string {
 	// Local mode: the local person is the exporter (not a body field).
-	return startServeAuth(t, repo, authFlags{mode: "none", localName: "Ada Lovelace", localEmail: "ada@example.com"}, "")
+	return startServeAuth(t, repo, authFlags{mode: "none", localName: "Ada Lovelace", localEmail: "ada@example.com"}, "", opts...)
 }
 
 // startServeAuth is startServe with a sign-in mode and public URL.
-func startServeAuth(t *testing.T, repo string, af authFlags, publicURL string) string {
+func startServeAuth(t *testing.T, repo string, af authFlags, publicURL string, opts ...func(*serveConfig)) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := serveConfig{
@@ -37,6 +38,9 @@ func startServeAuth(t *testing.T, repo string, af authFlags, publicURL string) s
 			repo: repo, dir: export.DefaultDir, branch: export.DefaultBranch,
 			timezone: "Europe/Berlin", emailDomain: "example.com",
 		},
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
@@ -135,7 +139,20 @@ func TestExportThroughRunningServer(t *testing.T) {
 		t.Errorf("message:\n%s", msg)
 	}
 	file := gitOut(t, repo, "show", "HEAD:"+res.Path)
-	if !strings.Contains(file, `url: "`+base+`/n/`+string(note.ID)+`"`) || !strings.Contains(file, `owner: "linus"`) {
+	var shares struct {
+		Shares []struct {
+			Token string `json:"token"`
+			Label string `json:"label"`
+		} `json:"shares"`
+	}
+	if code := api(t, "GET", base+"/api/notes/"+string(note.ID)+"/shares", nil, &shares); code != http.StatusOK || len(shares.Shares) != 1 || shares.Shares[0].Label != "export" {
+		t.Fatalf("shares after the export: %d %+v, want one labelled export", code, shares)
+	}
+	msg := gitOut(t, repo, "log", "-1", "--format=%B")
+	if strings.Contains(file, string(note.ID)) || strings.Contains(msg, string(note.ID)) {
+		t.Errorf("the export carries the edit link:\n%s\n%s", file, msg)
+	}
+	if !strings.Contains(file, `url: "`+base+`/s/`+shares.Shares[0].Token+`"`) || !strings.Contains(msg, base+"/s/"+shares.Shares[0].Token) || !strings.Contains(file, `owner: "linus"`) {
 		t.Errorf("exported file:\n%s", file)
 	}
 
@@ -233,7 +250,89 @@ func TestExportWithAuthIdentities(t *testing.T) {
 	if !strings.Contains(msg, "Guest editors (names not verified): Zed the guest.") || strings.Contains(msg, "Mallory") {
 		t.Errorf("message:\n%s", msg)
 	}
-	if file := gitOut(t, repo, "show", "HEAD:"+res.Path); !strings.Contains(file, `url: "https://notes.example.com/n/`+string(note.ID)+`"`) {
+	// The file links to the export's read-only link on --public-url, never
+	// to the edit link.
+	if file := gitOut(t, repo, "show", "HEAD:"+res.Path); !strings.Contains(file, `url: "https://notes.example.com/s/`) || strings.Contains(file, string(note.ID)) {
 		t.Errorf("exported file:\n%s", file)
+	}
+}
+
+// TestExportNotifiesChat: with --notify-webhook, each export commit is
+// POSTed once to the chat webhook with the meeting's fields and links; a
+// dead webhook beside it does not delay the export.
+func TestExportNotifiesChat(t *testing.T) {
+	bodies := make(chan []byte, 10)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies <- b
+	}))
+	defer receiver.Close()
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+
+	repo := filepath.Join(t.TempDir(), "team-docs")
+	base := startServe(t, repo, func(c *serveConfig) {
+		_ = c.notifyWebhooks.Set(receiver.URL + "/hooks/secret," + dead.URL + "/hooks/gone")
+		c.commitURL = "https://git.example.com/team/notes/commit/{sha}"
+	})
+	var note struct {
+		ID scribe.NoteID `json:"id"`
+	}
+	if code := api(t, "POST", base+"/api/notes", map[string]string{"title": "Release planning", "template": "blank"}, &note); code != http.StatusCreated {
+		t.Fatalf("create note: %d", code)
+	}
+	text := "\n## Decisions\n- Ship on Friday\n\n## Action items\n- [ ] Tag the release @linus due 2026-12-01\n- [x] Book the room @ada\n"
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/append", map[string]string{"text": text}, nil); code != http.StatusOK {
+		t.Fatalf("append: %d", code)
+	}
+	var res scribe.ExportResult
+	start := time.Now()
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", struct{}{}, &res); code != http.StatusOK {
+		t.Fatalf("export: %d", code)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the export took %v with a dead webhook configured", d)
+	}
+	var body struct {
+		Text   string            `json:"text"`
+		Blocks []json.RawMessage `json:"blocks"`
+	}
+	select {
+	case b := <-bodies:
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the webhook got nothing")
+	}
+	for _, want := range []string{
+		"Release planning (", "• Ship on Friday", "• Tag the release (@linus, due 2026-12-01)",
+		"<https://git.example.com/team/notes/commit/" + res.Commit + "|" + res.Commit[:12] + ">",
+		"|Read-only note>", base + "/s/",
+	} {
+		if !strings.Contains(body.Text, want) {
+			t.Errorf("notification lacks %q:\n%s", want, body.Text)
+		}
+	}
+	if strings.Contains(body.Text, string(note.ID)) || strings.Contains(body.Text, "Book the room") || len(body.Blocks) != 4 {
+		t.Errorf("notification:\n%s\n%d blocks", body.Text, len(body.Blocks))
+	}
+	// An unchanged re-export makes no commit and sends nothing.
+	if code := api(t, "POST", base+"/api/notes/"+string(note.ID)+"/export", struct{}{}, &res); code != http.StatusOK || !res.Unchanged {
+		t.Fatalf("re-export: %d %+v", code, res)
+	}
+	select {
+	case b := <-bodies:
+		t.Errorf("a second notification: %s", b)
+	case <-time.After(200 * time.Millisecond):
+	}
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "scribe_notify_sent_total 1") || !strings.Contains(string(metrics), "scribe_notify_failures_total") {
+		t.Errorf("/metrics lacks the notifier's counters")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -42,15 +43,32 @@ func noteInStore(t *testing.T, text string) (dataDir string, id scribe.NoteID) {
 		t.Fatal(err)
 	}
 	n, err := st.CreateNote(context.Background(), scribe.NewNote{
-		Title: "CLI note", Text: text, CreatedAt: time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC),
+		Title: "CLI note", CreatedAt: time.Date(2026, 11, 24, 23, 30, 0, 0, time.UTC),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeIn(t, st, n.ID, text)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return dataDir, n.ID
+}
+
+// writeIn types text into an empty note as one change by Ada: an export
+// refuses a note nobody wrote in.
+func writeIn(t *testing.T, st scribe.Store, id scribe.NoteID, text string) {
+	t.Helper()
+	if text == "" {
+		return
+	}
+	op, err := json.Marshal([]any{text})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Append(context.Background(), id, 0, []scribe.Change{{Op: op, Session: "test-session", Seq: 1, Author: "Ada"}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestRunExportDirect(t *testing.T) {
@@ -70,14 +88,15 @@ func TestRunExportDirect(t *testing.T) {
 	if want := "Exported to docs/meetings/2026-11-25-planning.md in commit " + head[:12] + "\n"; out.String() != want {
 		t.Errorf("output %q, want %q", out.String(), want)
 	}
-	if got := gitOut(t, repo, "ls-files"); got != "docs/meetings/2026-11-25-planning.md" {
+	if got := gitOut(t, repo, "ls-files"); got != "docs/meetings/2026-11-25-planning.md\ndocs/meetings/README.md" {
 		t.Errorf("exported files = %q (the date is Nov 25 in Berlin)", got)
 	}
 	if got := gitOut(t, repo, "log", "-1", "--format=%an <%ae>|%s"); got != "Ada Lovelace <ada@example.com>|Meeting notes: Planning (2026-11-25)" {
 		t.Errorf("commit = %q", got)
 	}
 	file := gitOut(t, repo, "show", "HEAD:docs/meetings/2026-11-25-planning.md")
-	if !strings.Contains(file, `url: "https://scribe.example.com/n/`+string(id)+`"`) || !strings.Contains(file, `timezone: "Europe/Berlin"`) {
+	if strings.Contains(file, string(id)) || !regexp.MustCompile(`url: "https://scribe.example.com/s/[A-Za-z0-9_-]{22}"`).MatchString(file) ||
+		!strings.Contains(file, `timezone: "Europe/Berlin"`) {
 		t.Errorf("front matter:\n%s", file)
 	}
 
@@ -225,10 +244,11 @@ func TestRunExportFromRedis(t *testing.T) {
 	if err := st.Open(ctx); err != nil {
 		t.Fatalf("redis on 127.0.0.1:6379 (make test starts it): %v", err)
 	}
-	n, err := st.CreateNote(ctx, scribe.NewNote{Title: "From Redis", Text: "# From Redis\n"})
+	n, err := st.CreateNote(ctx, scribe.NewNote{Title: "From Redis"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	writeIn(t, st, n.ID, "# From Redis\nNotes.\n")
 	_ = st.Close()
 	t.Cleanup(func() {
 		// Remove this run's keys, and only them.

@@ -14,8 +14,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/markdown"
+	"github.com/scribe-notes/scribe/notify"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/bolt"
 	"github.com/scribe-notes/scribe/store/redis"
@@ -41,6 +44,25 @@ type serveConfig struct {
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 	metricsAddr  string
 	auth         authFlags
+	// notifyWebhooks and commitURL configure the chat notifications sent
+	// on export (package notify).
+	notifyWebhooks listFlag
+	commitURL      string
+}
+
+// listFlag is a repeatable flag; one value may also hold several,
+// comma-separated (as its SCRIBE_* variable does).
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
 }
 
 // authFlags are the sign-in flags of docs/security.md.
@@ -120,6 +142,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL people reach Scribe at, e.g. https://scribe.example.com; links and exports are built from it only (required with --auth oidc|proxy; default: http://localhost)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (default: /metrics on --addr answers only localhost)")
 	addAuthFlags(fs, &c.auth)
+	fs.Var(&c.notifyWebhooks, "notify-webhook", "incoming-webhook URL (Slack, Mattermost, Rocket.Chat) told of every export; repeatable, or comma-separated in SCRIBE_NOTIFY_WEBHOOK")
+	fs.StringVar(&c.commitURL, "export-commit-url", "", "link for an export commit in notifications, {sha} replaced by its hash, e.g. https://git.example.com/team/notes/commit/{sha}")
 	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
@@ -223,6 +247,22 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		}
 	}()
 
+	var collectors []prometheus.Collector
+	if len(cfg.notifyWebhooks) > 0 {
+		if cfg.export.repo == "" {
+			log.Warn("--notify-webhook is set but export is not (--export-repo): no notifications will be sent")
+		}
+		n, err := notify.New(notify.Config{Webhooks: cfg.notifyWebhooks, CommitURL: cfg.commitURL, Logger: log})
+		if err != nil {
+			return fmt.Errorf("serve: %s", describeError(err))
+		}
+		if err := n.Open(ctx); err != nil {
+			return fmt.Errorf("serve: %w", err)
+		}
+		defer n.Close()
+		cfg.export.onExport = n.Notify
+		collectors = n.Collectors()
+	}
 	cfg.export.log = log
 	exporter, err := cfg.export.newExporter(store, cfg.publicURL)
 	if err != nil {
@@ -254,6 +294,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		Logger:    log,
 		Limits:    cfg.limits,
 		Renderer:  markdown.NewRenderer(cfg.render),
+		Metrics:   collectors,
 	})
 	if err != nil {
 		return err
