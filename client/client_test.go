@@ -519,18 +519,26 @@ func (l *errorLog) onError(err error) {
 // client keeps each refused op and resends it with the same seq after a
 // pause, so every edit lands exactly once.
 func TestRateLimitedOpIsResent(t *testing.T) {
-	ts := newTestServer(t, server.Limits{OpsPerSecond: 5})
+	// One op a second, a burst of one: each edit goes out as soon as the
+	// one before is acknowledged, so the second finds the bucket empty, and
+	// so does every later one (the resend of the one before took the token
+	// that came back). How fast the machine is does not matter, as long as
+	// an ack takes less than a second.
+	ts := newTestServer(t, server.Limits{OpsPerSecond: 1})
 	url := ts.newNote(t, "")
 	var log errorLog
 	a := dial(t, url, client.Options{AutoReconnect: true, OnError: log.onError})
-	for i := 0; i < 12; i++ {
+	const edits = 4
+	for i := 0; i < edits; i++ {
 		if err := a.Edit(insertAt(t, a.Len(), a.Len(), fmt.Sprintf("<%d>", i))); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
+		if err := a.WaitSynced(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	text := converged(t, url, a)
-	for i := 0; i < 12; i++ {
+	for i := 0; i < edits; i++ {
 		if n := strings.Count(text, fmt.Sprintf("<%d>", i)); n != 1 {
 			t.Errorf("<%d> appears %d times in %q", i, n, text)
 		}
