@@ -96,6 +96,12 @@ export function startEditor (root) {
       sending: () => keeper.save(),
       error: (code, message) => {
         if (code === 'ERATELIMIT') return // the client slows down by itself
+        if (code === 'EUNAVAILABLE' || code === 'EINTERNAL') {
+          // The server could not save (its store is down): nothing was
+          // refused, the edits are kept and resent; its message says so.
+          showNotice(message || "Can't save right now; your edits are kept and will be sent.", 'warning')
+          return
+        }
         showNotice(`The server refused an edit (${code}): ${message}`, 'error')
       }
     }
