@@ -34,12 +34,14 @@ bench: deps web
 	$(GO) test -run '^$$' -bench . -benchmem ./ot/... ./protocol/... ./markdown/... ./store/... ./export/... ./room/... ./server/... ./client/...
 
 ## chaos: the fault-injection suite at length: TestFaults (connection cuts, Redis SIGKILL and restart
-## under two nodes and four editors) for CHAOS_ROUNDS rounds, CHAOS_COUNT times, and the hung-Redis test;
-## `make test` runs TestFaults for 3 rounds
+## under two nodes and four editors) for CHAOS_ROUNDS rounds, CHAOS_COUNT times, the hung-Redis test,
+## and the three real `scribe serve` processes of which one is SIGKILLed mid-edit (TestThreeNodes);
+## `make test` runs each once (TestFaults for 3 rounds)
 CHAOS_ROUNDS ?= 30
 CHAOS_COUNT  ?= 3
 chaos: deps
 	$(GO) test -race -timeout 30m -count=$(CHAOS_COUNT) -run '^(TestFaults|TestHungRedisToldToClients)$$' ./server -chaos.rounds=$(CHAOS_ROUNDS)
+	$(GO) test -race -timeout 30m -count=$(CHAOS_COUNT) -run '^TestThreeNodes$$' ./client/loadtest
 
 ## fuzz: run each fuzz target of the OT core and the wire decoders for FUZZTIME (default 60s); a failing input is saved under the package's testdata/fuzz
 FUZZTIME ?= 60s
