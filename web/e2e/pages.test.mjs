@@ -198,6 +198,8 @@ test('an export whose push fails is committed and shown as a warning, saying why
   const ada = await newPerson(browser, exportSrv.url, 'Ada Lovelace')
   try {
     const note = await api(exportSrv.url, 'POST', '/api/notes', { title: 'Offsite plan', template: 'blank' })
+    // A note still equal to its template is refused (no junk commits): write something.
+    await api(exportSrv.url, 'POST', `/api/notes/${note.id}/append`, { text: '## Decisions\n- Meet in Lisbon' })
     await openEditor(ada.page, note.id)
     await ada.page.click('#export-button')
     await ada.page.waitForSelector('#notice:not([hidden]) #export-result', { state: 'attached', timeout: 30000 })
