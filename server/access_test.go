@@ -13,6 +13,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
+	"github.com/scribe-notes/scribe/search"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
 )
@@ -34,7 +35,12 @@ func startAccessNode(t *testing.T, cfg auth.Config) *accessNode {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := servertest.Start(t, server.Config{Store: store, Auth: a, Logger: testLogger})
+	idx, err := search.OpenBleve("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idx.Close() })
+	s := servertest.Start(t, server.Config{Store: store, Auth: a, Logger: testLogger, Search: idx})
 	n := &accessNode{srv: s, auth: a}
 	for _, g := range []bool{true, false} {
 		note, err := store.CreateNote(context.Background(), scribe.NewNote{Title: "Plans", Text: "secret plans\n", GuestEdit: g})
@@ -139,6 +145,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	routes := []route{
 		{"list", scribe.ActList, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/notes" }, "", false},
+		{"search", scribe.ActList, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/search?q=plans" }, "", false},
 		{"create", scribe.ActCreate, false, "POST", func(scribe.NoteID, scribe.Token) string { return "/api/notes" }, `{"title":"x"}`, false},
 		{"metadata", scribe.ActEdit, true, "GET", noteP(""), "", false},
 		{"text", scribe.ActEdit, true, "GET", noteP("/text"), "", false},

@@ -34,6 +34,7 @@ import (
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
+	"github.com/scribe-notes/scribe/search"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -116,6 +117,10 @@ type Config struct {
 	// Renderer renders notes for the read-only page and download.html,
 	// within its limits and concurrency; nil is markdown.Default().
 	Renderer *markdown.Renderer
+	// Search answers GET /api/search; nil disables search (503
+	// EUNAVAILABLE). Its owner (cmd/scribe) opens and closes it, and keeps
+	// it in step with the store (search.Indexer).
+	Search search.Index
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -131,6 +136,7 @@ type Server struct {
 	log       *slog.Logger
 	limits    Limits
 	renderer  *markdown.Renderer
+	search    search.Index
 
 	rooms    *room.Hub
 	metrics  *metrics
@@ -155,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
 		renderer:  cfg.Renderer,
+		search:    cfg.Search,
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()
