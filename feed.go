@@ -7,9 +7,9 @@ import "context"
 // that keeps a derived copy of all notes) follow it instead of subscribing to
 // each note.
 //
-// A store derives the feed from its own writes: CreateNote and every Append
-// that commits at least one change publish an event before they return, so
-// no caller has to remember to. A store that gains note deletion publishes
+// A store derives the feed from its own writes: CreateNote, every Append
+// that commits at least one change, and every UpdateNote that sets a title
+// publish an event before they return, so no caller has to remember to. A store that gains note deletion publishes
 // an event for the deleted note too: a follower that then finds the note
 // gone (ENOTFOUND) drops its copy. The feed is best-effort in one direction
 // only: it may repeat an event, and a follower that was away longer than the

@@ -49,7 +49,9 @@ type Store interface {
 
 	// UpdateNote changes the note's title and/or its guest-editing setting
 	// (the non-nil fields of u) and returns the note as it now is. It does
-	// not touch the log, the revision or UpdatedAt. An invalid u gives
+	// not touch the log, the revision or UpdatedAt; one that sets a title
+	// publishes a NoteFeed event (at the unchanged revision), so derived
+	// copies (the search index) see the new title. An invalid u gives
 	// EINVALID (see NoteUpdate.Validate) and changes nothing.
 	UpdateNote(ctx context.Context, id NoteID, u NoteUpdate) (Note, error)
 

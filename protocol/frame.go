@@ -138,6 +138,8 @@ func (s *scanner) typeName() (string, error) {
 		return "welcome", nil
 	case "error":
 		return "error", nil
+	case "title":
+		return "title", nil
 	}
 	s.i = save
 	return s.str()

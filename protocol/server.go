@@ -59,6 +59,18 @@ type presenceMsg struct {
 	Peer
 }
 
+// titleMsg says the note's title changed.
+type titleMsg struct {
+	Type  string `json:"type"`
+	Title string `json:"title"`
+}
+
+// EncodeTitle encodes {"type":"title","title":T}: the note's title is now
+// t (its first heading changed, or a member renamed it).
+func EncodeTitle(t string) []byte {
+	return mustJSON(titleMsg{Type: "title", Title: t})
+}
+
 // leaveMsg says a participant left.
 type leaveMsg struct {
 	Type   string `json:"type"`

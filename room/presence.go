@@ -58,6 +58,7 @@ type nodeMsg struct {
 	Peers   []wirePeer `json:"peers,omitempty"`
 	Clients []string   `json:"clients,omitempty"`
 	Token   string     `json:"token,omitempty"`
+	Title   string     `json:"title,omitempty"`
 }
 
 // wirePeer is one client's presence as nodes exchange it.
@@ -233,10 +234,16 @@ func (rm *Room) message(data []byte) error {
 		rm.revoke(scribe.Token(m.Token))
 		return nil
 	}
+	if m.Kind == kindRename {
+		rm.adoptPeerTitle(m.Title)
+		return nil
+	}
 	if m.Node == rm.cfg.NodeID {
 		return nil // our own, heard back
 	}
 	switch m.Kind {
+	case kindTitle:
+		rm.adoptPeerTitle(m.Title)
 	case kindSync:
 		rm.publishAll()
 	case kindLeave:

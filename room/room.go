@@ -180,6 +180,7 @@ type Room struct {
 
 	// Owned by run.
 	title    string
+	heading  string // the note's last non-empty first level-1 heading (title.go)
 	doc      *ot.Document
 	rev      scribe.Revision
 	histBase scribe.Revision // hist[i] produced revision histBase+1+i
@@ -253,6 +254,7 @@ func (rm *Room) open() error {
 	}
 	rm.sub, rm.doc = sub, doc
 	rm.title, rm.rev, rm.histBase = d.Title, d.Revision, d.Revision
+	rm.heading = headingOf(doc)
 	return nil
 }
 
@@ -871,6 +873,9 @@ func (rm *Room) applyRemote(ch scribe.Change) error {
 	rm.push(histEntry{op: op, inv: inv, hasInv: true, opJSON: opJSON, session: ch.Session, seq: ch.Seq})
 	rm.cfg.Metrics.RemoteOp()
 	rm.broadcastOp(protocol.EncodeOp(rm.rev, opJSON, rm.clientFor(ch.Session), nil), ch.Session, ch.Seq, rm.rev, nil)
+	if touchesHead(op) {
+		rm.followHeading(false)
+	}
 	return nil
 }
 
@@ -972,6 +977,9 @@ func (rm *Room) verify() error {
 	n, err := rm.cfg.Store.GetNote(rm.ctx, rm.id)
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
+	}
+	if n.Title != rm.title {
+		rm.adoptTitle(n.Title) // a title message was lost
 	}
 	if n.Revision < rm.rev {
 		return fmt.Errorf("verify: the store's head is revision %d, behind this node's %d: it lost revisions; reloading", n.Revision, rm.rev)
@@ -1159,6 +1167,12 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		}
 		rm.cfg.Metrics.Committed(len(accepted))
 		rm.finish(done)
+		for _, p := range accepted {
+			if touchesHead(p.op) {
+				rm.followHeading(true)
+				break
+			}
+		}
 		return nil
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
+	"github.com/scribe-notes/scribe/search"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/server/servertest"
 )
@@ -37,7 +38,12 @@ func startAccessNode(t *testing.T, cfg auth.Config) *accessNode {
 	// The matrix makes a read-only link per case on two notes and many
 	// requests per person: the per-person limits (limits_test.go) are off.
 	off := server.Limits{NotesPerMinute: -1, SharesPerMinute: -1, AppendsPerMinute: -1, MaxSharesPerNote: -1}
-	s := servertest.Start(t, server.Config{Store: store, Auth: a, Logger: testLogger, Limits: off})
+	idx, err := search.OpenBleve("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idx.Close() })
+	s := servertest.Start(t, server.Config{Store: store, Auth: a, Logger: testLogger, Limits: off, Search: idx})
 	n := &accessNode{srv: s, auth: a}
 	for _, g := range []bool{true, false} {
 		note, err := store.CreateNote(context.Background(), scribe.NewNote{Title: "Plans", Text: "secret plans\n", GuestEdit: g})
@@ -144,6 +150,7 @@ func TestPermissionMatrix(t *testing.T) {
 	}
 	routes := []route{
 		{"list", scribe.ActList, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/notes" }, "", false},
+		{"search", scribe.ActList, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/search?q=plans" }, "", false},
 		{"create", scribe.ActCreate, false, "POST", func(scribe.NoteID, scribe.Token) string { return "/api/notes" }, `{"title":"x"}`, false},
 		{"metadata", scribe.ActEdit, true, "GET", noteP(""), "", false},
 		{"text", scribe.ActEdit, true, "GET", noteP("/text"), "", false},

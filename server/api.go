@@ -227,6 +227,13 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if req.Title != nil {
+		// Everyone in the note sees the new title now; a lost message is
+		// made up by the rooms' periodic check.
+		if err := s.rooms.Retitle(r.Context(), n.ID, n.Title); err != nil {
+			s.log.Warn("tell the rooms of a new title", "note", room.NoteRef(n.ID), "err", err)
+		}
+	}
 	writeJSON(w, http.StatusOK, s.noteJSON(r, n))
 }
 

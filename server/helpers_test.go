@@ -64,7 +64,7 @@ func (n *testNode) do(method, path string, body any, out any) (int, http.Header)
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	if method == http.MethodPost {
+	if method == http.MethodPost || body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := http.DefaultClient.Do(req)

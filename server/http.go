@@ -56,6 +56,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Get("/templates", s.handleListTemplates)
 		r.Post("/notes", s.handleCreateNote)
 		r.Get("/notes", s.handleListNotes)
+		r.Get("/search", s.handleSearch)
 		r.Get("/notes/{id}", s.handleGetNote)
 		r.Patch("/notes/{id}", s.handleUpdateNote)
 		r.Get("/notes/{id}/text", s.handleNoteText)

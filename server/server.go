@@ -35,6 +35,7 @@ import (
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
+	"github.com/scribe-notes/scribe/search"
 	"github.com/scribe-notes/scribe/web"
 )
 
@@ -152,6 +153,10 @@ type Config struct {
 	// Metrics are further collectors served on /metrics (the export
 	// notifier's counters).
 	Metrics []prometheus.Collector
+	// Search answers GET /api/search; nil disables search (503
+	// EUNAVAILABLE). Its owner (cmd/scribe) opens and closes it, and keeps
+	// it in step with the store (search.Indexer).
+	Search search.Index
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -167,6 +172,7 @@ type Server struct {
 	log       *slog.Logger
 	limits    Limits
 	renderer  *markdown.Renderer
+	search    search.Index
 
 	// Limits per person (or peer address): see Limits.
 	createLimit, shareLimit, appendLimit *rateLimiter
@@ -194,6 +200,7 @@ func New(cfg Config) (*Server, error) {
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
 		renderer:  cfg.Renderer,
+		search:    cfg.Search,
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()

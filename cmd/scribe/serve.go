@@ -10,15 +10,18 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/notify"
+	"github.com/scribe-notes/scribe/search"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/bolt"
 	"github.com/scribe-notes/scribe/store/redis"
@@ -43,6 +46,7 @@ type serveConfig struct {
 	httpLimits   server.HTTPLimits
 	export       *exportConfig // the export flags (cmd/scribe/export.go), incl. --timezone
 	metricsAddr  string
+	searchDir    string
 	auth         authFlags
 	// notifyWebhooks and commitURL configure the chat notifications sent
 	// on export (package notify).
@@ -140,6 +144,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.store.redisURL, "redis", "", "keep notes in Redis instead: redis://host:port/db, host:port, or host:port,host:port for a Redis Cluster; every node sharing it serves the same notes")
 	fs.StringVar(&c.store.redisPrefix, "redis-prefix", redis.DefaultPrefix, "prefix of every Redis key, so several deployments can share one Redis")
 	fs.StringVar(&c.publicURL, "public-url", "", "the URL people reach Scribe at, e.g. https://scribe.example.com; links and exports are built from it only (required with --auth oidc|proxy; default: http://localhost)")
+	fs.StringVar(&c.searchDir, "search-dir", "", "directory of this node's search index (default: <data-dir>/search with the embedded store; in memory, rebuilt from the store at each start, with --redis)")
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (default: /metrics on --addr answers only localhost)")
 	addAuthFlags(fs, &c.auth)
 	fs.Var(&c.notifyWebhooks, "notify-webhook", "incoming-webhook URL (Slack, Mattermost, Rocket.Chat) told of every export; repeatable, or comma-separated in SCRIBE_NOTIFY_WEBHOOK")
@@ -186,6 +191,37 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+// openSearch opens the search index (--search-dir; by default the data
+// dir's search/ with the embedded store, memory with Redis, where every
+// node keeps its own index) and starts the Indexer that keeps it in step
+// with the store's change feed. The caller closes the indexer, then the
+// index.
+func openSearch(ctx context.Context, cfg serveConfig, store scribe.Store, log *slog.Logger) (*search.Bleve, *search.Indexer, error) {
+	feed, ok := store.(scribe.NoteFeed)
+	if !ok {
+		return nil, nil, errors.New("search: the store has no change feed")
+	}
+	dir := cfg.searchDir
+	if dir == "" && cfg.store.redisURL == "" {
+		dir = filepath.Join(cfg.store.dataDir, "search")
+	}
+	idx, err := search.OpenBleve(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	indexer := search.NewIndexer(store, feed, idx, idx.Fresh(), search.IndexerOptions{Logger: log})
+	if err := indexer.Open(ctx); err != nil {
+		_ = idx.Close()
+		return nil, nil, err
+	}
+	where := dir
+	if where == "" {
+		where = "memory"
+	}
+	log.Info("search index open", "dir", where, "rebuilding", idx.Fresh())
+	return idx, indexer, nil
 }
 
 // runServe is `scribe serve`: it opens the store, starts the server, and on
@@ -263,6 +299,19 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		cfg.export.onExport = n.Notify
 		collectors = n.Collectors()
 	}
+	idx, indexer, err := openSearch(ctx, cfg, store, log)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer func() {
+		// After the server (deferred later, so run earlier): the indexer
+		// stops following the store before the store closes.
+		_ = indexer.Close()
+		if err := idx.Close(); err != nil {
+			log.Error("close search index", "err", err)
+		}
+	}()
+
 	cfg.export.log = log
 	exporter, err := cfg.export.newExporter(store, cfg.publicURL)
 	if err != nil {
@@ -295,6 +344,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		Limits:    cfg.limits,
 		Renderer:  markdown.NewRenderer(cfg.render),
 		Metrics:   collectors,
+		Search:    idx,
 	})
 	if err != nil {
 		return err

@@ -683,6 +683,10 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		n = m.note(id)
 		return nil
 	})
+	if err == nil && u.Title != nil {
+		// A new title is a change followers (the search index) must see.
+		s.feed.publish(scribe.NoteChange{ID: id, Revision: n.Revision})
+	}
 	return n, err
 }
 

@@ -218,7 +218,12 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 	if ok == 0 {
 		return scribe.Note{}, notFound()
 	}
-	return s.GetNote(ctx, id)
+	n, err := s.GetNote(ctx, id)
+	if err == nil && u.Title != nil {
+		// A new title is a change followers (the search index) must see.
+		s.publishChange(ctx, id, n.Revision)
+	}
+	return n, err
 }
 
 // touch moves the note to t in the most-recently-edited index, never backwards.

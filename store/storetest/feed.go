@@ -23,8 +23,8 @@ type NewFeedStore func(tb testing.TB, feedLength int) FeedStore
 // longer than it is quick to arrange.
 const feedLength = 20
 
-// RunFeed runs the guarantees of scribe.NoteFeed: every create and every
-// writing append is one event, in order, from the cursor given; a cursor
+// RunFeed runs the guarantees of scribe.NoteFeed: every create, every
+// writing append and every new title is one event, in order, from the cursor given; a cursor
 // older than the feed keeps starts with Lost; EachNote visits every note;
 // following ends with the context.
 func RunFeed(t *testing.T, newStore NewFeedStore) {
@@ -107,6 +107,17 @@ func testFeedEvents(t *testing.T, s FeedStore) {
 	mustAppend(t, s, m.ID, 0, ChangeOf("s", 1, EditOp("", 0, 0, "x")))
 	wantChange(t, nextChange(t, ch), m.ID, 1)
 	wantChange(t, nextChange(t, ch2), m.ID, 1)
+
+	// A new title is an event at the unchanged revision; guest editing is not.
+	guest := true
+	if _, err := s.UpdateNote(ctx, m.ID, scribe.NoteUpdate{GuestEdit: &guest}); err != nil {
+		t.Fatal(err)
+	}
+	title := "Renamed"
+	if _, err := s.UpdateNote(ctx, m.ID, scribe.NoteUpdate{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+	wantChange(t, nextChange(t, ch), m.ID, 1)
 }
 
 func testFeedFromNow(t *testing.T, s FeedStore) {

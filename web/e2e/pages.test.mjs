@@ -226,3 +226,59 @@ test('an export whose push fails is committed and shown as a warning, saying why
     await exportSrv.stop()
   }
 })
+
+test('the search box finds a note as one types, the match highlighted, by keyboard', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Quarterly planning', template: 'blank' })
+  await api(srv.url, 'POST', `/api/notes/${note.id}/append`, { text: 'We picked the zanzibar option.\n' })
+  // The index follows the store within about a second: wait for it, not a fixed time.
+  const deadline = Date.now() + 10000
+  while (!(await api(srv.url, 'GET', '/api/search?q=zanzibar')).hits.some(h => h.id === note.id)) {
+    assert.ok(Date.now() < deadline, 'the appended line was not findable within 10 s')
+    await sleep(100)
+  }
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await ada.page.goto('/')
+    await ada.page.waitForSelector('[data-page=home][data-ready=true]')
+    await ada.page.focus('#search-input')
+    await ada.page.keyboard.type('zanzi', { delay: 30 }) // a prefix, as while typing
+    const hit = ada.page.locator('#search-results li', { has: ada.page.locator('a:text-is("Quarterly planning")') })
+    await hit.waitFor({ timeout: 10000 })
+    assert.equal(await hit.locator('.snippet mark').first().textContent(), 'zanzibar')
+    assert.match(await ada.page.textContent('#search-status'), /1 note matches/)
+    // ↓ moves into the results; Enter opens the note.
+    await ada.page.keyboard.press('ArrowDown')
+    assert.equal(await ada.page.evaluate(() => document.activeElement && document.activeElement.textContent), 'Quarterly planning')
+    await ada.page.keyboard.press('Enter')
+    await ada.page.waitForURL(new RegExp(`/n/${note.id}$`))
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+  }
+})
+
+test('editing the first heading renames the note in another browser, live', async () => {
+  const note = await api(srv.url, 'POST', '/api/notes', { title: 'Old name', template: 'blank' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  const bob = await newPerson(browser, srv.url, 'Bob')
+  try {
+    await openEditor(ada.page, note.id)
+    await openEditor(bob.page, note.id)
+    assert.equal(await bob.page.textContent('#note-title'), 'Old name')
+    await ada.page.evaluate(() => {
+      const v = window.scribe.view
+      const text = v.state.doc.toString()
+      const at = text.indexOf('Old')
+      v.dispatch({ changes: { from: at, to: at + 3, insert: 'New' } })
+    })
+    await bob.page.waitForFunction(() => document.getElementById('note-title').textContent === 'New name', null, { timeout: 10000 })
+    assert.match(await bob.page.title(), /^New name/)
+    await ada.page.waitForFunction(() => document.title.startsWith('New name'), null, { timeout: 10000 })
+    assert.equal((await api(srv.url, 'GET', `/api/notes/${note.id}`)).title, 'New name')
+    assert.deepEqual(ada.errors, [])
+    assert.deepEqual(bob.errors, [])
+  } finally {
+    await ada.context.close()
+    await bob.context.close()
+  }
+})

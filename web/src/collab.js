@@ -285,6 +285,7 @@ export class CollabClient {
         case 'op': this.onOp(m); break
         case 'presence': this.onPresence(m); break
         case 'leave': this.peers.delete(m.client); this.changed(); break
+        case 'title': if (typeof m.title === 'string') { this.title = m.title; this.changed() } break
         case 'error': this.onError(m); break
         default: break // unknown types are ignored, so the server can add some
       }

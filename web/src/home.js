@@ -10,6 +10,7 @@ export function startHome (root) {
   localizeTimes(root)
   setInterval(() => localizeTimes(root), 60 * 1000)
   setupCreate()
+  setupSearch()
   renderDeviceNotes()
   setupTokens()
   root.dataset.ready = 'true'
@@ -39,6 +40,132 @@ function setupCreate () {
       button.disabled = false
     }
   })
+}
+
+/**
+ * @typedef {object} Hit
+ * @property {string} id
+ * @property {string} title
+ * @property {string} date
+ * @property {string} [template]
+ * @property {string[]} [snippets]
+ */
+
+/** How long typing must pause before a search is sent, in ms. */
+const searchDelay = 150
+
+/**
+ * The search box (members and local mode): results as the person types,
+ * debounced, the newest answer only; ↓ and ↑ move between the input and
+ * the results, Escape clears.
+ */
+function setupSearch () {
+  const input = /** @type {HTMLInputElement|null} */ (document.getElementById('search-input'))
+  if (!input) return
+  const list = /** @type {HTMLElement} */ (document.getElementById('search-results'))
+  const status = /** @type {HTMLElement} */ (document.getElementById('search-status'))
+  let timer = 0
+  let asked = 0 // the number of the latest search sent; older answers are dropped
+  const run = async () => {
+    const q = input.value.trim()
+    const n = ++asked
+    if (!q) {
+      list.replaceChildren()
+      status.textContent = ''
+      return
+    }
+    try {
+      const res = await api('GET', `/api/search?q=${encodeURIComponent(q)}&limit=20`)
+      if (n !== asked) return
+      /** @type {Hit[]} */
+      const hits = Array.isArray(res.hits) ? res.hits : []
+      list.replaceChildren(...hits.map(renderHit))
+      const total = Number(res.total) || 0
+      status.textContent = total === 0 ? 'No notes match.' : total > hits.length ? `${total} notes match; the best ${hits.length} are shown.` : `${total} ${total === 1 ? 'note matches' : 'notes match'}.`
+      status.dataset.kind = 'info'
+    } catch (err) {
+      if (n !== asked) return
+      status.textContent = `Search failed: ${/** @type {Error} */ (err).message}`
+      status.dataset.kind = 'error'
+    }
+  }
+  input.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = window.setTimeout(run, searchDelay)
+  })
+  const links = () => /** @type {HTMLAnchorElement[]} */ ([...list.querySelectorAll('a')])
+  input.addEventListener('keydown', e => {
+    if (e.key === 'ArrowDown' && links().length > 0) {
+      e.preventDefault()
+      links()[0].focus()
+    } else if (e.key === 'Escape' && input.value) {
+      input.value = ''
+      run()
+    }
+  })
+  list.addEventListener('keydown', e => {
+    const all = links()
+    const i = all.indexOf(/** @type {HTMLAnchorElement} */ (document.activeElement))
+    if (i < 0) return
+    if (e.key === 'ArrowDown' && i + 1 < all.length) {
+      e.preventDefault()
+      all[i + 1].focus()
+    } else if (e.key === 'ArrowUp') {
+      e.preventDefault()
+      if (i > 0) all[i - 1].focus()
+      else input.focus()
+    } else if (e.key === 'Escape') {
+      input.focus()
+    }
+  })
+}
+
+/** @param {Hit} h */
+function renderHit (h) {
+  const li = document.createElement('li')
+  const a = document.createElement('a')
+  a.href = `/n/${encodeURIComponent(h.id)}`
+  a.textContent = h.title || 'Untitled note'
+  const meta = document.createElement('span')
+  meta.className = 'note-meta'
+  const d = new Date(h.date)
+  if (!isNaN(d.getTime())) {
+    const t = document.createElement('time')
+    t.dateTime = d.toISOString()
+    t.textContent = d.toLocaleDateString()
+    meta.append(t)
+  }
+  if (h.template) meta.append(` · ${h.template}`)
+  li.append(a, ' ', meta)
+  for (const s of (h.snippets || []).slice(0, 2)) {
+    const p = document.createElement('p')
+    p.className = 'snippet'
+    p.append(snippetNodes(s))
+    li.append(p)
+  }
+  return li
+}
+
+/**
+ * snippetNodes turns a snippet's HTML (escaped text with <mark> around the
+ * matches) into nodes, keeping only text and <mark>: nothing the server
+ * sends can become markup of any other kind.
+ * @param {string} html
+ */
+export function snippetNodes (html) {
+  const tpl = document.createElement('template')
+  tpl.innerHTML = html
+  const out = document.createDocumentFragment()
+  for (const n of tpl.content.childNodes) {
+    if (n.nodeName === 'MARK') {
+      const m = document.createElement('mark')
+      m.textContent = n.textContent
+      out.append(m)
+    } else {
+      out.append(n.textContent || '')
+    }
+  }
+  return out
 }
 
 /** "Notes you opened on this device", when the page has that list (not for members). */
