@@ -41,8 +41,8 @@ const (
 	// feedRetry is the pause after a failed read, doubled up to feedRetryMax.
 	feedRetry    = 100 * time.Millisecond
 	feedRetryMax = 2 * time.Second
-	// feedPublishTimeout bounds the XADD after a commit, which runs even
-	// when the caller's context is cancelled (the commit happened).
+	// feedPublishTimeout bounds one flush of queued feed events, which
+	// runs even when the store is closing (the commits happened).
 	feedPublishTimeout = 5 * time.Second
 	// eachNotePage is how many notes EachNote reads per round trip.
 	eachNotePage = 1000
@@ -52,20 +52,76 @@ var _ scribe.NoteFeed = (*Store)(nil)
 
 func (s *Store) feedKey() string { return s.prefix + "feed:{feed}" }
 
-// publishChange adds an event to the feed after a commit. A failure is
-// logged, not returned: the commit stands, and followers catch up with the
-// note's next change or their next resynchronisation.
-func (s *Store) publishChange(ctx context.Context, id scribe.NoteID, rev scribe.Revision) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), feedPublishTimeout)
+// publishChange queues an event for the feed after a commit; the feed
+// publisher (runFeed) adds queued events to the stream in order, many per
+// round trip, so a commit does not wait for a second round trip to Redis.
+// A failure is logged, not returned: the commit stands, and followers
+// catch up with the note's next change or their next resynchronisation.
+func (s *Store) publishChange(_ context.Context, id scribe.NoteID, rev scribe.Revision) {
+	s.feedMu.Lock()
+	if len(s.feedPending) >= maxFeedPending {
+		s.feedMu.Unlock()
+		s.log.Error("publish note change: the feed queue is full (Redis is not answering); the event is dropped")
+		return
+	}
+	s.feedPending = append(s.feedPending, feedEvent{id, rev})
+	s.feedMu.Unlock()
+	select {
+	case s.feedWake <- struct{}{}:
+	default:
+	}
+}
+
+// feedEvent is a queued "note changed" event.
+type feedEvent struct {
+	id  scribe.NoteID
+	rev scribe.Revision
+}
+
+// maxFeedPending bounds the events queued while Redis does not answer.
+const maxFeedPending = 100_000
+
+// runFeed is the feed publisher: it flushes queued events whenever there
+// are some, and once more when the store closes.
+func (s *Store) runFeed() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			s.flushFeed(context.WithoutCancel(s.ctx))
+			return
+		case <-s.feedWake:
+			s.flushFeed(s.ctx)
+		}
+	}
+}
+
+// flushFeed adds every queued event to the stream, in order, in one
+// pipeline. Flushes are serialised, so the stream keeps commit order; a
+// follower on this node flushes first (FeedHead, FollowChanges), so it sees
+// every change this node committed before it asked.
+func (s *Store) flushFeed(ctx context.Context) {
+	s.feedFlushMu.Lock()
+	defer s.feedFlushMu.Unlock()
+	s.feedMu.Lock()
+	events := s.feedPending
+	s.feedPending = nil
+	s.feedMu.Unlock()
+	if len(events) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, feedPublishTimeout)
 	defer cancel()
-	err := s.client.XAdd(ctx, &goredis.XAddArgs{
-		Stream: s.feedKey(),
-		MaxLen: s.feedLen,
-		Approx: true,
-		Values: []string{"id", string(id), "rev", strconv.FormatInt(int64(rev), 10)},
-	}).Err()
-	if err != nil {
-		s.log.Error("publish note change", "err", err)
+	pipe := s.client.Pipeline()
+	for _, e := range events {
+		pipe.XAdd(ctx, &goredis.XAddArgs{
+			Stream: s.feedKey(),
+			MaxLen: s.feedLen,
+			Approx: true,
+			Values: []string{"id", string(e.id), "rev", strconv.FormatInt(int64(e.rev), 10)},
+		})
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		s.log.Error("publish note changes", "events", len(events), "err", err)
 	}
 }
 
@@ -127,6 +183,7 @@ func (s *Store) FeedHead(ctx context.Context) (scribe.FeedCursor, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	s.flushFeed(ctx) // what this node committed is in the head
 	fi, err := s.feedInfo(ctx)
 	if err != nil {
 		return "", err
@@ -142,6 +199,7 @@ func (s *Store) FollowChanges(ctx context.Context, since scribe.FeedCursor) (<-c
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	s.flushFeed(ctx) // what this node committed before is in the stream
 	fi, err := s.feedInfo(ctx)
 	if err != nil {
 		return nil, err

@@ -217,6 +217,12 @@ type Store struct {
 	feedLen       int64 // the change feed's approximate cap
 	historyBudget int64 // Options.MaxHistoryBytes; 0: no budget
 
+	// The change feed's queue (feed.go): events wait here for runFeed.
+	feedMu      sync.Mutex
+	feedPending []feedEvent
+	feedWake    chan struct{}
+	feedFlushMu sync.Mutex // serialises flushes, so the stream keeps commit order
+
 	ctx    context.Context // cancelled by Close; background work runs under it
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -312,6 +318,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		histEvery:     int64(cmp.Or(opts.HistoryEvery, scribe.HistoryEvery)),
 		historyBudget: max(0, opts.MaxHistoryBytes),
 		feedLen:       int64(opts.FeedLength),
+		feedWake:      make(chan struct{}, 1),
 		log:           opts.Logger.With("component", "redis-store"),
 		ctx:           ctx,
 		cancel:        cancel,
@@ -459,10 +466,14 @@ func (s *Store) Open(ctx context.Context) error {
 	if err := s.checkServers(ctx); err != nil {
 		return err
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.snapshotLoop()
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.runFeed()
 	}()
 	return nil
 }
