@@ -2,48 +2,21 @@ package server_test
 
 import (
 	"context"
-	"net"
 	"net/http"
-	"os/exec"
-	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
-
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/redis"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 // TestReadyzWithHungRedis: with its Redis stopped by SIGSTOP, /readyz says
 // 503 within its 2 s timeout (before, it took 5 s: go-redis ignored the
 // context's deadline on the socket), and 200 again after SIGCONT.
 func TestReadyzWithHungRedis(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start redis-server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGCONT)
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	c := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:" + port, MaxRetries: -1})
-	for i := 0; c.Ping(context.Background()).Err() != nil; i++ {
-		if i > 200 {
-			t.Fatal("redis-server did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	c.Close()
-	store, err := redis.New("redis://127.0.0.1:"+port+"/0", redis.Options{Prefix: "readyz-test:"})
+	rs := redistest.StartPrivate(t)
+	store, err := redis.New(rs.URL(), redis.Options{Prefix: "readyz-test:"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,16 +36,12 @@ func TestReadyzWithHungRedis(t *testing.T) {
 	if code, _ := readyz(); code != http.StatusOK {
 		t.Fatalf("readyz = %d before SIGSTOP", code)
 	}
-	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	rs.Stop()
 	code, took := readyz()
 	if code != http.StatusServiceUnavailable || took > 2500*time.Millisecond {
 		t.Errorf("readyz with Redis stopped = %d after %v, want 503 within its 2 s timeout", code, took)
 	}
-	if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
-		t.Fatal(err)
-	}
+	rs.Continue()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if code, _ := readyz(); code == http.StatusOK {
