@@ -39,11 +39,8 @@ const (
 // touchesHead reports whether op changes anything in the first headScan
 // units of the document it applies to.
 func touchesHead(op ot.Operation) bool {
-	if op.IsNoop() {
-		return false
-	}
-	cs := op.Components()
-	return cs[0].Retain == 0 || cs[0].Retain < headScan
+	// An op that starts with an insert or a delete has Retain 0 first.
+	return !op.IsNoop() && op.Components()[0].Retain < headScan
 }
 
 // headingOf returns the text of the first level-1 ATX heading in the

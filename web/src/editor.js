@@ -12,7 +12,7 @@ import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
 import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './cm.js'
 import { assignColors, labelText, personKey } from './colors.js'
-import { api, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
+import { api, fillList, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
 import { compose } from './ot.js'
 import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
@@ -592,24 +592,10 @@ function setupToolbar (noteID) {
 
   async function loadLinks () {
     const list = /** @type {HTMLElement} */ (document.getElementById('links-list'))
-    let shares
-    try {
+    await fillList(list, async () => {
       const data = await api('GET', `/api/notes/${id}/shares`)
-      shares = Array.isArray(data) ? data : (data && Array.isArray(data.shares) ? data.shares : [])
-    } catch (err) {
-      const li = document.createElement('li')
-      li.textContent = `Could not load the links: ${/** @type {Error} */ (err).message}`
-      list.replaceChildren(li)
-      return
-    }
-    if (shares.length === 0) {
-      const li = document.createElement('li')
-      li.className = 'empty'
-      li.textContent = 'No read-only links yet.'
-      list.replaceChildren(li)
-      return
-    }
-    list.replaceChildren(...shares.map(linkItem))
+      return Array.isArray(data) ? data : (data && Array.isArray(data.shares) ? data.shares : [])
+    }, 'the links', 'No read-only links yet.', linkItem)
   }
 
   /**

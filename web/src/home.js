@@ -2,7 +2,7 @@
 // recent notes for members (rendered by the server), or the notes opened
 // on this device for anyone else; a member's API tokens.
 
-import { api, localizeTimes, relativeTime } from './ui.js'
+import { api, fillList, localizeTimes, relativeTime } from './ui.js'
 import { openedNotes } from './device.js'
 
 /** @param {HTMLElement} root */
@@ -210,25 +210,9 @@ function setupTokens () {
   const labelInput = /** @type {HTMLInputElement} */ (document.getElementById('token-label'))
   const button = /** @type {HTMLButtonElement} */ (document.getElementById('token-create'))
 
-  const load = async () => {
-    let tokens
-    try {
-      tokens = /** @type {Token[]} */ ((await api('GET', '/api/tokens')).tokens || [])
-    } catch (err) {
-      const li = document.createElement('li')
-      li.textContent = `Could not load your tokens: ${/** @type {Error} */ (err).message}`
-      list.replaceChildren(li)
-      return
-    }
-    if (tokens.length === 0) {
-      const li = document.createElement('li')
-      li.className = 'empty'
-      li.textContent = 'You have no API tokens.'
-      list.replaceChildren(li)
-      return
-    }
-    list.replaceChildren(...tokens.map(tokenItem))
-  }
+  const load = () => fillList(list,
+    async () => /** @type {Token[]} */ ((await api('GET', '/api/tokens')).tokens || []),
+    'your tokens', 'You have no API tokens.', tokenItem)
 
   /** @param {Token} t */
   const tokenItem = t => {

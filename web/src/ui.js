@@ -192,3 +192,34 @@ export function localizeTimes (root = document) {
     el.textContent = relativeTime(t)
   }
 }
+
+/**
+ * fillList shows in list one item per entry load gives, or one line saying
+ * there are none (empty) or that they could not be loaded (what names
+ * them: "the links").
+ * @template T
+ * @param {HTMLElement} list
+ * @param {() => Promise<T[]>} load
+ * @param {string} what
+ * @param {string} empty
+ * @param {(entry: T) => HTMLElement} item
+ */
+export async function fillList (list, load, what, empty, item) {
+  let entries
+  try {
+    entries = await load()
+  } catch (err) {
+    const li = document.createElement('li')
+    li.textContent = `Could not load ${what}: ${/** @type {Error} */ (err).message}`
+    list.replaceChildren(li)
+    return
+  }
+  if (entries.length === 0) {
+    const li = document.createElement('li')
+    li.className = 'empty'
+    li.textContent = empty
+    list.replaceChildren(li)
+    return
+  }
+  list.replaceChildren(...entries.map(item))
+}
