@@ -204,8 +204,8 @@ func TestNoteETag(t *testing.T) {
 	}
 	code, _, hdr := get(t, path, "")
 	tag := hdr.Get("ETag")
-	if code != 200 || tag == "" {
-		t.Fatalf("GET note: %d, ETag %q", code, tag)
+	if code != 200 || tag == "" || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET note: %d, ETag %q, Cache-Control %q (it holds the edit link: no-store)", code, tag, hdr.Get("Cache-Control"))
 	}
 	if code, body, _ := ifNoneMatch(tag); code != http.StatusNotModified || body != "" {
 		t.Fatalf("unchanged note: %d %q, want 304 and no body", code, body)

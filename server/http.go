@@ -211,7 +211,9 @@ func writeJSONTagged(w http.ResponseWriter, r *http.Request, v any) {
 	sum := sha256.Sum256(b)
 	tag := `"` + hex.EncodeToString(sum[:12]) + `"`
 	w.Header().Set("ETag", tag)
-	w.Header().Set("Cache-Control", "no-cache")
+	// Still no-store: the answer holds the edit link. A poller keeps the
+	// ETag itself and sends If-None-Match.
+	w.Header().Set("Cache-Control", "no-store")
 	for _, t := range strings.Split(r.Header.Get("If-None-Match"), ",") {
 		if t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/")); t == tag || t == "*" {
 			w.WriteHeader(http.StatusNotModified)

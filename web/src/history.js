@@ -337,8 +337,8 @@ export function startHistory (root) {
     const li = document.createElement('li')
     li.className = 'checkpoint'
     li.dataset.rev = String(c.rev)
-    const head = document.createElement('div')
-    head.className = 'checkpoint-head'
+    const top = document.createElement('div')
+    top.className = 'checkpoint-head'
     const showButton = document.createElement('button')
     showButton.type = 'button'
     showButton.className = 'checkpoint-show'
@@ -347,8 +347,8 @@ export function startHistory (root) {
     showButton.onclick = () => { stopPlaying(); show(c.rev); slider.focus() }
     const time = document.createElement('time')
     time.dateTime = c.time
-    head.append(showButton, ' ', time)
-    li.appendChild(head)
+    top.append(showButton, ' ', time)
+    li.appendChild(top)
 
     const meta = document.createElement('p')
     meta.className = 'checkpoint-meta'
@@ -397,7 +397,7 @@ export function startHistory (root) {
       changes.textContent = 'Changes'
       changes.setAttribute('aria-label', `Changes from revision ${c.since} to ${c.rev}`)
       changes.onclick = () => compare(c.since, c.rev)
-      head.appendChild(changes)
+      top.appendChild(changes)
     }
     localizeTimes(li)
     return li
@@ -537,12 +537,12 @@ export function startHistory (root) {
     stopPlaying()
     restoreRev = Number(slider.value)
     el('restore-rev').textContent = String(restoreRev)
+    dialog.returnValue = ''
     dialog.showModal()
     el('restore-cancel').focus()
   })
   dialog.addEventListener('close', async () => {
     if (dialog.returnValue !== 'restore') { restoreButton.focus(); return }
-    dialog.returnValue = ''
     restoreButton.disabled = true
     try {
       const res = await api('POST', `${base}/restore`, { rev: restoreRev })
@@ -571,7 +571,7 @@ export function startHistory (root) {
     diffFrom.max = diffTo.max = String(head)
     root.dataset.head = String(head)
     if (atHead) show(head)
-    else describe(Number(slider.value), shown === Number(slider.value) ? (cache.get(shown) || { at: null }).at : null)
+    else describe(Number(slider.value), cache.get(Number(slider.value))?.at ?? null)
     await refreshList()
   }
 
