@@ -339,6 +339,9 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 		if err := snaps.Delete(revKey(p.oldSnap)); err != nil {
 			return err
 		}
+		if err := keepAuthors(tx, p); err != nil {
+			return err
+		}
 	}
 	p.m.UpdatedAt = now
 	mv, err := json.Marshal(p.m)
