@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"strings"
+	"unicode/utf8"
 )
 
 // AuthorshipStore says who wrote each character of a note, at any
@@ -86,4 +87,30 @@ func PersonKey(email string) string {
 	}
 	sum := sha256.Sum256([]byte("scribe-person:" + email))
 	return "m" + base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// CreditRun is Len inserted UTF-16 code units written by Author; a zero
+// Author (no Key) is nobody (the template's text, restored).
+type CreditRun struct {
+	Len int `json:"n"`
+	Author
+}
+
+// ValidateCredit checks a change's Credit against the UTF-16 units its op
+// inserts, as Store.Append does (EINVALID).
+func ValidateCredit(credit []CreditRun, inserted int) error {
+	if len(credit) == 0 {
+		return nil
+	}
+	total := 0
+	for _, c := range credit {
+		if c.Len <= 0 || len(c.Key) > MaxEmail+2 || len(c.Name) > MaxTokenLabel || !utf8.ValidString(c.Key) || !utf8.ValidString(c.Name) {
+			return Errorf(EINVALID, "A change's credit has runs of 1 or more characters by a key of at most %d bytes and a name of at most %d.", MaxEmail+2, MaxTokenLabel)
+		}
+		total += c.Len
+	}
+	if total != inserted {
+		return Errorf(EINVALID, "A change's credit covers %d characters; its operation inserts %d.", total, inserted)
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ package authorship
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"unicode/utf16"
 
 	"github.com/scribe-notes/scribe"
@@ -42,11 +43,15 @@ func Len(a scribe.Authorship) int {
 // change a.Rev. An op that does not apply to a text of a's length gives an
 // error and changes nothing.
 func Apply(a *scribe.Authorship, op ot.Operation, who scribe.Author) error {
-	return apply(a, op, func() int { return authorIndex(a, who) })
+	return apply(a, op, func() int { return authorIndex(a, who) }, nil)
 }
 
-// apply is Apply with who's index found (or added) only when op inserts.
-func apply(a *scribe.Authorship, op ot.Operation, who func() int) error {
+// apply is Apply with who's index found (or added) only when op inserts,
+// or, with credit, each inserted unit credited as it says.
+func apply(a *scribe.Authorship, op ot.Operation, who func() int, credit []scribe.CreditRun) error {
+	if err := scribe.ValidateCredit(credit, op.InsertedLen()); err != nil {
+		return fmt.Errorf("authorship: %w", err)
+	}
 	if n := Len(*a); op.BaseLen() != n {
 		return fmt.Errorf("authorship: operation base length %d does not match text length %d", op.BaseLen(), n)
 	}
@@ -67,12 +72,26 @@ func apply(a *scribe.Authorship, op ot.Operation, who func() int) error {
 		}
 	}
 	idx := scribe.NoAuthor
+	credit = slices.Clone(credit) // consumed below
 	for _, c := range op.Components() {
 		switch {
 		case c.Retain > 0:
 			take(c.Retain, true)
 		case c.Delete > 0:
 			take(c.Delete, false)
+		case len(credit) > 0:
+			for n := ot.Len16(c.Insert); n > 0; {
+				k := min(n, credit[0].Len)
+				who := scribe.NoAuthor
+				if credit[0].Key != "" {
+					who = authorIndex(a, credit[0].Author)
+				}
+				out = push(out, k, who)
+				n -= k
+				if credit[0].Len -= k; credit[0].Len == 0 {
+					credit = credit[1:]
+				}
+			}
 		default:
 			if idx == scribe.NoAuthor {
 				idx = who()
@@ -110,7 +129,8 @@ func authorIndex(a *scribe.Authorship, who scribe.Author) int {
 }
 
 // Replay applies changes, which must be a.Rev+1, a.Rev+2, ... in order,
-// each as written by scribe.AuthorOf(change), and sets a.Rev to the last.
+// each as written by scribe.AuthorOf(change) or as its Credit says, and
+// sets a.Rev to the last.
 // On an error a may hold some of the changes.
 func Replay(a *scribe.Authorship, changes []scribe.Change) error {
 	for _, c := range changes {
@@ -121,12 +141,53 @@ func Replay(a *scribe.Authorship, changes []scribe.Change) error {
 		if err != nil {
 			return fmt.Errorf("authorship: revision %d: %w", c.Revision, err)
 		}
-		if err := apply(a, op, func() int { return authorIndex(a, scribe.AuthorOf(c)) }); err != nil {
+		if err := apply(a, op, func() int { return authorIndex(a, scribe.AuthorOf(c)) }, c.Credit); err != nil {
 			return fmt.Errorf("revision %d: %w", c.Revision, err)
 		}
 		a.Rev = c.Revision
 	}
 	return nil
+}
+
+// Credit says who wrote each character op inserts, when op turns some
+// text into the text whose authorship is target (a restore of target's
+// revision): each inserted character keeps the author it has in target.
+func Credit(target scribe.Authorship, op ot.Operation) []scribe.CreditRun {
+	var out []scribe.CreditRun
+	i, off := 0, 0 // the unit of target the next inserted one is
+	skip := func(n int) {
+		for n > 0 && i < len(target.Runs) {
+			k := min(n, target.Runs[i].Len-off)
+			off += k
+			n -= k
+			if off == target.Runs[i].Len {
+				i, off = i+1, 0
+			}
+		}
+	}
+	for _, c := range op.Components() {
+		switch {
+		case c.Retain > 0:
+			skip(c.Retain)
+		case c.Insert != "":
+			for n := ot.Len16(c.Insert); n > 0 && i < len(target.Runs); {
+				r := target.Runs[i]
+				k := min(n, r.Len-off)
+				var who scribe.Author
+				if r.Author != scribe.NoAuthor {
+					who = target.Authors[r.Author]
+				}
+				if last := len(out) - 1; last >= 0 && out[last].Author == who {
+					out[last].Len += k
+				} else {
+					out = append(out, scribe.CreditRun{Len: k, Author: who})
+				}
+				n -= k
+				skip(k)
+			}
+		}
+	}
+	return out
 }
 
 // Compact returns a with only the authors its runs name, in order of

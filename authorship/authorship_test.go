@@ -226,3 +226,34 @@ func BenchmarkApply(b *testing.B) {
 		_ = Apply(&a, undo, who)
 	}
 }
+
+// TestCreditKeepsRestoredAuthors: the op that turns a text back into an
+// earlier one, credited from the earlier one's authorship, re-creates it.
+func TestCreditKeepsRestoredAuthors(t *testing.T) {
+	t.Parallel()
+	ada, bob := scribe.Author{Key: "n:ada", Name: "Ada"}, scribe.Author{Key: "n:bob", Name: "Bob"}
+	then := Start(0, "tmpl")
+	for _, e := range []struct {
+		items []any
+		who   scribe.Author
+	}{{[]any{2, "AAA", 2}, ada}, {[]any{7, "BB"}, bob}, {[]any{1, -2, 6}, ada}} {
+		op, err := ot.New(e.items...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Apply(&then, op, e.who); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "tAAplBB": the template's t and pl, Ada's AA, Bob's BB; Carol's
+	// typing replaced it all, and she restores it.
+	now := Start(0, "xxxx")
+	restore := ot.Diff("xxxx", "tAAplBB")
+	credit := Credit(then, restore)
+	if err := apply(&now, restore, func() int { return authorIndex(&now, scribe.Author{Key: "n:carol"}) }, credit); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(expand(now)), fmt.Sprint(expand(then)); got != want {
+		t.Fatalf("restored authorship %s, want %s", got, want)
+	}
+}

@@ -19,6 +19,7 @@ var authorsTests = []struct {
 }{
 	{"AuthorsAtRandomRevisions", testAuthorsAtRandom},
 	{"AuthorsAtInvalid", testAuthorsAtInvalid},
+	{"Credit", testCredit},
 }
 
 // writers are the people of testAuthorsAtRandom: members (an email) and
@@ -208,5 +209,31 @@ func checkAuthorsCost(t *testing.T, s scribe.Store, id scribe.NoteID, texts map[
 	t.Logf("AuthorsAt takes %.1fx TextAt at the same revisions (%v vs %v)", ratio, authorsTime, textTime)
 	if ratio > 8 {
 		t.Errorf("AuthorsAt takes %.1fx as long as TextAt at the same revisions, want under 8x (authorship beside the snapshots)", ratio)
+	}
+}
+
+// testCredit: a change's Credit (a restore's) says who wrote what it
+// inserts; it is kept in the log, and one that does not cover the inserted
+// characters exactly is EINVALID and writes nothing.
+func testCredit(t *testing.T, s scribe.Store) {
+	ctx := context.Background()
+	n := mustCreate(t, s, "ab")
+	bad := ChangeOf("r", 1, EditOp("ab", 2, 0, "xyz"))
+	bad.Credit = []scribe.CreditRun{{Len: 2, Author: scribe.Author{Key: "n:ada", Name: "Ada"}}}
+	_, err := s.Append(ctx, n.ID, 0, []scribe.Change{bad})
+	wantCode(t, err, scribe.EINVALID, "a credit of 2 for 3 inserted")
+	good := bad
+	good.Credit = append(good.Credit, scribe.CreditRun{Len: 1}) // the last one nobody's
+	mustAppend(t, s, n.ID, 0, good)
+	a, err := s.AuthorsAt(ctx, n.ID, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := AuthorUnits(t, a); !slices.Equal(got, []string{"", "", "n:ada", "n:ada", ""}) {
+		t.Errorf("AuthorsAt after a credited change = %q", got)
+	}
+	cs, err := s.Changes(ctx, n.ID, 0, 1)
+	if err != nil || len(cs) != 1 || !slices.Equal(cs[0].Credit, good.Credit) {
+		t.Errorf("Changes lost the credit: %+v, %v", cs, err)
 	}
 }
