@@ -38,8 +38,9 @@ type EditorData struct {
 	// and cannot be changed on the page; a guest is asked for one.
 	Me scribe.Person
 	// CanShare shows the links panel and the guest-editing switch;
-	// CanExport the export button.
-	CanShare, CanExport bool
+	// CanExport the export button; CanHistory the "Show authors" toggle
+	// and its legend (who wrote what is the note's history).
+	CanShare, CanExport, CanHistory bool
 }
 
 // ReadOnlyData is what the read-only page at /s/{token} needs. It holds no
