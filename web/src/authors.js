@@ -280,9 +280,10 @@ const STORAGE_KEY = 'scribe.showAuthors'
  * text when the toggle goes on, and again whenever a change by someone not
  * known here arrived (an API edit, a catch-up after a reconnect). Without
  * the toggle on the page (people who may not read the history), nothing.
- * Call render(colorOf, me) after each change of the people or the text,
- * and add keys() to the keys colours are chosen for.
- * @param {{view: EditorView, noteID: string, client: {rev: number, synced: boolean, inflight: {op: import('./ot.js').Op}|null, buffer: {op: import('./ot.js').Op}|null, peerList: () => {name: string, person?: string}[]}, fetchAuthors: (rev: number) => Promise<any>, nameOf: (key: string) => string|undefined}} o
+ * Call render(colorOf, me) after each change of the people or the text
+ * (and when o.changed asks), and add keys() to the keys colours are
+ * chosen for.
+ * @param {{view: EditorView, noteID: string, client: {rev: number, synced: boolean, inflight: {op: import('./ot.js').Op}|null, buffer: {op: import('./ot.js').Op}|null, peerList: () => {name: string, person?: string}[]}, fetchAuthors: (rev: number) => Promise<any>, nameOf: (key: string) => string|undefined, changed: () => void}} o
  */
 export function setupAuthors (o) {
   const button = /** @type {HTMLButtonElement|null} */ (document.getElementById('authors-button'))
@@ -312,6 +313,7 @@ export function setupAuthors (o) {
       const spans = replayed(got.spans, mine, st.me, st.log || [])
       if (spansLength(spans) !== o.view.state.doc.length) throw new Error('authors: the text moved on')
       o.view.dispatch({ effects: setAuthorSpans.of({ spans }) })
+      o.changed()
     } catch (err) {
       console.warn('scribe: who wrote what could not be read:', err)
       again = again || on
@@ -337,6 +339,7 @@ export function setupAuthors (o) {
     if (button) button.setAttribute('aria-pressed', String(v))
     if (legend) legend.hidden = !v
     if (v && state().spans === null) sync()
+    o.changed()
   }
   if (button) {
     button.addEventListener('click', () => set(!on))

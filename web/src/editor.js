@@ -171,13 +171,6 @@ export function startEditor (root) {
   })
 
   const previewChanged = setupPreview(view)
-  const authors = setupAuthors({
-    view,
-    noteID,
-    client,
-    fetchAuthors: rev => api('GET', `/api/notes/${encodeURIComponent(noteID)}/authors?rev=${rev}`),
-    nameOf: key => key === myKey() ? (name || 'Anonymous') : client.peerList().map(p => ({ n: p.name || 'Anonymous', k: personKey(p.name || 'Anonymous', p.person) })).find(p => p.k === key)?.n
-  })
 
   let renderQueued = false
   function scheduleRender () {
@@ -188,6 +181,15 @@ export function startEditor (root) {
       render()
     })
   }
+
+  const authors = setupAuthors({
+    view,
+    noteID,
+    client,
+    fetchAuthors: rev => api('GET', `/api/notes/${encodeURIComponent(noteID)}/authors?rev=${rev}`),
+    changed: () => scheduleRender(),
+    nameOf: key => key === myKey() ? (name || 'Anonymous') : client.peerList().map(p => ({ n: p.name || 'Anonymous', k: personKey(p.name || 'Anonymous', p.person) })).find(p => p.k === key)?.n
+  })
 
   let wasSynced = false
   let goneShown = false
