@@ -143,6 +143,11 @@ type Change struct {
 	// names only these people in Co-authored-by: trailers. It is never sent
 	// to clients.
 	Email string `json:"email,omitempty"`
+	// Credit, when set, says who wrote each character the change inserts,
+	// in order (a restore re-inserts what others wrote): runs covering
+	// exactly the UTF-16 units its Op inserts (ValidateCredit). Without it,
+	// everything the change inserts is its Author's.
+	Credit []CreditRun `json:"credit,omitempty"`
 	// Time is when the change was committed.
 	Time time.Time `json:"time"`
 }

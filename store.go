@@ -31,6 +31,9 @@ type Store interface {
 	// A Store keeps every revision of a note readable (history.go).
 	HistoryStore
 
+	// A Store says who wrote what, at every revision (authorship.go).
+	AuthorshipStore
+
 	// CreateNote creates a note with a new random id, at revision 0, whose
 	// text is n.Text.
 	CreateNote(ctx context.Context, n NewNote) (Note, error)

@@ -247,6 +247,10 @@ type Replace struct {
 	Author     string // recorded with the change
 	Email      string // the author's email when known from sign-in, recorded with the change
 	Idempotent bool   // Session came from an Idempotency-Key
+	// Authors, when known, is who wrote Text (the restored revision's
+	// authorship): what the edit re-inserts keeps its authors (the
+	// change's Credit) instead of becoming Author's.
+	Authors *scribe.Authorship
 }
 
 // Replace makes the note's text equal to r.Text with one ordinary edit
@@ -258,7 +262,7 @@ type Replace struct {
 func (h *Hub) Replace(ctx context.Context, id scribe.NoteID, r Replace) (scribe.Revision, error) {
 	return h.submitAPI(ctx, id, r.Session, func() *submission {
 		text := r.Text
-		return &submission{session: r.Session, seq: 1, replaceText: &text, author: r.Author, email: r.Email, idempotent: r.Idempotent}
+		return &submission{session: r.Session, seq: 1, replaceText: &text, replaceAuthors: r.Authors, author: r.Author, email: r.Email, idempotent: r.Idempotent}
 	})
 }
 

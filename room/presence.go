@@ -101,13 +101,7 @@ var colors = []string{
 // key (their email): "m" and 16 base64url characters of a SHA-256, so that
 // clients can group one person's tabs and keep their colour without
 // learning the email.
-func personKey(key string) string {
-	if key == "" {
-		return ""
-	}
-	sum := sha256.Sum256([]byte("scribe-person:" + key))
-	return "m" + base64.RawURLEncoding.EncodeToString(sum[:12])
-}
+func personKey(key string) string { return scribe.PersonKey(key) }
 
 // colorOf is the palette colour of a person's key (their email): stable
 // for that person across joins, notes and nodes.

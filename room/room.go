@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/authorship"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 )
@@ -95,10 +96,14 @@ type submission struct {
 	// For the API: make the text equal to *replaceText (a restore), built
 	// against the head when the batch is prepared, like appendText.
 	replaceText *string
-	author      string
-	email       string // the author's email, known from sign-in; "" for guests
-	idempotent  bool   // the API caller chose the session (Idempotency-Key): it may be committed already
-	reply       chan submitResult
+	// replaceAuthors is who wrote *replaceText, when known; credit is then
+	// who wrote what the built op inserts (scribe.Change.Credit).
+	replaceAuthors *scribe.Authorship
+	credit         []scribe.CreditRun
+	author         string
+	email          string // the author's email, known from sign-in; "" for guests
+	idempotent     bool   // the API caller chose the session (Idempotency-Key): it may be committed already
+	reply          chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
 	received time.Time // when the server read it, for the latency metric
@@ -1093,7 +1098,7 @@ func (rm *Room) commit(batch []*submission) (err error) {
 			if p.sub.c != nil {
 				author, email = p.sub.c.name, p.sub.c.email
 			}
-			changes[i] = scribe.Change{Op: json.RawMessage(p.op.String()), Session: p.sub.session, Seq: p.sub.seq, Author: author, Email: email}
+			changes[i] = scribe.Change{Op: json.RawMessage(p.op.String()), Session: p.sub.session, Seq: p.sub.seq, Author: author, Email: email, Credit: p.sub.credit}
 		}
 		start := time.Now()
 		revs, err := rm.cfg.Store.Append(rm.ctx, rm.id, base, changes)
@@ -1428,7 +1433,11 @@ func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
 		if !utf8.ValidString(*sub.replaceText) {
 			return ot.Operation{}, invalid("The text must be valid UTF-8.")
 		}
-		return ot.Diff(rm.doc.String(), *sub.replaceText), nil
+		op := ot.Diff(rm.doc.String(), *sub.replaceText)
+		if sub.replaceAuthors != nil && authorship.Len(*sub.replaceAuthors) == op.TargetLen() {
+			sub.credit = authorship.Credit(*sub.replaceAuthors, op)
+		}
+		return op, nil
 	}
 	return rm.appendOp(sub.appendText)
 }

@@ -162,6 +162,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"revisions", scribe.ActHistory, true, "GET", noteP("/revisions"), "", false},
 		{"text at a revision", scribe.ActHistory, true, "GET", noteP("/text?rev=0"), "", false},
 		{"diff", scribe.ActHistory, true, "GET", noteP("/diff?from=0"), "", false},
+		{"authors", scribe.ActHistory, true, "GET", noteP("/authors?rev=0"), "", false},
 		{"name a checkpoint", scribe.ActHistory, true, "POST", noteP("/checkpoints"), `{"name":"n"}`, false},
 		{"restore", scribe.ActHistory, true, "POST", noteP("/restore"), `{"rev":0}`, false},
 		{"revoke", scribe.ActShare, true, "DELETE", func(id scribe.NoteID, tok scribe.Token) string {

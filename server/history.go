@@ -209,13 +209,22 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// What the restore re-inserts keeps its authors; a note whose
+	// authorship at rev is not kept is restored as the restorer's.
+	var authors *scribe.Authorship
+	if a, err := s.store.AuthorsAt(r.Context(), n.ID, *req.Rev); err == nil {
+		authors = &a
+	} else if scribe.ErrorCode(err) != scribe.ENOTFOUND {
+		s.writeError(w, r, err)
+		return
+	}
 	author := editorName(person(r))
 	if author == "" {
 		author = "API"
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), appendWait)
 	defer cancel()
-	rev, err := s.rooms.Replace(ctx, n.ID, room.Replace{Session: session, Text: text, Author: author, Email: signedIn(person(r)), Idempotent: idempotent})
+	rev, err := s.rooms.Replace(ctx, n.ID, room.Replace{Session: session, Text: text, Author: author, Email: signedIn(person(r)), Idempotent: idempotent, Authors: authors})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

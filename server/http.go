@@ -65,6 +65,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Get("/notes/{id}/text", s.handleNoteText)
 		r.Get("/notes/{id}/revisions", s.handleRevisions)
 		r.Get("/notes/{id}/diff", s.handleDiff)
+		r.Get("/notes/{id}/authors", s.handleAuthors)
 		r.Post("/notes/{id}/checkpoints", s.handleAddCheckpoint)
 		r.Post("/notes/{id}/restore", s.handleRestore)
 		r.Post("/notes/{id}/append", s.handleAppend)

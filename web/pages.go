@@ -38,7 +38,9 @@ type EditorData struct {
 	// and cannot be changed on the page; a guest is asked for one.
 	Me scribe.Person
 	// CanShare shows the links panel and the guest-editing switch;
-	// CanExport the export button; CanHistory the link to the history page.
+	// CanExport the export button; CanHistory the link to the history page
+	// and the "Show authors" toggle with its legend (who wrote what is the
+	// note's history).
 	CanShare, CanExport, CanHistory bool
 }
 

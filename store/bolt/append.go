@@ -229,6 +229,9 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 		if err != nil {
 			return nil, opError(i, err)
 		}
+		if err := scribe.ValidateCredit(c.Credit, op.InsertedLen()); err != nil {
+			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: %s", i, scribe.ErrorMessage(err))
+		}
 		if op.BaseLen() != length {
 			return nil, scribe.Errorf(scribe.EINVALID, "Change %d: operation base length %d does not match document length %d.", i, op.BaseLen(), length)
 		}
@@ -245,7 +248,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 		head++
 		p.revs[i] = scribe.Revision(head)
 		inBatch[string(key)] = scribe.Revision(head)
-		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email})
+		p.changes = append(p.changes, scribe.Change{Revision: scribe.Revision(head), Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email, Credit: c.Credit})
 	}
 	if len(p.changes) == 0 {
 		return p, nil
@@ -337,6 +340,9 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 			return err
 		}
 		if err := snaps.Delete(revKey(p.oldSnap)); err != nil {
+			return err
+		}
+		if err := keepAuthors(tx, p); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,7 @@
 //	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op)
 //	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
 //	logs/<id>/hist/<rev>, marks/...   -> history snapshots, named checkpoints (history.go)
+//	logs/<id>/authors/<rev>           -> who wrote the text at rev, beside each snapshot (authors.go)
 //	logs/<id>/seqs/<len><session><seq> -> rev (deduplication, LastSeq)
 //	logs/<id>/shares/<nanos><token>   -> "" (ListShares index, oldest first)
 //	shares/<token>                    -> share JSON (note id, creation time)

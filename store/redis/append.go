@@ -242,7 +242,11 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 			continue
 		}
 		op := ops[i]
-		inv, err := doc.Invert(op)
+		err := scribe.ValidateCredit(c.Credit, op.InsertedLen())
+		var inv ot.Operation
+		if err == nil {
+			inv, err = doc.Invert(op)
+		}
 		if err == nil {
 			err = doc.Apply(op)
 		}
@@ -255,7 +259,7 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 		if err != nil {
 			return nil, undo, fmt.Errorf("append: encode op %d: %w", i+1, err)
 		}
-		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email})
+		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email, Credit: c.Credit})
 		if err != nil {
 			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}

@@ -21,22 +21,24 @@ import (
 // revision ("r") and the commit time ("t", unix ns) to make a storedChange.
 // "o" must stay the first field: the script splices after the opening brace.
 type changeBody struct {
-	Op      json.RawMessage `json:"o"`
-	Session string          `json:"s"`
-	Seq     uint64          `json:"q"`
-	Author  string          `json:"a,omitempty"`
-	Email   string          `json:"e,omitempty"`
+	Op      json.RawMessage    `json:"o"`
+	Session string             `json:"s"`
+	Seq     uint64             `json:"q"`
+	Author  string             `json:"a,omitempty"`
+	Email   string             `json:"e,omitempty"`
+	Credit  []scribe.CreditRun `json:"c,omitempty"`
 }
 
 // storedChange is one element of a note's log, as stored and as published.
 type storedChange struct {
-	Rev     int64           `json:"r"`
-	Time    int64           `json:"t"`
-	Op      json.RawMessage `json:"o"`
-	Session string          `json:"s"`
-	Seq     uint64          `json:"q"`
-	Author  string          `json:"a,omitempty"`
-	Email   string          `json:"e,omitempty"`
+	Rev     int64              `json:"r"`
+	Time    int64              `json:"t"`
+	Op      json.RawMessage    `json:"o"`
+	Session string             `json:"s"`
+	Seq     uint64             `json:"q"`
+	Author  string             `json:"a,omitempty"`
+	Email   string             `json:"e,omitempty"`
+	Credit  []scribe.CreditRun `json:"c,omitempty"`
 }
 
 func decodeChange(raw string) (scribe.Change, error) {
@@ -54,6 +56,7 @@ func decodeChange(raw string) (scribe.Change, error) {
 		Seq:      sc.Seq,
 		Author:   sc.Author,
 		Email:    sc.Email,
+		Credit:   sc.Credit,
 		Time:     time.Unix(0, sc.Time).UTC(),
 	}, nil
 }
@@ -449,6 +452,9 @@ func opMessage(err error) string {
 	var oe *ot.Error
 	if errors.As(err, &oe) {
 		return oe.Message
+	}
+	if scribe.ErrorCode(err) == scribe.EINVALID {
+		return scribe.ErrorMessage(err) // a credit that does not fit the op
 	}
 	return "the operation is invalid"
 }

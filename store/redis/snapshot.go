@@ -107,8 +107,9 @@ func (s *Store) writeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.
 func (s *Store) storeSnapshot(ctx context.Context, id scribe.NoteID, rev scribe.Revision, text string) (bool, error) {
 	// histSnapshotScript stores the snapshot and keeps the one it
 	// replaces for history when one is due (history.go).
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "histrevs")}
-	n, err := histSnapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text, s.histEvery).Int()
+	// With it goes who wrote the text (authors.go).
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "histrevs"), s.noteKey(id, "authors")}
+	n, err := histSnapshotScript.Run(ctx, s.client, keys, strconv.FormatInt(int64(rev), 10), text, s.histEvery, s.snapshotAuthors(ctx, id, rev)).Int()
 	if err != nil {
 		return false, s.wrap(ctx, "write snapshot", err)
 	}

@@ -133,6 +133,7 @@ func testTextAtLongHistory(t *testing.T, s scribe.Store) {
 			t.Errorf("TextAt %d revisions back took %v, want under %v (history snapshots)", HistoryOps-r, best, MaxTextAt)
 		}
 	}
+	checkAuthorsCost(t, s, n.ID, want)
 }
 
 func testTextAtInvalid(t *testing.T, s scribe.Store) {

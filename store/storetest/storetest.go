@@ -146,6 +146,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Ping", testPing},
 	}
 	tests = append(tests, historyTests...)
+	tests = append(tests, authorsTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

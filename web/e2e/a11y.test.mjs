@@ -79,7 +79,12 @@ for (const scheme of ['light', 'dark']) {
       await ada.page.waitForSelector('.cm-remote-caret', { state: 'attached' })
       await ada.page.click('[data-view-choice=split]')
       await ada.page.waitForSelector('#preview td')
+      // With "Show authors" on: the toggle, the legend, the tinted text.
+      await ada.page.click('#authors-button')
+      await ada.page.waitForSelector('.cm-author', { state: 'attached' })
+      await ada.page.waitForSelector('#authors-legend .legend-item')
       found.editor = await axe(ada.page)
+      await ada.page.click('#authors-button')
       await ada.page.click('#shortcuts-button')
       await ada.page.waitForSelector('#shortcuts-dialog[open]')
       found.shortcuts = await axe(ada.page)

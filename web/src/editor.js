@@ -18,6 +18,7 @@ import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
 import { rememberOpened } from './device.js'
 import { Keeper, pageStorage } from './persist.js'
+import { authorsField, authorOf, setupAuthors } from './authors.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -73,13 +74,15 @@ export function startEditor (root) {
       reset: text => {
         view.dispatch({
           changes: { from: 0, to: view.state.doc.length, insert: text },
-          annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
+          annotations: [remoteChange.of(true), authorOf.of(null), Transaction.addToHistory.of(false)]
         })
       },
-      remote: op => {
+      remote: (op, from) => {
+        // Whose it is, for "Show authors": the peer's, when known here.
+        const peer = from === undefined ? undefined : client.peers.get(from)
         view.dispatch({
           changes: opToChanges(op),
-          annotations: [remoteChange.of(true), Transaction.addToHistory.of(false)]
+          annotations: [remoteChange.of(true), authorOf.of(peer ? personKey(peer.name || 'Anonymous', peer.person) : null), Transaction.addToHistory.of(false)]
         })
         if (view.state.doc.length !== client.doc.length) {
           // Cannot happen if both sides agree; if it does, trust the client's text.
@@ -130,6 +133,7 @@ export function startEditor (root) {
         EditorView.contentAttributes.of({ tabindex: '0', 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
         placeholder('Start typing markdown…'),
         peersField,
+        authorsField,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
         // One user action is one edit: a paste (or any edit) that would make
         // the note larger than the server's limit is refused whole, here,
@@ -177,6 +181,15 @@ export function startEditor (root) {
       render()
     })
   }
+
+  const authors = setupAuthors({
+    view,
+    noteID,
+    client,
+    fetchAuthors: rev => api('GET', `/api/notes/${encodeURIComponent(noteID)}/authors?rev=${rev}`),
+    changed: () => scheduleRender(),
+    nameOf: key => key === myKey() ? (name || 'Anonymous') : client.peerList().map(p => ({ n: p.name || 'Anonymous', k: personKey(p.name || 'Anonymous', p.person) })).find(p => p.k === key)?.n
+  })
 
   let wasSynced = false
   let goneShown = false
@@ -237,9 +250,12 @@ export function startEditor (root) {
     // Colours are chosen here, the same way in every browser of the note,
     // from people's names (colors.js), not taken from the server.
     const peers = client.peerList().map(p => ({ ...p, name: p.name || 'Anonymous', key: personKey(p.name || 'Anonymous', p.person) }))
-    const colors = assignColors([myKey(), ...peers.map(p => p.key)])
+    // With authors shown, everyone whose text is here gets a colour too,
+    // from the same palette: a person's text and cursor share it.
+    const colors = assignColors([myKey(), ...peers.map(p => p.key), ...authors.keys()])
     const colorOf = (/** @type {string} */ key) => colors.get(key) || '#bbbbbb'
     renderPresence(peers, colorOf)
+    authors.render(colorOf, myKey())
     if (!cursorsQueued) {
       cursorsQueued = true
       // Not inside an update listener: dispatch on the next microtask.

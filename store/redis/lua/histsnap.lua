@@ -13,6 +13,11 @@
 -- ARGV[1]  the revision
 -- ARGV[2]  the text at that revision
 -- ARGV[3]  the history interval (revisions)
+-- KEYS[5]  authors   hash: rev -> who wrote the text at rev (authorsat.lua)
+-- ARGV[4]  who wrote the text at ARGV[1] (authorship.Encode), or "" if unknown
+--
+-- The authorship of a snapshot lives and dies with it: written with it,
+-- kept when it moves to hist, deleted when it is replaced.
 --
 -- Returns 1 if written, 0 if an equal or newer snapshot was already there.
 
@@ -28,12 +33,18 @@ local cur = tonumber(old[1])
 if cur ~= nil and cur >= rev then
   return 0
 end
+local authors = KEYS[5]
 if cur ~= nil and old[2] then
   local last = redis.call('ZREVRANGE', histrevs, 0, 0, 'WITHSCORES')
   if #last == 0 or cur >= tonumber(last[2]) + every then
     redis.call('HSET', hist, old[1], old[2])
     redis.call('ZADD', histrevs, cur, old[1])
+  else
+    redis.call('HDEL', authors, old[1])
   end
 end
 redis.call('HSET', snap, 'rev', ARGV[1], 'text', ARGV[2])
+if ARGV[4] ~= '' then
+  redis.call('HSET', authors, ARGV[1], ARGV[4])
+end
 return 1
