@@ -33,6 +33,13 @@ func TestHistoryBounded(t *testing.T) {
 		if sum != s.histSize {
 			t.Fatalf("histSize %d, entries add up to %d", s.histSize, sum)
 		}
+		// push trims in place: what it dropped must not stay reachable
+		// in the array behind the slice.
+		for i, e := range s.hist[len(s.hist):cap(s.hist)] {
+			if e.opJSON != nil || e.session != "" {
+				t.Fatalf("a dropped entry is still held %d past the history's end", i)
+			}
+		}
 	}
 	big := json.RawMessage(`["` + strings.Repeat("a", 1<<20) + `"]`)
 	for i := range 100 {
@@ -50,5 +57,17 @@ func TestHistoryBounded(t *testing.T) {
 	}
 	if s.lastSeq["s1"].seq != 100 || s.lastSeq["s2"] != (seqRev{uint64(n), scribe.Revision(n + 100)}) {
 		t.Fatalf("lastSeq = %v", s.lastSeq)
+	}
+}
+
+// BenchmarkPush is the history's share of one commit: a keystroke's entry
+// recorded as the next revision, the history trimmed when it is full.
+func BenchmarkPush(b *testing.B) {
+	s := newRoom(&Hub{ctx: context.Background()}, "x")
+	defer s.cancel()
+	op := json.RawMessage(`[120,"a",80]`)
+	b.ReportAllocs()
+	for i := range b.N {
+		s.push(histEntry{opJSON: op, session: "s", seq: uint64(i + 1)})
 	}
 }

@@ -710,7 +710,9 @@ func (rm *Room) broadcast(msg []byte, skip *Seat) {
 // since returns the committed changes after rev, up to the head, from
 // memory. Callers make sure rev is not older than the history kept
 // (histBase): no op and no join reads the store for it (extendBack is the
-// one place that does, once per room for a range).
+// one place that does, once per room for a range). The slice shares the
+// history's array, which push trims in place: it is valid until the next
+// push.
 func (rm *Room) since(rev scribe.Revision) ([]histEntry, error) {
 	if rev < rm.histBase || rev > rm.rev {
 		return nil, fmt.Errorf("history: revision %d is outside %d..%d", rev, rm.histBase, rm.rev)
@@ -812,7 +814,14 @@ func (rm *Room) push(e histEntry) {
 			size -= entrySize(rm.hist[drop])
 			drop++
 		}
-		rm.hist = append([]histEntry(nil), rm.hist[drop:]...)
+		// In place: the array, once grown to 2*historyKeep entries, is
+		// reused for the room's life instead of copied out and grown
+		// again every historyKeep commits (issue 16: a per-op cost of
+		// one writer). The vacated tail is cleared so the dropped ops can
+		// be collected.
+		n := copy(rm.hist, rm.hist[drop:])
+		clear(rm.hist[n:])
+		rm.hist = rm.hist[:n]
 		rm.histBase += scribe.Revision(drop)
 		rm.histSize = size
 	}

@@ -11,7 +11,8 @@
 //     backspace or a new line, like people taking notes together.
 //   - flood: each client keeps exactly one operation in flight and sends the
 //     next as soon as the previous one is acknowledged: the server's
-//     throughput on one note.
+//     throughput on one note. With one client it is one person editing
+//     alone as fast as the server lets them: the cost of the single-op path.
 //   - idle: the clients only stay connected: the server's memory per
 //     connection.
 //
@@ -21,7 +22,10 @@
 // client records when the op with that revision arrives), whether every
 // client converged to the server's text, and the server's peak memory,
 // sampled during the run from /proc/<pid>/status (ServerPID) or from its
-// Prometheus /metrics.
+// Prometheus /metrics. It also reports the CPU time the server used per
+// committed op (from /proc/<pid>/stat, or the metrics' process CPU), and,
+// given StorePID (e.g. redis-server's), the store process's own: CPU time
+// per op depends far less on what else runs on the machine than throughput.
 //
 // Latency here includes the load tool's own processing, on the same machine;
 // every figure is what a client process observed.
@@ -69,6 +73,7 @@ type Config struct {
 	Duration   time.Duration // how long the clients type (or stay connected)
 	Rate       float64       // typing: keystrokes per second per client (default 10); flood: a cap per client (0: none)
 	ServerPID  int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
+	StorePID   int           // a store process (redis-server) whose CPU time to count too; 0: none
 	MetricsURL string        // default URL + "/metrics"
 	Dialers    int           // connections opened at once (default 64)
 	Notes      int           // idle: spread the clients over this many new notes (default 1: all on Note)
@@ -115,6 +120,11 @@ type Result struct {
 	ServerCPUPercent float64 `json:"server_cpu_percent"`
 	ToolCPUSeconds   float64 `json:"tool_cpu_seconds"`
 	ToolCPUPercent   float64 `json:"tool_cpu_percent"`
+	// ServerCPUPerOp is ServerCPUSeconds per committed op, in microseconds;
+	// StoreCPUPerOp the same for the StorePID process (0: not measured).
+	ServerCPUPerOp  float64 `json:"server_cpu_us_per_op"`
+	StoreCPUSeconds float64 `json:"store_cpu_seconds,omitempty"`
+	StoreCPUPerOp   float64 `json:"store_cpu_us_per_op,omitempty"`
 }
 
 // Memory is the server's memory during the run.
@@ -143,8 +153,11 @@ func (cfg *Config) check() error {
 	if cfg.Clients < 1 {
 		return errors.New("clients must be at least 1")
 	}
-	if cfg.Mode != Idle && cfg.Clients < 2 {
-		return errors.New("typing and flood need at least 2 clients (one to see the other's edits)")
+	if cfg.Mode == Typing && cfg.Clients < 2 {
+		return errors.New("typing needs at least 2 clients (one to see the other's edits)")
+	}
+	if cfg.StorePID < 0 {
+		return errors.New("store pid must not be negative")
 	}
 	if cfg.Duration <= 0 {
 		return errors.New("duration must be positive")
@@ -315,7 +328,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
-	cpu0, scpu0 := cpuTime(), sampler.lastCPU()
+	cpu0, scpu0, stcpu0 := cpuTime(), sampler.lastCPU(), procCPU(cfg.StorePID)
 	t0 := time.Now()
 	r.t0.Store(t0.UnixNano())
 	deadline := t0.Add(cfg.Duration)
@@ -342,6 +355,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.ServerCPUSeconds = s1 - scpu0
 		res.ServerCPUPercent = 100 * res.ServerCPUSeconds / elapsed
 	}
+	if s1 := procCPU(cfg.StorePID); stcpu0 >= 0 && s1 >= 0 {
+		res.StoreCPUSeconds = s1 - stcpu0
+	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
@@ -365,6 +381,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Mode != Idle {
 		res.OfferedPerSecond = float64(res.Keystrokes) / elapsed
 		res.CommittedOpsPerSecond = float64(res.CommittedOps) / elapsed
+	}
+	if res.CommittedOps > 0 {
+		res.ServerCPUPerOp = 1e6 * res.ServerCPUSeconds / float64(res.CommittedOps)
+		res.StoreCPUPerOp = 1e6 * res.StoreCPUSeconds / float64(res.CommittedOps)
 	}
 	res.Errors, res.Disconnects = r.errors.Load(), r.disconnects.Load()
 	r.errMu.Lock()

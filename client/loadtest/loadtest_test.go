@@ -74,6 +74,22 @@ func TestRunFlood(t *testing.T) {
 	}
 }
 
+// One client flooding alone: the single-op path, with the CPU time per op of
+// the server and of a store process (here both this test's own process).
+func TestRunFloodAlone(t *testing.T) {
+	url := benchServer(t, server.Limits{OpsPerSecond: 1e6})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 1, Mode: loadtest.Flood, Duration: time.Second, ServerPID: os.Getpid(), StorePID: os.Getpid()})
+	if res.CommittedOps == 0 || res.AckLatency.Samples == 0 {
+		t.Fatalf("committed %d, %d ack samples", res.CommittedOps, res.AckLatency.Samples)
+	}
+	if res.ServerCPUSeconds <= 0 || res.ServerCPUPerOp != 1e6*res.ServerCPUSeconds/float64(res.CommittedOps) {
+		t.Fatalf("server CPU %v s, %v µs per op for %d ops", res.ServerCPUSeconds, res.ServerCPUPerOp, res.CommittedOps)
+	}
+	if res.StoreCPUSeconds <= 0 || res.StoreCPUPerOp != 1e6*res.StoreCPUSeconds/float64(res.CommittedOps) {
+		t.Fatalf("store CPU %v s, %v µs per op for %d ops", res.StoreCPUSeconds, res.StoreCPUPerOp, res.CommittedOps)
+	}
+}
+
 func TestRunIdleReadsProc(t *testing.T) {
 	url := benchServer(t, server.Limits{})
 	res := runBench(t, loadtest.Config{URL: url, Clients: 50, Mode: loadtest.Idle, Duration: 300 * time.Millisecond, ServerPID: os.Getpid(), Notes: 5})
@@ -96,6 +112,7 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing},
 		{URL: "", Clients: 2, Mode: loadtest.Typing, Duration: time.Second},
 		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing, Duration: time.Second, Notes: 2},
+		{URL: "http://127.0.0.1:1", Clients: 1, Mode: loadtest.Flood, Duration: time.Second, StorePID: -1},
 	} {
 		if _, err := loadtest.Run(context.Background(), cfg); err == nil {
 			t.Errorf("Run(%+v) succeeded", cfg)

@@ -61,19 +61,33 @@ func readProc(pid int) (memSample, error) {
 			s.hwm = parseKB(v)
 		}
 	}
-	if stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-		// Fields after the command name (which may hold spaces): utime and
-		// stime are the 14th and 15th fields overall, in clock ticks (100/s).
-		if i := strings.LastIndexByte(string(stat), ')'); i > 0 {
-			f := strings.Fields(string(stat)[i+1:])
-			if len(f) > 13 {
-				ut, _ := strconv.ParseFloat(f[11], 64)
-				st, _ := strconv.ParseFloat(f[12], 64)
-				s.cpuSec = (ut + st) / 100
-			}
-		}
-	}
+	s.cpuSec = procCPU(pid)
 	return s, nil
+}
+
+// procCPU returns the CPU seconds (user + system) process pid has used, from
+// /proc/<pid>/stat; -1 when pid is 0 or it cannot be read.
+func procCPU(pid int) float64 {
+	if pid <= 0 {
+		return -1
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// Fields after the command name (which may hold spaces): utime and
+	// stime are the 14th and 15th fields overall, in clock ticks (100/s).
+	i := strings.LastIndexByte(string(stat), ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(string(stat)[i+1:])
+	if len(f) <= 13 {
+		return -1
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
 }
 
 func parseKB(v string) int64 {

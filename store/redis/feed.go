@@ -17,11 +17,16 @@ import (
 //	P feed:{feed}    stream: one entry per note change, fields id and rev
 //
 // with its own hash tag, so on a Cluster it lives in one slot like any key.
-// CreateNote and every Append that writes add an entry right after the
-// commit (XADD MAXLEN ~ FeedLength): a second round trip, because on a
-// Cluster the stream is in another slot than the note. If a node dies
-// between the two, the change reaches followers with the note's next edit,
-// or at their next resynchronisation.
+// CreateNote and every Append that writes queue an entry right after the
+// commit, and the publisher adds what is queued with one pipeline of XADD
+// MAXLEN ~ FeedLength, at most once per feedDelay: a second round trip,
+// because on a Cluster the stream is in another slot than the note, shared
+// by every commit of those milliseconds. If a node dies between the two,
+// the change reaches followers with the note's next edit, or at their next
+// resynchronisation. Each node's events keep its commit order; events of
+// two nodes committed within feedDelay of each other may reach the stream
+// in either order (a follower reads the note, whose head is the last
+// word).
 //
 // Each cursor is a stream entry id. A follower whose cursor is older than
 // the stream's first entry, once the stream has been trimmed, was away
@@ -44,6 +49,11 @@ const (
 	// feedPublishTimeout bounds one flush of queued feed events, which
 	// runs even when the store is closing (the commits happened).
 	feedPublishTimeout = 5 * time.Second
+	// feedDelay is the least time between two flushes of the feed
+	// publisher: what a follower on another node (a search index) may lag
+	// behind a busy node's commits, in exchange for one round trip per
+	// feedDelay instead of one per commit.
+	feedDelay = 20 * time.Millisecond
 	// eachNotePage is how many notes EachNote reads per round trip.
 	eachNotePage = 1000
 )
@@ -81,17 +91,39 @@ type feedEvent struct {
 // maxFeedPending bounds the events queued while Redis does not answer.
 const maxFeedPending = 100_000
 
-// runFeed is the feed publisher: it flushes queued events whenever there
-// are some, and once more when the store closes.
+// runFeed is the feed publisher: woken by a queued event, it flushes at
+// once unless it flushed less than feedDelay ago; then it waits out the
+// rest of feedDelay, and flushes everything queued meanwhile in one
+// pipeline. It flushes once more when the store closes. One writer alone
+// commits an op every few hundred microseconds; a flush per commit cost a
+// round trip to Redis here and a blocked XREAD woken in every follower,
+// about a quarter of the server's CPU per op (docs/benchmarks.md, issue
+// 16). An occasional commit is published as soon as before, and a follower
+// on this node still sees everything committed before it asks: FeedHead
+// and FollowChanges flush first.
 func (s *Store) runFeed() {
+	var last time.Time // when the publisher last flushed
+	pause := time.NewTimer(time.Hour)
+	pause.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
 			s.flushFeed(context.WithoutCancel(s.ctx))
 			return
 		case <-s.feedWake:
-			s.flushFeed(s.ctx)
 		}
+		if wait := feedDelay - time.Since(last); wait > 0 {
+			pause.Reset(wait)
+			select {
+			case <-s.ctx.Done():
+				pause.Stop()
+				s.flushFeed(context.WithoutCancel(s.ctx))
+				return
+			case <-pause.C:
+			}
+		}
+		last = time.Now()
+		s.flushFeed(s.ctx)
 	}
 }
 
