@@ -53,6 +53,7 @@ type Timing struct {
 	RevokeCheck     time.Duration // how often read-only tokens are re-checked (30 s)
 	PresenceFlush   time.Duration // local presence is relayed at most this often (50 ms)
 	ResubscribeWait time.Duration // the first wait before re-subscribing again after a failure; it grows (200 ms)
+	TitleSave       time.Duration // a title that follows the heading is stored at most this often (1 s; title.go)
 }
 
 // DefaultTiming is the timing of a production node.
@@ -64,6 +65,7 @@ var DefaultTiming = Timing{
 	RevokeCheck:     30 * time.Second,
 	PresenceFlush:   50 * time.Millisecond,
 	ResubscribeWait: 200 * time.Millisecond,
+	TitleSave:       time.Second,
 }
 
 func (t Timing) withDefaults() Timing {
@@ -80,6 +82,7 @@ func (t Timing) withDefaults() Timing {
 	set(&t.RevokeCheck, d.RevokeCheck)
 	set(&t.PresenceFlush, d.PresenceFlush)
 	set(&t.ResubscribeWait, d.ResubscribeWait)
+	set(&t.TitleSave, d.TitleSave)
 	return t
 }
 

@@ -229,6 +229,8 @@ func (rm *Room) message(data []byte) error {
 		return nil
 	}
 	if m.Kind == kindRename {
+		// An explicit title wins over one this room has yet to store.
+		rm.titleDue = false
 		rm.adoptPeerTitle(m.Title)
 		return nil
 	}
@@ -237,6 +239,7 @@ func (rm *Room) message(data []byte) error {
 	}
 	switch m.Kind {
 	case kindTitle:
+		rm.titleHeard = time.Now()
 		rm.adoptPeerTitle(m.Title)
 	case kindSync:
 		rm.publishAll()

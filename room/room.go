@@ -184,13 +184,18 @@ type Room struct {
 	pub    *publisher
 
 	// Owned by run.
-	title    string
-	heading  string // the note's last non-empty first level-1 heading (title.go)
-	doc      *ot.Document
-	rev      scribe.Revision
-	histBase scribe.Revision // hist[i] produced revision histBase+1+i
-	hist     []histEntry
-	histSize int // bytes the history holds, roughly
+	title   string
+	heading string // the note's last non-empty first level-1 heading (title.go)
+	// titleDue: title followed the heading and is not stored yet
+	// (saveTitle); titleHeard: when another node's room last sent a
+	// title that followed its heading.
+	titleDue   bool
+	titleHeard time.Time
+	doc        *ot.Document
+	rev        scribe.Revision
+	histBase   scribe.Revision // hist[i] produced revision histBase+1+i
+	hist       []histEntry
+	histSize   int // bytes the history holds, roughly
 	// histFloor is how far back the history may be extended (extendBack):
 	// older revisions did not fit in memory, and are never read again.
 	histFloor   scribe.Revision
@@ -289,7 +294,7 @@ func (rm *Room) run() {
 	timing := rm.cfg.Timing
 	rm.pub.send(nodeMsg{Kind: kindSync})
 	rm.idleAt = time.Now()
-	var presenceT <-chan time.Time
+	var presenceT, titleT <-chan time.Time
 	resync := time.NewTicker(timing.Resync)
 	defer resync.Stop()
 	refresh := time.NewTicker(timing.PresenceRefresh)
@@ -309,6 +314,9 @@ func (rm *Room) run() {
 		rm.flushOut()
 		if (len(rm.dirty) > 0 || len(rm.moved) > 0) && presenceT == nil {
 			presenceT = time.After(timing.PresenceFlush)
+		}
+		if rm.titleDue && titleT == nil {
+			titleT = time.After(timing.TitleSave)
 		}
 		select {
 		case <-rm.stopc:
@@ -369,6 +377,9 @@ func (rm *Room) run() {
 		case <-presenceT:
 			presenceT = nil
 			rm.flushPresence()
+		case <-titleT:
+			titleT = nil
+			rm.saveTitle()
 		case <-resync.C:
 			if err := rm.verify(); err != nil {
 				rm.fail(err)
@@ -379,6 +390,7 @@ func (rm *Room) run() {
 				return
 			}
 			if len(rm.clients) == 0 && len(rm.submitc) == 0 && time.Since(rm.idleAt) >= timing.Grace {
+				rm.saveTitle() // before a room opened next reads the title
 				if rm.hub.remove(rm) {
 					return
 				}
@@ -413,7 +425,8 @@ func (rm *Room) fail(err error) {
 			}
 		}
 	}
-	rm.flushOut() // what was acknowledged goes out before the close
+	rm.flushOut()  // what was acknowledged goes out before the close
+	rm.saveTitle() // best effort: the store may be what failed
 	for c := range rm.clients {
 		c.m.Close(protocol.CloseInternal, protocol.CloseReasonFailed, true)
 	}
@@ -434,6 +447,7 @@ func (rm *Room) shutdown() {
 		}
 	}
 	rm.failPending(scribe.Errorf(scribe.EUNAVAILABLE, "The server is shutting down; retry."))
+	rm.saveTitle()
 	rm.flushOut()
 	var gone []string
 	for c := range rm.clients {
@@ -992,7 +1006,7 @@ func (rm *Room) verify() error {
 	if err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	if n.Title != rm.title {
+	if n.Title != rm.title && rm.trustStoredTitle() {
 		rm.adoptTitle(n.Title) // a title message was lost
 	}
 	if n.Revision < rm.rev {

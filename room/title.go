@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -121,7 +122,10 @@ func cleanTitle(s string) string {
 // followHeading runs after ops that touched the note's beginning were
 // applied: it notes the heading, and, when ours (this room committed the
 // ops) and the title followed the old heading, makes the new heading the
-// title.
+// title: at once for the members here and on other nodes (title
+// messages), and in the store at most once per Timing.TitleSave
+// (saveTitle), so typing in the heading costs one UpdateNote a second,
+// not one a keystroke.
 func (rm *Room) followHeading(ours bool) {
 	h := headingOf(rm.doc)
 	if h == "" || h == rm.heading {
@@ -132,13 +136,36 @@ func (rm *Room) followHeading(ours bool) {
 	if !ours || rm.title == h || (rm.title != old && rm.title != "") {
 		return
 	}
-	if _, err := rm.cfg.Store.UpdateNote(rm.ctx, rm.id, scribe.NoteUpdate{Title: &h}); err != nil {
-		// The edit stands; the title catches up with the heading's next change.
+	rm.adoptTitle(h)
+	rm.titleDue = true
+	rm.pub.send(nodeMsg{Kind: kindTitle, Title: h})
+}
+
+// saveTitle stores the title that followed the heading, if it has not been
+// stored yet. The room's loop calls it Timing.TitleSave after the first
+// change it has not stored, and once more as the room closes, so the last
+// title typed is always the one stored. A store that fails keeps it due:
+// the next tick tries again.
+func (rm *Room) saveTitle() {
+	if !rm.titleDue {
+		return
+	}
+	t := rm.title
+	if _, err := rm.cfg.Store.UpdateNote(rm.ctx, rm.id, scribe.NoteUpdate{Title: &t}); err != nil {
+		if code := scribe.ErrorCode(err); code == scribe.ENOTFOUND || code == scribe.EINVALID {
+			rm.titleDue = false // nothing to store it in, or nothing to store
+		}
 		rm.cfg.Logger.Warn("store the title", "note", rm.ref, "err", err)
 		return
 	}
-	rm.adoptTitle(h)
-	rm.pub.send(nodeMsg{Kind: kindTitle, Title: h})
+	rm.titleDue = false
+}
+
+// trustStoredTitle reports whether the store's title may replace the
+// room's (verify): not while the room has a title to store, nor shortly
+// after another node's room sent one it may not have stored yet.
+func (rm *Room) trustStoredTitle() bool {
+	return !rm.titleDue && time.Since(rm.titleHeard) > 2*rm.cfg.Timing.TitleSave
 }
 
 // adoptTitle makes t the room's title and tells its members, if it is new.

@@ -302,7 +302,7 @@ func TestIndexersOnTwoNodes(t *testing.T) {
 	}
 }
 
-func cleanRedis(t *testing.T, prefix string) {
+func cleanRedis(t testing.TB, prefix string) {
 	c, err := redis.NewClient("redis://127.0.0.1:6379/0")
 	if err != nil {
 		t.Error(err)

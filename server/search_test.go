@@ -18,7 +18,12 @@ import (
 // memory) follows its store, as cmd/scribe wires it.
 func startSearchNode(t *testing.T) (*testNode, *search.Indexer) {
 	t.Helper()
-	store := newBoltStore(t)
+	return startSearchNodeOn(t, newBoltStore(t))
+}
+
+// startSearchNodeOn is startSearchNode on store.
+func startSearchNodeOn(t *testing.T, store scribe.Store) (*testNode, *search.Indexer) {
+	t.Helper()
 	idx, err := search.OpenBleve("")
 	if err != nil {
 		t.Fatal(err)

@@ -8,8 +8,10 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
+	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
 // replaceOp returns the op that replaces the first old in doc with new.
@@ -76,6 +78,27 @@ func searchTitle(t *testing.T, n *testNode, q, title string) {
 	}
 }
 
+// noteTitle polls GET /api/notes/{id} until its title is want, failing
+// after a deadline: a title that follows the heading is stored within
+// room.Timing.TitleSave (1 s).
+func noteTitle(t *testing.T, n *testNode, id scribe.NoteID, want string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var out noteResp
+		if code, _ := n.do("GET", "/api/notes/"+string(id), nil, &out); code != http.StatusOK {
+			t.Fatalf("get note: %d", code)
+		}
+		if out.Title == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET title %q after 5 s, want %q", out.Title, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestTitleFollowsHeading: editing the first heading renames the note for
 // everyone (a title message, GET /api/notes/{id}, search); a title set
 // explicitly reaches everyone too and stops the following.
@@ -103,9 +126,7 @@ func TestTitleFollowsHeading(t *testing.T) {
 	if got := a.waitTitle(); got != "Weekly retro" {
 		t.Errorf("a heard title %q, want Weekly retro", got)
 	}
-	if got := title(); got != "Weekly retro" {
-		t.Errorf("GET title %q after the heading changed", got)
-	}
+	noteTitle(t, node, id, "Weekly retro")
 	searchTitle(t, node, "retro", "Weekly retro")
 	// Typing elsewhere changes no title.
 	a.typeOp(replaceOp(t, a.doc(), "retro", "retro\n\nnotes # not a heading"))
@@ -133,5 +154,55 @@ func TestTitleFollowsHeading(t *testing.T) {
 	w.send(protocol.EncodeHello(protocol.Hello{Session: newSession(), Name: "Di"}))
 	if m := w.expect("welcome"); m.Title != "Board review" {
 		t.Errorf("welcome title %q", m.Title)
+	}
+}
+
+// TestTitleAndSearchOnTwoNodes: two nodes on one Redis, each with its own
+// search index fed by the change feed. A title that follows the heading
+// typed on node A reaches a client on node B (title message), GET on B and
+// B's search; a title set explicitly on B reaches a client on A and GET on
+// A; and both nodes answer the same queries the same way.
+func TestTitleAndSearchOnTwoNodes(t *testing.T) {
+	t.Parallel()
+	prefix := redistest.Prefix(t, "titlenodes")
+	a, _ := startSearchNodeOn(t, redistest.Open(t, prefix))
+	b, _ := startSearchNodeOn(t, redistest.Open(t, prefix))
+	id := a.createNote("Weekly sync", "blank")
+	ea := newEditor(t, a, id, "Ada", 1)
+	eb := newEditor(t, b, id, "Bob", 2)
+
+	ea.typeOp(replaceOp(t, ea.doc(), "sync", "retro"))
+	if got := eb.waitTitle(); got != "Weekly retro" {
+		t.Errorf("the client on B heard title %q, want Weekly retro", got)
+	}
+	if got := ea.waitTitle(); got != "Weekly retro" {
+		t.Errorf("the client on A heard title %q, want Weekly retro", got)
+	}
+	noteTitle(t, b, id, "Weekly retro")
+	searchTitle(t, b, "retro", "Weekly retro")
+
+	if code, _ := b.do("PATCH", "/api/notes/"+string(id), map[string]string{"title": "Board review"}, nil); code != http.StatusOK {
+		t.Fatalf("rename on B: %d", code)
+	}
+	if got := ea.waitTitle(); got != "Board review" {
+		t.Errorf("the client on A heard title %q, want Board review", got)
+	}
+	noteTitle(t, a, id, "Board review")
+	searchTitle(t, a, "board", "Board review")
+	searchTitle(t, b, "board", "Board review")
+
+	for _, q := range []string{"board", "retro", "revi", `"board review"`} {
+		var ra, rb searchResp
+		a.do("GET", "/api/search?q="+url.QueryEscape(q), nil, &ra)
+		b.do("GET", "/api/search?q="+url.QueryEscape(q), nil, &rb)
+		if ra.Total != rb.Total || len(ra.Hits) != len(rb.Hits) {
+			t.Errorf("query %q: A found %+v, B %+v", q, ra, rb)
+			continue
+		}
+		for i := range ra.Hits {
+			if ra.Hits[i].ID != rb.Hits[i].ID || ra.Hits[i].Title != rb.Hits[i].Title {
+				t.Errorf("query %q, hit %d: A %+v, B %+v", q, i, ra.Hits[i], rb.Hits[i])
+			}
+		}
 	}
 }
