@@ -180,7 +180,8 @@ type Room struct {
 
 	// Owned by run.
 	title    string
-	heading  string // the note's last non-empty first level-1 heading (title.go)
+	heading  string           // the note's last non-empty first level-1 heading (title.go)
+	export   *protocol.Export // the note's latest export; nil if none (export.go)
 	doc      *ot.Document
 	rev      scribe.Revision
 	histBase scribe.Revision // hist[i] produced revision histBase+1+i
@@ -255,6 +256,7 @@ func (rm *Room) open() error {
 	rm.sub, rm.doc = sub, doc
 	rm.title, rm.rev, rm.histBase = d.Title, d.Revision, d.Revision
 	rm.heading = headingOf(doc)
+	rm.loadExport()
 	return nil
 }
 
@@ -605,6 +607,7 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color, Person: c.person,
 		Peers:  rm.peers(c),
 		Limits: rm.cfg.Limits,
+		Export: rm.export,
 	}
 	if !c.readonly {
 		w.LastSeq = rm.lastSeq[c.session].seq

@@ -67,7 +67,7 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
-		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport) && s.exporter != nil})
+		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CommitURL: s.commitURL})
 	})
 }
 
@@ -90,7 +90,7 @@ func (s *Server) handleReadOnlyPage(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.ReadOnly(b, web.ReadOnlyData{
 			Token: sh.Token, Title: d.Title, Revision: d.Revision,
-			HTML: web.HTML(body, rerr),
+			HTML: web.HTML(body, rerr), CommitURL: s.commitURL,
 		})
 	})
 }

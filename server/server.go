@@ -128,6 +128,10 @@ type Config struct {
 	// Exporter writes notes to the team's repository; nil disables export
 	// (POST /api/notes/{id}/export answers 503 EUNAVAILABLE).
 	Exporter scribe.Exporter
+	// CommitURL links export commits on the pages (the export notice in
+	// the editor and the read-only page): "{sha}" is replaced by the
+	// commit's hash (scribe.ValidCommitURL). Empty: commits are not links.
+	CommitURL string
 	// Templates are the note templates; nil means the built-ins.
 	Templates *web.Templates
 	// PublicURL is the server's external base URL (e.g.
@@ -164,6 +168,7 @@ type Config struct {
 type Server struct {
 	store     scribe.Store
 	exporter  scribe.Exporter
+	commitURL string
 	templates *web.Templates
 	pages     *web.Pages
 	publicURL *url.URL // nil when not configured
@@ -195,6 +200,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store:     cfg.Store,
 		exporter:  cfg.Exporter,
+		commitURL: cfg.CommitURL,
 		templates: cfg.Templates,
 		loc:       cfg.Location,
 		log:       cfg.Logger,
@@ -204,6 +210,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()
+	}
+	if err := scribe.ValidCommitURL(s.commitURL); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.createLimit = newRateLimiter("notes created", s.limits.NotesPerMinute)
 	s.shareLimit = newRateLimiter("read-only links created", s.limits.SharesPerMinute)

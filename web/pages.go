@@ -40,6 +40,9 @@ type EditorData struct {
 	// CanShare shows the links panel and the guest-editing switch;
 	// CanExport the export button.
 	CanShare, CanExport bool
+	// CommitURL makes export commits links ("{sha}" replaced by the
+	// hash; scribe.CommitLink); empty: no links.
+	CommitURL string
 }
 
 // ReadOnlyData is what the read-only page at /s/{token} needs. It holds no
@@ -49,6 +52,8 @@ type ReadOnlyData struct {
 	Title    string
 	Revision scribe.Revision
 	HTML     template.HTML // RenderMarkdown of the text at Revision
+	// CommitURL makes export commits links, as EditorData's.
+	CommitURL string
 }
 
 // ErrorData is what an error page shows.
