@@ -208,7 +208,7 @@ export function startEditor (root) {
     return changeCount((client.inflight || client.buffer || { op: null }).op)
   }
   const exportStatus = /** @type {HTMLElement} */ (document.getElementById('export-status'))
-  const commitURL = root.dataset.commitUrl || ''
+  const commitURL = root.dataset.commitTemplate || ''
   function render () {
     renderStatus(client.status, { ...statusInfo(), kept: keeper.ok })
     renderExport(exportStatus, client.lastExport, client.changedSinceExport(), commitURL)

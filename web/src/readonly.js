@@ -17,7 +17,7 @@ export function startReadOnly (root) {
   let rendered = null
   let goneShown = false
   const exportStatus = /** @type {HTMLElement} */ (document.getElementById('export-status'))
-  const commitURL = root.dataset.commitUrl || ''
+  const commitURL = root.dataset.commitTemplate || ''
   // The home page lists it under "notes you opened on this device": the
   // share path only, never anything of the edit link.
   const titleOf = () => (document.getElementById('note-title')?.textContent || '').trim()
