@@ -67,6 +67,6 @@ export function renderExport (el, exp, changed, template) {
   const state = document.createElement('span')
   state.className = 'export-changed'
   state.textContent = changed ? 'Changed since this export' : 'Unchanged since this export'
-  el.replaceChildren(`Exported by ${exp.by || 'someone'} as `, commit, when ? ` ${when}.` : '.', state)
+  el.replaceChildren(`Exported by ${exp.by || 'someone'} as `, commit, when ? ` ${when}. ` : '. ', state)
   el.hidden = false
 }
