@@ -14,7 +14,17 @@ type Exporter interface {
 	// Export writes the note at its head revision. An unknown note gives
 	// ENOTFOUND. When the file's content would not change, no commit is made
 	// and the result has Unchanged set and the previous commit.
+	// req.Rev, when not 0, must be the note's head, else nothing is
+	// committed and the error is ECONFLICT: the note changed since the
+	// person previewed it.
 	Export(ctx context.Context, id NoteID, req ExportRequest) (ExportResult, error)
+
+	// Preview computes, by the same code as Export, what Export would
+	// commit now: the file's path and content and the commit message, at
+	// the note's head revision. It commits and writes nothing to the
+	// repository. Its errors are Export's (a note that would be refused
+	// is refused here already).
+	Preview(ctx context.Context, id NoteID, req ExportRequest) (ExportPreview, error)
 }
 
 // ExportRequest says who exports.
@@ -29,6 +39,25 @@ type ExportRequest struct {
 	// its {{title}}, {{date}}, {{time}} and {{timezone}} placeholders. A
 	// note still equal to it is refused (EINVALID). Empty: not known.
 	Template string `json:"-"`
+	// Rev, when not 0, is the revision the person previewed (Preview's
+	// Revision): Export refuses with ECONFLICT when the note's head is no
+	// longer Rev, so that what is committed is what was previewed.
+	Rev Revision `json:"-"`
+}
+
+// ExportPreview is what an export would commit: the exporter reads it
+// before committing, and commits it by passing Revision back as
+// ExportRequest.Rev.
+type ExportPreview struct {
+	Path     string   `json:"path"`     // repository-relative, as ExportResult.Path
+	Content  string   `json:"content"`  // the file exactly as it would be committed
+	Message  string   `json:"message"`  // the commit message exactly as it would be written
+	Revision Revision `json:"revision"` // the note's revision the preview is of
+	// Unchanged says the file would not change (apart from the revision
+	// number in its front matter): an export now makes no commit. Commit is
+	// then the commit that holds the file.
+	Unchanged bool   `json:"unchanged"`
+	Commit    string `json:"commit,omitempty"`
 }
 
 // ExportResult says where the note landed.
@@ -88,17 +117,30 @@ type ExportActionItem struct {
 	Done  bool
 }
 
-// CheckCommitURL checks a link template for export commits
-// (--export-commit-url): an absolute http(s) URL in which "{sha}" stands
-// for the commit id. An empty template is valid (no links); anything else
+// CommitURLField is what a commit URL template (--export-commit-url)
+// holds where the commit's hash goes.
+const CommitURLField = "{sha}"
+
+// ValidCommitURL checks a commit URL template, such as
+// https://git.example.com/team/notes/commit/{sha}: an absolute http(s)
+// URL containing CommitURLField. "" (no links) is valid; anything else
 // gives EINVALID.
-func CheckCommitURL(template string) error {
-	if template == "" {
+func ValidCommitURL(tpl string) error {
+	if tpl == "" {
 		return nil
 	}
-	u, err := url.Parse(strings.ReplaceAll(template, "{sha}", "0"))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(template, "{sha}") {
-		return Errorf(EINVALID, "The commit URL %q must be an http(s) URL containing {sha}.", template)
+	u, err := url.Parse(strings.ReplaceAll(tpl, CommitURLField, "0"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(tpl, CommitURLField) {
+		return Errorf(EINVALID, "The commit URL %q must be an http(s) URL containing %s.", tpl, CommitURLField)
 	}
 	return nil
+}
+
+// CommitLink is the link to commit that a valid template makes: every
+// CommitURLField replaced by the hash. "" when tpl or commit is "".
+func CommitLink(tpl, commit string) string {
+	if tpl == "" || commit == "" {
+		return ""
+	}
+	return strings.ReplaceAll(tpl, CommitURLField, commit)
 }

@@ -50,10 +50,60 @@ type Checkpoint struct {
 	Name string    `json:"name"`
 	By   Person    `json:"by,omitzero"` // who named it; zero if unknown
 	Time time.Time `json:"time"`
+	// Commit is the full hash of the export commit an "exported as"
+	// checkpoint records; "" for every other checkpoint (and for export
+	// checkpoints made before it was recorded: see ExportCommit).
+	Commit string `json:"commit,omitempty"`
+}
+
+// exportPrefix begins the name of the checkpoint an export records.
+const exportPrefix = "exported as "
+
+// ExportCheckpoint is the checkpoint that records an export of the note
+// at rev as commit (its full hash), made by by: "exported as <12 hex>".
+func ExportCheckpoint(rev Revision, commit string, by Person) Checkpoint {
+	return Checkpoint{Rev: rev, Name: exportPrefix + commit[:min(len(commit), 12)], By: by, Commit: commit}
+}
+
+// ExportCommit returns the commit an export checkpoint records: Commit,
+// or, for one recorded before Commit was, the short hash in its name; ""
+// when c does not record an export.
+func (c Checkpoint) ExportCommit() string {
+	if c.Commit != "" {
+		return c.Commit
+	}
+	h, ok := strings.CutPrefix(c.Name, exportPrefix)
+	if !ok || len(h) < 7 || len(h) > 64 || strings.Trim(h, "0123456789abcdef") != "" {
+		return ""
+	}
+	return h
+}
+
+// lastExportScan bounds how many of a note's newest checkpoints
+// LastExport reads looking for an export: one page of the most a store
+// returns at once.
+const lastExportScan = MaxCheckpointPage
+
+// LastExport returns the checkpoint of the note's latest export (the
+// export checkpoint at the highest revision), and false when the note's
+// lastExportScan newest checkpoints record none.
+func LastExport(ctx context.Context, h HistoryStore, id NoteID) (Checkpoint, bool, error) {
+	cps, err := h.Checkpoints(ctx, id, 0, lastExportScan)
+	if err != nil {
+		return Checkpoint{}, false, err
+	}
+	for _, c := range cps {
+		if c.ExportCommit() != "" {
+			return c, true, nil
+		}
+	}
+	return Checkpoint{}, false, nil
 }
 
 // Limits of checkpoints.
 const (
+	maxCommitHash = 64 // hex digits: SHA-256 repositories
+
 	MaxCheckpointName = 200 // bytes
 	MaxCheckpointPage = 1000
 )
@@ -66,6 +116,9 @@ func (c Checkpoint) Validate() error {
 	}
 	if strings.TrimSpace(c.Name) == "" || len(c.Name) > MaxCheckpointName || !utf8.ValidString(c.Name) || strings.ContainsFunc(c.Name, unicode.IsControl) {
 		return Errorf(EINVALID, "A checkpoint's name has 1 to %d bytes of text, no control characters.", MaxCheckpointName)
+	}
+	if len(c.Commit) > maxCommitHash || strings.Trim(c.Commit, "0123456789abcdef") != "" {
+		return Errorf(EINVALID, "A checkpoint's commit is a hash of at most %d lowercase hex digits.", maxCommitHash)
 	}
 	if len(c.By.Name) > MaxTokenLabel || len(c.By.Email) > MaxEmail || !utf8.ValidString(c.By.Name) || !utf8.ValidString(c.By.Email) {
 		return Errorf(EINVALID, "A checkpoint's maker has a name of at most %d bytes and an email of at most %d.", MaxTokenLabel, MaxEmail)

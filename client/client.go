@@ -122,6 +122,9 @@ type Options struct {
 	// *ServerError), a dropped connection, a failed reconnect attempt, and
 	// local edits discarded to resynchronise (a *ResyncError).
 	OnError func(error)
+	// OnExport is called when the note is exported (an exported message;
+	// not for the export a welcome carries: see LastExport).
+	OnExport func(protocol.Export)
 	// OnStatus is called when the connection status changes.
 	OnStatus func(Status)
 }
@@ -239,6 +242,9 @@ func Dial(ctx context.Context, url string, opts Options) (*Client, error) {
 	if opts.OnError != nil {
 		m.Want |= EvError
 	}
+	if opts.OnExport != nil {
+		m.Want |= EvExport
+	}
 	c := &Client{
 		opts:    opts,
 		session: session,
@@ -347,6 +353,27 @@ func (c *Client) Title() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.m.Title()
+}
+
+// LastExport returns the note's latest export, and false when it was
+// never exported.
+func (c *Client) LastExport() (protocol.Export, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m.LastExport()
+}
+
+// ChangedSinceExport reports whether the note has edits its latest export
+// does not hold (Machine.ChangedSinceExport).
+func (c *Client) ChangedSinceExport() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.m.ChangedSinceExport()
+}
+
+// WaitExport waits until the note's latest export is commit.
+func (c *Client) WaitExport(ctx context.Context, commit string) error {
+	return c.wait(ctx, func() bool { e, ok := c.m.LastExport(); return ok && e.Commit == commit })
 }
 
 // Limits returns the server's limits as of the last welcome.
@@ -740,6 +767,8 @@ func (c *Client) run(evs []event) {
 			c.opts.OnLeave(e.Client)
 		case EvError:
 			c.opts.OnError(e.Err)
+		case EvExport:
+			c.opts.OnExport(e.Export)
 		}
 	}
 }

@@ -60,6 +60,7 @@ type Machine struct {
 	pastIDs  []string // public ids of earlier connections, newest last
 	readOnly bool
 	title    string
+	export   *protocol.Export // the note's latest export; nil if none
 	name     string
 	color    string
 	limits   protocol.Limits
@@ -93,6 +94,7 @@ const (
 	EvPresence                        // Event.Peer: a peer joined, moved or renamed
 	EvLeave                           // Event.Client: a peer left
 	EvError                           // Event.Err: an error to report
+	EvExport                          // Event.Export: the note was exported
 )
 
 // Event is something the transport reports to its user (Options.On*).
@@ -103,6 +105,7 @@ type Event struct {
 	Peer   protocol.Peer
 	Client string
 	Err    error
+	Export protocol.Export
 }
 
 // OutKind is what an Outgoing message is.
@@ -250,6 +253,36 @@ func (m *Machine) ReadOnly() bool { return m.readOnly }
 // Title returns the note's title as of the last welcome.
 func (m *Machine) Title() string { return m.title }
 
+// LastExport returns the note's latest export (from the welcome or an
+// exported message), and false when it was never exported.
+func (m *Machine) LastExport() (protocol.Export, bool) {
+	if m.export == nil {
+		return protocol.Export{}, false
+	}
+	return *m.export, true
+}
+
+// ChangedSinceExport reports whether the note has edits its latest export
+// does not hold: revisions after the exported one, or local edits not yet
+// acknowledged. False when it was never exported.
+func (m *Machine) ChangedSinceExport() bool {
+	return m.export != nil && (m.rev > int64(m.export.Rev) || m.Pending())
+}
+
+// takeExport keeps the export a welcome or an exported message carries.
+// A malformed one breaks the protocol.
+func (m *Machine) takeExport(raw []byte) (bool, error) {
+	if raw == nil {
+		return false, nil
+	}
+	e, err := protocol.ParseExport(raw)
+	if err != nil || e.Commit == "" {
+		return false, &protocolError{"a malformed export", false}
+	}
+	m.export = &e
+	return true, nil
+}
+
 // Limits returns the server's limits as of the last welcome.
 func (m *Machine) Limits() protocol.Limits { return m.limits }
 
@@ -338,6 +371,9 @@ func (m *Machine) Welcome(w *protocol.Msg, evs []Event) ([]Event, error) {
 	m.clientID = w.Client
 	m.readOnly = w.ReadOnly
 	m.title = w.Title
+	if _, err := m.takeExport(w.Export); err != nil {
+		return evs, err
+	}
 	m.color = w.Color()
 	if len(w.Limits) > 0 {
 		var l protocol.Limits
@@ -499,6 +535,11 @@ func (m *Machine) Receive(msgs []protocol.Msg, evs []Event) ([]Event, Action) {
 			var a Action
 			if evs, a = m.serverError(msg, evs); a != (Action{}) {
 				act = a
+			}
+		case "exported":
+			var ok bool
+			if ok, err = m.takeExport(msg.Export); ok && m.Want&EvExport != 0 {
+				evs = append(evs, Event{Kind: EvExport, Export: *m.export})
 			}
 		case "welcome":
 			err = &protocolError{"a second welcome", true}

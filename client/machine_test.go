@@ -287,3 +287,45 @@ func TestLeanMachineRemoteOps(t *testing.T) {
 			lean.Len(), lean.Revision(), lean.Selection(), lean.inflight.op)
 	}
 }
+
+// TestMachineExport: the welcome's export and later exported messages are
+// the note's latest export; whether the note changed since follows the
+// revision (remote ops) and our own pending edits; a malformed export
+// breaks the protocol.
+func TestMachineExport(t *testing.T) {
+	m := NewMachine("bot")
+	m.Want = EvExport
+	w := protocol.Msg{Type: "welcome", Client: "me1", HasText: true, Text: "abc", Rev: 5,
+		Export: []byte(`{"by":"Ana","commit":"0123456789ab","time":"2026-12-04T14:05:00Z","rev":5}`)}
+	if _, err := m.Welcome(&w, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := m.LastExport(); !ok || e.By != "Ana" || e.Rev != 5 || m.ChangedSinceExport() {
+		t.Fatalf("after the welcome: %+v, %v, changed %v", e, ok, m.ChangedSinceExport())
+	}
+	if err := m.Edit(insert(t, 3, 3, "d"), nil, false); err != nil {
+		t.Fatal(err)
+	}
+	if !m.ChangedSinceExport() {
+		t.Error("an edit in flight is not a change since the export")
+	}
+	m.Receive([]protocol.Msg{{Type: "ack", Seq: 1, Rev: 6}}, nil)
+	if !m.ChangedSinceExport() {
+		t.Error("revision 6 is not a change since the export of 5")
+	}
+	evs, act := m.Receive([]protocol.Msg{{Type: "exported", Export: []byte(`{"by":"Bo","commit":"fedcba987654","time":"2026-12-04T14:10:00Z","rev":6}`)}}, nil)
+	if act != (Action{}) || len(evs) != 1 || evs[0].Kind != EvExport || evs[0].Export.By != "Bo" || m.ChangedSinceExport() {
+		t.Fatalf("exported: %+v %+v, changed %v", evs, act, m.ChangedSinceExport())
+	}
+	m.Receive([]protocol.Msg{remote(7, "c_2", `[4,"x"]`)}, nil)
+	if !m.ChangedSinceExport() {
+		t.Error("someone else's edit is not a change since the export")
+	}
+	if _, act := m.Receive([]protocol.Msg{{Type: "exported", Export: []byte(`{"by":"Bo"}`)}}, nil); act.Close == 0 {
+		t.Error("an export without a commit was taken")
+	}
+	never := welcomed(t, "x")
+	if _, ok := never.LastExport(); ok || never.ChangedSinceExport() {
+		t.Error("a note never exported has an export")
+	}
+}

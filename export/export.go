@@ -331,23 +331,53 @@ func (x *edits) add(c scribe.Change) {
 
 // Export loads the note and its editors from the store and writes it with
 // Write. An unknown or malformed id gives ENOTFOUND; a request without an
-// author name gives EINVALID.
+// author name gives EINVALID; a req.Rev that is not the note's head gives
+// ECONFLICT and commits nothing.
 func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportResult, error) {
-	if !id.Valid() {
-		return scribe.ExportResult{}, scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
-	}
-	if _, err := exporterIdentity(req, e.cfg.EmailDomain); err != nil {
+	s, req, err := e.load(ctx, id, req)
+	if err != nil {
 		return scribe.ExportResult{}, err
 	}
+	if req.Rev != 0 && req.Rev != s.Revision {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.ECONFLICT,
+			"The note changed since your preview (revision %d, now %d): nothing was committed. Look at the new preview, then commit it.", req.Rev, s.Revision)
+	}
+	res, err := e.Write(ctx, s, req)
+	if err == nil {
+		res.Revision = s.Revision // the history's "exported as <commit>" checkpoint goes here
+	}
+	return res, err
+}
+
+// Preview loads the note as Export does and returns what Export would
+// commit now (see preview), writing nothing to the repository.
+func (e *Exporter) Preview(ctx context.Context, id scribe.NoteID, req scribe.ExportRequest) (scribe.ExportPreview, error) {
+	s, req, err := e.load(ctx, id, req)
+	if err != nil {
+		return scribe.ExportPreview{}, err
+	}
+	return e.preview(ctx, s, req)
+}
+
+// load reads what Export and Preview export: the note at its head, with
+// its editors and edits, and the request completed with the note's
+// export share when it names no link.
+func (e *Exporter) load(ctx context.Context, id scribe.NoteID, req scribe.ExportRequest) (Snapshot, scribe.ExportRequest, error) {
+	if !id.Valid() {
+		return Snapshot{}, req, scribe.Errorf(scribe.ENOTFOUND, "Note not found.")
+	}
+	if _, err := exporterIdentity(req, e.cfg.EmailDomain); err != nil {
+		return Snapshot{}, req, err
+	}
 	if e.store == nil {
-		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Export has no store to load notes from.")
+		return Snapshot{}, req, scribe.Errorf(scribe.EUNAVAILABLE, "Export has no store to load notes from.")
 	}
 	doc, err := e.store.LoadNote(ctx, id)
 	if err != nil {
-		return scribe.ExportResult{}, fmt.Errorf("load note: %w", err)
+		return Snapshot{}, req, fmt.Errorf("load note: %w", err)
 	}
 	if doc.Revision == 0 {
-		return scribe.ExportResult{}, errUntouched
+		return Snapshot{}, req, errUntouched
 	}
 	// Everyone who edited, in order of first edit. The log is read in pages
 	// so a long history never sits in memory at once.
@@ -358,7 +388,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		to := min(from+changesPage, doc.Revision)
 		changes, err := e.store.Changes(ctx, id, from, to)
 		if err != nil {
-			return scribe.ExportResult{}, fmt.Errorf("load changes: %w", err)
+			return Snapshot{}, req, fmt.Errorf("load changes: %w", err)
 		}
 		if len(changes) == 0 {
 			break
@@ -378,11 +408,11 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		// would record.
 		sh, err := scribe.ExportShare(ctx, e.store, id, scribe.Person{Name: cleanName(req.Author), Email: req.Email})
 		if err != nil {
-			return scribe.ExportResult{}, fmt.Errorf("export share: %w", err)
+			return Snapshot{}, req, fmt.Errorf("export share: %w", err)
 		}
 		req.URL = e.cfg.PublicURL + "/s/" + string(sh.Token)
 	}
-	res, err := e.Write(ctx, Snapshot{
+	return Snapshot{
 		ID:        id,
 		Title:     doc.Title,
 		Text:      doc.Text,
@@ -390,11 +420,7 @@ func (e *Exporter) Export(ctx context.Context, id scribe.NoteID, req scribe.Expo
 		CreatedAt: doc.CreatedAt,
 		Editors:   editors,
 		Edits:     stretches.list,
-	}, req)
-	if err == nil {
-		res.Revision = doc.Revision // the history's "exported as <commit>" checkpoint goes here
-	}
-	return res, err
+	}, req, nil
 }
 
 // exporterIdentity checks the request and returns the person who exports.

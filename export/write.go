@@ -45,20 +45,141 @@ const maxPathSuffix = 1000
 //
 // Bad input (no author, an invalid email or note id) gives EINVALID.
 func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportRequest) (scribe.ExportResult, error) {
-	if !s.ID.Valid() {
-		return scribe.ExportResult{}, scribe.Errorf(scribe.EINVALID, "The note id is not valid.")
-	}
-	by, err := exporterIdentity(req, e.cfg.EmailDomain)
+	d, err := e.draft(s, req)
 	if err != nil {
 		return scribe.ExportResult{}, err
 	}
+	unlock, err := e.repo.lock(ctx)
+	if err != nil {
+		return scribe.ExportResult{}, errBusy
+	}
+	defer unlock()
+	repo, err := git.PlainOpen(e.cfg.RepoPath)
+	if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("open export repository: %w", err)
+	}
+	pl, err := e.plan(repo, d)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	if pl.unchanged {
+		return e.unchanged(ctx, repo, pl.head, pl.path)
+	}
+
+	blob, err := writeBlob(repo.Storer, pl.content)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	treeHash, err := putPath(repo.Storer, pl.tree, pl.path, &object.TreeEntry{Mode: filemode.Regular, Hash: blob})
+	var nd errNotADirectory
+	if errors.As(err, &nd) {
+		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Cannot export: %s.", nd.Error())
+	} else if err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("build tree: %w", err)
+	}
+	// The decision log goes in the same commit, rebuilt from this tree.
+	if treeHash, err = e.repo.withIndex(repo.Storer, treeHash); err != nil {
+		return scribe.ExportResult{}, fmt.Errorf("build decision log: %w", err)
+	}
+	author := e.author(d.by)
+	author.When = time.Now().In(e.cfg.Location).Truncate(time.Second)
+	c := &object.Commit{
+		Author:    author,
+		Committer: author,
+		Message:   pl.message,
+		TreeHash:  treeHash,
+	}
+	if pl.head != nil {
+		c.ParentHashes = []plumbing.Hash{pl.head.Hash}
+	}
+	commit, err := writeCommit(repo.Storer, c)
+	if err != nil {
+		return scribe.ExportResult{}, err
+	}
+	if err := e.repo.setBranch(repo, pl.head, commit); err != nil {
+		return scribe.ExportResult{}, err
+	}
+	res := scribe.ExportResult{Path: pl.path, Commit: commit.String()}
+	e.pushInto(ctx, repo, &res)
+	if e.cfg.OnExport != nil {
+		ev := scribe.ExportEvent{
+			Title: d.title, Date: d.date, By: d.by.Name, URL: d.fm.URL, Path: res.Path, Commit: res.Commit,
+			Pushed: res.Pushed, Decisions: d.sum.Decisions,
+		}
+		for _, a := range d.sum.ActionItems {
+			ev.ActionItems = append(ev.ActionItems, scribe.ExportActionItem{Text: a.Text, Owner: a.Owner, Due: a.Due, Done: a.Done})
+		}
+		e.cfg.OnExport(ev)
+	}
+	return res, nil
+}
+
+// errBusy answers an export or preview whose context ended while another
+// export held the repository.
+var errBusy = scribe.Errorf(scribe.EUNAVAILABLE, "Another export is still running; try again.")
+
+// preview computes what Write would commit for s now, by the same code
+// (draft and plan), and writes nothing: no object, no reference. Its
+// errors are Write's.
+func (e *Exporter) preview(ctx context.Context, s Snapshot, req scribe.ExportRequest) (scribe.ExportPreview, error) {
+	d, err := e.draft(s, req)
+	if err != nil {
+		return scribe.ExportPreview{}, err
+	}
+	// The lock gives a consistent view of the branch (and guards the
+	// repository's caches), like an export's.
+	unlock, err := e.repo.lock(ctx)
+	if err != nil {
+		return scribe.ExportPreview{}, errBusy
+	}
+	defer unlock()
+	repo, err := git.PlainOpen(e.cfg.RepoPath)
+	if err != nil {
+		return scribe.ExportPreview{}, fmt.Errorf("open export repository: %w", err)
+	}
+	pl, err := e.plan(repo, d)
+	if err != nil {
+		return scribe.ExportPreview{}, err
+	}
+	p := scribe.ExportPreview{Path: pl.path, Content: string(pl.content), Message: pl.message, Revision: s.Revision, Unchanged: pl.unchanged}
+	if pl.unchanged {
+		last, err := lastCommitTouching(pl.head, pl.path)
+		if err != nil {
+			return scribe.ExportPreview{}, err
+		}
+		p.Commit = last.Hash.String()
+	}
+	return p, nil
+}
+
+// draft is what an export is made of that needs no repository: who
+// exports, the front matter and body, the note's summary. It refuses
+// what would be a junk commit.
+type draft struct {
+	by          Person
+	fm          frontMatter
+	body        string
+	sum         Summary
+	title, date string
+	editors     []Person
+	attendees   []string
+	edits       []Edit
+}
+
+func (e *Exporter) draft(s Snapshot, req scribe.ExportRequest) (draft, error) {
+	if !s.ID.Valid() {
+		return draft{}, scribe.Errorf(scribe.EINVALID, "The note id is not valid.")
+	}
+	by, err := exporterIdentity(req, e.cfg.EmailDomain)
+	if err != nil {
+		return draft{}, err
+	}
 	if isEmptyNote(s.Text) {
-		return scribe.ExportResult{}, errEmpty
+		return draft{}, errEmpty
 	}
 	if matchesTemplate(s.Text, req.Template) {
-		return scribe.ExportResult{}, errUntouched
+		return draft{}, errUntouched
 	}
-	body := cleanBody(s.Text)
 	sum := Extract(s.Text)
 	title := scribe.CleanText(sum.Title, 0)
 	if title == "" {
@@ -72,154 +193,121 @@ func (e *Exporter) Write(ctx context.Context, s Snapshot, req scribe.ExportReque
 		created = time.Now()
 	}
 	created = created.In(e.cfg.Location).Truncate(time.Second)
-	date := created.Format(time.DateOnly)
 	url := req.URL
 	if e.cfg.OmitURL {
 		url = ""
 	}
 	editors := people(s.Editors)
 	attendees := mergeNames(sum.Attendees, editors)
-	fm := frontMatter{
-		Title:       title,
-		Date:        created,
-		Attendees:   attendees,
-		Decisions:   sum.Decisions,
-		ActionItems: sum.ActionItems,
-		URL:         url,
-		Revision:    s.Revision,
-		Key:         noteKey(s.ID),
-	}
+	return draft{
+		by: by, body: cleanBody(s.Text), sum: sum, title: title, date: created.Format(time.DateOnly),
+		editors: editors, attendees: attendees, edits: s.Edits,
+		fm: frontMatter{
+			Title:       title,
+			Date:        created,
+			Attendees:   attendees,
+			Decisions:   sum.Decisions,
+			ActionItems: sum.ActionItems,
+			URL:         url,
+			Revision:    s.Revision,
+			Key:         noteKey(s.ID),
+		},
+	}, nil
+}
 
-	unlock, err := e.repo.lock(ctx)
-	if err != nil {
-		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Another export is still running; try again.")
-	}
-	defer unlock()
+// plan is what an export commits, as Write commits it and Preview shows it.
+type plan struct {
+	head      *object.Commit // the export branch's head; nil before the first export
+	tree      *object.Tree   // head's tree; nil with head
+	path      string         // the note's file
+	content   []byte         // the file's new content
+	message   string         // the commit message
+	unchanged bool           // the file would not change: no commit
+}
 
-	repo, err := git.PlainOpen(e.cfg.RepoPath)
-	if err != nil {
-		return scribe.ExportResult{}, fmt.Errorf("open export repository: %w", err)
-	}
+// plan finds where the note goes on the export branch and writes its file
+// and commit message, in memory. It is called with the repository locked.
+func (e *Exporter) plan(repo *git.Repository, d draft) (plan, error) {
+	var pl plan
 	head, err := e.repo.branchHead(repo)
 	if err != nil {
-		return scribe.ExportResult{}, err
+		return pl, err
 	}
-	var tree *object.Tree
+	pl.head = head
 	if head != nil {
-		if tree, err = head.Tree(); err != nil {
-			return scribe.ExportResult{}, fmt.Errorf("read export branch tree: %w", err)
+		if pl.tree, err = head.Tree(); err != nil {
+			return pl, fmt.Errorf("read export branch tree: %w", err)
 		}
 	}
-
-	p, old, found, err := e.repo.findNote(repo, tree, fm.Key)
+	p, old, found, err := e.repo.findNote(repo, pl.tree, d.fm.Key)
 	if err != nil {
-		return scribe.ExportResult{}, err
+		return pl, err
 	}
-	var content []byte
 	if found {
 		// Unchanged apart from the revision number is unchanged: an edit and
 		// its undo do not deserve a commit.
-		same := fm
+		same := d.fm
 		same.Revision = scribe.Revision(old.Revision)
-		prev, err := renderFile(same, body)
+		prev, err := renderFile(same, d.body)
 		if err != nil {
-			return scribe.ExportResult{}, err
+			return pl, err
 		}
-		entry := entryAt(tree, p)
-		if entry != nil {
+		if entry := entryAt(pl.tree, p); entry != nil {
 			cur, err := readBlob(repo.Storer, entry.Hash, -1)
 			if err != nil {
-				return scribe.ExportResult{}, err
+				return pl, err
 			}
 			if bytes.Equal(cur, prev) {
-				return e.unchanged(ctx, repo, head, p)
+				pl.path, pl.content, pl.unchanged = p, cur, true
+				return pl, nil
 			}
 		}
-	} else {
-		if p, err = freePath(tree, e.cfg.Dir, date, scribe.Slug(title)); err != nil {
-			return scribe.ExportResult{}, err
-		}
+	} else if p, err = freePath(pl.tree, e.cfg.Dir, d.date, scribe.Slug(d.title)); err != nil {
+		return pl, err
 	}
-	if content, err = renderFile(fm, body); err != nil {
-		return scribe.ExportResult{}, err
-	}
-
-	blob, err := writeBlob(repo.Storer, content)
-	if err != nil {
-		return scribe.ExportResult{}, err
-	}
-	treeHash, err := putPath(repo.Storer, tree, p, &object.TreeEntry{Mode: filemode.Regular, Hash: blob})
-	var nd errNotADirectory
-	if errors.As(err, &nd) {
-		return scribe.ExportResult{}, scribe.Errorf(scribe.EUNAVAILABLE, "Cannot export: %s.", nd.Error())
-	} else if err != nil {
-		return scribe.ExportResult{}, fmt.Errorf("build tree: %w", err)
-	}
-	// The decision log goes in the same commit, rebuilt from this tree.
-	if treeHash, err = e.repo.withIndex(repo.Storer, treeHash); err != nil {
-		return scribe.ExportResult{}, fmt.Errorf("build decision log: %w", err)
+	pl.path = p
+	if pl.content, err = renderFile(d.fm, d.body); err != nil {
+		return pl, err
 	}
 
-	author := object.Signature{Name: by.Name, Email: by.Email, When: time.Now().In(e.cfg.Location).Truncate(time.Second)}
-	if e.cfg.AuthorName != "" {
-		author.Name, author.Email = e.cfg.AuthorName, e.cfg.AuthorEmail
-	}
+	author := e.author(d.by)
 	// Co-authored-by: only for editors whose email is known from sign-in;
 	// guests gave a name nobody checked, and are named in the body.
 	var coauthors []Person
 	var guests []string
-	for _, p := range editors {
+	for _, ed := range d.editors {
 		switch {
-		case p.Email == "":
-			if !strings.EqualFold(p.Name, by.Name) {
-				guests = append(guests, p.Name)
+		case ed.Email == "":
+			if !strings.EqualFold(ed.Name, d.by.Name) {
+				guests = append(guests, ed.Name)
 			}
-		case !strings.EqualFold(p.Email, author.Email) && !strings.EqualFold(p.Email, by.Email) && !strings.EqualFold(p.Name, by.Name):
-			coauthors = append(coauthors, p)
+		case !strings.EqualFold(ed.Email, author.Email) && !strings.EqualFold(ed.Email, d.by.Email) && !strings.EqualFold(ed.Name, d.by.Name):
+			coauthors = append(coauthors, ed)
 		}
 	}
 	in := messageInput{
-		Title: title, Date: date, By: by.Name,
-		URL: url, Attendees: attendees, Summary: sum, CoAuthors: coauthors, Guests: guests,
+		Title: d.title, Date: d.date, By: d.by.Name,
+		URL: d.fm.URL, Attendees: d.attendees, Summary: d.sum, CoAuthors: coauthors, Guests: guests,
 	}
 	if found && head != nil {
 		if last, err := lastCommitTouching(head, p); err == nil {
-			in.Since = sinceLastExport(s.Edits, scribe.Revision(old.Revision), last.Author.When.In(e.cfg.Location))
+			in.Since = sinceLastExport(d.edits, scribe.Revision(old.Revision), last.Author.When.In(e.cfg.Location))
 		}
 		if in.Since == "" {
 			in.Since = "since the last export"
 		}
 	}
-	msg := commitMessage(in)
-	c := &object.Commit{
-		Author:    author,
-		Committer: author,
-		Message:   msg,
-		TreeHash:  treeHash,
+	pl.message = commitMessage(in)
+	return pl, nil
+}
+
+// author is the commit's author (and committer), without a time: the
+// person who exports, or the configured fixed identity.
+func (e *Exporter) author(by Person) object.Signature {
+	if e.cfg.AuthorName != "" {
+		return object.Signature{Name: e.cfg.AuthorName, Email: e.cfg.AuthorEmail}
 	}
-	if head != nil {
-		c.ParentHashes = []plumbing.Hash{head.Hash}
-	}
-	commit, err := writeCommit(repo.Storer, c)
-	if err != nil {
-		return scribe.ExportResult{}, err
-	}
-	if err := e.repo.setBranch(repo, head, commit); err != nil {
-		return scribe.ExportResult{}, err
-	}
-	res := scribe.ExportResult{Path: p, Commit: commit.String()}
-	e.pushInto(ctx, repo, &res)
-	if e.cfg.OnExport != nil {
-		ev := scribe.ExportEvent{
-			Title: title, Date: date, By: by.Name, URL: url, Path: res.Path, Commit: res.Commit,
-			Pushed: res.Pushed, Decisions: sum.Decisions,
-		}
-		for _, a := range sum.ActionItems {
-			ev.ActionItems = append(ev.ActionItems, scribe.ExportActionItem{Text: a.Text, Owner: a.Owner, Due: a.Due, Done: a.Done})
-		}
-		e.cfg.OnExport(ev)
-	}
-	return res, nil
+	return object.Signature{Name: by.Name, Email: by.Email}
 }
 
 // unchanged answers an export that would not change the file: the commit

@@ -66,8 +66,8 @@ func Message(ev scribe.ExportEvent, commitURL string) Body {
 		short = short[:12]
 	}
 	commit := "`" + short + "`"
-	if commitURL != "" && ev.Commit != "" {
-		commit = "<" + esc(strings.ReplaceAll(commitURL, "{sha}", ev.Commit)) + "|" + short + ">"
+	if link := scribe.CommitLink(commitURL, ev.Commit); link != "" {
+		commit = "<" + esc(link) + "|" + short + ">"
 	}
 	var links []string
 	links = append(links, "Exported by "+esc(ev.By)+" in commit "+commit)

@@ -86,7 +86,7 @@ func New(cfg Config) (*Notifier, error) {
 			return nil, scribe.Errorf(scribe.EINVALID, "The notification webhook %q is not an http(s) URL.", redact(w))
 		}
 	}
-	if err := scribe.CheckCommitURL(cfg.CommitURL); err != nil {
+	if err := scribe.ValidCommitURL(cfg.CommitURL); err != nil {
 		return nil, err
 	}
 	if cfg.Queue <= 0 {

@@ -39,6 +39,7 @@ type Msg struct {
 	Catchup   bool
 	Peers     []byte // raw JSON
 	Limits    []byte // raw JSON
+	Export    []byte // raw JSON of a welcome's or an exported message's export: decode with ParseExport
 	ID        int64  // a pong's id, when HasID
 	HasID     bool
 }
@@ -265,6 +266,8 @@ func (s *scanner) field(m *Msg, key []byte) error {
 		m.Peers, err = s.skip()
 	case "limits":
 		m.Limits, err = s.skip()
+	case "export":
+		m.Export, err = s.skip()
 	case "name":
 		m.NameRaw, err = s.rawValue()
 	case "color":

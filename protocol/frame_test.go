@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFrame(t *testing.T) {
@@ -136,5 +137,34 @@ func BenchmarkParseFrameLean(b *testing.B) {
 		if msgs, err = ParseFrameLean(frame, msgs[:0]); err != nil || len(msgs) != 50 {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestExportedRoundTrip: the exported message and a welcome's export, as
+// the server encodes them, parse back to the same export; a welcome
+// without one has none.
+func TestExportedRoundTrip(t *testing.T) {
+	e := Export{By: "Ana \"A\" Ló", Commit: "0123456789abcdef0123456789abcdef01234567", Time: time.Date(2026, 12, 4, 14, 5, 0, 0, time.UTC), Rev: 42}
+	text := "x"
+	frame := "[" + string(EncodeExported(e)) + "," + string(EncodeWelcome(Welcome{Client: "c_1", Text: &text, Export: &e})) + "," +
+		string(EncodeWelcome(Welcome{Client: "c_2", Text: &text})) + "]"
+	msgs, err := ParseFrame([]byte(frame), nil, nil)
+	if err != nil || len(msgs) != 3 {
+		t.Fatalf("ParseFrame(%s) = %+v, %v", frame, msgs, err)
+	}
+	if msgs[0].Type != "exported" || msgs[1].Type != "welcome" {
+		t.Fatalf("types %q, %q", msgs[0].Type, msgs[1].Type)
+	}
+	for _, m := range msgs[:2] {
+		got, err := ParseExport(m.Export)
+		if err != nil || got != e {
+			t.Errorf("%s export = %+v, %v; want %+v", m.Type, got, err, e)
+		}
+	}
+	if msgs[2].Export != nil {
+		t.Errorf("a welcome without an export has %s", msgs[2].Export)
+	}
+	if want := `{"type":"exported","export":{"by":"Ana \"A\" Ló","commit":"0123456789abcdef0123456789abcdef01234567","time":"2026-12-04T14:05:00Z","rev":42}}`; string(EncodeExported(e)) != want {
+		t.Errorf("EncodeExported = %s\nwant %s", EncodeExported(e), want)
 	}
 }

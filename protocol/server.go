@@ -3,6 +3,7 @@ package protocol
 import (
 	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
@@ -27,6 +28,37 @@ type Welcome struct {
 	Person   string          `json:"person,omitempty"` // the joining member's person key (Peer.Person)
 	Peers    []Peer          `json:"peers"`
 	Limits   Limits          `json:"limits"`
+	Export   *Export         `json:"export,omitempty"` // the note's latest export; nil if none
+}
+
+// Export is a note's latest export as everyone in the note sees it:
+// "Exported by Ana as 1a2b3c4 at 14:05". It is in the welcome and in the
+// exported message.
+type Export struct {
+	By     string          `json:"by"`     // the name of the person who exported
+	Commit string          `json:"commit"` // the commit's hash (full; a short one for old exports)
+	Time   time.Time       `json:"time"`   // when the export was committed
+	Rev    scribe.Revision `json:"rev"`    // the note's revision that was exported
+}
+
+// exportedMsg says the note was exported.
+type exportedMsg struct {
+	Type   string `json:"type"`
+	Export Export `json:"export"`
+}
+
+// EncodeExported encodes {"type":"exported","export":{...}}: the note was
+// just exported as e.
+func EncodeExported(e Export) []byte {
+	return mustJSON(exportedMsg{Type: "exported", Export: e})
+}
+
+// ParseExport decodes the raw "export" object of a welcome or an exported
+// message (Msg.Export).
+func ParseExport(raw []byte) (Export, error) {
+	var e Export
+	err := json.Unmarshal(raw, &e)
+	return e, err
 }
 
 // Limits are the server's limits, announced in the welcome.

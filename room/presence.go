@@ -52,13 +52,14 @@ func mustJSON(v any) []byte {
 
 // nodeMsg is what a node publishes on a note's channel.
 type nodeMsg struct {
-	V       int        `json:"v"`
-	Node    string     `json:"node"`
-	Kind    string     `json:"kind"`
-	Peers   []wirePeer `json:"peers,omitempty"`
-	Clients []string   `json:"clients,omitempty"`
-	Token   string     `json:"token,omitempty"`
-	Title   string     `json:"title,omitempty"`
+	V       int              `json:"v"`
+	Node    string           `json:"node"`
+	Kind    string           `json:"kind"`
+	Peers   []wirePeer       `json:"peers,omitempty"`
+	Clients []string         `json:"clients,omitempty"`
+	Token   string           `json:"token,omitempty"`
+	Title   string           `json:"title,omitempty"`
+	Export  *protocol.Export `json:"export,omitempty"`
 }
 
 // wirePeer is one client's presence as nodes exchange it.
@@ -233,6 +234,9 @@ func (rm *Room) message(data []byte) error {
 		rm.titleDue = false
 		rm.adoptPeerTitle(m.Title)
 		return nil
+	}
+	if m.Kind == kindExported {
+		return rm.adoptExport(m.Export)
 	}
 	if m.Node == rm.cfg.NodeID {
 		return nil // our own, heard back

@@ -191,6 +191,7 @@ type Room struct {
 	// title that followed its heading.
 	titleDue   bool
 	titleHeard time.Time
+	export     *protocol.Export // the note's latest export; nil if none (export.go)
 	doc        *ot.Document
 	rev        scribe.Revision
 	histBase   scribe.Revision // hist[i] produced revision histBase+1+i
@@ -265,6 +266,7 @@ func (rm *Room) open() error {
 	rm.sub, rm.doc = sub, doc
 	rm.title, rm.rev, rm.histBase = d.Title, d.Revision, d.Revision
 	rm.heading = headingOf(doc)
+	rm.loadExport()
 	return nil
 }
 
@@ -624,6 +626,7 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color, Person: c.person,
 		Peers:  rm.peers(c),
 		Limits: rm.cfg.Limits,
+		Export: rm.export,
 	}
 	if !c.readonly {
 		w.LastSeq = rm.lastSeq[c.session].seq

@@ -499,52 +499,89 @@ func hideID(err error) error {
 
 // exportRequest is the body of an export. Author and Email are accepted
 // for old scripts and ignored: the author is who is asking (docs/export.md).
+// Rev, when set, is the revision the person previewed: the export is
+// refused (409) when the note changed since.
 type exportRequest struct {
-	Author string `json:"author"`
-	Email  string `json:"email"`
+	Author string           `json:"author"`
+	Email  string           `json:"email"`
+	Rev    *scribe.Revision `json:"rev"`
 }
 
 // handleExport commits the note to the team's repository: POST
-// /api/notes/{id}/export.
+// /api/notes/{id}/export. Everyone in the note hears of the commit.
 func (s *Server) handleExport(w http.ResponseWriter, r *http.Request) {
-	n, err := s.note(r, scribe.ActExport)
-	if err != nil {
-		s.writeError(w, r, err)
+	var body exportRequest
+	id, req, ok := s.exportRequest(w, r, &body)
+	if !ok {
 		return
 	}
-	id := n.ID
-	var req exportRequest
-	if err := s.readJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if body.Rev != nil {
+		if *body.Rev <= 0 {
+			s.writeError(w, r, invalid("rev is the revision of the preview, a positive number."))
+			return
+		}
+		req.Rev = *body.Rev
 	}
-	if s.exporter == nil {
-		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "This Scribe does not save notes to a repository, so there is nothing to export to. You can still download the note as Markdown or HTML."))
-		return
-	}
-	p := person(r)
-	if p.Name == "" && p.Email == "" {
-		s.writeError(w, r, invalid("The server does not know your name and email: the operator sets --local-name and --local-email (or git config user.name/user.email in the export repository)."))
-		return
-	}
-	// The file and message link to the note's export share, never to the
-	// edit link: everyone who reads the repository would edit the note.
-	sh, err := scribe.ExportShare(r.Context(), s.store, id, p)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.exporter.Export(r.Context(), id, scribe.ExportRequest{
-		Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/s/" + string(sh.Token),
-		Template: s.templates.Body(n.Template),
-	})
+	res, err := s.exporter.Export(r.Context(), id, req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	s.log.Info("note exported", "path", res.Path, "commit", res.Commit, "unchanged", res.Unchanged, "pushed", res.Pushed)
-	s.exportCheckpoint(r.Context(), id, p, res)
+	s.announceExport(r.Context(), id, person(r), res)
 	writeJSON(w, http.StatusOK, res)
+}
+
+// handleExportPreview answers what an export would commit now, committing
+// nothing: POST /api/notes/{id}/export/preview. The person commits it with
+// POST .../export {"rev": <its revision>}.
+func (s *Server) handleExportPreview(w http.ResponseWriter, r *http.Request) {
+	var body exportRequest
+	id, req, ok := s.exportRequest(w, r, &body)
+	if !ok {
+		return
+	}
+	p, err := s.exporter.Preview(r.Context(), id, req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// exportRequest checks an export or preview (the permission, the body,
+// that export is configured, that the person is known) and builds what
+// the exporter is asked; on false it has answered.
+func (s *Server) exportRequest(w http.ResponseWriter, r *http.Request, body *exportRequest) (scribe.NoteID, scribe.ExportRequest, bool) {
+	n, err := s.note(r, scribe.ActExport)
+	if err != nil {
+		s.writeError(w, r, err)
+		return "", scribe.ExportRequest{}, false
+	}
+	if err := s.readJSON(w, r, body); err != nil {
+		s.writeError(w, r, err)
+		return "", scribe.ExportRequest{}, false
+	}
+	if s.exporter == nil {
+		s.writeError(w, r, scribe.Errorf(scribe.EUNAVAILABLE, "This Scribe does not save notes to a repository, so there is nothing to export to. You can still download the note as Markdown or HTML."))
+		return "", scribe.ExportRequest{}, false
+	}
+	p := person(r)
+	if p.Name == "" && p.Email == "" {
+		s.writeError(w, r, invalid("The server does not know your name and email: the operator sets --local-name and --local-email (or git config user.name/user.email in the export repository)."))
+		return "", scribe.ExportRequest{}, false
+	}
+	// The file and message link to the note's export share, never to the
+	// edit link: everyone who reads the repository would edit the note.
+	sh, err := scribe.ExportShare(r.Context(), s.store, n.ID, p)
+	if err != nil {
+		s.writeError(w, r, err)
+		return "", scribe.ExportRequest{}, false
+	}
+	return n.ID, scribe.ExportRequest{
+		Author: editorName(p), Email: p.Email, URL: s.baseURL(r) + "/s/" + string(sh.Token),
+		Template: s.templates.Body(n.Template),
+	}, true
 }
 
 // handleDownloadMarkdown downloads the note as a .md file.

@@ -26,6 +26,13 @@ func (e *recordingExporter) Export(_ context.Context, _ scribe.NoteID, req scrib
 	return scribe.ExportResult{Path: "docs/meetings/x.md", Commit: "abc"}, nil
 }
 
+func (e *recordingExporter) Preview(_ context.Context, _ scribe.NoteID, req scribe.ExportRequest) (scribe.ExportPreview, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.reqs = append(e.reqs, req)
+	return scribe.ExportPreview{Path: "docs/meetings/x.md", Content: "x", Message: "m", Revision: 1}, nil
+}
+
 // TestExportNotConfigured: without an exporter the editor shows no Export
 // button, and the API says so in words for the person, not the operator.
 func TestExportNotConfigured(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/history"
+	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/room"
 )
 
@@ -232,16 +233,23 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"revision": rev, "restored": *req.Rev})
 }
 
-// exportCheckpoint records the "exported as <commit>" checkpoint of an
-// export that made a commit. A failure is logged, not returned: the export
-// itself succeeded.
-func (s *Server) exportCheckpoint(ctx context.Context, id scribe.NoteID, p scribe.Person, res scribe.ExportResult) {
+// announceExport records the "exported as <commit>" checkpoint of an
+// export that made a commit, and tells everyone in the note on every node
+// (room.Hub.Exported). A failure is logged, not returned: the export
+// itself succeeded; a room opened later reads the checkpoint.
+func (s *Server) announceExport(ctx context.Context, id scribe.NoteID, p scribe.Person, res scribe.ExportResult) {
 	if res.Unchanged || res.Commit == "" {
 		return
 	}
-	short := res.Commit[:min(len(res.Commit), 12)]
-	c := scribe.Checkpoint{Rev: res.Revision, Name: "exported as " + short, By: checkpointBy(p)}
-	if _, err := s.store.AddCheckpoint(ctx, id, c); err != nil && ctx.Err() == nil {
-		s.log.Error("export checkpoint", "err", err)
+	c, err := s.store.AddCheckpoint(ctx, id, scribe.ExportCheckpoint(res.Revision, res.Commit, checkpointBy(p)))
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("export checkpoint", "err", err)
+		}
+		return
+	}
+	e := protocol.Export{By: c.By.Name, Commit: res.Commit, Time: c.Time, Rev: res.Revision}
+	if err := s.rooms.Exported(context.WithoutCancel(ctx), id, e); err != nil {
+		s.log.Warn("announce an export", "err", err)
 	}
 }

@@ -73,6 +73,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Get("/notes/{id}/shares", s.handleListShares)
 		r.Delete("/notes/{id}/shares/{token}", s.handleRevokeShare)
 		r.Post("/notes/{id}/export", s.handleExport)
+		r.Post("/notes/{id}/export/preview", s.handleExportPreview)
 		r.Get("/notes/{id}/download.md", s.handleDownloadMarkdown)
 		r.Get("/notes/{id}/download.html", s.handleDownloadHTML)
 		r.Get("/notes/{id}/ws", s.handleNoteWS)

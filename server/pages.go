@@ -68,7 +68,7 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare),
-			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory)})
+			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory), CommitURL: s.commitURL})
 	})
 }
 
@@ -109,7 +109,7 @@ func (s *Server) handleReadOnlyPage(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.ReadOnly(b, web.ReadOnlyData{
 			Token: sh.Token, Title: d.Title, Revision: d.Revision,
-			HTML: web.HTML(body, rerr),
+			HTML: web.HTML(body, rerr), CommitURL: s.commitURL,
 		})
 	})
 }

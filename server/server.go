@@ -128,6 +128,11 @@ type Config struct {
 	// Exporter writes notes to the team's repository; nil disables export
 	// (POST /api/notes/{id}/export answers 503 EUNAVAILABLE).
 	Exporter scribe.Exporter
+	// CommitURL links export commits on the pages (the export notice in
+	// the editor and the read-only page, the history page's checkpoints):
+	// "{sha}" is replaced by the
+	// commit's hash (scribe.ValidCommitURL). Empty: commits are not links.
+	CommitURL string
 	// Templates are the note templates; nil means the built-ins.
 	Templates *web.Templates
 	// PublicURL is the server's external base URL (e.g.
@@ -153,9 +158,6 @@ type Config struct {
 	// Metrics are further collectors served on /metrics (the export
 	// notifier's counters).
 	Metrics []prometheus.Collector
-	// CommitURL links an exported commit on the history page: "{sha}" is
-	// replaced by the commit id (scribe.CheckCommitURL); empty: no links.
-	CommitURL string
 	// Search answers GET /api/search; nil disables search (503
 	// EUNAVAILABLE). Its owner (cmd/scribe) opens and closes it, and keeps
 	// it in step with the store (search.Indexer).
@@ -167,6 +169,7 @@ type Config struct {
 type Server struct {
 	store     scribe.Store
 	exporter  scribe.Exporter
+	commitURL string
 	templates *web.Templates
 	pages     *web.Pages
 	publicURL *url.URL // nil when not configured
@@ -176,7 +179,6 @@ type Server struct {
 	limits    Limits
 	renderer  *markdown.Renderer
 	search    search.Index
-	commitURL string
 
 	// Limits per person (or peer address): see Limits.
 	createLimit, shareLimit, appendLimit *rateLimiter
@@ -199,19 +201,19 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		store:     cfg.Store,
 		exporter:  cfg.Exporter,
+		commitURL: cfg.CommitURL,
 		templates: cfg.Templates,
 		loc:       cfg.Location,
 		log:       cfg.Logger,
 		limits:    cfg.Limits.withDefaults(),
 		renderer:  cfg.Renderer,
 		search:    cfg.Search,
-		commitURL: cfg.CommitURL,
-	}
-	if err := scribe.CheckCommitURL(cfg.CommitURL); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()
+	}
+	if err := scribe.ValidCommitURL(s.commitURL); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.createLimit = newRateLimiter("notes created", s.limits.NotesPerMinute)
 	s.shareLimit = newRateLimiter("read-only links created", s.limits.SharesPerMinute)

@@ -42,6 +42,9 @@ type EditorData struct {
 	// and the "Show authors" toggle with its legend (who wrote what is the
 	// note's history).
 	CanShare, CanExport, CanHistory bool
+	// CommitURL makes export commits links ("{sha}" replaced by the
+	// hash; scribe.CommitLink); empty: no links.
+	CommitURL string
 }
 
 // HistoryData is what the history page at /n/{id}/history needs.
@@ -59,6 +62,8 @@ type ReadOnlyData struct {
 	Title    string
 	Revision scribe.Revision
 	HTML     template.HTML // RenderMarkdown of the text at Revision
+	// CommitURL makes export commits links, as EditorData's.
+	CommitURL string
 }
 
 // ErrorData is what an error page shows.

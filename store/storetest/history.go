@@ -205,6 +205,8 @@ func testCheckpoints(t *testing.T, s scribe.Store) {
 	wantCode(t, err, scribe.EINVALID, "a checkpoint with a blank name")
 	_, err = s.AddCheckpoint(ctx, n.ID, scribe.Checkpoint{Rev: 1, Name: "a\nb"})
 	wantCode(t, err, scribe.EINVALID, "a checkpoint with a control character")
+	_, err = s.AddCheckpoint(ctx, n.ID, scribe.Checkpoint{Rev: 1, Name: "exported as x", Commit: "not a hash"})
+	wantCode(t, err, scribe.EINVALID, "a checkpoint whose commit is not a hash")
 	_, err = s.AddCheckpoint(ctx, scribe.NewNoteID(), scribe.Checkpoint{Rev: 0, Name: "x"})
 	wantCode(t, err, scribe.ENOTFOUND, "a checkpoint of an unknown note")
 	_, err = s.Checkpoints(ctx, scribe.NewNoteID(), 0, 10)
@@ -213,6 +215,21 @@ func testCheckpoints(t *testing.T, s scribe.Store) {
 	wantCode(t, err, scribe.EINVALID, "Checkpoints with limit 0")
 	if again, _ := s.Checkpoints(ctx, n.ID, 0, 100); len(again) != len(all) {
 		t.Errorf("refused checkpoints were stored: %d, want %d", len(again), len(all))
+	}
+
+	// The latest export: the one at 5 (named, from before commits were
+	// recorded), then one with its full commit at 8.
+	last, ok, err := scribe.LastExport(ctx, s, n.ID)
+	if err != nil || !ok || last.Rev != 5 || last.ExportCommit() != "abc1234" {
+		t.Errorf("LastExport = %+v, %v, %v; want the one at 5", last, ok, err)
+	}
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	if _, err := s.AddCheckpoint(ctx, n.ID, scribe.ExportCheckpoint(8, sha, by)); err != nil {
+		t.Fatal(err)
+	}
+	last, ok, err = scribe.LastExport(ctx, s, n.ID)
+	if err != nil || !ok || last.Rev != 8 || last.Commit != sha || last.Name != "exported as 0123456789ab" || last.By != by {
+		t.Errorf("LastExport = %+v, %v, %v; want the one at 8 with its commit", last, ok, err)
 	}
 }
 

@@ -118,3 +118,29 @@ for (const scheme of ['light', 'dark']) {
     }
   })
 }
+
+// The export dialog (a preview of the file and message) and the export
+// notice everyone sees, on a server that exports, with commit links.
+for (const scheme of ['light', 'dark']) {
+  test(`axe-core finds no serious or critical problem in the export dialog and notice, ${scheme} mode`, async () => {
+    const exportSrv = await startServer(['--export-repo', '{dataDir}/repo', '--export-commit-url', 'https://git.example.com/c/{sha}'])
+    const ada = await newPerson(browser, exportSrv.url, 'Ada', { colorScheme: scheme, viewport: { width: 1280, height: 800 }, bypassCSP: true })
+    try {
+      const n = await api(exportSrv.url, 'POST', '/api/notes', { title: 'Accessible export', template: 'blank' })
+      await api(exportSrv.url, 'POST', `/api/notes/${n.id}/append`, { text: '## Decisions\n- Keep it accessible\n' })
+      await openEditor(ada.page, n.id)
+      const found = {}
+      await ada.page.click('#export-button')
+      await ada.page.waitForSelector('#export-commit:not([disabled])', { timeout: 30000 })
+      found.dialog = await axe(ada.page)
+      await ada.page.click('#export-commit')
+      await ada.page.waitForSelector('#export-status:not([hidden]) a.export-commit', { timeout: 30000 })
+      found.notice = await axe(ada.page)
+      const report = Object.entries(found).filter(([, v]) => v.length).map(([page, v]) => `${page} (${scheme}):\n  ${v.join('\n  ')}`)
+      assert.deepEqual(report, [], report.join('\n'))
+    } finally {
+      await ada.context.close()
+      await exportSrv.stop()
+    }
+  })
+}

@@ -146,7 +146,7 @@ test('export from the toolbar commits the note to the repository; download gives
     await ada.page.keyboard.type('Ship on Thursday ✅', { delay: 5 })
     await waitSynced(ada.page)
 
-    await ada.page.click('#export-button')
+    await exportThroughDialog(ada.page)
     const result = ada.page.locator('#export-result')
     await result.waitFor({ state: 'attached', timeout: 30000 })
     const path = await result.getAttribute('data-path')
@@ -165,11 +165,13 @@ test('export from the toolbar commits the note to the repository; download gives
     const author = execFileSync('git', ['-C', repo, 'log', '-1', '--format=%an'], { encoding: 'utf8' }).trim()
     assert.match(author + execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B'], { encoding: 'utf8' }), /Ada Lovelace/)
 
-    // Exporting again with no edit in between makes no commit and says so.
+    // Exporting again with no edit in between offers nothing to commit and says so.
     await ada.page.click('#notice .notice-close')
     await ada.page.click('#export-button')
-    await ada.page.waitForSelector('#notice:not([hidden]) #export-result', { state: 'attached', timeout: 30000 })
-    assert.equal(await ada.page.textContent('#notice .notice-text'), `Nothing changed since the last export (commit ${commit.slice(0, 12)}).`)
+    await ada.page.waitForSelector('#export-preview:not([hidden])', { timeout: 30000 })
+    assert.equal(await ada.page.textContent('#export-preview-status'), `Nothing changed since the last export (commit ${commit.slice(0, 12)}): there is nothing to commit.`)
+    assert.ok(await ada.page.isDisabled('#export-commit'))
+    await ada.page.click('#export-cancel')
     assert.equal(execFileSync('git', ['-C', repo, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim(), commit)
 
     await ada.page.click('#download-menu summary')
@@ -201,7 +203,7 @@ test('an export whose push fails is committed and shown as a warning, saying why
     // A note still equal to its template is refused (no junk commits): write something.
     await api(exportSrv.url, 'POST', `/api/notes/${note.id}/append`, { text: '## Decisions\n- Meet in Lisbon' })
     await openEditor(ada.page, note.id)
-    await ada.page.click('#export-button')
+    await exportThroughDialog(ada.page)
     await ada.page.waitForSelector('#notice:not([hidden]) #export-result', { state: 'attached', timeout: 30000 })
     assert.equal(await ada.page.getAttribute('#notice', 'data-kind'), 'warning')
     assert.equal(await ada.page.getAttribute('#notice', 'role'), 'alert')
@@ -223,6 +225,118 @@ test('an export whose push fails is committed and shown as a warning, saying why
     assert.ok(execFileSync('git', ['-C', repo, 'show', `HEAD:${path}`], { encoding: 'utf8' }).includes('# Offsite plan'))
   } finally {
     await ada.context.close()
+    await exportSrv.stop()
+  }
+})
+
+/**
+ * exportThroughDialog presses Export, waits for the preview and commits it.
+ * @returns {Promise<{path: string, content: string, message: string}>} what was previewed
+ */
+async function exportThroughDialog (page) {
+  await page.click('#export-button')
+  await page.waitForSelector('#export-commit:not([disabled])', { timeout: 30000 })
+  const previewed = {
+    path: await page.textContent('#export-preview-path'),
+    content: await page.textContent('#export-preview-content'),
+    message: await page.textContent('#export-preview-message')
+  }
+  await page.click('#export-commit')
+  await page.waitForSelector('#export-dialog', { state: 'hidden', timeout: 30000 })
+  return previewed
+}
+
+/** gitHead is the export branch's commit, or '' before the first export. */
+function gitHead (repo) {
+  try {
+    return execFileSync('git', ['-C', repo, 'rev-parse', '--verify', '-q', 'refs/heads/main'], { encoding: 'utf8' }).trim()
+  } catch {
+    return ''
+  }
+}
+
+test('export: preview then cancel writes nothing; a commit is of the preview; two browsers see the export and when the note changes', async () => {
+  const commitURL = 'https://git.example.com/team/notes/commit/{sha}'
+  const exportSrv = await startServer(['--export-repo', '{dataDir}/repo', '--export-commit-url', commitURL])
+  const repo = join(exportSrv.dataDir, 'repo')
+  const ada = await newPerson(browser, exportSrv.url, 'Ada Lovelace')
+  const viewer = await newPerson(browser, exportSrv.url, 'Viewer')
+  try {
+    const note = await api(exportSrv.url, 'POST', '/api/notes', { title: 'Sprint review', template: 'blank' })
+    const share = await api(exportSrv.url, 'POST', `/api/notes/${note.id}/shares`, {})
+    await openEditor(ada.page, note.id)
+    await viewer.page.goto(`/s/${share.token}`)
+    await viewer.page.waitForSelector('[data-page=readonly][data-ready=true]')
+    assert.ok(await ada.page.isHidden('#export-status'), 'a note never exported shows an export')
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.keyboard.type('\n## Decisions\n- Demo on Friday', { delay: 5 })
+    await waitSynced(ada.page)
+
+    // Preview, then Cancel: the dialog showed the file and the message, and nothing is committed.
+    await ada.page.click('#export-button')
+    await ada.page.waitForSelector('#export-commit:not([disabled])', { timeout: 30000 })
+    assert.match(await ada.page.textContent('#export-preview-path'), /^docs\/meetings\/\d{4}-\d\d-\d\d-sprint-review\.md$/)
+    assert.match(await ada.page.textContent('#export-preview-message'), /^Meeting notes: Sprint review \(/)
+    assert.ok((await ada.page.textContent('#export-preview-content')).includes('- Demo on Friday'))
+    await ada.page.click('#export-cancel')
+    await ada.page.waitForSelector('#export-dialog', { state: 'hidden' })
+    assert.equal(gitHead(repo), '', 'a cancelled preview committed')
+
+    // Someone edits between the preview and Commit: refused, and a fresh preview is offered.
+    await ada.page.click('#export-button')
+    await ada.page.waitForSelector('#export-commit:not([disabled])', { timeout: 30000 })
+    await api(exportSrv.url, 'POST', `/api/notes/${note.id}/append`, { text: '- Retro next week\n' })
+    await ada.page.click('#export-commit')
+    await ada.page.waitForSelector('#export-refresh:not([hidden])', { timeout: 30000 })
+    assert.match(await ada.page.textContent('#export-preview-status'), /changed since your preview/)
+    assert.equal(gitHead(repo), '', 'a stale preview was committed')
+    await ada.page.click('#export-refresh')
+    await ada.page.waitForSelector('#export-commit:not([disabled])', { timeout: 30000 })
+    const content = await ada.page.textContent('#export-preview-content')
+    const message = await ada.page.textContent('#export-preview-message')
+    const path = await ada.page.textContent('#export-preview-path')
+    assert.ok(content.includes('- Retro next week'))
+    await ada.page.click('#export-commit')
+    await ada.page.waitForSelector('#export-dialog', { state: 'hidden', timeout: 30000 })
+
+    // Exactly what was previewed is committed.
+    const commit = gitHead(repo)
+    assert.equal(execFileSync('git', ['-C', repo, 'show', `${commit}:${path}`], { encoding: 'utf8' }), content)
+    assert.equal(execFileSync('git', ['-C', repo, 'log', '-1', '--format=%B', commit], { encoding: 'utf8' }), message + '\n')
+
+    // Both browsers, the editor and the read-only viewer, see who exported it as which commit, a link.
+    for (const p of [ada.page, viewer.page]) {
+      await p.waitForSelector(`#export-status[data-commit="${commit}"]:not([hidden])`, { timeout: 20000 })
+      const text = await p.textContent('#export-status')
+      assert.match(text, new RegExp(`^Exported by \\S.* as ${commit.slice(0, 12)} at \\d\\d:\\d\\d\\b.*\\. Unchanged since this export$`), text)
+      assert.equal(await p.getAttribute('#export-status a.export-commit', 'href'), commitURL.replace('{sha}', commit))
+      assert.equal(await p.getAttribute('#export-status', 'data-changed'), 'false')
+    }
+    await ada.page.screenshot({ path: join(await screenshotDir(), 'export-seen.png') })
+
+    // Ada types: both see that the note changed since its export.
+    await ada.page.click('.cm-content')
+    await ada.page.keyboard.press('Control+End')
+    await ada.page.keyboard.type('!', { delay: 5 })
+    for (const p of [ada.page, viewer.page]) {
+      await p.waitForSelector('#export-status[data-changed=true]', { timeout: 20000 })
+      assert.match(await p.textContent('#export-status .export-changed'), /Changed since this export/)
+    }
+
+    // A browser that opens the note later sees the last export too.
+    const late = await newPerson(browser, exportSrv.url, 'Late')
+    try {
+      await late.page.goto(`/s/${share.token}`)
+      await late.page.waitForSelector(`#export-status[data-commit="${commit}"][data-changed=true]:not([hidden])`, { timeout: 20000 })
+    } finally {
+      await late.context.close()
+    }
+    // The refused commit's 409 is the only error the pages logged.
+    assert.deepEqual([...ada.errors, ...viewer.errors].filter(e => !e.includes('409')), [])
+  } finally {
+    await ada.context.close()
+    await viewer.context.close()
     await exportSrv.stop()
   }
 })

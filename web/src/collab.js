@@ -43,6 +43,12 @@ import * as ot from './ot.js'
  */
 
 /**
+ * A note's latest export, as the welcome and the exported message carry
+ * it (docs/protocol.md): who exported, the commit, when, and the revision.
+ * @typedef {{by: string, commit: string, time: string, rev: number}} Export
+ */
+
+/**
  * @typedef {object} Callbacks
  * @property {(msg: ClientMessage) => void} send     send one client message
  * @property {(text: string) => void} [reset]        replace the editor's whole text
@@ -126,6 +132,8 @@ export class CollabClient {
     /** this client's person key, when the server knows it from sign-in */
     this.person = ''
     this.title = ''
+    /** @type {Export|null} the note's latest export; null if none */
+    this.lastExport = null
     this.goneReason = ''
     /** @type {Map<string, Peer>} */
     this.peers = new Map()
@@ -286,6 +294,7 @@ export class CollabClient {
         case 'presence': this.onPresence(m); break
         case 'leave': this.peers.delete(m.client); this.changed(); break
         case 'title': if (typeof m.title === 'string') { this.title = m.title; this.changed() } break
+        case 'exported': this.takeExport(m.export); this.changed(); break
         case 'error': this.onError(m); break
         default: break // unknown types are ignored, so the server can add some
       }
@@ -388,6 +397,7 @@ export class CollabClient {
     this.color = String(m.color || '')
     this.person = typeof m.person === 'string' ? m.person : ''
     if (typeof m.title === 'string') this.title = m.title
+    this.takeExport(m.export)
     if (m.limits && typeof m.limits === 'object') Object.assign(this.limits, m.limits)
     const lastSeq = Number.isInteger(m.lastSeq) ? m.lastSeq : 0
     if (this.seq < lastSeq) this.seq = lastSeq
@@ -754,6 +764,28 @@ export class CollabClient {
 
   changed () {
     if (this.cb.changed) this.cb.changed()
+  }
+
+  /**
+   * Keep the export a welcome or an exported message carries, when it is
+   * well formed.
+   * @param {unknown} e
+   */
+  takeExport (e) {
+    const x = /** @type {{[k: string]: unknown}|null} */ (e && typeof e === 'object' ? e : null)
+    if (x && typeof x.commit === 'string' && x.commit && Number.isInteger(x.rev)) {
+      this.lastExport = { by: String(x.by || ''), commit: x.commit, time: String(x.time || ''), rev: /** @type {number} */ (x.rev) }
+    }
+  }
+
+  /**
+   * changedSinceExport says whether the note has edits its latest export
+   * does not hold: revisions after the exported one, or edits of ours not
+   * yet confirmed. False when it was never exported.
+   */
+  changedSinceExport () {
+    if (!this.lastExport) return false
+    return this.rev > this.lastExport.rev || !!this.inflight || !!this.buffer
   }
 }
 

@@ -19,6 +19,7 @@ import { setupPreview } from './preview.js'
 import { rememberOpened } from './device.js'
 import { Keeper, pageStorage } from './persist.js'
 import { authorsField, authorOf, setupAuthors } from './authors.js'
+import { renderExport } from './exported.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -219,8 +220,11 @@ export function startEditor (root) {
     if (client.inflight && client.buffer) return changeCount(compose(client.inflight.op, client.buffer.op))
     return changeCount((client.inflight || client.buffer || { op: null }).op)
   }
+  const exportStatus = /** @type {HTMLElement} */ (document.getElementById('export-status'))
+  const commitURL = root.dataset.commitTemplate || ''
   function render () {
     renderStatus(client.status, { ...statusInfo(), kept: keeper.ok })
+    renderExport(exportStatus, client.lastExport, client.changedSinceExport(), commitURL)
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
@@ -676,27 +680,86 @@ function setupToolbar (noteID) {
     }
   })
 
-  exportButton?.addEventListener('click', async () => {
-    exportButton.disabled = true
-    const old = exportButton.textContent
-    exportButton.textContent = 'Exporting…'
+  if (exportButton) setupExport(id, exportButton)
+}
+
+/**
+ * setupExport wires the Export button to its dialog: a preview of the file
+ * and the commit message first (POST .../export/preview, computed by the
+ * exporter's own code), then Commit, which commits exactly that preview
+ * (its revision goes back; a note changed since is refused with 409 and a
+ * fresh preview is offered), or Cancel, which commits nothing.
+ * @param {string} id the note id, URL-encoded
+ * @param {HTMLButtonElement} exportButton
+ */
+function setupExport (id, exportButton) {
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('export-dialog'))
+  const el = (/** @type {string} */ name) => /** @type {HTMLElement} */ (document.getElementById(name))
+  const status = el('export-preview-status')
+  const preview = el('export-preview')
+  const commitButton = /** @type {HTMLButtonElement} */ (el('export-commit'))
+  const refreshButton = /** @type {HTMLButtonElement} */ (el('export-refresh'))
+  /** the previewed revision, which Commit sends back; 0 when there is nothing to commit */
+  let previewRev = 0
+
+  async function loadPreview () {
+    previewRev = 0
+    commitButton.disabled = true
+    refreshButton.hidden = true
+    preview.hidden = true
+    status.textContent = 'Preparing the preview…'
     try {
-      // The author is who is asking (the server knows); the body says nothing.
-      const res = await api('POST', `/api/notes/${id}/export`, {})
-      const n = exportNotice(res)
-      const el = document.createElement('span')
-      el.className = 'export-result'
-      el.id = 'export-result'
-      el.dataset.path = n.path
-      el.dataset.commit = n.commit
-      el.dataset.pushed = String(!!(res && res.pushed))
-      el.textContent = n.detail
-      showNotice(n.text, n.kind, el)
+      const p = await api('POST', `/api/notes/${id}/export/preview`, {})
+      el('export-preview-path').textContent = p.path
+      el('export-preview-message').textContent = p.message
+      el('export-preview-content').textContent = p.content
+      preview.hidden = false
+      if (p.unchanged) {
+        status.textContent = `Nothing changed since the last export (commit ${String(p.commit || '').slice(0, 12)}): there is nothing to commit.`
+        return
+      }
+      status.textContent = 'This file and message will be committed. Check them, then commit.'
+      previewRev = p.revision
+      commitButton.disabled = false
     } catch (err) {
-      showNotice(`Export failed: ${/** @type {Error} */ (err).message}`, 'error')
-    } finally {
-      exportButton.disabled = false
-      exportButton.textContent = old
+      status.textContent = `No preview: ${/** @type {Error} */ (err).message}`
+    }
+  }
+
+  exportButton.addEventListener('click', () => {
+    dialog.showModal()
+    loadPreview()
+  })
+  el('export-cancel').addEventListener('click', () => dialog.close())
+  refreshButton.addEventListener('click', () => loadPreview())
+  commitButton.addEventListener('click', async () => {
+    if (!previewRev) return
+    commitButton.disabled = true
+    status.textContent = 'Committing…'
+    try {
+      // The author is who is asking (the server knows); rev is what was previewed.
+      const res = await api('POST', `/api/notes/${id}/export`, { rev: previewRev })
+      dialog.close()
+      const n = exportNotice(res)
+      const out = document.createElement('span')
+      out.className = 'export-result'
+      out.id = 'export-result'
+      out.dataset.path = n.path
+      out.dataset.commit = n.commit
+      out.dataset.pushed = String(!!(res && res.pushed))
+      out.textContent = n.detail
+      showNotice(n.text, n.kind, out)
+    } catch (err) {
+      const e = /** @type {Error & {status?: number}} */ (err)
+      if (e.status === 409) {
+        // Someone typed since the preview: nothing was committed.
+        status.textContent = e.message
+        refreshButton.hidden = false
+        refreshButton.focus()
+        return
+      }
+      status.textContent = `Export failed: ${e.message}`
+      commitButton.disabled = false
     }
   })
 }

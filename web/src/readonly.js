@@ -6,6 +6,7 @@ import { Connection, wsURL } from './connection.js'
 import { renderMarkdown } from './markdown.js'
 import { renderStatus, showNotice, loadName } from './ui.js'
 import { rememberOpened } from './device.js'
+import { renderExport } from './exported.js'
 
 /** @param {HTMLElement} root the element with data-token */
 export function startReadOnly (root) {
@@ -15,6 +16,8 @@ export function startReadOnly (root) {
   /** @type {import('@codemirror/state').Text|null} */
   let rendered = null
   let goneShown = false
+  const exportStatus = /** @type {HTMLElement} */ (document.getElementById('export-status'))
+  const commitURL = root.dataset.commitTemplate || ''
   // The home page lists it under "notes you opened on this device": the
   // share path only, never anything of the edit link.
   const titleOf = () => (document.getElementById('note-title')?.textContent || '').trim()
@@ -41,6 +44,7 @@ export function startReadOnly (root) {
       remote: scheduleDraw,
       changed: () => {
         renderStatus(client.status)
+        renderExport(exportStatus, client.lastExport, client.changedSinceExport(), commitURL)
         if (client.title) {
           const h = document.getElementById('note-title')
           if (h && h.textContent !== client.title) h.textContent = client.title

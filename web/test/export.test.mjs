@@ -35,3 +35,36 @@ test('export notice: a sparse or odd answer still reads well', () => {
   assert.equal(exportNotice({ unchanged: true }).text, 'Nothing changed since the last export.')
   assert.equal(exportNotice({ path: 42, commit: {}, pushError: '  ' }).kind, 'success')
 })
+
+test('commit links: {sha} replaced, only http(s), only a hex commit', async () => {
+  const { commitLink } = await import('../src/exported.js')
+  assert.equal(commitLink('https://git.example.com/team/notes/commit/{sha}', commit), `https://git.example.com/team/notes/commit/${commit}`)
+  assert.equal(commitLink('', commit), '')
+  assert.equal(commitLink('javascript:alert({sha})', commit), '')
+  assert.equal(commitLink('https://x.example/{sha}', '"><script>'), '')
+})
+
+test('the export\'s time: the hour today, the date and hour another day', async () => {
+  const { exportWhen } = await import('../src/exported.js')
+  const t = new Date(2026, 11, 4, 14, 5)
+  assert.match(exportWhen(t.toISOString(), new Date(2026, 11, 4, 18, 0)), /^at \d\d:\d\d/)
+  assert.match(exportWhen(t.toISOString(), new Date(2026, 11, 5, 9, 0)), /^on .*2026 at \d\d:\d\d/)
+  assert.equal(exportWhen('not a time'), '')
+})
+
+test('the client keeps the latest export and says whether the note changed since', async () => {
+  const { CollabClient } = await import('../src/collab.js')
+  const sent = []
+  const c = new CollabClient({ session: 'sessionA1', name: 'Ada', callbacks: { send: m => sent.push(m) } })
+  c.connected()
+  c.receive([{ type: 'welcome', protocol: 1, client: 'c_1', rev: 5, text: 'abc', lastSeq: 0, peers: [], limits: {}, export: { by: 'Ana', commit, time: '2026-12-04T14:05:00Z', rev: 5 } }])
+  assert.deepEqual(c.lastExport, { by: 'Ana', commit, time: '2026-12-04T14:05:00Z', rev: 5 })
+  assert.equal(c.changedSinceExport(), false)
+  c.receive([{ type: 'op', rev: 6, op: [3, 'd'], client: 'c_2' }])
+  assert.equal(c.changedSinceExport(), true)
+  c.receive([{ type: 'exported', export: { by: 'Bo', commit: 'fedcba987654', time: '2026-12-04T14:10:00Z', rev: 6 } }])
+  assert.equal(c.lastExport && c.lastExport.by, 'Bo')
+  assert.equal(c.changedSinceExport(), false)
+  c.receive([{ type: 'exported', export: { by: 'Mallory' } }]) // no commit: ignored
+  assert.equal(c.lastExport && c.lastExport.by, 'Bo')
+})
