@@ -87,9 +87,13 @@ type Revision int64
 
 // Note is a note's metadata.
 type Note struct {
-	ID        NoteID    `json:"id"`
-	Title     string    `json:"title"`
-	Template  string    `json:"template,omitempty"`
+	ID       NoteID `json:"id"`
+	Title    string `json:"title"`
+	Template string `json:"template,omitempty"`
+	// Series names the run of meetings the note belongs to ("Platform
+	// weekly sync"); empty for a one-off. The note list and search filter
+	// by it, and the next meeting of a series is created in it.
+	Series    string    `json:"series,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"` // time of the last committed edit, or CreatedAt
 	Revision  Revision  `json:"revision"`  // the head revision
@@ -109,6 +113,7 @@ type Document struct {
 type NewNote struct {
 	Title     string
 	Template  string    // the template's name, kept as metadata
+	Series    string    // the series the note belongs to (MaxSeries bytes, see ValidSeries); may be empty
 	Text      string    // the initial text (the filled-in template), at revision 0
 	CreatedAt time.Time // zero means now
 	GuestEdit bool      // the note's first "anyone with the link can edit" setting
@@ -119,10 +124,42 @@ type NewNote struct {
 type NoteUpdate struct {
 	Title     *string // the new title (valid UTF-8, at most MaxTitle bytes)
 	GuestEdit *bool   // "anyone with the link can edit"
+	Series    *string // the series ("" takes the note out of any; see ValidSeries)
 }
 
 // MaxTitle bounds a note's title, in bytes.
 const MaxTitle = 200
+
+// MaxSeries bounds a note's series name, in bytes.
+const MaxSeries = 100
+
+// ValidSeries reports whether s can be a note's series: at most MaxSeries
+// bytes of UTF-8 text without control characters (the same rule as a
+// title's). The empty series means none.
+func ValidSeries(s string) bool { return validText(s, MaxSeries) }
+
+// validText reports whether s is at most max bytes of UTF-8 text without
+// control characters, as every short piece of note metadata must be.
+func validText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// Validate checks a new note as Store.CreateNote requires: title, template
+// and text must be valid UTF-8 and the series valid (ValidSeries), else
+// EINVALID.
+func (n NewNote) Validate() error {
+	for what, str := range map[string]string{"title": n.Title, "template": n.Template, "text": n.Text} {
+		if !utf8.ValidString(str) {
+			return Errorf(EINVALID, "The note's %s is not valid UTF-8.", what)
+		}
+	}
+	if !ValidSeries(n.Series) {
+		return errSeries
+	}
+	return nil
+}
+
+var errSeries = Errorf(EINVALID, "A series name has at most %d bytes of text, no control characters.", MaxSeries)
 
 // Change is one committed operation in a note's log.
 type Change struct {
@@ -178,8 +215,11 @@ func (m ShareMeta) Validate() error {
 
 // Validate checks an update as Store.UpdateNote requires.
 func (u NoteUpdate) Validate() error {
-	if u.Title != nil && (len(*u.Title) > MaxTitle || !utf8.ValidString(*u.Title) || strings.ContainsFunc(*u.Title, unicode.IsControl)) {
+	if u.Title != nil && !validText(*u.Title, MaxTitle) {
 		return Errorf(EINVALID, "A title has at most %d bytes of text, no control characters.", MaxTitle)
+	}
+	if u.Series != nil && !ValidSeries(*u.Series) {
+		return errSeries
 	}
 	return nil
 }

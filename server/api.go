@@ -99,6 +99,7 @@ func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {
 type createNoteRequest struct {
 	Title    string `json:"title"`
 	Template string `json:"template"`
+	Series   string `json:"series"`
 }
 
 // handleCreateNote creates a note from a template: POST /api/notes.
@@ -148,7 +149,7 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 	// In local mode the edit link is the only way in for anyone else, as
 	// before; with sign-in, guests need a member to allow them (issue 11).
 	guest := s.auth.Mode() == auth.ModeNone
-	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Text: text, CreatedAt: now, GuestEdit: guest})
+	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Series: strings.TrimSpace(req.Series), Text: text, CreatedAt: now, GuestEdit: guest})
 	if err != nil {
 		return scribe.Note{}, fmt.Errorf("create note: %w", err)
 	}
@@ -196,11 +197,13 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 type updateNoteRequest struct {
 	Title     *string `json:"title"`
 	GuestEdit *bool   `json:"guestEdit"`
+	Series    *string `json:"series"`
 }
 
-// handleUpdateNote renames a note and/or turns guest editing on or off:
-// PATCH /api/notes/{id}. A title needs the rename right, guestEdit the
-// share right; both are checked before anything is written.
+// handleUpdateNote renames a note, moves it to a series and/or turns guest
+// editing on or off: PATCH /api/notes/{id}. A title or series needs the
+// rename right, guestEdit the share right; both are checked before
+// anything is written.
 func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 	n, err := s.note(r, scribe.ActRename)
 	if err != nil {
@@ -222,7 +225,11 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		t := web.CleanTitle(*req.Title)
 		req.Title = &t
 	}
-	n, err = s.store.UpdateNote(r.Context(), n.ID, scribe.NoteUpdate{Title: req.Title, GuestEdit: req.GuestEdit})
+	if req.Series != nil {
+		series := strings.TrimSpace(*req.Series)
+		req.Series = &series
+	}
+	n, err = s.store.UpdateNote(r.Context(), n.ID, scribe.NoteUpdate{Title: req.Title, GuestEdit: req.GuestEdit, Series: req.Series})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
