@@ -101,6 +101,9 @@ type Note struct {
 	// set, a stranger holding the edit link edits as a guest; when not, the
 	// edit link needs sign-in (docs/security.md).
 	GuestEdit bool `json:"guestEdit,omitempty"`
+	// Archived hides the note from the note list unless archived notes are
+	// asked for (NoteQuery.Archived); search and its links still find it.
+	Archived bool `json:"archived,omitempty"`
 }
 
 // Document is a note's metadata with its text at Note.Revision.
@@ -125,6 +128,7 @@ type NoteUpdate struct {
 	Title     *string // the new title (valid UTF-8, at most MaxTitle bytes)
 	GuestEdit *bool   // "anyone with the link can edit"
 	Series    *string // the series ("" takes the note out of any; see ValidSeries)
+	Archived  *bool   // archive (true) or unarchive (false)
 }
 
 // MaxTitle bounds a note's title, in bytes.
@@ -160,6 +164,68 @@ func (n NewNote) Validate() error {
 }
 
 var errSeries = Errorf(EINVALID, "A series name has at most %d bytes of text, no control characters.", MaxSeries)
+
+// NoteQuery asks Store.QueryNotes for one page of the note list. The list
+// is ordered by last edit, newest first (ties by id), the order the stores
+// already index; paging is by cursor, so a note that is edited while
+// someone pages moves to the top instead of shifting the pages after it,
+// and every note present and not edited throughout is listed exactly once.
+type NoteQuery struct {
+	// Filters; zero values filter nothing. Template and Series match
+	// exactly. From and To bound the meeting date (CreatedAt): From
+	// inclusive, To exclusive.
+	Template string
+	Series   string
+	From, To time.Time
+	// Archived lists the archived notes instead of the others.
+	Archived bool
+	// After is the Next of the page before; "" starts at the newest note.
+	After NoteCursor
+	// Limit is the most notes the page holds: 1 to MaxNotePage.
+	Limit int
+}
+
+// NoteCursor is a position in the note list, opaque to callers, meaningful
+// only to the store that made it; it stays valid across restarts.
+type NoteCursor string
+
+// NotePage is one page of the note list.
+type NotePage struct {
+	Notes []Note `json:"notes"`
+	// Next continues the list after this page; "" when the list is done.
+	// A page may hold fewer than Limit notes (even none) and still have a
+	// Next: a store examines at most MaxNoteScan notes per page, so a
+	// filter that matches few notes costs bounded work per request.
+	Next NoteCursor `json:"next,omitempty"`
+}
+
+// Bounds of one QueryNotes call.
+const (
+	MaxNotePage = 100
+	MaxNoteScan = 1000
+)
+
+// Validate checks a query as Store.QueryNotes requires (EINVALID).
+func (q NoteQuery) Validate() error {
+	switch {
+	case q.Limit < 1 || q.Limit > MaxNotePage:
+		return Errorf(EINVALID, "A page holds 1 to %d notes.", MaxNotePage)
+	case !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To):
+		return Errorf(EINVALID, "The date range is empty: it must start before it ends.")
+	case len(q.Template) > 64 || len(q.Series) > MaxSeries || len(q.After) > 200:
+		return Errorf(EINVALID, "A filter or cursor is too long.")
+	}
+	return nil
+}
+
+// Match reports whether n passes q's filters (not its cursor).
+func (q NoteQuery) Match(n Note) bool {
+	return n.Archived == q.Archived &&
+		(q.Template == "" || n.Template == q.Template) &&
+		(q.Series == "" || n.Series == q.Series) &&
+		(q.From.IsZero() || !n.CreatedAt.Before(q.From)) &&
+		(q.To.IsZero() || n.CreatedAt.Before(q.To))
+}
 
 // Change is one committed operation in a note's log.
 type Change struct {

@@ -381,12 +381,13 @@ type meta struct {
 	Len       int       `json:"len"` // head text length in UTF-16 code units
 	SnapRev   int64     `json:"snapRev"`
 	GuestEdit bool      `json:"guestEdit,omitempty"`
+	Archived  bool      `json:"archived,omitempty"`
 	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
 	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
-		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit}
+		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
 }
 
 type shareRecord struct {
@@ -675,6 +676,9 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		if u.Series != nil {
 			m.Series = *u.Series
 		}
+		if u.Archived != nil {
+			m.Archived = *u.Archived
+		}
 		v, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("encode note: %w", err)
@@ -685,8 +689,9 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		n = m.note(id)
 		return nil
 	})
-	if err == nil && (u.Title != nil || u.Series != nil) {
-		// A new title or series is a change followers (the search index) must see.
+	if err == nil && (u.Title != nil || u.Series != nil || u.Archived != nil) {
+		// A new title, series or archived flag is a change followers (the
+		// search index) must see.
 		s.feed.publish(scribe.NoteChange{ID: id, Revision: n.Revision})
 	}
 	return n, err

@@ -110,6 +110,7 @@ func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
 			UpdatedAt: time.Unix(0, updated).UTC(),
 			Revision:  scribe.Revision(rev),
 			GuestEdit: m["guest"] == "1",
+			Archived:  m["archived"] == "1",
 		},
 		len: length,
 	}, nil
@@ -216,6 +217,13 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 	if u.Series != nil {
 		args = append(args, "series", *u.Series)
 	}
+	if u.Archived != nil {
+		a := "0"
+		if *u.Archived {
+			a = "1"
+		}
+		args = append(args, "archived", a)
+	}
 	ok, err := updateScript.Run(ctx, s.client, []string{s.noteKey(id, "meta")}, args...).Int()
 	if err != nil {
 		return scribe.Note{}, s.wrap(ctx, "update note", err)
@@ -224,8 +232,9 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		return scribe.Note{}, notFound()
 	}
 	n, err := s.GetNote(ctx, id)
-	if err == nil && (u.Title != nil || u.Series != nil) {
-		// A new title or series is a change followers (the search index) must see.
+	if err == nil && (u.Title != nil || u.Series != nil || u.Archived != nil) {
+		// A new title, series or archived flag is a change followers (the
+		// search index) must see.
 		s.publishChange(ctx, id, n.Revision)
 	}
 	return n, err
