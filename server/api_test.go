@@ -73,7 +73,7 @@ func TestAPINotes(t *testing.T) {
 	if list.Notes[1].URL == "" {
 		t.Fatal("list entries carry no url")
 	}
-	for _, q := range []string{"limit=0", "limit=x", "limit=501"} {
+	for _, q := range []string{"limit=0", "limit=x", "limit=101"} {
 		code, hdr, body := request(t, "GET", base+"/api/notes?"+q, "", "", nil)
 		if c, _ := errorOf(t, hdr, body); code != 400 || c != scribe.EINVALID {
 			t.Errorf("list %s: %d %s", q, code, c)
