@@ -83,10 +83,12 @@ const (
 	ActShare       Action = "share"        // make, list and revoke read-only links; toggle guest editing
 	ActManageToken Action = "manage-token" // create, list and revoke one's own API tokens
 	ActHistory     Action = "history"      // read a note's revisions, texts and diffs; name checkpoints; restore
+	ActArchive     Action = "archive"      // archive and unarchive a note
+	ActDelete      Action = "delete"       // delete a note for good
 )
 
 // Actions lists every action, in the order of docs/security.md's table.
-var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory}
+var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete}
 
 // Roles lists every role, in the order of docs/security.md's table.
 var Roles = []Role{Stranger, Viewer, Guest, Member, Local}
@@ -95,8 +97,8 @@ var permissions = map[Role][]Action{
 	Stranger: nil,
 	Viewer:   {ActWatch},
 	Guest:    {ActEdit, ActWatch},
-	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory},
-	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory}, // no tokens: local mode's API needs none
+	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete},
+	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActArchive, ActDelete}, // no tokens: local mode's API needs none
 }
 
 // Can reports whether role r may do a. For Viewer and Guest the answer is

@@ -34,12 +34,12 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		d.SignIn = s.signInURL(r)
 	}
 	if d.CanList {
-		notes, err := s.store.ListNotes(r.Context(), defaultListLimit)
+		page, err := s.store.QueryNotes(r.Context(), scribe.NoteQuery{Limit: defaultListLimit})
 		if err != nil {
 			s.writePageError(w, r, err)
 			return
 		}
-		d.Notes = notes
+		d.Notes, d.Next = page.Notes, page.Next
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error { return s.pages.Home(b, d) })
 }

@@ -21,7 +21,8 @@ func startSearchNode(t *testing.T) (*testNode, *search.Indexer) {
 	return startSearchNodeOn(t, newBoltStore(t))
 }
 
-// startSearchNodeOn is startSearchNode on store.
+// startSearchNodeOn is startSearchNode over a given store: several nodes
+// over one Redis prefix each keep their own index.
 func startSearchNodeOn(t *testing.T, store scribe.Store) (*testNode, *search.Indexer) {
 	t.Helper()
 	idx, err := search.OpenBleve("")

@@ -15,10 +15,12 @@ import (
 //go:embed pages/*.html
 var pagesFS embed.FS
 
-// HomeData is what the home page shows: recent notes (most recently edited
-// first, as Store.ListNotes returns them) and the templates to create from.
+// HomeData is what the home page shows: the first page of the note list
+// (most recently edited first, as Store.QueryNotes returns it; Next
+// continues it) and the templates to create from.
 type HomeData struct {
 	Notes     []scribe.Note
+	Next      scribe.NoteCursor
 	Templates []TemplateInfo
 	// CanList: the team's notes are shown (members, the local person);
 	// otherwise the page lists the notes this browser opened, which the

@@ -71,7 +71,16 @@ for (const scheme of ['light', 'dark']) {
       const found = {}
       await ada.page.goto('/')
       await ada.page.waitForSelector('[data-page=home][data-ready=true]')
+      await ada.page.waitForSelector('#note-list li .delete-button')
       found.home = await axe(ada.page)
+      // The note list's delete confirmation.
+      await ada.page.locator('#note-list li .delete-button').first().click()
+      await ada.page.waitForSelector('#delete-dialog[open]')
+      found.deleteDialog = await axe(ada.page)
+      await ada.page.click('#delete-cancel')
+      await ada.page.check('#filter-archived') // the archived view, empty
+      await ada.page.waitForSelector('#note-list-empty:not([hidden])')
+      found.archived = await axe(ada.page)
 
       // The editor with a second person (list, cursor label) and the split preview.
       await openEditor(grace.page, note.id)

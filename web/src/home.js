@@ -10,7 +10,8 @@ export function startHome (root) {
   localizeTimes(root)
   setInterval(() => localizeTimes(root), 60 * 1000)
   setupCreate()
-  setupSearch()
+  const filters = setupNoteList()
+  setupSearch(filters)
   renderDeviceNotes()
   setupTokens()
   root.dataset.ready = 'true'
@@ -43,6 +44,169 @@ function setupCreate () {
 }
 
 /**
+ * @typedef {object} Note
+ * @property {string} id
+ * @property {string} title
+ * @property {string} [template]
+ * @property {string} [series]
+ * @property {string} createdAt
+ * @property {string} updatedAt
+ * @property {boolean} [archived]
+ */
+
+/**
+ * filterParams returns the filter form's values as query parameters
+ * (template, series, from, to; archived only when asked for).
+ * @param {HTMLFormElement|null} form
+ * @param {boolean} withArchived
+ */
+function filterParams (form, withArchived) {
+  const p = new URLSearchParams()
+  if (!form) return p
+  for (const [k, v] of new FormData(form)) {
+    const s = String(v).trim()
+    if (s && (k !== 'archived' || withArchived)) p.set(k, s)
+  }
+  return p
+}
+
+/** How many notes a page of the list asks for. */
+const listPage = 50
+
+/**
+ * The members' note list: newest edit first, filtered by the filter form,
+ * "Older notes" pages on to the very first note; each note can be archived
+ * (or unarchived in the archived view) and deleted after a confirmation.
+ * Returns the filter form, which the search box uses too.
+ */
+function setupNoteList () {
+  const section = document.getElementById('notes-section')
+  if (!section) return null
+  const form = /** @type {HTMLFormElement} */ (document.getElementById('list-filters'))
+  const list = /** @type {HTMLElement} */ (document.getElementById('note-list'))
+  const empty = /** @type {HTMLElement} */ (document.getElementById('note-list-empty'))
+  const older = /** @type {HTMLButtonElement} */ (document.getElementById('older-notes'))
+  const status = /** @type {HTMLElement} */ (document.getElementById('note-list-status'))
+  const dialog = /** @type {HTMLDialogElement} */ (document.getElementById('delete-dialog'))
+  let next = section.dataset.next || ''
+  let asked = 0 // the latest load; older answers are dropped
+
+  /** @param {string} msg @param {string} kind */
+  const say = (msg, kind) => { status.textContent = msg; status.dataset.kind = kind }
+
+  /** @param {boolean} more: append the next page instead of starting over */
+  const load = async more => {
+    const n = ++asked
+    const p = filterParams(form, true)
+    p.set('limit', String(listPage))
+    if (more) p.set('after', next)
+    older.disabled = true
+    try {
+      const res = await api('GET', `/api/notes?${p}`)
+      if (n !== asked) return
+      /** @type {Note[]} */
+      const notes = Array.isArray(res.notes) ? res.notes : []
+      if (more) list.append(...notes.map(noteItem))
+      else list.replaceChildren(...notes.map(noteItem))
+      next = typeof res.next === 'string' ? res.next : ''
+      older.hidden = next === ''
+      empty.hidden = list.children.length > 0
+      empty.textContent = p.toString() === `limit=${listPage}` ? 'No notes yet. Create one above and share its link with the meeting.' : 'No notes match these filters.'
+      if (status.dataset.kind === 'error') say('', 'info')
+    } catch (err) {
+      if (n === asked) say(`Could not list the notes: ${/** @type {Error} */ (err).message}`, 'error')
+    } finally {
+      older.disabled = false
+    }
+  }
+
+  /** @param {Note} note */
+  const noteItem = note => {
+    const li = document.createElement('li')
+    li.dataset.noteId = note.id
+    const title = note.title || 'Untitled note'
+    const a = document.createElement('a')
+    a.href = `/n/${encodeURIComponent(note.id)}`
+    a.textContent = title
+    const meta = document.createElement('span')
+    meta.className = 'note-meta'
+    const edited = document.createElement('time')
+    edited.dateTime = new Date(note.updatedAt).toISOString()
+    edited.title = new Date(note.updatedAt).toLocaleString()
+    edited.textContent = relativeTime(new Date(note.updatedAt))
+    meta.append('edited ', edited, ` · meeting of ${new Date(note.createdAt).toLocaleDateString()}`)
+    if (note.template) meta.append(` · ${note.template}`)
+    if (note.series) meta.append(` · ${note.series}`)
+    const actions = document.createElement('span')
+    actions.className = 'note-actions'
+    const archive = document.createElement('button')
+    archive.type = 'button'
+    archive.className = 'archive-button'
+    archive.textContent = note.archived ? 'Unarchive' : 'Archive'
+    archive.setAttribute('aria-label', `${archive.textContent} “${title}”`)
+    archive.addEventListener('click', async () => {
+      archive.disabled = true
+      try {
+        await api('PATCH', `/api/notes/${encodeURIComponent(note.id)}`, { archived: !note.archived })
+        li.remove()
+        empty.hidden = list.children.length > 0
+        say(note.archived ? `“${title}” is back in the list.` : `“${title}” is archived; tick “Archived notes” to see it.`, 'info')
+      } catch (err) {
+        archive.disabled = false
+        say(`Could not change “${title}”: ${/** @type {Error} */ (err).message}`, 'error')
+      }
+    })
+    const del = document.createElement('button')
+    del.type = 'button'
+    del.className = 'danger delete-button'
+    del.textContent = 'Delete'
+    del.setAttribute('aria-label', `Delete “${title}”`)
+    del.setAttribute('aria-haspopup', 'dialog')
+    del.addEventListener('click', () => confirmDelete(note, title, li, del))
+    actions.append(archive, del)
+    li.append(a, ' ', meta, actions)
+    return li
+  }
+
+  /**
+   * confirmDelete asks in the dialog, then deletes.
+   * @param {Note} note @param {string} title @param {HTMLElement} li @param {HTMLButtonElement} button
+   */
+  const confirmDelete = (note, title, li, button) => {
+    /** @type {HTMLElement} */ (document.getElementById('delete-dialog-note')).textContent = title
+    dialog.returnValue = 'cancel'
+    dialog.addEventListener('close', async () => {
+      if (dialog.returnValue !== 'delete') {
+        button.focus()
+        return
+      }
+      try {
+        await api('DELETE', `/api/notes/${encodeURIComponent(note.id)}`)
+        li.remove()
+        empty.hidden = list.children.length > 0
+        say(`“${title}” was deleted.`, 'info')
+        if (older.hidden) form.querySelector('select')?.focus()
+        else older.focus()
+      } catch (err) {
+        say(`Could not delete “${title}”: ${/** @type {Error} */ (err).message}`, 'error')
+        button.focus()
+      }
+    }, { once: true })
+    dialog.showModal()
+  }
+
+  let timer = 0
+  form.addEventListener('input', () => {
+    clearTimeout(timer)
+    timer = window.setTimeout(() => load(false), searchDelay)
+  })
+  form.addEventListener('submit', e => { e.preventDefault(); load(false) })
+  older.addEventListener('click', () => load(true))
+  load(false) // the server's first page, with the actions
+  return form
+}
+
+/**
  * @typedef {object} Hit
  * @property {string} id
  * @property {string} title
@@ -56,10 +220,12 @@ const searchDelay = 150
 
 /**
  * The search box (members and local mode): results as the person types,
- * debounced, the newest answer only; ↓ and ↑ move between the input and
- * the results, Escape clears.
+ * debounced, the newest answer only, narrowed by the list's filters
+ * (template, series, dates); ↓ and ↑ move between the input and the
+ * results, Escape clears.
+ * @param {HTMLFormElement|null} filters
  */
-function setupSearch () {
+function setupSearch (filters) {
   const input = /** @type {HTMLInputElement|null} */ (document.getElementById('search-input'))
   if (!input) return
   const list = /** @type {HTMLElement} */ (document.getElementById('search-results'))
@@ -75,7 +241,10 @@ function setupSearch () {
       return
     }
     try {
-      const res = await api('GET', `/api/search?q=${encodeURIComponent(q)}&limit=20`)
+      const p = filterParams(filters, false)
+      p.set('q', q)
+      p.set('limit', '20')
+      const res = await api('GET', `/api/search?${p}`)
       if (n !== asked) return
       /** @type {Hit[]} */
       const hits = Array.isArray(res.hits) ? res.hits : []
@@ -89,10 +258,12 @@ function setupSearch () {
       status.dataset.kind = 'error'
     }
   }
-  input.addEventListener('input', () => {
+  const later = () => {
     clearTimeout(timer)
     timer = window.setTimeout(run, searchDelay)
-  })
+  }
+  input.addEventListener('input', later)
+  filters?.addEventListener('input', later)
   const links = () => /** @type {HTMLAnchorElement[]} */ ([...list.querySelectorAll('a')])
   input.addEventListener('keydown', e => {
     if (e.key === 'ArrowDown' && links().length > 0) {
