@@ -95,10 +95,13 @@ type submission struct {
 	// For the API: make the text equal to *replaceText (a restore), built
 	// against the head when the batch is prepared, like appendText.
 	replaceText *string
-	author      string
-	email       string // the author's email, known from sign-in; "" for guests
-	idempotent  bool   // the API caller chose the session (Idempotency-Key): it may be committed already
-	reply       chan submitResult
+	// For the API: make the text what rewrite makes of the head's, built
+	// when the batch is prepared (an action item ticked).
+	rewrite    func(string) (string, error)
+	author     string
+	email      string // the author's email, known from sign-in; "" for guests
+	idempotent bool   // the API caller chose the session (Idempotency-Key): it may be committed already
+	reply      chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
 	received time.Time // when the server read it, for the latency metric
@@ -1420,7 +1423,9 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 // line of its own.
 // built reports whether the room builds the submission's op itself, on
 // the head, when its batch is prepared (an API append or restore).
-func (sub *submission) built() bool { return sub.appendText != "" || sub.replaceText != nil }
+func (sub *submission) built() bool {
+	return sub.appendText != "" || sub.replaceText != nil || sub.rewrite != nil
+}
 
 // builtOp builds an API submission's op against the current text.
 func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
@@ -1429,6 +1434,17 @@ func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
 			return ot.Operation{}, invalid("The text must be valid UTF-8.")
 		}
 		return ot.Diff(rm.doc.String(), *sub.replaceText), nil
+	}
+	if sub.rewrite != nil {
+		old := rm.doc.String()
+		text, err := sub.rewrite(old)
+		if err != nil {
+			return ot.Operation{}, err
+		}
+		if !utf8.ValidString(text) {
+			return ot.Operation{}, invalid("The text must be valid UTF-8.")
+		}
+		return ot.Diff(old, text), nil
 	}
 	return rm.appendOp(sub.appendText)
 }
