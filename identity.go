@@ -83,10 +83,11 @@ const (
 	ActShare       Action = "share"        // make, list and revoke read-only links; toggle guest editing
 	ActManageToken Action = "manage-token" // create, list and revoke one's own API tokens
 	ActHistory     Action = "history"      // read a note's revisions, texts and diffs; name checkpoints; restore
+	ActActions     Action = "actions"      // list action items and decisions across the team's notes
 )
 
 // Actions lists every action, in the order of docs/security.md's table.
-var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory}
+var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActActions}
 
 // Roles lists every role, in the order of docs/security.md's table.
 var Roles = []Role{Stranger, Viewer, Guest, Member, Local}
@@ -95,8 +96,8 @@ var permissions = map[Role][]Action{
 	Stranger: nil,
 	Viewer:   {ActWatch},
 	Guest:    {ActEdit, ActWatch},
-	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory},
-	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory}, // no tokens: local mode's API needs none
+	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActActions},
+	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActActions}, // no tokens: local mode's API needs none
 }
 
 // Can reports whether role r may do a. For Viewer and Guest the answer is

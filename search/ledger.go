@@ -123,8 +123,8 @@ type ActionItem struct {
 }
 
 // ActionPage is one page of action items, grouped by owner (alphabetical,
-// no owner last), overdue first within an owner, then by due date (none
-// last), newest meeting first, line.
+// no owner last); within an owner overdue first, open before done or
+// carried, then by due date (none last), newest meeting first, line.
 type ActionPage struct {
 	Total int          `json:"total"`
 	Items []ActionItem `json:"items"`
@@ -180,6 +180,12 @@ func compareActions(a, b ActionItem) int {
 			return -1
 		}
 		return 1
+	}
+	if da, db := a.Done || a.Carried, b.Done || b.Carried; da != db {
+		if da {
+			return 1
+		}
+		return -1
 	}
 	if (a.Due == "") != (b.Due == "") {
 		if a.Due == "" {

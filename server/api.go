@@ -300,18 +300,9 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("\"text\" must be valid UTF-8."))
 		return
 	}
-	// A member's (or a token's) edits carry their name; "author" names a
-	// guest's or the local API's edits only.
-	author := strings.TrimSpace(req.Author)
-	email := signedIn(person(r))
-	if email != "" {
-		author = editorName(person(r))
-	}
-	if author == "" {
-		author = "API"
-	}
-	if author, err = protocol.CleanName(author); err != nil {
-		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
+	author, email, err := apiAuthor(r, req.Author)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	random := scribe.APISession(randomString(22))
@@ -634,6 +625,24 @@ func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveWS(w, r, sh.NoteID, true, sh.Token)
+}
+
+// apiAuthor is who an API edit is recorded as: a member's (or a token's)
+// name and email from sign-in; else the "author" the request gives (a
+// guest's, the local API's), else "API".
+func apiAuthor(r *http.Request, requested string) (author, email string, err error) {
+	author = strings.TrimSpace(requested)
+	email = signedIn(person(r))
+	if email != "" {
+		author = editorName(person(r))
+	}
+	if author == "" {
+		author = "API"
+	}
+	if author, err = protocol.CleanName(author); err != nil {
+		return "", "", invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes)
+	}
+	return author, email, nil
 }
 
 // editorName is how a person is named on their edits and exports: their

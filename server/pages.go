@@ -41,6 +41,9 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Notes = notes
 	}
+	if role.Can(scribe.ActActions) {
+		d.MyItems = s.myOpenItems(person(r))
+	}
 	s.writePage(w, r, func(b *bytes.Buffer) error { return s.pages.Home(b, d) })
 }
 

@@ -29,6 +29,18 @@ type HomeData struct {
 	Me     scribe.Person
 	SignIn string
 	Tokens bool
+	// MyItems is how many open action items Me owns, for the link to
+	// /actions?owner=me; -1 (or 0 for a stranger) shows no count.
+	MyItems int
+}
+
+// ActionsData is what the action items page at /actions needs; the items
+// themselves come from GET /api/actions.
+type ActionsData struct {
+	Me scribe.Person
+	// Available: the server keeps action items (it has a search index).
+	Available bool
+	Today     string // YYYY-MM-DD in the team's time zone
 }
 
 // EditorData is what the editor page at /n/{id} needs.
@@ -63,9 +75,9 @@ type ErrorData struct {
 // with a ?v= query that changes whenever the bundle does, so the server may
 // serve /static/ with long cache lifetimes.
 type Pages struct {
-	home, editor, readOnly, errorPage *template.Template
-	version                           string
-	bundleOK                          bool
+	home, editor, readOnly, errorPage, actions *template.Template
+	version                                    string
+	bundleOK                                   bool
 }
 
 // layoutData is what every page's template receives.
@@ -98,6 +110,7 @@ func NewPages() (*Pages, error) {
 		{&p.editor, "pages/editor.html"},
 		{&p.readOnly, "pages/readonly.html"},
 		{&p.errorPage, "pages/error.html"},
+		{&p.actions, "pages/actions.html"},
 	} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pagesFS, "pages/layout.html", pg.file)
 		if err != nil {
@@ -114,6 +127,11 @@ func (p *Pages) BundleOK() bool { return p.bundleOK }
 // Home writes the home page.
 func (p *Pages) Home(w io.Writer, d HomeData) error {
 	return p.render(w, p.home, "Scribe", d)
+}
+
+// Actions writes the action items page.
+func (p *Pages) Actions(w io.Writer, d ActionsData) error {
+	return p.render(w, p.actions, "Action items · Scribe", d)
 }
 
 // Editor writes the editor page for one note. The note id is in the page

@@ -18,6 +18,7 @@ import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
 import { rememberOpened } from './device.js'
 import { Keeper, pageStorage } from './persist.js'
+import { markedLine, markLine, lineFromHash } from './linemark.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -130,6 +131,7 @@ export function startEditor (root) {
         EditorView.contentAttributes.of({ tabindex: '0', 'aria-label': 'Note text', 'aria-describedby': 'editor-help', spellcheck: 'true', autocapitalize: 'sentences' }),
         placeholder('Start typing markdown…'),
         peersField,
+        markedLine,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
         // One user action is one edit: a paste (or any edit) that would make
         // the note larger than the server's limit is refused whole, here,
@@ -211,9 +213,12 @@ export function startEditor (root) {
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
-      // A note fresh from a template opens with the caret in its first empty field.
-      const at = firstEmptyField(view.state.doc.toString())
-      if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      // A link to a line (#L12, from the action items page) opens there;
+      // a note fresh from a template with the caret in its first empty field.
+      if (!markLine(view, lineFromHash(location.hash))) {
+        const at = firstEmptyField(view.state.doc.toString())
+        if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      }
       // Editable only now: focus again, unless the person has gone elsewhere meanwhile.
       if (document.activeElement === document.body || view.dom.contains(document.activeElement)) view.focus()
       root.dataset.ready = 'true'
@@ -428,6 +433,7 @@ export function startEditor (root) {
     if (e.persisted && !keeper.resume()) location.reload()
   })
   // For the browser tests and for debugging from the console.
+  window.addEventListener('hashchange', () => { if (client.synced) markLine(view, lineFromHash(location.hash)) })
   window.scribe = { client, view, conn, keeper }
   view.focus()
 }
