@@ -46,11 +46,19 @@ type NoteLedger struct {
 // It is safe for concurrent use.
 type Ledger struct {
 	mu    sync.RWMutex
-	notes map[scribe.NoteID]NoteLedger
+	notes map[scribe.NoteID]ledgerEntry
+}
+
+// ledgerEntry is a note's ledger with the folded forms queries compare,
+// made once when it is put rather than per query.
+type ledgerEntry struct {
+	NoteLedger
+	owners    []string // OwnerKey of each task's owner
+	decisions []string // the title and each decision, folded
 }
 
 // NewLedger returns an empty Ledger.
-func NewLedger() *Ledger { return &Ledger{notes: make(map[scribe.NoteID]NoteLedger)} }
+func NewLedger() *Ledger { return &Ledger{notes: make(map[scribe.NoteID]ledgerEntry)} }
 
 // put replaces what the ledger has of each note; a note with neither
 // tasks nor decisions is removed.
@@ -62,7 +70,15 @@ func (l *Ledger) put(notes ...NoteLedger) {
 			delete(l.notes, n.ID)
 			continue
 		}
-		l.notes[n.ID] = n
+		e := ledgerEntry{NoteLedger: n}
+		for _, t := range n.Tasks {
+			e.owners = append(e.owners, OwnerKey(t.Owner))
+		}
+		title := foldText(n.Title)
+		for _, d := range n.Decisions {
+			e.decisions = append(e.decisions, title+"\n"+foldText(d))
+		}
+		l.notes[n.ID] = e
 	}
 }
 
@@ -79,8 +95,7 @@ func (l *Ledger) remove(ids ...scribe.NoteID) {
 func (l *Ledger) Note(id scribe.NoteID) (NoteLedger, bool) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	n, ok := l.notes[id]
-	return n, ok
+	return l.notes[id].NoteLedger, l.notes[id].ID != ""
 }
 
 // Action item states for ActionQuery.State.
@@ -120,6 +135,8 @@ type ActionItem struct {
 	Task
 	// Overdue: open, and due before today.
 	Overdue bool `json:"overdue"`
+
+	ownerKey string
 }
 
 // ActionPage is one page of action items, grouped by owner (alphabetical,
@@ -144,9 +161,9 @@ func (l *Ledger) Actions(q ActionQuery) (ActionPage, error) {
 	var out []ActionItem
 	l.mu.RLock()
 	for _, n := range l.notes {
-		for _, t := range n.Tasks {
+		for i, t := range n.Tasks {
 			switch {
-			case len(owners) > 0 && !owners[OwnerKey(t.Owner)]:
+			case len(owners) > 0 && !owners[n.owners[i]]:
 				continue
 			case q.State == StateOpen && (t.Done || t.Carried):
 				continue
@@ -155,7 +172,7 @@ func (l *Ledger) Actions(q ActionQuery) (ActionPage, error) {
 			case q.DueBefore != "" && (t.Due == "" || t.Due >= q.DueBefore):
 				continue
 			}
-			out = append(out, ActionItem{Note: n.ID, Title: n.Title, Date: n.Date, Task: t,
+			out = append(out, ActionItem{Note: n.ID, Title: n.Title, Date: n.Date, Task: t, ownerKey: n.owners[i],
 				Overdue: !t.Done && !t.Carried && t.Due != "" && q.Today != "" && t.Due < q.Today})
 		}
 	}
@@ -165,7 +182,7 @@ func (l *Ledger) Actions(q ActionQuery) (ActionPage, error) {
 }
 
 func compareActions(a, b ActionItem) int {
-	ka, kb := OwnerKey(a.Owner), OwnerKey(b.Owner)
+	ka, kb := a.ownerKey, b.ownerKey
 	if (ka == "") != (kb == "") {
 		if ka == "" {
 			return 1
@@ -252,9 +269,8 @@ func (l *Ledger) Decisions(q DecisionQuery) (DecisionPage, error) {
 		if !q.From.IsZero() && n.Date.Before(q.From) || !q.To.IsZero() && !n.Date.Before(q.To) {
 			continue
 		}
-		title := foldText(n.Title)
 		for i, d := range n.Decisions {
-			if matchesAll(words, title+"\n"+foldText(d)) {
+			if matchesAll(words, n.decisions[i]) {
 				out = append(out, found{Decision{Note: n.ID, Title: n.Title, Date: n.Date, Text: d}, i})
 			}
 		}
