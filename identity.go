@@ -83,11 +83,13 @@ const (
 	ActShare       Action = "share"        // make, list and revoke read-only links; toggle guest editing
 	ActManageToken Action = "manage-token" // create, list and revoke one's own API tokens
 	ActHistory     Action = "history"      // read a note's revisions, texts and diffs; name checkpoints; restore
+	ActArchive     Action = "archive"      // archive and unarchive a note
+	ActDelete      Action = "delete"       // delete a note for good
 	ActActions     Action = "actions"      // list action items and decisions across the team's notes
 )
 
 // Actions lists every action, in the order of docs/security.md's table.
-var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActActions}
+var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete, ActActions}
 
 // Roles lists every role, in the order of docs/security.md's table.
 var Roles = []Role{Stranger, Viewer, Guest, Member, Local}
@@ -96,8 +98,8 @@ var permissions = map[Role][]Action{
 	Stranger: nil,
 	Viewer:   {ActWatch},
 	Guest:    {ActEdit, ActWatch},
-	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActActions},
-	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActActions}, // no tokens: local mode's API needs none
+	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete, ActActions},
+	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActArchive, ActDelete, ActActions}, // no tokens: local mode's API needs none
 }
 
 // Can reports whether role r may do a. For Viewer and Guest the answer is

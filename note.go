@@ -87,9 +87,13 @@ type Revision int64
 
 // Note is a note's metadata.
 type Note struct {
-	ID        NoteID    `json:"id"`
-	Title     string    `json:"title"`
-	Template  string    `json:"template,omitempty"`
+	ID       NoteID `json:"id"`
+	Title    string `json:"title"`
+	Template string `json:"template,omitempty"`
+	// Series names the run of meetings the note belongs to ("Platform
+	// weekly sync"); empty for a one-off. The note list and search filter
+	// by it, and the next meeting of a series is created in it.
+	Series    string    `json:"series,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"` // time of the last committed edit, or CreatedAt
 	Revision  Revision  `json:"revision"`  // the head revision
@@ -97,6 +101,9 @@ type Note struct {
 	// set, a stranger holding the edit link edits as a guest; when not, the
 	// edit link needs sign-in (docs/security.md).
 	GuestEdit bool `json:"guestEdit,omitempty"`
+	// Archived hides the note from the note list unless archived notes are
+	// asked for (NoteQuery.Archived); search and its links still find it.
+	Archived bool `json:"archived,omitempty"`
 }
 
 // Document is a note's metadata with its text at Note.Revision.
@@ -109,6 +116,7 @@ type Document struct {
 type NewNote struct {
 	Title     string
 	Template  string    // the template's name, kept as metadata
+	Series    string    // the series the note belongs to (MaxSeries bytes, see ValidSeries); may be empty
 	Text      string    // the initial text (the filled-in template), at revision 0
 	CreatedAt time.Time // zero means now
 	GuestEdit bool      // the note's first "anyone with the link can edit" setting
@@ -119,10 +127,105 @@ type NewNote struct {
 type NoteUpdate struct {
 	Title     *string // the new title (valid UTF-8, at most MaxTitle bytes)
 	GuestEdit *bool   // "anyone with the link can edit"
+	Series    *string // the series ("" takes the note out of any; see ValidSeries)
+	Archived  *bool   // archive (true) or unarchive (false)
 }
 
 // MaxTitle bounds a note's title, in bytes.
 const MaxTitle = 200
+
+// MaxSeries bounds a note's series name, in bytes.
+const MaxSeries = 100
+
+// ValidSeries reports whether s can be a note's series: at most MaxSeries
+// bytes of UTF-8 text without control characters (the same rule as a
+// title's). The empty series means none.
+func ValidSeries(s string) bool { return validText(s, MaxSeries) }
+
+// validText reports whether s is at most max bytes of UTF-8 text without
+// control characters, as every short piece of note metadata must be.
+func validText(s string, max int) bool {
+	return len(s) <= max && utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// Validate checks a new note as Store.CreateNote requires: title, template
+// and text must be valid UTF-8 and the series valid (ValidSeries), else
+// EINVALID.
+func (n NewNote) Validate() error {
+	for what, str := range map[string]string{"title": n.Title, "template": n.Template, "text": n.Text} {
+		if !utf8.ValidString(str) {
+			return Errorf(EINVALID, "The note's %s is not valid UTF-8.", what)
+		}
+	}
+	if !ValidSeries(n.Series) {
+		return errSeries
+	}
+	return nil
+}
+
+var errSeries = Errorf(EINVALID, "A series name has at most %d bytes of text, no control characters.", MaxSeries)
+
+// NoteQuery asks Store.QueryNotes for one page of the note list. The list
+// is ordered by last edit, newest first (ties by id), the order the stores
+// already index; paging is by cursor, so a note that is edited while
+// someone pages moves to the top instead of shifting the pages after it,
+// and every note present and not edited throughout is listed exactly once.
+type NoteQuery struct {
+	// Filters; zero values filter nothing. Template and Series match
+	// exactly. From and To bound the meeting date (CreatedAt): From
+	// inclusive, To exclusive.
+	Template string
+	Series   string
+	From, To time.Time
+	// Archived lists the archived notes instead of the others.
+	Archived bool
+	// After is the Next of the page before; "" starts at the newest note.
+	After NoteCursor
+	// Limit is the most notes the page holds: 1 to MaxNotePage.
+	Limit int
+}
+
+// NoteCursor is a position in the note list, opaque to callers, meaningful
+// only to the store that made it; it stays valid across restarts.
+type NoteCursor string
+
+// NotePage is one page of the note list.
+type NotePage struct {
+	Notes []Note `json:"notes"`
+	// Next continues the list after this page; "" when the list is done.
+	// A page may hold fewer than Limit notes (even none) and still have a
+	// Next: a store examines at most MaxNoteScan notes per page, so a
+	// filter that matches few notes costs bounded work per request.
+	Next NoteCursor `json:"next,omitempty"`
+}
+
+// Bounds of one QueryNotes call.
+const (
+	MaxNotePage = 100
+	MaxNoteScan = 1000
+)
+
+// Validate checks a query as Store.QueryNotes requires (EINVALID).
+func (q NoteQuery) Validate() error {
+	switch {
+	case q.Limit < 1 || q.Limit > MaxNotePage:
+		return Errorf(EINVALID, "A page holds 1 to %d notes.", MaxNotePage)
+	case !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To):
+		return Errorf(EINVALID, "The date range is empty: it must start before it ends.")
+	case len(q.Template) > 64 || len(q.Series) > MaxSeries || len(q.After) > 200:
+		return Errorf(EINVALID, "A filter or cursor is too long.")
+	}
+	return nil
+}
+
+// Match reports whether n passes q's filters (not its cursor).
+func (q NoteQuery) Match(n Note) bool {
+	return n.Archived == q.Archived &&
+		(q.Template == "" || n.Template == q.Template) &&
+		(q.Series == "" || n.Series == q.Series) &&
+		(q.From.IsZero() || !n.CreatedAt.Before(q.From)) &&
+		(q.To.IsZero() || n.CreatedAt.Before(q.To))
+}
 
 // Change is one committed operation in a note's log.
 type Change struct {
@@ -178,8 +281,11 @@ func (m ShareMeta) Validate() error {
 
 // Validate checks an update as Store.UpdateNote requires.
 func (u NoteUpdate) Validate() error {
-	if u.Title != nil && (len(*u.Title) > MaxTitle || !utf8.ValidString(*u.Title) || strings.ContainsFunc(*u.Title, unicode.IsControl)) {
+	if u.Title != nil && !validText(*u.Title, MaxTitle) {
 		return Errorf(EINVALID, "A title has at most %d bytes of text, no control characters.", MaxTitle)
+	}
+	if u.Series != nil && !ValidSeries(*u.Series) {
+		return errSeries
 	}
 	return nil
 }

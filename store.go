@@ -47,10 +47,23 @@ type Store interface {
 	// ListNotes returns up to limit notes, most recently edited first.
 	ListNotes(ctx context.Context, limit int) ([]Note, error)
 
-	// UpdateNote changes the note's title and/or its guest-editing setting
-	// (the non-nil fields of u) and returns the note as it now is. It does
-	// not touch the log, the revision or UpdatedAt; one that sets a title
-	// publishes a NoteFeed event (at the unchanged revision), so derived
+	// QueryNotes returns one page of the note list: the notes q's filters
+	// match, most recently edited first, after q.After. It examines at most
+	// MaxNoteScan notes (see NotePage.Next). An invalid q or a cursor this
+	// store did not make gives EINVALID.
+	QueryNotes(ctx context.Context, q NoteQuery) (NotePage, error)
+
+	// DeleteNote deletes the note for good: its text, log, history and
+	// shares. When it returns every call about the note or one of its
+	// share tokens gives ENOTFOUND on every node, and a NoteFeed event for
+	// the note has been published, so followers (the search index) drop it.
+	// Deleting an unknown note gives ENOTFOUND.
+	DeleteNote(ctx context.Context, id NoteID) error
+
+	// UpdateNote changes the note's title, series, archived flag and/or its
+	// guest-editing setting (the non-nil fields of u) and returns the note
+	// as it now is. It does not touch the log, the revision or UpdatedAt;
+	// one that sets a title, series or archived flag publishes a NoteFeed event (at the unchanged revision), so derived
 	// copies (the search index) see the new title. An invalid u gives
 	// EINVALID (see NoteUpdate.Validate) and changes nothing.
 	UpdateNote(ctx context.Context, id NoteID, u NoteUpdate) (Note, error)

@@ -16,11 +16,12 @@ const (
 
 // Close reasons the server sends with its close codes.
 const (
-	CloseReasonSlow   = "You did not keep up with the edits; reconnect."
-	CloseReasonAway   = "The server is shutting down; reconnect."
-	CloseReasonGone   = "This read-only link was revoked."
-	CloseReasonError  = "Too many errors."
-	CloseReasonFailed = "The server failed; reconnect."
+	CloseReasonSlow    = "You did not keep up with the edits; reconnect."
+	CloseReasonAway    = "The server is shutting down; reconnect."
+	CloseReasonGone    = "This read-only link was revoked."
+	CloseReasonDeleted = "This note was deleted."
+	CloseReasonError   = "Too many errors."
+	CloseReasonFailed  = "The server failed; reconnect."
 )
 
 // maxCloseReason is the longest close reason sent: a close frame is a

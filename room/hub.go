@@ -320,6 +320,24 @@ func (h *Hub) submitAPI(ctx context.Context, id scribe.NoteID, session string, n
 	return 0, scribe.Errorf(scribe.EUNAVAILABLE, "The note's session was unavailable; retry.")
 }
 
+// Delete closes every connection to the note on every node, with the
+// reason that it was deleted, before the caller deletes it from the store:
+// it publishes the deletion to the other nodes (Store.Publish needs the note
+// to exist) and tells this node's room at once. Rooms refuse joins from
+// then on; a join that races the store's delete fails there, as the note
+// is gone. The error is the publication's.
+func (h *Hub) Delete(ctx context.Context, id scribe.NoteID) error {
+	msg, _ := json.Marshal(nodeMsg{V: 1, Node: h.cfg.NodeID, Kind: kindDelete})
+	err := h.cfg.Store.Publish(ctx, id, msg)
+	if rm := h.lookup(id); rm != nil {
+		select {
+		case rm.deletedc <- struct{}{}:
+		default: // already told
+		}
+	}
+	return err
+}
+
 // Revoke closes the live read-only connections of a revoked share token on
 // every node: it publishes the revocation to the other nodes and tells this
 // node's room at once. Should the message be lost, rooms re-check their

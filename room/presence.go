@@ -39,6 +39,7 @@ const (
 	kindLeave    = "leave"
 	kindSync     = "sync"
 	kindRevoke   = "revoke"
+	kindDelete   = "delete" // the note is being deleted: every room closes its members
 )
 
 // mustJSON marshals a node message. nodeMsg always marshals.
@@ -234,6 +235,10 @@ func (rm *Room) message(data []byte) error {
 		rm.revoke(scribe.Token(m.Token))
 		return nil
 	}
+	if m.Kind == kindDelete {
+		rm.noteDeleted()
+		return nil
+	}
 	if m.Kind == kindRename {
 		rm.adoptPeerTitle(m.Title)
 		return nil
@@ -314,6 +319,15 @@ func (rm *Room) revoke(t scribe.Token) {
 		if c.readonly && c.token == t {
 			c.m.Close(protocol.CloseNotFound, protocol.CloseReasonGone, false)
 		}
+	}
+}
+
+// noteDeleted closes every member, editors and viewers, with the reason
+// that the note was deleted, and refuses joins from now on.
+func (rm *Room) noteDeleted() {
+	rm.deleted = true
+	for c := range rm.clients {
+		c.m.Close(protocol.CloseNotFound, protocol.CloseReasonDeleted, false)
 	}
 }
 

@@ -47,6 +47,9 @@ const (
 	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
 )
 
+// errNoteDeleted refuses every join once the note is being deleted.
+var errNoteDeleted = scribe.Errorf(scribe.ENOTFOUND, protocol.CloseReasonDeleted)
+
 // errShareGone refuses a viewer whose share token was revoked.
 var errShareGone = scribe.Errorf(scribe.ENOTFOUND, "This share link was revoked.")
 
@@ -173,6 +176,7 @@ type Room struct {
 	submitc  chan *submission
 	updatec  chan seatUpdate
 	revokedc chan []scribe.Token
+	deletedc chan struct{} // the note is being deleted (Hub.Delete on this node)
 	stopc    chan struct{} // closed by the hub on shutdown
 	stopOnce sync.Once
 	done     chan struct{} // closed when run has returned
@@ -207,6 +211,7 @@ type Room struct {
 	idleAt      time.Time                 // when the last member left; zero while there are members
 	checking    bool                      // a revocation check is running
 	revoked     map[scribe.Token]struct{} // share tokens revoked while the room is open: joins with them are refused
+	deleted     bool                      // the note was deleted: every join is refused
 }
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
@@ -222,6 +227,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		submitc:  make(chan *submission, submitQueue),
 		updatec:  make(chan seatUpdate, 256),
 		revokedc: make(chan []scribe.Token, 1),
+		deletedc: make(chan struct{}, 1),
 		stopc:    make(chan struct{}),
 		done:     make(chan struct{}),
 		ctx:      ctx,
@@ -364,6 +370,8 @@ func (rm *Room) run() {
 			for _, t := range tokens {
 				rm.revoke(t)
 			}
+		case <-rm.deletedc:
+			rm.noteDeleted()
 		case <-presenceT:
 			presenceT = nil
 			rm.flushPresence()
@@ -533,6 +541,9 @@ func (rm *Room) update(u seatUpdate) bool {
 // handleJoin adds a client (run's goroutine).
 func (rm *Room) handleJoin(r *joinRequest) error {
 	c, h := r.c, r.info
+	if rm.deleted {
+		return errNoteDeleted
+	}
 	if _, ok := rm.revoked[c.token]; ok && c.readonly {
 		return errShareGone
 	}

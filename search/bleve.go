@@ -31,7 +31,7 @@ import (
 // MappingVersion stamps an index with the mapping and analysis it was built
 // with. Change it with any change to buildMapping or the analyzers: an index
 // with another stamp is deleted and rebuilt from the store on open.
-const MappingVersion = "2"
+const MappingVersion = "3" // 2: the series field; 3: the ledger
 
 // Internal keys the Bleve index keeps beside its documents.
 var (
@@ -53,6 +53,7 @@ const (
 	fDecisions = "decisions"
 	fActions   = "actions"
 	fTemplate  = "template"
+	fSeries    = "series"
 	fPeople    = "people"
 	fDate      = "date"
 	fRev       = "rev"
@@ -156,6 +157,7 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 		dm.AddFieldMappingsAt(f.name, text())
 	}
 	dm.AddFieldMappingsAt(fTemplate, keyword)
+	dm.AddFieldMappingsAt(fSeries, keyword)
 	dm.AddFieldMappingsAt(fPeople, keyword)
 	dm.AddFieldMappingsAt(fDate, date)
 	dm.AddFieldMappingsAt(fRev, rev)
@@ -238,6 +240,7 @@ type bleveDoc struct {
 	Decisions []string  `json:"decisions"`
 	Actions   []string  `json:"actions"`
 	Template  string    `json:"template"`
+	Series    string    `json:"series"`
 	People    []string  `json:"people"`
 	Date      time.Time `json:"date"`
 	Rev       float64   `json:"rev"`
@@ -255,7 +258,7 @@ type storedLedger struct {
 
 func toBleve(d Doc) (bleveDoc, error) {
 	bd := bleveDoc{Title: d.Title, Text: d.Text, Decisions: d.Decisions, Actions: d.ActionItems,
-		Template: d.Template, People: d.People, Date: d.Date.UTC(), Rev: float64(d.Revision)}
+		Template: d.Template, Series: d.Series, People: d.People, Date: d.Date.UTC(), Rev: float64(d.Revision)}
 	if len(d.Tasks) > 0 || len(d.Decisions) > 0 {
 		b, err := json.Marshal(storedLedger{Tasks: d.Tasks, Decisions: d.Decisions})
 		if err != nil {
@@ -264,6 +267,7 @@ func toBleve(d Doc) (bleveDoc, error) {
 		bd.Ledger = string(b)
 	}
 	return bd, nil
+
 }
 
 // Update indexes d; see Index.
@@ -437,6 +441,11 @@ func (b *Bleve) Search(ctx context.Context, q Query) (Results, error) {
 		m.SetField(fTemplate)
 		must = append(must, m)
 	}
+	if q.Series != "" {
+		m := query.NewMatchQuery(q.Series)
+		m.SetField(fSeries)
+		must = append(must, m)
+	}
 	if q.Person != "" {
 		m := query.NewMatchQuery(strings.TrimPrefix(q.Person, "@"))
 		m.SetField(fPeople)
@@ -453,7 +462,7 @@ func (b *Bleve) Search(ctx context.Context, q Query) (Results, error) {
 		top = query.NewConjunctionQuery(must)
 	}
 	req := bleve.NewSearchRequestOptions(top, limit, q.Offset, false)
-	req.Fields = []string{fTitle, fTemplate, fDate}
+	req.Fields = []string{fTitle, fTemplate, fSeries, fDate}
 	if textQ != nil {
 		req.SortBy([]string{"-_score", "-" + fDate, "_id"})
 		req.Highlight = bleve.NewHighlightWithStyle(html.Name)
@@ -473,6 +482,7 @@ func (b *Bleve) Search(ctx context.Context, q Query) (Results, error) {
 		r := Result{ID: scribe.NoteID(h.ID), Score: h.Score}
 		r.Title, _ = h.Fields[fTitle].(string)
 		r.Template, _ = h.Fields[fTemplate].(string)
+		r.Series, _ = h.Fields[fSeries].(string)
 		if ds, ok := h.Fields[fDate].(string); ok {
 			r.Date, _ = time.Parse(time.RFC3339, ds)
 		}

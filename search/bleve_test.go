@@ -17,11 +17,11 @@ func day(d int) time.Time { return time.Date(2026, 3, d, 10, 0, 0, 0, time.UTC) 
 
 // corpus is a handful of meeting notes in several scripts.
 var corpus = []search.Doc{
-	{ID: "aaaaaaaaaaaaaaaaaaaaa1", Title: "Platform weekly sync", Template: "weekly", Date: day(2),
+	{ID: "aaaaaaaaaaaaaaaaaaaaa1", Title: "Platform weekly sync", Template: "weekly", Series: "Platform Weekly", Date: day(2),
 		Text: "# Platform weekly sync\n\n## Attendees\n- Ada\n- Bob\n\n## Decisions\n- Move the build to Bazel 🎉\n\n## Action items\n- [ ] @ada migrate the CI runners due 2026-03-20\n"},
 	{ID: "aaaaaaaaaaaaaaaaaaaaa2", Title: "Café résumé planning", Template: "planning", Date: day(5),
 		Text: "Notes about the café. Crème brûlée for the offsite. <script>alert(1)</script> & more"},
-	{ID: "aaaaaaaaaaaaaaaaaaaaa3", Title: "会议记录", Template: "weekly", Date: day(9),
+	{ID: "aaaaaaaaaaaaaaaaaaaaa3", Title: "会议记录", Template: "weekly", Series: "Platform Weekly", Date: day(9),
 		Text: "Attendees: 王伟, 李娜\n\n今天的会议讨论了数据库迁移。"},
 	{ID: "aaaaaaaaaaaaaaaaaaaaa4", Title: "اجتماع الفريق", Template: "retro", Date: day(12),
 		Text: "ناقشنا خطة الإطلاق الجديدة. قرار: نؤجل الإطلاق"},
@@ -49,7 +49,7 @@ func openIndex(t *testing.T, docs ...search.Doc) *search.Bleve {
 
 // fill runs the extraction a note gets from NoteDoc.
 func fill(d search.Doc) search.Doc {
-	n := search.NoteDoc(scribe.Document{Note: scribe.Note{ID: d.ID, Title: d.Title, Template: d.Template, CreatedAt: d.Date, Revision: d.Revision}, Text: d.Text})
+	n := search.NoteDoc(scribe.Document{Note: scribe.Note{ID: d.ID, Title: d.Title, Template: d.Template, Series: d.Series, CreatedAt: d.Date, Revision: d.Revision}, Text: d.Text})
 	return n
 }
 
@@ -87,6 +87,8 @@ func TestSearch(t *testing.T) {
 		{name: "phrase", q: search.Query{Text: `"database migration"`}, want: []scribe.NoteID{"aaaaaaaaaaaaaaaaaaaaa5"}},
 		{name: "phrase in wrong order", q: search.Query{Text: `"migration database"`}, want: nil},
 		{name: "template filter", q: search.Query{Template: "retro"}, want: []scribe.NoteID{"aaaaaaaaaaaaaaaaaaaaa5", "aaaaaaaaaaaaaaaaaaaaa4"}},
+		{name: "series filter, case folded", q: search.Query{Series: "platform weekly"}, want: []scribe.NoteID{"aaaaaaaaaaaaaaaaaaaaa3", "aaaaaaaaaaaaaaaaaaaaa1"}},
+		{name: "series is one keyword, not words", q: search.Query{Series: "platform"}, want: nil},
 		{name: "text and template", q: search.Query{Text: "database ", Template: "weekly"}, want: nil},
 		{name: "person filter (attendee)", q: search.Query{Person: "bob"}, want: []scribe.NoteID{"aaaaaaaaaaaaaaaaaaaaa1"}},
 		{name: "person filter (action owner)", q: search.Query{Person: "@Ada"}, want: []scribe.NoteID{"aaaaaaaaaaaaaaaaaaaaa1"}},

@@ -39,6 +39,7 @@ type Doc struct {
 	Revision scribe.Revision
 	Title    string
 	Template string
+	Series   string
 	// Date is the meeting's date: the note's creation time.
 	Date time.Time
 	Text string
@@ -74,6 +75,7 @@ func NoteDoc(d scribe.Document) Doc {
 		Revision:  d.Revision,
 		Title:     d.Title,
 		Template:  d.Template,
+		Series:    d.Series,
 		Date:      d.CreatedAt,
 		Text:      d.Text,
 		Decisions: sum.Decisions,
@@ -113,8 +115,10 @@ type Query struct {
 	// a prefix. Empty Text matches every note, newest meeting first.
 	Text string
 	// Filters; zero values filter nothing. Template and Person match
-	// exactly, ignoring case and accents. From is inclusive, To exclusive.
+	// exactly, ignoring case and accents; so does Series. From is
+	// inclusive, To exclusive.
 	Template string
+	Series   string
 	Person   string
 	From, To time.Time
 	// Paging: skip Offset results, return at most Limit (DefaultLimit when
@@ -138,6 +142,7 @@ type Result struct {
 	Title    string        `json:"title"`
 	Date     time.Time     `json:"date"`
 	Template string        `json:"template,omitempty"`
+	Series   string        `json:"series,omitempty"`
 	// Snippets are fragments of the note around what matched, as HTML: the
 	// note's text is escaped and the matches are wrapped in <mark></mark>.
 	Snippets []string `json:"snippets,omitempty"`

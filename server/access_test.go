@@ -78,7 +78,7 @@ func state(t *testing.T, st scribe.Store) string {
 		shares, _ := st.ListShares(ctx, n.ID)
 		marks, _ := st.Checkpoints(ctx, n.ID, 0, scribe.MaxCheckpointPage)
 		fmt.Fprintf(&b, "%d checkpoints ", len(marks))
-		fmt.Fprintf(&b, "%s %q %q %v %d shares:", n.ID, d.Title, d.Text, d.GuestEdit, d.Revision)
+		fmt.Fprintf(&b, "%s %q %q %q %v %v %d shares:", n.ID, d.Title, d.Series, d.Text, d.GuestEdit, d.Archived, d.Revision)
 		for _, sh := range shares {
 			fmt.Fprintf(&b, " %s", sh.Token)
 		}
@@ -173,6 +173,8 @@ func TestPermissionMatrix(t *testing.T) {
 		}, "", false},
 		{"rename", scribe.ActRename, true, "PATCH", noteP(""), `{"title":"Renamed"}`, false},
 		{"guest editing", scribe.ActShare, true, "PATCH", noteP(""), `{"guestEdit":true}`, false},
+		{"archive", scribe.ActArchive, true, "PATCH", noteP(""), `{"archived":true}`, false},
+		{"delete", scribe.ActDelete, true, "DELETE", noteP(""), "", false},
 		{"list tokens", scribe.ActManageToken, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/tokens" }, "", false},
 		{"create token", scribe.ActManageToken, false, "POST", func(scribe.NoteID, scribe.Token) string { return "/api/tokens" }, `{"label":"t"}`, false},
 		{"editor page", scribe.ActEdit, true, "GET", func(id scribe.NoteID, _ scribe.Token) string { return "/n/" + string(id) }, "", false},
@@ -208,6 +210,17 @@ func TestPermissionMatrix(t *testing.T) {
 				want = false // a token cannot make tokens (docs/security.md, footnote 1)
 			}
 			id := p.note
+			if id != "" && rt.action == scribe.ActDelete {
+				// Each case deletes a note of its own, made like the caller's.
+				n, err := st.GetNote(context.Background(), id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n, err = st.CreateNote(context.Background(), scribe.NewNote{Title: "to delete", GuestEdit: n.GuestEdit}); err != nil {
+					t.Fatal(err)
+				}
+				id = n.ID
+			}
 			if id == "" && rt.onNote && rt.action != scribe.ActWatch {
 				// A viewer holds no edit id: the best it can do is guess one.
 				id = scribe.NewNoteID()
@@ -229,7 +242,8 @@ func TestPermissionMatrix(t *testing.T) {
 			// Undo what an allowed "guest editing" did, for the next cases.
 			on, off := true, false
 			_, _ = st.UpdateNote(context.Background(), p.node.guestOn, scribe.NoteUpdate{GuestEdit: &on})
-			_, _ = st.UpdateNote(context.Background(), p.node.guestOff, scribe.NoteUpdate{GuestEdit: &off})
+			_, _ = st.UpdateNote(context.Background(), p.node.guestOff, scribe.NoteUpdate{GuestEdit: &off, Archived: &off})
+			_, _ = st.UpdateNote(context.Background(), p.node.guestOn, scribe.NoteUpdate{Archived: &off})
 		}
 	}
 }

@@ -22,7 +22,6 @@ import (
 // API limits.
 const (
 	defaultListLimit = 50
-	maxListLimit     = 500
 	maxAuthorRunes   = 64
 	appendWait       = 30 * time.Second // the longest an append may wait for its room
 )
@@ -99,6 +98,7 @@ func (s *Server) handleListTemplates(w http.ResponseWriter, r *http.Request) {
 type createNoteRequest struct {
 	Title    string `json:"title"`
 	Template string `json:"template"`
+	Series   string `json:"series"`
 }
 
 // handleCreateNote creates a note from a template: POST /api/notes.
@@ -148,7 +148,7 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 	// In local mode the edit link is the only way in for anyone else, as
 	// before; with sign-in, guests need a member to allow them (issue 11).
 	guest := s.auth.Mode() == auth.ModeNone
-	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Text: text, CreatedAt: now, GuestEdit: guest})
+	n, err := s.store.CreateNote(ctx, scribe.NewNote{Title: title, Template: name, Series: strings.TrimSpace(req.Series), Text: text, CreatedAt: now, GuestEdit: guest})
 	if err != nil {
 		return scribe.Note{}, fmt.Errorf("create note: %w", err)
 	}
@@ -156,31 +156,58 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 	return n, nil
 }
 
-// handleListNotes lists notes, most recently edited first: GET /api/notes.
+// handleListNotes lists one page of notes, most recently edited first,
+// with filters: GET /api/notes (docs/api.md).
 func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 	if err := s.may(r, scribe.ActList); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	limit := defaultListLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxListLimit {
-			s.writeError(w, r, invalid("limit must be a number from 1 to %d.", maxListLimit))
-			return
-		}
-		limit = n
-	}
-	notes, err := s.store.ListNotes(r.Context(), limit)
+	q, err := noteQuery(r.URL.Query(), s.loc)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]noteJSON, len(notes))
-	for i, n := range notes {
+	page, err := s.store.QueryNotes(r.Context(), q)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]noteJSON, len(page.Notes))
+	for i, n := range page.Notes {
 		out[i] = s.noteJSON(r, n)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"notes": out})
+	writeJSON(w, http.StatusOK, map[string]any{"notes": out, "next": page.Next})
+}
+
+// noteQuery reads a list request's parameters: limit (1 to
+// scribe.MaxNotePage, default defaultListLimit), after (the next of the
+// page before), template, series, from and to (as for search) and
+// archived ("1" or "true": the archived notes instead).
+func noteQuery(v url.Values, loc *time.Location) (scribe.NoteQuery, error) {
+	q := scribe.NoteQuery{Limit: defaultListLimit, After: scribe.NoteCursor(v.Get("after")), Template: v.Get("template"), Series: v.Get("series")}
+	if s := v.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > scribe.MaxNotePage {
+			return q, invalid("limit must be a number from 1 to %d.", scribe.MaxNotePage)
+		}
+		q.Limit = n
+	}
+	switch v.Get("archived") {
+	case "", "0", "false":
+	case "1", "true":
+		q.Archived = true
+	default:
+		return q, invalid("archived is 1 or 0.")
+	}
+	var err error
+	if q.From, err = searchDate(v.Get("from"), loc, false); err != nil {
+		return q, err
+	}
+	if q.To, err = searchDate(v.Get("to"), loc, true); err != nil {
+		return q, err
+	}
+	return q, q.Validate()
 }
 
 // handleGetNote returns a note's metadata: GET /api/notes/{id}.
@@ -196,11 +223,15 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 type updateNoteRequest struct {
 	Title     *string `json:"title"`
 	GuestEdit *bool   `json:"guestEdit"`
+	Series    *string `json:"series"`
+	Archived  *bool   `json:"archived"`
 }
 
-// handleUpdateNote renames a note and/or turns guest editing on or off:
-// PATCH /api/notes/{id}. A title needs the rename right, guestEdit the
-// share right; both are checked before anything is written.
+// handleUpdateNote renames a note, moves it to a series, archives or
+// unarchives it and/or turns guest editing on or off: PATCH
+// /api/notes/{id}. A title or series needs the rename right, guestEdit the
+// share right, archived the archive right; all are checked before anything
+// is written.
 func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 	n, err := s.note(r, scribe.ActRename)
 	if err != nil {
@@ -212,9 +243,12 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if req.GuestEdit != nil {
-		if role := noteRole(r, n); !role.Can(scribe.ActShare) {
-			s.writeError(w, r, s.refusal(r, role, scribe.ActShare))
+	for _, need := range []struct {
+		asked bool
+		a     scribe.Action
+	}{{req.GuestEdit != nil, scribe.ActShare}, {req.Archived != nil, scribe.ActArchive}} {
+		if role := noteRole(r, n); need.asked && !role.Can(need.a) {
+			s.writeError(w, r, s.refusal(r, role, need.a))
 			return
 		}
 	}
@@ -222,7 +256,11 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		t := web.CleanTitle(*req.Title)
 		req.Title = &t
 	}
-	n, err = s.store.UpdateNote(r.Context(), n.ID, scribe.NoteUpdate{Title: req.Title, GuestEdit: req.GuestEdit})
+	if req.Series != nil {
+		series := strings.TrimSpace(*req.Series)
+		req.Series = &series
+	}
+	n, err = s.store.UpdateNote(r.Context(), n.ID, scribe.NoteUpdate{Title: req.Title, GuestEdit: req.GuestEdit, Series: req.Series, Archived: req.Archived})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -235,6 +273,31 @@ func (s *Server) handleUpdateNote(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, http.StatusOK, s.noteJSON(r, n))
+}
+
+// handleDeleteNote deletes a note for good: DELETE /api/notes/{id}. Every
+// connection to it, on every node, is closed first ("This note was
+// deleted."), then the store deletes its text, history and read-only links
+// and tells every node's search index. A commit export made stays in the
+// repository.
+func (s *Server) handleDeleteNote(w http.ResponseWriter, r *http.Request) {
+	n, err := s.note(r, scribe.ActDelete)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.rooms.Delete(r.Context(), n.ID); err != nil {
+		// This node's room has been told; on another node a lost message
+		// leaves its members connected until their room next meets the
+		// deleted note.
+		s.log.Warn("tell the rooms of a deletion", "note", room.NoteRef(n.ID), "err", err)
+	}
+	if err := s.store.DeleteNote(r.Context(), n.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Info("note deleted", "note", room.NoteRef(n.ID))
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // writeMarkdown answers with a note's text.

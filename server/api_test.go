@@ -73,10 +73,25 @@ func TestAPINotes(t *testing.T) {
 	if list.Notes[1].URL == "" {
 		t.Fatal("list entries carry no url")
 	}
-	for _, q := range []string{"limit=0", "limit=x", "limit=501"} {
+	for _, q := range []string{"limit=0", "limit=x", "limit=101"} {
 		code, hdr, body := request(t, "GET", base+"/api/notes?"+q, "", "", nil)
 		if c, _ := errorOf(t, hdr, body); code != 400 || c != scribe.EINVALID {
 			t.Errorf("list %s: %d %s", q, code, c)
+		}
+	}
+
+	// A series is set at creation (trimmed) and changed with PATCH.
+	var weekly noteResp
+	if code, _ := node.do("POST", "/api/notes", map[string]string{"title": "Sync", "series": " Platform weekly "}, &weekly); code != 201 || weekly.Series != "Platform weekly" {
+		t.Fatalf("create in a series: %d %+v", code, weekly)
+	}
+	if code, _ := node.do("PATCH", "/api/notes/"+string(weekly.ID), map[string]string{"series": "Platform monthly"}, &weekly); code != 200 || weekly.Series != "Platform monthly" {
+		t.Fatalf("move to another series: %d %+v", code, weekly)
+	}
+	for _, body := range []string{`{"series":"a\u0007b"}`, `{"series":"` + strings.Repeat("s", scribe.MaxSeries+1) + `"}`} {
+		code, hdr, resp := request(t, "PATCH", base+"/api/notes/"+string(weekly.ID), "application/json", body, nil)
+		if c, _ := errorOf(t, hdr, resp); code != 400 || c != scribe.EINVALID {
+			t.Errorf("PATCH %s: %d %s", body, code, c)
 		}
 	}
 

@@ -85,6 +85,7 @@ type noteResp struct {
 	ID       scribe.NoteID   `json:"id"`
 	URL      string          `json:"url"`
 	Title    string          `json:"title"`
+	Series   string          `json:"series"`
 	Revision scribe.Revision `json:"revision"`
 }
 

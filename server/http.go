@@ -62,6 +62,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Get("/decisions", s.handleDecisions)
 		r.Get("/notes/{id}", s.handleGetNote)
 		r.Patch("/notes/{id}", s.handleUpdateNote)
+		r.Delete("/notes/{id}", s.handleDeleteNote)
 		r.Get("/notes/{id}/text", s.handleNoteText)
 		r.Get("/notes/{id}/revisions", s.handleRevisions)
 		r.Get("/notes/{id}/diff", s.handleDiff)

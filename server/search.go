@@ -50,17 +50,20 @@ func (s *Server) handleSearch(w http.ResponseWriter, r *http.Request) {
 }
 
 // searchQuery reads a search request's parameters: q (at most
-// search.MaxQueryLen bytes), template, person, from and to (dates,
+// search.MaxQueryLen bytes), template, series, person, from and to (dates,
 // YYYY-MM-DD in the team's time zone, both inclusive, or RFC 3339 times),
 // page (from 1) and limit (1 to search.MaxLimit, default
 // search.DefaultLimit), with (page-1)×limit at most search.MaxOffset.
 func searchQuery(v url.Values, loc *time.Location) (search.Query, int, error) {
-	q := search.Query{Text: v.Get("q"), Template: v.Get("template"), Person: v.Get("person"), Limit: search.DefaultLimit}
+	q := search.Query{Text: v.Get("q"), Template: v.Get("template"), Series: v.Get("series"), Person: v.Get("person"), Limit: search.DefaultLimit}
 	if len(q.Text) > search.MaxQueryLen || !utf8.ValidString(q.Text) {
 		return q, 0, invalid("q must be valid UTF-8 of at most %d bytes.", search.MaxQueryLen)
 	}
 	if len(q.Template) > 100 || len(q.Person) > scribe.MaxEmail || !utf8.ValidString(q.Template) || !utf8.ValidString(q.Person) {
 		return q, 0, invalid("template and person must be valid UTF-8 of at most 100 and %d bytes.", scribe.MaxEmail)
+	}
+	if !scribe.ValidSeries(q.Series) {
+		return q, 0, invalid("series must be valid UTF-8 of at most %d bytes.", scribe.MaxSeries)
 	}
 	var err error
 	if q.From, err = searchDate(v.Get("from"), loc, false); err != nil {

@@ -18,7 +18,13 @@ import (
 // memory) and ledger follow its store, as cmd/scribe wires them.
 func startSearchNode(t *testing.T) (*testNode, *search.Indexer) {
 	t.Helper()
-	store := newBoltStore(t)
+	return startSearchNodeOn(t, newBoltStore(t))
+}
+
+// startSearchNodeOn is startSearchNode over a given store: several nodes
+// over one Redis prefix each keep their own index.
+func startSearchNodeOn(t *testing.T, store scribe.Store) (*testNode, *search.Indexer) {
+	t.Helper()
 	idx, err := search.OpenBleve("")
 	if err != nil {
 		t.Fatal(err)

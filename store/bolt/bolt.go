@@ -374,18 +374,20 @@ func wrap(what string, err error) error {
 type meta struct {
 	Title     string    `json:"title"`
 	Template  string    `json:"template,omitempty"`
+	Series    string    `json:"series,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
 	Rev       int64     `json:"rev"`
 	Len       int       `json:"len"` // head text length in UTF-16 code units
 	SnapRev   int64     `json:"snapRev"`
 	GuestEdit bool      `json:"guestEdit,omitempty"`
+	Archived  bool      `json:"archived,omitempty"`
 	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
-	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, CreatedAt: m.CreatedAt,
-		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit}
+	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
+		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
 }
 
 type shareRecord struct {
@@ -562,10 +564,8 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if err := s.disk.check(); err != nil {
 		return scribe.Note{}, err
 	}
-	for what, str := range map[string]string{"title": n.Title, "template": n.Template, "text": n.Text} {
-		if !utf8.ValidString(str) {
-			return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "The note's %s is not valid UTF-8.", what)
-		}
+	if err := n.Validate(); err != nil {
+		return scribe.Note{}, err
 	}
 	created := n.CreatedAt
 	if created.IsZero() {
@@ -575,7 +575,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if created.Year() < 1970 || created.Year() > 2200 {
 		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "The creation time %s is out of range.", created.Format(time.RFC3339))
 	}
-	m := meta{Title: n.Title, Template: n.Template, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text), GuestEdit: n.GuestEdit}
+	m := meta{Title: n.Title, Template: n.Template, Series: n.Series, CreatedAt: created, UpdatedAt: created, Len: ot.Len16(n.Text), GuestEdit: n.GuestEdit}
 	mv, err := json.Marshal(&m)
 	if err != nil {
 		return scribe.Note{}, fmt.Errorf("bolt: encode note: %w", err)
@@ -673,6 +673,12 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		if u.GuestEdit != nil {
 			m.GuestEdit = *u.GuestEdit
 		}
+		if u.Series != nil {
+			m.Series = *u.Series
+		}
+		if u.Archived != nil {
+			m.Archived = *u.Archived
+		}
 		v, err := json.Marshal(m)
 		if err != nil {
 			return fmt.Errorf("encode note: %w", err)
@@ -683,8 +689,9 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		n = m.note(id)
 		return nil
 	})
-	if err == nil && u.Title != nil {
-		// A new title is a change followers (the search index) must see.
+	if err == nil && (u.Title != nil || u.Series != nil || u.Archived != nil) {
+		// A new title, series or archived flag is a change followers (the
+		// search index) must see.
 		s.feed.publish(scribe.NoteChange{ID: id, Revision: n.Revision})
 	}
 	return n, err

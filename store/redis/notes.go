@@ -105,10 +105,12 @@ func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
 			ID:        id,
 			Title:     m["title"],
 			Template:  m["template"],
+			Series:    m["series"],
 			CreatedAt: time.Unix(0, created).UTC(),
 			UpdatedAt: time.Unix(0, updated).UTC(),
 			Revision:  scribe.Revision(rev),
 			GuestEdit: m["guest"] == "1",
+			Archived:  m["archived"] == "1",
 		},
 		len: length,
 	}, nil
@@ -139,8 +141,8 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if err := ctx.Err(); err != nil {
 		return scribe.Note{}, err
 	}
-	if !utf8.ValidString(n.Title) || !utf8.ValidString(n.Template) || !utf8.ValidString(n.Text) {
-		return scribe.Note{}, scribe.Errorf(scribe.EINVALID, "Title, template and text must be valid UTF-8.")
+	if err := n.Validate(); err != nil {
+		return scribe.Note{}, err
 	}
 	length := ot.Len16(n.Text)
 	if length > ot.MaxLength {
@@ -160,7 +162,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	if n.GuestEdit {
 		guest = "1"
 	}
-	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text, string(id), guest).Err()
+	err := createScript.Run(ctx, s.client, keys, n.Title, n.Template, ns, length, n.Text, string(id), guest, n.Series).Err()
 	if err != nil {
 		return scribe.Note{}, s.wrap(ctx, "create note", err)
 	}
@@ -182,6 +184,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		ID:        id,
 		Title:     n.Title,
 		Template:  n.Template,
+		Series:    n.Series,
 		CreatedAt: time.Unix(0, created.UnixNano()).UTC(),
 		UpdatedAt: time.Unix(0, created.UnixNano()).UTC(),
 		GuestEdit: n.GuestEdit,
@@ -211,6 +214,16 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		}
 		args = append(args, "guest", g)
 	}
+	if u.Series != nil {
+		args = append(args, "series", *u.Series)
+	}
+	if u.Archived != nil {
+		a := "0"
+		if *u.Archived {
+			a = "1"
+		}
+		args = append(args, "archived", a)
+	}
 	ok, err := updateScript.Run(ctx, s.client, []string{s.noteKey(id, "meta")}, args...).Int()
 	if err != nil {
 		return scribe.Note{}, s.wrap(ctx, "update note", err)
@@ -219,8 +232,9 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		return scribe.Note{}, notFound()
 	}
 	n, err := s.GetNote(ctx, id)
-	if err == nil && u.Title != nil {
-		// A new title is a change followers (the search index) must see.
+	if err == nil && (u.Title != nil || u.Series != nil || u.Archived != nil) {
+		// A new title, series or archived flag is a change followers (the
+		// search index) must see.
 		s.publishChange(ctx, id, n.Revision)
 	}
 	return n, err

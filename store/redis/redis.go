@@ -191,6 +191,8 @@ var (
 	changesLua string
 	//go:embed lua/publish.lua
 	publishLua string
+	//go:embed lua/delete.lua
+	deleteLua string
 
 	appendScript  = goredis.NewScript(appendLua)
 	loadScript    = goredis.NewScript(loadLua)
@@ -198,6 +200,7 @@ var (
 	updateScript  = goredis.NewScript(updateLua)
 	changesScript = goredis.NewScript(changesLua)
 	publishScript = goredis.NewScript(publishLua)
+	deleteScript  = goredis.NewScript(deleteLua)
 )
 
 // Store is a scribe.Store kept in Redis or a Redis Cluster. It is safe for

@@ -38,6 +38,7 @@ func RunFeed(t *testing.T, newStore NewFeedStore) {
 		{"FeedInvalid", testFeedInvalid},
 		{"FeedEnd", testFeedEnd},
 		{"EachNote", testEachNote},
+		{"FeedDelete", testFeedDelete},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

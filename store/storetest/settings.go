@@ -44,6 +44,20 @@ func testUpdateNote(t *testing.T, s scribe.Store) {
 	if got, err := s.UpdateNote(ctx, n.ID, scribe.NoteUpdate{GuestEdit: &on}); err != nil || !got.GuestEdit || got.Title != title {
 		t.Errorf("UpdateNote(guest on) = %+v, %v", got, err)
 	}
+	series := "Platform weekly"
+	if got, err := s.UpdateNote(ctx, n.ID, scribe.NoteUpdate{Series: &series}); err != nil || got.Series != series || got.Title != title || !got.GuestEdit {
+		t.Errorf("UpdateNote(series) = %+v, %v", got, err)
+	}
+	if got, _ := s.GetNote(ctx, n.ID); got.Series != series {
+		t.Errorf("GetNote after a series was set = %+v", got)
+	}
+	badSeries := "two\nlines"
+	_, err = s.UpdateNote(ctx, n.ID, scribe.NoteUpdate{Series: &badSeries, GuestEdit: &off})
+	wantCode(t, err, scribe.EINVALID, "UpdateNote with a control character in the series")
+	none := ""
+	if got, err := s.UpdateNote(ctx, n.ID, scribe.NoteUpdate{Series: &none}); err != nil || got.Series != "" || !got.GuestEdit {
+		t.Errorf("UpdateNote(no series) = %+v, %v", got, err)
+	}
 
 	bad := strings.Repeat("x", scribe.MaxTitle+1)
 	_, err = s.UpdateNote(ctx, n.ID, scribe.NoteUpdate{Title: &bad, GuestEdit: &off})

@@ -137,6 +137,9 @@ func Run(t *testing.T, newStore NewStore) {
 		{"ShareMeta", testShareMeta},
 		{"UpdateNote", testUpdateNote},
 		{"ListNotes", testListNotes},
+		{"QueryNotes", testQueryNotes},
+		{"QueryNotesBounded", testQueryNotesBounded},
+		{"DeleteNote", testDeleteNote},
 		{"APITokens", testAPITokens},
 		{"APITokenInvalid", testAPITokenInvalid},
 		{"APITokenTouch", testAPITokenTouch},
@@ -342,28 +345,28 @@ func approxTime(a, b time.Time) bool {
 func testCreateNote(t *testing.T, s scribe.Store) {
 	ctx := context.Background()
 	created := time.Date(2026, 3, 4, 5, 6, 7, 8_000_000, time.UTC)
-	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "Stand-up", Template: "meeting", Text: "# Stand-up\n", CreatedAt: created})
+	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "Stand-up", Template: "meeting", Series: "Platform weekly", Text: "# Stand-up\n", CreatedAt: created})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !n.ID.Valid() {
 		t.Errorf("new id %q is not a valid note id", n.ID)
 	}
-	if n.Title != "Stand-up" || n.Template != "meeting" || n.Revision != 0 {
+	if n.Title != "Stand-up" || n.Template != "meeting" || n.Series != "Platform weekly" || n.Revision != 0 {
 		t.Errorf("created %+v", n)
 	}
 	if !approxTime(n.CreatedAt, created) || !approxTime(n.UpdatedAt, created) {
 		t.Errorf("created at %v, updated at %v; want both %v", n.CreatedAt, n.UpdatedAt, created)
 	}
 	d := mustLoad(t, s, n.ID)
-	if d.Text != "# Stand-up\n" || d.Revision != 0 || d.Title != "Stand-up" || d.Template != "meeting" || d.ID != n.ID {
+	if d.Text != "# Stand-up\n" || d.Revision != 0 || d.Title != "Stand-up" || d.Template != "meeting" || d.Series != n.Series || d.ID != n.ID {
 		t.Errorf("loaded %+v", d)
 	}
 	g, err := s.GetNote(ctx, n.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if g.ID != n.ID || g.Title != n.Title || g.Revision != 0 || !approxTime(g.CreatedAt, created) {
+	if g.ID != n.ID || g.Title != n.Title || g.Series != n.Series || g.Revision != 0 || !approxTime(g.CreatedAt, created) {
 		t.Errorf("GetNote %+v, want %+v", g, n)
 	}
 
@@ -386,6 +389,8 @@ func testCreateNoteInvalid(t *testing.T, s scribe.Store) {
 	for _, nn := range []scribe.NewNote{
 		{Title: "bad text", Text: "a\xffb"},
 		{Title: "bad title \xff", Text: "ok"},
+		{Title: "bad series", Series: "a\nb", Text: "ok"},
+		{Title: "long series", Series: strings.Repeat("s", scribe.MaxSeries+1), Text: "ok"},
 	} {
 		_, err := s.CreateNote(ctx, nn)
 		wantCode(t, err, scribe.EINVALID, fmt.Sprintf("CreateNote(%q, %q)", nn.Title, nn.Text))

@@ -11,6 +11,7 @@
 -- ARGV[5]  text
 -- ARGV[6]  the note's id (its member in notes:byupdated)
 -- ARGV[7]  guest editing: "1" on, "0" off
+-- ARGV[8]  series ("" for none)
 --
 -- Errors: EEXISTS if the id is taken (128 random bits: never in practice,
 -- but the script never overwrites a note).
@@ -20,7 +21,7 @@ if redis.call('EXISTS', meta) == 1 then
   return redis.error_reply('EEXISTS note')
 end
 redis.call('HSET', meta, 'title', ARGV[1], 'template', ARGV[2],
-  'created', ARGV[3], 'updated', ARGV[3], 'rev', '0', 'len', ARGV[4], 'guest', ARGV[7])
+  'created', ARGV[3], 'updated', ARGV[3], 'rev', '0', 'len', ARGV[4], 'guest', ARGV[7], 'series', ARGV[8])
 redis.call('HSET', snap, 'rev', '0', 'text', ARGV[5])
 if KEYS[3] then
   redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[6])

@@ -1,7 +1,7 @@
 -- update.lua: change a note's settings, only if the note exists.
 --
 -- KEYS[1]  meta  hash (see append.lua)
--- ARGV     field, value pairs to set (title, guest)
+-- ARGV     field, value pairs to set (title, guest, series)
 --
 -- Returns 0 if the note does not exist (nothing is written), else 1.
 
