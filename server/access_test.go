@@ -157,6 +157,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"download", scribe.ActEdit, true, "GET", noteP("/download.md"), "", false},
 		{"append", scribe.ActEdit, true, "POST", noteP("/append"), `{"text":"more\n"}`, false},
 		{"tick", scribe.ActEdit, true, "POST", noteP("/tick"), `{"line":1,"source":"- [ ] @ada plans","done":true}`, false},
+		{"next meeting", scribe.ActCreate, true, "POST", noteP("/next"), `{}`, false}, // and edit on the note: a guest may not
 		{"action items", scribe.ActActions, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/actions?owner=ada&state=open" }, "", false},
 		{"decisions", scribe.ActActions, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/decisions?q=plans" }, "", false},
 		{"action items page", scribe.ActActions, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/actions" }, "", false},

@@ -115,7 +115,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.createNote(r.Context(), req)
+	n, err := s.createNote(r.Context(), req, "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -124,7 +124,9 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.noteJSON(r, n))
 }
 
-func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.Note, error) {
+// createNote creates a note from req's template, with more (markdown, or
+// "") after the filled-in template.
+func (s *Server) createNote(ctx context.Context, req createNoteRequest, more string) (scribe.Note, error) {
 	name := req.Template
 	if name == "" {
 		name = web.DefaultTemplate
@@ -133,6 +135,9 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 	text, err := s.templates.Fill(name, req.Title, now, s.loc)
 	if err != nil {
 		return scribe.Note{}, err
+	}
+	if more != "" {
+		text = strings.TrimRight(text, "\n") + "\n\n" + more
 	}
 	if len(text) > s.limits.MaxNoteBytes {
 		return scribe.Note{}, scribe.Errorf(scribe.ETOOLARGE, "The template makes a note larger than the limit of %d bytes.", s.limits.MaxNoteBytes)

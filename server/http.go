@@ -70,6 +70,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Post("/notes/{id}/restore", s.handleRestore)
 		r.Post("/notes/{id}/append", s.handleAppend)
 		r.Post("/notes/{id}/tick", s.handleTick)
+		r.Post("/notes/{id}/next", s.handleNextMeeting)
 		r.Post("/notes/{id}/shares", s.handleCreateShare)
 		r.Get("/notes/{id}/shares", s.handleListShares)
 		r.Delete("/notes/{id}/shares/{token}", s.handleRevokeShare)

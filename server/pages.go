@@ -70,7 +70,8 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
-		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport) && s.exporter != nil})
+		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport) && s.exporter != nil,
+			CanNext: role.Can(scribe.ActCreate)})
 	})
 }
 

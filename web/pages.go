@@ -50,8 +50,8 @@ type EditorData struct {
 	// and cannot be changed on the page; a guest is asked for one.
 	Me scribe.Person
 	// CanShare shows the links panel and the guest-editing switch;
-	// CanExport the export button.
-	CanShare, CanExport bool
+	// CanExport the export button; CanNext the "Next meeting" button.
+	CanShare, CanExport, CanNext bool
 }
 
 // ReadOnlyData is what the read-only page at /s/{token} needs. It holds no

@@ -121,3 +121,31 @@ test('/actions lists three notes\' items by owner, overdue first; a tick there e
     await bob.context.close()
   }
 })
+
+test('"Next meeting" twice: a series of three meetings carries the open items forward', async () => {
+  const first = await api(srv.url, 'POST', '/api/notes', { title: 'Design review', template: 'meeting' })
+  await api(srv.url, 'POST', `/api/notes/${first.id}/append`, { text: '- [ ] @dan draw the diagram due 2026-12-24\n- [x] @eve send the invite\n' })
+  const ada = await newPerson(browser, srv.url, 'Ada')
+  try {
+    await openEditor(ada.page, first.id)
+    let id = first.id
+    for (const meeting of [2, 3]) {
+      await ada.page.click('#next-meeting')
+      await ada.page.waitForURL(u => !u.pathname.endsWith(id), { timeout: 15000 })
+      await ada.page.waitForSelector('[data-page=editor][data-ready=true]')
+      const text = await editorText(ada.page)
+      assert.match(text, /## Open action items from \d{4}-\d{2}-\d{2}\n\n- \[ \] @dan draw the diagram due 2026-12-24 \(from \[/, `meeting ${meeting}`)
+      assert.ok(!text.includes('send the invite'), `meeting ${meeting} carried a done item`)
+      assert.match(await ada.page.textContent('#note-title'), /^Design review \d{4}-\d{2}-\d{2}$/)
+      // The previous meeting says where the item went.
+      assert.match(await noteText(srv.url, id), /@dan draw the diagram due 2026-12-24.*\(carried over to \[/)
+      id = new URL(ada.page.url()).pathname.split('/').pop()
+    }
+    // Listed once: open in the third meeting only.
+    const open = await untilActions('owner=dan&state=open', p => p.total === 1 && p.items[0].note === id)
+    assert.equal(open.items[0].due, '2026-12-24')
+    assert.deepEqual(ada.errors, [])
+  } finally {
+    await ada.context.close()
+  }
+})

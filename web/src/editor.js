@@ -666,6 +666,17 @@ function setupToolbar (noteID) {
     }
   })
 
+  const nextButton = /** @type {HTMLButtonElement|null} */ (document.getElementById('next-meeting'))
+  nextButton?.addEventListener('click', async () => {
+    nextButton.disabled = true
+    try {
+      const res = await api('POST', `/api/notes/${encodeURIComponent(noteID)}/next`, {})
+      location.assign(`/n/${encodeURIComponent(res.note.id)}`)
+    } catch (err) {
+      showNotice(`Could not create the next meeting: ${/** @type {Error} */ (err).message}`, 'error')
+      nextButton.disabled = false
+    }
+  })
   exportButton?.addEventListener('click', async () => {
     exportButton.disabled = true
     const old = exportButton.textContent
