@@ -85,10 +85,11 @@ const (
 	ActHistory     Action = "history"      // read a note's revisions, texts and diffs; name checkpoints; restore
 	ActArchive     Action = "archive"      // archive and unarchive a note
 	ActDelete      Action = "delete"       // delete a note for good
+	ActActions     Action = "actions"      // list action items and decisions across the team's notes
 )
 
 // Actions lists every action, in the order of docs/security.md's table.
-var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete}
+var Actions = []Action{ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete, ActActions}
 
 // Roles lists every role, in the order of docs/security.md's table.
 var Roles = []Role{Stranger, Viewer, Guest, Member, Local}
@@ -97,8 +98,8 @@ var permissions = map[Role][]Action{
 	Stranger: nil,
 	Viewer:   {ActWatch},
 	Guest:    {ActEdit, ActWatch},
-	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete},
-	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActArchive, ActDelete}, // no tokens: local mode's API needs none
+	Member:   {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActManageToken, ActHistory, ActArchive, ActDelete, ActActions},
+	Local:    {ActList, ActCreate, ActEdit, ActWatch, ActRename, ActExport, ActShare, ActHistory, ActArchive, ActDelete, ActActions}, // no tokens: local mode's API needs none
 }
 
 // Can reports whether role r may do a. For Viewer and Guest the answer is

@@ -2,6 +2,7 @@ package export
 
 import (
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -43,6 +44,12 @@ type ActionItem struct {
 	Due string `yaml:"due,omitempty"`
 	// Done reports whether the task box is checked.
 	Done bool `yaml:"done"`
+	// Task reports that the item is a task-list item ("- [ ] ..."), which
+	// can be ticked; a plain list item under an "Action items" heading is
+	// not.
+	Task bool `yaml:"-"`
+	// Line is the 1-based line of the note on which the item starts.
+	Line int `yaml:"-"`
 }
 
 // section is the kind of content Extract is collecting.
@@ -128,6 +135,7 @@ func extractLimits() markdown.Limits {
 
 type extractor struct {
 	source       []byte
+	lineStarts   []int // byte offset of each line's start, made on first use
 	sum          Summary
 	seenAttendee map[string]bool
 
@@ -212,6 +220,7 @@ func (x *extractor) list(l *ast.List, s section) {
 			continue
 		}
 		var own string // the item's own text (its first text block)
+		var line int   // the line it starts on
 		var checkbox *east.TaskCheckBox
 		var nested []*ast.List
 		for c := item.FirstChild(); c != nil; c = c.NextSibling() {
@@ -219,6 +228,9 @@ func (x *extractor) list(l *ast.List, s section) {
 			case *ast.TextBlock, *ast.Paragraph:
 				if own == "" {
 					own = plainText(c, x.source)
+					if c.Lines().Len() > 0 {
+						line = x.lineOf(c.Lines().At(0).Start)
+					}
 					if cb, ok := c.FirstChild().(*east.TaskCheckBox); ok {
 						checkbox = cb
 					}
@@ -231,7 +243,7 @@ func (x *extractor) list(l *ast.List, s section) {
 		}
 		switch {
 		case checkbox != nil:
-			x.action(own, checkbox.IsChecked)
+			x.action(own, line, checkbox.IsChecked, true)
 		case s == sectionAttendees:
 			// An item with a nested list is a group label ("Team A:"), not a person.
 			if len(nested) == 0 {
@@ -245,7 +257,7 @@ func (x *extractor) list(l *ast.List, s section) {
 			}
 		case s == sectionActions:
 			if own != "" {
-				x.action(own, false)
+				x.action(own, line, false, false)
 			}
 		}
 		for _, l := range nested {
@@ -268,6 +280,19 @@ func (x *extractor) tasksIn(n ast.Node) {
 	}
 }
 
+// lineOf returns the 1-based line of the byte at offset.
+func (x *extractor) lineOf(offset int) int {
+	if x.lineStarts == nil {
+		x.lineStarts = []int{0}
+		for i, c := range x.source {
+			if c == '\n' {
+				x.lineStarts = append(x.lineStarts, i+1)
+			}
+		}
+	}
+	return sort.SearchInts(x.lineStarts, offset+1)
+}
+
 func (x *extractor) attendee(name string) {
 	name = strings.TrimSpace(name)
 	name = strings.TrimPrefix(name, "@")
@@ -286,12 +311,12 @@ func (x *extractor) attendee(name string) {
 	x.sum.Attendees = append(x.sum.Attendees, name)
 }
 
-func (x *extractor) action(t string, done bool) {
+func (x *extractor) action(t string, line int, done, task bool) {
 	a := parseAction(t)
 	if a.Text == "" && a.Owner == "" {
 		return
 	}
-	a.Done = done
+	a.Done, a.Task, a.Line = done, task, line
 	x.sum.ActionItems = append(x.sum.ActionItems, a)
 }
 

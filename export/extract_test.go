@@ -83,33 +83,33 @@ func TestExtract(t *testing.T) {
 				"- [ ] Ask @dan about the budget by 2026-11-30\n- [ ] Fix CI 📅 2026-12-24\n- [ ] Update docs (due: 2027-01-05) @eve\n" +
 				"- plain item is not an action\n\n> - [ ] quoted task @fay\n",
 			want: Summary{Title: "Sync", ActionItems: []ActionItem{
-				{Text: "Write release notes", Owner: "bob", Due: "2026-12-01"},
-				{Text: "Book the room", Owner: "carol", Done: true},
-				{Text: "Ask @dan about the budget", Owner: "dan", Due: "2026-11-30"},
-				{Text: "Fix CI", Due: "2026-12-24"},
-				{Text: "Update docs", Owner: "eve", Due: "2027-01-05"},
-				{Text: "quoted task", Owner: "fay"},
+				{Text: "Write release notes", Owner: "bob", Due: "2026-12-01", Task: true, Line: 5},
+				{Text: "Book the room", Owner: "carol", Done: true, Task: true, Line: 6},
+				{Text: "Ask @dan about the budget", Owner: "dan", Due: "2026-11-30", Task: true, Line: 7},
+				{Text: "Fix CI", Due: "2026-12-24", Task: true, Line: 8},
+				{Text: "Update docs", Owner: "eve", Due: "2027-01-05", Task: true, Line: 9},
+				{Text: "quoted task", Owner: "fay", Task: true, Line: 12},
 			}},
 		},
 		{
 			name: "nested task items",
 			md:   "- [ ] Parent @ada\n  - [x] Child\n  - not a task\n",
-			want: Summary{ActionItems: []ActionItem{{Text: "Parent", Owner: "ada"}, {Text: "Child", Done: true}}},
+			want: Summary{ActionItems: []ActionItem{{Text: "Parent", Owner: "ada", Task: true, Line: 1}, {Text: "Child", Done: true, Task: true, Line: 2}}},
 		},
 		{
 			name: "plain items under action items heading",
 			md:   "## Action items\n\n- Send minutes @ada\n- [x] Done thing\n",
-			want: Summary{ActionItems: []ActionItem{{Text: "Send minutes", Owner: "ada"}, {Text: "Done thing", Done: true}}},
+			want: Summary{ActionItems: []ActionItem{{Text: "Send minutes", Owner: "ada", Line: 3}, {Text: "Done thing", Done: true, Task: true, Line: 4}}},
 		},
 		{
 			name: "invalid due date stays in the text, email is no owner",
 			md:   "- [ ] Mail ada@example.com due 2026-13-45\n",
-			want: Summary{ActionItems: []ActionItem{{Text: "Mail ada@example.com due 2026-13-45"}}},
+			want: Summary{ActionItems: []ActionItem{{Text: "Mail ada@example.com due 2026-13-45", Task: true, Line: 1}}},
 		},
 		{
 			name: "only an owner keeps the mention as text",
 			md:   "- [ ] @ada\n",
-			want: Summary{ActionItems: []ActionItem{{Text: "@ada", Owner: "ada"}}},
+			want: Summary{ActionItems: []ActionItem{{Text: "@ada", Owner: "ada", Task: true, Line: 1}}},
 		},
 		{
 			name: "raw HTML is not text",

@@ -266,6 +266,29 @@ func (h *Hub) Replace(ctx context.Context, id scribe.NoteID, r Replace) (scribe.
 	})
 }
 
+// Rewrite is an edit the API builds from the note's text at the head: a
+// tick of an action item, a mark on an item carried into the next meeting.
+type Rewrite struct {
+	Session string // as Append's: the change is committed as (Session, 1)
+	// Edit gets the text at the head, when the edit's batch runs, and
+	// returns the text the note is to have, or an error that refuses the
+	// edit (returned as is; nothing is committed). It runs on the room's
+	// goroutine: it must be quick and touch nothing else.
+	Edit   func(text string) (string, error)
+	Author string // recorded with the change
+	Email  string // the author's email when known from sign-in, recorded with the change
+}
+
+// Rewrite commits the text rw.Edit makes of the head's text with one
+// ordinary edit through the note's room (the op from the head's text to
+// the new one, as Replace), so it cannot be built on a stale copy, and
+// everyone in the note sees it live. Errors as Append's, and Edit's.
+func (h *Hub) Rewrite(ctx context.Context, id scribe.NoteID, rw Rewrite) (scribe.Revision, error) {
+	return h.submitAPI(ctx, id, rw.Session, func() *submission {
+		return &submission{session: rw.Session, seq: 1, rewrite: rw.Edit, author: rw.Author, email: rw.Email}
+	})
+}
+
 // submitAPI submits an API edit (seq 1 of session) through the note's
 // room, opening it when needed, and waits for its revision.
 func (h *Hub) submitAPI(ctx context.Context, id scribe.NoteID, session string, newSub func() *submission) (scribe.Revision, error) {

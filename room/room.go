@@ -103,10 +103,13 @@ type submission struct {
 	// who wrote what the built op inserts (scribe.Change.Credit).
 	replaceAuthors *scribe.Authorship
 	credit         []scribe.CreditRun
-	author         string
-	email          string // the author's email, known from sign-in; "" for guests
-	idempotent     bool   // the API caller chose the session (Idempotency-Key): it may be committed already
-	reply          chan submitResult
+	// For the API: make the text what rewrite makes of the head's, built
+	// when the batch is prepared (an action item ticked).
+	rewrite    func(string) (string, error)
+	author     string
+	email      string // the author's email, known from sign-in; "" for guests
+	idempotent bool   // the API caller chose the session (Idempotency-Key): it may be committed already
+	reply      chan submitResult
 
 	answered bool      // ack or fail was called (run's goroutine)
 	received time.Time // when the server read it, for the latency metric
@@ -1462,7 +1465,9 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 // line of its own.
 // built reports whether the room builds the submission's op itself, on
 // the head, when its batch is prepared (an API append or restore).
-func (sub *submission) built() bool { return sub.appendText != "" || sub.replaceText != nil }
+func (sub *submission) built() bool {
+	return sub.appendText != "" || sub.replaceText != nil || sub.rewrite != nil
+}
 
 // builtOp builds an API submission's op against the current text.
 func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
@@ -1475,6 +1480,17 @@ func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
 			sub.credit = authorship.Credit(*sub.replaceAuthors, op)
 		}
 		return op, nil
+	}
+	if sub.rewrite != nil {
+		old := rm.doc.String()
+		text, err := sub.rewrite(old)
+		if err != nil {
+			return ot.Operation{}, err
+		}
+		if !utf8.ValidString(text) {
+			return ot.Operation{}, invalid("The text must be valid UTF-8.")
+		}
+		return ot.Diff(old, text), nil
 	}
 	return rm.appendOp(sub.appendText)
 }

@@ -2,6 +2,7 @@ package search
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -30,7 +31,7 @@ import (
 // MappingVersion stamps an index with the mapping and analysis it was built
 // with. Change it with any change to buildMapping or the analyzers: an index
 // with another stamp is deleted and rebuilt from the store on open.
-const MappingVersion = "2" // 2: the series field
+const MappingVersion = "3" // 2: the series field; 3: the ledger
 
 // Internal keys the Bleve index keeps beside its documents.
 var (
@@ -56,6 +57,7 @@ const (
 	fPeople    = "people"
 	fDate      = "date"
 	fRev       = "rev"
+	fLedger    = "ledger"
 )
 
 var textFields = []struct {
@@ -144,6 +146,11 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 	date := bleve.NewDateTimeFieldMapping()
 	rev := bleve.NewNumericFieldMapping()
 	rev.Index = false
+	stored := bleve.NewTextFieldMapping() // kept, not searched
+	stored.Index = false
+	stored.Store = true
+	stored.IncludeInAll = false
+	stored.IncludeTermVectors = false
 
 	dm := bleve.NewDocumentStaticMapping()
 	for _, f := range textFields {
@@ -154,6 +161,7 @@ func buildMapping() (*mapping.IndexMappingImpl, error) {
 	dm.AddFieldMappingsAt(fPeople, keyword)
 	dm.AddFieldMappingsAt(fDate, date)
 	dm.AddFieldMappingsAt(fRev, rev)
+	dm.AddFieldMappingsAt(fLedger, stored)
 	im.DefaultMapping = dm
 	im.DefaultAnalyzer = textAnalyzer
 	return im, nil
@@ -236,11 +244,30 @@ type bleveDoc struct {
 	People    []string  `json:"people"`
 	Date      time.Time `json:"date"`
 	Rev       float64   `json:"rev"`
+	// Ledger is the note's tasks and decisions as JSON (storedLedger),
+	// kept for the Ledger to load at the next start; empty when it has
+	// neither.
+	Ledger string `json:"ledger,omitempty"`
 }
 
-func toBleve(d Doc) bleveDoc {
-	return bleveDoc{Title: d.Title, Text: d.Text, Decisions: d.Decisions, Actions: d.ActionItems,
+// storedLedger is what a note's ledger field holds.
+type storedLedger struct {
+	Tasks     []Task   `json:"tasks,omitempty"`
+	Decisions []string `json:"decisions,omitempty"`
+}
+
+func toBleve(d Doc) (bleveDoc, error) {
+	bd := bleveDoc{Title: d.Title, Text: d.Text, Decisions: d.Decisions, Actions: d.ActionItems,
 		Template: d.Template, Series: d.Series, People: d.People, Date: d.Date.UTC(), Rev: float64(d.Revision)}
+	if len(d.Tasks) > 0 || len(d.Decisions) > 0 {
+		b, err := json.Marshal(storedLedger{Tasks: d.Tasks, Decisions: d.Decisions})
+		if err != nil {
+			return bd, err
+		}
+		bd.Ledger = string(b)
+	}
+	return bd, nil
+
 }
 
 // Update indexes d; see Index.
@@ -263,7 +290,11 @@ func (b *Bleve) UpdateBatch(ctx context.Context, docs []Doc, deletes []scribe.No
 		if !d.ID.Valid() {
 			return scribe.Errorf(scribe.EINVALID, "The note id is malformed.")
 		}
-		if err := batch.Index(string(d.ID), toBleve(d)); err != nil {
+		bd, err := toBleve(d)
+		if err != nil {
+			return fmt.Errorf("search: index %s: %w", d.ID, err)
+		}
+		if err := batch.Index(string(d.ID), bd); err != nil {
 			return fmt.Errorf("search: index %s: %w", d.ID, err)
 		}
 	}
@@ -317,6 +348,47 @@ func (b *Bleve) Revisions(ctx context.Context) (map[scribe.NoteID]scribe.Revisio
 		}
 		if len(res.Hits) < page {
 			return out, nil
+		}
+		after = []string{res.Hits[len(res.Hits)-1].ID}
+	}
+}
+
+// EachLedger calls fn with the ledger stored with every note that has one,
+// reading them in pages.
+func (b *Bleve) EachLedger(ctx context.Context, fn func(NoteLedger) error) error {
+	const page = 1000
+	var after []string
+	for {
+		req := bleve.NewSearchRequestOptions(bleve.NewMatchAllQuery(), page, 0, false)
+		req.Fields = []string{fTitle, fDate, fLedger}
+		req.SortBy([]string{"_id"})
+		if after != nil {
+			req.SearchAfter = after
+		}
+		res, err := b.idx.SearchInContext(ctx, req)
+		if err != nil {
+			return fmt.Errorf("search: read ledgers: %w", err)
+		}
+		for _, h := range res.Hits {
+			raw, _ := h.Fields[fLedger].(string)
+			if raw == "" {
+				continue
+			}
+			var sl storedLedger
+			if err := json.Unmarshal([]byte(raw), &sl); err != nil {
+				return fmt.Errorf("search: ledger of %s: %w", h.ID, err)
+			}
+			n := NoteLedger{ID: scribe.NoteID(h.ID), Tasks: sl.Tasks, Decisions: sl.Decisions}
+			n.Title, _ = h.Fields[fTitle].(string)
+			if ds, ok := h.Fields[fDate].(string); ok {
+				n.Date, _ = time.Parse(time.RFC3339, ds)
+			}
+			if err := fn(n); err != nil {
+				return err
+			}
+		}
+		if len(res.Hits) < page {
+			return nil
 		}
 		after = []string{res.Hits[len(res.Hits)-1].ID}
 	}

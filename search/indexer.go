@@ -26,6 +26,9 @@ const (
 type IndexerOptions struct {
 	Debounce time.Duration // DefaultDebounce when zero
 	Logger   *slog.Logger  // slog.Default() when nil
+	// Ledger, when set, is kept in step with the index: loaded from it at
+	// Open and given every note indexed or deleted after.
+	Ledger *Ledger
 }
 
 // Indexer keeps a Backend in step with a store: it follows the store's
@@ -70,6 +73,11 @@ func (x *Indexer) Open(ctx context.Context) error {
 	cur, err := x.idx.Cursor(ctx)
 	if err != nil {
 		return err
+	}
+	if l := x.opts.Ledger; l != nil {
+		if err := x.idx.EachLedger(ctx, func(n NoteLedger) error { l.put(n); return nil }); err != nil {
+			return err
+		}
 	}
 	rebuild := x.fresh || cur == ""
 	if rebuild {
@@ -258,6 +266,15 @@ func (x *Indexer) index(ctx context.Context, ids []scribe.NoteID) error {
 			docs = append(docs, NoteDoc(d))
 		}
 	}
+	// The ledger first: once the index has a revision (WaitFor), the
+	// ledger has it too. Putting a batch that then fails is harmless: it
+	// is retried with the same notes.
+	if l := x.opts.Ledger; l != nil {
+		for _, d := range docs {
+			l.put(d.ledger())
+		}
+		l.remove(deletes...)
+	}
 	return x.idx.UpdateBatch(ctx, docs, deletes)
 }
 
@@ -290,6 +307,9 @@ func (x *Indexer) resync(ctx context.Context, pending map[scribe.NoteID]*pending
 		gone = append(gone, id)
 	}
 	if len(gone) > 0 {
+		if l := x.opts.Ledger; l != nil {
+			l.remove(gone...)
+		}
 		if err := x.idx.UpdateBatch(ctx, nil, gone); err != nil {
 			return err
 		}

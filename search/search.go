@@ -25,6 +25,8 @@ package search
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/scribe-notes/scribe"
@@ -46,7 +48,22 @@ type Doc struct {
 	Decisions   []string
 	ActionItems []string
 	People      []string
+	// Tasks are the note's task-list items, for the Ledger.
+	Tasks []Task
 }
+
+// ledger returns what the Ledger keeps of the note.
+func (d Doc) ledger() NoteLedger {
+	return NoteLedger{ID: d.ID, Title: d.Title, Date: d.Date, Tasks: d.Tasks, Decisions: d.Decisions}
+}
+
+// CarriedMarker starts the words with which a meeting series marks an
+// open item of one meeting as carried over into the next, at the end of
+// its line: "- [ ] @ana fix the build (carried over to [2026-12-11](/n/…))".
+const CarriedMarker = "carried over to"
+
+// carriedRe finds the marker in an item's text, to its end.
+var carriedRe = regexp.MustCompile(`(?i)\s*\(?\s*` + CarriedMarker + `\b.*$`)
 
 // NoteDoc returns the Doc of a note at its head revision, running the
 // exporter's extraction (export.Extract) on its text. A note without a
@@ -67,11 +84,26 @@ func NoteDoc(d scribe.Document) Doc {
 	if doc.Title == "" {
 		doc.Title = sum.Title
 	}
+	var lines []string
 	for _, a := range sum.ActionItems {
 		doc.ActionItems = append(doc.ActionItems, a.Text)
 		if a.Owner != "" {
 			doc.People = append(doc.People, a.Owner)
 		}
+		if !a.Task {
+			continue
+		}
+		if lines == nil {
+			lines = strings.Split(d.Text, "\n")
+		}
+		t := Task{Line: a.Line, Text: a.Text, Owner: a.Owner, Due: a.Due, Done: a.Done}
+		if a.Line >= 1 && a.Line <= len(lines) {
+			t.Source = lines[a.Line-1]
+		}
+		if loc := carriedRe.FindStringIndex(t.Text); loc != nil {
+			t.Carried, t.Text = true, strings.TrimSpace(t.Text[:loc[0]])
+		}
+		doc.Tasks = append(doc.Tasks, t)
 	}
 	return doc
 }
@@ -152,4 +184,7 @@ type Backend interface {
 	// holds every change; "" when the index is new.
 	Cursor(ctx context.Context) (scribe.FeedCursor, error)
 	SetCursor(ctx context.Context, c scribe.FeedCursor) error
+	// EachLedger calls fn with the ledger of every indexed note that has
+	// tasks or decisions, reading them in pages; fn's error ends the walk.
+	EachLedger(ctx context.Context, fn func(NoteLedger) error) error
 }

@@ -115,7 +115,7 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	n, err := s.createNote(r.Context(), req)
+	n, err := s.createNote(r.Context(), req, "")
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -124,7 +124,9 @@ func (s *Server) handleCreateNote(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, s.noteJSON(r, n))
 }
 
-func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.Note, error) {
+// createNote creates a note from req's template, with more (markdown, or
+// "") after the filled-in template.
+func (s *Server) createNote(ctx context.Context, req createNoteRequest, more string) (scribe.Note, error) {
 	name := req.Template
 	if name == "" {
 		name = web.DefaultTemplate
@@ -133,6 +135,9 @@ func (s *Server) createNote(ctx context.Context, req createNoteRequest) (scribe.
 	text, err := s.templates.Fill(name, req.Title, now, s.loc)
 	if err != nil {
 		return scribe.Note{}, err
+	}
+	if more != "" {
+		text = strings.TrimRight(text, "\n") + "\n\n" + more
 	}
 	if len(text) > s.limits.MaxNoteBytes {
 		return scribe.Note{}, scribe.Errorf(scribe.ETOOLARGE, "The template makes a note larger than the limit of %d bytes.", s.limits.MaxNoteBytes)
@@ -363,18 +368,9 @@ func (s *Server) handleAppend(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, invalid("\"text\" must be valid UTF-8."))
 		return
 	}
-	// A member's (or a token's) edits carry their name; "author" names a
-	// guest's or the local API's edits only.
-	author := strings.TrimSpace(req.Author)
-	email := signedIn(person(r))
-	if email != "" {
-		author = editorName(person(r))
-	}
-	if author == "" {
-		author = "API"
-	}
-	if author, err = protocol.CleanName(author); err != nil {
-		s.writeError(w, r, invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes))
+	author, email, err := apiAuthor(r, req.Author)
+	if err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	random := scribe.APISession(randomString(22))
@@ -734,6 +730,24 @@ func (s *Server) handleShareWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.serveWS(w, r, sh.NoteID, true, sh.Token)
+}
+
+// apiAuthor is who an API edit is recorded as: a member's (or a token's)
+// name and email from sign-in; else the "author" the request gives (a
+// guest's, the local API's), else "API".
+func apiAuthor(r *http.Request, requested string) (author, email string, err error) {
+	author = strings.TrimSpace(requested)
+	email = signedIn(person(r))
+	if email != "" {
+		author = editorName(person(r))
+	}
+	if author == "" {
+		author = "API"
+	}
+	if author, err = protocol.CleanName(author); err != nil {
+		return "", "", invalid("\"author\" may have at most %d characters and no control characters.", maxAuthorRunes)
+	}
+	return author, email, nil
 }
 
 // editorName is how a person is named on their edits and exports: their

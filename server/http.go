@@ -52,6 +52,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 	r.Get("/", s.handleHome)
 	r.Get("/n/{id}", s.handleEditorPage)
 	r.Get("/n/{id}/history", s.handleHistoryPage)
+	r.Get("/actions", s.handleActionsPage)
 	r.Get("/s/{token}", s.handleReadOnlyPage)
 
 	r.Route("/api", func(r chi.Router) {
@@ -60,6 +61,8 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Post("/notes", s.handleCreateNote)
 		r.Get("/notes", s.handleListNotes)
 		r.Get("/search", s.handleSearch)
+		r.Get("/actions", s.handleActions)
+		r.Get("/decisions", s.handleDecisions)
 		r.Get("/notes/{id}", s.handleGetNote)
 		r.Patch("/notes/{id}", s.handleUpdateNote)
 		r.Delete("/notes/{id}", s.handleDeleteNote)
@@ -70,6 +73,8 @@ func (s *Server) guardedRoutes(r chi.Router) {
 		r.Post("/notes/{id}/checkpoints", s.handleAddCheckpoint)
 		r.Post("/notes/{id}/restore", s.handleRestore)
 		r.Post("/notes/{id}/append", s.handleAppend)
+		r.Post("/notes/{id}/tick", s.handleTick)
+		r.Post("/notes/{id}/next", s.handleNextMeeting)
 		r.Post("/notes/{id}/shares", s.handleCreateShare)
 		r.Get("/notes/{id}/shares", s.handleListShares)
 		r.Delete("/notes/{id}/shares/{token}", s.handleRevokeShare)

@@ -41,6 +41,9 @@ func (s *Server) handleHome(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Notes, d.Next = page.Notes, page.Next
 	}
+	if role.Can(scribe.ActActions) {
+		d.MyItems = s.myOpenItems(person(r))
+	}
 	s.writePage(w, r, func(b *bytes.Buffer) error { return s.pages.Home(b, d) })
 }
 
@@ -68,7 +71,8 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare),
-			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory), CommitURL: s.commitURL})
+			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory), CommitURL: s.commitURL,
+			CanNext: role.Can(scribe.ActCreate)})
 	})
 }
 

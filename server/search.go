@@ -72,23 +72,31 @@ func searchQuery(v url.Values, loc *time.Location) (search.Query, int, error) {
 	if q.To, err = searchDate(v.Get("to"), loc, true); err != nil {
 		return q, 0, err
 	}
+	page, err := paging(v, &q.Limit, search.MaxLimit)
+	q.Offset = (page - 1) * q.Limit
+	return q, page, err
+}
+
+// paging reads page (from 1) and limit (1 to most; *limit holds the
+// default and gets the result), with (page-1)×limit at most
+// search.MaxOffset.
+func paging(v url.Values, limit *int, most int) (int, error) {
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || n > search.MaxLimit {
-			return q, 0, invalid("limit must be a number from 1 to %d.", search.MaxLimit)
+		if err != nil || n < 1 || n > most {
+			return 0, invalid("limit must be a number from 1 to %d.", most)
 		}
-		q.Limit = n
+		*limit = n
 	}
 	page := 1
 	if s := v.Get("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 || (n-1) > search.MaxOffset/q.Limit {
-			return q, 0, invalid("page must be a number from 1 to %d at this limit.", search.MaxOffset/q.Limit+1)
+		if err != nil || n < 1 || (n-1) > search.MaxOffset/(*limit) {
+			return 0, invalid("page must be a number from 1 to %d at this limit.", search.MaxOffset/(*limit)+1)
 		}
 		page = n
 	}
-	q.Offset = (page - 1) * q.Limit
-	return q, page, nil
+	return page, nil
 }
 
 // searchDate parses from or to: a date (the whole day, in loc; to is

@@ -15,7 +15,7 @@ import (
 )
 
 // startSearchNode starts a node in local mode whose search index (in
-// memory) follows its store, as cmd/scribe wires it.
+// memory) and ledger follow its store, as cmd/scribe wires them.
 func startSearchNode(t *testing.T) (*testNode, *search.Indexer) {
 	t.Helper()
 	return startSearchNodeOn(t, newBoltStore(t))
@@ -29,8 +29,9 @@ func startSearchNodeOn(t *testing.T, store scribe.Store) (*testNode, *search.Ind
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := servertest.Start(t, server.Config{Store: store, Logger: testLogger, Search: idx})
-	x := search.NewIndexer(store, store.(scribe.NoteFeed), idx, idx.Fresh(), search.IndexerOptions{Debounce: 50 * time.Millisecond, Logger: testLogger})
+	ledger := search.NewLedger()
+	s := servertest.Start(t, server.Config{Store: store, Logger: testLogger, Search: idx, Ledger: ledger})
+	x := search.NewIndexer(store, store.(scribe.NoteFeed), idx, idx.Fresh(), search.IndexerOptions{Debounce: 50 * time.Millisecond, Logger: testLogger, Ledger: ledger})
 	if err := x.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}

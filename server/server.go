@@ -162,6 +162,10 @@ type Config struct {
 	// EUNAVAILABLE). Its owner (cmd/scribe) opens and closes it, and keeps
 	// it in step with the store (search.Indexer).
 	Search search.Index
+	// Ledger answers GET /api/actions, /api/decisions and the /actions
+	// page; nil disables them (503 EUNAVAILABLE). Its owner keeps it with
+	// the search index (search.IndexerOptions.Ledger).
+	Ledger *search.Ledger
 }
 
 // Server serves Scribe. Its lifecycle is New, Open, then Close; Handler
@@ -179,6 +183,7 @@ type Server struct {
 	limits    Limits
 	renderer  *markdown.Renderer
 	search    search.Index
+	ledger    *search.Ledger
 
 	// Limits per person (or peer address): see Limits.
 	createLimit, shareLimit, appendLimit *rateLimiter
@@ -208,6 +213,7 @@ func New(cfg Config) (*Server, error) {
 		limits:    cfg.Limits.withDefaults(),
 		renderer:  cfg.Renderer,
 		search:    cfg.Search,
+		ledger:    cfg.Ledger,
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()

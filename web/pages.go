@@ -31,6 +31,18 @@ type HomeData struct {
 	Me     scribe.Person
 	SignIn string
 	Tokens bool
+	// MyItems is how many open action items Me owns, for the link to
+	// /actions?owner=me; -1 (or 0 for a stranger) shows no count.
+	MyItems int
+}
+
+// ActionsData is what the action items page at /actions needs; the items
+// themselves come from GET /api/actions.
+type ActionsData struct {
+	Me scribe.Person
+	// Available: the server keeps action items (it has a search index).
+	Available bool
+	Today     string // YYYY-MM-DD in the team's time zone
 }
 
 // EditorData is what the editor page at /n/{id} needs.
@@ -42,8 +54,8 @@ type EditorData struct {
 	// CanShare shows the links panel and the guest-editing switch;
 	// CanExport the export button; CanHistory the link to the history page
 	// and the "Show authors" toggle with its legend (who wrote what is the
-	// note's history).
-	CanShare, CanExport, CanHistory bool
+	// note's history); CanNext the "Next meeting" button.
+	CanShare, CanExport, CanHistory, CanNext bool
 	// CommitURL makes export commits links ("{sha}" replaced by the
 	// hash; scribe.CommitLink); empty: no links.
 	CommitURL string
@@ -80,9 +92,9 @@ type ErrorData struct {
 // with a ?v= query that changes whenever the bundle does, so the server may
 // serve /static/ with long cache lifetimes.
 type Pages struct {
-	home, editor, history, readOnly, errorPage *template.Template
-	version                                    string
-	bundleOK                                   bool
+	home, editor, history, readOnly, errorPage, actions *template.Template
+	version                                             string
+	bundleOK                                            bool
 }
 
 // layoutData is what every page's template receives.
@@ -116,6 +128,7 @@ func NewPages() (*Pages, error) {
 		{&p.history, "pages/history.html"},
 		{&p.readOnly, "pages/readonly.html"},
 		{&p.errorPage, "pages/error.html"},
+		{&p.actions, "pages/actions.html"},
 	} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(pagesFS, "pages/layout.html", pg.file)
 		if err != nil {
@@ -132,6 +145,11 @@ func (p *Pages) BundleOK() bool { return p.bundleOK }
 // Home writes the home page.
 func (p *Pages) Home(w io.Writer, d HomeData) error {
 	return p.render(w, p.home, "Scribe", d)
+}
+
+// Actions writes the action items page.
+func (p *Pages) Actions(w io.Writer, d ActionsData) error {
+	return p.render(w, p.actions, "Action items · Scribe", d)
 }
 
 // Editor writes the editor page for one note. The note id is in the page

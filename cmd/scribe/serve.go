@@ -198,7 +198,7 @@ func newLogger(level, format string) (*slog.Logger, error) {
 // node keeps its own index) and starts the Indexer that keeps it in step
 // with the store's change feed. The caller closes the indexer, then the
 // index.
-func openSearch(ctx context.Context, cfg serveConfig, store scribe.Store, log *slog.Logger) (*search.Bleve, *search.Indexer, error) {
+func openSearch(ctx context.Context, cfg serveConfig, store scribe.Store, ledger *search.Ledger, log *slog.Logger) (*search.Bleve, *search.Indexer, error) {
 	feed, ok := store.(scribe.NoteFeed)
 	if !ok {
 		return nil, nil, errors.New("search: the store has no change feed")
@@ -211,7 +211,7 @@ func openSearch(ctx context.Context, cfg serveConfig, store scribe.Store, log *s
 	if err != nil {
 		return nil, nil, err
 	}
-	indexer := search.NewIndexer(store, feed, idx, idx.Fresh(), search.IndexerOptions{Logger: log})
+	indexer := search.NewIndexer(store, feed, idx, idx.Fresh(), search.IndexerOptions{Logger: log, Ledger: ledger})
 	if err := indexer.Open(ctx); err != nil {
 		_ = idx.Close()
 		return nil, nil, err
@@ -299,7 +299,8 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		cfg.export.onExport = n.Notify
 		collectors = n.Collectors()
 	}
-	idx, indexer, err := openSearch(ctx, cfg, store, log)
+	ledger := search.NewLedger()
+	idx, indexer, err := openSearch(ctx, cfg, store, ledger, log)
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -346,6 +347,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		Renderer:  markdown.NewRenderer(cfg.render),
 		Metrics:   collectors,
 		Search:    idx,
+		Ledger:    ledger,
 	})
 	if err != nil {
 		return err

@@ -2,7 +2,7 @@
 // checkers) runs inside Chromium on the home, editor and read-only pages,
 // in light and dark mode, and must report no serious or critical
 // violation, and no text under 4.5:1 contrast, large text included. The history
-// page is here too; the actions page does not exist yet; add it when it does.
+// page and the actions page are here too.
 
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
@@ -25,7 +25,7 @@ before(async () => {
   await openEditor(ada.page, note.id)
   await ada.page.evaluate(() => {
     const v = window.scribe.view
-    v.dispatch({ changes: { from: v.state.doc.length, insert: '\nSee [the plan](https://example.com) and `make test`.\n\n> A quote.\n\n| Team | Owner |\n|---|---|\n| Web | Ada |\n\n- [x] Done\n' } })
+    v.dispatch({ changes: { from: v.state.doc.length, insert: '\nSee [the plan](https://example.com) and `make test`.\n\n> A quote.\n\n| Team | Owner |\n|---|---|\n| Web | Ada |\n\n- [x] Done\n- [ ] @ada overdue thing due 2020-01-01\n- [ ] @bob later thing\n' } })
   })
   await waitSynced(ada.page)
   await ada.context.close()
@@ -114,6 +114,15 @@ for (const scheme of ['light', 'dark']) {
       await ada.page.waitForSelector('#restore-dialog[open]')
       found.restoreDialog = await axe(ada.page)
       await ada.page.keyboard.press('Escape')
+      // The action items page, with an overdue item (the ledger follows within a second).
+      await ada.page.goto('/actions')
+      await ada.page.waitForFunction(async () => {
+        const r = await fetch('/api/actions?state=open')
+        return (await r.json()).total >= 2
+      }, null, { timeout: 10000, polling: 100 })
+      await ada.page.reload()
+      await ada.page.waitForSelector('[data-page=actions][data-ready=true] .action-item[data-overdue=true]')
+      found.actions = await axe(ada.page)
 
       await grace.page.goto(shareURL)
       await grace.page.waitForSelector('[data-page=readonly][data-ready=true]')

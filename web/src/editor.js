@@ -20,6 +20,7 @@ import { rememberOpened } from './device.js'
 import { Keeper, pageStorage } from './persist.js'
 import { authorsField, authorOf, setupAuthors } from './authors.js'
 import { renderExport } from './exported.js'
+import { markedLine, markLine, lineFromHash } from './linemark.js'
 
 const highlight = HighlightStyle.define([
   { tag: tags.heading1, fontWeight: '700', fontSize: '1.3em' },
@@ -135,6 +136,7 @@ export function startEditor (root) {
         placeholder('Start typing markdown…'),
         peersField,
         authorsField,
+        markedLine,
         editable.of([EditorState.readOnly.of(true), EditorView.editable.of(false)]),
         // One user action is one edit: a paste (or any edit) that would make
         // the note larger than the server's limit is refused whole, here,
@@ -228,9 +230,12 @@ export function startEditor (root) {
     if (client.synced && !wasSynced) {
       wasSynced = true
       view.dispatch({ effects: editable.reconfigure([]) })
-      // A note fresh from a template opens with the caret in its first empty field.
-      const at = firstEmptyField(view.state.doc.toString())
-      if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      // A link to a line (#L12, from the action items page) opens there;
+      // a note fresh from a template with the caret in its first empty field.
+      if (!markLine(view, lineFromHash(location.hash))) {
+        const at = firstEmptyField(view.state.doc.toString())
+        if (at >= 0) view.dispatch({ selection: { anchor: at }, scrollIntoView: true })
+      }
       // Editable only now: focus again, unless the person has gone elsewhere meanwhile.
       if (document.activeElement === document.body || view.dom.contains(document.activeElement)) view.focus()
       root.dataset.ready = 'true'
@@ -448,6 +453,7 @@ export function startEditor (root) {
     if (e.persisted && !keeper.resume()) location.reload()
   })
   // For the browser tests and for debugging from the console.
+  window.addEventListener('hashchange', () => { if (client.synced) markLine(view, lineFromHash(location.hash)) })
   window.scribe = { client, view, conn, keeper }
   view.focus()
 }
@@ -680,6 +686,17 @@ function setupToolbar (noteID) {
     }
   })
 
+  const nextButton = /** @type {HTMLButtonElement|null} */ (document.getElementById('next-meeting'))
+  nextButton?.addEventListener('click', async () => {
+    nextButton.disabled = true
+    try {
+      const res = await api('POST', `/api/notes/${encodeURIComponent(noteID)}/next`, {})
+      location.assign(`/n/${encodeURIComponent(res.note.id)}`)
+    } catch (err) {
+      showNotice(`Could not create the next meeting: ${/** @type {Error} */ (err).message}`, 'error')
+      nextButton.disabled = false
+    }
+  })
   if (exportButton) setupExport(id, exportButton)
 }
 

@@ -13,6 +13,7 @@ async function start () {
     case 'readonly': (await import('./readonly.js')).startReadOnly(el); break
     case 'home': (await import('./home.js')).startHome(el); break
     case 'history': (await import('./history.js')).startHistory(el); break
+    case 'actions': (await import('./actions.js')).startActions(el); break
   }
 }
 
