@@ -1,6 +1,10 @@
 package scribe
 
-import "context"
+import (
+	"context"
+	"net/url"
+	"strings"
+)
 
 // Exporter writes a note into the team's git repository as a commit.
 // The server calls it for POST /api/notes/{id}/export; cmd/scribe wires the
@@ -82,4 +86,19 @@ type ExportActionItem struct {
 	Owner string // without the "@"; "" if none
 	Due   string // YYYY-MM-DD; "" if none
 	Done  bool
+}
+
+// CheckCommitURL checks a link template for export commits
+// (--export-commit-url): an absolute http(s) URL in which "{sha}" stands
+// for the commit id. An empty template is valid (no links); anything else
+// gives EINVALID.
+func CheckCommitURL(template string) error {
+	if template == "" {
+		return nil
+	}
+	u, err := url.Parse(strings.ReplaceAll(template, "{sha}", "0"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || !strings.Contains(template, "{sha}") {
+		return Errorf(EINVALID, "The commit URL %q must be an http(s) URL containing {sha}.", template)
+	}
+	return nil
 }

@@ -20,7 +20,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -87,8 +86,8 @@ func New(cfg Config) (*Notifier, error) {
 			return nil, scribe.Errorf(scribe.EINVALID, "The notification webhook %q is not an http(s) URL.", redact(w))
 		}
 	}
-	if cfg.CommitURL != "" && (!httpURL(strings.ReplaceAll(cfg.CommitURL, "{sha}", "0")) || !strings.Contains(cfg.CommitURL, "{sha}")) {
-		return nil, scribe.Errorf(scribe.EINVALID, "The commit URL %q must be an http(s) URL containing {sha}.", cfg.CommitURL)
+	if err := scribe.CheckCommitURL(cfg.CommitURL); err != nil {
+		return nil, err
 	}
 	if cfg.Queue <= 0 {
 		cfg.Queue = DefaultQueue

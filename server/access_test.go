@@ -173,6 +173,7 @@ func TestPermissionMatrix(t *testing.T) {
 		{"list tokens", scribe.ActManageToken, false, "GET", func(scribe.NoteID, scribe.Token) string { return "/api/tokens" }, "", false},
 		{"create token", scribe.ActManageToken, false, "POST", func(scribe.NoteID, scribe.Token) string { return "/api/tokens" }, `{"label":"t"}`, false},
 		{"editor page", scribe.ActEdit, true, "GET", func(id scribe.NoteID, _ scribe.Token) string { return "/n/" + string(id) }, "", false},
+		{"history page", scribe.ActHistory, true, "GET", func(id scribe.NoteID, _ scribe.Token) string { return "/n/" + string(id) + "/history" }, "", false},
 		{"ws edit", scribe.ActEdit, true, "GET", noteP("/ws"), "", true},
 		{"link info", scribe.ActWatch, true, "GET", func(_ scribe.NoteID, tok scribe.Token) string { return "/api/shares/" + string(tok) }, "", false},
 		{"link text", scribe.ActWatch, true, "GET", func(_ scribe.NoteID, tok scribe.Token) string { return "/api/shares/" + string(tok) + "/text" }, "", false},

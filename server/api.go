@@ -190,7 +190,7 @@ func (s *Server) handleGetNote(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.noteJSON(r, n))
+	writeJSONTagged(w, r, s.noteJSON(r, n))
 }
 
 type updateNoteRequest struct {

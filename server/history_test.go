@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/history"
 	"github.com/scribe-notes/scribe/server"
+	"github.com/scribe-notes/scribe/server/servertest"
 	"github.com/scribe-notes/scribe/store/redis/redistest"
 )
 
@@ -136,4 +138,83 @@ func get(t *testing.T, url, accept string) (int, string, http.Header) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b), resp.Header
+}
+
+// TestHistoryPage: the page at /n/{id}/history, linked from the editor for
+// those who may read the history (not for a guest), carries the commit
+// link template; an unknown note is a 404 page; a bad template stops New.
+func TestHistoryPage(t *testing.T) {
+	t.Parallel()
+	store := newBoltStore(t)
+	s := servertest.Start(t, server.Config{Store: store, Logger: testLogger, CommitURL: "https://git.example.com/notes/commit/{sha}"})
+	n := &testNode{t: t, srv: s.Srv, ts: s.HTTP, store: store, url: s.URL}
+	id := n.createNote("Weekly <sync>", "blank")
+
+	code, body, hdr := get(t, n.url+"/n/"+string(id)+"/history", "")
+	if code != 200 || !strings.HasPrefix(hdr.Get("Content-Type"), "text/html") || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("history page: %d %v", code, hdr)
+	}
+	for _, want := range []string{`data-page="history"`, `data-note-id="` + string(id) + `"`,
+		`data-commit-links="https://git.example.com/notes/commit/{sha}"`, `href="/n/` + string(id) + `"`,
+		"<title>History of Weekly &lt;sync&gt; · Scribe</title>", `id="rev-slider"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history page lacks %s", want)
+		}
+	}
+	if _, body, _ := get(t, n.url+"/n/"+string(id), ""); !strings.Contains(body, `href="/n/`+string(id)+`/history"`) {
+		t.Error("the editor does not link the history page")
+	}
+	if code, _, _ := get(t, n.url+"/n/"+string(scribe.NewNoteID())+"/history", ""); code != http.StatusNotFound {
+		t.Errorf("history of an unknown note: %d, want 404", code)
+	}
+
+	// A guest edits by link but may not read the history: no link to it.
+	proxy := startAccessNode(t, auth.Config{Mode: auth.ModeProxy, TrustedProxies: []string{"127.0.0.1/32"}, PublicURL: "https://notes.example.com"})
+	if code, body, _ := get(t, proxy.srv.URL+"/n/"+string(proxy.guestOn), ""); code != 200 || strings.Contains(body, "/history") {
+		t.Errorf("a guest's editor page: %d, links the history: %v", code, strings.Contains(body, "/history"))
+	}
+
+	for _, bad := range []string{"https://git.example.com/commit/", "javascript:alert({sha})", "/commit/{sha}"} {
+		if _, err := server.New(server.Config{Store: store, CommitURL: bad}); err == nil {
+			t.Errorf("New accepted the commit URL %q", bad)
+		}
+	}
+}
+
+// TestNoteETag: GET /api/notes/{id} answers 304 to its own ETag while the
+// note is unchanged (the history page polls it), and 200 once it changed.
+func TestNoteETag(t *testing.T) {
+	t.Parallel()
+	n := startNode(t, newBoltStore(t), server.Limits{})
+	id := n.createNote("Weekly", "blank")
+	path := n.url + "/api/notes/" + string(id)
+	ifNoneMatch := func(tag string) (int, string, http.Header) {
+		req, err := http.NewRequest("GET", path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("If-None-Match", tag)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header
+	}
+	code, _, hdr := get(t, path, "")
+	tag := hdr.Get("ETag")
+	if code != 200 || tag == "" || hdr.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET note: %d, ETag %q, Cache-Control %q (it holds the edit link: no-store)", code, tag, hdr.Get("Cache-Control"))
+	}
+	if code, body, _ := ifNoneMatch(tag); code != http.StatusNotModified || body != "" {
+		t.Fatalf("unchanged note: %d %q, want 304 and no body", code, body)
+	}
+	if code, _ := n.do("POST", "/api/notes/"+string(id)+"/append", map[string]string{"text": "more"}, nil); code != 200 {
+		t.Fatalf("append: %d", code)
+	}
+	code, body, hdr := ifNoneMatch(tag)
+	if code != 200 || hdr.Get("ETag") == tag || !strings.Contains(body, `"revision":1`) {
+		t.Fatalf("changed note: %d %q (ETag %q, was %q)", code, body, hdr.Get("ETag"), tag)
+	}
 }

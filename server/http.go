@@ -3,6 +3,8 @@ package server
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -49,6 +51,7 @@ func (s *Server) guardedRoutes(r chi.Router) {
 
 	r.Get("/", s.handleHome)
 	r.Get("/n/{id}", s.handleEditorPage)
+	r.Get("/n/{id}/history", s.handleHistoryPage)
 	r.Get("/s/{token}", s.handleReadOnlyPage)
 
 	r.Route("/api", func(r chi.Router) {
@@ -193,6 +196,33 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+// writeJSONTagged answers 200 with v and an ETag of its bytes, or 304 with
+// no body when the request's If-None-Match names that ETag: a page that
+// polls (the history page follows the head this way) gets an empty answer
+// while nothing changed.
+func writeJSONTagged(w http.ResponseWriter, r *http.Request, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, v)
+		return
+	}
+	sum := sha256.Sum256(b)
+	tag := `"` + hex.EncodeToString(sum[:12]) + `"`
+	w.Header().Set("ETag", tag)
+	// Still no-store: the answer holds the edit link. A poller keeps the
+	// ETag itself and sends If-None-Match.
+	w.Header().Set("Cache-Control", "no-store")
+	for _, t := range strings.Split(r.Header.Get("If-None-Match"), ",") {
+		if t = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(t), "W/")); t == tag || t == "*" {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(append(b, '\n'))
 }
 

@@ -67,7 +67,26 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writePage(w, r, func(b *bytes.Buffer) error {
-		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare), CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory)})
+		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare),
+			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory)})
+	})
+}
+
+// handleHistoryPage serves a note's history: GET /n/{id}/history, for
+// those who may read it through the API (scribe.ActHistory: members and
+// the local person). The page draws everything from the history API.
+func (s *Server) handleHistoryPage(w http.ResponseWriter, r *http.Request) {
+	n, err := s.note(r, scribe.ActHistory)
+	if err != nil {
+		if u := s.signInURL(r); u != "" && serverRole(r) == scribe.Stranger && scribe.ErrorCode(err) == scribe.EFORBIDDEN {
+			http.Redirect(w, r, u, http.StatusSeeOther)
+			return
+		}
+		s.writePageError(w, r, err)
+		return
+	}
+	s.writePage(w, r, func(b *bytes.Buffer) error {
+		return s.pages.History(b, web.HistoryData{Note: n, CommitURL: s.commitURL})
 	})
 }
 

@@ -153,6 +153,9 @@ type Config struct {
 	// Metrics are further collectors served on /metrics (the export
 	// notifier's counters).
 	Metrics []prometheus.Collector
+	// CommitURL links an exported commit on the history page: "{sha}" is
+	// replaced by the commit id (scribe.CheckCommitURL); empty: no links.
+	CommitURL string
 	// Search answers GET /api/search; nil disables search (503
 	// EUNAVAILABLE). Its owner (cmd/scribe) opens and closes it, and keeps
 	// it in step with the store (search.Indexer).
@@ -173,6 +176,7 @@ type Server struct {
 	limits    Limits
 	renderer  *markdown.Renderer
 	search    search.Index
+	commitURL string
 
 	// Limits per person (or peer address): see Limits.
 	createLimit, shareLimit, appendLimit *rateLimiter
@@ -201,6 +205,10 @@ func New(cfg Config) (*Server, error) {
 		limits:    cfg.Limits.withDefaults(),
 		renderer:  cfg.Renderer,
 		search:    cfg.Search,
+		commitURL: cfg.CommitURL,
+	}
+	if err := scribe.CheckCommitURL(cfg.CommitURL); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	if s.renderer == nil {
 		s.renderer = markdown.Default()

@@ -38,9 +38,17 @@ type EditorData struct {
 	// and cannot be changed on the page; a guest is asked for one.
 	Me scribe.Person
 	// CanShare shows the links panel and the guest-editing switch;
-	// CanExport the export button; CanHistory the "Show authors" toggle
-	// and its legend (who wrote what is the note's history).
+	// CanExport the export button; CanHistory the link to the history page,
+	// the "Show authors" toggle and its legend.
 	CanShare, CanExport, CanHistory bool
+}
+
+// HistoryData is what the history page at /n/{id}/history needs.
+type HistoryData struct {
+	Note scribe.Note
+	// CommitURL links an exported commit: "{sha}" is replaced by the commit
+	// id the checkpoint names (--export-commit-url); empty: no links.
+	CommitURL string
 }
 
 // ReadOnlyData is what the read-only page at /s/{token} needs. It holds no
@@ -64,9 +72,9 @@ type ErrorData struct {
 // with a ?v= query that changes whenever the bundle does, so the server may
 // serve /static/ with long cache lifetimes.
 type Pages struct {
-	home, editor, readOnly, errorPage *template.Template
-	version                           string
-	bundleOK                          bool
+	home, editor, history, readOnly, errorPage *template.Template
+	version                                    string
+	bundleOK                                   bool
 }
 
 // layoutData is what every page's template receives.
@@ -97,6 +105,7 @@ func NewPages() (*Pages, error) {
 	}{
 		{&p.home, "pages/home.html"},
 		{&p.editor, "pages/editor.html"},
+		{&p.history, "pages/history.html"},
 		{&p.readOnly, "pages/readonly.html"},
 		{&p.errorPage, "pages/error.html"},
 	} {
@@ -121,6 +130,13 @@ func (p *Pages) Home(w io.Writer, d HomeData) error {
 // (data-note-id) for the client to connect with.
 func (p *Pages) Editor(w io.Writer, d EditorData) error {
 	return p.render(w, p.editor, titleOr(d.Note.Title)+" · Scribe", d)
+}
+
+// History writes the history page of one note: the timeslider, the
+// checkpoints, diffs and restore, all drawn by the script from the history
+// API (docs/api.md "History").
+func (p *Pages) History(w io.Writer, d HistoryData) error {
+	return p.render(w, p.history, "History of "+titleOr(d.Note.Title)+" · Scribe", d)
 }
 
 // ReadOnly writes the read-only page for a share token, with the note

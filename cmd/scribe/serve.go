@@ -148,7 +148,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.StringVar(&c.metricsAddr, "metrics-addr", "", "serve /metrics on this separate address, e.g. 127.0.0.1:9090 (default: /metrics on --addr answers only localhost)")
 	addAuthFlags(fs, &c.auth)
 	fs.Var(&c.notifyWebhooks, "notify-webhook", "incoming-webhook URL (Slack, Mattermost, Rocket.Chat) told of every export; repeatable, or comma-separated in SCRIBE_NOTIFY_WEBHOOK")
-	fs.StringVar(&c.commitURL, "export-commit-url", "", "link for an export commit in notifications, {sha} replaced by its hash, e.g. https://git.example.com/team/notes/commit/{sha}")
+	fs.StringVar(&c.commitURL, "export-commit-url", "", "link for an export commit in notifications and on the history page, {sha} replaced by its hash, e.g. https://git.example.com/team/notes/commit/{sha}")
 	fs.StringVar(&c.templatesDir, "templates-dir", "", "directory of extra note templates (*.md); they override built-ins of the same name")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "text or json")
@@ -345,6 +345,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		Renderer:  markdown.NewRenderer(cfg.render),
 		Metrics:   collectors,
 		Search:    idx,
+		CommitURL: cfg.commitURL,
 	})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ async function start () {
     case 'editor': (await import('./editor.js')).startEditor(el); break
     case 'readonly': (await import('./readonly.js')).startReadOnly(el); break
     case 'home': (await import('./home.js')).startHome(el); break
+    case 'history': (await import('./history.js')).startHistory(el); break
   }
 }
 
