@@ -110,6 +110,11 @@ for (const scheme of ['light', 'dark']) {
       await ada.page.click('[data-diff-view=split]')
       await ada.page.waitForSelector('#diff-view table.diff-split')
       found.historySplit = await axe(ada.page)
+      // Who wrote what, tinted, with its legend.
+      await ada.page.click('#authors-button')
+      await ada.page.waitForSelector('#rev-text .author-run')
+      found.historyAuthors = await axe(ada.page)
+      await ada.page.click('#authors-button')
       await ada.page.click('#restore-button')
       await ada.page.waitForSelector('#restore-dialog[open]')
       found.restoreDialog = await axe(ada.page)

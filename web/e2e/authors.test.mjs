@@ -99,6 +99,16 @@ test('two people type; Show authors colours each one\'s characters, live, with a
     await ada.page.waitForFunction(() => [...document.querySelectorAll('.cm-author[data-author="n:grace"]')].map(e => e.textContent).join('').includes('More from Grace.'))
     const again = await marks(ada.page)
     assert.ok(again['n:ada'].text.includes('Ada again.') && again['n:ada'].text.includes('Ada: the budget'), `after a reload, Ada's: ${again['n:ada'].text}`)
+    // The history page colours a revision the same way (the toggle is
+    // this device's, so it is on there too).
+    await ada.page.goto(`/n/${note.id}/history`)
+    await ada.page.waitForSelector('#rev-text .author-run[data-author="n:grace"]')
+    assert.equal(await ada.page.getAttribute('#authors-button', 'aria-pressed'), 'true')
+    const hist = await ada.page.evaluate(() => [...document.querySelectorAll('#rev-text .author-run')].map(e => [e.getAttribute('data-author'), e.textContent, getComputedStyle(e).backgroundColor]))
+    assert.ok(hist.some(([k, t, c]) => k === 'n:grace' && t.includes('Grace: 中文') && c === tint(graceColor)), JSON.stringify(hist))
+    assert.deepEqual((await ada.page.locator('#rev-authors .legend-item').allTextContents()).sort(), ['Ada', 'Grace'])
+    await ada.page.click('#authors-button')
+    assert.equal(await ada.page.locator('#rev-text .author-run').count(), 0, 'authors still shown after the toggle went off')
     assert.deepEqual(ada.errors, [])
     assert.deepEqual(grace.errors, [])
   } finally {

@@ -224,8 +224,9 @@ export function replayed (spans, mine, me, log) {
  * @param {string} text
  * @param {Span[]} spans
  * @param {(key: string) => string} colorOf
+ * @param {(key: string) => string} [nameOf] each run's title (who wrote it)
  */
-export function renderAuthored (el, text, spans, colorOf) {
+export function renderAuthored (el, text, spans, colorOf, nameOf) {
   const parts = []
   let pos = 0
   for (const [n, key] of spans) {
@@ -239,6 +240,7 @@ export function renderAuthored (el, text, spans, colorOf) {
     span.className = 'author-run'
     span.dataset.author = key
     span.style.backgroundColor = hexAlpha(colorOf(key), TINT)
+    if (nameOf) span.title = nameOf(key)
     span.textContent = s
     parts.push(span)
   }
@@ -274,6 +276,16 @@ export function renderLegend (el, authors, colorOf, me) {
 
 const STORAGE_KEY = 'scribe.showAuthors'
 
+/** Whether this device shows authors (the editor's and the history page's toggle). */
+export function loadShowAuthors () {
+  try { return localStorage.getItem(STORAGE_KEY) === '1' } catch { return false }
+}
+
+/** @param {boolean} on */
+export function saveShowAuthors (on) {
+  try { localStorage.setItem(STORAGE_KEY, on ? '1' : '0') } catch { /* storage disabled */ }
+}
+
 /**
  * setupAuthors wires the "Show authors" toggle (remembered on this device)
  * to an editor whose state has authorsField: it fetches who wrote the
@@ -291,8 +303,7 @@ export function setupAuthors (o) {
   const list = /** @type {HTMLElement|null} */ (document.getElementById('authors-list'))
   /** @type {Map<string, string>} names the server told of */
   const names = new Map()
-  let on = false
-  try { on = !!button && localStorage.getItem(STORAGE_KEY) === '1' } catch { /* storage disabled */ }
+  let on = !!button && loadShowAuthors()
   let syncing = false
   let again = false
   /** @type {ReturnType<typeof setTimeout>|undefined} */
@@ -335,7 +346,7 @@ export function setupAuthors (o) {
   /** @param {boolean} v */
   function set (v) {
     on = v
-    try { localStorage.setItem(STORAGE_KEY, v ? '1' : '0') } catch { /* storage disabled */ }
+    saveShowAuthors(v)
     if (button) button.setAttribute('aria-pressed', String(v))
     if (legend) legend.hidden = !v
     if (v && state().spans === null) sync()

@@ -4,6 +4,7 @@
 // history API (docs/api.md "History"); the head follows the note live by
 // polling GET /api/notes/{id} with its ETag.
 
+import { fromAPI, loadShowAuthors, renderAuthored, renderLegend, saveShowAuthors } from './authors.js'
 import { api, fillList, localizeTimes, relativeTime, showNotice } from './ui.js'
 
 /**
@@ -22,6 +23,7 @@ import { api, fillList, localizeTimes, relativeTime, showNotice } from './ui.js'
  * @property {number} rev
  * @property {string} text
  * @property {Checkpoint} at the checkpoint ending at rev: its time, who edited up to it
+ * @property {{spans: import('./authors.js').Span[], authors: import('./authors.js').Author[]}} authors who wrote each character
  */
 
 /**
@@ -209,13 +211,14 @@ export function startHistory (root) {
    * @returns {Promise<Revision>}
    */
   async function fetchRevision (rev, signal) {
-    const [textRes, at] = await Promise.all([
+    const [textRes, at, authors] = await Promise.all([
       fetch(`${base}/text?rev=${rev}`, { signal, cache: 'no-store' }),
-      fetchJSON(`${base}/revisions?before=${rev + 1}&limit=1`, signal)
+      fetchJSON(`${base}/revisions?before=${rev + 1}&limit=1`, signal),
+      fetchJSON(`${base}/authors?rev=${rev}`, signal)
     ])
     if (!textRes.ok) throw new Error(await errorMessage(textRes))
     const text = await textRes.text()
-    return { rev, text, at: at.checkpoints[0] }
+    return { rev, text, at: at.checkpoints[0], authors: fromAPI(authors) }
   }
 
   /**
@@ -249,13 +252,37 @@ export function startHistory (root) {
       cache.put(r)
     }
     if (Number(slider.value) !== rev) return false
-    renderSegments(textView, [{ text: r.text }])
+    drawText(r)
     textView.setAttribute('aria-busy', 'false')
     shown = rev
     root.dataset.shownRevision = String(rev)
     describe(rev, r.at)
     return true
   }
+
+  // --- who wrote what: the editor's toggle and colours (authors.js) ---
+  const authorsButton = /** @type {HTMLButtonElement} */ (el('authors-button'))
+  const legend = el('rev-authors')
+  let showAuthors = loadShowAuthors()
+  /** @param {Revision} r */
+  function drawText (r) {
+    authorsButton.setAttribute('aria-pressed', String(showAuthors))
+    legend.hidden = !showAuthors
+    if (!showAuthors) {
+      renderSegments(textView, [{ text: r.text }])
+      return
+    }
+    const by = new Map(r.authors.authors.map(a => [a.key, a]))
+    const colorOf = (/** @type {string} */ k) => by.get(k)?.color || '#bbbbbb'
+    renderAuthored(textView, r.text, r.authors.spans, colorOf, k => by.get(k)?.name || '')
+    renderLegend(legend, r.authors.authors, colorOf)
+  }
+  authorsButton.addEventListener('click', () => {
+    showAuthors = !showAuthors
+    saveShowAuthors(showAuthors)
+    const r = cache.get(shown)
+    if (r) drawText(r)
+  })
 
   /**
    * describe says which revision the slider is at, when it was made and who
