@@ -781,3 +781,30 @@ func TestHistoryBudget(t *testing.T) {
 		storetest.HistoryBudget(t, openStore(t, b, Options{MaxHistoryBytes: 20_000}), 20_000)
 	})
 }
+
+// TestDeleteLeavesNoKey deletes a note that has a snapshot and the
+// authorship kept beside it: none of the note's keys may remain, the
+// authorship key included (it was once left behind).
+func TestDeleteLeavesNoKey(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{SnapshotEvery: 5})
+		n := mustCreate(t, s, "")
+		appendText(t, s, n.ID, 0, 0, "s", 12)
+		if rev := waitSnapshot(t, s, n.ID, 10); rev < 10 {
+			t.Fatalf("no snapshot: at %d", rev)
+		}
+		parts := []string{"meta", "sessions", "snap", "log", "dedup", "hist", "histrevs", "marks", "shares", "authors", "seqrevs:s"}
+		if c, err := s.client.Exists(ctx, s.noteKey(n.ID, "authors")).Result(); err != nil || c != 1 {
+			t.Fatalf("the authorship key is not there before the delete (%d, %v)", c, err)
+		}
+		if err := s.DeleteNote(ctx, n.ID); err != nil {
+			t.Fatal(err)
+		}
+		for _, part := range parts {
+			if c, err := s.client.Exists(ctx, s.noteKey(n.ID, part)).Result(); err != nil || c != 0 {
+				t.Errorf("key %s left after the delete (%d, %v)", part, c, err)
+			}
+		}
+	})
+}
