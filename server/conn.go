@@ -26,6 +26,7 @@ const (
 	closeWait          = 1 * time.Second       // how long to wait for the client's close reply
 	joinWait           = 30 * time.Second      // the longest joining a room may take
 	maxFrame           = 1 << 20               // a server frame holds at most about this many bytes of messages
+	readBufferSize     = 1 << 10               // bytes of a connection's read buffer, held while it is open
 	coalesceWindow     = 10 * time.Millisecond // others' ops wait at most this long after the last frame to share the next
 	errorBurst         = 20                    // errors a connection may cause in a burst before it is closed
 	errorRate          = 1.0                   // errors per second a connection may cause in the long run
@@ -51,8 +52,10 @@ type client struct {
 	closing   chan struct{} // closed when the connection should end
 	closeCode int
 	closeText string
-	flush     bool          // send what is queued before the close frame
-	readDone  chan struct{} // closed when the read pump has returned
+	flush     bool           // send what is queued before the close frame
+	readDone  chan struct{}  // closed when the read pump has returned
+	pumps     sync.WaitGroup // the write pump, while one runs (outbox.start)
+	pinger    *time.Timer    // marks a ping due every pingPeriod (outbox.pingDue)
 }
 
 var _ room.Member = (*client)(nil)
@@ -111,8 +114,14 @@ func (c *client) sendError(err error, seq *uint64) {
 	c.send(protocol.EncodeError(err, seq))
 }
 
-// serveWS upgrades the request and runs the connection until it ends: the
-// hello, the join, then one read pump (this goroutine) and one write pump.
+// serveWS upgrades the request, reads the hello and joins the room, then
+// hands the connection to a goroutine of its own (run) and returns.
+//
+// The connection outlives the HTTP handler on purpose: while a handler
+// runs, net/http keeps the request, its contexts, the response and its
+// buffers (about 6 KB a connection), and the goroutine's stack is as deep
+// as the middleware chain. An idle meeting is mostly idle connections, so
+// each keeps only what run needs (docs/benchmarks.md, issue 16).
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteID, readonly bool, token scribe.Token) {
 	conn, err := s.upgrader.Upgrade(w, r, nil)
 	if err != nil {
@@ -123,31 +132,46 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		_ = conn.Close()
 		return
 	}
-	defer s.connWG.Done()
 	kind := "edit"
 	if readonly {
 		kind = "readonly"
 	}
 	s.metrics.connections.WithLabelValues(kind).Inc()
-	defer s.metrics.connections.WithLabelValues(kind).Dec()
-
+	end := func() {
+		_ = conn.Close()
+		s.metrics.connections.WithLabelValues(kind).Dec()
+		s.connWG.Done()
+	}
 	c := &client{
 		srv:      s,
 		conn:     conn,
 		id:       "c_" + randomString(8),
 		readonly: readonly,
-		out:      newOutbox(s.limits.SendQueueBytes),
 		closing:  make(chan struct{}),
 		readDone: make(chan struct{}),
 	}
-	defer conn.Close()
-
+	c.out = newOutbox(s.limits.SendQueueBytes, c.startPump)
 	errs := newTokenBucket(errorRate, errorBurst)
-	hello, ok := c.readHello(errs)
+	seat, ok := c.join(r, id, token, errs)
 	if !ok {
+		end()
 		return
 	}
-	if readonly {
+	go func() {
+		defer end()
+		c.run(seat, errs)
+	}()
+}
+
+// join reads the hello and joins the note's room. It reports false, having
+// told the client why, when the connection should end.
+func (c *client) join(r *http.Request, id scribe.NoteID, token scribe.Token, errs *tokenBucket) (*room.Seat, bool) {
+	s := c.srv
+	hello, ok := c.readHello(errs)
+	if !ok {
+		return nil, false
+	}
+	if c.readonly {
 		hello.Session = "" // a viewer commits nothing; its session id is not kept
 	}
 	// A member's name comes from sign-in, not from what the page sends, and
@@ -161,11 +185,11 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	}
 	joinCtx, cancel := context.WithTimeout(r.Context(), joinWait)
 	seat, err := s.rooms.Join(joinCtx, id, c, room.Info{
-		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: readonly, Token: token, ColorKey: email, Email: email,
+		Client: c.id, Session: hello.Session, Name: hello.Name, ReadOnly: c.readonly, Token: token, ColorKey: email, Email: email,
 		HasRev: hello.HasRev, Rev: hello.Rev, FP: hello.FP, HasFP: hello.HasFP,
 	})
 	cancel()
-	if readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
+	if c.readonly && scribe.ErrorCode(err) == scribe.ENOTFOUND {
 		err = hideID(err) // the store's message may name the note
 	}
 	if err != nil {
@@ -173,25 +197,23 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 			s.log.Error("join room", "err", err)
 		}
 		s.metrics.errors.WithLabelValues(scribe.ErrorCode(err)).Inc()
-		_ = conn.SetWriteDeadline(time.Now().Add(writeWait))
-		_ = writeFrame(conn, [][]byte{protocol.EncodeError(err, nil)})
+		_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		_ = writeFrame(c.conn, [][]byte{protocol.EncodeError(err, nil)})
 		c.writeClose(protocol.CloseCode(err), protocol.CloseReason(err))
-		return
+		return nil, false
 	}
+	return seat, true
+}
 
-	pumpDone := make(chan struct{})
-	go func() {
-		defer close(pumpDone)
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("panic in write pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				_ = conn.Close()
-			}
-		}()
-		c.writePump()
-	}()
+// run is a joined connection's life: its read pump (this goroutine) until
+// the connection ends, write pumps while there is something to write (see
+// outbox), then the seat is left and the connection finished.
+func (c *client) run(seat *room.Seat, errs *tokenBucket) {
+	s := c.srv
+	c.pinger = time.AfterFunc(pingPeriod, c.out.pingDue)
+	c.startPump() // the welcome is queued
 	ref := seat.Room().Ref()
-	s.log.Debug("websocket joined", "note", ref, "client", c.id, "readonly", readonly)
+	s.log.Debug("websocket joined", "note", ref, "client", c.id, "readonly", c.readonly)
 	func() {
 		defer func() {
 			if v := recover(); v != nil {
@@ -204,8 +226,25 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	close(c.readDone)
 	seat.Leave()
 	c.close(protocol.CloseNormal, "", true)
-	<-pumpDone
+	c.pumps.Wait()
+	c.pinger.Stop()
 	s.log.Debug("websocket closed", "note", ref, "client", c.id, "code", c.closeCode)
+}
+
+// startPump starts a write pump. The outbox calls it when something is to
+// be written and no pump runs, so there is never more than one.
+func (c *client) startPump() {
+	c.pumps.Add(1)
+	go func() {
+		defer c.pumps.Done()
+		defer func() {
+			if v := recover(); v != nil {
+				c.srv.log.Error("panic in write pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				_ = c.conn.Close()
+			}
+		}()
+		c.writePump()
+	}()
 }
 
 // readHello reads frames until a valid hello, answering anything else with
@@ -433,50 +472,54 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 }
 
 // writePump sends what is queued for the client, batched into frames, and
-// pings it. It is the connection's only writer once it runs.
+// the pings, until nothing is left to send; it is the connection's only
+// writer while it runs (outbox.running), and the last one finishes the
+// connection when it closes.
 //
 // Frames are what cost (a write system call here, a wake-up and a read in
 // the client), so under load they are spaced: after each frame the pump
 // rests for coalesceWindow, and only an urgent message (the client's ack,
 // an error, a pong) ends the rest early; other people's ops and presence
-// queue up meanwhile and go out together when it ends. An idle pump wakes
-// for the first message and writes it at once, so a quiet note adds no
-// delay; a busy client gets about one frame per window instead of one per
-// commit, and a flooding client gets its ack at once with every op since
-// its last frame in the same frame.
+// queue up meanwhile and go out together when it ends. A pump starts for
+// the first message on a quiet connection and writes it at once, so a
+// quiet note adds no delay; a busy client gets about one frame per window
+// instead of one per commit, and a flooding client gets its ack at once
+// with every op since its last frame in the same frame. When a rest ends
+// with nothing queued, the pump ends.
 func (c *client) writePump() {
-	ticker := time.NewTicker(pingPeriod)
-	defer ticker.Stop()
-	quiet := time.NewTimer(time.Hour)
+	quiet := time.NewTimer(coalesceWindow)
 	quiet.Stop()
 	defer quiet.Stop()
 	var spare [][]byte
 	resting := false // in the quiet period after a frame
 	for {
-		// Unless something queued while the last frame was written, sleep:
-		// idle until woken, or resting until the quiet period ends or an
-		// urgent message comes.
-		if resting || !c.out.rest(true) {
+		if resting {
 			select {
 			case <-c.out.wake:
-				if resting && !c.out.isUrgent() {
+				if !c.out.isUrgent() {
 					continue // woken before the pump began to rest: keep resting
 				}
 			case <-quiet.C:
-			case <-ticker.C:
-				_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
-					_ = c.conn.Close()
-					return
-				}
-				continue
 			case <-c.closing:
-				c.finish()
+			}
+			quiet.Stop()
+			resting = false
+		}
+		switch c.out.next() {
+		case pumpEnd:
+			return
+		case pumpClose:
+			c.finish()
+			return
+		}
+		if c.out.takePing() {
+			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				_ = c.conn.Close()
 				return
 			}
+			c.pinger.Reset(pingPeriod)
 		}
-		quiet.Stop()
-		resting = false
 		var err error
 		var n int
 		if spare, n, err = c.writeQueued(spare, time.Time{}); err != nil {
@@ -485,7 +528,6 @@ func (c *client) writePump() {
 			return
 		}
 		if n > 0 {
-			c.out.rest(false)
 			quiet.Reset(coalesceWindow)
 			resting = true
 		}

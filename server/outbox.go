@@ -3,7 +3,7 @@ package server
 import "sync"
 
 // outbox is a client's bounded send queue. The session (and the client's own
-// read pump, for errors and pongs) push encoded messages; the write pump takes
+// read pump, for errors and pongs) push encoded messages; a write pump takes
 // everything queued at once and sends it as one frame. A push never blocks:
 // when the queue would exceed its byte budget it refuses, and the caller
 // disconnects the client (close 4000) instead of waiting for it.
@@ -12,25 +12,38 @@ import "sync"
 // pong, the welcome): the write pump sends it at once. Other people's ops
 // and presence may wait a few milliseconds for more to share their frame.
 //
-// A push wakes the write pump only when it has to: when the pump is idle
-// (it sleeps until something is queued), or for an urgent message. While
-// the pump rests after a frame (writePump's quiet period) other messages
-// just queue. In a busy note a commit reaches hundreds of clients; waking
-// every write pump for every commit filled the scheduler's run queue and
-// delayed everything else, the session's own goroutine included.
+// The write pump runs only while there is something to write: the outbox
+// starts one (start) when a message comes and none runs, and the pump ends
+// when it finds nothing more to send (next reports pumpEnd). An idle
+// connection, most of them in a meeting, has no pump goroutine, no timer
+// and no queue; it costs only its read pump. There is at most one pump at a
+// time (running), so a connection still has a single writer.
+//
+// A running pump is woken only for an urgent message: while it rests after
+// a frame (writePump's quiet period) other messages just queue. In a busy
+// note a commit reaches hundreds of clients; waking every write pump for
+// every commit filled the scheduler's run queue and delayed everything
+// else, the session's own goroutine included.
 type outbox struct {
 	mu     sync.Mutex
 	msgs   [][]byte
 	bytes  int
 	limit  int
 	urgent bool // an urgent message is queued
-	idle   bool // the write pump waits for wake
-	closed bool
-	wake   chan struct{} // capacity 1: the pump should look at the queue
+	ping   bool // a ping is due
+	// running: a write pump runs, or the outbox is held (it starts held:
+	// nothing may be written before the connection has joined, and
+	// closed keeps it set so that only the last pump finishes the
+	// connection).
+	running bool
+	closed  bool
+	wake    chan struct{} // capacity 1: a resting pump should look at the queue
+	start   func()        // starts a write pump; called with mu held, so it must not block
 }
 
-func newOutbox(limit int) *outbox {
-	return &outbox{limit: limit, wake: make(chan struct{}, 1)}
+// newOutbox returns a held outbox: the caller starts the first pump.
+func newOutbox(limit int, start func()) *outbox {
+	return &outbox{limit: limit, wake: make(chan struct{}, 1), start: start, running: true}
 }
 
 // push queues msg. It reports false, queuing nothing, when the queue is over
@@ -54,19 +67,27 @@ func (o *outbox) pushMany(msgs [][]byte, urgent bool) bool {
 	o.msgs = append(o.msgs, msgs...)
 	o.bytes += size
 	o.urgent = o.urgent || urgent
-	wake := o.idle || urgent
-	o.idle = false
-	o.mu.Unlock()
-	if wake {
-		o.signal()
-	}
+	o.wakeLocked(urgent)
 	return true
 }
 
-func (o *outbox) signal() {
-	select {
-	case o.wake <- struct{}{}:
-	default:
+// wakeLocked starts a pump when none runs, or wakes the running one when
+// urgent, and unlocks mu. The pump is started under mu, so that whoever
+// sees running set (close, then the wait for the pumps) also sees it
+// counted.
+func (o *outbox) wakeLocked(urgent bool) {
+	if !o.running {
+		o.running = true
+		o.start()
+		o.mu.Unlock()
+		return
+	}
+	o.mu.Unlock()
+	if urgent {
+		select {
+		case o.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
@@ -79,21 +100,50 @@ func (o *outbox) pushAll(msgs [][]byte) {
 		o.bytes += len(m)
 	}
 	o.urgent = true
-	o.idle = false
-	o.mu.Unlock()
-	o.signal()
+	o.wakeLocked(true)
 }
 
-// rest tells the outbox that the pump sleeps until woken (idle) or until
-// its quiet period ends (not idle: only urgent messages wake it). It
-// reports whether anything is queued, in which case the pump should not
-// sleep idle.
-func (o *outbox) rest(idle bool) (queued bool) {
+// pingDue asks for a ping to be sent, starting a pump if none runs.
+func (o *outbox) pingDue() {
+	o.mu.Lock()
+	if o.closed {
+		o.mu.Unlock()
+		return
+	}
+	o.ping = true
+	o.wakeLocked(false)
+}
+
+// What a write pump should do next (outbox.next).
+const (
+	pumpWrite = iota // messages are queued or a ping is due: write them
+	pumpClose        // the connection is closing: finish it
+	pumpEnd          // nothing to do: the pump ends, the next push starts another
+)
+
+// next tells the running pump what to do. When it reports pumpEnd the pump
+// must return: the outbox has let go of it (and of the queue's memory).
+func (o *outbox) next() int {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	queued = len(o.msgs) > 0
-	o.idle = idle && !queued
-	return queued
+	switch {
+	case o.closed:
+		return pumpClose
+	case len(o.msgs) > 0 || o.ping:
+		return pumpWrite
+	}
+	o.running = false
+	o.msgs = nil
+	return pumpEnd
+}
+
+// takePing reports whether a ping is due, and clears it.
+func (o *outbox) takePing() bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := o.ping
+	o.ping = false
+	return p
 }
 
 // isUrgent reports whether an urgent message is queued.
@@ -116,7 +166,8 @@ func (o *outbox) take(spare [][]byte) [][]byte {
 	return msgs
 }
 
-// close makes every later push fail and drops what is queued when drop is set.
+// close makes every later push fail and drops what is queued when drop is
+// set. It starts a pump, to finish the connection, when none runs.
 func (o *outbox) close(drop bool) {
 	o.mu.Lock()
 	o.closed = true
@@ -125,5 +176,5 @@ func (o *outbox) close(drop bool) {
 		o.bytes = 0
 		o.urgent = false
 	}
-	o.mu.Unlock()
+	o.wakeLocked(false)
 }

@@ -277,11 +277,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.upgrader = websocket.Upgrader{
-		// Zero sizes reuse the HTTP server's 4 KiB buffers, and the pool
-		// lends a write buffer only while a frame is written: an idle
-		// connection (most of them, in a meeting) holds none.
+		// The pool lends a write buffer only while a frame is written: an
+		// idle connection (most of them, in a meeting) holds none. The
+		// read buffer is held for the connection's life, so it is small:
+		// a keystroke's message fits, a longer one is read through it.
 		WriteBufferPool: &sync.Pool{},
 		WriteBufferSize: 16 << 10, // a frame of a few hundred ops in one write
+		ReadBufferSize:  readBufferSize,
 		CheckOrigin:     s.auth.Hosts().OriginAllowed,
 	}
 	s.handler = s.routes()

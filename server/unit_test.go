@@ -1,16 +1,22 @@
 package server
 
 import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/protocol"
 )
 
 func TestOutboxBudget(t *testing.T) {
 	t.Parallel()
-	o := newOutbox(10)
+	o := newOutbox(10, func() {})
 	for i := range 2 {
 		if !o.push([]byte("12345"), false) {
 			t.Fatalf("push %d within budget refused", i)
@@ -42,11 +48,14 @@ func TestOutboxBudget(t *testing.T) {
 	}
 }
 
-// A push wakes the write pump when it is idle or for an urgent message, not
-// while it rests after a frame.
-func TestOutboxWake(t *testing.T) {
+// A write pump runs only while there is something to write: the outbox
+// starts one for the first message after it ended (never two), wakes a
+// running one only for an urgent message, and starts one for a due ping
+// and to finish a closing connection.
+func TestOutboxPump(t *testing.T) {
 	t.Parallel()
-	o := newOutbox(1 << 10)
+	starts := 0
+	o := newOutbox(1<<10, func() { starts++ })
 	woken := func() bool {
 		select {
 		case <-o.wake:
@@ -55,33 +64,49 @@ func TestOutboxWake(t *testing.T) {
 			return false
 		}
 	}
-	if o.rest(true) {
-		t.Fatal("empty outbox reports queued messages")
+	o.pushAll([][]byte{[]byte("welcome")})
+	if starts != 0 {
+		t.Fatal("a pump started before the connection joined (the outbox starts held)")
+	}
+	woken() // the welcome is urgent; the first pump looks at the queue anyway
+	if o.next() != pumpWrite || len(o.take(nil)) != 1 {
+		t.Fatal("the first pump found nothing to write")
+	}
+	if o.next() != pumpEnd {
+		t.Fatal("an empty outbox kept its pump")
 	}
 	o.push([]byte("a"), false)
-	if !woken() {
-		t.Fatal("idle pump not woken")
-	}
 	o.push([]byte("b"), false)
-	if woken() {
-		t.Fatal("woken again before it looked at the queue")
+	if starts != 1 || woken() {
+		t.Fatalf("two pushes to an idle connection: %d pumps started, want 1 (and no wake)", starts)
 	}
-	o.take(nil)
-	o.rest(false) // resting after a frame
+	o.take(nil) // a frame is written; the pump rests
 	o.push([]byte("c"), false)
 	if woken() {
 		t.Fatal("resting pump woken for someone else's op")
 	}
 	o.push([]byte("d"), true)
-	if !woken() || !o.isUrgent() {
-		t.Fatal("resting pump not woken for an urgent message")
+	if !woken() || !o.isUrgent() || starts != 1 {
+		t.Fatal("resting pump not woken for an urgent message (or another pump started)")
 	}
-	if !o.rest(true) {
-		t.Fatal("queued messages not reported")
+	o.take(nil)
+	if o.next() != pumpEnd {
+		t.Fatal("an empty outbox kept its pump")
 	}
-	o.push([]byte("e"), false)
-	if woken() {
-		t.Fatal("woken though rest saw queued messages (the pump writes them without sleeping)")
+	o.pingDue()
+	if starts != 2 || o.next() != pumpWrite || !o.takePing() || o.takePing() {
+		t.Fatal("a due ping did not start a pump, or was taken twice")
+	}
+	if o.next() != pumpEnd {
+		t.Fatal("an empty outbox kept its pump")
+	}
+	o.close(false)
+	if starts != 3 || o.next() != pumpClose {
+		t.Fatal("a closing connection got no pump to finish it")
+	}
+	o.pingDue()
+	if o.push([]byte("e"), true) || starts != 3 || o.takePing() {
+		t.Fatal("a closed outbox accepted a message or a ping, or started another pump")
 	}
 }
 
@@ -141,5 +166,56 @@ func TestStatusOf(t *testing.T) {
 		if got := statusOf(code); got != status {
 			t.Errorf("statusOf(%s) = %d, want %d", code, got, status)
 		}
+	}
+}
+
+// An idle connection has no write pump: a due ping starts one, the peer
+// gets the ping, and the pump ends again; closing starts the last one,
+// which sends the close frame.
+func TestWritePumpOnDemand(t *testing.T) {
+	t.Parallel()
+	conns := make(chan *websocket.Conn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil); err == nil {
+			conns <- c
+		}
+	}))
+	defer hs.Close()
+	peer, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	pinged := make(chan struct{}, 1)
+	peer.SetPingHandler(func(string) error { pinged <- struct{}{}; return nil })
+	closed := make(chan int, 1)
+	go func() {
+		for {
+			if _, _, err := peer.ReadMessage(); err != nil {
+				var ce *websocket.CloseError
+				if errors.As(err, &ce) {
+					closed <- ce.Code
+				}
+				close(closed)
+				return
+			}
+		}
+	}()
+
+	c := &client{conn: <-conns, closing: make(chan struct{}), readDone: make(chan struct{})}
+	defer c.conn.Close()
+	c.out = newOutbox(1<<10, c.startPump)
+	c.pinger = time.AfterFunc(time.Hour, c.out.pingDue)
+	defer c.pinger.Stop()
+	c.startPump() // as run does: nothing is queued, so it ends
+	c.pumps.Wait()
+	c.out.pingDue()
+	<-pinged
+	c.pumps.Wait() // the ping's pump ended: the connection is idle again
+	close(c.readDone)
+	c.close(protocol.CloseGoingAway, "bye", true)
+	c.pumps.Wait()
+	if code := <-closed; code != protocol.CloseGoingAway {
+		t.Fatalf("peer saw close code %d, want %d", code, protocol.CloseGoingAway)
 	}
 }

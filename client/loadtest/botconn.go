@@ -67,8 +67,7 @@ type botConn struct {
 
 // dialBot connects to a note's websocket, says hello and reads the
 // welcome. The bot's handlers must be set before run.
-func dialBot(ctx context.Context, url, name string, log *refLog) (*botConn, error) {
-	d := &websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 8192, WriteBufferSize: 4096}
+func dialBot(ctx context.Context, d *websocket.Dialer, url, name string, log *refLog) (*botConn, error) {
 	ws, resp, err := d.DialContext(ctx, url, nil)
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {

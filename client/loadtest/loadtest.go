@@ -14,7 +14,16 @@
 //     throughput on one note. With one client it is one person editing
 //     alone as fast as the server lets them: the cost of the single-op path.
 //   - idle: the clients only stay connected: the server's memory per
-//     connection.
+//     connection. They may be spread over many notes (Notes).
+//   - viewers: an all-hands meeting: Clients typists type as in typing mode
+//     while Viewers more clients watch the note through a read-only link
+//     (created with POST /api/notes/{id}/shares); the broadcast latency to
+//     the viewers is reported on its own.
+//
+// Against a loopback server, the clients dial from many source addresses
+// in 127.0.0.0/8, PerSource clients each (sourceAddr): one address has
+// only about 28,000 ephemeral ports, and the server lets one address hold
+// at most --max-conns-per-peer connections (1,024 by default).
 //
 // It reports committed operations per second, the ack latency (send to ack),
 // the broadcast latency (send to seen by another client: the submitter's
@@ -46,11 +55,15 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/client"
@@ -59,9 +72,10 @@ import (
 
 // Modes.
 const (
-	Typing = "typing"
-	Flood  = "flood"
-	Idle   = "idle"
+	Typing  = "typing"
+	Flood   = "flood"
+	Idle    = "idle"
+	Viewers = "viewers"
 )
 
 // Config is one load run.
@@ -69,7 +83,9 @@ type Config struct {
 	URL        string        // the server's base URL, e.g. http://127.0.0.1:8080
 	Note       string        // an existing note's id; empty creates one with POST /api/notes
 	Clients    int           // websocket clients to open
-	Mode       string        // Typing, Flood or Idle
+	Mode       string        // Typing, Flood, Idle or Viewers
+	Viewers    int           // viewers: read-only clients besides the Clients typists
+	PerSource  int           // clients per loopback source address (default 1000; negative: dial from the default address only)
 	Duration   time.Duration // how long the clients type (or stay connected)
 	Rate       float64       // typing: keystrokes per second per client (default 10); flood: a cap per client (0: none)
 	ServerPID  int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
@@ -87,6 +103,8 @@ type Result struct {
 	Note            string  `json:"note"`
 	Notes           int     `json:"notes"`
 	Clients         int     `json:"clients"`
+	Viewers         int     `json:"viewers,omitempty"`
+	SourceAddrs     int     `json:"source_addresses,omitempty"`
 	Connected       int     `json:"connected"`
 	ConnectSeconds  float64 `json:"connect_seconds"`
 	DurationSeconds float64 `json:"duration_seconds"`
@@ -103,6 +121,9 @@ type Result struct {
 	// the op, which may wait in the buffer while another op is in flight)
 	// to seen by another client.
 	KeystrokeLatency Latency `json:"keystroke_to_seen_latency"`
+	// ViewerLatency is BroadcastLatency as the viewers saw it (viewers
+	// mode); BroadcastLatency is then the typists' view of each other.
+	ViewerLatency *Latency `json:"viewer_broadcast_latency,omitempty"`
 
 	Converged     bool   `json:"converged"`
 	ConvergeNote  string `json:"converge_detail"`
@@ -142,9 +163,9 @@ type Memory struct {
 
 func (cfg *Config) check() error {
 	switch cfg.Mode {
-	case Typing, Flood, Idle:
+	case Typing, Flood, Idle, Viewers:
 	default:
-		return fmt.Errorf("unknown mode %q: want typing, flood or idle", cfg.Mode)
+		return fmt.Errorf("unknown mode %q: want typing, flood, idle or viewers", cfg.Mode)
 	}
 	if cfg.URL == "" {
 		return errors.New("no server URL")
@@ -159,13 +180,19 @@ func (cfg *Config) check() error {
 	if cfg.StorePID < 0 {
 		return errors.New("store pid must not be negative")
 	}
+	if cfg.Mode == Viewers && cfg.Viewers < 1 {
+		return errors.New("viewers mode needs at least 1 viewer")
+	}
+	if cfg.Mode != Viewers && cfg.Viewers != 0 {
+		return errors.New("only viewers mode has viewers")
+	}
 	if cfg.Duration <= 0 {
 		return errors.New("duration must be positive")
 	}
 	if cfg.Rate < 0 {
 		return errors.New("rate must not be negative")
 	}
-	if cfg.Mode == Typing && cfg.Rate == 0 {
+	if (cfg.Mode == Typing || cfg.Mode == Viewers) && cfg.Rate == 0 {
 		cfg.Rate = 10
 	}
 	if cfg.Notes <= 0 {
@@ -176,6 +203,9 @@ func (cfg *Config) check() error {
 	}
 	if cfg.Dialers <= 0 {
 		cfg.Dialers = 64
+	}
+	if cfg.PerSource == 0 {
+		cfg.PerSource = 1000
 	}
 	if cfg.MetricsURL == "" {
 		cfg.MetricsURL = cfg.URL + "/metrics"
@@ -189,6 +219,7 @@ func (cfg *Config) check() error {
 // run is the shared state of one run.
 type run struct {
 	cfg     Config
+	dialers []*websocket.Dialer // one per source address (newDialers)
 	revs    revTable
 	log     refLog       // the note's revisions as the bots received them
 	t0      atomic.Int64 // unix nanos when the load window opened; 0 before
@@ -224,10 +255,11 @@ func (r *run) inWindow(t time.Time) bool {
 
 // bot is one simulated person.
 type bot struct {
-	r   *run
-	i   int
-	c   *botConn
-	rnd *rand.Rand
+	r      *run
+	i      int
+	c      *botConn
+	rnd    *rand.Rand
+	viewer bool // a read-only viewer (viewers mode): it never types
 
 	ack, bcast, keys hist
 
@@ -245,13 +277,17 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	if lim, err := raiseFileLimit(uint64(cfg.Clients) + 64); err != nil {
+	total := cfg.Clients + cfg.Viewers
+	if lim, err := raiseFileLimit(uint64(total) + 64); err != nil {
 		fmt.Fprintf(cfg.Log, "bench: cannot raise the open-file limit: %v\n", err)
-	} else if lim < uint64(cfg.Clients)+64 {
-		fmt.Fprintf(cfg.Log, "bench: the open-file limit is %d; %d clients may fail to connect\n", lim, cfg.Clients)
+	} else if lim < uint64(total)+64 {
+		fmt.Fprintf(cfg.Log, "bench: the open-file limit is %d; %d clients may fail to connect\n", lim, total)
 	}
-	r := &run{cfg: cfg}
-	res := &Result{Mode: cfg.Mode, URL: cfg.URL, Clients: cfg.Clients, RatePerClient: cfg.Rate}
+	r := &run{cfg: cfg, dialers: newDialers(cfg, total)}
+	res := &Result{Mode: cfg.Mode, URL: cfg.URL, Clients: cfg.Clients, Viewers: cfg.Viewers, RatePerClient: cfg.Rate}
+	if len(r.dialers) > 1 {
+		res.SourceAddrs = len(r.dialers)
+	}
 
 	httpc := &http.Client{Timeout: 10 * time.Second}
 	sampler := &memSampler{r: &memReader{pid: cfg.ServerPID, metrics: cfg.MetricsURL, client: httpc}}
@@ -286,10 +322,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if len(urls) > 1 {
 		fmt.Fprintf(cfg.Log, "bench: created %d notes; the clients are spread over them\n", len(urls))
 	}
+	url := func(i int) string { return urls[i%len(urls)] }
+	if cfg.Mode == Viewers {
+		token, err := createShare(ctx, httpc, cfg.URL, note)
+		if err != nil {
+			return nil, err
+		}
+		share := client.ShareURL(cfg.URL, scribe.Token(token))
+		url = func(i int) string {
+			if i < cfg.Clients {
+				return wsURL
+			}
+			return share
+		}
+	}
 
 	// Connect everyone.
 	start := time.Now()
-	bots, err := r.connect(ctx, urls)
+	bots, err := r.connect(ctx, total, url)
 	defer func() {
 		r.closing.Store(true)
 		var wg sync.WaitGroup
@@ -307,15 +357,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			res.Connected++
 		}
 	}
-	fmt.Fprintf(cfg.Log, "bench: %d of %d clients connected in %.1fs\n", res.Connected, cfg.Clients, res.ConnectSeconds)
+	fmt.Fprintf(cfg.Log, "bench: %d of %d clients connected in %.1fs\n", res.Connected, total, res.ConnectSeconds)
 	if err != nil && res.Connected == 0 {
 		return nil, err
 	}
 	live := make([]*bot, 0, len(bots))
+	typists := make([]*bot, 0, cfg.Clients)
 	for _, b := range bots {
 		if b != nil {
 			live = append(live, b)
+			if !b.viewer {
+				typists = append(typists, b)
+			}
 		}
+	}
+	if len(typists) == 0 {
+		return nil, err
 	}
 	res.ServerOpsPerSecondLimit = live[0].c.m.Limits().OpsPerSecond
 	if cfg.Mode == Flood && res.ServerOpsPerSecondLimit > 0 {
@@ -323,7 +380,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	if cfg.Mode != Idle {
-		if err := r.seed(ctx, live); err != nil {
+		if err := r.seed(ctx, typists); err != nil {
 			return nil, err
 		}
 	}
@@ -333,8 +390,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.t0.Store(t0.UnixNano())
 	deadline := t0.Add(cfg.Duration)
 	switch cfg.Mode {
-	case Typing:
-		r.typing(ctx, live, deadline)
+	case Typing, Viewers:
+		r.typing(ctx, typists, deadline)
 	case Flood:
 		r.flood(ctx, live, deadline)
 	case Idle:
@@ -369,13 +426,21 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.ConvergeNote = "idle: nothing edited"
 	}
 
-	var ack, bcast, keys hist
+	var ack, bcast, keys, viewers hist
 	for _, b := range live {
+		if b.viewer {
+			viewers.merge(&b.bcast)
+			continue
+		}
 		ack.merge(&b.ack)
 		bcast.merge(&b.bcast)
 		keys.merge(&b.keys)
 	}
 	res.AckLatency, res.BroadcastLatency, res.KeystrokeLatency = ack.summary(), bcast.summary(), keys.summary()
+	if cfg.Mode == Viewers {
+		v := viewers.summary()
+		res.ViewerLatency = &v
+	}
 	res.Keystrokes = r.keystrokes.Load()
 	res.CommittedOps = r.committed.Load()
 	if cfg.Mode != Idle {
@@ -412,15 +477,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, nil
 }
 
-// connect opens cfg.Clients connections, Dialers at a time, client i to
-// urls[i % len(urls)]. A failed client is nil in the result.
-func (r *run) connect(ctx context.Context, urls []string) ([]*bot, error) {
-	bots := make([]*bot, r.cfg.Clients)
+// connect opens n connections, Dialers at a time, client i to url(i). A
+// failed client is nil in the result.
+func (r *run) connect(ctx context.Context, n int, url func(i int) string) ([]*bot, error) {
+	bots := make([]*bot, n)
 	next := atomic.Int64{}
 	var firstErr error
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for w := 0; w < min(r.cfg.Dialers, r.cfg.Clients); w++ {
+	for w := 0; w < min(r.cfg.Dialers, n); w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -429,7 +494,7 @@ func (r *run) connect(ctx context.Context, urls []string) ([]*bot, error) {
 				if i >= len(bots) || ctx.Err() != nil {
 					return
 				}
-				b, err := r.dial(ctx, urls[i%len(urls)], i)
+				b, err := r.dial(ctx, url(i), i)
 				if err != nil {
 					r.noteError(err)
 					mu.Lock()
@@ -448,14 +513,14 @@ func (r *run) connect(ctx context.Context, urls []string) ([]*bot, error) {
 }
 
 func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
-	b := &bot{r: r, i: i, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
+	b := &bot{r: r, i: i, viewer: r.cfg.Mode == Viewers && i >= r.cfg.Clients, rnd: rand.New(rand.NewPCG(uint64(i), uint64(time.Now().UnixNano())))}
 	var log *refLog
 	if r.cfg.Mode != Idle {
 		log = &r.log
 	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if b.c, err = dialBot(ctx, url, fmt.Sprintf("bench-%d", i), log); err == nil {
+		if b.c, err = dialBot(ctx, r.dialers[i%len(r.dialers)], url, fmt.Sprintf("bench-%d", i), log); err == nil {
 			break
 		}
 		if scribe.ErrorCode(err) == scribe.ENOTFOUND || ctx.Err() != nil {
@@ -674,37 +739,101 @@ func (r *run) converge(ctx context.Context, bots []*bot, url string, res *Result
 	}
 }
 
-// createNote creates a note with POST /api/notes and returns its id.
-func createNote(ctx context.Context, c *http.Client, base string) (string, error) {
-	body, _ := json.Marshal(map[string]string{"title": "Load test " + time.Now().UTC().Format(time.RFC3339)})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/notes", bytes.NewReader(body))
+// newDialers returns the run's websocket dialers: one per loopback source
+// address, PerSource clients each, when the server is on loopback and
+// there are more clients than that; else one, from the default address.
+// They share one write buffer pool (a bot holds a write buffer only while
+// it writes); idle clients, which only read pings, have small read buffers.
+func newDialers(cfg Config, clients int) []*websocket.Dialer {
+	base := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 8192, WriteBufferPool: &sync.Pool{}}
+	if cfg.Mode == Idle {
+		base.ReadBufferSize = 1024
+	}
+	n := 1
+	if u, err := neturl.Parse(cfg.URL); err == nil && cfg.PerSource > 0 && isLoopback(u.Hostname()) {
+		n = (clients + cfg.PerSource - 1) / cfg.PerSource
+	}
+	if n <= 1 {
+		return []*websocket.Dialer{&base}
+	}
+	ds := make([]*websocket.Dialer, n)
+	for k := range ds {
+		d := base
+		d.NetDialContext = (&net.Dialer{LocalAddr: &net.TCPAddr{IP: sourceAddr(k)}}).DialContext
+		ds[k] = &d
+	}
+	return ds
+}
+
+// sourceAddr is the k-th loopback source address: 127.1.0.1, 127.1.0.2...
+// (Linux answers on all of 127.0.0.0/8 without configuration.)
+func sourceAddr(k int) net.IP {
+	k++
+	return net.IPv4(127, byte(1+k>>16), byte(k>>8), byte(k))
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// createShare creates a read-only link to note with POST
+// /api/notes/{id}/shares and returns its token.
+func createShare(ctx context.Context, c *http.Client, base, note string) (string, error) {
+	var v struct {
+		Token string `json:"token"`
+	}
+	if err := postJSON(ctx, c, base+"/api/notes/"+note+"/shares", map[string]any{"label": "bench viewers", "fresh": true}, &v); err != nil {
+		return "", fmt.Errorf("create a read-only link: %w", err)
+	}
+	if v.Token == "" {
+		return "", errors.New("create a read-only link: no token in the response")
+	}
+	return v.Token, nil
+}
+
+// postJSON posts body as JSON to url and decodes a 2xx response into out.
+func postJSON(ctx context.Context, c *http.Client, url string, body, out any) error {
+	b, _ := json.Marshal(body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b))
 	if err != nil {
-		return "", err
+		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("create a note: %w", err)
+		return err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode/100 != 2 {
-		return "", fmt.Errorf("create a note: %s: %s", resp.Status, strings.TrimSpace(string(b)))
+		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(rb)))
 	}
+	if err := json.Unmarshal(rb, out); err != nil {
+		return fmt.Errorf("bad response: %w", err)
+	}
+	return nil
+}
+
+// createNote creates a note with POST /api/notes and returns its id.
+func createNote(ctx context.Context, c *http.Client, base string) (string, error) {
 	var v struct {
 		ID   string `json:"id"`
 		Note struct {
 			ID string `json:"id"`
 		} `json:"note"`
 	}
-	if err := json.Unmarshal(b, &v); err != nil {
-		return "", fmt.Errorf("create a note: bad response: %w", err)
+	if err := postJSON(ctx, c, base+"/api/notes", map[string]string{"title": "Load test " + time.Now().UTC().Format(time.RFC3339)}, &v); err != nil {
+		return "", fmt.Errorf("create a note: %w", err)
 	}
 	if v.ID == "" {
 		v.ID = v.Note.ID
 	}
 	if !scribe.NoteID(v.ID).Valid() {
-		return "", fmt.Errorf("create a note: no valid id in the response %s", b)
+		return "", fmt.Errorf("create a note: no valid id in the response (%q)", v.ID)
 	}
 	return v.ID, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"testing"
@@ -29,8 +30,8 @@ func runBench(t *testing.T, cfg loadtest.Config) *loadtest.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Connected != cfg.Clients {
-		t.Fatalf("%d of %d clients connected: %v", res.Connected, cfg.Clients, res.ErrorSamples)
+	if res.Connected != cfg.Clients+cfg.Viewers {
+		t.Fatalf("%d of %d clients connected: %v", res.Connected, cfg.Clients+cfg.Viewers, res.ErrorSamples)
 	}
 	if res.Errors != 0 {
 		t.Fatalf("%d errors: %v", res.Errors, res.ErrorSamples)
@@ -104,6 +105,38 @@ func TestRunIdleReadsProc(t *testing.T) {
 	}
 }
 
+// Viewers watch through a read-only link: every committed op reaches each
+// of them, and their latency is reported apart from the typists'.
+func TestRunViewers(t *testing.T) {
+	url := benchServer(t, server.Limits{})
+	res := runBench(t, loadtest.Config{URL: url, Clients: 2, Viewers: 6, Mode: loadtest.Viewers, Duration: time.Second, Rate: 20})
+	if res.CommittedOps == 0 || res.ViewerLatency == nil {
+		t.Fatalf("committed %d, viewer latency %v", res.CommittedOps, res.ViewerLatency)
+	}
+	if res.ViewerLatency.Samples < 6*uint64(res.CommittedOps)/2 {
+		t.Fatalf("%d viewer samples for %d committed ops to 6 viewers", res.ViewerLatency.Samples, res.CommittedOps)
+	}
+	// The typists see each other's ops only: one peer each.
+	if res.BroadcastLatency.Samples > 2*uint64(res.Keystrokes) {
+		t.Fatalf("%d typist broadcast samples for %d keystrokes by 2 typists", res.BroadcastLatency.Samples, res.Keystrokes)
+	}
+}
+
+// Against a loopback server the clients dial from several source addresses,
+// PerSource each, so a per-peer connection cap does not stop a large run.
+func TestRunSpreadsSourceAddresses(t *testing.T) {
+	st := servertest.OpenBolt(t, t.TempDir())
+	srv := servertest.Start(t, server.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewUnstartedServer(srv.Srv.Handler())
+	hs.Listener = server.ConfigureHTTP(hs.Config, hs.Listener, server.HTTPLimits{MaxConnsPerPeer: 10})
+	hs.Start()
+	t.Cleanup(func() { hs.CloseClientConnections(); hs.Close() })
+	res := runBench(t, loadtest.Config{URL: hs.URL, Clients: 30, PerSource: 10, Mode: loadtest.Idle, Duration: 100 * time.Millisecond})
+	if res.SourceAddrs != 3 {
+		t.Fatalf("%d source addresses, want 3", res.SourceAddrs)
+	}
+}
+
 func TestRunRejectsBadConfig(t *testing.T) {
 	for _, cfg := range []loadtest.Config{
 		{URL: "http://127.0.0.1:1", Clients: 2, Mode: "dance", Duration: time.Second},
@@ -113,6 +146,8 @@ func TestRunRejectsBadConfig(t *testing.T) {
 		{URL: "", Clients: 2, Mode: loadtest.Typing, Duration: time.Second},
 		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Typing, Duration: time.Second, Notes: 2},
 		{URL: "http://127.0.0.1:1", Clients: 1, Mode: loadtest.Flood, Duration: time.Second, StorePID: -1},
+		{URL: "http://127.0.0.1:1", Clients: 2, Mode: loadtest.Viewers, Duration: time.Second},
+		{URL: "http://127.0.0.1:1", Clients: 2, Viewers: 5, Mode: loadtest.Typing, Duration: time.Second},
 	} {
 		if _, err := loadtest.Run(context.Background(), cfg); err == nil {
 			t.Errorf("Run(%+v) succeeded", cfg)
