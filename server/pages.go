@@ -72,7 +72,7 @@ func (s *Server) handleEditorPage(w http.ResponseWriter, r *http.Request) {
 	s.writePage(w, r, func(b *bytes.Buffer) error {
 		return s.pages.Editor(b, web.EditorData{Note: n, Me: person(r), CanShare: role.Can(scribe.ActShare),
 			CanExport: role.Can(scribe.ActExport) && s.exporter != nil, CanHistory: role.Can(scribe.ActHistory), CommitURL: s.commitURL,
-			CanNext: role.Can(scribe.ActCreate)})
+			CanNext: role.Can(scribe.ActCreate), CanList: role.Can(scribe.ActList)})
 	})
 }
 

@@ -54,8 +54,9 @@ type EditorData struct {
 	// CanShare shows the links panel and the guest-editing switch;
 	// CanExport the export button; CanHistory the link to the history page
 	// and the "Show authors" toggle with its legend (who wrote what is the
-	// note's history); CanNext the "Next meeting" button.
-	CanShare, CanExport, CanHistory, CanNext bool
+	// note's history); CanNext the "Next meeting" button; CanList the
+	// link to the note's series in the note list.
+	CanShare, CanExport, CanHistory, CanNext, CanList bool
 	// CommitURL makes export commits links ("{sha}" replaced by the
 	// hash; scribe.CommitLink); empty: no links.
 	CommitURL string

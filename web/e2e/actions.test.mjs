@@ -144,6 +144,14 @@ test('"Next meeting" twice: a series of three meetings carries the open items fo
     // Listed once: open in the third meeting only.
     const open = await untilActions('owner=dan&state=open', p => p.total === 1 && p.items[0].note === id)
     assert.equal(open.items[0].due, '2026-12-24')
+    // The series together: the note's series link lists its three meetings
+    // on the home page, and nothing else.
+    await ada.page.click('#series-link')
+    await ada.page.waitForURL(u => u.pathname === '/' && u.searchParams.get('series') === 'Design review', { timeout: 15000 })
+    await ada.page.waitForFunction(() => document.querySelectorAll('#note-list li').length === 3, null, { timeout: 15000 })
+    assert.equal(await ada.page.inputValue('#filter-series'), 'Design review')
+    const titles = await ada.page.$$eval('#note-list a.note-link', as => as.map(a => a.textContent))
+    assert.equal(titles.filter(t => t.startsWith('Design review')).length, 3, titles.join(', '))
     assert.deepEqual(ada.errors, [])
   } finally {
     await ada.context.close()

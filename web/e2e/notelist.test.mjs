@@ -37,14 +37,14 @@ test('the note list pages to the first note, filters, archives and deletes', asy
     await page.waitForSelector('[data-page=home][data-ready=true]')
     await page.waitForSelector('#note-list li .delete-button')
     assert.equal(await rows.count(), 50)
-    assert.equal(await rows.first().locator('a').textContent(), 'Sync 54')
+    assert.equal(await rows.first().locator('a.note-link').textContent(), 'Sync 54')
     assert.equal(await row('Sync 0').count(), 0)
 
     // Older notes reaches the very first one, and then is gone.
     await page.click('#older-notes')
     await row('Sync 0').waitFor()
     assert.equal(await rows.count(), 55)
-    assert.equal(await rows.last().locator('a').textContent(), 'Sync 0')
+    assert.equal(await rows.last().locator('a.note-link').textContent(), 'Sync 0')
     assert.ok(await page.isHidden('#older-notes'))
 
     // Filters: the series narrows the list to its 11 notes.
@@ -65,7 +65,7 @@ test('the note list pages to the first note, filters, archives and deletes', asy
     assert.equal(await row('Sync 54').count(), 0)
     await page.check('#filter-archived')
     await page.waitForFunction(() => document.querySelectorAll('#note-list li').length === 1)
-    assert.equal(await rows.first().locator('a').textContent(), 'Sync 54')
+    assert.equal(await rows.first().locator('a.note-link').textContent(), 'Sync 54')
     await row('Sync 54').locator('.archive-button:text-is("Unarchive")').click()
     await page.waitForSelector('#note-list-empty:not([hidden])')
     await page.uncheck('#filter-archived')

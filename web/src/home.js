@@ -128,6 +128,7 @@ function setupNoteList () {
     const a = document.createElement('a')
     a.href = `/n/${encodeURIComponent(note.id)}`
     a.textContent = title
+    a.className = 'note-link'
     const meta = document.createElement('span')
     meta.className = 'note-meta'
     const edited = document.createElement('time')
@@ -136,7 +137,18 @@ function setupNoteList () {
     edited.textContent = relativeTime(new Date(note.updatedAt))
     meta.append('edited ', edited, ` · meeting of ${new Date(note.createdAt).toLocaleDateString()}`)
     if (note.template) meta.append(` · ${note.template}`)
-    if (note.series) meta.append(` · ${note.series}`)
+    if (note.series) {
+      const series = document.createElement('a')
+      series.href = `/?${new URLSearchParams({ series: note.series })}`
+      series.className = 'series-link'
+      series.textContent = note.series
+      series.title = 'Every meeting of this series'
+      series.addEventListener('click', e => {
+        e.preventDefault()
+        showSeries(note.series || '')
+      })
+      meta.append(' · ', series)
+    }
     const actions = document.createElement('span')
     actions.className = 'note-actions'
     const archive = document.createElement('button')
@@ -202,6 +214,27 @@ function setupNoteList () {
   })
   form.addEventListener('submit', e => { e.preventDefault(); load(false) })
   older.addEventListener('click', () => load(true))
+
+  /**
+   * showSeries lists one series together (a series link in the list or in
+   * a note: /?series=...), keeping the address shareable.
+   * @param {string} name
+   */
+  const showSeries = name => {
+    const input = /** @type {HTMLInputElement|null} */ (form.elements.namedItem('series'))
+    if (!input) return
+    input.value = name
+    history.replaceState(null, '', `/?${new URLSearchParams({ series: name })}`)
+    load(false)
+    input.focus()
+  }
+  // The filters may come with the address (/?series=Platform+weekly).
+  for (const [k, v] of new URLSearchParams(location.search)) {
+    const field = form.elements.namedItem(k)
+    if (field instanceof HTMLInputElement && field.type !== 'checkbox') field.value = v
+    else if (field instanceof HTMLSelectElement) field.value = v
+    else if (field instanceof HTMLInputElement) field.checked = v !== '' && v !== '0'
+  }
   load(false) // the server's first page, with the actions
   return form
 }
