@@ -262,7 +262,8 @@ type Replace struct {
 func (h *Hub) Replace(ctx context.Context, id scribe.NoteID, r Replace) (scribe.Revision, error) {
 	return h.submitAPI(ctx, id, r.Session, func() *submission {
 		text := r.Text
-		return &submission{session: r.Session, seq: 1, replaceText: &text, replaceAuthors: r.Authors, author: r.Author, email: r.Email, idempotent: r.Idempotent}
+		restored := func(string) (string, error) { return text, nil }
+		return &submission{session: r.Session, seq: 1, rewrite: restored, authors: r.Authors, author: r.Author, email: r.Email, idempotent: r.Idempotent}
 	})
 }
 

@@ -96,16 +96,15 @@ type submission struct {
 	// For the API: append text at the end, built against the head when the
 	// batch is prepared; the result goes to reply.
 	appendText string
-	// For the API: make the text equal to *replaceText (a restore), built
-	// against the head when the batch is prepared, like appendText.
-	replaceText *string
-	// replaceAuthors is who wrote *replaceText, when known; credit is then
-	// who wrote what the built op inserts (scribe.Change.Credit).
-	replaceAuthors *scribe.Authorship
-	credit         []scribe.CreditRun
-	// For the API: make the text what rewrite makes of the head's, built
-	// when the batch is prepared (an action item ticked).
-	rewrite    func(string) (string, error)
+	// For the API: make the text what rewrite makes of the head's (a
+	// restore, an action item ticked), built against the head when the
+	// batch is prepared, like appendText.
+	rewrite func(string) (string, error)
+	// authors is who wrote the text rewrite returns, when known (a
+	// restore); credit is then who wrote what the built op inserts
+	// (scribe.Change.Credit).
+	authors    *scribe.Authorship
+	credit     []scribe.CreditRun
 	author     string
 	email      string // the author's email, known from sign-in; "" for guests
 	idempotent bool   // the API caller chose the session (Idempotency-Key): it may be committed already
@@ -1466,21 +1465,11 @@ func (rm *Room) committedRev(sub *submission, last seqRev) (scribe.Revision, err
 // built reports whether the room builds the submission's op itself, on
 // the head, when its batch is prepared (an API append or restore).
 func (sub *submission) built() bool {
-	return sub.appendText != "" || sub.replaceText != nil || sub.rewrite != nil
+	return sub.appendText != "" || sub.rewrite != nil
 }
 
 // builtOp builds an API submission's op against the current text.
 func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
-	if sub.replaceText != nil {
-		if !utf8.ValidString(*sub.replaceText) {
-			return ot.Operation{}, invalid("The text must be valid UTF-8.")
-		}
-		op := ot.Diff(rm.doc.String(), *sub.replaceText)
-		if sub.replaceAuthors != nil && authorship.Len(*sub.replaceAuthors) == op.TargetLen() {
-			sub.credit = authorship.Credit(*sub.replaceAuthors, op)
-		}
-		return op, nil
-	}
 	if sub.rewrite != nil {
 		old := rm.doc.String()
 		text, err := sub.rewrite(old)
@@ -1490,7 +1479,11 @@ func (rm *Room) builtOp(sub *submission) (ot.Operation, error) {
 		if !utf8.ValidString(text) {
 			return ot.Operation{}, invalid("The text must be valid UTF-8.")
 		}
-		return ot.Diff(old, text), nil
+		op := ot.Diff(old, text)
+		if sub.authors != nil && authorship.Len(*sub.authors) == op.TargetLen() {
+			sub.credit = authorship.Credit(*sub.authors, op)
+		}
+		return op, nil
 	}
 	return rm.appendOp(sub.appendText)
 }
