@@ -233,7 +233,7 @@ func testNodesFeed(t *testing.T, nodes []scribe.Store) {
 	for i, node := range nodes {
 		f, ok := node.(scribe.NoteFeed)
 		if !ok {
-			t.Skipf("node %d has no change feed", i)
+			t.Fatalf("node %d (%T) has no change feed (scribe.NoteFeed): every store needs one, search follows it", i, node)
 		}
 		chans = append(chans, follow(t, f, ""))
 	}
