@@ -234,7 +234,7 @@ type Append struct {
 // session that already committed returns that revision. Errors: ENOTFOUND,
 // ETOOLARGE (the note would exceed its limit), EUNAVAILABLE, or ctx's error.
 func (h *Hub) Append(ctx context.Context, id scribe.NoteID, a Append) (scribe.Revision, error) {
-	return h.submitAPI(ctx, id, a.Session, func() *submission {
+	return h.submitAPI(ctx, id, a.Session, a.Idempotent, func() *submission {
 		return &submission{session: a.Session, seq: 1, appendText: a.Text, author: a.Author, email: a.Email, idempotent: a.Idempotent}
 	})
 }
@@ -260,7 +260,7 @@ type Replace struct {
 // returns the revision it got (a session that already committed returns
 // that revision). Errors as Append's.
 func (h *Hub) Replace(ctx context.Context, id scribe.NoteID, r Replace) (scribe.Revision, error) {
-	return h.submitAPI(ctx, id, r.Session, func() *submission {
+	return h.submitAPI(ctx, id, r.Session, r.Idempotent, func() *submission {
 		text := r.Text
 		restored := func(string) (string, error) { return text, nil }
 		return &submission{session: r.Session, seq: 1, rewrite: restored, authors: r.Authors, author: r.Author, email: r.Email, idempotent: r.Idempotent}
@@ -285,20 +285,24 @@ type Rewrite struct {
 // the new one, as Replace), so it cannot be built on a stale copy, and
 // everyone in the note sees it live. Errors as Append's, and Edit's.
 func (h *Hub) Rewrite(ctx context.Context, id scribe.NoteID, rw Rewrite) (scribe.Revision, error) {
-	return h.submitAPI(ctx, id, rw.Session, func() *submission {
+	return h.submitAPI(ctx, id, rw.Session, false, func() *submission {
 		return &submission{session: rw.Session, seq: 1, rewrite: rw.Edit, author: rw.Author, email: rw.Email}
 	})
 }
 
 // submitAPI submits an API edit (seq 1 of session) through the note's
-// room, opening it when needed, and waits for its revision.
-func (h *Hub) submitAPI(ctx context.Context, id scribe.NoteID, session string, newSub func() *submission) (scribe.Revision, error) {
-	seq, rev, err := h.cfg.Store.LastSeq(ctx, id, session)
-	if err != nil {
-		return 0, err
-	}
-	if seq >= 1 {
-		return rev, nil // this idempotency key was used: the edit is in
+// room, opening it when needed, and waits for its revision. Only a session
+// the caller chose (idempotent: an Idempotency-Key) can have committed
+// already; a random one is not looked up.
+func (h *Hub) submitAPI(ctx context.Context, id scribe.NoteID, session string, idempotent bool, newSub func() *submission) (scribe.Revision, error) {
+	if idempotent {
+		seq, rev, err := h.cfg.Store.LastSeq(ctx, id, session)
+		if err != nil {
+			return 0, err
+		}
+		if seq >= 1 {
+			return rev, nil // this idempotency key was used: the edit is in
+		}
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		rm, err := h.room(ctx, id)
