@@ -75,5 +75,5 @@ func newBenchBot(log *refLog, n int, inflight bool) *botConn {
 		}
 	}
 	m.Outbox()
-	return &botConn{log: log, m: m, onRemote: func(int64, time.Time) {}}
+	return &botConn{log: log, m: m, onRemote: func(int64, int64, time.Time) {}}
 }

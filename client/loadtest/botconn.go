@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,14 @@ import (
 // in-flight op, transformed over what arrived since it was sent, must be
 // the op the server committed as that revision, byte for byte.
 //
+// A typing bot never has a buffer behind its op in flight: keystrokes typed
+// while an op is in flight are held (counted, with the time of the first)
+// and become one op, built at the bot's cursor, when the ack comes
+// (keystroke). That is the op the composed buffer would have been, but it
+// keeps the bot on the machine's cheap path: with a buffer, every remote op
+// took two general ot.Transforms and their allocations, in each of the
+// bots, so a tool that fell behind got slower the further behind it was.
+//
 // It does not reconnect: a dropped connection is counted and the bot stops.
 type botConn struct {
 	ws  *websocket.Conn
@@ -56,11 +65,18 @@ type botConn struct {
 
 	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
 
+	// Keystrokes held while an op is in flight (under mu): how many, when
+	// the first was typed, and what builds them into one op.
+	held     int
+	heldAt   time.Time
+	build    func(n, pos, k int) (ot.Operation, int)
+	editedAt time.Time // the first keystroke of the op in flight
+
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
 	enc []byte     // the encoding buffer, under wmu
 
 	onAck    func(client.Ack)
-	onRemote func(rev int64, at time.Time)
+	onRemote func(first, last int64, at time.Time) // revisions first..last arrived at at
 	onError  func(error)
 	onClose  func()
 }
@@ -151,11 +167,16 @@ func (b *botConn) run() {
 	}
 }
 
+// minRead is the least room readAll offers each read: at least the
+// dialer's read buffer, so that bufio hands the rest of a large frame
+// straight to buf instead of through its own buffer.
+const minRead = 32 << 10
+
 // readAll reads r to its end into buf, reusing its capacity.
 func readAll(r io.Reader, buf []byte) ([]byte, error) {
 	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
+		if cap(buf)-len(buf) < minRead {
+			buf = slices.Grow(buf, max(minRead, cap(buf)))
 		}
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
@@ -291,9 +312,7 @@ func (b *botConn) remote(ops []ot.Operation, now time.Time) error {
 	}
 	b.wake()
 	if b.onRemote != nil {
-		for r := first; r <= b.m.Revision(); r++ {
-			b.onRemote(r, now)
-		}
+		b.onRemote(first, b.m.Revision(), now)
 	}
 	return nil
 }
@@ -318,7 +337,15 @@ func (b *botConn) ack(m *protocol.Msg, now time.Time) error {
 		b.mu.Unlock()
 		return fmt.Errorf("unexpected ack of seq %d as revision %d: %v", m.Seq, m.Rev, err)
 	}
+	ack.EditedAt = b.editedAt
 	err = b.log.own(m.Rev, ack.Op)
+	if b.held > 0 && err == nil {
+		k, at := b.held, b.heldAt
+		b.held = 0
+		if err = b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, k) }, at); err != nil {
+			err = fmt.Errorf("held keystrokes: %w", err)
+		}
+	}
 	b.wake()
 	b.sendLocked() // unlocks
 	if b.onAck != nil {
@@ -336,17 +363,54 @@ func (b *botConn) edit(build func(n, pos int) (ot.Operation, int)) error {
 		b.mu.Unlock()
 		return errBotClosed
 	}
-	err := b.m.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
-		op, pos := build(n, cursor(sel))
-		return op, ot.Selection{{Anchor: pos, Head: pos}}
-	})
-	if err != nil {
+	if err := b.changeLocked(build, time.Now()); err != nil {
 		b.m.Outbox()
 		b.mu.Unlock()
 		return err
 	}
 	b.sendLocked() // unlocks
 	return nil
+}
+
+// keystroke types one keystroke: at once, as an op of its own, when
+// nothing is in flight, else held until the ack, when all the held ones
+// become one op (b.build, given how many).
+func (b *botConn) keystroke() error {
+	now := time.Now()
+	b.mu.Lock()
+	if b.dead {
+		b.mu.Unlock()
+		return errBotClosed
+	}
+	if b.m.InFlight() {
+		if b.held == 0 {
+			b.heldAt = now
+		}
+		b.held++
+		b.mu.Unlock()
+		return nil
+	}
+	if err := b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, 1) }, now); err != nil {
+		b.m.Outbox()
+		b.mu.Unlock()
+		return err
+	}
+	b.sendLocked() // unlocks
+	return nil
+}
+
+// changeLocked makes the edit build returns (mu held); edited is when its
+// first keystroke was typed.
+func (b *botConn) changeLocked(build func(n, pos int) (ot.Operation, int), edited time.Time) error {
+	inflight := b.m.InFlight()
+	err := b.m.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
+		op, pos := build(n, cursor(sel))
+		return op, ot.Selection{{Anchor: pos, Head: pos}}
+	})
+	if err == nil && !inflight && b.m.InFlight() {
+		b.editedAt = edited
+	}
+	return err
 }
 
 // cursor is the head of sel's first range, 0 for none.

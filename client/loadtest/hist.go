@@ -44,6 +44,22 @@ func (h *hist) record(d time.Duration) {
 	h.mu.Unlock()
 }
 
+// recordAll records the k-th duration (in nanoseconds) of each of ds under
+// one lock: a frame's worth of broadcast latencies.
+func (h *hist) recordAll(ds [][2]int64, k int) {
+	if len(ds) == 0 {
+		return
+	}
+	h.mu.Lock()
+	for _, d := range ds {
+		v := uint64(max(d[k]/1000, 0))
+		h.counts[min(bucketOf(v), len(h.counts)-1)]++
+		h.n++
+		h.max = max(h.max, v)
+	}
+	h.mu.Unlock()
+}
+
 func (h *hist) merge(o *hist) {
 	o.mu.Lock()
 	defer o.mu.Unlock()

@@ -262,10 +262,12 @@ type bot struct {
 	viewer bool // a read-only viewer (viewers mode): it never types
 
 	ack, bcast, keys hist
+	lat              [][2]int64 // scratch for revTable.arrive: broadcast and keystroke latencies (ns)
 
 	mu      sync.Mutex // guards the typing state
 	line    int        // units typed on the current line
 	typed   int        // units this bot typed and did not erase since the last newline
+	ins     []byte     // scratch for build
 	lastOp  time.Time
 	flooded atomic.Bool
 }
@@ -531,7 +533,7 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("client %d: %w", i, err)
 	}
-	b.c.onAck, b.c.onRemote, b.c.onError = b.onAck, b.onRemoteOp, r.noteError
+	b.c.onAck, b.c.onRemote, b.c.onError, b.c.build = b.onAck, b.onRemoteOps, r.noteError, b.build
 	b.c.onClose = func() {
 		if !r.closing.Load() {
 			r.disconnects.Add(1)
@@ -555,9 +557,9 @@ func (b *bot) onAck(a client.Ack) {
 	}
 }
 
-func (b *bot) onRemoteOp(rev int64, at time.Time) {
+func (b *bot) onRemoteOps(first, last int64, at time.Time) {
 	if b.r.t0.Load() != 0 {
-		b.r.revs.arrive(rev, at.UnixNano(), b)
+		b.r.revs.arrive(first, last, at.UnixNano(), b)
 	}
 }
 
@@ -592,37 +594,54 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 	return nil
 }
 
-// keystroke makes one edit at the bot's cursor: mostly a character of the
-// phrase, now and then a backspace or a new line.
+// keystroke types one keystroke at the bot's cursor (build), held while
+// the bot has an op in flight (botConn.keystroke).
 func (b *bot) keystroke() {
-	err := b.c.edit(func(n, pos int) (ot.Operation, int) {
-		pos = min(max(pos, 0), n)
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		switch x := b.rnd.IntN(100); {
-		case x < 8 && b.typed > 0 && pos > 0:
-			// Backspace over a character this bot typed (ASCII, one unit).
-			b.typed--
-			b.line--
-			op, _ := ot.NewBuilder().Retain(pos - 1).Delete(1).Retain(n - pos).Build()
-			return op, pos - 1
-		case b.line >= 60 && b.rnd.IntN(8) == 0:
-			b.line, b.typed = 0, 0
-			op, _ := ot.NewBuilder().Retain(pos).Insert("\n").Retain(n - pos).Build()
-			return op, pos + 1
-		default:
-			ch := phrase[(b.i*7+b.line)%len(phrase) : (b.i*7+b.line)%len(phrase)+1]
-			b.typed++
-			b.line++
-			op, _ := ot.NewBuilder().Retain(pos).Insert(ch).Retain(n - pos).Build()
-			return op, pos + 1
-		}
-	})
-	if err != nil && !errors.Is(err, errBotClosed) {
+	if err := b.c.keystroke(); err != nil && !errors.Is(err, errBotClosed) {
 		b.r.noteError(fmt.Errorf("client %d: edit: %w", b.i, err))
 		return
 	}
 	b.r.keystrokes.Add(1)
+}
+
+// build returns the op of k keystrokes at the bot's cursor pos in a text of
+// n units, and the cursor after it: mostly characters of the phrase, now
+// and then a new line or a backspace. A backspace deletes the character
+// before the cursor (one the bot typed) when it is the op's only
+// keystroke, and else takes back a character typed in the same op (or is a
+// character itself when there is none): so the op is always one insert or
+// one delete, the shape a server transforms with integer arithmetic, and
+// the bot's cheap path (ot.TransformOver) never leaves it.
+func (b *bot) build(n, pos, k int) (ot.Operation, int) {
+	pos = min(max(pos, 0), n)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if k == 1 && b.typed > 0 && pos > 0 && b.rnd.IntN(100) < 8 {
+		// Backspace over a character this bot typed (ASCII, one unit).
+		b.typed--
+		b.line--
+		op, _ := ot.NewBuilder().Retain(pos - 1).Delete(1).Retain(n - pos).Build()
+		return op, pos - 1
+	}
+	ins := b.ins[:0]
+	for j := 0; j < k; j++ {
+		switch {
+		case j > 0 && len(ins) > 0 && ins[len(ins)-1] != '\n' && b.rnd.IntN(100) < 8:
+			ins = ins[:len(ins)-1]
+			b.typed--
+			b.line--
+		case b.line >= 60 && b.rnd.IntN(8) == 0:
+			b.line, b.typed = 0, 0
+			ins = append(ins, '\n')
+		default:
+			ins = append(ins, phrase[(b.i*7+b.line)%len(phrase)])
+			b.typed++
+			b.line++
+		}
+	}
+	b.ins = ins
+	op, _ := ot.NewBuilder().Retain(pos).Insert(string(ins)).Retain(n - pos).Build()
+	return op, pos + len(ins)
 }
 
 // typing runs every bot's keystrokes until the deadline.
@@ -873,20 +892,26 @@ func (t *revTable) sent(rev, sentAt, edited int64, by *bot) {
 	}
 }
 
-// arrive records that rev reached bot b at time at.
-func (t *revTable) arrive(rev, at int64, b *bot) {
-	e := t.t.at(rev)
-	s := e.sentAt.Load()
-	if s == 0 {
-		e.mu.Lock()
-		if s = e.sentAt.Load(); s == 0 {
-			e.parked = append(e.parked, parked{at, b})
-		}
-		e.mu.Unlock()
+// arrive records that revisions first..last reached bot b at time at (one
+// frame's run). Its latencies go into b's histograms under one lock each.
+func (t *revTable) arrive(first, last, at int64, b *bot) {
+	lat := b.lat[:0]
+	for rev := first; rev <= last; rev++ {
+		e := t.t.at(rev)
+		s := e.sentAt.Load()
 		if s == 0 {
-			return
+			e.mu.Lock()
+			if s = e.sentAt.Load(); s == 0 {
+				e.parked = append(e.parked, parked{at, b})
+			}
+			e.mu.Unlock()
+			if s == 0 {
+				continue
+			}
 		}
+		lat = append(lat, [2]int64{at - s, at - e.edited.Load()})
 	}
-	b.bcast.record(time.Duration(at - s))
-	b.keys.record(time.Duration(at - e.edited.Load()))
+	b.lat = lat
+	b.bcast.recordAll(lat, 0)
+	b.keys.recordAll(lat, 1)
 }
