@@ -161,8 +161,10 @@ type Member interface {
 	// it should go out at once; other people's ops and presence may wait a
 	// little to share a frame. A member that cannot take them (its queue is
 	// over budget: too slow) closes itself; the room does not wait for it.
-	// msgs is reused after Deliver returns; the messages themselves are
-	// never changed.
+	// Each of msgs is one JSON message, or several joined by commas (the
+	// ops of one commit, joined once for every member that wrote none of
+	// them): a frame is "[" + msgs joined by commas + "]". msgs is reused
+	// after Deliver returns; the messages themselves are never changed.
 	Deliver(msgs [][]byte, urgent bool)
 	// Close ends the connection with a websocket close code and reason,
 	// after sending what is queued when flush is set. Later calls do

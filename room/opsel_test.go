@@ -109,10 +109,14 @@ func TestOpSelInBatch(t *testing.T) {
 		r.raw, r.msgs = nil, nil
 		r.mu.Unlock()
 		for _, m := range raw {
-			if !json.Valid(m) {
+			// One message, or a commit's ops joined by commas.
+			var parts []json.RawMessage
+			if err := json.Unmarshal(append(append([]byte{'['}, m...), ']'), &parts); err != nil {
 				t.Fatalf("%s got invalid JSON %s", c.id, m)
 			}
-			got = append(got, string(m))
+			for _, p := range parts {
+				got = append(got, string(p))
+			}
 		}
 		if len(got) != len(want) {
 			t.Fatalf("%s got %d messages %q, want %q", c.id, len(got), got, want)
@@ -121,6 +125,19 @@ func TestOpSelInBatch(t *testing.T) {
 			if got[i] != want[i] {
 				t.Fatalf("%s message %d:\n got %s\nwant %s", c.id, i, got[i], want[i])
 			}
+		}
+	}
+	// O wrote neither op of the batch: it gets both as one message, joined
+	// once for every such member (a deliver per member per commit, not
+	// per op); A and B get them one by one, each its ack in its op's place.
+	s.flushOut()
+	for c, want := range map[*Seat]int{o: 2, a: 3, b: 3} {
+		r := c.m.(*recorder)
+		r.mu.Lock()
+		n := len(r.raw)
+		r.mu.Unlock()
+		if n != want {
+			t.Fatalf("%s was handed %d messages, want %d", c.id, n, want)
 		}
 	}
 	checkOut(o, wantX, wantA, wantB)
