@@ -379,4 +379,5 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 main().catch((e) => { console.error(e); process.exitCode = 1 }).finally(async () => {
   await stopServers()
   fs.rmSync(tmp, { recursive: true, force: true })
+  process.exit() // no client's timer may keep the harness waiting
 })

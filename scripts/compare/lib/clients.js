@@ -191,7 +191,10 @@ class YjsClient {
 
   pending () { return this.queue.length }
 
-  close () { this.provider.destroy() }
+  close () {
+    this.provider.destroy()
+    this.doc.destroy() // and with it the awareness and its timer
+  }
 }
 
 module.exports = { ScribeClient, ShareDBDocClient, YjsClient }
