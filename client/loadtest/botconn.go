@@ -55,6 +55,7 @@ type botConn struct {
 	evs     []client.Event // scratch for the machine's events, under mu
 
 	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
+	frames atomic.Int64   // frames received
 
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
 	enc []byte     // the encoding buffer, under wmu
@@ -142,6 +143,7 @@ func (b *botConn) run() {
 			}
 			return
 		}
+		b.frames.Add(1)
 		if err := b.handleFrame(buf, time.Now()); err != nil {
 			// The bot's state can no longer be trusted: count the error
 			// once and end the connection (the read then fails).
