@@ -46,6 +46,7 @@ const (
 	catchupOverhead   = 64       // bytes an op message of a catch-up adds to its op, at most about
 	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
 	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
+	keepLater         = 8        // messages a seat's per-turn queue keeps room for between turns; a larger array is let go
 )
 
 // errNoteDeleted refuses every join once the note is being deleted.
@@ -1004,8 +1005,13 @@ func (rm *Room) sendError(c *Seat, err error, seq *uint64) {
 func (rm *Room) flushOut() {
 	for _, c := range rm.outq {
 		c.m.Deliver(c.later, c.urgent) // one call per member per turn; a member too slow closes itself
-		clear(c.later)
-		c.later, c.urgent = c.later[:0], false
+		if cap(c.later) > keepLater {
+			c.later = nil // a burst's array is not kept by a member who may now stay idle for hours
+		} else {
+			clear(c.later)
+			c.later = c.later[:0]
+		}
+		c.urgent = false
 	}
 	clear(rm.outq)
 	rm.outq = rm.outq[:0]
