@@ -282,12 +282,16 @@ func (rm *Room) message(data []byte) error {
 				rm.dropGhosts(w.SessionHash, w.Client)
 			}
 			rm.remote[w.Client] = &remotePeer{wirePeer: w, node: m.Node, seen: now}
-			if w.ReadOnly {
-				// A viewer elsewhere is counted, never listed.
-				if !known || !old.ReadOnly {
-					rm.viewersDue = true
+			if was := known && old.ReadOnly; was != w.ReadOnly {
+				rm.viewersDue = true
+				if w.ReadOnly {
+					rm.remoteViews++
+				} else {
+					rm.remoteViews--
 				}
-				continue
+			}
+			if w.ReadOnly {
+				continue // a viewer elsewhere is counted, never listed
 			}
 			if known && old.Name == w.Name && old.Rev == w.Rev && equalSel(old.Sel, w.Sel) {
 				continue // a refresh: nothing changed for the clients
@@ -303,6 +307,7 @@ func (rm *Room) message(data []byte) error {
 // leave for an editor, a new count for a viewer.
 func (rm *Room) remoteLeft(p *remotePeer) {
 	if p.ReadOnly {
+		rm.remoteViews--
 		rm.viewersDue = true
 		return
 	}
@@ -310,16 +315,8 @@ func (rm *Room) remoteLeft(p *remotePeer) {
 }
 
 // viewerCount is the number of read-only viewers of the note, on every
-// node.
-func (rm *Room) viewerCount() int {
-	n := rm.viewers
-	for _, p := range rm.remote {
-		if p.ReadOnly {
-			n++
-		}
-	}
-	return n
-}
+// node: kept as counts, so that a join does not scan thousands of them.
+func (rm *Room) viewerCount() int { return rm.viewers + rm.remoteViews }
 
 // flushViewers sends every local member the viewer count, which changed
 // (or may have) since it was last sent. Viewers are counted rather than

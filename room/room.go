@@ -214,7 +214,8 @@ type Room struct {
 	toldDown    map[*Seat]struct{} // told errCantSave with their op's seq, as the room fails
 	bySess      map[string]*Seat   // local edit seats by session id (the latest one)
 	editors     map[*Seat]struct{} // the local members that may edit: the ones listed as peers
-	viewers     int                // local read-only members: counted, never listed (viewers.go)
+	viewers     int                // local read-only members: counted, never listed (presence.go, flushViewers)
+	remoteViews int                // read-only peers in remote: viewers on other nodes
 	viewersDue  bool               // the viewer count may have changed since it was last sent
 	remote      map[string]*remotePeer
 	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
