@@ -38,6 +38,7 @@ type Msg struct {
 	LastSeq   uint64
 	Catchup   bool
 	Peers     []byte // raw JSON
+	Viewers   int64  // a welcome's or a viewers message's count of read-only viewers
 	Limits    []byte // raw JSON
 	Export    []byte // raw JSON of a welcome's or an exported message's export: decode with ParseExport
 	ID        int64  // a pong's id, when HasID
@@ -141,6 +142,8 @@ func (s *scanner) typeName() (string, error) {
 		return "error", nil
 	case "title":
 		return "title", nil
+	case "viewers":
+		return "viewers", nil
 	}
 	s.i = save
 	return s.str()
@@ -250,6 +253,8 @@ func (s *scanner) field(m *Msg, key []byte) error {
 		}
 	case "rev":
 		m.Rev, err = s.int()
+	case "viewers":
+		m.Viewers, err = s.int()
 	case "seq":
 		var n int64
 		n, err = s.int()

@@ -26,6 +26,8 @@ func TestParseFrame(t *testing.T) {
 			}},
 		{"welcome", `[{"type":"welcome","protocol":1,"client":"c_8","rev":12,"text":"# A\nb","title":"A","readonly":false,"lastSeq":3,"color":"#d","peers":[],"limits":{"opsPerSecond":60.5},"catchup":false}]`,
 			[]Msg{{Type: "welcome", Protocol: 1, Client: "c_8", Rev: 12, Text: "# A\nb", HasText: true, Title: "A", LastSeq: 3, Peers: []byte(`[]`), Limits: []byte(`{"opsPerSecond":60.5}`)}}},
+		{"viewers", `[{"type":"viewers","viewers":4950},{"type":"welcome","client":"c_9","rev":1,"color":"#d","viewers":2,"peers":[]}]`,
+			[]Msg{{Type: "viewers", Viewers: 4950}, {Type: "welcome", Client: "c_9", Rev: 1, Viewers: 2, Peers: []byte(`[]`)}}},
 		{"error with null seq", `[{"type":"error","code":"EINVALID","message":"no","seq":null}]`,
 			[]Msg{{Type: "error", Code: "EINVALID", Message: "no", HasSeq: true}}},
 		{"empty", `[]`, nil},

@@ -26,7 +26,8 @@ type Welcome struct {
 	Name     string          `json:"name"`
 	Color    string          `json:"color"`
 	Person   string          `json:"person,omitempty"` // the joining member's person key (Peer.Person)
-	Peers    []Peer          `json:"peers"`
+	Peers    []Peer          `json:"peers"`            // the editors present but this client; viewers are counted in Viewers
+	Viewers  int             `json:"viewers"`          // read-only viewers connected, on every node (this client too, if it is one)
 	Limits   Limits          `json:"limits"`
 	Export   *Export         `json:"export,omitempty"` // the note's latest export; nil if none
 }
@@ -70,7 +71,8 @@ type Limits struct {
 
 // Peer is another participant: one entry of welcome.peers and, with type
 // "presence" (EncodePresence), a presence message. Sel, when not nil, is
-// its selection at revision Rev; a read-only viewer has none.
+// its selection at revision Rev. Read-only viewers are not peers: they
+// are counted (Welcome.Viewers, EncodeViewers).
 type Peer struct {
 	Client string `json:"client"`
 	Name   string `json:"name"`
@@ -83,6 +85,20 @@ type Peer struct {
 	ReadOnly bool            `json:"readonly"`
 	Rev      scribe.Revision `json:"rev"`
 	Sel      ot.Selection    `json:"sel,omitempty"`
+}
+
+// viewersMsg says how many read-only viewers are connected.
+type viewersMsg struct {
+	Type    string `json:"type"`
+	Viewers int    `json:"viewers"`
+}
+
+// EncodeViewers encodes {"type":"viewers","viewers":N}: N read-only
+// viewers are connected to the note, on every node. Viewers are counted,
+// never listed: in an all-hands of thousands, a list would cost every join
+// a message to everyone.
+func EncodeViewers(n int) []byte {
+	return mustJSON(viewersMsg{Type: "viewers", Viewers: n})
 }
 
 // presenceMsg is a presence message: a Peer with its type.

@@ -42,3 +42,15 @@ func TestEncodeOp(t *testing.T) {
 		}
 	}
 }
+
+// The viewer count's encoding reads back through the client's parser.
+func TestEncodeViewers(t *testing.T) {
+	b := EncodeViewers(4950)
+	if string(b) != `{"type":"viewers","viewers":4950}` {
+		t.Fatalf("EncodeViewers = %s", b)
+	}
+	msgs, err := ParseFrame(b, nil, nil)
+	if err != nil || len(msgs) != 1 || msgs[0].Type != "viewers" || msgs[0].Viewers != 4950 {
+		t.Fatalf("parsed %+v, %v", msgs, err)
+	}
+}

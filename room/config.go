@@ -54,6 +54,7 @@ type Timing struct {
 	PresenceFlush   time.Duration // local presence is relayed at most this often (50 ms)
 	ResubscribeWait time.Duration // the first wait before re-subscribing again after a failure; it grows (200 ms)
 	TitleSave       time.Duration // a title that follows the heading is stored at most this often (1 s; title.go)
+	ViewerCount     time.Duration // the count of read-only viewers is sent to the members at most this often (1 s)
 }
 
 // DefaultTiming is the timing of a production node.
@@ -66,6 +67,7 @@ var DefaultTiming = Timing{
 	PresenceFlush:   50 * time.Millisecond,
 	ResubscribeWait: 200 * time.Millisecond,
 	TitleSave:       time.Second,
+	ViewerCount:     time.Second,
 }
 
 func (t Timing) withDefaults() Timing {
@@ -83,6 +85,7 @@ func (t Timing) withDefaults() Timing {
 	set(&t.PresenceFlush, d.PresenceFlush)
 	set(&t.ResubscribeWait, d.ResubscribeWait)
 	set(&t.TitleSave, d.TitleSave)
+	set(&t.ViewerCount, d.ViewerCount)
 	return t
 }
 

@@ -156,15 +156,19 @@ func peerMessage(p wirePeer) protocol.Peer {
 	return m
 }
 
-// peers lists everyone present but c, on every node, for c's welcome.
+// peers lists the editors present but c, on every node, for c's welcome.
+// Viewers are not listed (viewerCount counts them).
 func (rm *Room) peers(c *Seat) []protocol.Peer {
 	out := []protocol.Peer{}
-	for o := range rm.clients {
+	for o := range rm.editors {
 		if o != c {
 			out = append(out, peerMessage(rm.wire(o)))
 		}
 	}
 	for _, p := range rm.remote {
+		if p.ReadOnly {
+			continue
+		}
 		w := p.wirePeer
 		w.Sel, w.Rev = rm.selAt(w.Sel, min(w.Rev, rm.rev)), rm.rev
 		out = append(out, peerMessage(w))
@@ -184,7 +188,9 @@ func (rm *Room) flushPresence() {
 	for c := range rm.dirty {
 		w := rm.wire(c)
 		batch = append(batch, w)
-		rm.broadcast(protocol.EncodePresence(peerMessage(w)), c)
+		if !c.readonly { // a viewer is only counted here (flushViewers); other nodes count it from its presence
+			rm.broadcast(protocol.EncodePresence(peerMessage(w)), c)
+		}
 	}
 	for c := range rm.moved {
 		if _, ok := rm.dirty[c]; !ok {
@@ -214,7 +220,7 @@ func (rm *Room) expireRemote() {
 	for id, p := range rm.remote {
 		if now.Sub(p.seen) > rm.cfg.Timing.PresenceExpiry {
 			delete(rm.remote, id)
-			rm.broadcast(protocol.EncodeLeave(id), nil)
+			rm.remoteLeft(p)
 		}
 	}
 }
@@ -256,7 +262,7 @@ func (rm *Room) message(data []byte) error {
 		for _, id := range m.Clients {
 			if p, ok := rm.remote[id]; ok && p.node == m.Node {
 				delete(rm.remote, id)
-				rm.broadcast(protocol.EncodeLeave(id), nil)
+				rm.remoteLeft(p)
 			}
 		}
 	case kindPresence:
@@ -276,6 +282,17 @@ func (rm *Room) message(data []byte) error {
 				rm.dropGhosts(w.SessionHash, w.Client)
 			}
 			rm.remote[w.Client] = &remotePeer{wirePeer: w, node: m.Node, seen: now}
+			if was := known && old.ReadOnly; was != w.ReadOnly {
+				rm.viewersDue = true
+				if w.ReadOnly {
+					rm.remoteViews++
+				} else {
+					rm.remoteViews--
+				}
+			}
+			if w.ReadOnly {
+				continue // a viewer elsewhere is counted, never listed
+			}
 			if known && old.Name == w.Name && old.Rev == w.Rev && equalSel(old.Sel, w.Sel) {
 				continue // a refresh: nothing changed for the clients
 			}
@@ -284,6 +301,31 @@ func (rm *Room) message(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// remoteLeft tells the local members that a peer on another node left: a
+// leave for an editor, a new count for a viewer.
+func (rm *Room) remoteLeft(p *remotePeer) {
+	if p.ReadOnly {
+		rm.remoteViews--
+		rm.viewersDue = true
+		return
+	}
+	rm.broadcast(protocol.EncodeLeave(p.Client), nil)
+}
+
+// viewerCount is the number of read-only viewers of the note, on every
+// node: kept as counts, so that a join does not scan thousands of them.
+func (rm *Room) viewerCount() int { return rm.viewers + rm.remoteViews }
+
+// flushViewers sends every local member the viewer count, which changed
+// (or may have) since it was last sent. Viewers are counted rather than
+// announced one by one: in an all-hands, announcing each join to everyone
+// cost O(N²) messages to fill the note (docs/benchmarks.md, issue 16); the
+// count costs one message per member per ViewerCount, however many joined.
+func (rm *Room) flushViewers() {
+	rm.viewersDue = false
+	rm.broadcast(protocol.EncodeViewers(rm.viewerCount()), nil)
 }
 
 func equalSel(a, b []ot.Range) bool {
@@ -306,7 +348,7 @@ func (rm *Room) dropGhosts(hash, keep string) {
 	for id, p := range rm.remote {
 		if id != keep && p.SessionHash == hash {
 			delete(rm.remote, id)
-			rm.broadcast(protocol.EncodeLeave(id), nil)
+			rm.remoteLeft(p)
 		}
 	}
 }

@@ -47,6 +47,7 @@ const (
 	catchupOverhead   = 64       // bytes an op message of a catch-up adds to its op, at most about
 	maxResubscribe    = 5        // attempts to subscribe again after a subscription ended
 	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
+	keepLater         = 8        // messages a seat's per-turn queue keeps room for between turns; a larger array is let go
 )
 
 // errNoteDeleted refuses every join once the note is being deleted.
@@ -213,6 +214,10 @@ type Room struct {
 	clients     map[*Seat]struct{}
 	toldDown    map[*Seat]struct{} // told errCantSave with their op's seq, as the room fails
 	bySess      map[string]*Seat   // local edit seats by session id (the latest one)
+	editors     map[*Seat]struct{} // the local members that may edit: the ones listed as peers
+	viewers     int                // local read-only members: counted, never listed (presence.go, flushViewers)
+	remoteViews int                // read-only peers in remote: viewers on other nodes
+	viewersDue  bool               // the viewer count may have changed since it was last sent
 	remote      map[string]*remotePeer
 	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
 	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
@@ -247,6 +252,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		clients:  make(map[*Seat]struct{}),
 		toldDown: make(map[*Seat]struct{}),
 		bySess:   make(map[string]*Seat),
+		editors:  make(map[*Seat]struct{}),
 		remote:   make(map[string]*remotePeer),
 		dirty:    make(map[*Seat]struct{}),
 		moved:    make(map[*Seat]struct{}),
@@ -305,7 +311,7 @@ func (rm *Room) run() {
 	timing := rm.cfg.Timing
 	rm.pub.send(nodeMsg{Kind: kindSync})
 	rm.idleAt = time.Now()
-	var presenceT, titleT <-chan time.Time
+	var presenceT, titleT, viewersT <-chan time.Time
 	resync := time.NewTicker(timing.Resync)
 	defer resync.Stop()
 	refresh := time.NewTicker(timing.PresenceRefresh)
@@ -328,6 +334,9 @@ func (rm *Room) run() {
 		}
 		if rm.titleDue && titleT == nil {
 			titleT = time.After(timing.TitleSave)
+		}
+		if rm.viewersDue && viewersT == nil {
+			viewersT = time.After(timing.ViewerCount)
 		}
 		select {
 		case <-rm.stopc:
@@ -393,6 +402,9 @@ func (rm *Room) run() {
 		case <-titleT:
 			titleT = nil
 			rm.saveTitle()
+		case <-viewersT:
+			viewersT = nil
+			rm.flushViewers()
 		case <-resync.C:
 			if err := rm.verify(); err != nil {
 				rm.fail(err)
@@ -631,16 +643,24 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 			}
 		}
 	}
-	c.color = rm.pickColor()
-	if h.ColorKey != "" {
+	switch {
+	case h.ColorKey != "":
 		c.color = colorOf(h.ColorKey)
+	case c.readonly:
+		c.color = colorOf(c.id) // nobody sees a viewer's colour: no scan of everyone's
+	default:
+		c.color = rm.pickColor()
 	}
 	w := protocol.Welcome{
 		Client: c.id, Rev: rm.rev,
 		Title: rm.title, ReadOnly: c.readonly, Name: c.name, Color: c.color, Person: c.person,
-		Peers:  rm.peers(c),
-		Limits: rm.cfg.Limits,
-		Export: rm.export,
+		Peers:   rm.peers(c),
+		Viewers: rm.viewerCount(),
+		Limits:  rm.cfg.Limits,
+		Export:  rm.export,
+	}
+	if c.readonly {
+		w.Viewers++ // counting the newcomer
 	}
 	if !c.readonly {
 		w.LastSeq = rm.lastSeq[c.session].seq
@@ -655,11 +675,15 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 	c.m.Welcome(append([][]byte{protocol.EncodeWelcome(w)}, catchup...))
 
 	rm.clients[c] = struct{}{}
-	if !c.readonly {
+	if c.readonly {
+		rm.viewers++
+		rm.viewersDue = true // the others hear the new count
+	} else {
 		rm.bySess[c.session] = c
+		rm.editors[c] = struct{}{}
 	}
 	rm.idleAt = time.Time{}
-	rm.dirty[c] = struct{}{} // announce the newcomer
+	rm.dirty[c] = struct{}{} // announce the newcomer (a viewer only to other nodes)
 	return nil
 }
 
@@ -674,7 +698,13 @@ func (rm *Room) handleLeave(c *Seat) {
 	if rm.bySess[c.session] == c {
 		delete(rm.bySess, c.session)
 	}
-	rm.broadcast(protocol.EncodeLeave(c.id), nil)
+	if c.readonly {
+		rm.viewers--
+		rm.viewersDue = true
+	} else {
+		delete(rm.editors, c)
+		rm.broadcast(protocol.EncodeLeave(c.id), nil)
+	}
 	rm.pub.send(nodeMsg{Kind: kindLeave, Clients: []string{c.id}})
 	if len(rm.clients) == 0 {
 		rm.idleAt = time.Now()
@@ -977,8 +1007,13 @@ func (rm *Room) sendError(c *Seat, err error, seq *uint64) {
 func (rm *Room) flushOut() {
 	for _, c := range rm.outq {
 		c.m.Deliver(c.later, c.urgent) // one call per member per turn; a member too slow closes itself
-		clear(c.later)
-		c.later, c.urgent = c.later[:0], false
+		if cap(c.later) > keepLater {
+			c.later = nil // a burst's array is not kept by a member who may now stay idle for hours
+		} else {
+			clear(c.later)
+			c.later = c.later[:0]
+		}
+		c.urgent = false
 	}
 	clear(rm.outq)
 	rm.outq = rm.outq[:0]

@@ -59,7 +59,7 @@ if r["mode"] != "idle":
              f'converged {r["converged"]}')
     v = r.get("viewer_broadcast_latency")
     if v:
-        line += f'; viewers p50/p99 {v["p50_ms"]}/{v["p99_ms"]} ms ({v["samples"]} samples)'
+        line += f'; viewers p50/p99 {v["p50_ms"]}/{v["p99_ms"]} ms ({v["samples"]} samples), {r.get("viewer_frames_per_s", 0):.1f} frames/s each'
 print(line)
 EOF
 }

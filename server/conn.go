@@ -28,6 +28,7 @@ const (
 	maxFrame           = 1 << 20               // a server frame holds at most about this many bytes of messages
 	readBufferSize     = 1 << 10               // bytes of a connection's read buffer, held while it is open
 	coalesceWindow     = 10 * time.Millisecond // others' ops wait at most this long after the last frame to share the next
+	viewerWindow       = 40 * time.Millisecond // the same for a read-only viewer, who types nothing and waits for no ack
 	errorBurst         = 20                    // errors a connection may cause in a burst before it is closed
 	errorRate          = 1.0                   // errors per second a connection may cause in the long run
 	presenceRateFactor = 2                     // presence messages may come twice as fast as ops
@@ -487,7 +488,14 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 // with every op since its last frame in the same frame. When a rest ends
 // with nothing queued, the pump ends.
 func (c *client) writePump() {
-	quiet := time.NewTimer(coalesceWindow)
+	window := coalesceWindow
+	if c.readonly {
+		// A viewer's frames are what an all-hands costs: thousands of
+		// viewers, a write system call each per frame. Its text may
+		// follow the typing a little later (docs/benchmarks.md, issue 16).
+		window = viewerWindow
+	}
+	quiet := time.NewTimer(window)
 	quiet.Stop()
 	defer quiet.Stop()
 	var spare [][]byte
@@ -528,7 +536,7 @@ func (c *client) writePump() {
 			return
 		}
 		if n > 0 {
-			quiet.Reset(coalesceWindow)
+			quiet.Reset(window)
 			resting = true
 		}
 	}

@@ -64,6 +64,7 @@ type botConn struct {
 	evs     []client.Event // scratch for the machine's events, under mu
 
 	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
+	frames atomic.Int64   // frames received
 
 	// Keystrokes held while an op is in flight (under mu): how many, when
 	// the first was typed, and what builds them into one op.
@@ -158,6 +159,7 @@ func (b *botConn) run() {
 			}
 			return
 		}
+		b.frames.Add(1)
 		if err := b.handleFrame(buf, time.Now()); err != nil {
 			// The bot's state can no longer be trusted: count the error
 			// once and end the connection (the read then fails).

@@ -124,6 +124,10 @@ type Result struct {
 	// ViewerLatency is BroadcastLatency as the viewers saw it (viewers
 	// mode); BroadcastLatency is then the typists' view of each other.
 	ViewerLatency *Latency `json:"viewer_broadcast_latency,omitempty"`
+	// ViewerFrames is how many frames a viewer received per second in
+	// the load window, on average (viewers mode): what the fan-out
+	// costs in write system calls, whatever the machine's load.
+	ViewerFrames float64 `json:"viewer_frames_per_s,omitempty"`
 
 	Converged     bool   `json:"converged"`
 	ConvergeNote  string `json:"converge_detail"`
@@ -387,6 +391,16 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 
+	viewerFrames := func() (n int64, viewers int) {
+		for _, b := range live {
+			if b.viewer {
+				n += b.c.frames.Load()
+				viewers++
+			}
+		}
+		return n, viewers
+	}
+	frames0, _ := viewerFrames()
 	cpu0, scpu0, stcpu0 := cpuTime(), sampler.lastCPU(), procCPU(cfg.StorePID)
 	t0 := time.Now()
 	r.t0.Store(t0.UnixNano())
@@ -407,6 +421,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.stopped.Store(true)
 	elapsed := t1.Sub(t0).Seconds()
 	res.DurationSeconds = elapsed
+	if frames1, viewers := viewerFrames(); viewers > 0 {
+		res.ViewerFrames = float64(frames1-frames0) / elapsed / float64(viewers)
+	}
 	sampler.sample(ctx)
 	res.ToolCPUSeconds = cpuTime() - cpu0
 	res.ToolCPUPercent = 100 * res.ToolCPUSeconds / elapsed

@@ -116,6 +116,9 @@ func TestRunViewers(t *testing.T) {
 	if res.ViewerLatency.Samples < 6*uint64(res.CommittedOps)/2 {
 		t.Fatalf("%d viewer samples for %d committed ops to 6 viewers", res.ViewerLatency.Samples, res.CommittedOps)
 	}
+	if res.ViewerFrames <= 0 {
+		t.Fatalf("viewers received %g frames a second each while %d ops were committed", res.ViewerFrames, res.CommittedOps)
+	}
 	// The typists see each other's ops only: one peer each.
 	if res.BroadcastLatency.Samples > 2*uint64(res.Keystrokes) {
 		t.Fatalf("%d typist broadcast samples for %d keystrokes by 2 typists", res.BroadcastLatency.Samples, res.Keystrokes)

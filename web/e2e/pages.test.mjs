@@ -96,8 +96,10 @@ test('the read-only page updates live, ignores typing, and stops when revoked', 
     assert.equal(await viewer.page.locator('#rendered a:text-is("this")').count(), 0, 'a javascript: link was rendered as a link')
     await viewer.page.waitForSelector('#rendered td:text-is("Ada")')
     await viewer.page.waitForSelector('#rendered input[type=checkbox][checked][disabled]')
-    // Ada sees the viewer in the list, marked as viewing.
-    await ada.page.waitForSelector('.presence-item:has(.presence-ro)')
+    // Ada sees the viewer counted below the people, not listed by name.
+    await ada.page.waitForSelector('.presence-viewers[data-viewers="1"]', { timeout: 10000 })
+    assert.equal(await ada.page.textContent('.presence-viewers'), '1 viewer')
+    assert.equal(await ada.page.locator('.presence-item:has-text("Stakeholder")').count(), 0, 'a viewer was listed by name')
 
     await viewer.page.evaluate(() => window.scrollTo(0, 0))
     await viewer.page.screenshot({ path: join(await screenshotDir(), 'readonly.png') })

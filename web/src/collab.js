@@ -135,8 +135,10 @@ export class CollabClient {
     /** @type {Export|null} the note's latest export; null if none */
     this.lastExport = null
     this.goneReason = ''
-    /** @type {Map<string, Peer>} */
+    /** @type {Map<string, Peer>} the editors present (read-only viewers are only counted) */
     this.peers = new Map()
+    /** how many read-only viewers are connected to the note (this client too, if it is one) */
+    this.viewers = 0
     /** ask for the full text on the next hello (the server refused our rev) */
     this.fresh = false
     /** set when the current connection went out of step; cleared by connected() */
@@ -271,6 +273,7 @@ export class CollabClient {
     this.clearTimer(this.presenceTimer)
     this.presenceTimer = null
     this.peers.clear()
+    this.viewers = 0
     if (this.status !== 'gone') {
       this.status = status
       if (status === 'gone') this.goneReason = reason || 'This note is no longer available.'
@@ -295,6 +298,7 @@ export class CollabClient {
         case 'leave': this.peers.delete(m.client); this.changed(); break
         case 'title': if (typeof m.title === 'string') { this.title = m.title; this.changed() } break
         case 'exported': this.takeExport(m.export); this.changed(); break
+        case 'viewers': this.viewers = viewerCount(m.viewers); this.changed(); break
         case 'error': this.onError(m); break
         default: break // unknown types are ignored, so the server can add some
       }
@@ -417,6 +421,7 @@ export class CollabClient {
     // else: its ack is in the catch-up that follows.
 
     this.peers.clear()
+    this.viewers = viewerCount(m.viewers)
     if (Array.isArray(m.peers)) {
       for (const p of m.peers) this.setPeer({ ...p, rev: Number.isInteger(p.rev) ? p.rev : m.rev })
     }
@@ -832,6 +837,16 @@ export function newSessionID () {
   let s = ''
   for (const x of b) s += String.fromCharCode(x)
   return btoa(s).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')
+}
+
+/**
+ * The viewer count of a welcome or viewers message: a non-negative integer,
+ * else 0.
+ * @param {unknown} n
+ * @returns {number}
+ */
+function viewerCount (n) {
+  return Number.isInteger(n) && /** @type {number} */ (n) >= 0 ? /** @type {number} */ (n) : 0
 }
 
 /**

@@ -12,7 +12,7 @@ import { CollabClient, newSessionID } from './collab.js'
 import { Connection, wsURL } from './connection.js'
 import { changesToOp, opToChanges, remoteChange, peersField, setPeers } from './cm.js'
 import { assignColors, labelText, personKey } from './colors.js'
-import { api, fillList, showNotice, renderStatus, changeCount, loadName, saveName } from './ui.js'
+import { api, fillList, showNotice, renderStatus, changeCount, loadName, saveName, viewersText } from './ui.js'
 import { compose } from './ot.js'
 import { SHORTCUTS, firstEmptyField } from './format.js'
 import { setupPreview } from './preview.js'
@@ -334,8 +334,22 @@ export function startEditor (root) {
       li.addEventListener('mouseleave', () => showLabels(e.clients, false))
       items.push(li)
     }
+    // Read-only viewers are a count, not a list: an all-hands may have
+    // thousands (docs/protocol.md, the viewers message).
+    const viewers = client.viewers
+    if (viewers > 0) {
+      const li = document.createElement('li')
+      li.className = 'presence-item presence-viewers'
+      li.dataset.viewers = String(viewers)
+      const label = document.createElement('span')
+      label.className = 'presence-name'
+      label.textContent = viewersText(viewers)
+      li.appendChild(label)
+      items.push(li)
+    }
     list.replaceChildren(...items)
-    const count = `${people.size} ${people.size === 1 ? 'person' : 'people'} here`
+    let count = `${people.size} ${people.size === 1 ? 'person' : 'people'} here`
+    if (viewers > 0) count += `, ${viewersText(viewers)}`
     const heading = /** @type {HTMLElement} */ (document.getElementById('presence-heading'))
     heading.textContent = `Here now (${people.size})`
     const badge = document.getElementById('people-count')

@@ -223,3 +223,13 @@ export async function fillList (list, load, what, empty, item) {
   }
   list.replaceChildren(...entries.map(item))
 }
+
+/**
+ * What the presence list says of the read-only viewers: "1 viewer",
+ * "4,950 viewers". They are counted, never listed (docs/protocol.md).
+ * @param {number} n
+ * @returns {string}
+ */
+export function viewersText (n) {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? 'viewer' : 'viewers'}`
+}

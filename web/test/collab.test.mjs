@@ -247,6 +247,26 @@ test('peers: cursors move through our unconfirmed ops and through history', () =
   assert.equal(c.peerList().length, 1)
 })
 
+test('read-only viewers are a count: from the welcome, then each viewers message; never peers', () => {
+  const { c } = recorder()
+  let changes = 0
+  c.cb.changed = () => { changes++ }
+  welcome(c, 'hello', 1, { viewers: 3, peers: [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false }] })
+  assert.equal(c.viewers, 3)
+  assert.deepEqual(c.peerList().map(p => p.name), ['Grace'])
+  const before = changes
+  c.receive([{ type: 'viewers', viewers: 4950 }])
+  assert.equal(c.viewers, 4950)
+  assert.ok(changes > before, 'a new count did not redraw the presence list')
+  c.receive([{ type: 'viewers', viewers: -1 }, { type: 'viewers', viewers: 'x' }])
+  assert.equal(c.viewers, 0, 'a malformed count is none')
+  c.receive([{ type: 'viewers', viewers: 2 }])
+  c.disconnected('reconnecting')
+  assert.equal(c.viewers, 0, 'a dropped connection forgets the count, as it forgets the peers')
+  welcome(c, 'hello', 1, {})
+  assert.equal(c.viewers, 0, 'a welcome without a count (an older server) counts none')
+})
+
 test('a remote op with sel moves that peer\'s cursor as a presence message would', () => {
   const { c, log } = recorder()
   welcome(c, 'hello world', 1, { peers: [{ client: 'c_g', name: 'Grace', color: '#1971c2', readonly: false, sel: [{ anchor: 0, head: 0 }] }] })

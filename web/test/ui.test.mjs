@@ -2,7 +2,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { statusText, changeCount } from '../src/ui.js'
+import { statusText, changeCount, viewersText } from '../src/ui.js'
 
 test('statusText says Saved unless edits have waited, and tells the network from the server', () => {
   assert.equal(statusText('connected', { pending: 3, changes: 1, saving: false }).text, 'Saved')
@@ -23,4 +23,10 @@ test('changeCount counts places, not keystrokes', () => {
   assert.equal(changeCount([3, 'hello world, typed key by key', 7]), 1)
   assert.equal(changeCount([3, 'ab', -2, 7]), 1) // a replacement is one change
   assert.equal(changeCount(['a', 5, -1, 2, 'b']), 3)
+})
+
+test('viewers are counted in words, with thousands separated', () => {
+  assert.equal(viewersText(1), '1 viewer')
+  assert.equal(viewersText(2), '2 viewers')
+  assert.equal(viewersText(4950), '4,950 viewers')
 })
