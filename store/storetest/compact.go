@@ -117,9 +117,9 @@ func writeCold(t *testing.T, s scribe.Store, clock *Clock, ops, hot int, seed ui
 	n := mustCreate(t, s, "# Notes\n")
 	h := &coldHistory{id: n.ID, texts: []string{"# Notes\n"}, units: [][]string{make([]string, Len("# Notes\n"))}, lastSeq: map[string]uint64{}}
 	rng := rand.New(rand.NewPCG(seed, 13))
-	write := func(batch []scribe.Change) {
+	write := func(batch []scribe.Change) { // after next made the batch
 		t.Helper()
-		rev := scribe.Revision(len(h.texts) - 1)
+		rev := scribe.Revision(len(h.texts) - 1 - len(batch))
 		mustAppend(t, s, h.id, rev, batch...)
 		got := mustChanges(t, s, h.id, rev, rev+scribe.Revision(len(batch)))
 		if len(got) != len(batch) {
