@@ -20,9 +20,13 @@
 -- beyond the head; EGONE for one inside a fold (cold.lua).
 
 local meta, snap, hist, authors, log, cold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local head = tonumber(redis.call('HGET', meta, 'rev'))
-if head == nil then
+local head = redis.call('HGET', meta, 'rev')
+if not head then
   return redis.error_reply('ENOTFOUND note')
+end
+head = tonumber(head)
+if head == nil or head < 0 or head ~= math.floor(head) then
+  return redis.error_reply('ECORRUPT note metadata')
 end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev < 0 or rev > head then
@@ -48,6 +52,9 @@ else
   text = redis.call('HGET', hist, '0')
   if not text then
     local s = redis.call('HMGET', snap, 'rev', 'text')
+    if s[1] and tonumber(s[1]) == nil then
+      return redis.error_reply('ECORRUPT snapshot revision')
+    end
     if tonumber(s[1]) == 0 then
       text = s[2]
     end

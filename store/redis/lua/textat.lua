@@ -19,9 +19,13 @@
 -- beyond the head; EGONE for one inside a fold (cold.lua).
 
 local meta, snap, hist, histrevs, log, cold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local head = tonumber(redis.call('HGET', meta, 'rev'))
-if head == nil then
+local head = redis.call('HGET', meta, 'rev')
+if not head then
   return redis.error_reply('ENOTFOUND note')
+end
+head = tonumber(head)
+if head == nil or head < 0 or head ~= math.floor(head) then
+  return redis.error_reply('ECORRUPT note metadata')
 end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev < 0 or rev > head then
@@ -35,6 +39,9 @@ local ok, why = coldAddressable(cold, logbase, rev)
 if not ok then return redis.error_reply(why) end
 local s = redis.call('HMGET', snap, 'rev', 'text')
 local base, text = tonumber(s[1]), s[2]
+if s[1] and base == nil then
+  return redis.error_reply('ECORRUPT snapshot revision')
+end
 if base == nil or base > rev or not text then
   base, text = nil, false
   local h = redis.call('ZREVRANGEBYSCORE', histrevs, rev, '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
