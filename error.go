@@ -86,7 +86,7 @@ func (e *FoldedError) Error() string { return e.Unwrap().Error() }
 
 // Unwrap gives the *Error that ErrorCode and ErrorMessage read.
 func (e *FoldedError) Unwrap() error {
-	return Errorf(EGONE, "Revision %d was compacted into the edits from %d to %d; the nearest readable revisions are %d and %d.", e.Rev, e.Below, e.Above, e.Below, e.Above)
+	return Errorf(EGONE, "Revision %d is no longer kept: history compaction merged the edits %d to %d into one; the nearest readable revisions are %d and %d.", e.Rev, e.Below+1, e.Above, e.Below, e.Above)
 }
 
 // AsFolded returns the FoldedError in err's chain, if there is one.
