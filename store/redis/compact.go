@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,12 @@ func (s *Store) CompactStep(ctx context.Context, now time.Time, hotAge time.Dura
 	}
 	w := &compactWork{now: now, hotAge: hotAge, budget: budget, left: budget, moves: budget + maxFoldRead}
 	pos := s.compactPos
+	if !s.compactStarted && total > 0 {
+		// Each node starts at its own place, so the sweepers of several
+		// nodes rarely plan the same note at once (the loser's fold is
+		// refused, ERETRY, and costs only its reads).
+		pos, s.compactStarted = rand.Int64N(total), true
+	}
 	if pos >= total {
 		pos = 0
 	}

@@ -251,8 +251,9 @@ type Store struct {
 
 	// Compaction (compact.go): one step at a time, resuming at compactPos
 	// in notes:byupdated.
-	compactMu  sync.Mutex
-	compactPos int64
+	compactMu      sync.Mutex
+	compactPos     int64
+	compactStarted bool
 
 	clock func() time.Time // when changes are committed: Options.clock, else now
 }
