@@ -39,6 +39,8 @@ import (
 // of any older seq (append.lua); dedup-hash entries of folded changes
 // point at their fold.
 
+var _ scribe.Compactor = (*Store)(nil)
+
 var (
 	//go:embed lua/cold.lua
 	coldLua string
