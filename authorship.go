@@ -21,7 +21,8 @@ type AuthorshipStore interface {
 	// (0 <= rev <= head, else EINVALID): each change's inserted characters
 	// are its author's, what it deletes is gone, the rest keeps its author;
 	// the text the note was created with has no author. A revision older
-	// than the history the store kept gives ENOTFOUND, as TextAt.
+	// than the history the store kept gives ENOTFOUND, and one inside a
+	// fold of compacted history a *FoldedError, as TextAt.
 	AuthorsAt(ctx context.Context, id NoteID, rev Revision) (Authorship, error)
 }
 

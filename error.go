@@ -22,6 +22,7 @@ const (
 	ERATELIMIT   = "ERATELIMIT"   // too many operations; slow down
 	ETOOLARGE    = "ETOOLARGE"    // a message or the note would exceed a configured limit
 	EUNAVAILABLE = "EUNAVAILABLE" // shutting down or not ready; retry elsewhere or later
+	EGONE        = "EGONE"        // the revision was compacted into a fold: read a neighbour (FoldedError)
 )
 
 // Error is Scribe's error type. Code is one of the E* constants; Message is
@@ -62,4 +63,35 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// FoldedError is the EGONE error for a revision that history compaction
+// folded away (see Compactor): the changes around it were merged into one
+// fold, so the text at Rev is no longer kept, and never will be again.
+// Below and Above are the nearest addressable revisions, Below < Rev <
+// Above: the fold's first revision minus one and its last revision.
+//
+// ErrorCode of a FoldedError (or of an error wrapping one) is EGONE; use
+// errors.As to read the neighbours.
+type FoldedError struct {
+	Rev, Below, Above Revision
+}
+
+// Folded returns the FoldedError for rev inside the fold (below, above].
+func Folded(rev, below, above Revision) *FoldedError {
+	return &FoldedError{Rev: rev, Below: below, Above: above}
+}
+
+func (e *FoldedError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap gives the *Error that ErrorCode and ErrorMessage read.
+func (e *FoldedError) Unwrap() error {
+	return Errorf(EGONE, "Revision %d is no longer kept: history compaction merged the edits %d to %d into one; the nearest readable revisions are %d and %d.", e.Rev, e.Below+1, e.Above, e.Below, e.Above)
+}
+
+// AsFolded returns the FoldedError in err's chain, if there is one.
+func AsFolded(err error) (*FoldedError, bool) {
+	var f *FoldedError
+	ok := errors.As(err, &f)
+	return f, ok
 }

@@ -23,12 +23,15 @@ type HistoryStore interface {
 	// HistoryEvery revisions, written inside the appends that write the
 	// ordinary snapshots (no extra work per edit). A revision older than
 	// the history the store kept (a note written before history snapshots
-	// existed, whose revision-0 text was replaced) gives ENOTFOUND.
+	// existed, whose revision-0 text was replaced) gives ENOTFOUND. A
+	// revision inside a fold of compacted history gives a *FoldedError
+	// (EGONE) naming the nearest revisions that can be read.
 	TextAt(ctx context.Context, id NoteID, rev Revision) (string, error)
 
 	// AddCheckpoint records a named checkpoint at c.Rev (0 <= c.Rev <=
 	// head, else EINVALID; an invalid name or maker gives EINVALID, see
 	// Checkpoint.Validate) and returns it with Time set (now, when zero).
+	// A revision inside a fold of compacted history gives a *FoldedError.
 	// Several checkpoints may name one revision.
 	AddCheckpoint(ctx context.Context, id NoteID, c Checkpoint) (Checkpoint, error)
 

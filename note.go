@@ -229,8 +229,14 @@ func (q NoteQuery) Match(n Note) bool {
 
 // Change is one committed operation in a note's log.
 type Change struct {
-	// Revision is the revision this change produced; it was based on Revision-1.
+	// Revision is the revision this change produced; it was based on
+	// Revision-1, or, for a fold, on First-1.
 	Revision Revision `json:"rev"`
+	// First is set on a fold only (see Compactor): the first of the
+	// revisions First..Revision that history compaction merged into this
+	// one change, whose Op is their composition and whose Seq is the last
+	// one's. Zero on every ordinary change.
+	First Revision `json:"first,omitempty"`
 	// Op is the operation in the ot package's JSON wire format (ot.js's
 	// TextOperation: [5,"abc",-2,3]). The root package does not import ot.
 	Op json.RawMessage `json:"op"`
@@ -253,6 +259,15 @@ type Change struct {
 	Credit []CreditRun `json:"credit,omitempty"`
 	// Time is when the change was committed.
 	Time time.Time `json:"time"`
+}
+
+// Base is the revision c's Op applies to: First-1 for a fold, else
+// Revision-1.
+func (c Change) Base() Revision {
+	if c.First > 0 {
+		return c.First - 1
+	}
+	return c.Revision - 1
 }
 
 // Share is a read-only link to a note.

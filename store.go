@@ -94,7 +94,9 @@ type Store interface {
 
 	// Changes returns the committed changes with from < Revision <= to, in
 	// order, with who submitted each and when. A to beyond the head is
-	// clamped to the head.
+	// clamped to the head. Where history was compacted (Compactor) a fold
+	// is one Change covering First..Revision; a from or (clamped) to inside
+	// a fold gives a *FoldedError (EGONE) naming its neighbours.
 	Changes(ctx context.Context, id NoteID, from, to Revision) ([]Change, error)
 
 	// LastSeq returns the highest sequence number committed for session in

@@ -128,13 +128,14 @@ func authorIndex(a *scribe.Authorship, who scribe.Author) int {
 	return len(a.Authors) - 1
 }
 
-// Replay applies changes, which must be a.Rev+1, a.Rev+2, ... in order,
-// each as written by scribe.AuthorOf(change) or as its Credit says, and
+// Replay applies changes, which must follow a.Rev in order (each one's
+// Base is the revision before it: a fold of compacted history counts as
+// one), each as written by scribe.AuthorOf(change) or as its Credit says, and
 // sets a.Rev to the last.
 // On an error a may hold some of the changes.
 func Replay(a *scribe.Authorship, changes []scribe.Change) error {
 	for _, c := range changes {
-		if c.Revision != a.Rev+1 {
+		if c.Base() != a.Rev {
 			return fmt.Errorf("authorship: revision %d after %d", c.Revision, a.Rev)
 		}
 		op, err := ot.ParseJSON(c.Op)

@@ -387,6 +387,12 @@ func (e *Exporter) load(ctx context.Context, id scribe.NoteID, req scribe.Export
 	for from := scribe.Revision(0); from < doc.Revision; {
 		to := min(from+changesPage, doc.Revision)
 		changes, err := e.store.Changes(ctx, id, from, to)
+		if f, ok := scribe.AsFolded(err); ok && f.Rev == to {
+			// The page ends inside a fold of compacted history: read to
+			// the fold's end (from is always a change's end, so never
+			// inside one).
+			changes, err = e.store.Changes(ctx, id, from, f.Above)
+		}
 		if err != nil {
 			return Snapshot{}, req, fmt.Errorf("load changes: %w", err)
 		}

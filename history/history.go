@@ -72,6 +72,15 @@ func Revisions(ctx context.Context, st scribe.Store, id scribe.NoteID, before sc
 	top := n.Revision
 	if before > 0 && before-1 < top {
 		top = before - 1
+		// Inside a fold of compacted history, the page starts below it:
+		// only addressable revisions are checkpoints.
+		if _, err := st.Changes(ctx, id, max(top-1, 0), top); err != nil {
+			f, ok := scribe.AsFolded(err)
+			if !ok {
+				return Page{}, err
+			}
+			top = f.Below
+		}
 	}
 	named := map[scribe.Revision][]scribe.Checkpoint{}
 	marks, err := st.Checkpoints(ctx, id, top+1, scribe.MaxCheckpointPage)
@@ -98,6 +107,12 @@ func Revisions(ctx context.Context, st scribe.Store, id scribe.NoteID, before sc
 	for hi > 0 && len(page.Checkpoints) < limit {
 		lo := max(hi-chunk, 0)
 		cs, err := st.Changes(ctx, id, lo, hi)
+		if f, ok := scribe.AsFolded(err); ok && f.Rev == lo {
+			// lo fell inside a fold of compacted history: read from its
+			// start instead (hi never does: see top).
+			lo = f.Below
+			cs, err = st.Changes(ctx, id, lo, hi)
+		}
 		if err != nil {
 			return Page{}, err
 		}

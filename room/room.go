@@ -804,8 +804,31 @@ func (rm *Room) extendBack(rev scribe.Revision) (bool, error) {
 	for lo > rev && fits {
 		from := max(rev, lo-readBackChunk, rm.histFloor)
 		changes, err := rm.cfg.Store.Changes(rm.ctx, rm.id, from, lo)
+		if f, ok := scribe.AsFolded(err); ok && f.Rev == from && f.Above <= lo {
+			// from is inside a fold of compacted history: read what is
+			// after the fold, and no further.
+			from, fits = f.Above, false
+			changes, err = rm.cfg.Store.Changes(rm.ctx, rm.id, from, lo)
+		}
+		if _, ok := scribe.AsFolded(err); ok {
+			// lo itself was folded since the history was read (a room
+			// open for longer than the hot age): nothing older is
+			// reachable.
+			rm.histFloor = lo
+			break
+		}
 		if err != nil {
 			return false, fmt.Errorf("read history: %w", err)
+		}
+		for i := len(changes) - 1; i >= 0; i-- {
+			if changes[i].First != 0 {
+				// A fold is many revisions in one change: the history in
+				// memory, one change per revision, reaches back to its
+				// end. A client older than that gets the full text.
+				from, fits = changes[i].Revision, false
+				changes = changes[i+1:]
+				break
+			}
 		}
 		if len(changes) != int(lo-from) {
 			return false, fmt.Errorf("read history: got %d changes for revisions %d..%d", len(changes), from+1, lo)
@@ -1066,12 +1089,18 @@ func (rm *Room) verify() error {
 	}
 	if rm.rev > rm.histBase {
 		chs, err := rm.cfg.Store.Changes(rm.ctx, rm.id, rm.rev-1, rm.rev)
+		f, folded := scribe.AsFolded(err)
+		if folded {
+			// The head was folded by compaction (the note was quiet for
+			// the hot age): the fold ends with the head's change.
+			chs, err = rm.cfg.Store.Changes(rm.ctx, rm.id, f.Below, rm.rev)
+		}
 		if err != nil {
 			return fmt.Errorf("verify: %w", err)
 		}
 		last := rm.hist[len(rm.hist)-1]
 		same := len(chs) == 1 && chs[0].Session == last.session && chs[0].Seq == last.seq
-		if same {
+		if same && !folded {
 			op, err := ot.ParseJSON(chs[0].Op)
 			same = err == nil && op.String() == string(last.opJSON)
 		}

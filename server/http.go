@@ -146,6 +146,8 @@ func statusOf(code string) int {
 		return http.StatusTooManyRequests
 	case scribe.EUNAVAILABLE:
 		return http.StatusServiceUnavailable
+	case scribe.EGONE:
+		return http.StatusGone
 	default:
 		return http.StatusInternalServerError
 	}
@@ -155,6 +157,16 @@ func statusOf(code string) int {
 type errorBody struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Folded names, for EGONE, the revision asked for and the nearest
+	// revisions that can be read below and above it.
+	Folded *foldedBody `json:"folded,omitempty"`
+}
+
+// foldedBody is the JSON of a scribe.FoldedError.
+type foldedBody struct {
+	Rev   scribe.Revision `json:"rev"`
+	Below scribe.Revision `json:"below"`
+	Above scribe.Revision `json:"above"`
 }
 
 // logError logs internal errors (never a cancelled request) and counts
@@ -180,7 +192,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		code = scribe.EUNAVAILABLE
 		err = scribe.Errorf(code, "The request was cancelled or timed out; retry.")
 	}
-	writeJSON(w, statusOf(code), errorBody{Code: code, Message: scribe.ErrorMessage(err)})
+	body := errorBody{Code: code, Message: scribe.ErrorMessage(err)}
+	if f, ok := scribe.AsFolded(err); ok {
+		body.Folded = &foldedBody{Rev: f.Rev, Below: f.Below, Above: f.Above}
+	}
+	writeJSON(w, statusOf(code), body)
 }
 
 // writePageError answers a page request with an HTML error page.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/auth"
+	"github.com/scribe-notes/scribe/history"
 	"github.com/scribe-notes/scribe/markdown"
 	"github.com/scribe-notes/scribe/notify"
 	"github.com/scribe-notes/scribe/search"
@@ -52,6 +53,10 @@ type serveConfig struct {
 	// on export (package notify).
 	notifyWebhooks listFlag
 	commitURL      string
+	// historyHotAge is how old history gets before the sweeper folds it
+	// (0: never), historyBudget how many changes one step folds.
+	historyHotAge time.Duration
+	historyBudget int
 }
 
 // listFlag is a repeatable flag; one value may also hold several,
@@ -163,6 +168,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.Float64Var(&c.limits.PeerFactor, "peer-limit-factor", server.DefaultPeerFactor, "requests with no signed-in person (guests, local mode) count per IP address, at this many times a person's limits: one NAT is many people")
 	fs.IntVar(&c.limits.MaxSharesPerNote, "max-shares-per-note", server.DefaultMaxSharesPerNote, "live read-only links one note may have (-1: no cap)")
 	fs.Int64Var(&c.store.maxHistoryBytes, "max-history-bytes", bolt.DefaultMaxHistoryBytes, "bytes of changes one note may store over its life; an edit past it is refused with ETOOLARGE (-1: no budget)")
+	fs.DurationVar(&c.historyHotAge, "history-hot-age", scribe.DefaultHistoryHotAge, "history older than this is compacted: each person's edits of one minute become one step of the history (0: never compact)")
+	fs.IntVar(&c.historyBudget, "history-sweep-budget", history.DefaultSweepBudget, "changes one compaction step folds at most (one step every 10 s; 0: the default)")
 	fs.Int64Var(&c.store.minFreeBytes, "min-free-bytes", bolt.DefaultMinFreeBytes, "embedded store: free space the data directory's disk must keep; below it, writes are refused with EUNAVAILABLE (-1: no check)")
 	d := markdown.DefaultLimits
 	fs.IntVar(&c.render.Limits.MaxTableCells, "render-max-table-cells", d.MaxTableCells, "table cells (rows × columns) a note may render; past them it is shown as plain text")
@@ -176,6 +183,28 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) {
 	fs.DurationVar(&c.httpLimits.ReadHeaderTimeout, "read-header-timeout", server.DefaultReadHeaderTimeout, "longest time a request's headers may take to arrive")
 	fs.DurationVar(&c.httpLimits.ReadTimeout, "read-timeout", server.DefaultReadTimeout, "longest time a whole request, body included, may take to arrive (websockets set their own deadlines once upgraded)")
 	fs.IntVar(&c.httpLimits.MaxConnsPerPeer, "max-conns-per-peer", server.DefaultMaxConnsPerPeer, "connections one IP address may hold open at once, loopback included (-1: no cap, e.g. behind a reverse proxy)")
+}
+
+// startSweeper starts the history sweeper (--history-hot-age), unless
+// compaction is off; a store that cannot compact is logged and left as it
+// is.
+func startSweeper(ctx context.Context, cfg serveConfig, store scribe.Store, log *slog.Logger) (*history.Sweeper, error) {
+	if cfg.historyHotAge < 0 || cfg.historyBudget < 0 {
+		return nil, fmt.Errorf("--history-hot-age must be 0 (never) or more, and --history-sweep-budget at least 1")
+	}
+	if cfg.historyHotAge == 0 {
+		return nil, nil
+	}
+	c, ok := store.(scribe.Compactor)
+	if !ok {
+		log.Warn("this store does not compact history: --history-hot-age has no effect")
+		return nil, nil
+	}
+	sw, err := history.NewSweeper(history.SweeperConfig{Compactor: c, HotAge: cfg.historyHotAge, Budget: cfg.historyBudget, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	return sw, sw.Open(ctx)
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {
@@ -284,6 +313,12 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 	}()
 
 	var collectors []prometheus.Collector
+	if sw, err := startSweeper(ctx, cfg, store, log); err != nil {
+		return fmt.Errorf("serve: %w", err)
+	} else if sw != nil {
+		defer sw.Close() // before the store closes (deferred earlier)
+		collectors = append(collectors, sw.Collectors()...)
+	}
 	if len(cfg.notifyWebhooks) > 0 {
 		if cfg.export.repo == "" {
 			log.Warn("--notify-webhook is set but export is not (--export-repo): no notifications will be sent")
@@ -297,7 +332,7 @@ func serve(ctx context.Context, cfg serveConfig, ready chan<- string) error {
 		}
 		defer n.Close()
 		cfg.export.onExport = n.Notify
-		collectors = n.Collectors()
+		collectors = append(collectors, n.Collectors()...)
 	}
 	ledger := search.NewLedger()
 	idx, indexer, err := openSearch(ctx, cfg, store, ledger, log)

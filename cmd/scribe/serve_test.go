@@ -85,6 +85,19 @@ func TestServeAndShutdown(t *testing.T) {
 		t.Fatalf("readyz: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// The history sweeper runs (--history-hot-age defaults to 7 days) and
+	// its counts are in /metrics.
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, m := range []string{"scribe_history_folded_changes_total", "scribe_history_freed_bytes_total", "scribe_history_notes_behind"} {
+		if !strings.Contains(string(metrics), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
 
 	// The operator's template, filled in the team's time zone.
 	resp, err = http.Post(base+"/api/notes", "application/json", strings.NewReader(`{"title":"Sprint 9","template":"retro-plus"}`))

@@ -103,7 +103,7 @@ type plan struct {
 func (s *Store) commit(batch []*appendReq) {
 	results := make([]appendResult, len(batch))
 	plans := make([]*plan, len(batch))
-	now := time.Now().UTC().Round(0)
+	now := s.opts.Now().UTC().Round(0)
 	s.touched = s.touched[:0]
 	err := s.db.Update(func(tx *bbolt.Tx) error {
 		for i, r := range batch {
@@ -220,6 +220,10 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 				return nil, corrupt(r.id, "sequence index entry for (%q, %d)", c.Session, c.Seq)
 			}
 			p.revs[i] = scribe.Revision(binary.BigEndian.Uint64(v))
+			continue
+		}
+		if rev, ok := foldedSeq(seqs, c.Session, c.Seq, m.Cold); ok {
+			p.revs[i] = rev // committed long ago, and folded since
 			continue
 		}
 		if !utf8.ValidString(c.Author) || !utf8.ValidString(c.Email) {

@@ -86,15 +86,12 @@ func authorsAt(tx *bbolt.Tx, id scribe.NoteID, rev int64) (scribe.Authorship, er
 		return a, err
 	}
 	changes := make([]scribe.Change, 0, min(rev-base, 4096))
-	c := ops.Cursor()
-	r := base + 1
-	for k, v := c.Seek(revKey(r)); r <= rev; k, v = c.Next() {
-		ch, err := decodeChange(id, r, k, v)
-		if err != nil {
-			return a, err
-		}
-		changes = append(changes, ch)
-		r++
+	err = readLog(id, ops, base, rev, func(c *scribe.Change) error {
+		changes = append(changes, *c)
+		return nil
+	})
+	if err != nil {
+		return a, err
 	}
 	if err := authorship.Replay(&a, changes); err != nil {
 		return a, corrupt(id, "%v", err)

@@ -11,11 +11,12 @@
 // Layout (all integers big-endian, so keys sort by number; every value but
 // the format stamp and the empty index values is prefixed with its CRC-32C):
 //
-//	scribe/format                     -> "2" (FormatVersion)
+//	scribe/format                     -> "3" (FormatVersion)
 //	notes/<id>                        -> meta JSON (title, times, head revision,
 //	                                     head text length, snapshot revision)
 //	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
-//	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op)
+//	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op),
+//	                                     or a fold of compacted history (compact.go)
 //	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
 //	logs/<id>/hist/<rev>, marks/...   -> history snapshots, named checkpoints (history.go)
 //	logs/<id>/authors/<rev>           -> who wrote the text at rev, beside each snapshot (authors.go)
@@ -96,8 +97,11 @@ const (
 //
 // Format 2 prefixes every stored value (metadata, change, snapshot,
 // deduplication entry, share) with its CRC-32C, so that a damaged value is
-// reported as corrupt instead of read as different text.
-const FormatVersion = 2
+// reported as corrupt instead of read as different text. Format 3 may hold
+// folds of compacted history (compact.go), which a format-2 reader would
+// take for missing revisions; a format-2 file is a format-3 file without
+// folds, so Open restamps it.
+const FormatVersion = 3
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -157,12 +161,15 @@ type Options struct {
 	// FreeSpace measures the free space; StatfsFree when nil.
 	FreeSpace FreeSpace
 	// MaxHistoryBytes is each note's history budget: the bytes of every
-	// change it has stored (op, session, author; the log is never
-	// compacted, so this is the note's whole history). An append that would
+	// change it has stored (op, session, author; compaction lowers it by
+	// what folding freed, see compact.go). An append that would
 	// pass it is refused whole with ETOOLARGE. Notes written before the
 	// budget existed count from the first append after it. Default
 	// DefaultMaxHistoryBytes when zero; negative turns it off.
 	MaxHistoryBytes int64
+	// Now is the clock appends stamp changes with; time.Now when nil.
+	// Tests set it to write history "days ago" (storetest.RunCompaction).
+	Now func() time.Time
 }
 
 // Store is the embedded scribe.Store. Its lifecycle is New, Open, then
@@ -192,6 +199,11 @@ type Store struct {
 	txs      atomic.Int64 // append transactions that committed
 	appends  atomic.Int64 // Append calls that wrote
 	ops      atomic.Int64 // changes written
+
+	compactMu   sync.Mutex // one CompactStep at a time; guards compactNext
+	compactNext string     // the note the next CompactStep starts at
+	folded      atomic.Int64
+	freed       atomic.Int64
 }
 
 // New returns a Store that keeps its file in dataDir. It does no I/O; call
@@ -220,6 +232,9 @@ func New(dataDir string, opts Options) *Store {
 	}
 	if opts.FreeSpace == nil {
 		opts.FreeSpace = StatfsFree
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	s := &Store{dir: dataDir, opts: opts}
 	if opts.MinFreeBytes > 0 {
@@ -256,7 +271,7 @@ func (s *Store) Open(ctx context.Context) error {
 		switch v := info.Get(keyFormat); {
 		case v == nil && tx.Bucket(bucketNotes) != nil:
 			return fmt.Errorf("the file is in format 1 (unstamped, without checksums), this Scribe reads format %d", FormatVersion)
-		case v == nil:
+		case v == nil, string(v) == "2":
 			if err := info.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 				return err
 			}
@@ -384,6 +399,7 @@ type meta struct {
 	GuestEdit bool      `json:"guestEdit,omitempty"`
 	Archived  bool      `json:"archived,omitempty"`
 	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
+	Cold      int64     `json:"cold,omitempty"`    // the log is compacted up to here (compact.go)
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
@@ -443,7 +459,7 @@ func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
 	if err := json.Unmarshal(v, &m); err != nil {
 		return nil, corrupt(id, "metadata: %v", err)
 	}
-	if m.Rev < 0 || m.SnapRev < 0 || m.SnapRev > m.Rev || m.Len < 0 {
+	if m.Rev < 0 || m.SnapRev < 0 || m.SnapRev > m.Rev || m.Len < 0 || m.Cold < 0 || m.Cold > m.Rev {
 		return nil, corrupt(id, "metadata: revision %d, snapshot %d, length %d", m.Rev, m.SnapRev, m.Len)
 	}
 	return &m, nil
@@ -462,12 +478,14 @@ func noteBucket(tx *bbolt.Tx, id scribe.NoteID, sub []byte) (*bbolt.Bucket, erro
 	return b, nil
 }
 
-// decodeChange decodes a stored change and checks it is revision rev.
-func decodeChange(id scribe.NoteID, rev int64, k, v []byte) (scribe.Change, error) {
+// decodeEntry decodes a stored log entry, a change or a fold, and checks
+// it is stored under its revision.
+func decodeEntry(id scribe.NoteID, k, v []byte) (scribe.Change, error) {
 	var c scribe.Change
-	if len(k) != 8 || int64(binary.BigEndian.Uint64(k)) != rev {
-		return c, corrupt(id, "revision %d is missing from the log", rev)
+	if len(k) != 8 {
+		return c, corrupt(id, "a log key %x", k)
 	}
+	rev := int64(binary.BigEndian.Uint64(k))
 	v, ok := unseal(v)
 	if !ok {
 		return c, corrupt(id, "change at revision %d: checksum mismatch", rev)
@@ -478,7 +496,56 @@ func decodeChange(id scribe.NoteID, rev int64, k, v []byte) (scribe.Change, erro
 	if int64(c.Revision) != rev {
 		return c, corrupt(id, "change at revision %d says it is revision %d", rev, c.Revision)
 	}
+	if c.First != 0 && (c.First < 1 || c.First >= c.Revision) {
+		return c, corrupt(id, "the fold at revision %d starts at %d", rev, c.First)
+	}
 	return c, nil
+}
+
+// readLog calls fn with each entry of the note's log from the one after
+// from up to to, in order: changes, and folds of compacted history as one
+// entry each. from and to must be addressable: one inside a fold gives its
+// *scribe.FoldedError. A gap in the log is corrupt.
+func readLog(id scribe.NoteID, ops *bbolt.Bucket, from, to int64, fn func(c *scribe.Change) error) error {
+	c := ops.Cursor()
+	prev := from
+	for k, v := c.Seek(revKey(from + 1)); prev < to; k, v = c.Next() {
+		if k == nil {
+			return corrupt(id, "revision %d is missing from the log", prev+1)
+		}
+		ch, err := decodeEntry(id, k, v)
+		if err != nil {
+			return err
+		}
+		if b := int64(ch.Base()); b != prev {
+			if prev == from && b < from && from < int64(ch.Revision) {
+				return scribe.Folded(scribe.Revision(from), ch.Base(), ch.Revision)
+			}
+			return corrupt(id, "revision %d is missing from the log", prev+1)
+		}
+		if int64(ch.Revision) > to {
+			return scribe.Folded(scribe.Revision(to), ch.Base(), ch.Revision)
+		}
+		if err := fn(&ch); err != nil {
+			return err
+		}
+		prev = int64(ch.Revision)
+	}
+	return nil
+}
+
+// readOps is readLog collecting the entries' operations.
+func readOps(id scribe.NoteID, ops *bbolt.Bucket, from, to int64) ([]ot.Operation, error) {
+	stored := make([]ot.Operation, 0, min(to-from, 1024)) // bounded: the range may be corrupt
+	err := readLog(id, ops, from, to, func(c *scribe.Change) error {
+		op, err := ot.ParseJSON(c.Op)
+		if err != nil {
+			return corrupt(id, "operation at revision %d: %v", c.Revision, err)
+		}
+		stored = append(stored, op)
+		return nil
+	})
+	return stored, err
 }
 
 // textAt returns the note's text at m.Rev, the snapshot plus the operations
@@ -504,24 +571,13 @@ func textAt(tx *bbolt.Tx, id scribe.NoteID, m *meta) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	stored := make([]ot.Operation, 0, min(m.Rev-m.SnapRev, 1024)) // bounded: m may be corrupt
-	c := ops.Cursor()
-	rev := m.SnapRev + 1
-	for k, v := c.Seek(revKey(rev)); rev <= m.Rev; k, v = c.Next() {
-		ch, err := decodeChange(id, rev, k, v)
-		if err != nil {
-			return "", 0, err
-		}
-		op, err := ot.ParseJSON(ch.Op)
-		if err != nil {
-			return "", 0, corrupt(id, "operation at revision %d: %v", rev, err)
-		}
-		stored = append(stored, op)
-		rev++
+	stored, err := readOps(id, ops, m.SnapRev, m.Rev)
+	if err != nil {
+		return "", 0, err
 	}
 	text, failed, err := replay(text, stored)
 	if err != nil {
-		return "", 0, corrupt(id, "operation at revision %d does not apply: %v", m.SnapRev+1+int64(failed), err)
+		return "", 0, corrupt(id, "operation %d after the snapshot at revision %d does not apply: %v", failed+1, m.SnapRev, err)
 	}
 	if got := ot.Len16(text); got != m.Len {
 		return "", 0, corrupt(id, "text at revision %d has length %d, metadata says %d", m.Rev, got, m.Len)
@@ -754,17 +810,10 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 			return err
 		}
 		out = make([]scribe.Change, 0, min(last-int64(from), 4096))
-		c := ops.Cursor()
-		rev := int64(from) + 1
-		for k, v := c.Seek(revKey(rev)); rev <= last; k, v = c.Next() {
-			ch, err := decodeChange(id, rev, k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, ch)
-			rev++
-		}
-		return nil
+		return readLog(id, ops, int64(from), last, func(c *scribe.Change) error {
+			out = append(out, *c)
+			return nil
+		})
 	})
 	return out, err
 }

@@ -339,10 +339,10 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "2" {
-			t.Errorf("a new file records format %q, want 2", v)
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "3" {
+			t.Errorf("a new file records format %q, want 3", v)
 		}
-		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("3"))
+		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("4"))
 	})
 	db.Close()
 	if err != nil {
@@ -352,11 +352,38 @@ func TestFormatVersion(t *testing.T) {
 	err = s2.Open(context.Background())
 	if err == nil {
 		s2.Close()
-		t.Fatal("a format-3 file opened")
+		t.Fatal("a format-4 file opened")
 	}
 	if !strings.Contains(err.Error(), "newer Scribe") {
 		t.Errorf("error %q does not say why", err)
 	}
+
+	// A file of format 2 is one of format 3 without folds: it opens and is
+	// restamped, so that a Scribe too old to read folds refuses it.
+	db, err = bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bbolt.Tx) error {
+		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("2"))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if err := open(t, dir).Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err = bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *bbolt.Tx) error {
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "3" {
+			t.Errorf("a format-2 file opened is stamped %q, want 3", v)
+		}
+		return nil
+	})
+	db.Close()
 
 	// A file of format 1 had no stamp but notes: refused, not stamped.
 	old := filepath.Join(t.TempDir(), bolt.FileName)
@@ -439,4 +466,16 @@ func TestDiskNearlyFull(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// TestCompaction: storetest.RunCompaction, the clock injected.
+func TestCompaction(t *testing.T) {
+	storetest.RunCompaction(t, func(tb testing.TB, clock func() time.Time) scribe.Store {
+		s := bolt.New(tb.TempDir(), bolt.Options{Now: clock})
+		if err := s.Open(context.Background()); err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		return s
+	})
 }

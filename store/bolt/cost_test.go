@@ -6,9 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
+	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/store/storetest"
 )
 
@@ -59,6 +61,72 @@ func BenchmarkHistoryCost(b *testing.B) {
 				b.ReportMetric(float64(inUse), "used-bytes")
 				b.ReportMetric(float64(free), "free-bytes")
 				b.ReportMetric(float64(fi.Size()), "file-bytes")
+			}
+		})
+	}
+}
+
+// BenchmarkHistoryCostCompacted is BenchmarkHistoryCost after compaction:
+// n keystrokes typed at one a second (storetest.TypedMinutes), then
+// compacted (every minute folds into one change), and the pages still
+// holding data ("live-bytes": in use less the free pages bbolt reuses for
+// the next writes) less those of the note with no edits, per 1,000 edits.
+// "before-live-bytes" is the same note before compaction, measured the
+// same way, so the two compare in one run.
+//
+//	go test -run XXX -bench HistoryCostCompacted -benchtime 1x ./store/bolt/
+func BenchmarkHistoryCostCompacted(b *testing.B) {
+	ctx := context.Background()
+	live := func(s *Store) int64 {
+		var n int64
+		if err := s.db.View(func(tx *bbolt.Tx) error { n = tx.Size(); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		return n - int64(s.db.Stats().FreeAlloc)
+	}
+	for _, n := range []int{1000, 100_000} {
+		b.Run(fmt.Sprintf("edits=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				clock := storetest.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+				base := New(b.TempDir(), Options{Now: clock.Now})
+				if err := base.Open(ctx); err != nil {
+					b.Fatal(err)
+				}
+				storetest.TypedMinutes(b, base, 0, clock)
+				empty := live(base)
+				base.Close()
+
+				s := New(b.TempDir(), Options{Now: clock.Now})
+				if err := s.Open(ctx); err != nil {
+					b.Fatal(err)
+				}
+				storetest.TypedMinutes(b, s, n, clock)
+				before := live(s)
+				now := clock.Now().Add(scribe.DefaultHistoryHotAge + time.Minute)
+				var total scribe.CompactStats
+				start := time.Now()
+				steps := 0
+				for ; ; steps++ {
+					st, err := s.CompactStep(ctx, now, scribe.DefaultHistoryHotAge, 1000)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if st.Changes == 0 {
+						break
+					}
+					total.Add(st)
+				}
+				took := time.Since(start)
+				after := live(s)
+				if err := s.Close(); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(after-empty)*1000/float64(n), "B/1000-edits")
+				b.ReportMetric(float64(before-empty)*1000/float64(n), "before-B/1000-edits")
+				b.ReportMetric(float64(total.Changes), "folded")
+				b.ReportMetric(float64(total.Folds), "folds")
+				b.ReportMetric(float64(total.Bytes), "history-bytes-freed")
+				b.ReportMetric(float64(took.Microseconds())/float64(max(steps, 1)), "µs/step-of-1000")
 			}
 		})
 	}

@@ -12,7 +12,6 @@ import (
 	bbolt "go.etcd.io/bbolt"
 
 	"github.com/scribe-notes/scribe"
-	"github.com/scribe-notes/scribe/ot"
 )
 
 // History (scribe.HistoryStore). Two more buckets under logs/<id>, created
@@ -93,24 +92,13 @@ func (s *Store) TextAt(ctx context.Context, id scribe.NoteID, rev scribe.Revisio
 		if err != nil {
 			return err
 		}
-		stored := make([]ot.Operation, 0, min(int64(rev)-base, 4096))
-		c := ops.Cursor()
-		r := base + 1
-		for k, v := c.Seek(revKey(r)); r <= int64(rev); k, v = c.Next() {
-			ch, err := decodeChange(id, r, k, v)
-			if err != nil {
-				return err
-			}
-			op, err := ot.ParseJSON(ch.Op)
-			if err != nil {
-				return corrupt(id, "operation at revision %d: %v", r, err)
-			}
-			stored = append(stored, op)
-			r++
+		stored, err := readOps(id, ops, base, int64(rev))
+		if err != nil {
+			return err
 		}
 		t, failed, err := replay(string(sv), stored)
 		if err != nil {
-			return corrupt(id, "operation at revision %d does not apply: %v", base+1+int64(failed), err)
+			return corrupt(id, "operation %d after the snapshot at revision %d does not apply: %v", failed+1, base, err)
 		}
 		text = t
 		return nil
@@ -154,6 +142,9 @@ func (s *Store) AddCheckpoint(ctx context.Context, id scribe.NoteID, c scribe.Ch
 		nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
 		if nb == nil {
 			return corrupt(id, "the log bucket is missing")
+		}
+		if err := addressable(tx, id, int64(c.Rev)); err != nil {
+			return err
 		}
 		marks, err := nb.CreateBucketIfNotExists(bucketMarks)
 		if err != nil {

@@ -29,7 +29,7 @@ import (
 var (
 	//go:embed lua/authorsat.lua
 	authorsAtLua    string
-	authorsAtScript = goredis.NewScript(authorsAtLua)
+	authorsAtScript = goredis.NewScript(coldLua + authorsAtLua)
 )
 
 // AuthorsAt returns who wrote the note's text at rev; see
@@ -44,10 +44,10 @@ func (s *Store) AuthorsAt(ctx context.Context, id scribe.NoteID, rev scribe.Revi
 	if rev < 0 {
 		return scribe.Authorship{}, scribe.Errorf(scribe.EINVALID, "Revision %d is not a revision.", rev)
 	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "authors"), s.noteKey(id, "log")}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "authors"), s.noteKey(id, "log"), s.noteKey(id, "cold")}
 	res, err := authorsAtScript.Run(ctx, s.client, keys, int64(rev)).Slice()
 	if err != nil {
-		return scribe.Authorship{}, s.wrap(ctx, "authors at revision", err)
+		return scribe.Authorship{}, s.wrapAt(ctx, "authors at revision", id, rev, err)
 	}
 	if len(res) != 4 {
 		return scribe.Authorship{}, fmt.Errorf("authors at revision: script returned %d values", len(res))
@@ -58,7 +58,7 @@ func (s *Store) AuthorsAt(ctx context.Context, id scribe.NoteID, rev scribe.Revi
 	baseStr, _ := res[0].(string)
 	base, err := strconv.ParseInt(baseStr, 10, 64)
 	entries, ok := res[3].([]any)
-	if err != nil || base < 0 || base > int64(rev) || !ok || int64(len(entries)) != int64(rev)-base {
+	if err != nil || base < 0 || base > int64(rev) || !ok {
 		return scribe.Authorship{}, corrupt("authorship", id, fmt.Errorf("base %q, %d changes to revision %d", baseStr, len(entries), rev))
 	}
 	var a scribe.Authorship
@@ -74,7 +74,7 @@ func (s *Store) AuthorsAt(ctx context.Context, id scribe.NoteID, rev scribe.Revi
 		}
 		a = authorship.Start(0, text)
 	}
-	changes, err := decodeRange(id, entries, scribe.Revision(base+1))
+	changes, err := chainTo(id, entries, scribe.Revision(base), rev)
 	if err != nil {
 		return a, err
 	}

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"testing"
+	"time"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/store/storetest"
@@ -54,4 +55,14 @@ func BenchmarkStore(b *testing.B) {
 			})
 		})
 	}
+}
+
+// TestCompaction runs the compaction suite (scribe.Compactor) against both
+// deployments, each store stamping changes with the suite's clock.
+func TestCompaction(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		storetest.RunCompaction(t, func(tb testing.TB, clock func() time.Time) scribe.Store {
+			return openStore(tb, b, Options{clock: clock})
+		})
+	})
 }

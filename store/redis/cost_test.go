@@ -3,7 +3,9 @@ package redis
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/store/storetest"
@@ -50,4 +52,88 @@ func noteMemory(b *testing.B, s *Store, id scribe.NoteID) int64 {
 		b.Fatal(err)
 	}
 	return total
+}
+
+// BenchmarkHistoryCostCompacted is BenchmarkHistoryCost after compaction:
+// n keystrokes typed at one a second (a minute of typing per batch, the
+// store stamping changes with the test's clock), the snapshot worker
+// caught up, then compacted with CompactStep (budget 1,000) until it
+// folds nothing more (every minute becomes one fold). It reports, per
+// 1,000 edits, MEMORY USAGE summed over the note's keys less the same
+// note with no edits, after ("B/1000-edits") and before compaction
+// ("before-B/1000-edits"), both measured in one run; and the note's
+// bytes before and after, and the time per step.
+//
+//	go test -run XXX -bench HistoryCostCompacted -benchtime 1x ./store/redis/
+func BenchmarkHistoryCostCompacted(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{1000, 20_000, 100_000} {
+		b.Run(fmt.Sprintf("edits=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				clock := storetest.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
+				s := openStore(b, backends[0], Options{clock: clock.Now})
+				empty := noteMemory(b, s, typedMinutes(b, s, 0, clock))
+				id := typedMinutes(b, s, n, clock)
+				if err := s.snapshot(ctx, id); err != nil {
+					b.Fatal(err)
+				}
+				before := noteMemory(b, s, id)
+				now := clock.Now().Add(scribe.DefaultHistoryHotAge + time.Minute)
+				var total scribe.CompactStats
+				steps := 0
+				start := time.Now()
+				for ; ; steps++ {
+					st, err := s.CompactStep(ctx, now, scribe.DefaultHistoryHotAge, 1000)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if st.Changes == 0 && st.Behind == 0 {
+						break
+					}
+					total.Add(st)
+				}
+				took := time.Since(start)
+				after := noteMemory(b, s, id)
+				b.ReportMetric(float64(after-empty)*1000/float64(n), "B/1000-edits")
+				b.ReportMetric(float64(before-empty)*1000/float64(n), "before-B/1000-edits")
+				b.ReportMetric(float64(before), "before-note-bytes")
+				b.ReportMetric(float64(after), "note-bytes")
+				b.ReportMetric(float64(total.Changes), "folded")
+				b.ReportMetric(float64(total.Folds), "folds")
+				b.ReportMetric(float64(took.Microseconds())/float64(max(steps, 1)), "µs/step-of-1000")
+			}
+		})
+	}
+}
+
+// typedMinutes is storetest.Typed at a keystroke a second: the same note
+// and keystrokes, 60 to a batch, the clock moved a minute after each
+// batch, so each minute of typing is one batch (and, cold, one fold).
+func typedMinutes(tb testing.TB, s scribe.Store, n int, clock *storetest.Clock) scribe.NoteID {
+	tb.Helper()
+	ctx := context.Background()
+	text := strings.Repeat("Meeting notes, decisions and action items. ", 23)
+	note, err := s.CreateNote(ctx, scribe.NewNote{Title: "Typed", Text: text})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const session = "s_typist01234567"
+	rev := note.Revision
+	for done := 0; done < n; {
+		var cs []scribe.Change
+		for i := 0; i < 60 && done < n; i++ {
+			pos := storetest.Len(text) / 2
+			op := storetest.EditOp(text, pos, 0, "k")
+			text = text[:pos] + "k" + text[pos:] // ASCII: bytes are UTF-16 units
+			done++
+			cs = append(cs, scribe.Change{Op: op, Session: session, Seq: uint64(done), Author: "Ada Lovelace"})
+		}
+		revs, err := s.Append(ctx, note.ID, rev, cs)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		rev = revs[len(revs)-1]
+		clock.Advance(time.Minute)
+	}
+	return note.ID
 }

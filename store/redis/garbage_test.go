@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -60,7 +62,15 @@ func TestGarbageNeverPanics(t *testing.T) {
 		breakers := []breaker{
 			hashField("meta", "rev"), hashField("meta", "len"), hashField("meta", "created"),
 			hashField("meta", "updated"), hashField("snap", "rev"), hashField("snap", "text"),
-			hashField("sessions", "s"), hashField("dedup", "1:s"),
+			hashField("sessions", "s"), hashField("dedup", "1:s"), hashField("meta", "logbase"),
+			{"cold entry", func(n scribe.Note, _ scribe.Share, v string) error {
+				// A compacted list that claims revision 1.
+				if err := s.client.RPush(ctx, s.noteKey(n.ID, "cold"), v).Err(); err != nil {
+					return err
+				}
+				return s.client.HSet(ctx, s.noteKey(n.ID, "meta"), "logbase", "1").Err()
+			}},
+			{"cold type", wrongType(func(n scribe.Note, _ scribe.Share) string { return s.noteKey(n.ID, "cold") })},
 			{"seqrevs first seq", func(n scribe.Note, _ scribe.Share, v string) error {
 				return s.client.LSet(ctx, s.noteKey(n.ID, "seqrevs:s"), 0, v).Err()
 			}},
@@ -107,10 +117,13 @@ func TestGarbageNeverPanics(t *testing.T) {
 				s.cache.clear() // forget the good text
 				for _, call := range everyCall(s, n, sh) {
 					// The note and the share exist: garbage may make a call
-					// fail (EINTERNAL), never claim they do not.
+					// fail (EINTERNAL), never claim they do not. (A snapshot
+					// garbage replaced took the history before it along: the
+					// answer that it is not kept is true.)
 					err := call.fn()
 					var w wrongAnswer
-					if errors.As(err, &w) || scribe.ErrorCode(err) == scribe.ENOTFOUND && call.name != "RevokeShare" {
+					gone := strings.Contains(scribe.ErrorMessage(err), "older than the history kept")
+					if errors.As(err, &w) || scribe.ErrorCode(err) == scribe.ENOTFOUND && call.name != "RevokeShare" && !gone {
 						t.Errorf("%s=%q: %s: %v", br.name, values[vi], call.name, err)
 					}
 				}
@@ -166,6 +179,17 @@ func everyCall(s *Store, n scribe.Note, sh scribe.Share) []namedCall {
 		{"CreateShare", func() error { _, err := s.CreateShare(ctx, n.ID); return err }},
 		{"RevokeShare", func() error { return s.RevokeShare(ctx, sh.Token) }},
 		{"snapshot", func() error { return s.snapshot(ctx, n.ID) }},
+		{"TextAt", func() error { _, err := s.TextAt(ctx, n.ID, 2); return err }},
+		{"AuthorsAt", func() error { _, err := s.AuthorsAt(ctx, n.ID, 2); return err }},
+		{"AddCheckpoint", func() error {
+			_, err := s.AddCheckpoint(ctx, n.ID, scribe.Checkpoint{Rev: 1, Name: "x"})
+			return err
+		}},
+		{"CompactStep", func() error {
+			// Every change is cold a month on: the step reads the note.
+			_, err := s.CompactStep(ctx, time.Now().Add(30*24*time.Hour), time.Minute, 100)
+			return err
+		}},
 	}
 }
 

@@ -36,8 +36,8 @@ var (
 	checkpointLua string
 
 	histSnapshotScript = goredis.NewScript(histSnapLua)
-	textAtScript       = goredis.NewScript(textAtLua)
-	checkpointScript   = goredis.NewScript(checkpointLua)
+	textAtScript       = goredis.NewScript(coldLua + textAtLua)
+	checkpointScript   = goredis.NewScript(coldLua + checkpointLua)
 )
 
 // TextAt returns the note's text at rev; see scribe.HistoryStore.
@@ -51,10 +51,10 @@ func (s *Store) TextAt(ctx context.Context, id scribe.NoteID, rev scribe.Revisio
 	if rev < 0 {
 		return "", scribe.Errorf(scribe.EINVALID, "Revision %d is not a revision.", rev)
 	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "histrevs"), s.noteKey(id, "log")}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "hist"), s.noteKey(id, "histrevs"), s.noteKey(id, "log"), s.noteKey(id, "cold")}
 	res, err := textAtScript.Run(ctx, s.client, keys, int64(rev)).Slice()
 	if err != nil {
-		return "", s.wrap(ctx, "text at revision", err)
+		return "", s.wrapAt(ctx, "text at revision", id, rev, err)
 	}
 	if len(res) != 3 {
 		return "", fmt.Errorf("text at revision: script returned %d values", len(res))
@@ -72,10 +72,7 @@ func (s *Store) TextAt(ctx context.Context, id scribe.NoteID, rev scribe.Revisio
 	if err != nil || base < 0 || base > int64(rev) {
 		return "", corrupt("history snapshot", id, fmt.Errorf("bad revision %q", baseStr))
 	}
-	if int64(len(entries)) != int64(rev)-base {
-		return "", corrupt("log", id, fmt.Errorf("%d changes after the snapshot, want %d", len(entries), int64(rev)-base))
-	}
-	changes, err := decodeRange(id, entries, scribe.Revision(base+1))
+	changes, err := chainTo(id, entries, scribe.Revision(base), rev)
 	if err != nil {
 		return "", err
 	}
@@ -101,9 +98,9 @@ func (s *Store) AddCheckpoint(ctx context.Context, id scribe.NoteID, c scribe.Ch
 	if err != nil {
 		return c, fmt.Errorf("encode checkpoint: %w", err)
 	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "marks")}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "marks"), s.noteKey(id, "cold")}
 	if err := checkpointScript.Run(ctx, s.client, keys, int64(c.Rev), v).Err(); err != nil {
-		return c, s.wrap(ctx, "add checkpoint", err)
+		return c, s.wrapAt(ctx, "add checkpoint", id, c.Rev, err)
 	}
 	return c, nil
 }

@@ -150,7 +150,7 @@ func (s *Store) DeleteNote(ctx context.Context, id scribe.NoteID) error {
 			return s.wrap(ctx, "delete note", err)
 		}
 		keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "sessions")}
-		for _, part := range []string{"snap", "log", "dedup", "hist", "histrevs", "marks", "shares", "authors"} {
+		for _, part := range []string{"snap", "log", "cold", "dedup", "hist", "histrevs", "marks", "shares", "authors"} {
 			keys = append(keys, s.noteKey(id, part))
 		}
 		for _, session := range sessions {

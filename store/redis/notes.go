@@ -29,9 +29,13 @@ type changeBody struct {
 	Credit  []scribe.CreditRun `json:"c,omitempty"`
 }
 
-// storedChange is one element of a note's log, as stored and as published.
+// storedChange is one element of a note's log, as stored and as published,
+// or of its compacted list (compact.go): a fold has First, its first
+// revision, right after Rev ("r" and "f" lead the JSON: lua/cold.lua reads
+// them there).
 type storedChange struct {
 	Rev     int64              `json:"r"`
+	First   int64              `json:"f,omitempty"`
 	Time    int64              `json:"t"`
 	Op      json.RawMessage    `json:"o"`
 	Session string             `json:"s"`
@@ -49,8 +53,12 @@ func decodeChange(raw string) (scribe.Change, error) {
 	if sc.Rev <= 0 || len(sc.Op) == 0 {
 		return scribe.Change{}, errors.New("entry without revision or operation")
 	}
+	if sc.First < 0 || sc.First >= sc.Rev && sc.First != 0 {
+		return scribe.Change{}, errors.New("a fold that ends before it starts")
+	}
 	return scribe.Change{
 		Revision: scribe.Revision(sc.Rev),
+		First:    scribe.Revision(sc.First),
 		Op:       sc.Op,
 		Session:  sc.Session,
 		Seq:      sc.Seq,
@@ -61,24 +69,49 @@ func decodeChange(raw string) (scribe.Change, error) {
 	}, nil
 }
 
-// decodeRange decodes log entries that must hold revisions first, first+1, ...
-func decodeRange(id scribe.NoteID, entries []any, first scribe.Revision) ([]scribe.Change, error) {
+// decodeChain decodes history entries (compacted ones, then log elements)
+// that must take the text from revision from on, each based on the one
+// before: their revisions are from+1, ... where nothing was folded.
+func decodeChain(id scribe.NoteID, entries []any, from scribe.Revision) ([]scribe.Change, error) {
 	out := make([]scribe.Change, 0, len(entries))
-	for i, e := range entries {
+	prev := from
+	for _, e := range entries {
 		raw, ok := e.(string)
 		if !ok {
-			return nil, corrupt("log", id, fmt.Errorf("entry %d is not a string", int(first)+i))
+			return nil, corrupt("log", id, fmt.Errorf("the entry after revision %d is not a string", prev))
 		}
 		c, err := decodeChange(raw)
 		if err != nil {
-			return nil, corrupt("log", id, fmt.Errorf("revision %d: %v", int(first)+i, err))
+			return nil, corrupt("log", id, fmt.Errorf("the entry after revision %d: %v", prev, err))
 		}
-		if want := first + scribe.Revision(i); c.Revision != want {
-			return nil, corrupt("log", id, fmt.Errorf("entry for revision %d holds revision %d", want, c.Revision))
+		if c.Base() != prev {
+			return nil, corrupt("log", id, fmt.Errorf("the entry after revision %d holds revisions %d to %d", prev, c.Base()+1, c.Revision))
 		}
+		prev = c.Revision
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// chainTo decodes entries as decodeChain does and checks that they end at
+// revision to.
+func chainTo(id scribe.NoteID, entries []any, from, to scribe.Revision) ([]scribe.Change, error) {
+	cs, err := decodeChain(id, entries, from)
+	if err != nil {
+		return nil, err
+	}
+	if end := chainEnd(cs, from); end != to {
+		return nil, corrupt("log", id, fmt.Errorf("the changes after revision %d end at %d, want %d", from, end, to))
+	}
+	return cs, nil
+}
+
+// chainEnd is the revision a chain of changes from from ends at.
+func chainEnd(cs []scribe.Change, from scribe.Revision) scribe.Revision {
+	if len(cs) == 0 {
+		return from
+	}
+	return cs[len(cs)-1].Revision
 }
 
 // meta is a note's metadata hash, decoded.
@@ -153,7 +186,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 	}
 	created := n.CreatedAt
 	if created.IsZero() {
-		created = now()
+		created = s.clock()
 	}
 	id := scribe.NewNoteID()
 	ns := strconv.FormatInt(created.UnixNano(), 10)
@@ -315,7 +348,7 @@ func (s *Store) LastLoadReplayed() int { return int(s.lastReplayed.Load()) }
 // load reads the note's metadata, snapshot and the changes since, applies
 // them, and returns the document at the head and the snapshot's revision.
 func (s *Store) load(ctx context.Context, id scribe.NoteID) (scribe.Document, scribe.Revision, error) {
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "log")}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "snap"), s.noteKey(id, "log"), s.noteKey(id, "cold")}
 	res, err := loadScript.Run(ctx, s.client, keys).Slice()
 	if err != nil {
 		return scribe.Document{}, 0, s.wrap(ctx, "load note", err)
@@ -341,10 +374,7 @@ func (s *Store) load(ctx context.Context, id scribe.NoteID) (scribe.Document, sc
 	if err != nil || snapRev < 0 || snapRev > int64(md.note.Revision) {
 		return scribe.Document{}, 0, corrupt("snapshot", id, fmt.Errorf("bad revision %q", revStr))
 	}
-	if want := int64(md.note.Revision) - snapRev; int64(len(entries)) != want {
-		return scribe.Document{}, 0, corrupt("log", id, fmt.Errorf("%d changes after the snapshot, want %d", len(entries), want))
-	}
-	changes, err := decodeRange(id, entries, scribe.Revision(snapRev+1))
+	changes, err := chainTo(id, entries, scribe.Revision(snapRev), md.note.Revision)
 	if err != nil {
 		return scribe.Document{}, 0, err
 	}
@@ -484,7 +514,7 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 	if from < 0 || to < from {
 		return nil, scribe.Errorf(scribe.EINVALID, "Invalid revision range (%d, %d].", from, to)
 	}
-	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log")}
+	keys := []string{s.noteKey(id, "meta"), s.noteKey(id, "log"), s.noteKey(id, "cold")}
 	res, err := changesScript.Run(ctx, s.client, keys, int64(from), int64(to)).Slice()
 	if err != nil {
 		return nil, s.wrap(ctx, "changes", err)
@@ -501,14 +531,7 @@ func (s *Store) Changes(ctx context.Context, id scribe.NoteID, from, to scribe.R
 	if !ok {
 		return nil, corrupt("log", id, nil)
 	}
-	want := min(int64(to), head) - int64(from)
-	if want < 0 {
-		want = 0
-	}
-	if int64(len(entries)) != want {
-		return nil, corrupt("log", id, fmt.Errorf("%d entries for %d revisions", len(entries), want))
-	}
-	return decodeRange(id, entries, from+1)
+	return chainTo(id, entries, from, max(from, min(to, scribe.Revision(head))))
 }
 
 // LastSeq returns the highest sequence number committed for session in the

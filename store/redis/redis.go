@@ -8,11 +8,14 @@
 // Cluster all of them live in one slot and the atomic append is one Lua
 // script on one node (P is Options.Prefix, "scribe:" by default):
 //
-//	P note:{id}:meta      hash: title, template, created, updated, rev, len, guest ("1": guest editing on)
+//	P note:{id}:meta      hash: title, template, created, updated, rev, len, guest ("1": guest editing on),
+//	                      history (bytes of log and cold), logbase (see cold)
 //	P note:{id}:snap      hash: rev, text (the text at a recent revision)
-//	P note:{id}:log       list: element i is the change of revision i+1
+//	P note:{id}:log       list: element i is the change of revision logbase+1+i
+//	P note:{id}:cold      list: revisions 1..logbase, compacted (compact.go)
 //	P note:{id}:seqrevs:<session>  list: first seq f, then the revisions
-//	                      of seqs f, f+1, ... (a session's submissions, compactly)
+//	                      of seqs f, f+1, ... (a session's submissions, compactly;
+//	                      "f:R" once compaction trimmed it, see append.lua)
 //	P note:{id}:dedup     hash: "<seq>:<session>" -> revision, for the
 //	                      submissions that do not continue their session's list
 //	P note:{id}:sessions  hash: session -> "<seq>:<revision>" of its highest seq
@@ -166,12 +169,16 @@ type Options struct {
 	Logger *slog.Logger
 
 	// MaxHistoryBytes is each note's history budget: the bytes of every
-	// change entry in its log (the log is never compacted, so this is its
-	// whole history). An append that would pass it is refused whole with
-	// ETOOLARGE. Notes written before the budget existed count from the
-	// first append after it. Zero means DefaultMaxHistoryBytes; negative
-	// turns it off.
+	// change entry in its log and in its compacted history (compaction
+	// takes off what it frees, see compact.go). An append that would pass
+	// it is refused whole with ETOOLARGE. Notes written before the budget
+	// existed count from the first append after it. Zero means
+	// DefaultMaxHistoryBytes; negative turns it off.
 	MaxHistoryBytes int64
+
+	// clock, when set, stamps committed changes and new notes instead of
+	// the time of day (the compaction suite writes history "days ago").
+	clock func() time.Time
 }
 
 // DefaultMaxHistoryBytes is a note's history budget (64 MiB), the same as
@@ -195,10 +202,10 @@ var (
 	deleteLua string
 
 	appendScript  = goredis.NewScript(appendLua)
-	loadScript    = goredis.NewScript(loadLua)
+	loadScript    = goredis.NewScript(coldLua + loadLua)
 	createScript  = goredis.NewScript(createLua)
 	updateScript  = goredis.NewScript(updateLua)
-	changesScript = goredis.NewScript(changesLua)
+	changesScript = goredis.NewScript(coldLua + changesLua)
 	publishScript = goredis.NewScript(publishLua)
 	deleteScript  = goredis.NewScript(deleteLua)
 )
@@ -241,6 +248,14 @@ type Store struct {
 	subsMu sync.Mutex
 	subs   map[*subscription]struct{}
 	closed bool
+
+	// Compaction (compact.go): one step at a time, resuming at compactPos
+	// in notes:byupdated.
+	compactMu      sync.Mutex
+	compactPos     int64
+	compactStarted bool
+
+	clock func() time.Time // when changes are committed: Options.clock, else now
 }
 
 var _ scribe.Store = (*Store)(nil)
@@ -310,6 +325,10 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.FeedLength < 0 {
 		return nil, fmt.Errorf("redis store: feed length %d must be positive", opts.FeedLength)
 	}
+	clock := opts.clock
+	if clock == nil {
+		clock = now
+	}
 	client.AddHook(deadlineHook{CallTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
@@ -329,6 +348,7 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 		snapWant:      make(map[scribe.NoteID]bool),
 		cache:         newDocCache(opts.CacheBytes),
 		subs:          make(map[*subscription]struct{}),
+		clock:         clock,
 	}, nil
 }
 
@@ -605,9 +625,25 @@ func (s *Store) wrap(ctx context.Context, op string, err error) error {
 			return scribe.Errorf(scribe.EINVALID, "%s.", strings.TrimSuffix(upperFirst(rest), "."))
 		case "ECORRUPT":
 			return scribe.Errorf(scribe.EINTERNAL, "Stored data is corrupt: %s.", rest)
+		case "EGONE":
+			var rev, below, above scribe.Revision
+			if n, _ := fmt.Sscan(rest, &rev, &below, &above); n == 3 {
+				return scribe.Folded(rev, below, above)
+			}
 		}
 	}
 	return fmt.Errorf("redis %s: %w", op, err)
+}
+
+// wrapAt is wrap for a call about the text at rev: an EGONE about another
+// revision (the snapshot the script started from) is corrupt data, not an
+// answer.
+func (s *Store) wrapAt(ctx context.Context, op string, id scribe.NoteID, rev scribe.Revision, err error) error {
+	err = s.wrap(ctx, op, err)
+	if f, ok := scribe.AsFolded(err); ok && f.Rev != rev {
+		return corrupt("history snapshot", id, fmt.Errorf("it is inside the fold %d..%d", f.Below+1, f.Above))
+	}
+	return err
 }
 
 // unavailable reports whether err says Redis did not answer in time

@@ -406,7 +406,7 @@ func TestKeysShareOneSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, part := range []string{"snap", "log", "dedup", "sessions", "shares", "events"} {
+	for _, part := range []string{"snap", "log", "cold", "dedup", "sessions", "shares", "events", "hist", "histrevs", "marks", "authors", "seqrevs:s"} {
 		got, err := s.client.ClusterKeySlot(ctx, s.noteKey(n.ID, part)).Result()
 		if err != nil {
 			t.Fatal(err)

@@ -216,7 +216,7 @@ export function startHistory (root) {
       fetchJSON(`${base}/revisions?before=${rev + 1}&limit=1`, signal),
       fetchJSON(`${base}/authors?rev=${rev}`, signal)
     ])
-    if (!textRes.ok) throw new Error(await errorMessage(textRes))
+    if (!textRes.ok) throw await apiError(textRes)
     const text = await textRes.text()
     return { rev, text, at: at.checkpoints[0], authors: fromAPI(authors) }
   }
@@ -229,6 +229,7 @@ export function startHistory (root) {
    */
   async function show (rev) {
     rev = Math.max(0, Math.min(head, Math.round(rev)))
+    const from = shown
     slider.value = String(rev)
     describe(rev, null)
     clearTimeout(dragTimer)
@@ -243,6 +244,15 @@ export function startHistory (root) {
         r = await fetchRevision(rev, ctl.signal)
       } catch (err) {
         if (ctl.signal.aborted) return false
+        if (err instanceof FoldedError && (err.below !== rev && err.above !== rev)) {
+          // Compacted history: the revision is inside a step that is kept
+          // as one. Show the step's end in the direction of travel (so
+          // stepping and playback cross the step in one move).
+          if (inFlight === ctl) inFlight = null
+          const to = foldedTarget(err, rev, from)
+          showNotice(`Revisions ${err.below + 1} to ${err.above} are kept as one step (older history is compacted); showing revision ${to}.`, 'info')
+          return show(to)
+        }
         showNotice(`Could not load revision ${rev}: ${/** @type {Error} */ (err).message}`, 'error')
         textView.setAttribute('aria-busy', 'false')
         return false
@@ -332,6 +342,7 @@ export function startHistory (root) {
       const ok = await show(rev)
       if (!playing) return
       if (!ok && shown !== rev) { stopPlaying(); return }
+      rev = Math.max(rev, shown) // past a compacted step, when rev was inside it
       if (rev >= head) { stopPlaying(); return }
       rev = Math.min(head, rev + playStep(head))
       playTimer = window.setTimeout(frame, Math.max(0, FRAME_MS - (Date.now() - started)))
@@ -645,20 +656,54 @@ export function startHistory (root) {
  */
 async function fetchJSON (path, signal) {
   const res = await fetch(path, { signal, cache: 'no-store', headers: { Accept: 'application/json' } })
-  if (!res.ok) throw new Error(await errorMessage(res))
+  if (!res.ok) throw await apiError(res)
   return res.json()
 }
 
 /**
- * errorMessage is the sentence of an API error answer.
- * @param {Response} res
+ * foldedTarget is the revision to show instead of rev, which is inside the
+ * compacted step err names, when the slider moved there from the revision
+ * from: the step's end in the direction of travel, so that stepping and
+ * playback cross the step in one move.
+ * @param {FoldedError} err
+ * @param {number} rev
+ * @param {number} from
  */
-async function errorMessage (res) {
-  try {
-    const d = await res.json()
-    if (d && typeof d.message === 'string') return d.message
-  } catch { /* not JSON */ }
-  return `The server answered ${res.status} ${res.statusText}.`
+export function foldedTarget (err, rev, from) {
+  return rev > from ? err.above : err.below
+}
+
+/**
+ * FoldedError is a 410 EGONE answer: the revision was folded into a
+ * compacted step; below and above are the nearest readable revisions.
+ */
+export class FoldedError extends Error {
+  /**
+   * @param {string} message
+   * @param {number} below
+   * @param {number} above
+   */
+  constructor (message, below, above) {
+    super(message)
+    this.below = below
+    this.above = above
+  }
+}
+
+/**
+ * apiError is the error of a failed API answer: a FoldedError for a
+ * folded revision, else an Error with the server's sentence.
+ * @param {Response} res
+ * @returns {Promise<Error>}
+ */
+export async function apiError (res) {
+  let d = null
+  try { d = await res.json() } catch { /* not JSON */ }
+  if (res.status === 410 && d && d.folded && typeof d.folded.below === 'number' && typeof d.folded.above === 'number') {
+    return new FoldedError(String(d.message), d.folded.below, d.folded.above)
+  }
+  if (d && typeof d.message === 'string') return new Error(d.message)
+  return new Error(`The server answered ${res.status} ${res.statusText}.`)
 }
 
 /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { RevisionCache, commitLink, playStep, sideBySide } from '../src/history.js'
+import { RevisionCache, commitLink, playStep, sideBySide, apiError, FoldedError, foldedTarget } from '../src/history.js'
 
 const rev = (n, text) => ({ rev: n, text, at: { rev: n, time: '', since: 0, authors: [], added: 0, removed: 0 } })
 
@@ -43,4 +43,20 @@ test('sideBySide: removed runs beside the added runs after them', () => {
   assert.deepEqual(sideBySide([k('x'), r('old1'), r('old2'), a('new1'), k('y'), a('only')]), [
     [k('x'), k('x')], [r('old1'), a('new1')], [r('old2'), null], [k('y'), k('y')], [null, a('only')]
   ])
+})
+
+test('apiError: a folded revision names its neighbours; other errors their sentence', async () => {
+  const gone = new Response(JSON.stringify({ code: 'EGONE', message: 'Revision 5 is no longer kept.', folded: { rev: 5, below: 2, above: 9 } }), { status: 410 })
+  const err = await apiError(gone)
+  assert.ok(err instanceof FoldedError)
+  assert.equal(err.below, 2)
+  assert.equal(err.above, 9)
+  assert.equal(foldedTarget(err, 5, 2), 9) // stepping forward crosses the step
+  assert.equal(foldedTarget(err, 5, 12), 2) // stepping back too
+  const missing = await apiError(new Response(JSON.stringify({ code: 'ENOTFOUND', message: 'Note not found.' }), { status: 404 }))
+  assert.ok(!(missing instanceof FoldedError))
+  assert.equal(missing.message, 'Note not found.')
+  const odd = await apiError(new Response('<html>', { status: 410, statusText: 'Gone' }))
+  assert.ok(!(odd instanceof FoldedError))
+  assert.equal(odd.message, 'The server answered 410 Gone.')
 })

@@ -6,7 +6,9 @@
 -- KEYS[1]  meta      hash: rev (head revision), len (UTF-16 length of the
 --                    text at the head), updated (unix ns), title, ...
 -- KEYS[2]  log       list: element i (0-based) is the change that produced
---                    revision i+1, so RPUSH appends in O(1) and LRANGE reads
+--                    revision logbase+1+i (meta's logbase: the revisions
+--                    compaction moved to the cold list, 0 when none; see
+--                    cold.lua), so RPUSH appends in O(1) and LRANGE reads
 --                    any range of revisions in O(k)
 -- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced, for
 --                    the submissions the compact per-session lists below
@@ -21,7 +23,12 @@
 --          revision of seq f+i-1. Sessions number their ops 1, 2, 3, ...,
 --          so nearly every submission lands here at a few bytes each; one
 --          that does not continue the list (a gap, a seq beyond 2^53) goes
---          to the dedup hash instead.
+--          to the dedup hash instead. Once compaction (fold.lua) has
+--          trimmed the list's oldest revisions, element 0 is "f:R": the
+--          seqs below f were committed at or before revision R (the
+--          compacted entry that holds the last of them), so a resend of
+--          one is a duplicate answered with R; the list may then hold
+--          element 0 alone.
 --
 -- ARGV[1]  the expected head revision
 -- ARGV[2]  the commit time, unix nanoseconds in decimal (kept as a string:
@@ -31,7 +38,8 @@
 -- ARGV[5]  the length of Go's copy of the text at the expected revision
 -- ARGV[6]  "1" when KEYS[6] is the global index, "0" when it is not passed
 -- ARGV[7]  the note's history budget in bytes ("0": none); the meta hash's
---          "history" field counts the bytes of every entry in the log
+--          "history" field counts the bytes of every entry in the log and
+--          in the cold list (compaction takes off what it frees)
 -- ARGV[8..] six arguments per change: session, seq (decimal uint64, kept
 --          as a string), base length, target length, body, and the index in
 --          KEYS of the session's seqrevs list. The body is the
@@ -105,38 +113,52 @@ if tonumber(ARGV[5]) ~= len then
     ' has length ' .. itoa(len) .. ', not ' .. ARGV[5])
 end
 
--- seqList returns the length of a session's seqrevs list and its first
--- seq, or nil and a complaint when the list is not one record() builds
--- (absent, or a first seq >= 1 followed by at least one revision). What it
--- read is kept for the rest of the script (lists[rk]), and record() keeps
--- it current, so each list is read once per call.
+-- seqList returns the length of a session's seqrevs list, its first seq
+-- and, once compaction trimmed it, the revision R of the seqs below the
+-- first; or nil and a complaint when the list is not one record() and
+-- fold.lua build (absent; or a first seq >= 1, untrimmed followed by at
+-- least one revision). What it read is kept for the rest of the script
+-- (lists[rk]), and record() keeps it current, so each list is read once
+-- per call.
 local lists = {}
 local function seqList(rk)
   local l = lists[rk]
-  if l then return l[1], l[2] end
+  if l then return l[1], l[2], l[3] end
   local n = redis.call('LLEN', rk)
   if n == 0 then
-    lists[rk] = {0, nil}
-    return 0, nil
+    lists[rk] = {0, nil, nil}
+    return 0, nil, nil
   end
-  local first = tonumber(redis.call('LINDEX', rk, 0))
-  if n < 2 or first == nil or first < 1 or first >= 1e15 or first ~= math.floor(first) then
+  local head = redis.call('LINDEX', rk, 0)
+  local f, r = string.match(head, '^(%d+):(%d+)$')
+  local first, floor
+  if f then
+    first, floor = tonumber(f), tonumber(r)
+  else
+    first = tonumber(head)
+  end
+  if first == nil or first < 1 or first >= 1e15 or first ~= math.floor(first) or
+      (floor == nil and n < 2) or (floor ~= nil and (floor < 1 or floor >= 1e15)) then
     return nil, 'ECORRUPT submission list of a session'
   end
-  lists[rk] = {n, first}
-  return n, first
+  lists[rk] = {n, first, floor}
+  return n, first, floor
 end
 
 -- lookup returns the revision a committed submission produced (false or
 -- nil if it is new), or false and a complaint when the stored data is
--- corrupt.
+-- corrupt. A seq below a trimmed list's first was compacted: its
+-- revision is the list's R, unless the dedup hash knows better.
 local function lookup(rk, seq, dk)
   if #seq <= 15 then -- exact as a Lua number
-    local n, first = seqList(rk)
+    local n, first, floor = seqList(rk)
     if n == nil then return false, first end
     local s = tonumber(seq)
     if n > 0 and s >= first and s <= first + n - 2 then
       return redis.call('LINDEX', rk, s - first + 1)
+    end
+    if floor and s < first then
+      return redis.call('HGET', dedup, dk) or tostring(floor)
     end
   end
   return redis.call('HGET', dedup, dk)
@@ -147,15 +169,15 @@ end
 -- has checked the list.
 local function record(rk, seq, dk, r)
   if #seq <= 15 then
-    local n, first = seqList(rk)
+    local n, first, floor = seqList(rk)
     if n == 0 then
       redis.call('RPUSH', rk, seq, r)
-      lists[rk] = {2, tonumber(seq)}
+      lists[rk] = {2, tonumber(seq), nil}
       return
     end
     if n and tonumber(seq) == first + n - 1 then
       redis.call('RPUSH', rk, r)
-      lists[rk] = {n + 1, first}
+      lists[rk] = {n + 1, first, floor}
       return
     end
   end

@@ -7,25 +7,37 @@
 -- KEYS[2]  snap      hash: rev, text
 -- KEYS[3]  hist      hash: rev -> text (see histsnap.lua)
 -- KEYS[4]  authors   hash: rev -> authorship (authorship.Encode)
--- KEYS[5]  log       list (see append.lua)
+-- KEYS[5]  log       list (see append.lua and cold.lua)
+-- KEYS[6]  cold      list (see cold.lua)
 -- ARGV[1]  the revision
 --
 -- Returns {base revision, authorship or false, text at 0 or false,
--- {entries}}, entries being the log elements of revisions base+1 ..
--- ARGV[1]; {false, false, false, {}} when neither is kept.
+-- {entries}}, entries taking the text from base to ARGV[1] (cold
+-- entries, then log elements); {false, false, false, {}} when neither is
+-- kept.
 --
 -- Errors: ENOTFOUND when the note does not exist; EINVALID for a revision
--- beyond the head.
+-- beyond the head; EGONE for one inside a fold (cold.lua).
 
-local meta, snap, hist, authors, log = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local head = tonumber(redis.call('HGET', meta, 'rev'))
-if head == nil then
+local meta, snap, hist, authors, log, cold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local head = redis.call('HGET', meta, 'rev')
+if not head then
   return redis.error_reply('ENOTFOUND note')
+end
+head = tonumber(head)
+if head == nil or head < 0 or head ~= math.floor(head) then
+  return redis.error_reply('ECORRUPT note metadata')
 end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev < 0 or rev > head then
   return redis.error_reply('EINVALID the note has revisions 0 to ' .. head)
 end
+local logbase = coldLogbase(meta)
+if logbase == nil or logbase > head then
+  return redis.error_reply('ECORRUPT note metadata')
+end
+local ok, why = coldAddressable(cold, logbase, rev)
+if not ok then return redis.error_reply(why) end
 -- One authorship per snapshot: a few hundred at most for a long history.
 local base, a, text = nil, false, false
 for _, k in ipairs(redis.call('HKEYS', authors)) do
@@ -40,6 +52,9 @@ else
   text = redis.call('HGET', hist, '0')
   if not text then
     local s = redis.call('HMGET', snap, 'rev', 'text')
+    if s[1] and tonumber(s[1]) == nil then
+      return redis.error_reply('ECORRUPT snapshot revision')
+    end
     if tonumber(s[1]) == 0 then
       text = s[2]
     end
@@ -51,7 +66,7 @@ else
 end
 local entries = {}
 if rev > base then
-  -- The log index of revision r is r-1.
-  entries = redis.call('LRANGE', log, base, rev - 1)
+  entries, why = coldRange(cold, log, logbase, base, rev)
+  if entries == nil then return redis.error_reply(why) end
 end
 return {tostring(base), a, text, entries}

@@ -3,20 +3,32 @@
 --
 -- KEYS[1]  meta   hash (see append.lua)
 -- KEYS[2]  marks  sorted set: checkpoint JSON scored by revision
+-- KEYS[3]  cold   list (see cold.lua)
 -- ARGV[1]  the revision
 -- ARGV[2]  the checkpoint's JSON
 --
 -- Errors: ENOTFOUND when the note does not exist; EINVALID for a revision
--- beyond the head.
+-- beyond the head; EGONE for one inside a fold (cold.lua): a checkpoint
+-- names a text that can be read.
 
-local meta, marks = KEYS[1], KEYS[2]
-local head = tonumber(redis.call('HGET', meta, 'rev'))
-if head == nil then
+local meta, marks, cold = KEYS[1], KEYS[2], KEYS[3]
+local head = redis.call('HGET', meta, 'rev')
+if not head then
   return redis.error_reply('ENOTFOUND note')
+end
+head = tonumber(head)
+if head == nil or head < 0 or head ~= math.floor(head) then
+  return redis.error_reply('ECORRUPT note metadata')
 end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev > head then
   return redis.error_reply('EINVALID the note is at revision ' .. head .. '; a checkpoint cannot be later')
 end
+local logbase = coldLogbase(meta)
+if logbase == nil then
+  return redis.error_reply('ECORRUPT note metadata')
+end
+local ok, why = coldAddressable(cold, logbase, rev)
+if not ok then return redis.error_reply(why) end
 redis.call('ZADD', marks, rev, ARGV[2])
 return 1

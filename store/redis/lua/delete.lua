@@ -2,7 +2,7 @@
 --
 -- KEYS[1]  meta  hash (see append.lua)
 -- KEYS[2]  sessions hash (see append.lua): its fields name the seqrevs lists
--- KEYS[3..] the note's other keys: snap, log, dedup, hist, histrevs, marks, authors,
+-- KEYS[3..] the note's other keys: snap, log, cold, dedup, hist, histrevs, marks, authors,
 --          shares, and one seqrevs:<session> list per field of sessions
 -- ARGV[1]  how many fields sessions had when Go listed them
 --

@@ -3,16 +3,20 @@
 --
 -- KEYS[1]  meta  hash (see append.lua)
 -- KEYS[2]  snap  hash: rev (the revision of the snapshot), text
--- KEYS[3]  log   list (see append.lua)
+-- KEYS[3]  log   list (see append.lua and cold.lua)
+-- KEYS[4]  cold  list (see cold.lua)
 --
 -- Returns {meta as HGETALL pairs, snapshot rev, snapshot text, {entries}}
--- where entries are the log elements for revisions snapshot rev+1 .. head.
+-- where entries take the text from the snapshot to the head: log elements
+-- (compaction folds only revisions at or below the latest snapshot, so
+-- they are hot; cold entries only if a corrupt snapshot says otherwise).
 -- A missing snapshot is returned as false (nil in Go): the Go side reports
 -- corrupt data rather than guessing.
 --
--- Errors: ENOTFOUND when the note does not exist.
+-- Errors: ENOTFOUND when the note does not exist; ECORRUPT or EGONE when
+-- the snapshot and the history disagree.
 
-local meta, snap, log = KEYS[1], KEYS[2], KEYS[3]
+local meta, snap, log, cold = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 
 local m = redis.call('HGETALL', meta)
 if #m == 0 then
@@ -22,10 +26,15 @@ local s = redis.call('HMGET', snap, 'rev', 'text')
 local snapRev = tonumber(s[1])
 local entries = {}
 if snapRev then
-  -- The log index of revision r is r-1: the first change after the
-  -- snapshot (revision snapRev+1) is at index snapRev. -1 reads to the end;
-  -- the head in meta is written in the same script as the log, so the two
-  -- always agree.
-  entries = redis.call('LRANGE', log, snapRev, -1)
+  local head = tonumber(redis.call('HGET', meta, 'rev'))
+  local logbase = coldLogbase(meta)
+  if head == nil or logbase == nil then
+    return redis.error_reply('ECORRUPT note metadata')
+  end
+  if snapRev >= 0 and snapRev <= head then
+    local why
+    entries, why = coldRange(cold, log, logbase, snapRev, head)
+    if entries == nil then return redis.error_reply(why) end
+  end
 end
 return {m, s[1], s[2], entries}
