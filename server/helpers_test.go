@@ -28,6 +28,14 @@ import (
 	"github.com/scribe-notes/scribe/server/servertest"
 )
 
+// waitBound bounds every wait for something the server must send or do:
+// a message, a close. It is a failure bound, not a timing assertion: on a
+// quiet machine everything arrives within milliseconds, but CI runs the
+// race detector on 2 cores shared with other suites, where a single
+// catch-up of thousands of ops has taken more than 10 s. A test that fails
+// by it hangs that long rather than passes.
+const waitBound = 30 * time.Second
+
 // testLogger shows warnings and errors only.
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
@@ -145,6 +153,7 @@ type wsClient struct {
 	closeCh   chan struct{}
 	closeCode int
 	closeText string
+	readErr   error // what ended the read loop
 	paused    bool
 	resumed   chan struct{}
 }
@@ -219,6 +228,11 @@ func dialWith(t testing.TB, d *websocket.Dialer, url string, header http.Header)
 		}
 		t.Fatalf("dial %s: %v (status %d)", url, err, status)
 	}
+	return newWSClient(t, conn)
+}
+
+// newWSClient starts reading conn, which is closed when the test ends.
+func newWSClient(t testing.TB, conn *websocket.Conn) *wsClient {
 	c := &wsClient{t: t, conn: conn, in: make(chan protocol.Msg, 1<<16), closeCh: make(chan struct{})}
 	go c.readLoop()
 	t.Cleanup(func() { _ = conn.Close() })
@@ -232,11 +246,12 @@ func (c *wsClient) readLoop() {
 		c.waitIfPaused()
 		_, data, err := c.conn.ReadMessage()
 		if err != nil {
+			c.mu.Lock()
+			c.readErr = err
 			if ce, ok := err.(*websocket.CloseError); ok {
-				c.mu.Lock()
 				c.closeCode, c.closeText = ce.Code, ce.Text
-				c.mu.Unlock()
 			}
+			c.mu.Unlock()
 			return
 		}
 		c.mu.Lock()
@@ -283,8 +298,8 @@ func (c *wsClient) next() protocol.Msg {
 			c.t.Fatalf("connection closed (code %d %q) while waiting for a message", c.code(), c.closeText)
 		}
 		return m
-	case <-time.After(10 * time.Second):
-		c.t.Fatal("no message within 10s")
+	case <-time.After(waitBound):
+		c.t.Fatalf("no message within %v", waitBound)
 	}
 	return protocol.Msg{}
 }
@@ -307,7 +322,7 @@ func (c *wsClient) expect(typ string) protocol.Msg {
 // close code (0 when it ended without a close frame).
 func (c *wsClient) waitClose() int {
 	c.t.Helper()
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(waitBound)
 	for {
 		select {
 		case _, ok := <-c.in:
@@ -316,7 +331,7 @@ func (c *wsClient) waitClose() int {
 				return c.code()
 			}
 		case <-deadline:
-			c.t.Fatal("the server did not close the connection within 15s")
+			c.t.Fatalf("the server did not close the connection within %v", waitBound)
 			return 0
 		}
 	}
@@ -326,6 +341,13 @@ func (c *wsClient) code() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closeCode
+}
+
+// readError returns what ended the read loop (nil while it runs).
+func (c *wsClient) readError() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.readErr
 }
 
 func (c *wsClient) rawFrames() [][]byte {

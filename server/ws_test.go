@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
@@ -521,10 +525,13 @@ func TestSlowClientDropped(t *testing.T) {
 		t.Fatalf("metrics do not count one slow client dropped:\n%s", grepLines(buf.String(), "dropped"))
 	}
 	// When it reads again it finds the close frame (4000), unless the server
-	// gave up writing to it first and cut the connection (1006).
+	// gave up writing to it first (writeWait) and cut the connection: then
+	// it reads what the kernel still held and the end of the stream (1006),
+	// or, when the kernel dropped the closed socket's unsent data (it does
+	// under memory pressure on a loaded machine), a reset.
 	slow.resume()
-	if code := slow.waitClose(); code != 4000 && code != 1006 {
-		t.Fatalf("slow client closed with %d, want 4000 (or 1006)", code)
+	if code := slow.waitClose(); code != 4000 && code != 1006 && !errors.Is(slow.readError(), syscall.ECONNRESET) {
+		t.Fatalf("slow client closed with %d (%v), want 4000 (or 1006, or a reset)", code, slow.readError())
 	}
 	if got := node.text(id); got != doc {
 		t.Fatal("store text differs")
@@ -795,12 +802,87 @@ func TestFarBehind(t *testing.T) {
 // or unread is lost with it) and reconnects to node with the same session
 // and its revision, as the browser does: the in-flight op is resent only if
 // the welcome's lastSeq says it was not committed.
+//
+// A node may refuse a join for a while, as a browser sees it: when the store
+// does not answer within its bound (redis.CallTimeout, which a loaded CI
+// machine reaches), the upgrade is answered 503, or the connection ends
+// before the welcome. The browser tries again with backoff (docs/protocol.md);
+// so does the editor, up to reconnectAttempts times. Anything else fails the
+// test.
 func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 	e.t.Helper()
 	_ = e.conn.Close()
 	e.m.Disconnected()
-	if w := e.connect(node, id); !w.Catchup {
-		e.t.Fatalf("reconnect from rev %d: no catch-up", e.rev())
+	for attempt := 1; ; attempt++ {
+		w, err := e.tryConnect(node, id)
+		if err == nil {
+			if !w.Catchup {
+				e.t.Fatalf("reconnect from rev %d: no catch-up", e.rev())
+			}
+			return
+		}
+		if attempt == reconnectAttempts {
+			e.t.Fatalf("reconnect: %d attempts failed, the last: %v", attempt, err)
+		}
+		e.t.Logf("reconnect attempt %d: %v; trying again", attempt, err)
+		e.m.Disconnected()
+		time.Sleep(time.Duration(attempt) * reconnectBackoff) // the browser's backoff, not a wait for an event
+	}
+}
+
+// The editor's reconnect tries at most reconnectAttempts times, waiting
+// attempt*reconnectBackoff between tries.
+const (
+	reconnectAttempts = 10
+	reconnectBackoff  = 200 * time.Millisecond
+)
+
+// tryConnect is connect for a reconnect: it reports an unavailable node
+// (503 before the upgrade, the connection closed before the welcome, an
+// EUNAVAILABLE error) as an error to try again on, and fails the test for
+// anything else.
+func (e *editor) tryConnect(node *testNode, id scribe.NoteID) (protocol.Msg, error) {
+	e.t.Helper()
+	url := wsURL(node.url, "/api/notes/"+string(id)+"/ws")
+	conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+			return protocol.Msg{}, fmt.Errorf("dial: %v (status 503)", err)
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		e.t.Fatalf("dial %s: %v (status %d)", url, err, status)
+	}
+	c := newWSClient(e.t, conn)
+	e.wsClient = c
+	c.send(protocol.EncodeHello(e.m.Hello(e.session)))
+	for {
+		select {
+		case w, ok := <-c.in:
+			if !ok {
+				<-c.closeCh
+				return protocol.Msg{}, fmt.Errorf("connection closed before the welcome (code %d %q)", c.code(), c.closeText)
+			}
+			switch {
+			case w.Type == "error" && w.Code == scribe.EUNAVAILABLE:
+				return protocol.Msg{}, fmt.Errorf("hello: %s: %s", w.Code, w.Message)
+			case w.Type == "error":
+				e.t.Fatalf("hello: %s: %s", w.Code, w.Message)
+			case w.Type != "welcome":
+				continue
+			}
+			evs, err := e.m.Welcome(&w, nil)
+			if err != nil {
+				e.t.Fatalf("welcome: %v", err)
+			}
+			e.fail(evs)
+			e.flush()
+			return w, nil
+		case <-time.After(waitBound):
+			e.t.Fatalf("no welcome within %v", waitBound)
+		}
 	}
 }
 
@@ -915,10 +997,12 @@ func TestOpCarriesSelection(t *testing.T) {
 	n := ot.Len16(node.text(id))
 	a, wa := joinQuietly(t, node, id, "Ada")
 	b, wb := joinQuietly(t, node, id, "Bob")
-	o, _ := joinQuietly(t, node, id, "Olga")
-	quiet(o, 300*time.Millisecond) // the others' arrivals
-	quiet(a, 0)
-	quiet(b, 0)
+	o, wo := joinQuietly(t, node, id, "Olga")
+	// The room announces arrivals in batches (Timing.PresenceFlush): once
+	// Ada and Bob have heard of Olga, every arrival announced before hers
+	// is queued for Olga too, ahead of what follows, however slow the run.
+	waitPeer(t, a, nil, wo.Client)
+	waitPeer(t, b, nil, wo.Client)
 
 	// Ada types "x" at the end, her cursor after it.
 	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, "x"), "sel": []ot.Range{{Anchor: n + 1, Head: n + 1}}})
@@ -926,6 +1010,9 @@ func TestOpCarriesSelection(t *testing.T) {
 		t.Fatalf("ack %+v", m)
 	}
 	m := o.next()
+	for m.Type == "presence" && (m.Client == wa.Client || m.Client == wb.Client) && sel(t, m) == nil {
+		m = o.next() // Ada's or Bob's arrival, announced after Olga joined
+	}
 	if m.Type != "op" || m.Rev != 1 || m.Client != wa.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: n + 1, Head: n + 1}) {
 		t.Fatalf("got %+v, want Ada's op with her cursor at %d", m, n+1)
 	}
@@ -991,13 +1078,21 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 	z, _ := joinQuietly(t, na, id, "Zed")
 	// Wait until node b knows Xavier, so that his ops are attributed.
 	waitPeer(t, y, peersOf(t, wy), wx.Client)
-	quiet(z, 200*time.Millisecond)
 
+	// Zed may yet hear of the others: of Xavier's arrival (announced in a
+	// batch, Timing.PresenceFlush), and of Yvonne's presence whenever node
+	// b's reaches node a: her arrival, and node b's periodic republish
+	// (Timing.PresenceRefresh), which a slow run reaches once her revision
+	// has moved. What is checked on Zed's side is Xavier's ops, and that
+	// no presence of his with a selection follows them.
+	notArrival := func(m protocol.Msg) bool {
+		return m.Type != "presence" || !(m.Client == wy.Client || m.Client == wx.Client && sel(t, m) == nil)
+	}
 	for i := range 3 {
 		x.send(map[string]any{"type": "op", "rev": i, "seq": i + 1, "op": mustOp(t, n+i, "x"), "sel": []ot.Range{{Anchor: 1 + i, Head: n + 1 + i}}})
 		x.expect("ack")
 		want := ot.Range{Anchor: 1 + i, Head: n + 1 + i}
-		if m := z.next(); m.Type != "op" || m.Client != wx.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != want {
+		if m := nextWhere(z, notArrival); m.Type != "op" || m.Client != wx.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != want {
 			t.Fatalf("same node: got %+v, want the op with %v", m, want)
 		}
 		// (Presence messages before it are Zed's arrival.)
@@ -1018,8 +1113,19 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 		}
 	}
 	for _, m := range quiet(z, 200*time.Millisecond) {
-		if m.Type == "presence" {
+		if m.Type == "presence" && notArrival(m) {
 			t.Errorf("same node: presence %+v after ops with selections", m)
+		}
+	}
+}
+
+// nextWhere returns the next message of c that keep accepts, skipping the
+// others.
+func nextWhere(c *wsClient, keep func(protocol.Msg) bool) protocol.Msg {
+	c.t.Helper()
+	for {
+		if m := c.next(); keep(m) {
+			return m
 		}
 	}
 }
