@@ -263,12 +263,38 @@ func TestSnapshotIntervalGrowsWithText(t *testing.T) {
 	})
 }
 
+// bulkCallTimeout bounds the Redis commands of a test's store call that
+// carries thousands of changes. The production bound, CallTimeout, covers
+// encoding the arguments and decoding the answer: for 2500 changes that
+// is ~80 ms without the race detector and up to ~1 s with it on a loaded
+// CI machine, too close to 1.5 s. It is a failure bound, not a timing
+// assertion.
+const bulkCallTimeout = 20 * CallTimeout
+
+// openBulkStore is openStore for a test whose calls carry thousands of
+// changes: its calls are bounded by bulkCallTimeout, and so are its socket
+// reads and writes (the URL options read_timeout and write_timeout; with
+// ReadTimeout, 1 s, a loaded machine saw go-redis time out reading the
+// answer to a committed append and run the script again, which then
+// reported ECONFLICT).
+func openBulkStore(t *testing.T, b backend) *Store {
+	t.Helper()
+	prefix := randomPrefix()
+	t.Cleanup(func() { deletePrefix(t, b.url(), prefix) })
+	sep := "?"
+	if strings.Contains(b.url(), "?") {
+		sep = "&"
+	}
+	url := b.url() + sep + "read_timeout=" + bulkCallTimeout.String() + "&write_timeout=" + bulkCallTimeout.String()
+	return openStoreAt(t, url, Options{Prefix: prefix, callTimeout: bulkCallTimeout})
+}
+
 // TestAppendLargeBatch commits a batch larger than the script's RPUSH chunk
 // and reads every change back in order.
 func TestAppendLargeBatch(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		s := openStore(t, b, Options{})
+		s := openBulkStore(t, b)
 		n := mustCreate(t, s, "")
 		var batch []scribe.Change
 		for i := range 2500 {
