@@ -395,19 +395,85 @@ func newEditor(t testing.TB, node *testNode, id scribe.NoteID, name string, seed
 // connect dials node and says hello with the machine's hello (with its
 // revision once welcomed), hands it the welcome and sends what it queues
 // (the in-flight op, unless the welcome's lastSeq says it was committed).
+//
+// A node may refuse a join for a while, as a browser sees it: when the
+// store does not answer within its bound (redis.CallTimeout), or the hello
+// is not read within the server's helloWait (10 s), both of which a loaded
+// CI machine reaches, the upgrade is answered 503, the hello EUNAVAILABLE,
+// or the connection ends before the welcome. The browser tries again with
+// backoff (docs/protocol.md); so does the editor, up to connectAttempts
+// times. Anything else fails the test.
 func (e *editor) connect(node *testNode, id scribe.NoteID) protocol.Msg {
 	e.t.Helper()
-	c := dial(e.t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"), nil)
+	for attempt := 1; ; attempt++ {
+		w, err := e.tryConnect(node, id)
+		if err == nil {
+			return w
+		}
+		if attempt == connectAttempts {
+			e.t.Fatalf("connect: %d attempts failed, the last: %v", attempt, err)
+		}
+		e.t.Logf("connect attempt %d: %v; trying again", attempt, err)
+		e.m.Disconnected()
+		time.Sleep(time.Duration(attempt) * connectBackoff) // the browser's backoff, not a wait for an event
+	}
+}
+
+// The editor's connect tries at most connectAttempts times, waiting
+// attempt*connectBackoff between tries.
+const (
+	connectAttempts = 10
+	connectBackoff  = 200 * time.Millisecond
+)
+
+// tryConnect is one attempt of connect: it reports an unavailable node
+// (503 before the upgrade, the connection closed before the welcome, an
+// EUNAVAILABLE error) as an error to try again on, and fails the test for
+// anything else.
+func (e *editor) tryConnect(node *testNode, id scribe.NoteID) (protocol.Msg, error) {
+	e.t.Helper()
+	url := wsURL(node.url, "/api/notes/"+string(id)+"/ws")
+	conn, resp, err := websocket.DefaultDialer.Dial(url, nil)
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
+			return protocol.Msg{}, fmt.Errorf("dial: %v (status 503)", err)
+		}
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		e.t.Fatalf("dial %s: %v (status %d)", url, err, status)
+	}
+	c := newWSClient(e.t, conn)
 	e.wsClient = c
 	c.send(protocol.EncodeHello(e.m.Hello(e.session)))
-	w := c.expect("welcome")
-	evs, err := e.m.Welcome(&w, nil)
-	if err != nil {
-		e.t.Fatalf("welcome: %v", err)
+	timeout := time.After(waitBound)
+	for {
+		select {
+		case w, ok := <-c.in:
+			if !ok {
+				<-c.closeCh
+				return protocol.Msg{}, fmt.Errorf("connection closed before the welcome (code %d %q, %v)", c.code(), c.closeText, c.readError())
+			}
+			switch {
+			case w.Type == "error" && w.Code == scribe.EUNAVAILABLE:
+				return protocol.Msg{}, fmt.Errorf("hello: %s: %s", w.Code, w.Message)
+			case w.Type == "error":
+				e.t.Fatalf("hello: %s: %s", w.Code, w.Message)
+			case w.Type != "welcome":
+				continue
+			}
+			evs, err := e.m.Welcome(&w, nil)
+			if err != nil {
+				e.t.Fatalf("welcome: %v", err)
+			}
+			e.fail(evs)
+			e.flush()
+			return w, nil
+		case <-timeout:
+			e.t.Fatalf("no welcome within %v", waitBound)
+		}
 	}
-	e.fail(evs)
-	e.flush()
-	return w
 }
 
 // doc returns the editor's text.
