@@ -173,11 +173,13 @@ type Options struct {
 	// turns it off.
 	MaxHistoryBytes int64
 
-	// callTimeout replaces CallTimeout when set: only the tests do, for
-	// a call whose client side is slowed by the race detector (an Append
-	// of thousands of changes takes ~80 ms to encode and decode, and
-	// around a second under -race on a loaded machine).
-	callTimeout time.Duration
+	// CallTimeout bounds every store call's Redis commands, as the
+	// package's CallTimeout does when it is zero (scribe serve leaves it
+	// zero). The tests set it: a race-instrumented client on a loaded
+	// machine encodes and decodes a call's commands up to ten times slower
+	// (an Append of 2500 changes: ~80 ms without -race, up to ~1 s with
+	// it), and their shared Redis answers late under load.
+	CallTimeout time.Duration
 }
 
 // DefaultMaxHistoryBytes is a note's history budget (64 MiB), the same as
@@ -316,10 +318,10 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if opts.FeedLength < 0 {
 		return nil, fmt.Errorf("redis store: feed length %d must be positive", opts.FeedLength)
 	}
-	if opts.callTimeout <= 0 {
-		opts.callTimeout = CallTimeout
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = CallTimeout
 	}
-	client.AddHook(deadlineHook{opts.callTimeout})
+	client.AddHook(deadlineHook{opts.CallTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
 	return &Store{

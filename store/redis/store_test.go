@@ -286,7 +286,7 @@ func openBulkStore(t *testing.T, b backend) *Store {
 		sep = "&"
 	}
 	url := b.url() + sep + "read_timeout=" + bulkCallTimeout.String() + "&write_timeout=" + bulkCallTimeout.String()
-	return openStoreAt(t, url, Options{Prefix: prefix, callTimeout: bulkCallTimeout})
+	return openStoreAt(t, url, Options{Prefix: prefix, CallTimeout: bulkCallTimeout})
 }
 
 // TestAppendLargeBatch commits a batch larger than the script's RPUSH chunk
