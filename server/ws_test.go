@@ -1008,9 +1008,14 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 	n := ot.Len16(na.text(id))
 	x, wx := joinQuietly(t, na, id, "Xavier")
 	y, wy := joinQuietly(t, nb, id, "Yvonne")
-	z, _ := joinQuietly(t, na, id, "Zed")
+	z, wz := joinQuietly(t, na, id, "Zed")
 	// Wait until node b knows Xavier, so that his ops are attributed.
 	waitPeer(t, y, peersOf(t, wy), wx.Client)
+	// And until Xavier has heard of Zed: the room announces arrivals in
+	// batches (Timing.PresenceFlush), so Xavier's own arrival has then
+	// been announced too, before his first op. Announced after it, on a
+	// slow run, it carried that op's selection.
+	waitPeer(t, x, nil, wz.Client)
 
 	// Zed may yet hear of the others: of Xavier's arrival (announced in a
 	// batch, Timing.PresenceFlush), and of Yvonne's presence whenever node
