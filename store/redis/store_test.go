@@ -272,21 +272,29 @@ func TestSnapshotIntervalGrowsWithText(t *testing.T) {
 const bulkCallTimeout = 20 * CallTimeout
 
 // openBulkStore is openStore for a test whose calls carry thousands of
-// changes: its calls are bounded by bulkCallTimeout, and so are its socket
-// reads and writes (the URL options read_timeout and write_timeout; with
-// ReadTimeout, 1 s, a loaded machine saw go-redis time out reading the
-// answer to a committed append and run the script again, which then
-// reported ECONFLICT).
-func openBulkStore(t *testing.T, b backend) *Store {
-	t.Helper()
-	prefix := randomPrefix()
-	t.Cleanup(func() { deletePrefix(t, b.url(), prefix) })
+// changes (this one, and the conformance suite's long histories): its
+// calls are bounded by bulkCallTimeout, and so are its socket reads and
+// writes (bulkURL; with ReadTimeout, 1 s, a loaded machine saw go-redis
+// time out reading the answer to a committed append and run the script
+// again, which then reported ECONFLICT).
+func openBulkStore(tb testing.TB, b backend, opts Options) *Store {
+	tb.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = randomPrefix()
+	}
+	prefix := opts.Prefix
+	tb.Cleanup(func() { deletePrefix(tb, b.url(), prefix) })
+	opts.CallTimeout = bulkCallTimeout
+	return openStoreAt(tb, bulkURL(b.url()), opts)
+}
+
+// bulkURL is url with read_timeout and write_timeout of bulkCallTimeout.
+func bulkURL(url string) string {
 	sep := "?"
-	if strings.Contains(b.url(), "?") {
+	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	url := b.url() + sep + "read_timeout=" + bulkCallTimeout.String() + "&write_timeout=" + bulkCallTimeout.String()
-	return openStoreAt(t, url, Options{Prefix: prefix, CallTimeout: bulkCallTimeout})
+	return url + sep + "read_timeout=" + bulkCallTimeout.String() + "&write_timeout=" + bulkCallTimeout.String()
 }
 
 // TestAppendLargeBatch commits a batch larger than the script's RPUSH chunk
@@ -294,7 +302,7 @@ func openBulkStore(t *testing.T, b backend) *Store {
 func TestAppendLargeBatch(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		s := openBulkStore(t, b)
+		s := openBulkStore(t, b, Options{})
 		n := mustCreate(t, s, "")
 		var batch []scribe.Change
 		for i := range 2500 {
