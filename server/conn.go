@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -523,6 +524,9 @@ func (c *client) writePump() {
 		if c.out.takePing() {
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				if isTimeout(err) {
+					c.tooSlow()
+				}
 				_ = c.conn.Close()
 				return
 			}
@@ -531,7 +535,11 @@ func (c *client) writePump() {
 		var err error
 		var n int
 		if spare, n, err = c.writeQueued(spare, time.Time{}); err != nil {
-			c.close(protocol.CloseInternal, "", false)
+			if isTimeout(err) {
+				c.tooSlow()
+			} else {
+				c.close(protocol.CloseInternal, "", false)
+			}
 			_ = c.conn.Close()
 			return
 		}
@@ -540,6 +548,15 @@ func (c *client) writePump() {
 			resting = true
 		}
 	}
+}
+
+// isTimeout reports whether a write failed by its deadline (writeWait): the
+// client stopped reading. It is dropped as too slow, as when its queue
+// overflows first; which of the two bounds a stalled client reaches first
+// depends only on how fast the note moves.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // finish ends the connection as close asked: the queued messages when

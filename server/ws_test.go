@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
@@ -490,6 +494,13 @@ func TestSlowClientDropped(t *testing.T) {
 	chunk := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per op
 	doc, rev := fast.doc(), fast.rev()
 	for i := range 600 {
+		// The slow client stalls reading, not writing: it sends a ping
+		// with each op. The server drops a client that sends nothing for
+		// pongWait (60 s), for that and not as too slow; on a loaded
+		// machine these ops took longer than that to fill the server's
+		// socket buffer (up to 4 MiB) and the 64 KiB queue. Once it is
+		// dropped, its writes fail, which is fine.
+		_ = slow.conn.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)))
 		op := mustOp(t, -ot.Len16(doc), chunk[:len(chunk)-i%7])
 		if doc == "" {
 			op = mustOp(t, chunk[:len(chunk)-i%7])
@@ -507,7 +518,7 @@ func TestSlowClientDropped(t *testing.T) {
 		}
 		doc = chunk[:len(chunk)-i%7]
 	}
-	// All 600 were acked while the slow client read nothing: it did not hold
+	// All were acked while the slow client read nothing: it did not hold
 	// the session up. The server dropped it as too slow.
 	_ = w
 	resp, err := http.Get(node.url + "/metrics")
@@ -521,10 +532,13 @@ func TestSlowClientDropped(t *testing.T) {
 		t.Fatalf("metrics do not count one slow client dropped:\n%s", grepLines(buf.String(), "dropped"))
 	}
 	// When it reads again it finds the close frame (4000), unless the server
-	// gave up writing to it first and cut the connection (1006).
+	// gave up writing to it first (writeWait) and cut the connection: then
+	// it reads what the kernel still held and the end of the stream (1006),
+	// or, when the kernel dropped the closed socket's unsent data (it does
+	// under memory pressure on a loaded machine), a reset.
 	slow.resume()
-	if code := slow.waitClose(); code != 4000 && code != 1006 {
-		t.Fatalf("slow client closed with %d, want 4000 (or 1006)", code)
+	if code := slow.waitClose(); code != 4000 && code != 1006 && !errors.Is(slow.readError(), syscall.ECONNRESET) {
+		t.Fatalf("slow client closed with %d (%v), want 4000 (or 1006, or a reset)", code, slow.readError())
 	}
 	if got := node.text(id); got != doc {
 		t.Fatal("store text differs")
@@ -794,7 +808,8 @@ func TestFarBehind(t *testing.T) {
 // reconnect drops the editor's connection abruptly (whatever is in flight
 // or unread is lost with it) and reconnects to node with the same session
 // and its revision, as the browser does: the in-flight op is resent only if
-// the welcome's lastSeq says it was not committed.
+// the welcome's lastSeq says it was not committed (connect retries a node
+// that refuses the join for a while, as the browser does).
 func (e *editor) reconnect(node *testNode, id scribe.NoteID) {
 	e.t.Helper()
 	_ = e.conn.Close()
@@ -915,10 +930,12 @@ func TestOpCarriesSelection(t *testing.T) {
 	n := ot.Len16(node.text(id))
 	a, wa := joinQuietly(t, node, id, "Ada")
 	b, wb := joinQuietly(t, node, id, "Bob")
-	o, _ := joinQuietly(t, node, id, "Olga")
-	quiet(o, 300*time.Millisecond) // the others' arrivals
-	quiet(a, 0)
-	quiet(b, 0)
+	o, wo := joinQuietly(t, node, id, "Olga")
+	// The room announces arrivals in batches (Timing.PresenceFlush): once
+	// Ada and Bob have heard of Olga, every arrival announced before hers
+	// is queued for Olga too, ahead of what follows, however slow the run.
+	waitPeer(t, a, nil, wo.Client)
+	waitPeer(t, b, nil, wo.Client)
 
 	// Ada types "x" at the end, her cursor after it.
 	a.send(map[string]any{"type": "op", "rev": 0, "seq": 1, "op": mustOp(t, n, "x"), "sel": []ot.Range{{Anchor: n + 1, Head: n + 1}}})
@@ -926,6 +943,9 @@ func TestOpCarriesSelection(t *testing.T) {
 		t.Fatalf("ack %+v", m)
 	}
 	m := o.next()
+	for m.Type == "presence" && (m.Client == wa.Client || m.Client == wb.Client) && sel(t, m) == nil {
+		m = o.next() // Ada's or Bob's arrival, announced after Olga joined
+	}
 	if m.Type != "op" || m.Rev != 1 || m.Client != wa.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != (ot.Range{Anchor: n + 1, Head: n + 1}) {
 		t.Fatalf("got %+v, want Ada's op with her cursor at %d", m, n+1)
 	}
@@ -988,16 +1008,29 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 	n := ot.Len16(na.text(id))
 	x, wx := joinQuietly(t, na, id, "Xavier")
 	y, wy := joinQuietly(t, nb, id, "Yvonne")
-	z, _ := joinQuietly(t, na, id, "Zed")
+	z, wz := joinQuietly(t, na, id, "Zed")
 	// Wait until node b knows Xavier, so that his ops are attributed.
 	waitPeer(t, y, peersOf(t, wy), wx.Client)
-	quiet(z, 200*time.Millisecond)
+	// And until Xavier has heard of Zed: the room announces arrivals in
+	// batches (Timing.PresenceFlush), so Xavier's own arrival has then
+	// been announced too, before his first op. Announced after it, on a
+	// slow run, it carried that op's selection.
+	waitPeer(t, x, nil, wz.Client)
 
+	// Zed may yet hear of the others: of Xavier's arrival (announced in a
+	// batch, Timing.PresenceFlush), and of Yvonne's presence whenever node
+	// b's reaches node a: her arrival, and node b's periodic republish
+	// (Timing.PresenceRefresh), which a slow run reaches once her revision
+	// has moved. What is checked on Zed's side is Xavier's ops, and that
+	// no presence of his with a selection follows them.
+	notArrival := func(m protocol.Msg) bool {
+		return m.Type != "presence" || !(m.Client == wy.Client || m.Client == wx.Client && sel(t, m) == nil)
+	}
 	for i := range 3 {
 		x.send(map[string]any{"type": "op", "rev": i, "seq": i + 1, "op": mustOp(t, n+i, "x"), "sel": []ot.Range{{Anchor: 1 + i, Head: n + 1 + i}}})
 		x.expect("ack")
 		want := ot.Range{Anchor: 1 + i, Head: n + 1 + i}
-		if m := z.next(); m.Type != "op" || m.Client != wx.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != want {
+		if m := nextWhere(z, notArrival); m.Type != "op" || m.Client != wx.Client || len(sel(t, m)) != 1 || sel(t, m)[0] != want {
 			t.Fatalf("same node: got %+v, want the op with %v", m, want)
 		}
 		// (Presence messages before it are Zed's arrival.)
@@ -1018,8 +1051,19 @@ func TestOpSelectionAcrossNodes(t *testing.T) {
 		}
 	}
 	for _, m := range quiet(z, 200*time.Millisecond) {
-		if m.Type == "presence" {
+		if m.Type == "presence" && notArrival(m) {
 			t.Errorf("same node: presence %+v after ops with selections", m)
+		}
+	}
+}
+
+// nextWhere returns the next message of c that keep accepts, skipping the
+// others.
+func nextWhere(c *wsClient, keep func(protocol.Msg) bool) protocol.Msg {
+	c.t.Helper()
+	for {
+		if m := c.next(); keep(m) {
+			return m
 		}
 	}
 }

@@ -10,11 +10,12 @@ import (
 
 // TestConformance runs the conformance suite every Store passes against a
 // standalone Redis and a three-master Redis Cluster, each store under a
-// fresh key prefix.
+// fresh key prefix. The suite appends long histories in batches of
+// hundreds of changes: its stores have openBulkStore's bounds.
 func TestConformance(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		storetest.Run(t, func(tb testing.TB) scribe.Store {
-			return openStore(tb, b, Options{})
+			return openBulkStore(tb, b, Options{})
 		})
 	})
 }
@@ -25,7 +26,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceTinyCache(t *testing.T) {
 	b := backends[0]
 	storetest.Run(t, func(tb testing.TB) scribe.Store {
-		return openStore(tb, b, Options{CacheBytes: 1})
+		return openBulkStore(tb, b, Options{CacheBytes: 1})
 	})
 }
 
@@ -38,7 +39,7 @@ func TestConformanceNodes(t *testing.T) {
 			tb.Cleanup(func() { deletePrefix(tb, b.url(), prefix) })
 			nodes := make([]scribe.Store, n)
 			for i := range nodes {
-				nodes[i] = openStoreAt(tb, b.url(), Options{Prefix: prefix})
+				nodes[i] = openStoreAt(tb, bulkURL(b.url()), Options{Prefix: prefix, CallTimeout: bulkCallTimeout})
 			}
 			return nodes
 		})

@@ -179,6 +179,14 @@ type Options struct {
 	// clock, when set, stamps committed changes and new notes instead of
 	// the time of day (the compaction suite writes history "days ago").
 	clock func() time.Time
+
+	// CallTimeout bounds every store call's Redis commands, as the
+	// package's CallTimeout does when it is zero (scribe serve leaves it
+	// zero). The tests set it: a race-instrumented client on a loaded
+	// machine encodes and decodes a call's commands up to ten times slower
+	// (an Append of 2500 changes: ~80 ms without -race, up to ~1 s with
+	// it), and their shared Redis answers late under load.
+	CallTimeout time.Duration
 }
 
 // DefaultMaxHistoryBytes is a note's history budget (64 MiB), the same as
@@ -329,7 +337,10 @@ func newStore(client goredis.UniversalClient, opts Options) (*Store, error) {
 	if clock == nil {
 		clock = now
 	}
-	client.AddHook(deadlineHook{CallTimeout})
+	if opts.CallTimeout <= 0 {
+		opts.CallTimeout = CallTimeout
+	}
+	client.AddHook(deadlineHook{opts.CallTimeout})
 	ctx, cancel := context.WithCancel(context.Background())
 	_, oneNode := client.(*goredis.Client)
 	return &Store{

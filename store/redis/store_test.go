@@ -263,12 +263,46 @@ func TestSnapshotIntervalGrowsWithText(t *testing.T) {
 	})
 }
 
+// bulkCallTimeout bounds the Redis commands of a test's store call that
+// carries thousands of changes. The production bound, CallTimeout, covers
+// encoding the arguments and decoding the answer: for 2500 changes that
+// is ~80 ms without the race detector and up to ~1 s with it on a loaded
+// CI machine, too close to 1.5 s. It is a failure bound, not a timing
+// assertion.
+const bulkCallTimeout = 20 * CallTimeout
+
+// openBulkStore is openStore for a test whose calls carry thousands of
+// changes (this one, and the conformance suite's long histories): its
+// calls are bounded by bulkCallTimeout, and so are its socket reads and
+// writes (bulkURL; with ReadTimeout, 1 s, a loaded machine saw go-redis
+// time out reading the answer to a committed append and run the script
+// again, which then reported ECONFLICT).
+func openBulkStore(tb testing.TB, b backend, opts Options) *Store {
+	tb.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = randomPrefix()
+	}
+	prefix := opts.Prefix
+	tb.Cleanup(func() { deletePrefix(tb, b.url(), prefix) })
+	opts.CallTimeout = bulkCallTimeout
+	return openStoreAt(tb, bulkURL(b.url()), opts)
+}
+
+// bulkURL is url with read_timeout and write_timeout of bulkCallTimeout.
+func bulkURL(url string) string {
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "read_timeout=" + bulkCallTimeout.String() + "&write_timeout=" + bulkCallTimeout.String()
+}
+
 // TestAppendLargeBatch commits a batch larger than the script's RPUSH chunk
 // and reads every change back in order.
 func TestAppendLargeBatch(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		s := openStore(t, b, Options{})
+		s := openBulkStore(t, b, Options{})
 		n := mustCreate(t, s, "")
 		var batch []scribe.Change
 		for i := range 2500 {

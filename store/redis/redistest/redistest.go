@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -48,12 +49,25 @@ func DropPrefix(tb testing.TB, prefix string) {
 	}
 }
 
+// Timeout bounds the Redis commands of a store Open returns: every call's
+// (redis.Options.CallTimeout) and each socket read and write (the URL's
+// read_timeout and write_timeout). It is a failure bound: the production
+// bounds (redis.CallTimeout, 1.5 s; redis.ReadTimeout, 1 s) are for a
+// healthy Redis and an uninstrumented binary, and the tests' Redis is
+// shared by every suite on a loaded 2-core machine, where a race-built
+// node passed them often enough to fail the multi-node tests with
+// EUNAVAILABLE ("room failed", refused joins and ops). The tests of a
+// hung or dead Redis run their own server (StartPrivate) with the
+// production bounds.
+const Timeout = 30 * time.Second
+
 // Open opens a Redis store on prefix, closed when the test ends (each node
 // of a multi-node test opens its own on the same prefix). Closing it
 // earlier is fine.
 func Open(tb testing.TB, prefix string) *redis.Store {
 	tb.Helper()
-	s, err := redis.New(Addr, redis.Options{Prefix: prefix})
+	url := fmt.Sprintf("redis://%s/0?read_timeout=%s&write_timeout=%s", Addr, Timeout, Timeout)
+	s, err := redis.New(url, redis.Options{Prefix: prefix, CallTimeout: Timeout})
 	if err != nil {
 		tb.Fatalf("redis store: %v", err)
 	}
