@@ -384,11 +384,45 @@ type meta struct {
 	GuestEdit bool      `json:"guestEdit,omitempty"`
 	Archived  bool      `json:"archived,omitempty"`
 	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
+	// Attendees are the note's scribe.Note.Attendees, emails included; an
+	// append adds its newcomers in its own transaction (plan).
+	Attendees []attendee `json:"people,omitempty"`
+}
+
+// attendee is a scribe.Attendee as stored (with its email, which the
+// domain type does not serialise).
+type attendee struct {
+	Key   string `json:"k"`
+	Name  string `json:"n"`
+	Email string `json:"e,omitempty"`
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
-	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
+	n := scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
 		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
+	for _, a := range m.Attendees {
+		n.Attendees = append(n.Attendees, scribe.Attendee(a))
+	}
+	return n
+}
+
+// addAttendees adds the authors of changes that m does not list yet.
+func (m *meta) addAttendees(changes []scribe.Change) {
+	if len(m.Attendees) >= scribe.MaxAttendees {
+		return
+	}
+	list := make([]scribe.Attendee, len(m.Attendees))
+	for i, a := range m.Attendees {
+		list[i] = scribe.Attendee(a)
+	}
+	list, added := scribe.AddAttendees(list, changes)
+	if !added {
+		return
+	}
+	m.Attendees = m.Attendees[:0:0]
+	for _, a := range list {
+		m.Attendees = append(m.Attendees, attendee(a))
+	}
 }
 
 type shareRecord struct {
