@@ -440,3 +440,9 @@ func TestDiskNearlyFull(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// BenchmarkQueryNotes10k measures the note list over 10,000 notes
+// (docs/benchmarks.md).
+func BenchmarkQueryNotes10k(b *testing.B) {
+	storetest.BenchmarkQueryNotes(b, newStore)
+}

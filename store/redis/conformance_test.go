@@ -55,3 +55,15 @@ func BenchmarkStore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkQueryNotes10k measures the note list over 10,000 notes on both
+// deployments (docs/benchmarks.md).
+func BenchmarkQueryNotes10k(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storetest.BenchmarkQueryNotes(b, func(tb testing.TB) scribe.Store {
+				return openStore(tb, be, Options{})
+			})
+		})
+	}
+}
