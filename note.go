@@ -136,22 +136,12 @@ func AttendeeOf(c Change) Attendee {
 	return Attendee{Key: a.Key, Name: a.Name, Email: c.Email}
 }
 
-// AddAttendees adds the authors of changes who are not yet in list, in
-// order, up to MaxAttendees, and reports whether it added anyone (so a
-// store writes only when someone new appears).
-func AddAttendees(list []Attendee, changes []Change) ([]Attendee, bool) {
-	added := false
-	for _, c := range changes {
-		if len(list) >= MaxAttendees {
-			break
-		}
-		a := AttendeeOf(c)
-		if !slices.ContainsFunc(list, func(b Attendee) bool { return b.Key == a.Key }) {
-			list = append(list, a)
-			added = true
-		}
-	}
-	return list, added
+// SameAuthor reports whether changes a and b have the same AuthorOf (and
+// so the same AttendeeOf) without computing it: a batch is mostly one
+// person's, and a member's key costs a SHA-256.
+func SameAuthor(a, b Change) bool {
+	return a.Author == b.Author && a.Email == b.Email &&
+		strings.HasPrefix(a.Session, APISessionPrefix) == strings.HasPrefix(b.Session, APISessionPrefix)
 }
 
 // MatchPerson reports whether a passes the person filter p: p, without a

@@ -64,6 +64,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -406,22 +407,20 @@ func (m *meta) note(id scribe.NoteID) scribe.Note {
 	return n
 }
 
-// addAttendees adds the authors of changes that m does not list yet.
+// addAttendees adds the authors of changes that m does not list yet, up
+// to scribe.MaxAttendees.
 func (m *meta) addAttendees(changes []scribe.Change) {
-	if len(m.Attendees) >= scribe.MaxAttendees {
-		return
-	}
-	list := make([]scribe.Attendee, len(m.Attendees))
-	for i, a := range m.Attendees {
-		list[i] = scribe.Attendee(a)
-	}
-	list, added := scribe.AddAttendees(list, changes)
-	if !added {
-		return
-	}
-	m.Attendees = m.Attendees[:0:0]
-	for _, a := range list {
-		m.Attendees = append(m.Attendees, attendee(a))
+	for i, c := range changes {
+		if len(m.Attendees) >= scribe.MaxAttendees {
+			return
+		}
+		if i > 0 && scribe.SameAuthor(changes[i-1], c) {
+			continue
+		}
+		a := scribe.AttendeeOf(c)
+		if !slices.ContainsFunc(m.Attendees, func(b attendee) bool { return b.Key == a.Key }) {
+			m.Attendees = append(m.Attendees, attendee(a))
+		}
 	}
 }
 

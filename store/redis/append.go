@@ -229,6 +229,7 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 	var undo []ot.Operation
 	var people strings.Builder // the last argument: the authors of what Go applied
 	authors := make(map[string]bool)
+	prev := -1 // the change Go applied last
 	inBatch := make(map[string]bool, len(changes))
 	for i, c := range changes {
 		seq := strconv.FormatUint(c.Seq, 10)
@@ -266,6 +267,10 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}
 		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body, keyOf[i])
+		if prev >= 0 && scribe.SameAuthor(changes[prev], c) {
+			continue // the author of the change applied before: written
+		}
+		prev = i
 		if a := scribe.AttendeeOf(c); !authors[a.Key] {
 			authors[a.Key] = true
 			if err := attendeeLine(&people, a); err != nil {
