@@ -21,15 +21,6 @@ var attendeesTests = []struct {
 	{"QueryNotesPerson", testQueryNotesPerson},
 }
 
-// attendeeNames returns the names of n's attendees, in order.
-func attendeeNames(n scribe.Note) []string {
-	var names []string
-	for _, a := range n.Attendees {
-		names = append(names, a.Name)
-	}
-	return names
-}
-
 // testAttendees: every person who commits an edit becomes an attendee, in
 // the order of their first edit, once each, with their email; a note
 // nobody edited has none; a refused append adds nobody; a restore counts
