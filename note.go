@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -104,6 +105,61 @@ type Note struct {
 	// Archived hides the note from the note list unless archived notes are
 	// asked for (NoteQuery.Archived); search and its links still find it.
 	Archived bool `json:"archived,omitempty"`
+	// Attendees are the people who committed an edit to the note, in the
+	// order of their first edit: at most MaxAttendees, kept by the store
+	// with the append that brought each one (see Attendee).
+	Attendees []Attendee `json:"attendees,omitempty"`
+}
+
+// Attendee is one person who edited a note, as the note list shows them.
+type Attendee struct {
+	// Key and Name are the person's AuthorOf: "p:" and the member's person
+	// key, or "n:" and the lower-cased name of anyone else; the name they
+	// first edited under.
+	Key  string `json:"key"`
+	Name string `json:"name"`
+	// Email is the member's sign-in email, for the person filter
+	// (NoteQuery.Person). It is never serialised: the note's JSON reaches
+	// guests too (docs/security.md, "What others see of a member").
+	Email string `json:"-"`
+}
+
+// MaxAttendees bounds a note's attendee list: once it holds this many
+// people, later newcomers are not added (the note's history still names
+// them). It bounds the metadata an append rewrites and a list page reads.
+const MaxAttendees = 100
+
+// AttendeeOf is the attendee who committed change c: its author (a
+// restore counts as the person who restored, whatever its Credit says).
+func AttendeeOf(c Change) Attendee {
+	a := AuthorOf(c)
+	return Attendee{Key: a.Key, Name: a.Name, Email: c.Email}
+}
+
+// SameAuthor reports whether changes a and b have the same AuthorOf (and
+// so the same AttendeeOf) without computing it: a batch is mostly one
+// person's, and a member's key costs a SHA-256.
+func SameAuthor(a, b Change) bool {
+	return a.Author == b.Author && a.Email == b.Email &&
+		strings.HasPrefix(a.Session, APISessionPrefix) == strings.HasPrefix(b.Session, APISessionPrefix)
+}
+
+// MatchPerson reports whether a passes the person filter p: p, without a
+// leading '@' and surrounding space, equals the attendee's name, one of
+// the name's words, their email, or the email's part before the '@',
+// ignoring case. An empty p matches everyone.
+func (a Attendee) MatchPerson(p string) bool {
+	p = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(p), "@"))
+	if p == "" {
+		return true
+	}
+	if strings.EqualFold(a.Name, p) || a.Email != "" && strings.EqualFold(a.Email, p) {
+		return true
+	}
+	if local, _, ok := strings.Cut(a.Email, "@"); ok && strings.EqualFold(local, p) {
+		return true
+	}
+	return slices.ContainsFunc(strings.Fields(a.Name), func(w string) bool { return strings.EqualFold(w, p) })
 }
 
 // Document is a note's metadata with its text at Note.Revision.
@@ -177,6 +233,10 @@ type NoteQuery struct {
 	Template string
 	Series   string
 	From, To time.Time
+	// Person keeps the notes one of whose attendees matches it
+	// (Attendee.MatchPerson: a name, a first name, an email, "@ana"),
+	// ignoring case.
+	Person string
 	// Archived lists the archived notes instead of the others.
 	Archived bool
 	// After is the Next of the page before; "" starts at the newest note.
@@ -212,8 +272,10 @@ func (q NoteQuery) Validate() error {
 		return Errorf(EINVALID, "A page holds 1 to %d notes.", MaxNotePage)
 	case !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To):
 		return Errorf(EINVALID, "The date range is empty: it must start before it ends.")
-	case len(q.Template) > 64 || len(q.Series) > MaxSeries || len(q.After) > 200:
+	case len(q.Template) > 64 || len(q.Series) > MaxSeries || len(q.Person) > MaxEmail || len(q.After) > 200:
 		return Errorf(EINVALID, "A filter or cursor is too long.")
+	case !utf8.ValidString(q.Person):
+		return Errorf(EINVALID, "The person filter is not valid UTF-8.")
 	}
 	return nil
 }
@@ -224,7 +286,8 @@ func (q NoteQuery) Match(n Note) bool {
 		(q.Template == "" || n.Template == q.Template) &&
 		(q.Series == "" || n.Series == q.Series) &&
 		(q.From.IsZero() || !n.CreatedAt.Before(q.From)) &&
-		(q.To.IsZero() || n.CreatedAt.Before(q.To))
+		(q.To.IsZero() || n.CreatedAt.Before(q.To)) &&
+		(strings.TrimSpace(q.Person) == "" || slices.ContainsFunc(n.Attendees, func(a Attendee) bool { return a.MatchPerson(q.Person) }))
 }
 
 // Change is one committed operation in a note's log.

@@ -51,7 +51,8 @@ type Store interface {
 	ListNotes(ctx context.Context, limit int) ([]Note, error)
 
 	// QueryNotes returns one page of the note list: the notes q's filters
-	// match, most recently edited first, after q.After. It examines at most
+	// match (NoteQuery.Match; Person against the notes' Attendees), most
+	// recently edited first, after q.After. It examines at most
 	// MaxNoteScan notes (see NotePage.Next). An invalid q or a cursor this
 	// store did not make gives EINVALID.
 	QueryNotes(ctx context.Context, q NoteQuery) (NotePage, error)
@@ -86,6 +87,10 @@ type Store interface {
 	// the head as if the duplicates were absent, so a caller that transforms
 	// later changes over earlier ones in one batch removes duplicates first
 	// (LastSeq tells which sequence numbers a session has committed).
+	//
+	// Attendees: the author of every new change (AttendeeOf) who is not
+	// yet among the note's Attendees is added to them, up to MaxAttendees,
+	// atomically with the changes: a failed Append adds nobody.
 	//
 	// The result has one revision per change, in order. When Append returns
 	// without error the changes are durable to the extent the backend is

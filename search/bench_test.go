@@ -126,6 +126,7 @@ func BenchmarkQuery10k(b *testing.B) {
 		{"accented", search.Query{Text: "resume "}},
 		{"filters", search.Query{Text: "budget ", Template: "planning", Person: "ada", From: day(1), To: day(1).AddDate(1, 0, 0)}},
 		{"list-newest", search.Query{}},
+		{"list-person", search.Query{Person: "@ada"}},
 		{"page-5", search.Query{Text: "deploy ", Offset: 80}},
 	}
 	for _, q := range queries {

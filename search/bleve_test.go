@@ -274,3 +274,31 @@ func TestOpenBleveRebuild(t *testing.T) {
 	}
 	b.Close()
 }
+
+// TestSearchPersonEditors: the person filter finds a note by the people
+// who edited it (Note.Attendees), in every form the note list's person
+// filter accepts, even when the text names nobody.
+func TestSearchPersonEditors(t *testing.T) {
+	b := openIndex(t)
+	n := scribe.Document{Note: scribe.Note{ID: "aaaaaaaaaaaaaaaaaaaaa7", Title: "Sync", Revision: 2, Attendees: []scribe.Attendee{
+		{Key: "p:mx", Name: "Ana Lima", Email: "ana.lima@example.com"}, {Key: "n:bob", Name: "Bob"}}}, Text: "no names here"}
+	if err := b.Update(context.Background(), search.NoteDoc(n)); err != nil {
+		t.Fatal(err)
+	}
+	for person, want := range map[string]bool{
+		"Ana Lima": true, "ana lima": true, "lima": true, "@ana.lima": true, "ANA.LIMA@example.com": true, "@Bob": true,
+		"carol": false, "example.com": false, "an": false,
+	} {
+		res, err := b.Search(context.Background(), search.Query{Person: person})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(res.Hits) == 1; got != want {
+			t.Errorf("person %q: found %v, want %v", person, ids(res), want)
+		}
+		// The note list's filter agrees.
+		if got := (scribe.NoteQuery{Person: person}).Match(n.Note); got != want {
+			t.Errorf("NoteQuery{Person: %q}.Match = %v, want %v", person, got, want)
+		}
+	}
+}

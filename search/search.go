@@ -44,7 +44,10 @@ type Doc struct {
 	Date time.Time
 	Text string
 	// Decisions and ActionItems are what export.Extract finds; People are
-	// the attendees and the action items' owners.
+	// the attendees the text names, the action items' owners, and the
+	// people who edited the note (Note.Attendees) under every form the
+	// note list's person filter accepts: name, each word of it, email,
+	// the email's local part (attendeeForms).
 	Decisions   []string
 	ActionItems []string
 	People      []string
@@ -84,6 +87,9 @@ func NoteDoc(d scribe.Document) Doc {
 	if doc.Title == "" {
 		doc.Title = sum.Title
 	}
+	for _, a := range d.Attendees {
+		doc.People = append(doc.People, attendeeForms(a)...)
+	}
 	var lines []string
 	for _, a := range sum.ActionItems {
 		doc.ActionItems = append(doc.ActionItems, a.Text)
@@ -106,6 +112,21 @@ func NoteDoc(d scribe.Document) Doc {
 		doc.Tasks = append(doc.Tasks, t)
 	}
 	return doc
+}
+
+// attendeeForms returns what the person filter may be given for a: the
+// forms scribe.Attendee.MatchPerson accepts, which the keyword field
+// matches whole, ignoring case and accents.
+func attendeeForms(a scribe.Attendee) []string {
+	forms := []string{a.Name}
+	if words := strings.Fields(a.Name); len(words) > 1 {
+		forms = append(forms, words...)
+	}
+	if a.Email != "" {
+		local, _, _ := strings.Cut(a.Email, "@")
+		forms = append(forms, a.Email, local)
+	}
+	return forms
 }
 
 // Query is one search.

@@ -32,7 +32,14 @@ type noteJSON struct {
 	URL string `json:"url"`
 }
 
+// noteJSON is n as the API shows it to r's sender. The attendees (names
+// and person keys of everyone who edited the note, never an email) are
+// for those who may list the team's notes: a guest with the edit link
+// does not learn who else wrote in it from the API.
 func (s *Server) noteJSON(r *http.Request, n scribe.Note) noteJSON {
+	if !serverRole(r).Can(scribe.ActList) {
+		n.Attendees = nil
+	}
 	return noteJSON{Note: n, URL: s.baseURL(r) + "/n/" + string(n.ID)}
 }
 
@@ -187,10 +194,11 @@ func (s *Server) handleListNotes(w http.ResponseWriter, r *http.Request) {
 
 // noteQuery reads a list request's parameters: limit (1 to
 // scribe.MaxNotePage, default defaultListLimit), after (the next of the
-// page before), template, series, from and to (as for search) and
-// archived ("1" or "true": the archived notes instead).
+// page before), template, series, person (an attendee's name, first
+// name, email or "@handle"), from and to (as for search) and archived
+// ("1" or "true": the archived notes instead).
 func noteQuery(v url.Values, loc *time.Location) (scribe.NoteQuery, error) {
-	q := scribe.NoteQuery{Limit: defaultListLimit, After: scribe.NoteCursor(v.Get("after")), Template: v.Get("template"), Series: v.Get("series")}
+	q := scribe.NoteQuery{Limit: defaultListLimit, After: scribe.NoteCursor(v.Get("after")), Template: v.Get("template"), Series: v.Get("series"), Person: v.Get("person")}
 	if s := v.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > scribe.MaxNotePage {

@@ -1,11 +1,15 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/scribe-notes/scribe"
+	"github.com/scribe-notes/scribe/auth"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 	"github.com/scribe-notes/scribe/store/redis/redistest"
@@ -127,5 +131,73 @@ func TestListNotesPaged(t *testing.T) {
 		if c, _ := errorOf(t, hdr, body); code != 400 || c != scribe.EINVALID {
 			t.Errorf("list %s: %d %s", q, code, c)
 		}
+	}
+}
+
+// TestListNotesAttendees: two members who append through the API become
+// the note's attendees (names, never emails); the person filter finds the
+// note by either one's name, email or @handle and not by a third; a guest
+// with the edit link does not see the attendees.
+func TestListNotesAttendees(t *testing.T) {
+	t.Parallel()
+	node := startAccessNode(t, auth.Config{Mode: auth.ModeProxy, TrustedProxies: []string{"127.0.0.1/32"}, PublicURL: "https://notes.example.com"})
+	id := node.guestOn
+	ada := map[string]string{"X-Forwarded-Email": "ada@example.com", "X-Forwarded-User": "Ada Lovelace"}
+	bob := map[string]string{"X-Forwarded-Email": "bob@example.com", "X-Forwarded-User": "Bob"}
+	for _, who := range []map[string]string{ada, bob, ada} {
+		if code, _, body := request(t, "POST", node.srv.URL+"/api/notes/"+string(id)+"/append", "application/json", `{"text":"hello"}`, who); code != http.StatusOK {
+			t.Fatalf("append: %d %s", code, body)
+		}
+	}
+	list := func(person string) ([]string, string) {
+		t.Helper()
+		code, _, body := request(t, "GET", node.srv.URL+"/api/notes?person="+url.QueryEscape(person), "", "", ada)
+		if code != http.StatusOK {
+			t.Fatalf("list person=%q: %d %s", person, code, body)
+		}
+		var p struct {
+			Notes []struct {
+				ID        scribe.NoteID
+				Attendees []struct{ Key, Name string }
+			}
+		}
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range p.Notes {
+			if n.ID != id {
+				t.Errorf("person %q lists note %s", person, n.ID)
+			}
+			for _, a := range n.Attendees {
+				names = append(names, a.Name)
+			}
+		}
+		return names, string(body)
+	}
+	for _, person := range []string{"Ada Lovelace", "ada", "@bob", "BOB@example.com"} {
+		names, body := list(person)
+		if !slices.Equal(names, []string{"Ada Lovelace", "Bob"}) {
+			t.Errorf("person %q: attendees %v, want Ada Lovelace and Bob", person, names)
+		}
+		if strings.Contains(body, "@example.com") {
+			t.Errorf("the list shows an email: %s", body)
+		}
+	}
+	if names, _ := list("carol"); names != nil {
+		t.Errorf("person carol: %v, want no note", names)
+	}
+	code, _, body := request(t, "GET", node.srv.URL+"/api/notes?person="+strings.Repeat("x", scribe.MaxEmail+1), "", "", ada)
+	if c, _ := errorOf(t, http.Header{"Content-Type": {"application/json"}}, body); code != http.StatusBadRequest || c != scribe.EINVALID {
+		t.Errorf("a too long person: %d %s", code, c)
+	}
+	// A guest holding the edit link reads the note, not who wrote in it.
+	code, _, body = request(t, "GET", node.srv.URL+"/api/notes/"+string(id), "", "", nil)
+	if code != http.StatusOK || strings.Contains(string(body), "attendees") || strings.Contains(string(body), "Lovelace") {
+		t.Errorf("a guest's GET /api/notes/{id}: %d %s", code, body)
+	}
+	code, _, body = request(t, "GET", node.srv.URL+"/api/notes/"+string(id), "", "", bob)
+	if code != http.StatusOK || !strings.Contains(string(body), `"name":"Ada Lovelace"`) {
+		t.Errorf("a member's GET /api/notes/{id}: %d %s", code, body)
 	}
 }

@@ -265,6 +265,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 		return nil, historyFull(m.History, adding, budget)
 	}
 	m.History += adding
+	m.addAttendees(p.changes) // written with m, in this transaction
 	s.heads.update(doc, head)
 	s.touched = append(s.touched, r.id)
 	if k := int64(s.opts.SnapshotEvery); m.Rev/k != head/k {

@@ -65,6 +65,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -400,11 +401,43 @@ type meta struct {
 	Archived  bool      `json:"archived,omitempty"`
 	History   int64     `json:"history,omitempty"` // bytes of changes stored (historyBytes), for the budget
 	Cold      int64     `json:"cold,omitempty"`    // the log is compacted up to here (compact.go)
+	// Attendees are the note's scribe.Note.Attendees, emails included; an
+	// append adds its newcomers in its own transaction (plan).
+	Attendees []attendee `json:"people,omitempty"`
+}
+
+// attendee is a scribe.Attendee as stored (with its email, which the
+// domain type does not serialise).
+type attendee struct {
+	Key   string `json:"k"`
+	Name  string `json:"n"`
+	Email string `json:"e,omitempty"`
 }
 
 func (m *meta) note(id scribe.NoteID) scribe.Note {
-	return scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
+	n := scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
 		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
+	for _, a := range m.Attendees {
+		n.Attendees = append(n.Attendees, scribe.Attendee(a))
+	}
+	return n
+}
+
+// addAttendees adds the authors of changes that m does not list yet, up
+// to scribe.MaxAttendees.
+func (m *meta) addAttendees(changes []scribe.Change) {
+	for i, c := range changes {
+		if len(m.Attendees) >= scribe.MaxAttendees {
+			return
+		}
+		if i > 0 && scribe.SameAuthor(changes[i-1], c) {
+			continue
+		}
+		a := scribe.AttendeeOf(c)
+		if !slices.ContainsFunc(m.Attendees, func(b attendee) bool { return b.Key == a.Key }) {
+			m.Attendees = append(m.Attendees, attendee(a))
+		}
+	}
 }
 
 type shareRecord struct {

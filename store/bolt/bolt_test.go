@@ -479,3 +479,9 @@ func TestCompaction(t *testing.T) {
 		return s
 	})
 }
+
+// BenchmarkQueryNotes10k measures the note list over 10,000 notes
+// (docs/benchmarks.md).
+func BenchmarkQueryNotes10k(b *testing.B) {
+	storetest.BenchmarkQueryNotes(b, newStore)
+}

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -174,4 +175,34 @@ func TestGroupCommitAcrossNotes(t *testing.T) {
 		t.Errorf("%d appends from %d goroutines took %d transactions: no group commit", st.Appends, writers, st.Transactions)
 	}
 	t.Logf("%d appends in %d transactions (%.1f per fsync)", st.Appends, st.Transactions, float64(st.Appends)/float64(st.Transactions))
+}
+
+// BenchmarkAppendMeta measures the CPU work attendees add to an append's
+// metadata: the check of a batch's authors (addAttendees) and the meta
+// record's JSON encoding, which every append does, with a note's usual
+// few attendees and with the cap (docs/benchmarks.md).
+func BenchmarkAppendMeta(b *testing.B) {
+	batch := make([]scribe.Change, 10)
+	for i := range batch {
+		batch[i] = scribe.Change{Session: "sess-bench", Seq: uint64(i + 1), Author: "Ana Lima", Email: "ana@example.com"}
+	}
+	for _, people := range []int{0, 4, scribe.MaxAttendees} {
+		m := &meta{Title: "Platform weekly sync", Template: "meeting", CreatedAt: time.Now(), UpdatedAt: time.Now(), Rev: 1234, Len: 5000}
+		for i := range people {
+			m.Attendees = append(m.Attendees, attendee{Key: fmt.Sprintf("p:m%015d", i), Name: fmt.Sprintf("Person %d", i), Email: fmt.Sprintf("p%d@example.com", i)})
+		}
+		if people > 0 {
+			m.addAttendees(batch) // Ana is one of them (or the list is full)
+		}
+		b.Run(fmt.Sprintf("attendees=%d", len(m.Attendees)), func(b *testing.B) {
+			for b.Loop() {
+				if people > 0 {
+					m.addAttendees(batch)
+				}
+				if _, err := json.Marshal(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -228,6 +228,9 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 	args := make([]any, 0, 7+6*len(changes))
 	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len(), indexFlag(s.oneNode), s.historyBudget)
 	var undo []ot.Operation
+	var people strings.Builder // the last argument: the authors of what Go applied
+	authors := make(map[string]bool)
+	prev := -1 // the change Go applied last
 	inBatch := make(map[string]bool, len(changes))
 	for i, c := range changes {
 		seq := strconv.FormatUint(c.Seq, 10)
@@ -265,8 +268,38 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}
 		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body, keyOf[i])
+		if prev >= 0 && scribe.SameAuthor(changes[prev], c) {
+			continue // the author of the change applied before: written
+		}
+		prev = i
+		if a := scribe.AttendeeOf(c); !authors[a.Key] {
+			authors[a.Key] = true
+			if err := attendeeLine(&people, a); err != nil {
+				return nil, undo, err
+			}
+		}
 	}
+	args = append(args, people.String())
 	return args, undo, nil
+}
+
+// attendeeLine writes append.lua's line for attendee a: the needle that
+// finds a's record in the meta hash's "people" array, a tab, the record.
+func attendeeLine(b *strings.Builder, a scribe.Attendee) error {
+	key, err := json.Marshal(a.Key)
+	if err != nil {
+		return fmt.Errorf("append: encode attendee: %w", err)
+	}
+	rec, err := json.Marshal(attendee(a))
+	if err != nil {
+		return fmt.Errorf("append: encode attendee: %w", err)
+	}
+	b.WriteString(`"k":`)
+	b.Write(key)
+	b.WriteByte('\t')
+	b.Write(rec)
+	b.WriteByte('\n')
+	return nil
 }
 
 // appended finishes a successful append: it moves the cached text to the

@@ -67,3 +67,15 @@ func TestCompaction(t *testing.T) {
 		})
 	})
 }
+
+// BenchmarkQueryNotes10k measures the note list over 10,000 notes on both
+// deployments (docs/benchmarks.md).
+func BenchmarkQueryNotes10k(b *testing.B) {
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			storetest.BenchmarkQueryNotes(b, func(tb testing.TB) scribe.Store {
+				return openStore(tb, be, Options{})
+			})
+		})
+	}
+}

@@ -11,7 +11,8 @@ import (
 	"github.com/scribe-notes/scribe"
 )
 
-// listBatch is how many index entries QueryNotes reads per round trip.
+// listBatch is how many index entries QueryNotes reads per round trip
+// after the first (which reads one page's worth).
 const listBatch = 200
 
 // QueryNotes returns one page of the note list by walking notes:byupdated
@@ -40,6 +41,14 @@ func (s *Store) QueryNotes(ctx context.Context, q scribe.NoteQuery) (scribe.Note
 	var skip int64 // entries at the cursor's score, at or before it, to pass over
 	for scanned := 0; scanned < scribe.MaxNoteScan; {
 		count := int64(min(listBatch, scribe.MaxNoteScan-scanned))
+		if scanned == 0 && skip == 0 && !narrow(q) {
+			// Without a filter (bar the few archived notes) the first
+			// round reads one page and one more entry (to tell whether a
+			// next page exists): the common page costs its own notes, not
+			// a whole batch. A filtered page reads whole batches, which
+			// saves round trips.
+			count = min(count, int64(q.Limit)+1)
+		}
 		entries, err := s.client.ZRevRangeByScoreWithScores(ctx, s.byUpdatedKey(), &goredis.ZRangeBy{
 			Max: max, Min: "-inf", Offset: skip, Count: count,
 		}).Result()
@@ -87,6 +96,11 @@ func (s *Store) QueryNotes(ctx context.Context, q scribe.NoteQuery) (scribe.Note
 		skip = 0
 	}
 	return page, nil
+}
+
+// narrow reports whether q filters out more than the few archived notes.
+func narrow(q scribe.NoteQuery) bool {
+	return q.Template != "" || q.Series != "" || strings.TrimSpace(q.Person) != "" || !q.From.IsZero() || !q.To.IsZero() || q.Archived
 }
 
 // notesMeta reads the metadata of ids in one round trip; a note that is

@@ -115,6 +115,14 @@ func chainEnd(cs []scribe.Change, from scribe.Revision) scribe.Revision {
 }
 
 // meta is a note's metadata hash, decoded.
+// attendee is a scribe.Attendee as the meta hash's "people" field keeps
+// it (append.lua adds them), with its email.
+type attendee struct {
+	Key   string `json:"k"`
+	Name  string `json:"n"`
+	Email string `json:"e,omitempty"`
+}
+
 type meta struct {
 	note scribe.Note
 	len  int64 // UTF-16 length of the text at the head
@@ -136,6 +144,16 @@ func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
 	if rev < 0 || length < 0 {
 		return meta{}, corrupt("metadata", id, errors.New("negative revision or length"))
 	}
+	var people []attendee
+	if v := m["people"]; v != "" {
+		if err := json.Unmarshal([]byte(v), &people); err != nil {
+			return meta{}, corrupt("metadata", id, fmt.Errorf("field people: %v", err))
+		}
+	}
+	var attendees []scribe.Attendee
+	for _, a := range people {
+		attendees = append(attendees, scribe.Attendee(a))
+	}
 	return meta{
 		note: scribe.Note{
 			ID:        id,
@@ -147,6 +165,7 @@ func decodeMeta(id scribe.NoteID, m map[string]string) (meta, error) {
 			Revision:  scribe.Revision(rev),
 			GuestEdit: m["guest"] == "1",
 			Archived:  m["archived"] == "1",
+			Attendees: attendees,
 		},
 		len: length,
 	}, nil

@@ -150,6 +150,7 @@ func Run(t *testing.T, newStore NewStore) {
 	}
 	tests = append(tests, historyTests...)
 	tests = append(tests, authorsTests...)
+	tests = append(tests, attendeesTests...)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.fn(t, newStore(t))

@@ -56,7 +56,7 @@ test('creating a note from the meeting template fills it in', async () => {
     // The home page lists it, most recent first, with its edit time.
     await ada.page.goto('/')
     const first = ada.page.locator('#note-list li').first()
-    assert.equal(await first.locator('a').textContent(), 'Platform weekly <sync>')
+    assert.equal(await first.locator('a.note-link').textContent(), 'Platform weekly <sync>')
     assert.match(await first.locator('time').textContent(), /just now|minute/)
     assert.deepEqual(ada.errors, [])
   } finally {

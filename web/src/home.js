@@ -52,11 +52,15 @@ function setupCreate () {
  * @property {string} createdAt
  * @property {string} updatedAt
  * @property {boolean} [archived]
+ * @property {{key: string, name: string}[]} [attendees]
  */
+
+/** How many attendees a row of the list names before "and N more". */
+const shownAttendees = 5
 
 /**
  * filterParams returns the filter form's values as query parameters
- * (template, series, from, to; archived only when asked for).
+ * (template, series, person, from, to; archived only when asked for).
  * @param {HTMLFormElement|null} form
  * @param {boolean} withArchived
  */
@@ -145,10 +149,11 @@ function setupNoteList () {
       series.title = 'Every meeting of this series'
       series.addEventListener('click', e => {
         e.preventDefault()
-        showSeries(note.series || '')
+        showFilter('series', note.series || '')
       })
       meta.append(' · ', series)
     }
+    const people = attendeesOf(note)
     const actions = document.createElement('span')
     actions.className = 'note-actions'
     const archive = document.createElement('button')
@@ -176,7 +181,9 @@ function setupNoteList () {
     del.setAttribute('aria-haspopup', 'dialog')
     del.addEventListener('click', () => confirmDelete(note, title, li, del))
     actions.append(archive, del)
-    li.append(a, ' ', meta, actions)
+    li.append(a, ' ', meta)
+    if (people) li.append(people)
+    li.append(actions)
     return li
   }
 
@@ -216,17 +223,53 @@ function setupNoteList () {
   older.addEventListener('click', () => load(true))
 
   /**
-   * showSeries lists one series together (a series link in the list or in
-   * a note: /?series=...), keeping the address shareable.
-   * @param {string} name
+   * showFilter lists the notes of one series or one person together (a
+   * series or attendee link in the list or in a note: /?series=...,
+   * /?person=...), keeping the address shareable.
+   * @param {string} field @param {string} value
    */
-  const showSeries = name => {
-    const input = /** @type {HTMLInputElement|null} */ (form.elements.namedItem('series'))
+  const showFilter = (field, value) => {
+    const input = /** @type {HTMLInputElement|null} */ (form.elements.namedItem(field))
     if (!input) return
-    input.value = name
-    history.replaceState(null, '', `/?${new URLSearchParams({ series: name })}`)
+    input.value = value
+    history.replaceState(null, '', `/?${new URLSearchParams({ [field]: value })}`)
     load(false)
     input.focus()
+  }
+
+  /**
+   * attendeesOf returns the row's line of attendees ("with Ada, Bob and
+   * 3 more"), each name a link that filters the list by that person; null
+   * when nobody edited the note yet.
+   * @param {Note} note
+   */
+  const attendeesOf = note => {
+    const all = Array.isArray(note.attendees) ? note.attendees : []
+    if (all.length === 0) return null
+    const line = document.createElement('span')
+    line.className = 'note-people'
+    line.append('with ')
+    all.slice(0, shownAttendees).forEach((p, i) => {
+      if (i > 0) line.append(', ')
+      const link = document.createElement('a')
+      link.href = `/?${new URLSearchParams({ person: p.name })}`
+      link.className = 'person-link'
+      link.textContent = p.name
+      link.title = `Notes ${p.name} edited`
+      link.addEventListener('click', e => {
+        e.preventDefault()
+        showFilter('person', p.name)
+      })
+      line.append(link)
+    })
+    if (all.length > shownAttendees) {
+      const rest = all.slice(shownAttendees).map(p => p.name).join(', ')
+      const more = document.createElement('span')
+      more.textContent = ` and ${all.length - shownAttendees} more`
+      more.title = rest
+      line.append(more)
+    }
+    return line
   }
   // The filters may come with the address (/?series=Platform+weekly).
   for (const [k, v] of new URLSearchParams(location.search)) {

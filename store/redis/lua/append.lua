@@ -52,6 +52,13 @@
 --                op is looked at
 --            -2  Go treats the change as a duplicate and did not apply it
 --                (a repeat within the batch, or one this script reported)
+-- ARGV[#ARGV]  the batch's attendees: one line per author of a change Go
+--          applied, "<needle>\t<record>", where record is the JSON object
+--          {"k":key,"n":name,"e":email} and needle its '"k":<key>' part.
+--          The meta hash's "people" field is a JSON array of records; a
+--          record whose needle it lacks is added, up to 100 people
+--          (scribe.MaxAttendees). JSON escapes tabs, newlines and quotes
+--          inside strings, so a needle matches only a record's key.
 --
 -- Returns {head, snapshot revision, rev1, rev2, ...}: the new head, the
 -- revision of the stored snapshot (so the caller sees how far snapshots
@@ -185,7 +192,7 @@ local function record(rk, seq, dk, r)
 end
 
 -- Pass 1: decide each change's revision and check the chain of lengths.
-local n = (#ARGV - HEAD) / PER
+local n = (#ARGV - HEAD - 1) / PER -- the last argument is the attendees
 local revs = {}
 local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
@@ -270,6 +277,16 @@ if #entries > 0 then
     redis.call('RPUSH', log, unpack(entries, i, math.min(i + 999, #entries)))
   end
   redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now, 'history', itoa(history + adding))
+  -- Attendees: written only when someone new appears.
+  local people = redis.call('HGET', meta, 'people') or '[]'
+  local before = people
+  for needle, record in string.gmatch(ARGV[#ARGV], '([^\t\n]+)\t([^\n]+)') do
+    local _, count = string.gsub(people, '{"k":', '')
+    if count < 100 and not string.find(people, needle, 1, true) then
+      people = string.sub(people, 1, -2) .. (count > 0 and ',' or '') .. record .. ']'
+    end
+  end
+  if people ~= before then redis.call('HSET', meta, 'people', people) end
   if ARGV[6] == '1' then
     -- GT: the index never moves a note back (a node with a slow clock).
     redis.call('ZADD', KEYS[6], 'GT', now, id)
