@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -138,23 +139,31 @@ func (p *entryParser) str() (string, bool) {
 // valid JSON.
 func (p *entryParser) array() ([]byte, bool) {
 	start := p.i
-	if !p.lit(`[`) {
+	if !p.skipArray() {
 		return nil, false
 	}
-	if !p.lit(`]`) {
-		for {
-			if !p.value() {
-				return nil, false
-			}
-			if p.lit(`]`) {
-				break
-			}
-			if !p.lit(`,`) {
-				return nil, false
-			}
+	return []byte(p.s[start:p.i]), true
+}
+
+// skipArray consumes what array reads, without copying it.
+func (p *entryParser) skipArray() bool {
+	if !p.lit(`[`) {
+		return false
+	}
+	if p.lit(`]`) {
+		return true
+	}
+	for {
+		if !p.value() {
+			return false
+		}
+		if p.lit(`]`) {
+			return true
+		}
+		if !p.lit(`,`) {
+			return false
 		}
 	}
-	return []byte(p.s[start:p.i]), true
 }
 
 // value consumes one JSON number or string (escapes checked, not decoded).
@@ -232,4 +241,53 @@ func (p *entryParser) skipDigits() bool {
 
 func isHex(c byte) bool {
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')
+}
+
+// encodeBody encodes b exactly as json.Marshal does (FuzzEncodeBody), by
+// hand when nothing in it needs escaping or HTML-safe rewriting, which is
+// nearly always; otherwise with json.Marshal. Append encodes one per op.
+func encodeBody(b changeBody) ([]byte, error) {
+	if len(b.Credit) > 0 || !plainJSON(string(b.Op)) || !plainString(b.Session) || !plainString(b.Author) || !plainString(b.Email) {
+		return json.Marshal(b)
+	}
+	out := make([]byte, 0, len(b.Op)+len(b.Session)+len(b.Author)+len(b.Email)+48)
+	out = append(out, `{"o":`...)
+	out = append(out, b.Op...)
+	out = append(out, `,"s":"`...)
+	out = append(out, b.Session...)
+	out = append(out, `","q":`...)
+	out = strconv.AppendUint(out, b.Seq, 10)
+	if b.Author != "" {
+		out = append(append(append(out, `,"a":"`...), b.Author...), '"')
+	}
+	if b.Email != "" {
+		out = append(append(append(out, `,"e":"`...), b.Email...), '"')
+	}
+	return append(out, '}'), nil
+}
+
+// plainString reports whether json.Marshal writes s as it is between
+// quotes: valid UTF-8 with no quote, backslash, control character, <, >,
+// & or line or paragraph separator.
+func plainString(s string) bool {
+	for _, r := range s {
+		switch {
+		case r == utf8.RuneError, r < 0x20, r == '"', r == '\\', r == '<', r == '>', r == '&', r == '\u2028', r == '\u2029':
+			return false
+		}
+	}
+	return true
+}
+
+// plainJSON reports whether json.Marshal copies raw, a json.RawMessage,
+// unchanged: a flat array, compact (entryParser.array allows no white
+// space outside strings nor a control character inside), with nothing
+// it would rewrite as HTML-safe (<, >, &, U+2028, U+2029) and valid UTF-8.
+// An op's MarshalJSON writes exactly that unless its text holds one of them.
+func plainJSON(raw string) bool {
+	if !utf8.ValidString(raw) || strings.ContainsAny(raw, "<>&\u2028\u2029") {
+		return false
+	}
+	p := entryParser{s: raw}
+	return p.skipArray() && p.i == len(raw)
 }

@@ -130,3 +130,54 @@ func BenchmarkDecodeChange(b *testing.B) {
 		}
 	})
 }
+
+// encodeBody writes what json.Marshal writes, whichever way it takes.
+func FuzzEncodeBody(f *testing.F) {
+	f.Add(`[5,"x"]`, "sess", uint64(1), "Ann", "ann@example.com")
+	f.Add(`[1,"a b\n\u00e9 <\\\"",-2]`, "s", uint64(18446744073709551615), "", "")
+	f.Add(`["é😀"]`, "Zoë", uint64(0), "a&b", "\u2028")
+	f.Add(`[ 1]`, "\xff", uint64(7), "x\ty", "")
+	f.Fuzz(func(t *testing.T, op, session string, seq uint64, author, email string) {
+		b := changeBody{Op: json.RawMessage(op), Session: session, Seq: seq, Author: author, Email: email}
+		want, werr := json.Marshal(b)
+		got, gerr := encodeBody(b)
+		if (werr == nil) != (gerr == nil) || string(got) != string(want) {
+			t.Fatalf("encodeBody(%+v) = %q, %v; json.Marshal %q, %v", b, got, gerr, want, werr)
+		}
+	})
+}
+
+// A keystroke's body takes the hand-written way.
+func TestEncodeBodyPlain(t *testing.T) {
+	for _, op := range []string{`[5,"x"]`, `["a b",3,-2]`, `[1,"line\nbreak \"q\" \\ é"]`} {
+		if !plainJSON(op) {
+			t.Errorf("plainJSON(%s) = false", op)
+		}
+	}
+	for _, op := range []string{`["<b>"]`, `[1, 2]`, `{"a":1}`, ``, `[1,"x"]x`} {
+		if plainJSON(op) {
+			t.Errorf("plainJSON(%s) = true", op)
+		}
+	}
+}
+
+// BenchmarkEncodeBody encodes one keystroke's change for append.lua.
+func BenchmarkEncodeBody(b *testing.B) {
+	body := changeBody{Op: json.RawMessage(`[4711,"x",90210]`), Session: "Yb1kX0m2Qz7s4Tq9", Seq: 1234, Author: "Bench"}
+	b.Run("hand", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := encodeBody(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := json.Marshal(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
