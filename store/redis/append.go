@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -263,7 +262,7 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 		if err != nil {
 			return nil, undo, fmt.Errorf("append: encode op %d: %w", i+1, err)
 		}
-		body, err := json.Marshal(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email, Credit: c.Credit})
+		body, err := encodeBody(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email, Credit: c.Credit})
 		if err != nil {
 			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}

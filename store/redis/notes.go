@@ -46,9 +46,12 @@ type storedChange struct {
 }
 
 func decodeChange(raw string) (scribe.Change, error) {
-	var sc storedChange
-	if err := json.Unmarshal([]byte(raw), &sc); err != nil {
-		return scribe.Change{}, err
+	sc, ok := decodeEntryFast(raw)
+	if !ok {
+		sc = storedChange{}
+		if err := json.Unmarshal([]byte(raw), &sc); err != nil {
+			return scribe.Change{}, err
+		}
 	}
 	if sc.Rev <= 0 || len(sc.Op) == 0 {
 		return scribe.Change{}, errors.New("entry without revision or operation")

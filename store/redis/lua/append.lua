@@ -100,7 +100,8 @@ local function seqGreater(a, b)
   return a > b
 end
 
-local state = redis.call('HMGET', meta, 'rev', 'len')
+-- The history field is read here too, for the budget below: one call.
+local state = redis.call('HMGET', meta, 'rev', 'len', 'history')
 if not state[1] then
   return redis.error_reply('ENOTFOUND note')
 end
@@ -194,6 +195,7 @@ end
 -- Pass 1: decide each change's revision and check the chain of lengths.
 local n = (#ARGV - HEAD - 1) / PER -- the last argument is the attendees
 local revs = {}
+local rks = {}    -- each change's seqrevs key, converted once
 local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
 local unknownDups = {} -- duplicates Go did not mark -2
@@ -205,6 +207,7 @@ for i = 1, n do
   local base, target = tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3])
   local dk = seq .. ':' .. session
   local rk = KEYS[tonumber(ARGV[b + 5])]
+  rks[i] = rk
   local dup, complaint = seen[dk], nil
   if not dup then dup, complaint = lookup(rk, seq, dk) end
   if complaint then return redis.error_reply(complaint) end
@@ -246,15 +249,17 @@ end
 
 -- The history budget: checked before anything is written.
 local entries = {}
+local rstr = {}   -- each new change's revision in decimal, formatted once
 local adding = 0
 for _, i in ipairs(fresh) do
   local b = HEAD + 1 + (i - 1) * PER
-  local entry = '{"r":' .. itoa(revs[i]) .. ',"t":' .. now .. ',' .. string.sub(ARGV[b + 4], 2)
+  rstr[i] = itoa(revs[i])
+  local entry = '{"r":' .. rstr[i] .. ',"t":' .. now .. ',' .. string.sub(ARGV[b + 4], 2)
   entries[#entries + 1] = entry
   adding = adding + #entry
 end
 local budget = tonumber(ARGV[7]) or 0
-local history = tonumber(redis.call('HGET', meta, 'history')) or 0
+local history = tonumber(state[3]) or 0
 if #entries > 0 and budget > 0 and history + adding > budget then
   return redis.error_reply('EHISTORY ' .. itoa(history) .. ' ' .. itoa(adding))
 end
@@ -263,11 +268,11 @@ end
 for _, i in ipairs(fresh) do
   local b = HEAD + 1 + (i - 1) * PER
   local session, seq = ARGV[b], ARGV[b + 1]
-  record(KEYS[tonumber(ARGV[b + 5])], seq, seq .. ':' .. session, itoa(revs[i]))
+  record(rks[i], seq, seq .. ':' .. session, rstr[i])
   local last = redis.call('HGET', sessions, session)
   local lastSeq = last and string.match(last, '^(%d+):') or nil
   if not lastSeq or seqGreater(seq, lastSeq) then
-    redis.call('HSET', sessions, session, seq .. ':' .. itoa(revs[i]))
+    redis.call('HSET', sessions, session, seq .. ':' .. rstr[i])
   end
 end
 
