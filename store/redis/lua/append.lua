@@ -100,8 +100,9 @@ local function seqGreater(a, b)
   return a > b
 end
 
--- The history field is read here too, for the budget below: one call.
-local state = redis.call('HMGET', meta, 'rev', 'len', 'history')
+-- The history field (for the budget) and the attendees are read here
+-- too: one call.
+local state = redis.call('HMGET', meta, 'rev', 'len', 'history', 'people')
 if not state[1] then
   return redis.error_reply('ENOTFOUND note')
 end
@@ -283,7 +284,7 @@ if #entries > 0 then
   end
   redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now, 'history', itoa(history + adding))
   -- Attendees: written only when someone new appears.
-  local people = redis.call('HGET', meta, 'people') or '[]'
+  local people = state[4] or '[]'
   local before = people
   for needle, record in string.gmatch(ARGV[#ARGV], '([^\t\n]+)\t([^\n]+)') do
     local _, count = string.gsub(people, '{"k":', '')
