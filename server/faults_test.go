@@ -99,12 +99,23 @@ func TestFaults(t *testing.T) {
 		c     *client.Client
 		words []string
 	}
+	// Every error a client reports or Change returns is kept, and printed
+	// if a word goes missing: a refused edit is dropped by design (the
+	// client reloads), so the failure says which code refused it.
+	var errMu sync.Mutex
+	var errs []string
+	noteErr := func(who int, err error) {
+		errMu.Lock()
+		defer errMu.Unlock()
+		errs = append(errs, fmt.Sprintf("e%d: %v", who, err))
+	}
 	var proxies []*cutProxy
 	var eds []*editor
 	for i := 0; i < 4; i++ {
 		p := newCutProxy(t, strings.TrimPrefix(nodes[i%2].url, "http://"))
 		proxies = append(proxies, p)
-		c, err := client.Dial(ctx, client.NoteURL(p.url(), id), client.Options{AutoReconnect: true, Name: fmt.Sprint("e", i)})
+		c, err := client.Dial(ctx, client.NoteURL(p.url(), id), client.Options{AutoReconnect: true, Name: fmt.Sprint("e", i),
+			OnError: func(err error) { noteErr(i, err) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,10 +131,12 @@ func TestFaults(t *testing.T) {
 				for k := 0; k < 5; k++ {
 					w := fmt.Sprintf("<%d.%d.%d>", i, round, k)
 					e.words = append(e.words, w)
-					_ = e.c.Change(func(length int, sel ot.Selection) (ot.Operation, ot.Selection) {
+					if err := e.c.Change(func(length int, sel ot.Selection) (ot.Operation, ot.Selection) {
 						op, _ := ot.NewBuilder().Retain(length).Insert(w).Build()
 						return op, sel
-					})
+					}); err != nil {
+						noteErr(i, fmt.Errorf("typing %s: %w", w, err))
+					}
 					time.Sleep(15 * time.Millisecond)
 				}
 			}()
@@ -167,6 +180,11 @@ func TestFaults(t *testing.T) {
 				t.Errorf("word %s is in the note %d times, want once", w, n)
 			}
 		}
+	}
+	if t.Failed() {
+		errMu.Lock()
+		t.Logf("errors the editors saw: %q", errs)
+		errMu.Unlock()
 	}
 	t.Logf("%d rounds, %d revisions, %d bytes", *chaosRounds, d.Revision, len(d.Text))
 }
