@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -72,8 +71,8 @@ func BenchmarkHistoryCostCompacted(b *testing.B) {
 			for b.Loop() {
 				clock := storetest.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
 				s := openStore(b, backends[0], Options{clock: clock.Now})
-				empty := noteMemory(b, s, typedMinutes(b, s, 0, clock))
-				id := typedMinutes(b, s, n, clock)
+				empty := noteMemory(b, s, storetest.TypedMinutes(b, s, 0, clock))
+				id := storetest.TypedMinutes(b, s, n, clock)
 				if err := s.snapshot(ctx, id); err != nil {
 					b.Fatal(err)
 				}
@@ -104,36 +103,4 @@ func BenchmarkHistoryCostCompacted(b *testing.B) {
 			}
 		})
 	}
-}
-
-// typedMinutes is storetest.Typed at a keystroke a second: the same note
-// and keystrokes, 60 to a batch, the clock moved a minute after each
-// batch, so each minute of typing is one batch (and, cold, one fold).
-func typedMinutes(tb testing.TB, s scribe.Store, n int, clock *storetest.Clock) scribe.NoteID {
-	tb.Helper()
-	ctx := context.Background()
-	text := strings.Repeat("Meeting notes, decisions and action items. ", 23)
-	note, err := s.CreateNote(ctx, scribe.NewNote{Title: "Typed", Text: text})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	const session = "s_typist01234567"
-	rev := note.Revision
-	for done := 0; done < n; {
-		var cs []scribe.Change
-		for i := 0; i < 60 && done < n; i++ {
-			pos := storetest.Len(text) / 2
-			op := storetest.EditOp(text, pos, 0, "k")
-			text = text[:pos] + "k" + text[pos:] // ASCII: bytes are UTF-16 units
-			done++
-			cs = append(cs, scribe.Change{Op: op, Session: session, Seq: uint64(done), Author: "Ada Lovelace"})
-		}
-		revs, err := s.Append(ctx, note.ID, rev, cs)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		rev = revs[len(revs)-1]
-		clock.Advance(time.Minute)
-	}
-	return note.ID
 }

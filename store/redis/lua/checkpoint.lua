@@ -12,14 +12,8 @@
 -- names a text that can be read.
 
 local meta, marks, cold = KEYS[1], KEYS[2], KEYS[3]
-local head = redis.call('HGET', meta, 'rev')
-if not head then
-  return redis.error_reply('ENOTFOUND note')
-end
-head = tonumber(head)
-if head == nil or head < 0 or head ~= math.floor(head) then
-  return redis.error_reply('ECORRUPT note metadata')
-end
+local head, complaint = coldHead(meta)
+if not head then return redis.error_reply(complaint) end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev > head then
   return redis.error_reply('EINVALID the note is at revision ' .. head .. '; a checkpoint cannot be later')

@@ -27,6 +27,19 @@ local function coldLogbase(meta)
   return n
 end
 
+-- coldHead returns the note's head revision from meta, or nil and the
+-- complaint: ENOTFOUND when there is no note, ECORRUPT when its rev is
+-- not a revision. (textat, authorsat and checkpoint start with it.)
+local function coldHead(meta)
+  local head = redis.call('HGET', meta, 'rev')
+  if not head then return nil, 'ENOTFOUND note' end
+  head = tonumber(head)
+  if head == nil or head < 0 or head ~= math.floor(head) then
+    return nil, 'ECORRUPT note metadata'
+  end
+  return head
+end
+
 -- coldRevs returns the last and first revision of a cold entry, or nil
 -- when it is not one.
 local function coldRevs(e)

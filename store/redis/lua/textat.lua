@@ -19,14 +19,8 @@
 -- beyond the head; EGONE for one inside a fold (cold.lua).
 
 local meta, snap, hist, histrevs, log, cold = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
-local head = redis.call('HGET', meta, 'rev')
-if not head then
-  return redis.error_reply('ENOTFOUND note')
-end
-head = tonumber(head)
-if head == nil or head < 0 or head ~= math.floor(head) then
-  return redis.error_reply('ECORRUPT note metadata')
-end
+local head, complaint = coldHead(meta)
+if not head then return redis.error_reply(complaint) end
 local rev = tonumber(ARGV[1])
 if rev == nil or rev < 0 or rev > head then
   return redis.error_reply('EINVALID the note has revisions 0 to ' .. head)
