@@ -26,6 +26,7 @@ import (
 	"math"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -190,6 +191,9 @@ type Room struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	pub    *publisher
+
+	// editorCount is len(editors), for other goroutines (Editors).
+	editorCount atomic.Int32
 
 	// Owned by run.
 	title   string
@@ -503,6 +507,12 @@ func (rm *Room) stop() { rm.stopOnce.Do(func() { close(rm.stopc) }) }
 // Ref is what logs call the room's note: a hash, not its id.
 func (rm *Room) Ref() string { return rm.ref }
 
+// Editors returns how many members that may edit the room has on this
+// node, as of its last join or leave: what a connection's write pump
+// spaces its frames by (one commit reaches every one of them). Safe for
+// concurrent use.
+func (rm *Room) Editors() int { return int(rm.editorCount.Load()) }
+
 // The methods below are called by other goroutines. Each reports false (or
 // ErrClosed) when the room has ended.
 
@@ -681,6 +691,7 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 	} else {
 		rm.bySess[c.session] = c
 		rm.editors[c] = struct{}{}
+		rm.editorCount.Store(int32(len(rm.editors)))
 	}
 	rm.idleAt = time.Time{}
 	rm.dirty[c] = struct{}{} // announce the newcomer (a viewer only to other nodes)
@@ -703,6 +714,7 @@ func (rm *Room) handleLeave(c *Seat) {
 		rm.viewersDue = true
 	} else {
 		delete(rm.editors, c)
+		rm.editorCount.Store(int32(len(rm.editors)))
 		rm.broadcast(protocol.EncodeLeave(c.id), nil)
 	}
 	rm.pub.send(nodeMsg{Kind: kindLeave, Clients: []string{c.id}})

@@ -20,21 +20,23 @@ import (
 
 // Timing of a websocket connection.
 const (
-	writeWait          = 10 * time.Second      // the longest one frame may take to write
-	pongWait           = 60 * time.Second      // a client that answers no ping for this long is dropped
-	pingPeriod         = 30 * time.Second      // how often the server pings; less than pongWait
-	helloWait          = 10 * time.Second      // the longest a client may take to send hello
-	closeWait          = 1 * time.Second       // how long to wait for the client's close reply
-	joinWait           = 30 * time.Second      // the longest joining a room may take
-	maxFrame           = 1 << 20               // a server frame holds at most about this many bytes of messages
-	readBufferSize     = 1 << 10               // bytes of a connection's read buffer, held while it is open
-	coalesceWindow     = 10 * time.Millisecond // others' ops wait at most this long after the last frame to share the next
-	viewerWindow       = 40 * time.Millisecond // the same for a read-only viewer, who types nothing and waits for no ack
-	errorBurst         = 20                    // errors a connection may cause in a burst before it is closed
-	errorRate          = 1.0                   // errors per second a connection may cause in the long run
-	presenceRateFactor = 2                     // presence messages may come twice as fast as ops
-	pingRate           = 2.0                   // pings per second answered in the long run; more are ignored
-	pingBurst          = 5                     // pings answered in a burst
+	writeWait          = 10 * time.Second       // the longest one frame may take to write
+	pongWait           = 60 * time.Second       // a client that answers no ping for this long is dropped
+	pingPeriod         = 30 * time.Second       // how often the server pings; less than pongWait
+	helloWait          = 10 * time.Second       // the longest a client may take to send hello
+	closeWait          = 1 * time.Second        // how long to wait for the client's close reply
+	joinWait           = 30 * time.Second       // the longest joining a room may take
+	maxFrame           = 1 << 20                // a server frame holds at most about this many bytes of messages
+	readBufferSize     = 1 << 10                // bytes of a connection's read buffer, held while it is open
+	coalesceWindow     = 10 * time.Millisecond  // others' ops wait at least this long after the last frame to share the next
+	windowPerEditor    = 500 * time.Microsecond // and this long per editor of the note on the node (memberWindow)
+	maxMemberWindow    = 50 * time.Millisecond  // but never longer than this
+	viewerWindow       = 40 * time.Millisecond  // the same for a read-only viewer, who types nothing and waits for no ack
+	errorBurst         = 20                     // errors a connection may cause in a burst before it is closed
+	errorRate          = 1.0                    // errors per second a connection may cause in the long run
+	presenceRateFactor = 2                      // presence messages may come twice as fast as ops
+	pingRate           = 2.0                    // pings per second answered in the long run; more are ignored
+	pingBurst          = 5                      // pings answered in a burst
 )
 
 // client is one websocket connection: the room.Member a room delivers to.
@@ -58,6 +60,9 @@ type client struct {
 	readDone  chan struct{}  // closed when the read pump has returned
 	pumps     sync.WaitGroup // the write pump, while one runs (outbox.start)
 	pinger    *time.Timer    // marks a ping due every pingPeriod (outbox.pingDue)
+	// room is the joined room, set by run before the first write pump
+	// starts; the pumps read its size (memberWindow).
+	room *room.Room
 }
 
 var _ room.Member = (*client)(nil)
@@ -212,9 +217,10 @@ func (c *client) join(r *http.Request, id scribe.NoteID, token scribe.Token, err
 // outbox), then the seat is left and the connection finished.
 func (c *client) run(seat *room.Seat, errs *tokenBucket) {
 	s := c.srv
+	c.room = seat.Room()
 	c.pinger = time.AfterFunc(pingPeriod, c.out.pingDue)
 	c.startPump() // the welcome is queued
-	ref := seat.Room().Ref()
+	ref := c.room.Ref()
 	s.log.Debug("websocket joined", "note", ref, "client", c.id, "readonly", c.readonly)
 	func() {
 		defer func() {
@@ -488,15 +494,20 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 // instead of one per commit, and a flooding client gets its ack at once
 // with every op since its last frame in the same frame. When a rest ends
 // with nothing queued, the pump ends.
+//
+// An editor's rest grows with the note's editors on this node
+// (memberWindow): each commit reaches all of them, so with a fixed window
+// the node's frames a second would grow with the square of a busy note's
+// size; this way they stay at about 2,000 a second up to 100 editors.
 func (c *client) writePump() {
-	window := coalesceWindow
+	window := func() time.Duration { return memberWindow(c.room.Editors()) }
 	if c.readonly {
 		// A viewer's frames are what an all-hands costs: thousands of
 		// viewers, a write system call each per frame. Its text may
 		// follow the typing a little later (docs/benchmarks.md, issue 16).
-		window = viewerWindow
+		window = func() time.Duration { return viewerWindow }
 	}
-	quiet := time.NewTimer(window)
+	quiet := time.NewTimer(time.Hour)
 	quiet.Stop()
 	defer quiet.Stop()
 	var spare [][]byte
@@ -544,10 +555,19 @@ func (c *client) writePump() {
 			return
 		}
 		if n > 0 {
-			quiet.Reset(window)
+			quiet.Reset(window())
 			resting = true
 		}
 	}
+}
+
+// memberWindow is how long an editor's write pump rests after a frame in a
+// note with editors members on this node: windowPerEditor per editor, at
+// least coalesceWindow (up to 20 editors) and at most maxMemberWindow (from
+// 100 editors on). Others' ops reach an editor up to
+// that much later; its own acks, errors and pongs end the rest at once.
+func memberWindow(editors int) time.Duration {
+	return min(max(time.Duration(editors)*windowPerEditor, coalesceWindow), maxMemberWindow)
 }
 
 // isTimeout reports whether a write failed by its deadline (writeWait): the

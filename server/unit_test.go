@@ -219,3 +219,37 @@ func TestWritePumpOnDemand(t *testing.T) {
 		t.Fatalf("peer saw close code %d, want %d", code, protocol.CloseGoingAway)
 	}
 }
+
+// TestMemberWindow: an editor's frames are spaced by coalesceWindow in a
+// small meeting, by more as the note's editors grow, never by more than
+// maxMemberWindow; and the node's frames a second for a note stay bounded
+// (about 2,000) from 20 to 100 editors.
+func TestMemberWindow(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		editors int
+		want    time.Duration
+	}{
+		{0, coalesceWindow},
+		{1, coalesceWindow},
+		{20, coalesceWindow},
+		{40, 20 * time.Millisecond},
+		{100, maxMemberWindow},
+		{5000, maxMemberWindow},
+	} {
+		if got := memberWindow(tc.editors); got != tc.want {
+			t.Errorf("memberWindow(%d) = %v, want %v", tc.editors, got, tc.want)
+		}
+	}
+	prev := time.Duration(0)
+	for n := 1; n <= 1000; n++ {
+		w := memberWindow(n)
+		if w < prev || w < coalesceWindow || w > maxMemberWindow {
+			t.Fatalf("memberWindow(%d) = %v after %v: not monotonic within [%v, %v]", n, w, prev, coalesceWindow, maxMemberWindow)
+		}
+		if perSecond := float64(n) / w.Seconds(); n >= 20 && n <= 100 && perSecond > 2000.5 {
+			t.Errorf("%d editors: %.0f frames a second, more than 2,000", n, perSecond)
+		}
+		prev = w
+	}
+}

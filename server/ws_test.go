@@ -86,6 +86,17 @@ func TestConvergeBolt(t *testing.T) {
 	converge(t, []*testNode{node}, 8, 60)
 }
 
+// TestConvergeHundredEditors is a busy meeting on one node: each editor's
+// frames are spaced by the longest window (memberWindow) and the room
+// gathers ops from many editors into each commit. Every editor must still
+// get every op and its own acks in order (the client machine fails on a
+// gap or an ack out of turn) and end with the store's text.
+func TestConvergeHundredEditors(t *testing.T) {
+	t.Parallel()
+	node := startNode(t, newBoltStore(t), server.Limits{OpsPerSecond: 10000})
+	converge(t, []*testNode{node}, 100, 10)
+}
+
 func TestConvergeRedisTwoNodes(t *testing.T) {
 	t.Parallel()
 	prefix := redistest.Prefix(t, "servertest")
