@@ -51,6 +51,12 @@ const (
 	keepLater         = 8        // messages a seat's per-turn queue keeps room for between turns; a larger array is let go
 )
 
+// Group commit in a busy note (gather).
+const (
+	gatherPerEditor = 50 * time.Microsecond // a batch waits this long per local editor beyond the first for more ops
+	maxGather       = 5 * time.Millisecond  // but at most this long after its first op was read
+)
+
 // errNoteDeleted refuses every join once the note is being deleted.
 var errNoteDeleted = scribe.Errorf(scribe.ENOTFOUND, protocol.CloseReasonDeleted)
 
@@ -330,6 +336,9 @@ func (rm *Room) run() {
 	defer retry.Stop()
 	var retryC <-chan time.Time
 	attempts := 0
+	gatherT := time.NewTimer(time.Hour)
+	gatherT.Stop()
+	defer gatherT.Stop()
 
 	for {
 		rm.flushOut()
@@ -351,16 +360,7 @@ func (rm *Room) run() {
 		case c := <-rm.leavec:
 			rm.handleLeave(c)
 		case sub := <-rm.submitc:
-			batch := []*submission{sub}
-			for len(batch) < maxBatch {
-				select {
-				case more := <-rm.submitc:
-					batch = append(batch, more)
-					continue
-				default:
-				}
-				break
-			}
+			batch := rm.gather(sub, gatherT)
 			if err := rm.commit(batch); err != nil {
 				rm.fail(err)
 				return
@@ -431,6 +431,55 @@ func (rm *Room) run() {
 			rm.checkTokens()
 		}
 	}
+}
+
+// gather returns the batch that starts with sub: every submission queued
+// behind it and, in a note with several editors on this node, those that
+// come in a short while more. Each Append costs the store and this node
+// about the same whatever its size (a round trip, a script run or an
+// fsync), so at 100 typists, 1,000 ops a second, committing them a few
+// milliseconds' worth at a time instead of one by one is most of what an
+// op costs (docs/benchmarks.md, issue 16). The wait is gatherPerEditor per
+// editor beyond the first, at most maxGather, counted from when sub was
+// read: an op that already waited behind a commit waits no longer, and one
+// editor alone never waits. Nothing else is served meanwhile; joins and
+// presence wait at most maxGather.
+func (rm *Room) gather(sub *submission, t *time.Timer) []*submission {
+	batch := []*submission{sub}
+	for len(batch) < maxBatch {
+		select {
+		case more := <-rm.submitc:
+			batch = append(batch, more)
+			continue
+		default:
+		}
+		break
+	}
+	wait := time.Duration(len(rm.editors)-1) * gatherPerEditor
+	if wait <= 0 || len(batch) >= maxBatch {
+		return batch
+	}
+	start := sub.received
+	if start.IsZero() {
+		start = time.Now()
+	}
+	wait = time.Until(start.Add(min(wait, maxGather)))
+	if wait <= 0 {
+		return batch
+	}
+	t.Reset(wait)
+	defer t.Stop()
+	for len(batch) < maxBatch {
+		select {
+		case more := <-rm.submitc:
+			batch = append(batch, more)
+		case <-t.C:
+			return batch
+		case <-rm.stopc:
+			return batch // committed now; shutdown follows
+		}
+	}
+	return batch
 }
 
 // errCantSave tells a client the store failed (EUNAVAILABLE): it keeps its
