@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -260,4 +261,56 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	}
 	x.seat.Leave()
 	z.waitFor(t, "Xavier's leave", 1, func(m protocol.Msg) bool { return m.Type == "leave" && m.Client == x.info.Client })
+}
+
+// TestGather: a batch takes every submission queued behind its first; in a
+// note with several editors it goes on gathering, in order, until its time
+// is up or the room stops; an editor alone never waits. (The first op is
+// dated an hour ahead, so that only stop or a full batch ends the
+// gathering: the test waits on events, not on the clock.)
+func TestGather(t *testing.T) {
+	t.Parallel()
+	later := time.Now().Add(time.Hour)
+	newRoomWith := func(editors int) *Room {
+		rm := &Room{submitc: make(chan *submission, 8), stopc: make(chan struct{}), editors: make(map[*Seat]struct{})}
+		for range editors {
+			rm.editors[&Seat{}] = struct{}{}
+		}
+		return rm
+	}
+	timer := func() *time.Timer {
+		tm := time.NewTimer(time.Hour)
+		tm.Stop()
+		return tm
+	}
+	subs := []*submission{{seq: 1, received: later}, {seq: 2}, {seq: 3}, {seq: 4}}
+	seqs := func(b []*submission) []uint64 {
+		var out []uint64
+		for _, s := range b {
+			out = append(out, s.seq)
+		}
+		return out
+	}
+
+	alone := newRoomWith(1)
+	alone.submitc <- subs[1]
+	if got := seqs(alone.gather(subs[0], timer())); !slices.Equal(got, []uint64{1, 2}) {
+		t.Errorf("one editor: batch %v, want [1 2] at once", got)
+	}
+
+	busy := newRoomWith(100)
+	busy.submitc = make(chan *submission) // unbuffered: a send returns once gather has taken it
+	done := make(chan []*submission)
+	go func() { done <- busy.gather(subs[0], timer()) }()
+	for _, s := range subs[1:] {
+		select {
+		case busy.submitc <- s:
+		case b := <-done:
+			t.Fatalf("100 editors: gather returned %v before the room stopped", seqs(b))
+		}
+	}
+	close(busy.stopc)
+	if got := seqs(<-done); !slices.Equal(got, []uint64{1, 2, 3, 4}) {
+		t.Errorf("100 editors: batch %v, want [1 2 3 4]", got)
+	}
 }
