@@ -188,7 +188,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 			s.heads.drop(r.id) // doc may hold ops of this failed request
 		}
 	}()
-	m, err := getMeta(tx, r.id)
+	m, err := s.heads.meta(r.id, tx.Bucket(bucketNotes).Get([]byte(r.id)))
 	if err != nil {
 		return nil, err
 	}
@@ -356,12 +356,10 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("encode note: %w", err)
 	}
-	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), seal(mv)); err != nil {
+	stored := seal(mv)
+	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), stored); err != nil {
 		return err
 	}
-	updated := tx.Bucket(bucketUpdated)
-	if err := updated.Delete(updatedKey(p.oldTime, p.id)); err != nil {
-		return err
-	}
-	return updated.Put(updatedKey(now, p.id), nil)
+	s.heads.wrote(p.id, stored, p.m)
+	return relist(tx, p.id, p.oldTime, now)
 }

@@ -11,10 +11,11 @@
 // Layout (all integers big-endian, so keys sort by number; every value but
 // the format stamp and the empty index values is prefixed with its CRC-32C):
 //
-//	scribe/format                     -> "3" (FormatVersion)
+//	scribe/format                     -> "4" (FormatVersion)
 //	notes/<id>                        -> meta JSON (title, times, head revision,
 //	                                     head text length, snapshot revision)
-//	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
+//	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last; the
+//	                                     newest may lag its note: "l", list.go)
 //	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op),
 //	                                     or a fold of compacted history (compact.go)
 //	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
@@ -101,8 +102,12 @@ const (
 // reported as corrupt instead of read as different text. Format 3 may hold
 // folds of compacted history (compact.go), which a format-2 reader would
 // take for missing revisions; a format-2 file is a format-3 file without
-// folds, so Open restamps it.
-const FormatVersion = 3
+// folds, so Open restamps it. Format 4 may leave the newest entry of the
+// updated index behind its note's UpdatedAt, marked lagging (list.go),
+// which a format-3 writer would not move and so list the note twice; a
+// format-3 file is a format-4 file with no lagging entry, so Open
+// restamps it too.
+const FormatVersion = 4
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -272,7 +277,7 @@ func (s *Store) Open(ctx context.Context) error {
 		switch v := info.Get(keyFormat); {
 		case v == nil && tx.Bucket(bucketNotes) != nil:
 			return fmt.Errorf("the file is in format 1 (unstamped, without checksums), this Scribe reads format %d", FormatVersion)
-		case v == nil, string(v) == "2":
+		case v == nil, string(v) == "2", string(v) == "3":
 			if err := info.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 				return err
 			}
@@ -414,6 +419,14 @@ type attendee struct {
 	Email string `json:"e,omitempty"`
 }
 
+// clone returns a copy of m that can be changed without changing m: its
+// attendees share m's array, clipped, so adding one copies it.
+func (m *meta) clone() *meta {
+	c := *m
+	c.Attendees = slices.Clip(c.Attendees)
+	return &c
+}
+
 func (m *meta) note(id scribe.NoteID) scribe.Note {
 	n := scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
 		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
@@ -480,7 +493,11 @@ func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
 	if !id.Valid() {
 		return nil, notFound(id)
 	}
-	v := tx.Bucket(bucketNotes).Get([]byte(id))
+	return decodeMeta(id, tx.Bucket(bucketNotes).Get([]byte(id)))
+}
+
+// decodeMeta decodes a note's stored (sealed) metadata v, nil if absent.
+func decodeMeta(id scribe.NoteID, v []byte) (*meta, error) {
 	if v == nil {
 		return nil, notFound(id)
 	}
@@ -678,7 +695,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		if err := notes.Put([]byte(id), seal(mv)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUpdated).Put(updatedKey(created, id), nil); err != nil {
+		if err := list(tx, id, created); err != nil {
 			return err
 		}
 		nb, err := tx.Bucket(bucketLogs).CreateBucket([]byte(id))

@@ -1,6 +1,8 @@
 package bolt
 
 import (
+	"bytes"
+
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 )
@@ -31,6 +33,14 @@ type head struct {
 	doc  *ot.Document
 	len  int // units, as counted in heads.units
 	used uint64
+
+	// The note's metadata as the writer last wrote it: the sealed bytes
+	// (stored) and their decoding (meta, never changed once here). plan
+	// reuses meta only while the stored bytes are still these, so any other
+	// write of the metadata (UpdateNote, compaction, anything) is seen
+	// without being told of.
+	stored []byte
+	meta   *meta
 }
 
 func newHeads() *heads { return &heads{m: make(map[scribe.NoteID]*head)} }
@@ -87,5 +97,23 @@ func (h *heads) drop(id scribe.NoteID) {
 	if e := h.m[id]; e != nil {
 		h.units -= e.len
 		delete(h.m, id)
+	}
+}
+
+// meta returns a copy of the note's metadata, decoded from its stored
+// bytes v: from the cache when the writer last wrote exactly v, else by
+// decoding v (getMeta's checks).
+func (h *heads) meta(id scribe.NoteID, v []byte) (*meta, error) {
+	if e := h.m[id]; e != nil && e.meta != nil && bytes.Equal(e.stored, v) {
+		return e.meta.clone(), nil
+	}
+	return decodeMeta(id, v)
+}
+
+// wrote records that the writer stored m as the note's metadata, sealed
+// as stored. The entry is dropped with the rest if the transaction fails.
+func (h *heads) wrote(id scribe.NoteID, stored []byte, m *meta) {
+	if e := h.m[id]; e != nil {
+		e.stored, e.meta = stored, m
 	}
 }
