@@ -22,6 +22,10 @@
 //	logs/<id>/hist/<rev>, marks/...   -> history snapshots, named checkpoints (history.go)
 //	logs/<id>/authors/<rev>           -> who wrote the text at rev, beside each snapshot (authors.go)
 //	logs/<id>/seqs/<len><session><seq> -> rev (deduplication, LastSeq)
+//	logs/<id>/head                    -> rev, len, history, updated (4 x 8 bytes):
+//	                                     the part of the meta every append changes;
+//	                                     when present it overrides the meta's
+//	                                     (append.go writes only this, mostly)
 //	logs/<id>/shares/<nanos><token>   -> "" (ListShares index, oldest first)
 //	shares/<token>                    -> share JSON (note id, creation time)
 //
@@ -106,7 +110,9 @@ const (
 // updated index behind its note's UpdatedAt, marked lagging (list.go),
 // which a format-3 writer would not move and so list the note twice; a
 // format-3 file is a format-4 file with no lagging entry, so Open
-// restamps it too.
+// restamps it too. Format 4 also keeps the part of a note's metadata that
+// every append changes in logs/<id>/head, which a format-3 reader would
+// not see (it would read an old head revision).
 const FormatVersion = 4
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
@@ -137,6 +143,7 @@ var (
 	bucketSnap    = []byte("snap")
 	bucketSeqs    = []byte("seqs")
 	bucketNoteSh  = []byte("shares")
+	keyHead       = []byte("head")
 )
 
 var _ scribe.Store = (*Store)(nil)
@@ -493,11 +500,52 @@ func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
 	if !id.Valid() {
 		return nil, notFound(id)
 	}
-	return decodeMeta(id, tx.Bucket(bucketNotes).Get([]byte(id)))
+	return decodeMeta(id, tx.Bucket(bucketNotes).Get([]byte(id)), headValue(tx, id))
 }
 
-// decodeMeta decodes a note's stored (sealed) metadata v, nil if absent.
-func decodeMeta(id scribe.NoteID, v []byte) (*meta, error) {
+// headValue returns the note's stored head record (logs/<id>/head), or nil.
+func headValue(tx *bbolt.Tx, id scribe.NoteID) []byte {
+	nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
+	if nb == nil {
+		return nil
+	}
+	return nb.Get(keyHead)
+}
+
+// encodeHead returns m's head record, sealed: rev, len, history and
+// UpdatedAt in unix ns, 8 bytes each.
+func encodeHead(m *meta) []byte {
+	b := make([]byte, 0, 32)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Rev))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Len))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.History))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.UpdatedAt.UnixNano()))
+	return seal(b)
+}
+
+// putMeta writes all of m: the metadata and, once the note has a log
+// bucket, its head record (which must agree with it whenever present).
+// It returns both as stored.
+func putMeta(tx *bbolt.Tx, id scribe.NoteID, m *meta) (stored, head []byte, err error) {
+	mv, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode note: %w", err)
+	}
+	stored = seal(mv)
+	if err := tx.Bucket(bucketNotes).Put([]byte(id), stored); err != nil {
+		return nil, nil, err
+	}
+	nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
+	if nb == nil {
+		return stored, nil, nil
+	}
+	head = encodeHead(m)
+	return stored, head, nb.Put(keyHead, head)
+}
+
+// decodeMeta decodes a note's stored (sealed) metadata v, nil if absent,
+// with its head record hv on top when there is one.
+func decodeMeta(id scribe.NoteID, v, hv []byte) (*meta, error) {
 	if v == nil {
 		return nil, notFound(id)
 	}
@@ -508,6 +556,16 @@ func decodeMeta(id scribe.NoteID, v []byte) (*meta, error) {
 	var m meta
 	if err := json.Unmarshal(v, &m); err != nil {
 		return nil, corrupt(id, "metadata: %v", err)
+	}
+	if hv != nil {
+		h, ok := unseal(hv)
+		if !ok || len(h) != 32 {
+			return nil, corrupt(id, "head record: checksum or length mismatch")
+		}
+		m.Rev = int64(binary.BigEndian.Uint64(h))
+		m.Len = int(int64(binary.BigEndian.Uint64(h[8:])))
+		m.History = int64(binary.BigEndian.Uint64(h[16:]))
+		m.UpdatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(h[24:]))).UTC()
 	}
 	if m.Rev < 0 || m.SnapRev < 0 || m.SnapRev > m.Rev || m.Len < 0 || m.Cold < 0 || m.Cold > m.Rev {
 		return nil, corrupt(id, "metadata: revision %d, snapshot %d, length %d", m.Rev, m.SnapRev, m.Len)
@@ -786,11 +844,7 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		if u.Archived != nil {
 			m.Archived = *u.Archived
 		}
-		v, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("encode note: %w", err)
-		}
-		if err := tx.Bucket(bucketNotes).Put([]byte(id), seal(v)); err != nil {
+		if _, _, err := putMeta(tx, id, m); err != nil {
 			return err
 		}
 		n = m.note(id)
