@@ -497,10 +497,28 @@ func notFound(id scribe.NoteID) error {
 
 // getMeta reads a note's metadata: ENOTFOUND if absent, EINTERNAL if corrupt.
 func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
+	return newMetas(tx).get(id)
+}
+
+// metas reads notes' metadata in one transaction, the note list's many
+// included: it opens the notes and logs buckets once (in a read-only
+// transaction bbolt opens a bucket anew at every lookup).
+type metas struct{ notes, logs *bbolt.Bucket }
+
+func newMetas(tx *bbolt.Tx) metas {
+	return metas{notes: tx.Bucket(bucketNotes), logs: tx.Bucket(bucketLogs)}
+}
+
+// get is getMeta.
+func (r metas) get(id scribe.NoteID) (*meta, error) {
 	if !id.Valid() {
 		return nil, notFound(id)
 	}
-	return decodeMeta(id, tx.Bucket(bucketNotes).Get([]byte(id)), headValue(tx, id))
+	var hv []byte
+	if nb := r.logs.Bucket([]byte(id)); nb != nil {
+		hv = nb.Get(keyHead)
+	}
+	return decodeMeta(id, r.notes.Get([]byte(id)), hv)
 }
 
 // headValue returns the note's stored head record (logs/<id>/head), or nil.
@@ -870,12 +888,13 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 	out := []scribe.Note{}
 	err := s.view("list notes", func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketUpdated).Cursor()
+		ms := newMetas(tx)
 		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
 			if len(k) <= 8 {
 				return scribe.Errorf(scribe.EINTERNAL, "Stored note index is corrupt: key %x.", k)
 			}
 			id := scribe.NoteID(k[8:])
-			m, err := getMeta(tx, id)
+			m, err := ms.get(id)
 			if scribe.ErrorCode(err) == scribe.ENOTFOUND {
 				return corrupt(id, "indexed but missing")
 			} else if err != nil {

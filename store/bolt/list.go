@@ -41,6 +41,7 @@ func (s *Store) QueryNotes(ctx context.Context, q scribe.NoteQuery) (scribe.Note
 			k, _ = c.Prev() // Seek lands at or after the cursor's key
 		}
 		var last []byte
+		ms := newMetas(tx)
 		for scanned := 0; k != nil; k, _ = c.Prev() {
 			if len(page.Notes) == q.Limit || scanned == scribe.MaxNoteScan {
 				page.Next = scribe.NoteCursor(hex.EncodeToString(last))
@@ -52,7 +53,7 @@ func (s *Store) QueryNotes(ctx context.Context, q scribe.NoteQuery) (scribe.Note
 				return scribe.Errorf(scribe.EINTERNAL, "Stored note index is corrupt: key %x.", k)
 			}
 			id := scribe.NoteID(k[8:])
-			m, err := getMeta(tx, id)
+			m, err := ms.get(id)
 			if scribe.ErrorCode(err) == scribe.ENOTFOUND {
 				return corrupt(id, "indexed but missing")
 			} else if err != nil {
