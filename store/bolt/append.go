@@ -95,6 +95,8 @@ type plan struct {
 	revs    []scribe.Revision
 	snap    *string // text at the new head, when a snapshot is due
 	oldSnap int64
+	stored  []byte // the meta's bytes as stored before (a copy of its own)
+	full    bool   // the meta changed beyond its head record: write all of it
 }
 
 // commit runs the requests in one write transaction. A request that fails
@@ -188,7 +190,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 			s.heads.drop(r.id) // doc may hold ops of this failed request
 		}
 	}()
-	m, err := getMeta(tx, r.id)
+	m, stored, err := s.heads.meta(r.id, tx.Bucket(bucketNotes).Get([]byte(r.id)), headValue(tx, r.id))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +201,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &plan{id: r.id, m: m, oldTime: m.UpdatedAt, revs: make([]scribe.Revision, len(r.changes)), oldSnap: m.SnapRev}
+	p := &plan{id: r.id, m: m, stored: stored, oldTime: m.UpdatedAt, revs: make([]scribe.Revision, len(r.changes)), oldSnap: m.SnapRev}
 	inBatch := map[string]scribe.Revision{}
 	length, head := m.Len, m.Rev
 	for i, c := range r.changes {
@@ -265,7 +267,9 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 		return nil, historyFull(m.History, adding, budget)
 	}
 	m.History += adding
+	people := len(m.Attendees)
 	m.addAttendees(p.changes) // written with m, in this transaction
+	p.full = len(m.Attendees) != people
 	s.heads.update(doc, head)
 	s.touched = append(s.touched, r.id)
 	if k := int64(s.opts.SnapshotEvery); m.Rev/k != head/k {
@@ -275,6 +279,7 @@ func (s *Store) plan(tx *bbolt.Tx, r *appendReq) (_ *plan, err error) {
 	m.Rev, m.Len = head, length
 	if p.snap != nil {
 		m.SnapRev = head
+		p.full = true
 	}
 	return p, nil
 }
@@ -351,17 +356,23 @@ func (s *Store) write(tx *bbolt.Tx, p *plan, now time.Time) error {
 			return err
 		}
 	}
+	// Most appends change only rev, len, history and UpdatedAt: they go to
+	// the note's head record, in its log bucket, whose page the ops and
+	// seqs above rewrite anyway; the meta (2 pages more) only when a
+	// snapshot or a new attendee changes the rest.
 	p.m.UpdatedAt = now
-	mv, err := json.Marshal(p.m)
-	if err != nil {
-		return fmt.Errorf("encode note: %w", err)
+	if p.full {
+		stored, head, err := putMeta(tx, p.id, p.m)
+		if err != nil {
+			return err
+		}
+		s.heads.wrote(p.id, stored, head, p.m)
+	} else {
+		head := encodeHead(p.m)
+		if err := tx.Bucket(bucketLogs).Bucket([]byte(p.id)).Put(keyHead, head); err != nil {
+			return err
+		}
+		s.heads.wrote(p.id, p.stored, head, p.m)
 	}
-	if err := tx.Bucket(bucketNotes).Put([]byte(p.id), seal(mv)); err != nil {
-		return err
-	}
-	updated := tx.Bucket(bucketUpdated)
-	if err := updated.Delete(updatedKey(p.oldTime, p.id)); err != nil {
-		return err
-	}
-	return updated.Put(updatedKey(now, p.id), nil)
+	return relist(tx, p.id, p.oldTime, now)
 }

@@ -11,16 +11,21 @@
 // Layout (all integers big-endian, so keys sort by number; every value but
 // the format stamp and the empty index values is prefixed with its CRC-32C):
 //
-//	scribe/format                     -> "3" (FormatVersion)
+//	scribe/format                     -> "4" (FormatVersion)
 //	notes/<id>                        -> meta JSON (title, times, head revision,
 //	                                     head text length, snapshot revision)
-//	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last)
+//	updated/<unix-nanos><id>          -> "" (ListNotes index, newest last; the
+//	                                     newest may lag its note: "l", list.go)
 //	logs/<id>/ops/<rev>               -> change JSON (scribe.Change, canonical op),
 //	                                     or a fold of compacted history (compact.go)
 //	logs/<id>/snap/<rev>              -> text at rev (only the latest snapshot)
 //	logs/<id>/hist/<rev>, marks/...   -> history snapshots, named checkpoints (history.go)
 //	logs/<id>/authors/<rev>           -> who wrote the text at rev, beside each snapshot (authors.go)
 //	logs/<id>/seqs/<len><session><seq> -> rev (deduplication, LastSeq)
+//	logs/<id>/head                    -> rev, len, history, updated (4 x 8 bytes):
+//	                                     the part of the meta every append changes;
+//	                                     when present it overrides the meta's
+//	                                     (append.go writes only this, mostly)
 //	logs/<id>/shares/<nanos><token>   -> "" (ListShares index, oldest first)
 //	shares/<token>                    -> share JSON (note id, creation time)
 //
@@ -101,8 +106,14 @@ const (
 // reported as corrupt instead of read as different text. Format 3 may hold
 // folds of compacted history (compact.go), which a format-2 reader would
 // take for missing revisions; a format-2 file is a format-3 file without
-// folds, so Open restamps it.
-const FormatVersion = 3
+// folds, so Open restamps it. Format 4 may leave the newest entry of the
+// updated index behind its note's UpdatedAt, marked lagging (list.go),
+// which a format-3 writer would not move and so list the note twice; a
+// format-3 file is a format-4 file with no lagging entry, so Open
+// restamps it too. Format 4 also keeps the part of a note's metadata that
+// every append changes in logs/<id>/head, which a format-3 reader would
+// not see (it would read an old head revision).
+const FormatVersion = 4
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
@@ -132,6 +143,7 @@ var (
 	bucketSnap    = []byte("snap")
 	bucketSeqs    = []byte("seqs")
 	bucketNoteSh  = []byte("shares")
+	keyHead       = []byte("head")
 )
 
 var _ scribe.Store = (*Store)(nil)
@@ -272,7 +284,7 @@ func (s *Store) Open(ctx context.Context) error {
 		switch v := info.Get(keyFormat); {
 		case v == nil && tx.Bucket(bucketNotes) != nil:
 			return fmt.Errorf("the file is in format 1 (unstamped, without checksums), this Scribe reads format %d", FormatVersion)
-		case v == nil, string(v) == "2":
+		case v == nil, string(v) == "2", string(v) == "3":
 			if err := info.Put(keyFormat, []byte(strconv.Itoa(FormatVersion))); err != nil {
 				return err
 			}
@@ -414,6 +426,14 @@ type attendee struct {
 	Email string `json:"e,omitempty"`
 }
 
+// clone returns a copy of m that can be changed without changing m: its
+// attendees share m's array, clipped, so adding one copies it.
+func (m *meta) clone() *meta {
+	c := *m
+	c.Attendees = slices.Clip(c.Attendees)
+	return &c
+}
+
 func (m *meta) note(id scribe.NoteID) scribe.Note {
 	n := scribe.Note{ID: id, Title: m.Title, Template: m.Template, Series: m.Series, CreatedAt: m.CreatedAt,
 		UpdatedAt: m.UpdatedAt, Revision: scribe.Revision(m.Rev), GuestEdit: m.GuestEdit, Archived: m.Archived}
@@ -477,10 +497,73 @@ func notFound(id scribe.NoteID) error {
 
 // getMeta reads a note's metadata: ENOTFOUND if absent, EINTERNAL if corrupt.
 func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
+	return newMetas(tx).get(id)
+}
+
+// metas reads notes' metadata in one transaction, the note list's many
+// included: it opens the notes and logs buckets once (in a read-only
+// transaction bbolt opens a bucket anew at every lookup).
+type metas struct{ notes, logs *bbolt.Bucket }
+
+func newMetas(tx *bbolt.Tx) metas {
+	return metas{notes: tx.Bucket(bucketNotes), logs: tx.Bucket(bucketLogs)}
+}
+
+// get is getMeta.
+func (r metas) get(id scribe.NoteID) (*meta, error) {
 	if !id.Valid() {
 		return nil, notFound(id)
 	}
-	v := tx.Bucket(bucketNotes).Get([]byte(id))
+	var hv []byte
+	if nb := r.logs.Bucket([]byte(id)); nb != nil {
+		hv = nb.Get(keyHead)
+	}
+	return decodeMeta(id, r.notes.Get([]byte(id)), hv)
+}
+
+// headValue returns the note's stored head record (logs/<id>/head), or nil.
+func headValue(tx *bbolt.Tx, id scribe.NoteID) []byte {
+	nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
+	if nb == nil {
+		return nil
+	}
+	return nb.Get(keyHead)
+}
+
+// encodeHead returns m's head record, sealed: rev, len, history and
+// UpdatedAt in unix ns, 8 bytes each.
+func encodeHead(m *meta) []byte {
+	b := make([]byte, 0, 32)
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Rev))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.Len))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.History))
+	b = binary.BigEndian.AppendUint64(b, uint64(m.UpdatedAt.UnixNano()))
+	return seal(b)
+}
+
+// putMeta writes all of m: the metadata and, once the note has a log
+// bucket, its head record (which must agree with it whenever present).
+// It returns both as stored.
+func putMeta(tx *bbolt.Tx, id scribe.NoteID, m *meta) (stored, head []byte, err error) {
+	mv, err := json.Marshal(m)
+	if err != nil {
+		return nil, nil, fmt.Errorf("encode note: %w", err)
+	}
+	stored = seal(mv)
+	if err := tx.Bucket(bucketNotes).Put([]byte(id), stored); err != nil {
+		return nil, nil, err
+	}
+	nb := tx.Bucket(bucketLogs).Bucket([]byte(id))
+	if nb == nil {
+		return stored, nil, nil
+	}
+	head = encodeHead(m)
+	return stored, head, nb.Put(keyHead, head)
+}
+
+// decodeMeta decodes a note's stored (sealed) metadata v, nil if absent,
+// with its head record hv on top when there is one.
+func decodeMeta(id scribe.NoteID, v, hv []byte) (*meta, error) {
 	if v == nil {
 		return nil, notFound(id)
 	}
@@ -491,6 +574,16 @@ func getMeta(tx *bbolt.Tx, id scribe.NoteID) (*meta, error) {
 	var m meta
 	if err := json.Unmarshal(v, &m); err != nil {
 		return nil, corrupt(id, "metadata: %v", err)
+	}
+	if hv != nil {
+		h, ok := unseal(hv)
+		if !ok || len(h) != 32 {
+			return nil, corrupt(id, "head record: checksum or length mismatch")
+		}
+		m.Rev = int64(binary.BigEndian.Uint64(h))
+		m.Len = int(int64(binary.BigEndian.Uint64(h[8:])))
+		m.History = int64(binary.BigEndian.Uint64(h[16:]))
+		m.UpdatedAt = time.Unix(0, int64(binary.BigEndian.Uint64(h[24:]))).UTC()
 	}
 	if m.Rev < 0 || m.SnapRev < 0 || m.SnapRev > m.Rev || m.Len < 0 || m.Cold < 0 || m.Cold > m.Rev {
 		return nil, corrupt(id, "metadata: revision %d, snapshot %d, length %d", m.Rev, m.SnapRev, m.Len)
@@ -678,7 +771,7 @@ func (s *Store) CreateNote(ctx context.Context, n scribe.NewNote) (scribe.Note, 
 		if err := notes.Put([]byte(id), seal(mv)); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketUpdated).Put(updatedKey(created, id), nil); err != nil {
+		if err := list(tx, id, created); err != nil {
 			return err
 		}
 		nb, err := tx.Bucket(bucketLogs).CreateBucket([]byte(id))
@@ -769,11 +862,7 @@ func (s *Store) UpdateNote(ctx context.Context, id scribe.NoteID, u scribe.NoteU
 		if u.Archived != nil {
 			m.Archived = *u.Archived
 		}
-		v, err := json.Marshal(m)
-		if err != nil {
-			return fmt.Errorf("encode note: %w", err)
-		}
-		if err := tx.Bucket(bucketNotes).Put([]byte(id), seal(v)); err != nil {
+		if _, _, err := putMeta(tx, id, m); err != nil {
 			return err
 		}
 		n = m.note(id)
@@ -799,12 +888,13 @@ func (s *Store) ListNotes(ctx context.Context, limit int) ([]scribe.Note, error)
 	out := []scribe.Note{}
 	err := s.view("list notes", func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketUpdated).Cursor()
+		ms := newMetas(tx)
 		for k, _ := c.Last(); k != nil && len(out) < limit; k, _ = c.Prev() {
 			if len(k) <= 8 {
 				return scribe.Errorf(scribe.EINTERNAL, "Stored note index is corrupt: key %x.", k)
 			}
 			id := scribe.NoteID(k[8:])
-			m, err := getMeta(tx, id)
+			m, err := ms.get(id)
 			if scribe.ErrorCode(err) == scribe.ENOTFOUND {
 				return corrupt(id, "indexed but missing")
 			} else if err != nil {

@@ -339,10 +339,10 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
-		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "3" {
-			t.Errorf("a new file records format %q, want 3", v)
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "4" {
+			t.Errorf("a new file records format %q, want 4", v)
 		}
-		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("4"))
+		return tx.Bucket([]byte("scribe")).Put([]byte("format"), []byte("5"))
 	})
 	db.Close()
 	if err != nil {
@@ -352,14 +352,15 @@ func TestFormatVersion(t *testing.T) {
 	err = s2.Open(context.Background())
 	if err == nil {
 		s2.Close()
-		t.Fatal("a format-4 file opened")
+		t.Fatal("a format-5 file opened")
 	}
 	if !strings.Contains(err.Error(), "newer Scribe") {
 		t.Errorf("error %q does not say why", err)
 	}
 
-	// A file of format 2 is one of format 3 without folds: it opens and is
-	// restamped, so that a Scribe too old to read folds refuses it.
+	// A file of format 2 is one of format 4 without folds or lagging index
+	// entries: it opens and is restamped, so that a Scribe too old to read
+	// them refuses it.
 	db, err = bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -378,8 +379,8 @@ func TestFormatVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = db.View(func(tx *bbolt.Tx) error {
-		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "3" {
-			t.Errorf("a format-2 file opened is stamped %q, want 3", v)
+		if v := string(tx.Bucket([]byte("scribe")).Get([]byte("format"))); v != "4" {
+			t.Errorf("a format-2 file opened is stamped %q, want 4", v)
 		}
 		return nil
 	})

@@ -214,11 +214,8 @@ func (s *Store) compactNote(tx *bbolt.Tx, id scribe.NoteID, now time.Time, hotAg
 	st.Bytes += freed
 	m.History = max(m.History-freed, 0)
 	m.Cold = decided
-	mv, err := json.Marshal(m)
-	if err != nil {
-		return false, fmt.Errorf("encode note: %w", err)
-	}
-	return more, tx.Bucket(bucketNotes).Put([]byte(id), seal(mv))
+	_, _, err = putMeta(tx, id, m)
+	return more, err
 }
 
 // errStop ends a readLog early.

@@ -201,9 +201,10 @@ func (s *Store) EachNote(ctx context.Context, fn func(scribe.Note) error) error 
 					k, _ = c.Next()
 				}
 			}
+			ms := newMetas(tx)
 			for ; k != nil && len(page) < eachNotePage; k, _ = c.Next() {
 				id := scribe.NoteID(k)
-				m, err := getMeta(tx, id)
+				m, err := ms.get(id)
 				if err != nil {
 					return err
 				}

@@ -1,6 +1,8 @@
 package bolt
 
 import (
+	"bytes"
+
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
 )
@@ -31,6 +33,14 @@ type head struct {
 	doc  *ot.Document
 	len  int // units, as counted in heads.units
 	used uint64
+
+	// The note's metadata as the writer last wrote it: the sealed bytes of
+	// the meta and of its head record (stored, storedHead) and their
+	// decoding (meta, never changed once here). plan reuses meta only while
+	// the stored bytes are still these, so any other write of the metadata
+	// (UpdateNote, compaction, anything) is seen without being told of.
+	stored, storedHead []byte
+	meta               *meta
 }
 
 func newHeads() *heads { return &heads{m: make(map[scribe.NoteID]*head)} }
@@ -87,5 +97,27 @@ func (h *heads) drop(id scribe.NoteID) {
 	if e := h.m[id]; e != nil {
 		h.units -= e.len
 		delete(h.m, id)
+	}
+}
+
+// meta returns a copy of the note's metadata, decoded from its stored
+// bytes v and head record hv: from the cache when the writer last wrote
+// exactly those, else by decoding them (getMeta's checks). It also returns
+// the meta's bytes in memory of its own (v lives only as long as the
+// transaction), for wrote when the meta itself is not rewritten.
+func (h *heads) meta(id scribe.NoteID, v, hv []byte) (*meta, []byte, error) {
+	if e := h.m[id]; e != nil && e.meta != nil && bytes.Equal(e.stored, v) && bytes.Equal(e.storedHead, hv) {
+		return e.meta.clone(), e.stored, nil
+	}
+	m, err := decodeMeta(id, v, hv)
+	return m, bytes.Clone(v), err
+}
+
+// wrote records that the note's metadata is now m, stored as the sealed
+// bytes stored and head (its head record). The entry is dropped with the
+// rest if the transaction fails.
+func (h *heads) wrote(id scribe.NoteID, stored, head []byte, m *meta) {
+	if e := h.m[id]; e != nil {
+		e.stored, e.storedHead, e.meta = stored, head, m
 	}
 }

@@ -9,7 +9,9 @@
 // script on one node (P is Options.Prefix, "scribe:" by default):
 //
 //	P note:{id}:meta      hash: title, template, created, updated, rev, len, guest ("1": guest editing on),
-//	                      history (bytes of log and cold), logbase (see cold)
+//	                      history (bytes of log and cold), logbase (see cold),
+//	                      snaprev (snap's revision, for append.lua; absent in a
+//	                      note not snapshotted since it was added)
 //	P note:{id}:snap      hash: rev, text (the text at a recent revision)
 //	P note:{id}:log       list: element i is the change of revision logbase+1+i
 //	P note:{id}:cold      list: revisions 1..logbase, compacted (compact.go)

@@ -842,3 +842,34 @@ func TestDeleteLeavesNoKey(t *testing.T) {
 		}
 	})
 }
+
+// TestAppendSnaprev: append.lua reads the snapshot's revision from the
+// meta hash's snaprev, which create.lua and histsnap.lua keep; a note
+// written before snaprev existed (none in meta) appends as before, and its
+// next snapshot sets it.
+func TestAppendSnaprev(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := openStore(t, b, Options{SnapshotEvery: 5})
+		n := mustCreate(t, s, "")
+		meta := s.noteKey(n.ID, "meta")
+		if got, err := s.client.HGet(ctx, meta, "snaprev").Result(); err != nil || got != "0" {
+			t.Fatalf("a new note's snaprev = %q, %v; want 0", got, err)
+		}
+		if err := s.client.HDel(ctx, meta, "snaprev").Err(); err != nil {
+			t.Fatal(err)
+		}
+		appendText(t, s, n.ID, 0, 0, "s", 12)
+		rev := waitSnapshot(t, s, n.ID, 10)
+		if rev < 10 {
+			t.Fatalf("no snapshot: at %d", rev)
+		}
+		got, err := s.client.HGet(ctx, meta, "snaprev").Int64()
+		if err != nil || got < 10 || got > 12 {
+			t.Fatalf("snaprev after a snapshot = %d, %v; want the snapshot's revision (10 to 12)", got, err)
+		}
+		if doc, err := s.LoadNote(ctx, n.ID); err != nil || doc.Revision != 12 {
+			t.Fatalf("LoadNote = %+v, %v", doc, err)
+		}
+	})
+}

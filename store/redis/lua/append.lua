@@ -4,7 +4,9 @@
 -- Redis Cluster the script runs on the one node that owns the note.
 --
 -- KEYS[1]  meta      hash: rev (head revision), len (UTF-16 length of the
---                    text at the head), updated (unix ns), title, ...
+--                    text at the head), updated (unix ns), snaprev (the
+--                    snapshot's revision, kept by histsnap.lua; absent in
+--                    a note last snapshotted before it was), title, ...
 -- KEYS[2]  log       list: element i (0-based) is the change that produced
 --                    revision logbase+1+i (meta's logbase: the revisions
 --                    compaction moved to the cold list, 0 when none; see
@@ -13,8 +15,11 @@
 -- KEYS[3]  dedup     hash: "<seq>:<session>" -> revision it produced, for
 --                    the submissions the compact per-session lists below
 --                    cannot hold
--- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq
--- KEYS[5]  snap      hash: rev, text (read only: its revision is returned)
+-- KEYS[4]  sessions  hash: session -> "<seq>:<revision>" of its highest seq:
+--                    a seq above it was never committed, so it is new
+--                    without a look at the list or the dedup hash
+-- KEYS[5]  snap      hash: rev, text (read only, and only when meta has no
+--                    snaprev: its revision is returned)
 -- KEYS[6]  optional: the global notes:byupdated sorted set. Only passed when
 --          Redis is one server; in a Cluster it lives in another slot and
 --          the Go side updates it right after the script.
@@ -100,9 +105,9 @@ local function seqGreater(a, b)
   return a > b
 end
 
--- The history field (for the budget) and the attendees are read here
--- too: one call.
-local state = redis.call('HMGET', meta, 'rev', 'len', 'history', 'people')
+-- The history field (for the budget), the attendees and the snapshot's
+-- revision are read here too: one call.
+local state = redis.call('HMGET', meta, 'rev', 'len', 'history', 'people', 'snaprev')
 if not state[1] then
   return redis.error_reply('ENOTFOUND note')
 end
@@ -111,7 +116,9 @@ if head == nil or len == nil or head < 0 or len < 0 or
     head ~= math.floor(head) or len ~= math.floor(len) then
   return redis.error_reply('ECORRUPT note metadata')
 end
-if itoa(head) ~= expected then
+-- (The stored rev is written canonical, so equal strings are the common
+-- case, without formatting head.)
+if state[1] ~= expected and itoa(head) ~= expected then
   return redis.error_reply('ECONFLICT ' .. itoa(head))
 end
 if tonumber(ARGV[5]) ~= len then
@@ -175,8 +182,20 @@ end
 
 -- record remembers the revision a submission produced: in the session's
 -- list when it continues it (or starts it), else in the dedup hash. Pass 1
--- has checked the list.
-local function record(rk, seq, dk, r)
+-- has checked the list, or found seq above the session's highest, last
+-- (its "<seq>:<revision>" in sessions, or nil). When seq follows last and
+-- the list's last element is last's revision, the list ends with last's
+-- record (a revision is produced by one submission), so seq continues it:
+-- one call instead of reading the list's length and first seq.
+local function record(rk, seq, dk, r, last)
+  if #seq <= 15 and last and not lists[rk] then
+    local ls, lr = string.match(last, '^(%d+):(%d+)$')
+    if ls and #ls <= 15 and tonumber(seq) == tonumber(ls) + 1 and
+        redis.call('LINDEX', rk, -1) == lr then
+      redis.call('RPUSH', rk, r)
+      return
+    end
+  end
   if #seq <= 15 then
     local n, first, floor = seqList(rk)
     if n == 0 then
@@ -201,7 +220,9 @@ local fresh = {}  -- indexes of the changes to write
 local seen = {}   -- dedup keys of this batch -> revision
 local unknownDups = {} -- duplicates Go did not mark -2
 local redo = false     -- Go applied one of them
+local lasts = {}       -- session -> its sessions field as stored (false: none)
 local rev = head
+local lenStr -- len as Go formatted it, once a change moved it
 for i = 1, n do
   local b = HEAD + 1 + (i - 1) * PER
   local session, seq = ARGV[b], ARGV[b + 1]
@@ -209,8 +230,16 @@ for i = 1, n do
   local dk = seq .. ':' .. session
   local rk = KEYS[tonumber(ARGV[b + 5])]
   rks[i] = rk
+  local last = lasts[session]
+  if last == nil then
+    last = redis.call('HGET', sessions, session)
+    lasts[session] = last
+  end
+  local lastSeq = last and string.match(last, '^(%d+):') or nil
   local dup, complaint = seen[dk], nil
-  if not dup then dup, complaint = lookup(rk, seq, dk) end
+  if not dup and not (lastSeq and seqGreater(seq, lastSeq)) then
+    dup, complaint = lookup(rk, seq, dk)
+  end
   if complaint then return redis.error_reply(complaint) end
   if dup then
     local r = tonumber(dup)
@@ -237,7 +266,7 @@ for i = 1, n do
       return redis.error_reply('ELENGTH change ' .. i .. ' has base length ' ..
         ARGV[b + 2] .. ' but the stored text has length ' .. itoa(len))
     end
-    len = target
+    len, lenStr = target, ARGV[b + 3]
     rev = rev + 1
     revs[i] = rev
     fresh[#fresh + 1] = i
@@ -265,15 +294,18 @@ if #entries > 0 and budget > 0 and history + adding > budget then
   return redis.error_reply('EHISTORY ' .. itoa(history) .. ' ' .. itoa(adding))
 end
 
--- Pass 2: write.
+-- Pass 2: write. (lasts holds each session's field as pass 1 read it,
+-- kept current here.)
 for _, i in ipairs(fresh) do
   local b = HEAD + 1 + (i - 1) * PER
   local session, seq = ARGV[b], ARGV[b + 1]
-  record(rks[i], seq, seq .. ':' .. session, rstr[i])
-  local last = redis.call('HGET', sessions, session)
+  local last = lasts[session]
+  record(rks[i], seq, seq .. ':' .. session, rstr[i], last)
   local lastSeq = last and string.match(last, '^(%d+):') or nil
   if not lastSeq or seqGreater(seq, lastSeq) then
-    redis.call('HSET', sessions, session, seq .. ':' .. rstr[i])
+    last = seq .. ':' .. rstr[i]
+    redis.call('HSET', sessions, session, last)
+    lasts[session] = last
   end
 end
 
@@ -282,14 +314,18 @@ if #entries > 0 then
   for i = 1, #entries, 1000 do
     redis.call('RPUSH', log, unpack(entries, i, math.min(i + 999, #entries)))
   end
-  redis.call('HSET', meta, 'rev', itoa(rev), 'len', itoa(len), 'updated', now, 'history', itoa(history + adding))
+  -- rev and len as already formatted: each string.format costs as much
+  -- as a redis.call.
+  redis.call('HSET', meta, 'rev', rstr[fresh[#fresh]], 'len', lenStr, 'updated', now, 'history', itoa(history + adding))
   -- Attendees: written only when someone new appears.
   local people = state[4] or '[]'
   local before = people
   for needle, record in string.gmatch(ARGV[#ARGV], '([^\t\n]+)\t([^\n]+)') do
-    local _, count = string.gsub(people, '{"k":', '')
-    if count < 100 and not string.find(people, needle, 1, true) then
-      people = string.sub(people, 1, -2) .. (count > 0 and ',' or '') .. record .. ']'
+    if not string.find(people, needle, 1, true) then
+      local _, count = string.gsub(people, '{"k":', '')
+      if count < 100 then
+        people = string.sub(people, 1, -2) .. (count > 0 and ',' or '') .. record .. ']'
+      end
     end
   end
   if people ~= before then redis.call('HSET', meta, 'people', people) end
@@ -301,7 +337,7 @@ if #entries > 0 then
   redis.call('SPUBLISH', channel, 'c' .. table.concat(entries, '\n'))
 end
 
-local snapRev = tonumber(redis.call('HGET', KEYS[5], 'rev')) or 0
+local snapRev = tonumber(state[5] or redis.call('HGET', KEYS[5], 'rev')) or 0
 local out = {rev, snapRev}
 for i = 1, n do out[i + 2] = revs[i] end
 return out

@@ -21,7 +21,8 @@ if redis.call('EXISTS', meta) == 1 then
   return redis.error_reply('EEXISTS note')
 end
 redis.call('HSET', meta, 'title', ARGV[1], 'template', ARGV[2],
-  'created', ARGV[3], 'updated', ARGV[3], 'rev', '0', 'len', ARGV[4], 'guest', ARGV[7], 'series', ARGV[8])
+  'created', ARGV[3], 'updated', ARGV[3], 'rev', '0', 'len', ARGV[4], 'guest', ARGV[7], 'series', ARGV[8],
+  'snaprev', '0')
 redis.call('HSET', snap, 'rev', '0', 'text', ARGV[5])
 if KEYS[3] then
   redis.call('ZADD', KEYS[3], 'GT', ARGV[3], ARGV[6])

@@ -6,7 +6,8 @@
 -- a revision is fully determined by the log), so two nodes racing both
 -- write correct text; the compare keeps the newest.
 --
--- KEYS[1]  meta      hash (see append.lua); a snapshot beyond the head is refused
+-- KEYS[1]  meta      hash (see append.lua); a snapshot beyond the head is
+--                    refused; its snaprev field is set to the revision stored
 -- KEYS[2]  snap      hash: rev, text
 -- KEYS[3]  hist      hash: rev -> text at rev (history snapshots)
 -- KEYS[4]  histrevs  sorted set: the revisions in hist, scored by revision
@@ -44,6 +45,8 @@ if cur ~= nil and old[2] then
   end
 end
 redis.call('HSET', snap, 'rev', ARGV[1], 'text', ARGV[2])
+-- append.lua returns the snapshot's revision from meta: one read fewer.
+redis.call('HSET', meta, 'snaprev', ARGV[1])
 if ARGV[4] ~= '' then
   redis.call('HSET', authors, ARGV[1], ARGV[4])
 end
