@@ -27,7 +27,7 @@ const (
 	closeWait          = 1 * time.Second        // how long to wait for the client's close reply
 	joinWait           = 30 * time.Second       // the longest joining a room may take
 	maxFrame           = 1 << 20                // a server frame holds at most about this many bytes of messages
-	readBufferSize     = 1 << 10                // bytes of a connection's read buffer, held while it is open
+	readBufferSize     = 1 << 10                // bytes of a connection's read buffer, held while it reads (not while parked)
 	coalesceWindow     = 10 * time.Millisecond  // others' ops wait at least this long after the last frame to share the next
 	windowPerEditor    = 500 * time.Microsecond // and this long per editor of the note on the node (memberWindow)
 	maxMemberWindow    = 50 * time.Millisecond  // but never longer than this
@@ -58,6 +58,7 @@ type client struct {
 	closeText string
 	flush     bool           // send what is queued before the close frame
 	readDone  chan struct{}  // closed when the read pump has returned
+	park      *parker        // where the read side waits while idle; nil: it waits in the read pump
 	pumps     sync.WaitGroup // the write pump, while one runs (outbox.start)
 	pinger    *time.Timer    // marks a ping due every pingPeriod (outbox.pingDue)
 	// room is the joined room, set by run before the first write pump
@@ -130,7 +131,8 @@ func (c *client) sendError(err error, seq *uint64) {
 // as the middleware chain. An idle meeting is mostly idle connections, so
 // each keeps only what run needs (docs/benchmarks.md, issue 16).
 func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteID, readonly bool, token scribe.Token) {
-	conn, err := s.upgrader.Upgrade(w, r, nil)
+	h := &hijacker{ResponseWriter: w}
+	conn, err := s.upgrader.Upgrade(h, r, nil)
 	if err != nil {
 		return // the upgrader has answered with an HTTP error
 	}
@@ -158,6 +160,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		readDone: make(chan struct{}),
 	}
 	c.out = newOutbox(s.limits.SendQueueBytes, c.startPump)
+	c.park = newParker(conn.UnderlyingConn(), h.br, c.pong)
 	errs := newTokenBucket(errorRate, errorBurst)
 	seat, ok := c.join(r, id, token, errs)
 	if !ok {
@@ -212,31 +215,56 @@ func (c *client) join(r *http.Request, id scribe.NoteID, token scribe.Token, err
 	return seat, true
 }
 
-// run is a joined connection's life: its read pump (this goroutine) until
+// run is a joined connection's life: its read side (this goroutine: the
+// read pump while there is something to read, the parker in between) until
 // the connection ends, write pumps while there is something to write (see
 // outbox), then the seat is left and the connection finished.
 func (c *client) run(seat *room.Seat, errs *tokenBucket) {
-	s := c.srv
-	c.room = seat.Room()
-	c.pinger = time.AfterFunc(pingPeriod, c.out.pingDue)
-	c.startPump() // the welcome is queued
-	ref := c.room.Ref()
-	s.log.Debug("websocket joined", "note", ref, "client", c.id, "readonly", c.readonly)
-	func() {
-		defer func() {
-			if v := recover(); v != nil {
-				s.log.Error("panic in read pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				c.close(protocol.CloseInternal, protocol.CloseReasonFailed, false)
-			}
-		}()
-		c.readPump(seat, errs)
-	}()
+	// An idle connection parks at the bottom of this goroutine's stack,
+	// in readSide: what is on the stack below it stays small (the
+	// logging is in functions of its own), so that the runtime can
+	// shrink the stack to 4 KiB (docs/benchmarks.md, issue 16).
+	c.joined(seat)
+	c.readSide(seat, errs)
 	close(c.readDone)
 	seat.Leave()
 	c.close(protocol.CloseNormal, "", true)
 	c.pumps.Wait()
 	c.pinger.Stop()
-	s.log.Debug("websocket closed", "note", ref, "client", c.id, "code", c.closeCode)
+	c.closed(seat)
+}
+
+// joined starts the connection's write side: the pinger, and a write pump
+// for the welcome that is queued.
+func (c *client) joined(seat *room.Seat) {
+	c.room = seat.Room()
+	c.pinger = time.AfterFunc(pingPeriod, c.out.pingDue)
+	c.startPump()
+	c.srv.log.Debug("websocket joined", "note", seat.Room().Ref(), "client", c.id, "readonly", c.readonly)
+}
+
+func (c *client) closed(seat *room.Seat) {
+	c.srv.log.Debug("websocket closed", "note", seat.Room().Ref(), "client", c.id, "code", c.closeCode)
+}
+
+// readSide reads the client's messages until the connection ends: the
+// read pump while there is something to read, the parker in between.
+func (c *client) readSide(seat *room.Seat, errs *tokenBucket) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.srv.log.Error("panic in read pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.close(protocol.CloseInternal, protocol.CloseReasonFailed, false)
+		}
+	}()
+	rd := c.newReader(seat, errs)
+	for {
+		if c.park.idle() && !c.park.wait() {
+			return
+		}
+		if !c.readPump(rd) {
+			return
+		}
+	}
 }
 
 // startPump starts a write pump. The outbox calls it when something is to
@@ -351,16 +379,40 @@ func (c *client) writeClose(code int, reason string) {
 	}
 }
 
-// readPump reads the client's messages and hands them to the room through
-// its seat until the connection ends. It is the connection's only reader.
-func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
+// pong handles a pong from the client, read by gorilla's reader or by the
+// parker: the client is alive, its read deadline moves on.
+func (c *client) pong() error {
+	return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+}
+
+// reader is the read side's state across turns of the read pump.
+type reader struct {
+	seat            *room.Seat
+	errs, ops, pres *tokenBucket
+	pings           *tokenBucket
+}
+
+// newReader sets the read deadline and the pong handler, and returns the
+// read side's state.
+func (c *client) newReader(seat *room.Seat, errs *tokenBucket) *reader {
 	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
-	c.conn.SetPongHandler(func(string) error {
-		return c.conn.SetReadDeadline(time.Now().Add(pongWait))
-	})
-	ops := newTokenBucket(c.srv.limits.OpsPerSecond, max(c.srv.limits.OpsPerSecond, 1))
-	pres := newTokenBucket(c.srv.limits.OpsPerSecond*presenceRateFactor, max(c.srv.limits.OpsPerSecond*presenceRateFactor, 1))
-	pings := newTokenBucket(pingRate, pingBurst)
+	c.conn.SetPongHandler(func(string) error { return c.pong() })
+	return &reader{
+		seat:  seat,
+		errs:  errs,
+		ops:   newTokenBucket(c.srv.limits.OpsPerSecond, max(c.srv.limits.OpsPerSecond, 1)),
+		pres:  newTokenBucket(c.srv.limits.OpsPerSecond*presenceRateFactor, max(c.srv.limits.OpsPerSecond*presenceRateFactor, 1)),
+		pings: newTokenBucket(pingRate, pingBurst),
+	}
+}
+
+// readPump reads the client's messages and hands them to the room through
+// its seat. It is the connection's only reader. It returns true when all it
+// has read is handled and the connection may park (c.park) until the
+// client sends more, false when the connection ends. A connection that
+// cannot park stays in it until the end.
+func (c *client) readPump(rd *reader) bool {
+	seat, errs, ops, pres, pings := rd.seat, rd.errs, rd.ops, rd.pres, rd.pings
 	fail := func(err error, seq *uint64) bool {
 		c.sendError(err, seq)
 		if !errs.allow() {
@@ -369,29 +421,34 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 		}
 		return true
 	}
-	for {
+	// The first turn reads at least one message: the parker woke for it,
+	// or it was already buffered.
+	for first := true; ; first = false {
+		if !first && c.park.idle() {
+			return true
+		}
 		data, err := c.readFrame()
 		var fe *frameError
 		if errors.As(err, &fe) {
 			if fe.fatal {
 				c.sendError(fe.err, nil)
 				c.close(protocol.ClosePolicy, protocol.CloseReason(fe.err), true)
-				return
+				return false
 			}
 			if !fail(fe.err, nil) {
-				return
+				return false
 			}
 			continue
 		}
 		if err != nil {
-			return
+			return false
 		}
 		received := time.Now()
 		_ = c.conn.SetReadDeadline(received.Add(pongWait))
 		m, err := protocol.DecodeClientMsg(data)
 		if err != nil {
 			if !fail(err, nil) {
-				return
+				return false
 			}
 			continue
 		}
@@ -403,25 +460,25 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 			}
 			if c.readonly {
 				if !fail(scribe.Errorf(scribe.EFORBIDDEN, "This is a read-only link: edits are refused."), seq) {
-					return
+					return false
 				}
 				continue
 			}
 			if !ops.allow() {
 				if !fail(scribe.Errorf(scribe.ERATELIMIT, "More than %g operations per second; slow down.", c.srv.limits.OpsPerSecond), seq) {
-					return
+					return false
 				}
 				continue
 			}
 			o, err := m.OpMsg()
 			if err != nil {
 				if !fail(err, seq) {
-					return
+					return false
 				}
 				continue
 			}
 			if !seat.Submit(o.Seq, o.Rev, o.Op, o.Sel, received) {
-				return
+				return false
 			}
 		case "presence":
 			if c.readonly || !pres.allow() {
@@ -430,12 +487,12 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 			p, err := m.Presence()
 			if err != nil {
 				if !fail(err, nil) {
-					return
+					return false
 				}
 				continue
 			}
 			if !seat.Select(p.Rev, p.Sel) {
-				return
+				return false
 			}
 		case "ping":
 			// Answered here, not by the room, but through the same send
@@ -448,7 +505,7 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 			id, err := m.PingID()
 			if err != nil {
 				if !fail(err, nil) {
-					return
+					return false
 				}
 				continue
 			}
@@ -460,20 +517,20 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 			name, err := m.NewName()
 			if err != nil {
 				if !fail(err, nil) {
-					return
+					return false
 				}
 				continue
 			}
 			if !seat.Rename(name) {
-				return
+				return false
 			}
 		case "hello":
 			if !fail(invalid("hello was already received."), nil) {
-				return
+				return false
 			}
 		default:
 			if !fail(invalid("Unknown message type %q.", truncate(m.Type, 32)), nil) {
-				return
+				return false
 			}
 		}
 	}

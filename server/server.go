@@ -279,11 +279,12 @@ func New(cfg Config) (*Server, error) {
 	s.upgrader = websocket.Upgrader{
 		// The pool lends a write buffer only while a frame is written: an
 		// idle connection (most of them, in a meeting) holds none. The
-		// read buffer is held for the connection's life, so it is small:
-		// a keystroke's message fits, a longer one is read through it.
+		// read buffer (readBufferSize) is serveWS's hijacker's, not the
+		// upgrader's, so that a parked connection can lend it back too
+		// (park.go); it is small: a keystroke's message fits, a longer
+		// one is read through it.
 		WriteBufferPool: &sync.Pool{},
 		WriteBufferSize: 16 << 10, // a frame of a few hundred ops in one write
-		ReadBufferSize:  readBufferSize,
 		CheckOrigin:     s.auth.Hosts().OriginAllowed,
 	}
 	s.handler = s.routes()

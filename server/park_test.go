@@ -1,0 +1,165 @@
+package server
+
+import (
+	"bufio"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// parkedConn is a server connection upgraded as serveWS does (through a
+// hijacker, so that it can park), with its client.
+type parkedConn struct {
+	conn *websocket.Conn
+	br   *bufio.Reader
+	peer *websocket.Conn
+}
+
+func newParkedConn(t *testing.T) parkedConn {
+	t.Helper()
+	conns := make(chan parkedConn, 1)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := &hijacker{ResponseWriter: w}
+		if c, err := (&websocket.Upgrader{}).Upgrade(h, r, nil); err == nil {
+			conns <- parkedConn{conn: c, br: h.br}
+		}
+	}))
+	t.Cleanup(hs.Close)
+	peer, _, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = peer.Close() })
+	pc := <-conns
+	t.Cleanup(func() { _ = pc.conn.Close() })
+	pc.peer = peer
+	if pc.br == nil || pc.br.Size() != readBufferSize {
+		t.Fatalf("the hijacker's reader: %v", pc.br)
+	}
+	return pc
+}
+
+// A parked connection reads its client's pongs itself, without its read
+// buffer and without waking: the next message, not the pong, is what
+// gorilla's reader sees, also when a pong arrives in two pieces. A
+// message wakes it.
+func TestParkPongsAndWake(t *testing.T) {
+	t.Parallel()
+	pc := newParkedConn(t)
+	gorillaPongs := make(chan string, 10)
+	pc.conn.SetPongHandler(func(s string) error { gorillaPongs <- s; return nil })
+	type pong struct{ bufSize int }
+	pongs := make(chan pong, 10)
+	var p *parker
+	p = newParker(pc.conn.UnderlyingConn(), pc.br, func() error {
+		pongs <- pong{p.br.Size()} // the parker's own goroutine: no race
+		return nil
+	})
+	if p == nil {
+		t.Skip("connections do not park on this system")
+	}
+	woke := make(chan bool, 1)
+	go func() { woke <- p.wait() }()
+
+	if err := pc.peer.WriteControl(websocket.PongMessage, []byte("one"), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if pg := <-pongs; pg.bufSize != 0 {
+		t.Fatalf("parked with a read buffer of %d bytes", pg.bufSize)
+	}
+	// A pong in two writes: masked (key 0), payload "two".
+	frame := []byte{0x8A, 0x80 | 3, 0, 0, 0, 0, 't', 'w', 'o'}
+	if _, err := pc.peer.UnderlyingConn().Write(frame[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pc.peer.UnderlyingConn().Write(frame[3:]); err != nil {
+		t.Fatal(err)
+	}
+	<-pongs
+	if err := pc.peer.WriteMessage(websocket.TextMessage, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if !<-woke {
+		t.Fatal("a message did not wake the parked connection")
+	}
+	if pc.br.Size() != readBufferSize {
+		t.Fatalf("woke with a read buffer of %d bytes", pc.br.Size())
+	}
+	if _, data, err := pc.conn.ReadMessage(); err != nil || string(data) != "hello" {
+		t.Fatalf("read after waking: %q, %v", data, err)
+	}
+	if len(gorillaPongs) != 0 {
+		t.Fatalf("gorilla's reader saw %d of the parked connection's pongs", len(gorillaPongs))
+	}
+	if !p.idle() {
+		t.Fatal("not idle after reading the only message")
+	}
+
+	// Two messages in one write: the read side reads both, parking only
+	// when nothing is buffered.
+	two := []byte{0x81, 0x80 | 1, 0, 0, 0, 0, 'a', 0x81, 0x80 | 1, 0, 0, 0, 0, 'b'}
+	if _, err := pc.peer.UnderlyingConn().Write(two); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for len(got) < 2 {
+		if p.idle() && !p.wait() {
+			t.Fatal("the parker failed with messages to read")
+		}
+		_, data, err := pc.conn.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += string(data)
+	}
+	if got != "ab" {
+		t.Fatalf("read %q, want ab", got)
+	}
+
+	// The client's close frame wakes it; gorilla's reader reports it.
+	go func() { woke <- p.wait() }()
+	if err := pc.peer.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if !<-woke {
+		t.Fatal("a close frame did not wake the parked connection")
+	}
+	var ce *websocket.CloseError
+	if _, _, err := pc.conn.ReadMessage(); !errors.As(err, &ce) || ce.Code != websocket.CloseNormalClosure {
+		t.Fatalf("read after the close frame: %v", err)
+	}
+}
+
+// A parked connection ends at its read deadline, as a read would (a
+// client silent for pongWait is dropped), and when it is closed.
+func TestParkDeadlineAndClose(t *testing.T) {
+	t.Parallel()
+	pc := newParkedConn(t)
+	p := newParker(pc.conn.UnderlyingConn(), pc.br, func() error { return nil })
+	if p == nil {
+		t.Skip("connections do not park on this system")
+	}
+	if err := pc.conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if p.wait() {
+		t.Fatal("the parked connection outlived its read deadline")
+	}
+	if pc.br.Size() != readBufferSize {
+		t.Fatalf("after the deadline the read buffer has %d bytes", pc.br.Size())
+	}
+
+	pc2 := newParkedConn(t)
+	p2 := newParker(pc2.conn.UnderlyingConn(), pc2.br, func() error { return nil })
+	woke := make(chan bool, 1)
+	go func() { woke <- p2.wait() }()
+	_ = pc2.conn.Close()
+	if <-woke {
+		t.Fatal("the parked connection survived its close")
+	}
+}
