@@ -53,7 +53,9 @@ line = (f'connected {r["connected"]} in {r["connect_seconds"]:.1f}s, '
         f'errors {r["errors"]}, disconnects {r["disconnects"]}')
 if r["mode"] != "idle":
     b = r["broadcast_latency"]
-    line += (f'; committed {r["committed_ops_per_s"]:.0f}/{r.get("offered_keystrokes_per_s", 0):.0f} ops/s, '
+    line += (f'; committed {r["committed_ops_per_s"]:.0f} ops/s, '
+             f'{r.get("committed_keystrokes_per_s", 0):.0f}/{r.get("offered_keystrokes_per_s", 0):.0f} keystrokes/s '
+             f'({r.get("uncommitted_keystrokes", "?")} never), '
              f'broadcast p50/p99 {b["p50_ms"]}/{b["p99_ms"]} ms, '
              f'server cpu {r["server_cpu_percent"]:.0f}%, tool cpu {r["tool_cpu_percent"]:.0f}%, '
              f'converged {r["converged"]}')
