@@ -1,8 +1,12 @@
 package loadtest
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/scribe-notes/scribe/internal/testframes"
 )
 
 // A bot logs each frame's run of revisions and records their latencies
@@ -57,5 +61,43 @@ func TestSettleArrivals(t *testing.T) {
 	}
 	if max := b.keys.max; max != 20000 {
 		t.Fatalf("largest keystroke latency %d us, want 20000", max)
+	}
+}
+
+// A frame is read into a buffer the bots share (frameBufs), reused for the
+// next frame of any bot: nothing a bot keeps, nor the run's record of the
+// revisions, may point into it. Two bots read the same frames, one from a
+// single buffer overwritten after each frame, the other from frames of
+// its own: they must end in the same state, with the record intact.
+func TestFrameBufferReuse(t *testing.T) {
+	const batch, n = 5, 1000
+	frames := testframes.OpFrames(8, batch, n)
+	log := &refLog{}
+	if err := log.welcome(0, strings.Repeat("x", n)); err != nil {
+		t.Fatal(err)
+	}
+	shared, own := newBenchBot(log, n, 1), newBenchBot(log, n, 1)
+	var buf []byte
+	for i, f := range frames {
+		buf = append(buf[:0], f...)
+		if err := shared.handleFrame(buf, time.Now()); err != nil {
+			t.Fatalf("frame %d, shared buffer: %v", i, err)
+		}
+		for k := range buf {
+			buf[k] = '#' // the next reader's bytes
+		}
+		if err := own.handleFrame(bytes.Clone(f), time.Now()); err != nil {
+			t.Fatalf("frame %d, own copy: %v", i, err)
+		}
+	}
+	if shared.m.Revision() != own.m.Revision() || shared.m.Len() != own.m.Len() || shared.m.Revision() != int64(len(frames)*batch) {
+		t.Fatalf("shared buffer: revision %d length %d; own copies: revision %d length %d", shared.m.Revision(), shared.m.Len(), own.m.Revision(), own.m.Len())
+	}
+	text, err := log.replay(shared.m.Revision())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n + len(frames)*batch; len(text) != want || strings.Contains(text, "#") {
+		t.Fatalf("the record replayed gives %d units (want %d), with overwritten bytes: %v", len(text), want, strings.Contains(text, "#"))
 	}
 }
