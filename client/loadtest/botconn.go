@@ -82,7 +82,7 @@ type botConn struct {
 	onAck    func(a client.Ack, keys int)          // keys: the keystrokes the op carried
 	onRemote func(first, last int64, at time.Time) // revisions first..last arrived at at
 	onError  func(error)
-	onClose  func()
+	onClose  func(err error) // the read's error: a *websocket.CloseError when the server closed
 }
 
 // dialBot connects to a note's websocket, says hello and reads the
@@ -175,7 +175,7 @@ func (b *botConn) run() {
 			b.wake()
 			b.mu.Unlock()
 			if b.onClose != nil {
-				b.onClose()
+				b.onClose(err)
 			}
 			return
 		}

@@ -59,6 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -161,6 +162,10 @@ type Result struct {
 	Errors       int64    `json:"errors"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	Disconnects  int64    `json:"disconnects"`
+	// DisconnectReasons counts the disconnects by the server's close code
+	// and reason ("4000 too slow"), or "no close frame" when the
+	// connection just ended.
+	DisconnectReasons map[string]int64 `json:"disconnect_reasons,omitempty"`
 
 	ServerOpsPerSecondLimit float64 `json:"server_ops_per_second_limit"`
 
@@ -265,6 +270,21 @@ type run struct {
 	ackedKeys     atomic.Int64
 	errMu         sync.Mutex
 	errSamples    []string
+	dropped       map[string]int64 // disconnects by reason (noteDisconnect), under errMu
+}
+
+// noteDisconnect counts a lost connection by why it ended.
+func (r *run) noteDisconnect(err error) {
+	why := "no close frame"
+	if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+		why = strings.TrimSpace(fmt.Sprintf("%d %s", ce.Code, ce.Text))
+	}
+	r.errMu.Lock()
+	if r.dropped == nil {
+		r.dropped = make(map[string]int64)
+	}
+	r.dropped[why]++
+	r.errMu.Unlock()
 }
 
 func (r *run) noteError(err error) {
@@ -521,6 +541,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Errors, res.Disconnects = r.errors.Load(), r.disconnects.Load()
 	r.errMu.Lock()
 	res.ErrorSamples = append(res.ErrorSamples, r.errSamples...)
+	if len(r.dropped) > 0 {
+		res.DisconnectReasons = maps.Clone(r.dropped)
+	}
 	r.errMu.Unlock()
 
 	stopSampler()
@@ -599,9 +622,10 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 		return nil, fmt.Errorf("client %d: %w", i, err)
 	}
 	b.c.onAck, b.c.onRemote, b.c.onError, b.c.build = b.onAck, b.onRemoteOps, r.noteError, b.build
-	b.c.onClose = func() {
+	b.c.onClose = func(err error) {
 		if !r.closing.Load() {
 			r.disconnects.Add(1)
+			r.noteDisconnect(err)
 		}
 	}
 	go b.c.run()
