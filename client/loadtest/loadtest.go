@@ -439,6 +439,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := r.seed(ctx, typists); err != nil {
 			return nil, err
 		}
+		if err := r.awaitCursors(ctx, wsURL, len(typists)); err != nil {
+			return nil, err
+		}
 	}
 
 	frameCounts := func() (n int64, viewers int, t int64, typists int) {
@@ -748,6 +751,43 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 	}
 	fmt.Fprintf(r.cfg.Log, "bench: seeded %d lines at revision %d\n", len(bots), rev)
 	return nil
+}
+
+// awaitCursors waits until the server knows every typist's cursor: until
+// a fresh client's welcome lists n peers with a selection. Each bot's move
+// to its line (seed) is a presence message, and a note's room takes one
+// presence update per turn of its loop while the turns commit ops: at
+// 1,000 typists, hundreds of the server's read pumps then waited seconds to
+// hand theirs over, reading nothing meanwhile, and the ops queued behind
+// them arrived based on revisions older than the room's history, which
+// closes the connection as too slow (docs/benchmarks.md). The load window
+// measures typing, so it opens once the joining has settled.
+func (r *run) awaitCursors(ctx context.Context, url string, n int) error {
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		probe, err := client.Dial(wctx, url, client.Options{Name: "bench-probe"})
+		if err != nil {
+			return fmt.Errorf("await the cursors: %w", err)
+		}
+		have := 0
+		for _, p := range probe.Peers() {
+			if len(p.Sel) > 0 && strings.HasPrefix(p.Name, "bench-") && p.Name != "bench-probe" {
+				have++
+			}
+		}
+		_ = probe.Close()
+		if have >= n {
+			fmt.Fprintf(r.cfg.Log, "bench: the server had every cursor %.1fs after the seed\n", time.Since(start).Seconds())
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("await the cursors: the server knew %d of %d after %s", have, n, time.Since(start).Round(time.Second))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // keystroke types one keystroke at the bot's cursor (build), held while
