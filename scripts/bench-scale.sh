@@ -10,8 +10,9 @@
 #             (default 100): the server's RSS and RSS per connection
 #   viewers   TYPISTS typists (default 50) and CLIENTS viewers (default 5000)
 #             on one note: broadcast latency to the viewers
-#   typing    CLIENTS typists (default 1000) on one note: committed ops,
-#             broadcast latency, each process's CPU
+#   typing    CLIENTS typists (default 1000) on one note: committed ops and
+#             the keystrokes they carry (of those offered; "never": typed and
+#             never acknowledged), broadcast latency, each process's CPU
 #
 # Each BIN serves on its own data dir (or Redis with REDIS=redis://...);
 # the load tool is BENCH (default: the last BIN) so that every server is
