@@ -23,12 +23,13 @@ func TransformOver(op Operation, over []Operation, sel Selection) (Operation, Se
 	a, simple := simpleOf(op)
 	for _, o := range over {
 		if simple {
-			if b, ok := simpleOf(o); ok && a.base == b.base {
-				if a2, b2, ok := transformSimple(a, b); ok {
-					for i, r := range sel {
-						sel[i] = Range{b2.index(r.Anchor), b2.index(r.Head)}
+			// Only the shapes move; a's text goes along unchanged.
+			if b, ok := spanOf(o); ok && a.base == b.base {
+				if a2, b2, ok := transformSpans(a.span, b); ok {
+					if len(sel) > 0 {
+						b2.move(sel)
 					}
-					a = a2
+					a.span = a2
 					continue
 				}
 			}
@@ -58,14 +59,21 @@ func TransformOver(op Operation, over []Operation, sel Selection) (Operation, Se
 // insert s (n units) or delete n, retain the rest, on a text of base units.
 // n == 0 is the identity.
 type edit struct {
+	span
+	s string
+}
+
+// span is an edit's shape without its text: what transforming and moving
+// positions need. Four words, so that a transform of two spans passes and
+// returns them in registers (TransformOver's inner loop).
+type span struct {
 	base int
 	pos  int
 	n    int
 	del  bool
-	s    string
 }
 
-func (e edit) target() int {
+func (e span) target() int {
 	switch {
 	case e.n == 0:
 		return e.base
@@ -77,21 +85,37 @@ func (e edit) target() int {
 
 // simpleOf reports whether op is an edit, and returns it.
 func simpleOf(op Operation) (edit, bool) {
-	e := edit{base: op.base}
+	e, ok := spanOf(op)
+	if !ok {
+		return edit{}, false
+	}
+	if e.n == 0 {
+		return edit{span: e}, true
+	}
+	c := op.comps
+	if c[0].k == kRetain {
+		c = c[1:]
+	}
+	return edit{span: e, s: c[0].s}, true
+}
+
+// spanOf reports whether op is an edit, and returns its shape.
+func spanOf(op Operation) (span, bool) {
+	e := span{base: op.base}
 	c := op.comps
 	if len(c) > 0 && c[0].k == kRetain {
 		e.pos = c[0].n
 		c = c[1:]
 	}
 	if len(c) > 0 && c[0].k != kRetain {
-		e.n, e.del, e.s = c[0].n, c[0].k == kDelete, c[0].s
+		e.n, e.del = c[0].n, c[0].k == kDelete
 		c = c[1:]
 	}
 	if len(c) > 0 && c[0].k == kRetain {
 		c = c[1:]
 	}
 	if len(c) > 0 {
-		return edit{}, false
+		return span{}, false
 	}
 	if e.n == 0 {
 		e.pos = 0
@@ -126,8 +150,9 @@ func (e edit) op() Operation {
 	return Operation{comps: comps, base: e.base, target: e.target()}
 }
 
-// index moves a position through e as TransformIndex does.
-func (e edit) index(x int) int {
+// indexTo moves a position through e as TransformIndex does; t is e's
+// target length.
+func (e span) indexTo(x, t int) int {
 	x = min(max(x, 0), e.base)
 	switch {
 	case e.n == 0:
@@ -138,7 +163,15 @@ func (e edit) index(x int) int {
 	case e.del && x > e.pos:
 		x = e.pos
 	}
-	return min(max(x, 0), e.target())
+	return min(max(x, 0), t)
+}
+
+// move moves every position of sel through e, in place.
+func (e span) move(sel Selection) {
+	t := e.target()
+	for i, r := range sel {
+		sel[i] = Range{e.indexTo(r.Anchor, t), e.indexTo(r.Head, t)}
+	}
 }
 
 // transformSimple is Transform for two edits on the same text. It reports
@@ -146,8 +179,18 @@ func (e edit) index(x int) int {
 // splits that delete) or a length would pass MaxLength; the caller then
 // takes the general path, which also gives its errors.
 func transformSimple(a, b edit) (edit, edit, bool) {
-	a2 := edit{base: b.target(), pos: a.pos, n: a.n, del: a.del, s: a.s}
-	b2 := edit{base: a.target(), pos: b.pos, n: b.n, del: b.del, s: b.s}
+	a2, b2, ok := transformSpans(a.span, b.span)
+	if !ok {
+		return edit{}, edit{}, false
+	}
+	return edit{span: a2, s: a.s}, edit{span: b2, s: b.s}, true
+}
+
+// transformSpans is transformSimple for the edits' shapes (an edit's text
+// does not change in a transform).
+func transformSpans(a, b span) (span, span, bool) {
+	a2 := span{base: b.target(), pos: a.pos, n: a.n, del: a.del}
+	b2 := span{base: a.target(), pos: b.pos, n: b.n, del: b.del}
 	switch {
 	case a.n == 0 || b.n == 0:
 		// The identity changes nothing and is changed by nothing but its
@@ -172,7 +215,7 @@ func transformSimple(a, b edit) (edit, edit, bool) {
 		case a.pos >= b.pos+b.n:
 			a2.pos -= b.n
 		default:
-			return edit{}, edit{}, false // b's delete is split around a's text
+			return span{}, span{}, false // b's delete is split around a's text
 		}
 	case a.del && !b.del:
 		switch {
@@ -181,7 +224,7 @@ func transformSimple(a, b edit) (edit, edit, bool) {
 		case b.pos >= a.pos+a.n:
 			b2.pos -= a.n
 		default:
-			return edit{}, edit{}, false // a's delete is split around b's text
+			return span{}, span{}, false // a's delete is split around b's text
 		}
 	default:
 		// Both delete: each deletes what the other left of its range.
@@ -204,7 +247,7 @@ func transformSimple(a, b edit) (edit, edit, bool) {
 		}
 	}
 	if a2.base > MaxLength || b2.base > MaxLength || a2.target() > MaxLength || b2.target() > MaxLength {
-		return edit{}, edit{}, false
+		return span{}, span{}, false
 	}
 	return a2, b2, true
 }

@@ -10,8 +10,9 @@
 #             (default 100): the server's RSS and RSS per connection
 #   viewers   TYPISTS typists (default 50) and CLIENTS viewers (default 5000)
 #             on one note: broadcast latency to the viewers
-#   typing    CLIENTS typists (default 1000) on one note: committed ops,
-#             broadcast latency, each process's CPU
+#   typing    CLIENTS typists (default 1000) on one note: committed ops and
+#             the keystrokes they carry (of those offered; "never": typed and
+#             never acknowledged), broadcast latency, each process's CPU
 #
 # Each BIN serves on its own data dir (or Redis with REDIS=redis://...);
 # the load tool is BENCH (default: the last BIN) so that every server is
@@ -53,7 +54,9 @@ line = (f'connected {r["connected"]} in {r["connect_seconds"]:.1f}s, '
         f'errors {r["errors"]}, disconnects {r["disconnects"]}')
 if r["mode"] != "idle":
     b = r["broadcast_latency"]
-    line += (f'; committed {r["committed_ops_per_s"]:.0f}/{r.get("offered_keystrokes_per_s", 0):.0f} ops/s, '
+    line += (f'; committed {r["committed_ops_per_s"]:.0f} ops/s, '
+             f'{r.get("committed_keystrokes_per_s", 0):.0f}/{r.get("offered_keystrokes_per_s", 0):.0f} keystrokes/s '
+             f'({r.get("uncommitted_keystrokes", "?")} never), '
              f'broadcast p50/p99 {b["p50_ms"]}/{b["p99_ms"]} ms, '
              f'server cpu {r["server_cpu_percent"]:.0f}%, tool cpu {r["tool_cpu_percent"]:.0f}%, '
              f'converged {r["converged"]}')

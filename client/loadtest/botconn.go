@@ -63,8 +63,7 @@ type botConn struct {
 	waiters []chan struct{}
 	evs     []client.Event // scratch for the machine's events, under mu
 
-	runOps []ot.Operation // scratch for handleFrame (the reading goroutine's)
-	frames atomic.Int64   // frames received
+	frames atomic.Int64 // frames received
 
 	// Keystrokes held while an op is in flight (under mu): how many, when
 	// the first was typed, and what builds them into one op.
@@ -72,14 +71,18 @@ type botConn struct {
 	heldAt   time.Time
 	build    func(n, pos, k int) (ot.Operation, int)
 	editedAt time.Time // the first keystroke of the op in flight
+	keys     int       // the keystrokes the op in flight carries (0: not typed, e.g. the seed)
+	// Keystrokes that cancelled out (a character and its backspace held
+	// together: no op to send), committed as nothing.
+	voidKeys atomic.Int64
 
 	wmu sync.Mutex // serialises writes; taken while mu is held, so sends keep their order
 	enc []byte     // the encoding buffer, under wmu
 
-	onAck    func(client.Ack)
+	onAck    func(a client.Ack, keys int)          // keys: the keystrokes the op carried
 	onRemote func(first, last int64, at time.Time) // revisions first..last arrived at at
 	onError  func(error)
-	onClose  func()
+	onClose  func(err error) // the read's error: a *websocket.CloseError when the server closed
 }
 
 // dialBot connects to a note's websocket, says hello and reads the
@@ -141,26 +144,45 @@ func dialBot(ctx context.Context, d *websocket.Dialer, url, name string, log *re
 	return b, nil
 }
 
+// frameBufs holds the buffers frames are read into. A bot takes one only
+// once a frame has begun to arrive (NextReader returned) and gives it back
+// when the frame is handled, so the run needs about as many as there are
+// cores, not one per bot: each bot keeping its own grew it to the largest
+// frame it ever got (a lagging note's frames reach hundreds of KB), a
+// thousand times over, and the growing (zeroing and copying) was a tenth
+// of the tool's CPU at 1,000 typists.
+var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// runBufs holds handleFrame's scratch for a frame's run of ops, shared by
+// the bots for the same reason as frameBufs.
+var runBufs = sync.Pool{New: func() any { return new([]ot.Operation) }}
+
 // run reads the server's frames until the connection ends.
 func (b *botConn) run() {
-	var buf []byte
 	for {
 		_, r, err := b.ws.NextReader()
+		var bp *[]byte
 		if err == nil {
-			buf, err = readAll(r, buf[:0])
+			bp = frameBufs.Get().(*[]byte)
+			*bp, err = readAll(r, (*bp)[:0])
 		}
 		if err != nil {
+			if bp != nil {
+				frameBufs.Put(bp)
+			}
 			b.mu.Lock()
 			b.dead = true
 			b.wake()
 			b.mu.Unlock()
 			if b.onClose != nil {
-				b.onClose()
+				b.onClose(err)
 			}
 			return
 		}
 		b.frames.Add(1)
-		if err := b.handleFrame(buf, time.Now()); err != nil {
+		err = b.handleFrame(*bp, time.Now())
+		frameBufs.Put(bp) // nothing keeps the frame's bytes (refLog clones what it records)
+		if err != nil {
 			// The bot's state can no longer be trusted: count the error
 			// once and end the connection (the read then fails).
 			b.onError(fmt.Errorf("client %s: %w", b.client, err))
@@ -215,8 +237,9 @@ func (b *botConn) handleFrame(f []byte, now time.Time) error {
 	if i < len(f) && f[i] == ']' {
 		return nil
 	}
-	run := b.runOps[:0]
-	defer func() { clear(run); b.runOps = run[:0] }()
+	rp := runBufs.Get().(*[]ot.Operation)
+	run := (*rp)[:0]
+	defer func() { clear(run); *rp = run[:0]; runBufs.Put(rp) }()
 	flush := func() error {
 		if len(run) == 0 {
 			return nil
@@ -340,18 +363,20 @@ func (b *botConn) ack(m *protocol.Msg, now time.Time) error {
 		return fmt.Errorf("unexpected ack of seq %d as revision %d: %v", m.Seq, m.Rev, err)
 	}
 	ack.EditedAt = b.editedAt
+	keys := b.keys
+	b.keys = 0
 	err = b.log.own(m.Rev, ack.Op)
 	if b.held > 0 && err == nil {
 		k, at := b.held, b.heldAt
 		b.held = 0
-		if err = b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, k) }, at); err != nil {
+		if err = b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, k) }, at, k); err != nil {
 			err = fmt.Errorf("held keystrokes: %w", err)
 		}
 	}
 	b.wake()
 	b.sendLocked() // unlocks
 	if b.onAck != nil {
-		b.onAck(ack)
+		b.onAck(ack, keys)
 	}
 	return err
 }
@@ -365,7 +390,7 @@ func (b *botConn) edit(build func(n, pos int) (ot.Operation, int)) error {
 		b.mu.Unlock()
 		return errBotClosed
 	}
-	if err := b.changeLocked(build, time.Now()); err != nil {
+	if err := b.changeLocked(build, time.Now(), 0); err != nil {
 		b.m.Outbox()
 		b.mu.Unlock()
 		return err
@@ -392,7 +417,7 @@ func (b *botConn) keystroke() error {
 		b.mu.Unlock()
 		return nil
 	}
-	if err := b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, 1) }, now); err != nil {
+	if err := b.changeLocked(func(n, pos int) (ot.Operation, int) { return b.build(n, pos, 1) }, now, 1); err != nil {
 		b.m.Outbox()
 		b.mu.Unlock()
 		return err
@@ -402,15 +427,21 @@ func (b *botConn) keystroke() error {
 }
 
 // changeLocked makes the edit build returns (mu held); edited is when its
-// first keystroke was typed.
-func (b *botConn) changeLocked(build func(n, pos int) (ot.Operation, int), edited time.Time) error {
+// first keystroke was typed, keys how many keystrokes it is made of.
+func (b *botConn) changeLocked(build func(n, pos int) (ot.Operation, int), edited time.Time, keys int) error {
 	inflight := b.m.InFlight()
 	err := b.m.Change(func(n int, sel ot.Selection) (ot.Operation, ot.Selection) {
 		op, pos := build(n, cursor(sel))
 		return op, ot.Selection{{Anchor: pos, Head: pos}}
 	})
 	if err == nil && !inflight && b.m.InFlight() {
-		b.editedAt = edited
+		b.editedAt, b.keys = edited, 0
+	}
+	switch {
+	case err == nil && b.m.InFlight():
+		b.keys += keys
+	case err == nil:
+		b.voidKeys.Add(int64(keys))
 	}
 	return err
 }

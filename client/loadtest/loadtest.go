@@ -25,10 +25,15 @@
 // only about 28,000 ephemeral ports, and the server lets one address hold
 // at most --max-conns-per-peer connections (1,024 by default).
 //
-// It reports committed operations per second, the ack latency (send to ack),
+// It reports committed operations per second and the keystrokes they carry
+// (a client composes what is typed while its op is in flight into its next
+// op, so ops fall behind keystrokes as latency grows: the keystrokes are the
+// measure of "every keystroke committed"), the ack latency (send to ack),
 // the broadcast latency (send to seen by another client: the submitter's
 // send time is recorded per revision when the ack names it, every other
-// client records when the op with that revision arrives), whether every
+// client logs when each frame's ops arrived, and the two are matched into
+// latencies after the load window, so that this bookkeeping does not compete
+// with the server it measures), whether every
 // client converged to the server's text, and the server's peak memory,
 // sampled during the run from /proc/<pid>/status (ServerPID) or from its
 // Prometheus /metrics. It also reports the CPU time the server used per
@@ -54,6 +59,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -114,6 +120,21 @@ type Result struct {
 	OfferedPerSecond      float64 `json:"offered_keystrokes_per_s,omitempty"`
 	CommittedOps          int64   `json:"committed_ops"`
 	CommittedOpsPerSecond float64 `json:"committed_ops_per_s"`
+	// CommittedKeystrokes counts the keystrokes in the ops acknowledged in
+	// the load window: a client composes the keystrokes typed while an op
+	// is in flight into its next op, so ops per second fall below
+	// keystrokes per second as the server's latency grows, without any
+	// keystroke being lost. Compare it with Keystrokes (offered).
+	CommittedKeystrokes          int64   `json:"committed_keystrokes,omitempty"`
+	CommittedKeystrokesPerSecond float64 `json:"committed_keystrokes_per_s,omitempty"`
+	// UncommittedKeystrokes is how many keystrokes typed were never
+	// acknowledged, counted once the run has drained (0 unless a client
+	// lost its connection or did not converge).
+	UncommittedKeystrokes int64 `json:"uncommitted_keystrokes"`
+	// SettleSeconds is the time the tool took, after the load, to turn the
+	// arrivals it logged into broadcast latencies (bot.settle): work kept
+	// out of the load window, where it would compete with the server.
+	SettleSeconds float64 `json:"settle_seconds,omitempty"`
 
 	AckLatency       Latency `json:"ack_latency"`
 	BroadcastLatency Latency `json:"broadcast_latency"`
@@ -128,6 +149,10 @@ type Result struct {
 	// the load window, on average (viewers mode): what the fan-out
 	// costs in write system calls, whatever the machine's load.
 	ViewerFrames float64 `json:"viewer_frames_per_s,omitempty"`
+	// TypistFrames is the same for the typing (or flooding) clients: with
+	// the ops per second, what each frame costs the tool (a read system
+	// call and a goroutine wake-up each) and the server (a write).
+	TypistFrames float64 `json:"typist_frames_per_s,omitempty"`
 
 	Converged     bool   `json:"converged"`
 	ConvergeNote  string `json:"converge_detail"`
@@ -137,6 +162,10 @@ type Result struct {
 	Errors       int64    `json:"errors"`
 	ErrorSamples []string `json:"error_samples,omitempty"`
 	Disconnects  int64    `json:"disconnects"`
+	// DisconnectReasons counts the disconnects by the server's close code
+	// and reason ("4000 too slow"), or "no close frame" when the
+	// connection just ended.
+	DisconnectReasons map[string]int64 `json:"disconnect_reasons,omitempty"`
 
 	ServerOpsPerSecondLimit float64 `json:"server_ops_per_second_limit"`
 
@@ -235,8 +264,27 @@ type run struct {
 	disconnects atomic.Int64
 	committed   atomic.Int64
 	keystrokes  atomic.Int64
-	errMu       sync.Mutex
-	errSamples  []string
+	// The keystrokes carried by acknowledged ops: in the load window, and
+	// in the whole run (every keystroke typed, once the run has drained).
+	committedKeys atomic.Int64
+	ackedKeys     atomic.Int64
+	errMu         sync.Mutex
+	errSamples    []string
+	dropped       map[string]int64 // disconnects by reason (noteDisconnect), under errMu
+}
+
+// noteDisconnect counts a lost connection by why it ended.
+func (r *run) noteDisconnect(err error) {
+	why := "no close frame"
+	if ce, ok := errors.AsType[*websocket.CloseError](err); ok {
+		why = strings.TrimSpace(fmt.Sprintf("%d %s", ce.Code, ce.Text))
+	}
+	r.errMu.Lock()
+	if r.dropped == nil {
+		r.dropped = make(map[string]int64)
+	}
+	r.dropped[why]++
+	r.errMu.Unlock()
 }
 
 func (r *run) noteError(err error) {
@@ -266,7 +314,9 @@ type bot struct {
 	viewer bool // a read-only viewer (viewers mode): it never types
 
 	ack, bcast, keys hist
-	lat              [][2]int64 // scratch for revTable.arrive: broadcast and keystroke latencies (ns)
+
+	arrMu    sync.Mutex // guards arrivals
+	arrivals []arrival  // runs of ops received, their latencies not yet recorded (settle)
 
 	mu      sync.Mutex // guards the typing state
 	line    int        // units typed on the current line
@@ -389,18 +439,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err := r.seed(ctx, typists); err != nil {
 			return nil, err
 		}
+		if err := r.awaitCursors(ctx, wsURL, len(typists)); err != nil {
+			return nil, err
+		}
 	}
 
-	viewerFrames := func() (n int64, viewers int) {
+	frameCounts := func() (n int64, viewers int, t int64, typists int) {
 		for _, b := range live {
 			if b.viewer {
 				n += b.c.frames.Load()
 				viewers++
+			} else {
+				t += b.c.frames.Load()
+				typists++
 			}
 		}
-		return n, viewers
+		return n, viewers, t, typists
 	}
-	frames0, _ := viewerFrames()
+	frames0, _, tframes0, _ := frameCounts()
 	cpu0, scpu0, stcpu0 := cpuTime(), sampler.lastCPU(), procCPU(cfg.StorePID)
 	t0 := time.Now()
 	r.t0.Store(t0.UnixNano())
@@ -421,8 +477,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r.stopped.Store(true)
 	elapsed := t1.Sub(t0).Seconds()
 	res.DurationSeconds = elapsed
-	if frames1, viewers := viewerFrames(); viewers > 0 {
-		res.ViewerFrames = float64(frames1-frames0) / elapsed / float64(viewers)
+	frames1, nv, tframes1, nt := frameCounts()
+	if nv > 0 {
+		res.ViewerFrames = float64(frames1-frames0) / elapsed / float64(nv)
+	}
+	if nt > 0 && cfg.Mode != Idle {
+		res.TypistFrames = float64(tframes1-tframes0) / elapsed / float64(nt)
 	}
 	sampler.sample(ctx)
 	res.ToolCPUSeconds = cpuTime() - cpu0
@@ -445,6 +505,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.ConvergeNote = "idle: nothing edited"
 	}
 
+	settled := time.Now()
+	for _, b := range live {
+		b.settle()
+	}
+	res.SettleSeconds = time.Since(settled).Seconds()
 	var ack, bcast, keys, viewers hist
 	for _, b := range live {
 		if b.viewer {
@@ -462,9 +527,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Keystrokes = r.keystrokes.Load()
 	res.CommittedOps = r.committed.Load()
+	res.CommittedKeystrokes = r.committedKeys.Load()
+	res.UncommittedKeystrokes = res.Keystrokes - r.ackedKeys.Load()
+	for _, b := range live {
+		res.UncommittedKeystrokes -= b.c.voidKeys.Load()
+	}
 	if cfg.Mode != Idle {
 		res.OfferedPerSecond = float64(res.Keystrokes) / elapsed
 		res.CommittedOpsPerSecond = float64(res.CommittedOps) / elapsed
+		res.CommittedKeystrokesPerSecond = float64(res.CommittedKeystrokes) / elapsed
 	}
 	if res.CommittedOps > 0 {
 		res.ServerCPUPerOp = 1e6 * res.ServerCPUSeconds / float64(res.CommittedOps)
@@ -473,6 +544,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.Errors, res.Disconnects = r.errors.Load(), r.disconnects.Load()
 	r.errMu.Lock()
 	res.ErrorSamples = append(res.ErrorSamples, r.errSamples...)
+	if len(r.dropped) > 0 {
+		res.DisconnectReasons = maps.Clone(r.dropped)
+	}
 	r.errMu.Unlock()
 
 	stopSampler()
@@ -551,23 +625,26 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 		return nil, fmt.Errorf("client %d: %w", i, err)
 	}
 	b.c.onAck, b.c.onRemote, b.c.onError, b.c.build = b.onAck, b.onRemoteOps, r.noteError, b.build
-	b.c.onClose = func() {
+	b.c.onClose = func(err error) {
 		if !r.closing.Load() {
 			r.disconnects.Add(1)
+			r.noteDisconnect(err)
 		}
 	}
 	go b.c.run()
 	return b, nil
 }
 
-func (b *bot) onAck(a client.Ack) {
+func (b *bot) onAck(a client.Ack, keys int) {
 	r, rev, at, op := b.r, a.Rev, a.Received, a
 	b.ack.record(at.Sub(op.SentAt))
+	r.ackedKeys.Add(int64(keys))
 	if r.inWindow(at) {
 		r.committed.Add(1)
+		r.committedKeys.Add(int64(keys))
 	}
 	if t0 := r.t0.Load(); t0 != 0 && op.SentAt.UnixNano() >= t0 {
-		r.revs.sent(rev, op.SentAt.UnixNano(), op.EditedAt.UnixNano(), b)
+		r.revs.sent(rev, op.SentAt.UnixNano(), op.EditedAt.UnixNano())
 	}
 	if r.cfg.Mode == Flood && b.flooded.Load() {
 		b.floodNext()
@@ -575,9 +652,74 @@ func (b *bot) onAck(a client.Ack) {
 }
 
 func (b *bot) onRemoteOps(first, last int64, at time.Time) {
-	if b.r.t0.Load() != 0 {
-		b.r.revs.arrive(first, last, at.UnixNano(), b)
+	if b.r.t0.Load() == 0 {
+		return
 	}
+	b.arrMu.Lock()
+	b.arrivals = append(b.arrivals, arrival{first, last, at.UnixNano()})
+	if len(b.arrivals) >= settleAt {
+		b.settleLocked(at.UnixNano() - int64(settleAfter))
+	}
+	b.arrMu.Unlock()
+}
+
+// arrival is a run of revisions first..last that reached a bot at at
+// (unix nanos): one per frame, whatever the number of ops in it.
+type arrival struct{ first, last, at int64 }
+
+// A bot records when each frame's ops arrived and turns them into
+// latencies later (settle), once their authors' acks have named their
+// send times: at the end of the run, or when settleAt arrivals have
+// accumulated (a long run), then the oldest ones whose every revision has
+// its send time, and any older than settleAfter (an author that never got
+// its ack: those revisions are not counted). Recording each op's latency
+// as it arrived cost a lookup, often a parking of the arrival on the
+// revision until its author's ack (a shared slice grown under a lock,
+// hundreds of times per revision) and two histogram updates per op per
+// bot, in the middle of the load: a fifth of the tool's CPU at 1,000
+// typists. Deferred, the load window pays 24 bytes per frame.
+const (
+	settleAt    = 4096
+	settleAfter = time.Minute
+)
+
+// settleLocked records the latencies of the arrivals that can be settled:
+// all of them (before < 0: the run is over, and a revision without a send
+// time never gets one), else the oldest ones up to the first that has a
+// revision without a send time and arrived after before (unix nanos).
+// arrMu is held.
+func (b *bot) settleLocked(before int64) {
+	revs := &b.r.revs
+	var buf [256][2]int64 // broadcast and keystroke latencies (ns), recorded a bufferful at a time
+	lat := buf[:0]
+	done := 0
+	for _, a := range b.arrivals {
+		if before >= 0 && a.at > before && !revs.known(a.first, a.last) {
+			break
+		}
+		for rev := a.first; rev <= a.last; rev++ {
+			if s, e := revs.get(rev); s != 0 {
+				if len(lat) == cap(lat) {
+					b.bcast.recordAll(lat, 0)
+					b.keys.recordAll(lat, 1)
+					lat = lat[:0]
+				}
+				lat = append(lat, [2]int64{a.at - s, a.at - e})
+			}
+		}
+		done++
+	}
+	b.bcast.recordAll(lat, 0)
+	b.keys.recordAll(lat, 1)
+	b.arrivals = b.arrivals[:copy(b.arrivals, b.arrivals[done:])]
+}
+
+// settle records the latencies of every arrival (the run is over).
+func (b *bot) settle() {
+	b.arrMu.Lock()
+	b.settleLocked(-1)
+	b.arrivals = nil
+	b.arrMu.Unlock()
 }
 
 // seed gives every bot its own line: the first bot appends one empty line
@@ -609,6 +751,43 @@ func (r *run) seed(ctx context.Context, bots []*bot) error {
 	}
 	fmt.Fprintf(r.cfg.Log, "bench: seeded %d lines at revision %d\n", len(bots), rev)
 	return nil
+}
+
+// awaitCursors waits until the server knows every typist's cursor: until
+// a fresh client's welcome lists n peers with a selection. Each bot's move
+// to its line (seed) is a presence message, and a note's room takes one
+// presence update per turn of its loop while the turns commit ops: at
+// 1,000 typists, hundreds of the server's read pumps then waited seconds to
+// hand theirs over, reading nothing meanwhile, and the ops queued behind
+// them arrived based on revisions older than the room's history, which
+// closes the connection as too slow (docs/benchmarks.md). The load window
+// measures typing, so it opens once the joining has settled.
+func (r *run) awaitCursors(ctx context.Context, url string, n int) error {
+	start := time.Now()
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	for {
+		probe, err := client.Dial(wctx, url, client.Options{Name: "bench-probe"})
+		if err != nil {
+			return fmt.Errorf("await the cursors: %w", err)
+		}
+		have := 0
+		for _, p := range probe.Peers() {
+			if len(p.Sel) > 0 && strings.HasPrefix(p.Name, "bench-") && p.Name != "bench-probe" {
+				have++
+			}
+		}
+		_ = probe.Close()
+		if have >= n {
+			fmt.Fprintf(r.cfg.Log, "bench: the server had every cursor %.1fs after the seed\n", time.Since(start).Seconds())
+			return nil
+		}
+		select {
+		case <-wctx.Done():
+			return fmt.Errorf("await the cursors: the server knew %d of %d after %s", have, n, time.Since(start).Round(time.Second))
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // keystroke types one keystroke at the bot's cursor (build), held while
@@ -874,10 +1053,10 @@ func createNote(ctx context.Context, c *http.Client, base string) (string, error
 	return v.ID, nil
 }
 
-// revTable maps each committed revision to its submitter's send time, so
-// that arrivals at other clients become broadcast latencies. Arrivals that
-// come before the submitter's ack are parked on the revision until the ack
-// names its send time.
+// revTable maps each committed revision to its submitter's send time (and
+// the time of the op's first keystroke), set when the ack names the
+// revision, so that arrivals at other clients become broadcast latencies
+// (bot.settle).
 type revTable struct {
 	t table[revEntry]
 }
@@ -885,50 +1064,30 @@ type revTable struct {
 type revEntry struct {
 	sentAt atomic.Int64 // unix nanos; 0 until the ack
 	edited atomic.Int64 // set before sentAt
-	mu     sync.Mutex   // guards parked, and setting sentAt
-	parked []parked
 }
 
-type parked struct {
-	at int64
-	to *bot
-}
-
-// sent records the submitter's send time of rev and settles parked arrivals.
-func (t *revTable) sent(rev, sentAt, edited int64, by *bot) {
+// sent records the submitter's send time of rev.
+func (t *revTable) sent(rev, sentAt, edited int64) {
 	e := t.t.at(rev)
-	e.mu.Lock()
 	e.edited.Store(edited)
 	e.sentAt.Store(sentAt)
-	p := e.parked
-	e.parked = nil
-	e.mu.Unlock()
-	for _, a := range p {
-		a.to.bcast.record(time.Duration(a.at - sentAt))
-		a.to.keys.record(time.Duration(a.at - edited))
-	}
 }
 
-// arrive records that revisions first..last reached bot b at time at (one
-// frame's run). Its latencies go into b's histograms under one lock each.
-func (t *revTable) arrive(first, last, at int64, b *bot) {
-	lat := b.lat[:0]
-	for rev := first; rev <= last; rev++ {
-		e := t.t.at(rev)
-		s := e.sentAt.Load()
-		if s == 0 {
-			e.mu.Lock()
-			if s = e.sentAt.Load(); s == 0 {
-				e.parked = append(e.parked, parked{at, b})
-			}
-			e.mu.Unlock()
-			if s == 0 {
-				continue
-			}
-		}
-		lat = append(lat, [2]int64{at - s, at - e.edited.Load()})
+// get returns rev's send time and first keystroke's time; 0 for unknown.
+func (t *revTable) get(rev int64) (sentAt, edited int64) {
+	e := t.t.at(rev)
+	if sentAt = e.sentAt.Load(); sentAt != 0 {
+		edited = e.edited.Load()
 	}
-	b.lat = lat
-	b.bcast.recordAll(lat, 0)
-	b.keys.recordAll(lat, 1)
+	return sentAt, edited
+}
+
+// known reports whether every revision of first..last has its send time.
+func (t *revTable) known(first, last int64) bool {
+	for rev := first; rev <= last; rev++ {
+		if t.t.at(rev).sentAt.Load() == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -51,6 +51,11 @@ func TestRunTyping(t *testing.T) {
 	if res.Keystrokes == 0 || res.CommittedOps == 0 || res.CommittedOps > res.Keystrokes {
 		t.Fatalf("keystrokes %d, committed %d", res.Keystrokes, res.CommittedOps)
 	}
+	// Every keystroke typed is in an acknowledged op once the run drains;
+	// those acknowledged in the window are at least one per op.
+	if res.UncommittedKeystrokes != 0 || res.CommittedKeystrokes < res.CommittedOps || res.CommittedKeystrokes > res.Keystrokes {
+		t.Fatalf("keystrokes %d: %d committed in the window (%d ops), %d never", res.Keystrokes, res.CommittedKeystrokes, res.CommittedOps, res.UncommittedKeystrokes)
+	}
 	// Every committed op is seen by the 4 other clients.
 	if res.BroadcastLatency.Samples < 4*uint64(res.CommittedOps)/2 {
 		t.Fatalf("%d broadcast samples for %d committed ops to 4 peers", res.BroadcastLatency.Samples, res.CommittedOps)
