@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -58,6 +60,12 @@ type client struct {
 	readDone  chan struct{}  // closed when the read pump has returned
 	pumps     sync.WaitGroup // the write pump, while one runs (outbox.start)
 	pinger    *time.Timer    // marks a ping due every pingPeriod (outbox.pingDue)
+
+	// A viewer's socket, written without waiting by its room's shared
+	// writer while the viewer is caught up; nil when it cannot be
+	// (viewercast.go). aud is the room's audience while it is in one.
+	raw syscall.RawConn
+	aud atomic.Pointer[audience]
 }
 
 var _ room.Member = (*client)(nil)
@@ -83,6 +91,9 @@ func (c *client) Close(code int, reason string, flush bool) { c.close(code, reas
 func (c *client) close(code int, reason string, flush bool) {
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText, c.flush = code, reason, flush
+		if a := c.aud.Load(); a != nil && flush {
+			a.handOver(c) // what its room sent it and its audience holds goes out before the close
+		}
 		c.out.close(!flush)
 		close(c.closing)
 	})
@@ -153,6 +164,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		readDone: make(chan struct{}),
 	}
 	c.out = newOutbox(s.limits.SendQueueBytes, c.startPump)
+	if readonly {
+		c.raw = rawConnOf(conn.NetConn())
+	}
 	errs := newTokenBucket(errorRate, errorBurst)
 	seat, ok := c.join(r, id, token, errs)
 	if !ok {
@@ -521,6 +535,15 @@ func (c *client) writePump() {
 			c.finish()
 			return
 		}
+		if rest := c.out.takeRest(); rest != nil {
+			if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
+				if isTimeout(err) {
+					c.tooSlow()
+				}
+				_ = c.conn.Close()
+				return
+			}
+		}
 		if c.out.takePing() {
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
@@ -562,6 +585,13 @@ func isTimeout(err error) bool {
 // finish ends the connection as close asked: the queued messages when
 // flush is set, then the close frame.
 func (c *client) finish() {
+	if rest := c.out.takeRest(); rest != nil {
+		// A shared frame begun must end before any other frame.
+		if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
+			_ = c.conn.Close()
+			return
+		}
+	}
 	if c.flush {
 		// One deadline for the whole flush, so a stalled client cannot
 		// hold a shutdown up frame after frame.
