@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -134,6 +135,41 @@ func (a *audience) tick() {
 
 	// A new array each tick: a viewer's pump may hold the end of this one.
 	frame := appendFrames(nil, msgs)
+	// The writes are split over the cores: each is a system call that
+	// cannot be made cheaper, and a sweep over thousands on one
+	// goroutine took longer than the window.
+	parts := min(runtime.GOMAXPROCS(0), (len(targets)+sweepMin-1)/sweepMin)
+	var wg sync.WaitGroup
+	for k := 1; k < parts; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.sweep(targets[k*len(targets)/parts:(k+1)*len(targets)/parts], frame, msgs)
+		}()
+	}
+	a.sweep(targets[:len(targets)/max(parts, 1)], frame, msgs)
+	wg.Wait()
+	clear(targets)
+	a.targets = targets
+
+	a.mu.Lock()
+	a.due = false
+	a.scheduleLocked()
+	a.mu.Unlock()
+}
+
+// What deliverShared did.
+const (
+	sharedQueued = iota // the viewer was not caught up: msgs are in its outbox
+	sharedWhole         // the frame was written
+	sharedPart          // the frame was begun; the viewer's pump writes the rest
+)
+
+// sweepMin is the fewest viewers a tick gives a goroutine of its own.
+const sweepMin = 512
+
+// sweep writes frame, which holds msgs, to the viewers of targets.
+func (a *audience) sweep(targets []castTarget, frame []byte, msgs [][]byte) {
 	whole, part := 0, 0
 	for _, t := range targets {
 		switch {
@@ -151,21 +187,7 @@ func (a *audience) tick() {
 	}
 	a.whole.Add(float64(whole))
 	a.part.Add(float64(part))
-	clear(targets)
-	a.targets = targets
-
-	a.mu.Lock()
-	a.due = false
-	a.scheduleLocked()
-	a.mu.Unlock()
 }
-
-// What deliverShared did.
-const (
-	sharedQueued = iota // the viewer was not caught up: msgs are in its outbox
-	sharedWhole         // the frame was written
-	sharedPart          // the frame was begun; the viewer's pump writes the rest
-)
 
 // deliverShared writes frame, which holds msgs, to a caught-up viewer
 // without waiting, and queues msgs in its outbox otherwise.
