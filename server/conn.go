@@ -86,14 +86,19 @@ func (c *client) Deliver(msgs [][]byte, urgent bool) {
 func (c *client) Close(code int, reason string, flush bool) { c.close(code, reason, flush) }
 
 // close asks the write pump to end the connection with code and reason,
-// after sending what is queued when flush is set. It never blocks, so the
-// room may call it; later calls do nothing.
+// after sending what is queued when flush is set. It never waits for the
+// client, so the room may call it (a viewer closing with a flush waits
+// for its note's viewer tick under way, which never waits either); later
+// calls do nothing.
 func (c *client) close(code int, reason string, flush bool) {
+	if a := c.aud.Load(); a != nil && flush {
+		// What its room sent it and its audience holds goes out before
+		// the close. Not under closeOnce: the tick handOver waits for may
+		// close the client itself (too slow).
+		a.handOver(c)
+	}
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText, c.flush = code, reason, flush
-		if a := c.aud.Load(); a != nil && flush {
-			a.handOver(c) // what its room sent it and its audience holds goes out before the close
-		}
 		c.out.close(!flush)
 		close(c.closing)
 	})

@@ -41,6 +41,11 @@ type audience struct {
 	whole  prometheus.Counter // frames written whole
 	part   prometheus.Counter // frames begun, ended by the viewer's pump
 
+	// writing is held while a tick writes (taken before mu): a viewer
+	// closing with a flush waits for the tick under way (handOver), so
+	// that what it took is written before the viewer's close frame.
+	writing sync.Mutex
+
 	mu      sync.Mutex
 	viewers map[*client]int // each viewer, and how many of pending came before it joined
 	pending [][]byte        // messages for the next tick
@@ -103,9 +108,13 @@ func (a *audience) scheduleLocked() {
 	time.AfterFunc(time.Until(a.last.Add(a.window)), a.tick)
 }
 
-// handOver queues for c what is pending for it, before it closes with a
-// flush (a node shutting down): the ticks will not write to it again.
+// handOver takes c out of the audience before it closes with a flush (a
+// node shutting down): it waits for the tick under way, which may be
+// writing to c, and queues what is pending for c in its outbox. Later
+// calls do nothing.
 func (a *audience) handOver(c *client) {
+	a.writing.Lock()
+	defer a.writing.Unlock()
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	from, ok := a.viewers[c]
@@ -122,6 +131,8 @@ func (a *audience) handOver(c *client) {
 // maxFrame) built once, written to each caught-up viewer; a viewer that is
 // not gets the messages queued in its outbox, like any client.
 func (a *audience) tick() {
+	a.writing.Lock()
+	defer a.writing.Unlock()
 	a.mu.Lock()
 	msgs := a.pending
 	a.pending = nil

@@ -240,3 +240,49 @@ func TestStalledViewerDropped(t *testing.T) {
 		t.Fatalf("stalled viewer closed with %d (%v), want 4000 (or 1006, or a reset)", code, slow.readError())
 	}
 }
+
+// A node shutting down sends its viewers every op acknowledged before it,
+// then closes them with 1001: what their note's audience still held, or
+// was writing, goes out before the close frame.
+func TestViewersFlushedOnShutdown(t *testing.T) {
+	t.Parallel()
+	store := newBoltStore(t)
+	srv, err := server.New(server.Config{Store: store, Logger: testLogger, Limits: server.Limits{OpsPerSecond: 1e6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := newListener(t, srv)
+	id := createNoteDirect(t, ts, "Last words")
+	node := &testNode{t: t, srv: srv, store: store, url: ts.URL}
+	token := createShare(t, node, id)
+	var viewers []*viewer
+	for i := range 4 {
+		viewers = append(viewers, newViewer(t, node, token, fmt.Sprintf("V%d", i)))
+	}
+	e := newEditor(t, node, id, "Last", 1)
+	for range 30 {
+		e.edit()
+		e.drain()
+	}
+	e.settle(0) // every op acknowledged: durable, and queued for the viewers
+	head := e.rev()
+	done := make(chan error, 1)
+	go func() { done <- srv.Close() }()
+	for i, v := range viewers {
+		for m := range v.in {
+			v.handle(m)
+		}
+		<-v.closeCh
+		if code := v.code(); code != 1001 {
+			t.Fatalf("viewer %d closed with %d, want 1001", i, code)
+		}
+		if got := scribe.Revision(v.m.Revision()); got != head || v.m.Text() != e.doc() {
+			t.Fatalf("viewer %d ended at revision %d, want %d with the editor's text", i, got, head)
+		}
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ts.Close()
+	_ = store.Close()
+}
