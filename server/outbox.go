@@ -17,7 +17,9 @@ import "sync"
 // when it finds nothing more to send (next reports pumpEnd). An idle
 // connection, most of them in a meeting, has no pump goroutine, no timer
 // and no queue; it costs only its read pump. There is at most one pump at a
-// time (running), so a connection still has a single writer.
+// time (running), so a connection still has a single writer. A viewer's
+// connection may also be lent to its note's shared writer while it is
+// caught up (claim, release; viewercast.go): running is then set too.
 //
 // A running pump is woken only for an urgent message: while it rests after
 // a frame (writePump's quiet period) other messages just queue. In a busy
@@ -31,7 +33,8 @@ type outbox struct {
 	limit  int
 	urgent bool // an urgent message is queued
 	ping   bool // a ping is due
-	// running: a write pump runs, or the outbox is held (it starts held:
+	// running: a write pump runs, the shared writer has the connection
+	// (claim), or the outbox is held (it starts held:
 	// nothing may be written before the connection has joined, and
 	// closed keeps it set so that only the last pump finishes the
 	// connection).
