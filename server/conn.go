@@ -506,7 +506,11 @@ func (c *client) readPump(seat *room.Seat, errs *tokenBucket) {
 // quiet note adds no delay; a busy client gets about one frame per window
 // instead of one per commit, and a flooding client gets its ack at once
 // with every op since its last frame in the same frame. When a rest ends
-// with nothing queued, the pump ends.
+// with nothing queued, the pump ends. A viewer in its note's audience
+// (viewercast.go) gets others' messages once per tick anyway: its pump
+// rests only after finishing a shared frame its socket was slow to take,
+// and otherwise writes what is queued and ends, to give the connection
+// back to the ticks' shared frames.
 func (c *client) writePump() {
 	window := coalesceWindow
 	if c.readonly {
@@ -540,6 +544,7 @@ func (c *client) writePump() {
 			c.finish()
 			return
 		}
+		behind := false // the socket did not take a shared frame at once
 		if rest := c.out.takeRest(); rest != nil {
 			if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
 				if isTimeout(err) {
@@ -548,6 +553,7 @@ func (c *client) writePump() {
 				_ = c.conn.Close()
 				return
 			}
+			behind = true
 		}
 		if c.out.takePing() {
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -571,7 +577,13 @@ func (c *client) writePump() {
 			_ = c.conn.Close()
 			return
 		}
-		if n > 0 {
+		// A viewer in its note's audience rests only when its socket was
+		// behind: the ticks' messages then queue and go out together.
+		// Otherwise the ticks space its frames, and a rest after every
+		// frame kept it out of the shared frames for as long as ticks
+		// came a window apart (a viewer joining a busy note, whose
+		// welcome is its pump's: viewercast.go).
+		if (n > 0 && c.aud.Load() == nil) || behind {
 			quiet.Reset(window)
 			resting = true
 		}
