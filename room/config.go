@@ -32,6 +32,12 @@ type Config struct {
 	// to one client (its SendQueueBytes); zero is 4 MiB.
 	CatchupBytes int
 	Timing       Timing
+	// NewAudience, when set, gives each room an Audience: its read-only
+	// members then get what every viewer gets alike (others' ops,
+	// presence, counts, title) through it, once per turn of the room's
+	// loop, instead of one Deliver each. Nil delivers to each viewer
+	// like to any member.
+	NewAudience func() Audience
 
 	histMaxBytes int // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
 }
@@ -173,6 +179,24 @@ type Member interface {
 	// after sending what is queued when flush is set. Later calls do
 	// nothing.
 	Close(code int, reason string, flush bool)
+}
+
+// Audience reaches a room's read-only members at once. A viewer gets
+// nothing from a room but its welcome and what every viewer gets, so the
+// transport can build those messages into frames once for all of them
+// (docs/architecture.md, the fan-out). The room calls its methods from its
+// own goroutine only; none may block.
+type Audience interface {
+	// Add makes m one of the audience, right after its welcome: every
+	// message Send passes from now on is for it too, after the welcome.
+	Add(m Member)
+	// Remove takes m out of the audience (it left).
+	Remove(m Member)
+	// Send passes the messages of one turn of the room's loop, in order,
+	// for every member added. msgs is the audience's to keep; the
+	// messages are never changed. A member that cannot take them (too
+	// slow) closes itself, as with Member.Deliver.
+	Send(msgs [][]byte)
 }
 
 // Info is what a member is when it joins, fixed for the connection.

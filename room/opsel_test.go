@@ -48,6 +48,7 @@ func TestOpSelInBatch(t *testing.T) {
 	newClient := func(id, session string) *Seat {
 		c := &Seat{room: s, m: newRecorder(), id: id, session: session, name: id, color: "#1971c2"}
 		s.clients[c] = struct{}{}
+		s.direct[c] = struct{}{}
 		s.bySess[session] = c
 		return c
 	}

@@ -167,6 +167,7 @@ type Seat struct {
 	selRev   scribe.Revision
 	hasSel   bool
 	ackedSeq uint64   // the highest seq acknowledged to this member
+	shared   bool     // a viewer in the room's audience: gets broadcasts through it (Config.NewAudience)
 	later    [][]byte // messages queued in this turn of the room's loop (deliver)
 	urgent   bool     // one of them is urgent
 }
@@ -222,6 +223,9 @@ type Room struct {
 	verifiedRev scribe.Revision // the last head whose text was compared with the store's (verify)
 	lastSeq     map[string]seqRev
 	clients     map[*Seat]struct{}
+	direct      map[*Seat]struct{} // the clients that get broadcasts one by one: all but the audience
+	audience    Audience           // the viewers, reached at once; nil when each viewer is a direct client
+	toAudience  [][]byte           // messages for the audience in this turn, handed over by flushOut
 	toldDown    map[*Seat]struct{} // told errCantSave with their op's seq, as the room fails
 	bySess      map[string]*Seat   // local edit seats by session id (the latest one)
 	editors     map[*Seat]struct{} // the local members that may edit: the ones listed as peers
@@ -242,7 +246,7 @@ type Room struct {
 
 func newRoom(h *Hub, id scribe.NoteID) *Room {
 	ctx, cancel := context.WithCancel(h.ctx)
-	return &Room{
+	rm := &Room{
 		hub:      h,
 		cfg:      &h.cfg,
 		id:       id,
@@ -260,6 +264,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		cancel:   cancel,
 		lastSeq:  make(map[string]seqRev),
 		clients:  make(map[*Seat]struct{}),
+		direct:   make(map[*Seat]struct{}),
 		toldDown: make(map[*Seat]struct{}),
 		bySess:   make(map[string]*Seat),
 		editors:  make(map[*Seat]struct{}),
@@ -268,6 +273,10 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		moved:    make(map[*Seat]struct{}),
 		revoked:  make(map[scribe.Token]struct{}),
 	}
+	if h.cfg.NewAudience != nil {
+		rm.audience = h.cfg.NewAudience()
+	}
+	return rm
 }
 
 // open subscribes to the note and loads it. Subscribing first means no
@@ -734,6 +743,12 @@ func (rm *Room) handleJoin(r *joinRequest) error {
 	c.m.Welcome(append([][]byte{protocol.EncodeWelcome(w)}, catchup...))
 
 	rm.clients[c] = struct{}{}
+	if c.readonly && rm.audience != nil {
+		c.shared = true
+		rm.audience.Add(c.m)
+	} else {
+		rm.direct[c] = struct{}{}
+	}
 	if c.readonly {
 		rm.viewers++
 		rm.viewersDue = true // the others hear the new count
@@ -753,6 +768,10 @@ func (rm *Room) handleLeave(c *Seat) {
 		return
 	}
 	delete(rm.clients, c)
+	delete(rm.direct, c)
+	if c.shared {
+		rm.audience.Remove(c.m)
+	}
 	delete(rm.dirty, c)
 	delete(rm.moved, c)
 	if rm.bySess[c.session] == c {
@@ -820,9 +839,11 @@ func (rm *Room) selAt(sel []ot.Range, rev scribe.Revision) []ot.Range {
 	return out
 }
 
-// broadcast queues msg for every local client except skip.
+// broadcast queues msg for every local client except skip (never a
+// viewer of the audience, which gets it once for all its viewers).
 func (rm *Room) broadcast(msg []byte, skip *Seat) {
-	for c := range rm.clients {
+	rm.sendAudience(msg)
+	for c := range rm.direct {
 		if c != skip {
 			rm.deliver(c, msg, false)
 		}
@@ -1045,7 +1066,8 @@ func (rm *Room) applyRemote(ch scribe.Change) error {
 // another node) gets an ack instead: the op is its own in-flight op, and
 // applying it a second time would double it.
 func (rm *Room) broadcastOp(msg []byte, session string, seq uint64, rev scribe.Revision, skip *Seat) {
-	for c := range rm.clients {
+	rm.sendAudience(msg)
+	for c := range rm.direct {
 		switch {
 		case c == skip:
 		case session != "" && c.session == session:
@@ -1080,6 +1102,14 @@ func (rm *Room) deliver(c *Seat, msg []byte, urgent bool) {
 	c.urgent = c.urgent || urgent
 }
 
+// sendAudience queues msg for every viewer in the audience, if there is
+// one, in this turn; flushOut hands the turn's messages over at once.
+func (rm *Room) sendAudience(msg []byte) {
+	if rm.audience != nil && rm.viewers > 0 {
+		rm.toAudience = append(rm.toAudience, msg)
+	}
+}
+
 // sendError queues an error for c, in order with the rest.
 func (rm *Room) sendError(c *Seat, err error, seq *uint64) {
 	rm.cfg.Metrics.Error(scribe.ErrorCode(err))
@@ -1101,6 +1131,10 @@ func (rm *Room) flushOut() {
 	}
 	clear(rm.outq)
 	rm.outq = rm.outq[:0]
+	if len(rm.toAudience) > 0 {
+		rm.audience.Send(rm.toAudience) // the audience keeps the slice
+		rm.toAudience = nil
+	}
 }
 
 // syncTo reads and applies every change after the live revision up to to
@@ -1358,7 +1392,8 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		if len(msgs) > 1 {
 			joined = bytes.Join(msgs, []byte{','})
 		}
-		for c := range rm.clients {
+		rm.sendAudience(joined) // a viewer wrote none of them
+		for c := range rm.direct {
 			if _, ok := involved[c]; !ok {
 				rm.deliver(c, joined, false)
 			}

@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -64,6 +66,12 @@ type client struct {
 	// room is the joined room, set by run before the first write pump
 	// starts; the pumps read its size (memberWindow).
 	room *room.Room
+
+	// A viewer's socket, written without waiting by its room's shared
+	// writer while the viewer is caught up; nil when it cannot be
+	// (viewercast.go). aud is the room's audience while it is in one.
+	raw syscall.RawConn
+	aud atomic.Pointer[audience]
 }
 
 var _ room.Member = (*client)(nil)
@@ -84,9 +92,17 @@ func (c *client) Deliver(msgs [][]byte, urgent bool) {
 func (c *client) Close(code int, reason string, flush bool) { c.close(code, reason, flush) }
 
 // close asks the write pump to end the connection with code and reason,
-// after sending what is queued when flush is set. It never blocks, so the
-// room may call it; later calls do nothing.
+// after sending what is queued when flush is set. It never waits for the
+// client, so the room may call it (a viewer closing with a flush waits
+// for its note's viewer tick under way, which never waits either); later
+// calls do nothing.
 func (c *client) close(code int, reason string, flush bool) {
+	if a := c.aud.Load(); a != nil && flush {
+		// What its room sent it and its audience holds goes out before
+		// the close. Not under closeOnce: the tick handOver waits for may
+		// close the client itself (too slow).
+		a.handOver(c)
+	}
 	c.closeOnce.Do(func() {
 		c.closeCode, c.closeText, c.flush = code, reason, flush
 		c.out.close(!flush)
@@ -161,6 +177,9 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 	}
 	c.out = newOutbox(s.limits.SendQueueBytes, c.startPump)
 	c.park = newParker(conn.UnderlyingConn(), h.br, c.pong)
+	if readonly {
+		c.raw = rawConnOf(conn.NetConn())
+	}
 	errs := newTokenBucket(errorRate, errorBurst)
 	seat, ok := c.join(r, id, token, errs)
 	if !ok {
@@ -556,6 +575,11 @@ func (c *client) readPump(rd *reader) bool {
 // (memberWindow): each commit reaches all of them, so with a fixed window
 // the node's frames a second would grow with the square of a busy note's
 // size; this way they stay at about 2,000 a second up to 100 editors.
+//
+// A viewer in its note's audience (viewercast.go) gets others' messages
+// once per tick anyway: its pump rests only after finishing a shared frame
+// its socket was slow to take, and otherwise writes what is queued and
+// ends, to give the connection back to the ticks' shared frames.
 func (c *client) writePump() {
 	window := func() time.Duration { return memberWindow(c.room.Editors()) }
 	if c.readonly {
@@ -589,6 +613,17 @@ func (c *client) writePump() {
 			c.finish()
 			return
 		}
+		behind := false // the socket did not take a shared frame at once
+		if rest := c.out.takeRest(); rest != nil {
+			if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
+				if isTimeout(err) {
+					c.tooSlow()
+				}
+				_ = c.conn.Close()
+				return
+			}
+			behind = true
+		}
 		if c.out.takePing() {
 			_ = c.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			if err := c.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
@@ -611,7 +646,13 @@ func (c *client) writePump() {
 			_ = c.conn.Close()
 			return
 		}
-		if n > 0 {
+		// A viewer in its note's audience rests only when its socket was
+		// behind: the ticks' messages then queue and go out together.
+		// Otherwise the ticks space its frames, and a rest after every
+		// frame kept it out of the shared frames for as long as ticks
+		// came a window apart (a viewer joining a busy note, whose
+		// welcome is its pump's: viewercast.go).
+		if (n > 0 && c.aud.Load() == nil) || behind {
 			quiet.Reset(window())
 			resting = true
 		}
@@ -639,6 +680,13 @@ func isTimeout(err error) bool {
 // finish ends the connection as close asked: the queued messages when
 // flush is set, then the close frame.
 func (c *client) finish() {
+	if rest := c.out.takeRest(); rest != nil {
+		// A shared frame begun must end before any other frame.
+		if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
+			_ = c.conn.Close()
+			return
+		}
+	}
 	if c.flush {
 		// One deadline for the whole flush, so a stalled client cannot
 		// hold a shutdown up frame after frame.

@@ -25,6 +25,7 @@ type metrics struct {
 	conflicts     prometheus.Counter
 	errors        *prometheus.CounterVec
 	dropped       *prometheus.CounterVec
+	sharedFrames  *prometheus.CounterVec
 }
 
 func newMetrics(s *Server) *metrics {
@@ -63,9 +64,13 @@ func newMetrics(s *Server) *metrics {
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scribe_clients_dropped_total", Help: "Websocket clients disconnected by the server, by reason.",
 		}, []string{"reason"}),
+		sharedFrames: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scribe_viewer_shared_frames_total",
+			Help: "Frames the rooms' shared writers wrote to caught-up viewers, by result: whole, or part (the viewer's own write pump wrote the rest).",
+		}, []string{"result"}),
 	}
 	m.reg.MustRegister(m.connections, m.notesOpen, m.opsCommitted, m.remoteOps, m.commitSeconds, m.opSeconds,
-		m.batchSize, m.conflicts, m.errors, m.dropped,
+		m.batchSize, m.conflicts, m.errors, m.dropped, m.sharedFrames,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -17,7 +17,9 @@ import "sync"
 // when it finds nothing more to send (next reports pumpEnd). An idle
 // connection, most of them in a meeting, has no pump goroutine, no timer
 // and no queue; it costs only its read pump. There is at most one pump at a
-// time (running), so a connection still has a single writer.
+// time (running), so a connection still has a single writer. A viewer's
+// connection may also be lent to its note's shared writer while it is
+// caught up (claim, release; viewercast.go): running is then set too.
 //
 // A running pump is woken only for an urgent message: while it rests after
 // a frame (writePump's quiet period) other messages just queue. In a busy
@@ -31,14 +33,19 @@ type outbox struct {
 	limit  int
 	urgent bool // an urgent message is queued
 	ping   bool // a ping is due
-	// running: a write pump runs, or the outbox is held (it starts held:
+	// running: a write pump runs, the shared writer has the connection
+	// (claim), or the outbox is held (it starts held:
 	// nothing may be written before the connection has joined, and
 	// closed keeps it set so that only the last pump finishes the
 	// connection).
 	running bool
 	closed  bool
-	wake    chan struct{} // capacity 1: a resting pump should look at the queue
-	start   func()        // starts a write pump; called with mu held, so it must not block
+	// rest is the end of a frame the room's shared writer began and could
+	// not finish without waiting (viewercast.go): the pump writes it
+	// before anything else.
+	rest  []byte
+	wake  chan struct{} // capacity 1: a resting pump should look at the queue
+	start func()        // starts a write pump; called with mu held, so it must not block
 }
 
 // newOutbox returns a held outbox: the caller starts the first pump.
@@ -129,12 +136,52 @@ func (o *outbox) next() int {
 	switch {
 	case o.closed:
 		return pumpClose
-	case len(o.msgs) > 0 || o.ping:
+	case len(o.msgs) > 0 || o.ping || o.rest != nil:
 		return pumpWrite
 	}
 	o.running = false
 	o.msgs = nil
 	return pumpEnd
+}
+
+// claim lends the connection to the shared writer of a viewer's room
+// (viewercast.go) when the viewer is caught up: no pump runs, nothing is
+// queued, no ping is due. hold is called under the lock when it does,
+// so that a close's wait for the writers counts the shared one. Until
+// release, a push only queues, as with a running pump.
+func (o *outbox) claim(hold func()) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.running || o.closed || len(o.msgs) > 0 || o.ping {
+		return false
+	}
+	o.running = true
+	hold()
+	return true
+}
+
+// release ends a claim. rest, unless nil, is the unwritten end of the
+// shared frame: a pump starts to write it, as it does when something was
+// queued, a ping fell due or the connection closed meanwhile.
+func (o *outbox) release(rest []byte) {
+	o.mu.Lock()
+	o.rest = rest
+	if rest != nil || o.closed || len(o.msgs) > 0 || o.ping {
+		o.start()
+	} else {
+		o.running = false
+	}
+	o.mu.Unlock()
+}
+
+// takeRest returns the end of a shared frame to be written first, if any,
+// and clears it.
+func (o *outbox) takeRest() []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	r := o.rest
+	o.rest = nil
+	return r
 }
 
 // takePing reports whether a ping is due, and clears it.

@@ -272,6 +272,8 @@ func New(cfg Config) (*Server, error) {
 		Timing:  cfg.Timing,
 		// A catch-up waits in the client's queue like everything else.
 		CatchupBytes: s.limits.SendQueueBytes,
+		// A room's viewers share their frames (viewercast.go).
+		NewAudience: func() room.Audience { return newAudience(viewerWindow, s.metrics) },
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
