@@ -15,7 +15,7 @@ import (
 func TestSettleArrivals(t *testing.T) {
 	r := &run{}
 	r.t0.Store(1)
-	b := &bot{r: r}
+	b := &bot{r: r, timed: true}
 	ms := int64(time.Millisecond)
 	r.revs.sent(1, 100*ms, 90*ms)
 	b.onRemoteOps(1, 2, time.Unix(0, 110*ms)) // revision 2 not acknowledged yet
