@@ -62,7 +62,7 @@ func TestLateOpWithinSpan(t *testing.T) {
 	var seq uint64
 	head := typeAt(t, typist, &seq, 0, 40) // 10 times the count kept, all within the span
 	late.seat.Submit(1, 0, op(t, "b"), nil, time.Now())
-	i := late.waitFor(t, "the late op's ack or close", 0, func(m protocol.Msg) bool { return m.Type == "ack" })
+	i := late.waitFor(t, "the late op's ack", 0, func(m protocol.Msg) bool { return m.Type == "ack" })
 	if m := late.msg(i); m.Seq != 1 || m.Rev != int64(head)+1 {
 		t.Fatalf("late op acked as %+v, want seq 1 rev %d", m, head+1)
 	}
@@ -70,13 +70,10 @@ func TestLateOpWithinSpan(t *testing.T) {
 
 	// Past the span, enough ops to trim: the first 41 revisions go.
 	clock.advance(historySpan + time.Second)
-	head = typeAt(t, typist, &seq, head, 80)
+	typeAt(t, typist, &seq, head, 80)
 	late.seat.Submit(2, 1, op(t, 1, "b"), nil, time.Now())
 	if code := late.waitClosed(t); code != protocol.CloseTooSlow {
 		t.Fatalf("an op based before the span closed with %d, want %d", code, protocol.CloseTooSlow)
-	}
-	if m := typist.msg(len(typist.msgs) - 1); m.Rev != int64(head) {
-		t.Fatalf("the typist's last message %+v, want its ack at %d", m, head)
 	}
 }
 
