@@ -39,7 +39,10 @@ type Config struct {
 	// like to any member.
 	NewAudience func() Audience
 
-	histMaxBytes int // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
+	histMaxBytes int              // the history a room keeps in memory, in bytes (historyMaxBytes; tests lower it)
+	histKeep     int              // ops the history keeps whatever their age (historyKeep; tests lower it)
+	histSpan     time.Duration    // and the ops of at least this long (historySpan; tests change it)
+	now          func() time.Time // the rooms' clock for the history's span (time.Now; tests set it)
 }
 
 // Default limits. DefaultMaxMessageBytes is MessageBytesFor(DefaultMaxNoteBytes).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/scribe-notes/scribe"
 )
@@ -15,6 +16,10 @@ func TestHistoryBounded(t *testing.T) {
 	t.Parallel()
 	s := newRoom(&Hub{ctx: context.Background()}, "x")
 	defer s.cancel()
+	// A commit every 10 ms: the span (historySpan) holds fewer ops than
+	// the count (historyKeep), which bounds the history here.
+	clock := time.Unix(1e9, 0)
+	s.cfg.now = func() time.Time { clock = clock.Add(10 * time.Millisecond); return clock }
 	check := func() {
 		t.Helper()
 		if s.histBase+scribe.Revision(len(s.hist)) != s.rev {

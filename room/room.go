@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,7 @@ import (
 
 // Sizes of a room.
 const (
-	historyKeep       = 8192     // committed ops kept in memory for transforming stale ops (about 1.6 s of 500 people typing)
+	historyKeep       = 8192     // committed ops kept in memory for transforming stale ops, whatever their age (and historySpan)
 	historyMaxBytes   = 16 << 20 // and at most about this many bytes of them
 	maxBatch          = 512      // submissions committed in one Store.Append at most
 	maxCommitAttempts = 50       // Append attempts on ECONFLICT before giving up
@@ -50,6 +51,10 @@ const (
 	maxRevoked        = 1024     // revoked share tokens a room remembers to refuse joins with (beyond, the store is asked)
 	keepLater         = 8        // messages a seat's per-turn queue keeps room for between turns; a larger array is let go
 )
+
+// historySpan: the history also keeps every op committed this recently
+// (within historyMaxBytes): 30,000 ops at 3,000 a second (push).
+const historySpan = 10 * time.Second
 
 // Group commit in a busy note (gather).
 const (
@@ -90,6 +95,7 @@ type histEntry struct {
 	opJSON  json.RawMessage
 	session string
 	seq     uint64
+	at      time.Time // when it was recorded (push); zero for history read back from the store
 }
 
 // submission is an edit waiting to be committed: an op from a member, or
@@ -101,6 +107,7 @@ type submission struct {
 	rev     scribe.Revision
 	op      ot.Operation
 	sel     []ot.Range
+	selSeq  uint64 // the seat's selSeq when it sent sel (Seat.Submit); 0 for none
 
 	// For the API: append text at the end, built against the head when the
 	// batch is prepared; the result goes to reply.
@@ -142,6 +149,7 @@ type seatUpdate struct {
 	hasSel bool
 	rev    scribe.Revision
 	sel    []ot.Range
+	seq    uint64 // the seat's selSeq when it sent sel
 	name   string // "" when unchanged
 }
 
@@ -160,6 +168,16 @@ type Seat struct {
 	email  string // known from sign-in, recorded with changes; never sent
 	person string // the member's person key (personKey of Info.ColorKey); "" for guests
 
+	// selSeq numbers the selections the member sent, alone (Select) or
+	// with an op (Submit): owned by the read pump. The room applies a
+	// selection only if it is newer than the one it has (selApplied).
+	selSeq uint64
+	// The latest selection given to Select that the room has not taken
+	// yet (takeSelections), and whether there is one: guarded by
+	// room.selMu. A newer one replaces it.
+	slot    seatUpdate
+	slotted bool
+
 	// Owned by the room's goroutine.
 	name     string
 	color    string
@@ -170,6 +188,8 @@ type Seat struct {
 	shared   bool     // a viewer in the room's audience: gets broadcasts through it (Config.NewAudience)
 	later    [][]byte // messages queued in this turn of the room's loop (deliver)
 	urgent   bool     // one of them is urgent
+	// selApplied is the selSeq that sel came from (room's goroutine).
+	selApplied uint64
 }
 
 // Room is one open note on this node: one goroutine (run) owns the live
@@ -189,6 +209,7 @@ type Room struct {
 	leavec   chan *Seat
 	submitc  chan *submission
 	updatec  chan seatUpdate
+	selc     chan struct{} // signalled, never blocking, when a seat's selection slot is filled (Select)
 	revokedc chan []scribe.Token
 	deletedc chan struct{} // the note is being deleted (Hub.Delete on this node)
 	stopc    chan struct{} // closed by the hub on shutdown
@@ -198,6 +219,12 @@ type Room struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	pub    *publisher
+
+	// selq lists the seats with a selection in their slot, each once
+	// (Select, takeSelections); guarded by selMu, as the slots are.
+	selMu    sync.Mutex
+	selq     []*Seat
+	selTaken []seatUpdate // scratch for takeSelections, owned by run
 
 	// editorCount is len(editors), for other goroutines (Editors).
 	editorCount atomic.Int32
@@ -216,6 +243,7 @@ type Room struct {
 	histBase   scribe.Revision // hist[i] produced revision histBase+1+i
 	hist       []histEntry
 	histSize   int // bytes the history holds, roughly
+	histTrimAt int // push trims the history when it holds more entries than this (or 2*histKeep)
 	// histFloor is how far back the history may be extended (extendBack):
 	// older revisions did not fit in memory, and are never read again.
 	histFloor   scribe.Revision
@@ -256,6 +284,7 @@ func newRoom(h *Hub, id scribe.NoteID) *Room {
 		leavec:   make(chan *Seat, 64),
 		submitc:  make(chan *submission, submitQueue),
 		updatec:  make(chan seatUpdate, 256),
+		selc:     make(chan struct{}, 1),
 		revokedc: make(chan []scribe.Token, 1),
 		deletedc: make(chan struct{}, 1),
 		stopc:    make(chan struct{}),
@@ -376,6 +405,8 @@ func (rm *Room) run() {
 			}
 		case u := <-rm.updatec:
 			rm.handleUpdate(u)
+		case <-rm.selc:
+			rm.takeSelections()
 		case ev, ok := <-events:
 			if !ok {
 				// The subscription ended (for example, the store lost
@@ -595,13 +626,41 @@ func (rm *Room) join(ctx context.Context, c *Seat, info Info, known seqRev) erro
 // sent them, sel its selection after op (nil for none), received when the
 // server read it. It reports false when the room has closed.
 func (c *Seat) Submit(seq uint64, rev scribe.Revision, op ot.Operation, sel []ot.Range, received time.Time) bool {
-	return c.room.submit(&submission{c: c, session: c.session, seq: seq, rev: rev, op: op, sel: sel, received: received})
+	sub := &submission{c: c, session: c.session, seq: seq, rev: rev, op: op, sel: sel, received: received}
+	if sel != nil {
+		c.selSeq++
+		sub.selSeq = c.selSeq
+	}
+	return c.room.submit(sub)
 }
 
 // Select tells the room of the member's selection at revision rev. It
-// reports false when the room has closed.
+// never waits for the room: the selection goes in the seat's slot,
+// replacing one the room has not taken yet, and the room is signalled. A
+// burst of presence from 1,000 members costs the room one pass, and no
+// read pump waits behind a commit for its turn (issue 16: half the read
+// pumps of a 1,000-typist note were found blocked here, their ops then too
+// late to transform). It reports false when the room has closed.
 func (c *Seat) Select(rev scribe.Revision, sel []ot.Range) bool {
-	return c.room.update(seatUpdate{c: c, hasSel: true, rev: rev, sel: sel})
+	rm := c.room
+	select {
+	case <-rm.done:
+		return false
+	default:
+	}
+	c.selSeq++
+	rm.selMu.Lock()
+	if !c.slotted {
+		c.slotted = true
+		rm.selq = append(rm.selq, c)
+	}
+	c.slot = seatUpdate{c: c, hasSel: true, rev: rev, sel: sel, seq: c.selSeq}
+	rm.selMu.Unlock()
+	select {
+	case rm.selc <- struct{}{}:
+	default: // already signalled: the room takes every slot in one pass
+	}
+	return true
 }
 
 // Rename changes the member's display name (already cleaned). It reports
@@ -791,10 +850,34 @@ func (rm *Room) handleLeave(c *Seat) {
 	}
 }
 
+// takeSelections applies the selections in the seats' slots (Select),
+// each seat's latest (run's goroutine).
+func (rm *Room) takeSelections() {
+	rm.selMu.Lock()
+	taken := rm.selTaken[:0]
+	for _, c := range rm.selq {
+		taken = append(taken, c.slot)
+		c.slot, c.slotted = seatUpdate{}, false
+	}
+	clear(rm.selq)
+	rm.selq = rm.selq[:0]
+	rm.selMu.Unlock()
+	for _, u := range taken {
+		rm.handleUpdate(u)
+	}
+	clear(taken)
+	rm.selTaken = taken[:0]
+}
+
 // handleUpdate applies a client's new selection or name (run's goroutine).
+// A selection older than the one the seat has (one that came with an op
+// the member sent after it, committed first) is ignored.
 func (rm *Room) handleUpdate(u seatUpdate) {
 	c := u.c
 	if _, ok := rm.clients[c]; !ok {
+		return
+	}
+	if u.hasSel && u.seq < c.selApplied {
 		return
 	}
 	if u.name != "" {
@@ -815,6 +898,7 @@ func (rm *Room) handleUpdate(u seatUpdate) {
 			}
 		}
 		c.sel, c.selRev, c.hasSel = rm.selAt(u.sel, u.rev), rm.rev, true
+		c.selApplied = u.seq
 	}
 	rm.dirty[c] = struct{}{}
 }
@@ -962,16 +1046,26 @@ func (rm *Room) noteSeq(session string, sr seqRev) {
 }
 
 // push records a committed change as the next revision.
-// The history in memory is bounded by count and by size, so a client
-// pasting large texts over and over cannot make a room hold gigabytes;
-// older bases are read from the store.
+// The history in memory is bounded by size, so a client pasting large
+// texts over and over cannot make a room hold gigabytes; within that
+// budget it keeps at least the last histKeep ops and at least the ops of
+// the last histSpan. The span is what lets a 1,000-typist note, 3,000 ops
+// a second, transform an op a few seconds late instead of closing its
+// sender (prepare): a count alone covered under 3 s there (issue 16).
+// Older bases are read from the store.
 func (rm *Room) push(e histEntry) {
 	rm.rev++
+	e.at = rm.now()
 	rm.hist = append(rm.hist, e)
 	rm.histSize += entrySize(e)
 	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
-	if len(rm.hist) > 2*historyKeep || rm.histSize > rm.histMax() {
-		drop := max(len(rm.hist)-historyKeep, 0)
+	keep := rm.histKeep()
+	if len(rm.hist) > max(2*keep, rm.histTrimAt) || rm.histSize > rm.histMax() {
+		drop := max(len(rm.hist)-keep, 0)
+		// Entries are in commit order, so their times ascend (read-back
+		// ones, older, have none): the first one within the span.
+		cut := e.at.Add(-rm.histSpan())
+		drop = sort.Search(drop, func(i int) bool { return !rm.hist[i].at.Before(cut) })
 		size := rm.histSize
 		for i := range drop {
 			size -= entrySize(rm.hist[i])
@@ -980,17 +1074,44 @@ func (rm *Room) push(e histEntry) {
 			size -= entrySize(rm.hist[drop])
 			drop++
 		}
-		// In place: the array, once grown to 2*historyKeep entries, is
-		// reused for the room's life instead of copied out and grown
-		// again every historyKeep commits (issue 16: a per-op cost of
-		// one writer). The vacated tail is cleared so the dropped ops can
-		// be collected.
+		// In place: the array, once grown, is reused for the room's life
+		// instead of copied out and grown again every historyKeep commits
+		// (issue 16: a per-op cost of one writer). The vacated tail is
+		// cleared so the dropped ops can be collected. The next trim is
+		// when the history has doubled again, so a span longer than
+		// histKeep ops costs no search per commit.
 		n := copy(rm.hist, rm.hist[drop:])
 		clear(rm.hist[n:])
 		rm.hist = rm.hist[:n]
 		rm.histBase += scribe.Revision(drop)
 		rm.histSize = size
+		rm.histTrimAt = 2 * n
 	}
+}
+
+// histKeep is how many ops the history keeps whatever their age.
+func (rm *Room) histKeep() int {
+	if rm.cfg.histKeep > 0 {
+		return rm.cfg.histKeep
+	}
+	return historyKeep
+}
+
+// histSpan is how long ago an op may have been committed and still be
+// kept in the history (within its byte budget).
+func (rm *Room) histSpan() time.Duration {
+	if rm.cfg.histSpan != 0 {
+		return rm.cfg.histSpan
+	}
+	return historySpan
+}
+
+// now is the rooms' clock.
+func (rm *Room) now() time.Time {
+	if rm.cfg.now != nil {
+		return rm.cfg.now()
+	}
+	return time.Now()
 }
 
 // textAt returns the note's text at revision rev, undoing the history in
@@ -1384,7 +1505,16 @@ func (rm *Room) commit(batch []*submission) (err error) {
 				}
 			}
 			if c := p.sub.c; c != nil && p.sel != nil {
+				if p.sub.selSeq < c.selApplied {
+					// The member sent a selection after this op and the room
+					// took it first (Select does not queue behind ops): it
+					// stands, and the members told the op's older one here
+					// are told it again.
+					rm.dirty[c] = struct{}{}
+					continue
+				}
 				c.sel, c.selRev, c.hasSel = rm.selAt(p.sel, rev), rm.rev, true
+				c.selApplied = p.sub.selSeq
 				rm.moved[c] = struct{}{}
 			}
 		}
