@@ -53,8 +53,10 @@ test('creating a note from the meeting template fills it in', async () => {
     assert.ok((await editorText(ada.page)).includes('## Attendees\n\n- Ada\n'), await editorText(ada.page))
     await waitSynced(ada.page)
 
-    // The home page lists it, most recent first, with its edit time.
+    // The home page lists it, most recent first, with its edit time (in
+    // words once the page's script has run).
     await ada.page.goto('/')
+    await ada.page.waitForSelector('[data-page=home][data-ready=true]')
     const first = ada.page.locator('#note-list li').first()
     assert.equal(await first.locator('a.note-link').textContent(), 'Platform weekly <sync>')
     assert.match(await first.locator('time').textContent(), /just now|minute/)
