@@ -2,20 +2,14 @@ package server_test
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
-
-	"github.com/gorilla/websocket"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/client"
-	"github.com/scribe-notes/scribe/ot"
 	"github.com/scribe-notes/scribe/protocol"
 	"github.com/scribe-notes/scribe/server"
 )
@@ -195,50 +189,18 @@ func TestStalledViewerDropped(t *testing.T) {
 	fast := newViewer(t, node, token, "Hare")
 
 	ed := newEditor(t, node, id, "Typist", 1)
-	chunk := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per op
-	doc, rev := ed.doc(), ed.rev()
-	for i := range 600 {
-		// A ping with each op, as in TestSlowClientDropped: the stalled
-		// viewer is dropped for being slow, not silent.
-		_ = slow.conn.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)))
-		op := mustOp(t, -ot.Len16(doc), chunk[:len(chunk)-i%7])
-		if doc == "" {
-			op = mustOp(t, chunk[:len(chunk)-i%7])
-		}
-		ed.send(map[string]any{"type": "op", "rev": rev, "seq": i + 1, "op": op})
-		for {
-			m := ed.next()
-			if m.Type == "ack" {
-				rev = scribe.Revision(m.Rev)
-				break
-			}
-			if m.Type == "error" {
-				t.Fatalf("error %+v", m)
-			}
-		}
-		doc = chunk[:len(chunk)-i%7]
+	var rev scribe.Revision
+	doc := floodPastStalled(t, ed, slow, func(i int, r scribe.Revision) {
+		rev = r
 		if i%50 == 0 {
 			fast.settle(rev) // the other viewer keeps up while the stalled one reads nothing
 		}
-	}
+	})
 	fast.settle(rev)
 	if fast.m.Text() != doc {
 		t.Fatal("the reading viewer's text differs")
 	}
-	resp, err := http.Get(node.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var buf bytes.Buffer
-	_, _ = buf.ReadFrom(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(buf.String(), `scribe_clients_dropped_total{reason="slow"} 1`) {
-		t.Fatalf("metrics do not count one slow client dropped:\n%s", grepLines(buf.String(), "dropped"))
-	}
-	slow.resume()
-	if code := slow.waitClose(); code != 4000 && code != 1006 && !errors.Is(slow.readError(), syscall.ECONNRESET) {
-		t.Fatalf("stalled viewer closed with %d (%v), want 4000 (or 1006, or a reset)", code, slow.readError())
-	}
+	checkDroppedSlow(t, node, slow, "stalled viewer")
 }
 
 // A node shutting down sends its viewers every op acknowledged before it,

@@ -498,27 +498,41 @@ func TestSlowClientDropped(t *testing.T) {
 	node := startNode(t, newBoltStore(t), server.Limits{SendQueueBytes: 64 << 10, OpsPerSecond: 1e6, MaxNoteBytes: 1 << 20, MaxMessageBytes: 1 << 20})
 	id := node.createNote("Slow", "blank")
 	slow := dialSlow(t, wsURL(node.url, "/api/notes/"+string(id)+"/ws"))
-	w := slow.hello(newSession(), "Sloth", nil) // reads the welcome, then stops reading
+	slow.hello(newSession(), "Sloth", nil) // reads the welcome, then stops reading
 	slow.pause()
 
 	fast := newEditor(t, node, id, "Hare", 1)
+	doc := floodPastStalled(t, fast, slow, nil)
+	// All were acked while the slow client read nothing: it did not hold
+	// the session up. The server dropped it as too slow.
+	checkDroppedSlow(t, node, slow, "slow client")
+	if got := node.text(id); got != doc {
+		t.Fatal("store text differs")
+	}
+}
+
+// floodPastStalled has ed send 600 ops, each replacing the note's text
+// with up to 16 KiB, waiting for each one's ack, while slow reads nothing,
+// and returns the text. after, when set, runs after each ack.
+//
+// The stalled client stalls reading, not writing: it sends a ping with
+// each op. The server drops a client that sends nothing for pongWait
+// (60 s), for that and not as too slow; on a loaded machine these ops took
+// longer than that to fill the server's socket buffer (up to 4 MiB) and a
+// 64 KiB queue. Once it is dropped, its writes fail, which is fine.
+func floodPastStalled(t *testing.T, ed *editor, slow *wsClient, after func(i int, rev scribe.Revision)) string {
+	t.Helper()
 	chunk := strings.Repeat("0123456789abcdef", 1024) // 16 KiB per op
-	doc, rev := fast.doc(), fast.rev()
+	doc, rev := ed.doc(), ed.rev()
 	for i := range 600 {
-		// The slow client stalls reading, not writing: it sends a ping
-		// with each op. The server drops a client that sends nothing for
-		// pongWait (60 s), for that and not as too slow; on a loaded
-		// machine these ops took longer than that to fill the server's
-		// socket buffer (up to 4 MiB) and the 64 KiB queue. Once it is
-		// dropped, its writes fail, which is fine.
 		_ = slow.conn.WriteMessage(websocket.TextMessage, []byte(fmt.Sprintf(`{"type":"ping","id":%d}`, i)))
 		op := mustOp(t, -ot.Len16(doc), chunk[:len(chunk)-i%7])
 		if doc == "" {
 			op = mustOp(t, chunk[:len(chunk)-i%7])
 		}
-		fast.send(map[string]any{"type": "op", "rev": rev, "seq": i + 1, "op": op})
+		ed.send(map[string]any{"type": "op", "rev": rev, "seq": i + 1, "op": op})
 		for {
-			m := fast.next()
+			m := ed.next()
 			if m.Type == "ack" {
 				rev = scribe.Revision(m.Rev)
 				break
@@ -528,10 +542,22 @@ func TestSlowClientDropped(t *testing.T) {
 			}
 		}
 		doc = chunk[:len(chunk)-i%7]
+		if after != nil {
+			after(i, rev)
+		}
 	}
-	// All were acked while the slow client read nothing: it did not hold
-	// the session up. The server dropped it as too slow.
-	_ = w
+	return doc
+}
+
+// checkDroppedSlow checks that node dropped one client as too slow, and
+// that slow (who) finds its connection closed once it reads again: the
+// close frame (4000), unless the server gave up writing to it first
+// (writeWait) and cut the connection: then it reads what the kernel still
+// held and the end of the stream (1006), or, when the kernel dropped the
+// closed socket's unsent data (it does under memory pressure on a loaded
+// machine), a reset.
+func checkDroppedSlow(t *testing.T, node *testNode, slow *wsClient, who string) {
+	t.Helper()
 	resp, err := http.Get(node.url + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -542,17 +568,9 @@ func TestSlowClientDropped(t *testing.T) {
 	if !strings.Contains(buf.String(), `scribe_clients_dropped_total{reason="slow"} 1`) {
 		t.Fatalf("metrics do not count one slow client dropped:\n%s", grepLines(buf.String(), "dropped"))
 	}
-	// When it reads again it finds the close frame (4000), unless the server
-	// gave up writing to it first (writeWait) and cut the connection: then
-	// it reads what the kernel still held and the end of the stream (1006),
-	// or, when the kernel dropped the closed socket's unsent data (it does
-	// under memory pressure on a loaded machine), a reset.
 	slow.resume()
 	if code := slow.waitClose(); code != 4000 && code != 1006 && !errors.Is(slow.readError(), syscall.ECONNRESET) {
-		t.Fatalf("slow client closed with %d (%v), want 4000 (or 1006, or a reset)", code, slow.readError())
-	}
-	if got := node.text(id); got != doc {
-		t.Fatal("store text differs")
+		t.Fatalf("%s closed with %d (%v), want 4000 (or 1006, or a reset)", who, code, slow.readError())
 	}
 }
 
