@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -125,3 +127,16 @@ func (c *peerConn) Close() error {
 	c.once.Do(func() { c.l.release(c.peer) })
 	return c.Conn.Close()
 }
+
+// SyscallConn is the socket under the connection (syscall.Conn), so that
+// what works on a connection's file descriptor (an idle connection's
+// parker, the viewers' shared writer) sees through the cap's wrapper.
+func (c *peerConn) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errNotSocket
+	}
+	return sc.SyscallConn()
+}
+
+var errNotSocket = errors.New("not a socket")

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,6 +43,37 @@ func newParkedConn(t *testing.T) parkedConn {
 		t.Fatalf("the hijacker's reader: %v", pc.br)
 	}
 	return pc
+}
+
+// A connection accepted under the per-peer cap (ConfigureHTTP, as scribe
+// serve runs by default) is still a socket to the parker and the viewers'
+// shared writer: without that, no connection of a capped server parked.
+func TestParkThroughPeerCap(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := ConfigureHTTP(&http.Server{}, inner, HTTPLimits{MaxConnsPerPeer: 4})
+	t.Cleanup(func() { _ = ln.Close() })
+	dialed, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dialed.Close() })
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close() })
+	if _, ok := conn.(*peerConn); !ok {
+		t.Fatalf("accepted a %T, not the cap's wrapper", conn)
+	}
+	if canPark && newParker(conn, bufio.NewReader(conn), nil) == nil {
+		t.Error("a connection under the cap cannot park")
+	}
+	if canPark && rawConnOf(conn) == nil { // canPark: Linux, a unix system
+		t.Error("a viewer under the cap cannot be written by the shared writer")
+	}
 }
 
 // A parked connection reads its client's pongs itself, without its read

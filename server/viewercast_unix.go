@@ -9,19 +9,18 @@ import (
 
 // rawConnOf returns the socket under a viewer's connection, for the room's
 // shared writer (viewercast.go), or nil when it is not a plain socket (a
-// TLS connection must be written through its own Conn).
+// TLS connection must be written through its own Conn; it has no
+// SyscallConn).
 func rawConnOf(nc net.Conn) syscall.RawConn {
-	switch c := nc.(type) {
-	case *peerConn:
-		return rawConnOf(c.Conn)
-	case *net.TCPConn:
-		rc, err := c.SyscallConn()
-		if err != nil {
-			return nil
-		}
-		return rc
+	sc, ok := nc.(syscall.Conn)
+	if !ok {
+		return nil
 	}
-	return nil
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return nil
+	}
+	return rc
 }
 
 // writeFD writes b to the non-blocking socket fd once, and returns how much
