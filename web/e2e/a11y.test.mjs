@@ -92,6 +92,13 @@ for (const scheme of ['light', 'dark']) {
       await ada.page.click('#authors-button')
       await ada.page.waitForSelector('.cm-author', { state: 'attached' })
       await ada.page.waitForSelector('#authors-legend .legend-item')
+      // Grace's cursor label fades 2 s after her last move (a 0.4 s
+      // animation): caught mid-fade its text is half transparent and fails
+      // contrast. Wait for the fade to end, then show the label as hovering
+      // her caret does, so axe checks it settled and visible.
+      await ada.page.waitForFunction(() => [...document.querySelectorAll('.cm-remote-label')]
+        .every(l => l.getAnimations().every(a => a.playState === 'finished')))
+      await ada.page.evaluate(() => document.querySelectorAll('.cm-remote-caret').forEach(c => c.classList.add('show')))
       found.editor = await axe(ada.page)
       await ada.page.click('#authors-button')
       await ada.page.click('#shortcuts-button')
