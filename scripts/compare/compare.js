@@ -26,7 +26,11 @@ const USAGE = `usage: node compare.js [flags]
   --typists N         clients in the typing workload (100)
   --rate R            keystrokes per second per typist (10)
   --workloads LIST    typing,flood (both)
-  --servers LIST      sharedb,yws,scribe-redis,scribe-bolt (all)
+  --servers LIST      sharedb,yws,scribe-redis,scribe-bolt (all); also
+                      floor-none,floor-redis,floor-wal: the least a Go
+                      server can do per op (scripts/compare/floor; flood only)
+  --floor PATH        the floor binary (../../bin/floor: go build -o bin/floor
+                      ./scripts/compare/floor)
   --scribe NAME=PATH  a scribe binary; repeat to compare builds (main=../../bin/scribe)
   --redis-server PATH redis-server for Scribe on Redis (redis-server)
   --out FILE          also write every run as a JSON line here
@@ -45,6 +49,7 @@ function options () {
       servers: { type: 'string', default: 'sharedb,yws,scribe-redis,scribe-bolt' },
       scribe: { type: 'string', multiple: true },
       'redis-server': { type: 'string', default: 'redis-server' },
+      floor: { type: 'string', default: path.join(__dirname, '../../bin/floor') },
       out: { type: 'string' },
       help: { type: 'boolean' }
     }
@@ -73,6 +78,7 @@ function options () {
     servers: values.servers.split(','),
     scribes,
     redisServer: values['redis-server'],
+    floor: path.resolve(values.floor),
     out: values.out
   }
 }
@@ -111,17 +117,20 @@ async function startYws () {
 let redis = null // { child, port }, started for the first Scribe-on-Redis server
 let prefixes = 0
 
+async function ensureRedis () {
+  if (redis) return
+  const rport = await proc.freePort()
+  const child = await proc.start(opts.redisServer, ['--bind', '127.0.0.1', '--port', String(rport),
+    '--dir', tmp, '--save', '', '--appendonly', 'no'], {}, proc.waitOutput('Ready to accept'))
+  redis = { child, port: rport }
+}
+
 async function startScribe (bin, store) {
   const port = await proc.freePort()
   const args = ['serve', '--addr', `127.0.0.1:${port}`, '--log-level', 'warn',
     '--ops-per-second', '1000000', '--max-conns-per-peer', '-1']
   if (store === 'redis') {
-    if (!redis) {
-      const rport = await proc.freePort()
-      const child = await proc.start(opts.redisServer, ['--bind', '127.0.0.1', '--port', String(rport),
-        '--dir', tmp, '--save', '', '--appendonly', 'no'], {}, proc.waitOutput('Ready to accept'))
-      redis = { child, port: rport }
-    }
+    await ensureRedis()
     args.push('--redis', `redis://127.0.0.1:${redis.port}/0`, '--redis-prefix', `cmp${++prefixes}:`)
   } else {
     args.push('--data-dir', fs.mkdtempSync(path.join(tmp, 'bolt-')))
@@ -143,6 +152,23 @@ async function startScribe (bin, store) {
   return { child, storePid: store === 'redis' ? redis.child.pid : 0, open }
 }
 
+// The floor (scripts/compare/floor): one writer, its op read, stored (in
+// memory, one RPUSH, or an fdatasync'd append) and acknowledged, nothing else.
+async function startFloor (store) {
+  const port = await proc.freePort()
+  const args = ['--addr', `127.0.0.1:${port}`, '--store', store]
+  if (store === 'redis') {
+    await ensureRedis()
+    args.push('--redis', `redis://127.0.0.1:${redis.port}/0`)
+  } else if (store === 'wal') {
+    args.push('--wal', path.join(fs.mkdtempSync(path.join(tmp, 'wal-')), 'log'))
+  }
+  const base = `http://127.0.0.1:${port}`
+  const child = await proc.start(opts.floor, args, {}, proc.waitHTTP(base + '/readyz'))
+  const url = `ws://127.0.0.1:${port}/api/notes/floor/ws`
+  return { child, storePid: store === 'redis' ? redis.child.pid : 0, open: async () => (i) => new ScribeClient(url, `typist ${i}`) }
+}
+
 let serverList = null
 
 function servers () {
@@ -157,6 +183,9 @@ function servers () {
         const label = opts.scribes.length > 1 ? ` ${b.name}` : ''
         list.push({ name: `Scribe${label} (${store === 'redis' ? 'Redis' : 'embedded'})`, start: () => startScribe(b.bin, store) })
       }
+    } else if (['floor-none', 'floor-redis', 'floor-wal'].includes(s)) {
+      const store = s.slice('floor-'.length)
+      list.push({ name: `Floor (${store === 'none' ? 'memory' : store === 'redis' ? 'Redis' : 'fdatasync'})`, start: () => startFloor(store), floodOnly: true })
     } else throw new Error(`--servers: unknown server ${s}`)
   }
   serverList = list
@@ -333,7 +362,7 @@ function report (results) {
     return xs.length ? range(xs, 2) : null
   }
   lines.push('', 'ratios of CPU per committed op, each within one round (store CPU included):', '')
-  for (const s of servers().filter((s) => s.name.startsWith('Scribe'))) {
+  for (const s of servers().filter((s) => s.name.startsWith('Scribe') || s.name.startsWith('Floor'))) {
     const one = ratio('flood', s.name, 'y-websocket')
     if (one) lines.push(`- one writer, ${s.name} / y-websocket: ${one} (target: <= 1 on Redis, <= 2 embedded)`)
     const typ = ratio('typing', s.name, 'ShareDB')
@@ -353,6 +382,7 @@ async function main () {
   for (let round = -opts.warmupRounds; round < opts.rounds; round++) {
     for (const workload of opts.workloads) {
       for (const server of servers()) {
+        if (server.floodOnly && workload !== 'flood') continue
         const r = await run(server, workload)
         r.round = round // negative: a warm-up round
         results.push(r)
