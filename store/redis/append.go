@@ -31,6 +31,11 @@ const indexTimeout = 5 * time.Second
 // that.
 const recordedFor = 10 * time.Second
 
+// maxRecorded bounds docEntry.recorded: a note has at most
+// scribe.MaxAttendees people, and authors past those are remembered up to
+// as many again.
+const maxRecorded = 2 * scribe.MaxAttendees
+
 // maxAppendAttempts bounds the script calls of one Append: the second call
 // happens only when the script reports duplicates Go did not know of, and
 // then knows them all.
@@ -347,6 +352,9 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 			e.recorded = make(map[string]bool, len(passed))
 		}
 		for _, key := range passed {
+			if len(e.recorded) >= maxRecorded {
+				break // (the rest are passed again: bounded memory)
+			}
 			e.recorded[key] = true
 		}
 	}
