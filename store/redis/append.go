@@ -25,6 +25,17 @@ const (
 // Cluster, which runs even when the caller's context is cancelled.
 const indexTimeout = 5 * time.Second
 
+// recordedFor is how long an append trusts that the attendees it passed
+// before are in the note's people field (docEntry.recorded): a record a
+// Redis failover lost is written again with its author's first edit after
+// that.
+const recordedFor = 10 * time.Second
+
+// maxRecorded bounds docEntry.recorded: a note has at most
+// scribe.MaxAttendees people, and authors past those are remembered up to
+// as many again.
+const maxRecorded = 2 * scribe.MaxAttendees
+
 // maxAppendAttempts bounds the script calls of one Append: the second call
 // happens only when the script reports duplicates Go did not know of, and
 // then knows them all.
@@ -78,17 +89,21 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 	}
 
 	t := s.clock()
+	if t.Sub(e.recordedSince) >= recordedFor || t.Before(e.recordedSince) {
+		e.recorded = nil // (see docEntry.recorded)
+		e.recordedSince = t
+	}
 	keys, keyOf := s.appendKeys(id, changes)
 	known := make([]bool, len(changes)) // duplicates the script told us of
 	for attempt := 1; ; attempt++ {
-		args, undo, err := s.appendArgs(e.doc, id, expected, t, changes, ops, parseErrs, known, keyOf)
+		args, undo, passed, err := s.appendArgs(e.doc, e.recorded, id, expected, t, changes, ops, parseErrs, known, keyOf)
 		if err != nil {
-			e.doc = nil
+			e.doc, e.recorded = nil, nil
 			return nil, err
 		}
 		res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
 		if err == nil {
-			return s.appended(ctx, e, expected, t, len(undo), changes, res)
+			return s.appended(ctx, e, expected, t, len(undo), changes, res, passed)
 		}
 		// Nothing was written: put the cached text back to expected.
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -167,6 +182,7 @@ func (s *Store) catchUp(ctx context.Context, e *docEntry, expected scribe.Revisi
 		}
 		e.doc = nil // fall through: load from the snapshot
 	}
+	e.recorded = nil // (a text reloaded: start over)
 	doc, _, err := s.load(ctx, e.id)
 	if err != nil {
 		return true, err
@@ -222,13 +238,18 @@ func (s *Store) appendKeys(id scribe.NoteID, changes []scribe.Change) ([]string,
 }
 
 // appendArgs applies each new op to doc (the text at expected) and returns
-// the script's arguments and the inverses of the ops it applied, in order.
-func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.Revision, t time.Time,
-	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool, keyOf []int) ([]any, []ot.Operation, error) {
+// the script's arguments, the inverses of the ops it applied, in order,
+// and the attendee keys it passed. An author whose key is in recorded is
+// known to be in the note's people field already and is not passed: the
+// script would only search the field for it (docs/benchmarks.md, issue
+// 16, branch fanout).
+func (s *Store) appendArgs(doc *ot.Document, recorded map[string]bool, id scribe.NoteID, expected scribe.Revision, t time.Time,
+	changes []scribe.Change, ops []ot.Operation, parseErrs []error, known []bool, keyOf []int) ([]any, []ot.Operation, []string, error) {
 	args := make([]any, 0, 7+6*len(changes))
 	args = append(args, strconv.FormatInt(int64(expected), 10), strconv.FormatInt(t.UnixNano(), 10), s.noteKey(id, "events"), string(id), doc.Len(), indexFlag(s.oneNode), s.historyBudget)
 	var undo []ot.Operation
 	var people strings.Builder // the last argument: the authors of what Go applied
+	var passed []string
 	authors := make(map[string]bool)
 	prev := -1 // the change Go applied last
 	inBatch := make(map[string]bool, len(changes))
@@ -261,26 +282,27 @@ func (s *Store) appendArgs(doc *ot.Document, id scribe.NoteID, expected scribe.R
 		undo = append(undo, inv)
 		canon, err := op.MarshalJSON()
 		if err != nil {
-			return nil, undo, fmt.Errorf("append: encode op %d: %w", i+1, err)
+			return nil, undo, nil, fmt.Errorf("append: encode op %d: %w", i+1, err)
 		}
 		body, err := encodeBody(changeBody{Op: canon, Session: c.Session, Seq: c.Seq, Author: c.Author, Email: c.Email, Credit: c.Credit})
 		if err != nil {
-			return nil, undo, fmt.Errorf("append: encode change %d: %w", i+1, err)
+			return nil, undo, nil, fmt.Errorf("append: encode change %d: %w", i+1, err)
 		}
 		args = append(args, c.Session, seq, op.BaseLen(), op.TargetLen(), body, keyOf[i])
 		if prev >= 0 && scribe.SameAuthor(changes[prev], c) {
 			continue // the author of the change applied before: written
 		}
 		prev = i
-		if a := scribe.AttendeeOf(c); !authors[a.Key] {
+		if a := scribe.AttendeeOf(c); !authors[a.Key] && !recorded[a.Key] {
 			authors[a.Key] = true
 			if err := attendeeLine(&people, a); err != nil {
-				return nil, undo, err
+				return nil, undo, nil, err
 			}
+			passed = append(passed, a.Key)
 		}
 	}
 	args = append(args, people.String())
-	return args, undo, nil
+	return args, undo, passed, nil
 }
 
 // attendeeLine writes append.lua's line for attendee a: the needle that
@@ -303,10 +325,11 @@ func attendeeLine(b *strings.Builder, a scribe.Attendee) error {
 }
 
 // appended finishes a successful append: it moves the cached text to the
-// new head, updates the global index on a Cluster, and snapshots.
-func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revision, t time.Time, applied int, changes []scribe.Change, res []int64) ([]scribe.Revision, error) {
+// new head, remembers the attendees passed as recorded, updates the global
+// index on a Cluster, and snapshots.
+func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revision, t time.Time, applied int, changes []scribe.Change, res []int64, passed []string) ([]scribe.Revision, error) {
 	if len(res) != len(changes)+2 {
-		e.doc = nil
+		e.doc, e.recorded = nil, nil
 		return nil, fmt.Errorf("append: script returned %d values for %d changes", len(res), len(changes))
 	}
 	head, snapRev := res[0], res[1]
@@ -319,6 +342,21 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 		s.cache.resize(e, docSize(e.doc))
 	} else {
 		e.doc = nil
+	}
+	if e.doc == nil {
+		e.recorded = nil
+	} else if head > int64(expected) && len(passed) > 0 {
+		// The script wrote the batch, so it looked at each attendee
+		// passed: each is in people now, or people is full.
+		if e.recorded == nil {
+			e.recorded = make(map[string]bool, len(passed))
+		}
+		for _, key := range passed {
+			if len(e.recorded) >= maxRecorded {
+				break // (the rest are passed again: bounded memory)
+			}
+			e.recorded[key] = true
+		}
 	}
 	if head == int64(expected) {
 		return revs, nil // all duplicates: nothing written

@@ -3,6 +3,7 @@ package redis
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"github.com/scribe-notes/scribe"
 	"github.com/scribe-notes/scribe/ot"
@@ -37,6 +38,14 @@ type docEntry struct {
 	// Guarded by mu:
 	doc *ot.Document // nil: unknown, load it
 	rev scribe.Revision
+	// recorded holds the attendee keys an append has lately passed to
+	// append.lua and seen committed: the note's people field has them
+	// (or was full), and nothing takes a person out of it, so later
+	// appends need not pass them again (appendArgs). Forgotten with the
+	// text and recordedFor after recordedSince, so that a record a Redis
+	// failover lost comes back with its author's next edit after that.
+	recorded      map[string]bool
+	recordedSince time.Time
 	// Guarded by docCache.mu:
 	size int // bytes accounted in docCache.bytes
 }

@@ -104,3 +104,41 @@ func BenchmarkHistoryCostCompacted(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAppendTypists commits what a note of 100 typists commits (issue
+// 16, target 2): Appends of 10 changes, each from one of 100 sessions and
+// authors in turn, one character each; no snapshots. Counted, as in
+// docs/benchmarks.md (branch fanout), on a private redis-server:
+//
+//	valgrind --tool=callgrind --toggle-collect=evalShaCommand redis-server --port P --save '' --appendonly no &
+//	SCRIBE_TEST_REDIS_URL=redis://127.0.0.1:P/0 go test -run XXX -bench AppendTypists -benchtime 300x ./store/redis/
+func BenchmarkAppendTypists(b *testing.B) {
+	const typists, batch = 100, 10
+	s := openStore(b, backends[0], Options{SnapshotEvery: 1 << 30})
+	ctx := context.Background()
+	n, err := s.CreateNote(ctx, scribe.NewNote{Title: "typists"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	rev := scribe.Revision(0)
+	seqs := make([]uint64, typists)
+	k := 0
+	for b.Loop() {
+		cs := make([]scribe.Change, batch)
+		for i := range cs {
+			seqs[k]++
+			op := `["x"]`
+			if l := int(rev) + i; l > 0 {
+				op = fmt.Sprintf(`[%d,"x"]`, l)
+			}
+			cs[i] = scribe.Change{Op: []byte(op), Session: fmt.Sprintf("session%03d", k), Seq: seqs[k], Author: fmt.Sprintf("Typist %d", k)}
+			k = (k + 1) % typists
+		}
+		revs, err := s.Append(ctx, n.ID, rev, cs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rev = revs[len(revs)-1]
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/change")
+}

@@ -64,6 +64,8 @@
 --          record whose needle it lacks is added, up to 100 people
 --          (scribe.MaxAttendees). JSON escapes tabs, newlines and quotes
 --          inside strings, so a needle matches only a record's key.
+--          Go leaves out the authors it has seen recorded lately (the
+--          field only grows), so this is usually empty.
 --
 -- Returns {head, snapshot revision, rev1, rev2, ...}: the new head, the
 -- revision of the stored snapshot (so the caller sees how far snapshots
@@ -105,9 +107,11 @@ local function seqGreater(a, b)
   return a > b
 end
 
--- The history field (for the budget), the attendees and the snapshot's
--- revision are read here too: one call.
-local state = redis.call('HMGET', meta, 'rev', 'len', 'history', 'people', 'snaprev')
+-- The history field (for the budget) and the snapshot's revision are
+-- read here too: one call. (The attendees only when the batch has some:
+-- the field is a few KB in a note of many people, Go passes only the
+-- authors it has not yet seen recorded, and most batches have none.)
+local state = redis.call('HMGET', meta, 'rev', 'len', 'history', 'snaprev')
 if not state[1] then
   return redis.error_reply('ENOTFOUND note')
 end
@@ -318,7 +322,8 @@ if #entries > 0 then
   -- as a redis.call.
   redis.call('HSET', meta, 'rev', rstr[fresh[#fresh]], 'len', lenStr, 'updated', now, 'history', itoa(history + adding))
   -- Attendees: written only when someone new appears.
-  local people = state[4] or '[]'
+  local people = '[]'
+  if ARGV[#ARGV] ~= '' then people = redis.call('HGET', meta, 'people') or '[]' end
   local before = people
   for needle, record in string.gmatch(ARGV[#ARGV], '([^\t\n]+)\t([^\n]+)') do
     if not string.find(people, needle, 1, true) then
@@ -337,7 +342,7 @@ if #entries > 0 then
   redis.call('SPUBLISH', channel, 'c' .. table.concat(entries, '\n'))
 end
 
-local snapRev = tonumber(state[5] or redis.call('HGET', KEYS[5], 'rev')) or 0
+local snapRev = tonumber(state[4] or redis.call('HGET', KEYS[5], 'rev')) or 0
 local out = {rev, snapRev}
 for i = 1, n do out[i + 2] = revs[i] end
 return out
