@@ -241,8 +241,9 @@ type Room struct {
 	rev        scribe.Revision
 	histBase   scribe.Revision // hist[i] produced revision histBase+1+i
 	hist       []histEntry
-	histSize   int // bytes the history holds, roughly
-	histTrimAt int // push trims the history when it holds more entries than this (or 2*histKeep)
+	histOps    []ot.Operation // hist's ops, in step with it: what transform moves an op over, without copying them out per op
+	histSize   int            // bytes the history holds, roughly
+	histTrimAt int            // push trims the history when it holds more entries than this (or 2*histKeep)
 	// histFloor is how far back the history may be extended (extendBack):
 	// older revisions did not fit in memory, and are never read again.
 	histFloor   scribe.Revision
@@ -262,7 +263,7 @@ type Room struct {
 	remote      map[string]*remotePeer
 	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
 	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
-	over        []ot.Operation     // scratch for transform
+	over        []ot.Operation     // scratch for prepare: the batch's accepted ops so far
 	moved       map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
 	sub         scribe.Subscription
 	idleAt      time.Time                 // when the last member left; zero while there are members
@@ -1030,6 +1031,10 @@ func (rm *Room) extendBack(rev scribe.Revision) (bool, error) {
 		hist = append(hist, older[i]...)
 	}
 	rm.hist = append(hist, rm.hist...)
+	rm.histOps = make([]ot.Operation, len(rm.hist), cap(rm.hist))
+	for i, e := range rm.hist {
+		rm.histOps[i] = e.op
+	}
 	rm.histBase, rm.histSize = lo, size
 	return lo <= rev, nil
 }
@@ -1056,6 +1061,7 @@ func (rm *Room) push(e histEntry) {
 	rm.rev++
 	e.at = rm.now()
 	rm.hist = append(rm.hist, e)
+	rm.histOps = append(rm.histOps, e.op)
 	rm.histSize += entrySize(e)
 	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
 	keep := rm.histKeep()
@@ -1082,6 +1088,9 @@ func (rm *Room) push(e histEntry) {
 		n := copy(rm.hist, rm.hist[drop:])
 		clear(rm.hist[n:])
 		rm.hist = rm.hist[:n]
+		copy(rm.histOps, rm.histOps[drop:])
+		clear(rm.histOps[n:])
+		rm.histOps = rm.histOps[:n]
 		rm.histBase += scribe.Revision(drop)
 		rm.histSize = size
 		rm.histTrimAt = 2 * n
@@ -1691,6 +1700,8 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		rm.noteSeq(sub.session, seqRev{seq, rev})
 	}
 	var accepted []pending
+	rm.over = rm.over[:0] // accepted's ops, for transform
+	defer func() { clear(rm.over); rm.over = rm.over[:0] }()
 	var done []doneSub
 	head := rm.rev                     // the committed head
 	inBatch := make(map[string]uint64) // session -> highest seq accepted in this batch
@@ -1735,7 +1746,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		op, sel := sub.op, sub.sel
 		if !sub.built() {
 			var err error
-			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, accepted)
+			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, rm.over)
 			if err != nil {
 				done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
 				continue
@@ -1761,6 +1772,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		}
 		rm.rev++
 		accepted = append(accepted, pending{sub: sub, op: op, sel: sel, inv: inv})
+		rm.over = append(rm.over, op)
 		inBatch[sub.session] = sub.seq
 	}
 	// A duplicate inside the batch gets the revision of its twin.
@@ -1797,25 +1809,31 @@ func (rm *Room) rollback(accepted []pending) error {
 // to the tentative head's text with the transformed op applied, clamped to
 // it, which is where the sender's own client puts it once it has applied
 // the same changes.
-func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []ot.Range, error) {
-	ops := rm.over[:0] // scratch, reused: this runs for every op
-	defer func() { clear(ops); rm.over = ops[:0] }()
+func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []ot.Operation) (ot.Operation, []ot.Range, error) {
+	// The history's ops are passed as they lie (histOps), not copied out:
+	// at 1,000 typists an op is moved over hundreds of them, and copying
+	// was a third of this function's time (issue 16, docs/benchmarks.md).
+	var over []ot.Operation
 	if base < head {
-		entries, err := rm.since(base)
-		if err != nil {
-			return ot.Operation{}, nil, err
+		if base < rm.histBase || base > rm.rev {
+			return ot.Operation{}, nil, fmt.Errorf("history: revision %d is outside %d..%d", base, rm.histBase, rm.rev)
 		}
-		for _, e := range entries[:head-base] {
-			ops = append(ops, e.op)
-		}
+		over = rm.histOps[base-rm.histBase : head-rm.histBase]
 	}
-	for _, p := range accepted {
-		ops = append(ops, p.op)
+	first := over
+	if len(first) == 0 {
+		first = accepted
 	}
-	if len(ops) > 0 && op.BaseLen() != ops[0].BaseLen() {
-		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), ops[0].BaseLen(), base)
+	if len(first) > 0 && op.BaseLen() != first[0].BaseLen() {
+		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), first[0].BaseLen(), base)
 	}
-	return transformOver(op, sel, ops)
+	op, sel, err := transformOver(op, sel, over)
+	if err != nil || len(accepted) == 0 {
+		return op, sel, err
+	}
+	// Then over the batch's ops ahead of it: TransformOver is a fold, so
+	// two calls give what one over both would.
+	return transformOver(op, sel, accepted)
 }
 
 // transformOver transforms op over each of over in turn, and sel (nil for
