@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -255,5 +256,60 @@ func TestCreditKeepsRestoredAuthors(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(expand(now)), fmt.Sprint(expand(then)); got != want {
 		t.Fatalf("restored authorship %s, want %s", got, want)
+	}
+}
+
+// applyEdit (a keystroke's runs changed in place) gives exactly the runs
+// apply gives (a copy of them all), for inserts and deletes anywhere in
+// runs of random authors and lengths, and declines ops of other shapes and
+// runs that are not merged.
+func TestApplyEditMatchesApply(t *testing.T) {
+	r := rand.New(rand.NewPCG(16, 3))
+	people := []scribe.Author{{Key: "a", Name: "A"}, {Key: "b", Name: "B"}, {Key: "c", Name: "C"}}
+	for round := range 20000 {
+		var a scribe.Authorship
+		a.Authors = slices.Clone(people[:2])
+		for range r.IntN(6) {
+			a.Runs = push(a.Runs, 1+r.IntN(4), r.IntN(3)-1) // NoAuthor, a or b
+		}
+		n := Len(a)
+		at := r.IntN(n + 1)
+		b := ot.NewBuilder()
+		b.Retain(at)
+		del := 0
+		if r.IntN(3) > 0 && at < n {
+			del = 1 + r.IntN(n-at)
+			b.Delete(del)
+		} else {
+			b.Insert(strings.Repeat("x", 1+r.IntN(3)))
+		}
+		b.Retain(n - at - del)
+		op, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		who := people[r.IntN(3)]
+		want := scribe.Authorship{Runs: slices.Clone(a.Runs), Authors: slices.Clone(a.Authors)}
+		if err := apply(&want, op, func() int { return authorIndex(&want, who) }, nil); err != nil {
+			t.Fatal(err)
+		}
+		got := scribe.Authorship{Runs: slices.Clone(a.Runs), Authors: slices.Clone(a.Authors)}
+		if !applyEdit(&got, op, func() int { return authorIndex(&got, who) }) {
+			t.Fatalf("round %d: applyEdit declined %v on %v", round, op, a.Runs)
+		}
+		if !slices.Equal(got.Runs, want.Runs) || !slices.Equal(got.Authors, want.Authors) {
+			t.Fatalf("round %d: %v on %v:\n got %v %v\nwant %v %v", round, op, a.Runs, got.Runs, got.Authors, want.Runs, want.Authors)
+		}
+	}
+	// Not merged, or two edits: declined, unchanged.
+	a := scribe.Authorship{Runs: []scribe.AuthorRun{{Len: 1, Author: 0}, {Len: 1, Author: 0}}, Authors: people[:1]}
+	ins, _ := ot.NewBuilder().Retain(1).Insert("x").Retain(1).Build()
+	if applyEdit(&a, ins, func() int { return 0 }) || len(a.Runs) != 2 {
+		t.Fatalf("applyEdit took unmerged runs: %v", a.Runs)
+	}
+	two, _ := ot.NewBuilder().Insert("x").Retain(1).Delete(1).Build()
+	a.Runs = []scribe.AuthorRun{{Len: 2, Author: 0}}
+	if applyEdit(&a, two, func() int { return 0 }) || a.Runs[0].Len != 2 {
+		t.Fatalf("applyEdit took an op of two edits: %v", a.Runs)
 	}
 }

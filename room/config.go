@@ -174,8 +174,9 @@ type Member interface {
 	// little to share a frame. A member that cannot take them (its queue is
 	// over budget: too slow) closes itself; the room does not wait for it.
 	// Each of msgs is one JSON message, or several joined by commas (the
-	// ops of one commit, joined once for every member that wrote none of
-	// them): a frame is "[" + msgs joined by commas + "]". msgs is reused
+	// ops of one commit, joined once: the whole of them for a member that
+	// wrote none, the runs between its acks for one that did, each a slice
+	// of the same bytes): a frame is "[" + msgs joined by commas + "]". msgs is reused
 	// after Deliver returns; the messages themselves are never changed.
 	Deliver(msgs [][]byte, urgent bool)
 	// Close ends the connection with a websocket close code and reason,

@@ -28,6 +28,9 @@ func TestHistoryBounded(t *testing.T) {
 		if len(s.hist) == 0 {
 			t.Fatal("history emptied")
 		}
+		if len(s.histOps) != len(s.hist) {
+			t.Fatalf("histOps holds %d ops for %d entries", len(s.histOps), len(s.hist))
+		}
 		if len(s.hist) > 2*historyKeep || s.histSize > historyMaxBytes {
 			t.Fatalf("history holds %d entries, %d bytes", len(s.hist), s.histSize)
 		}

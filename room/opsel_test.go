@@ -145,9 +145,13 @@ func TestOpSelInBatch(t *testing.T) {
 	checkOut(a, wantX, `{"type":"ack","seq":1,"rev":2}`, wantB)
 	checkOut(b, wantX, wantA, `{"type":"ack","seq":1,"rev":3}`)
 	checkOut(x, `{"type":"ack","seq":1,"rev":1}`, wantA, wantB)
-	// The session keeps each selection at the head.
-	if want := []ot.Range{{Anchor: 10, Head: 10}}; !equalSel(a.sel, want) || a.selRev != 3 {
-		t.Fatalf("A's selection %v at %d, want %v at 3", a.sel, a.selRev, want)
+	// The session keeps each selection at the revision of its op (A's at 2,
+	// before B's "Q" went in), and moves it to the head when asked.
+	if want := []ot.Range{{Anchor: 9, Head: 9}}; !equalSel(a.sel, want) || a.selRev != 2 {
+		t.Fatalf("A's selection %v at %d, want %v at 2", a.sel, a.selRev, want)
+	}
+	if got, want := s.selAt(a.sel, a.selRev), []ot.Range{{Anchor: 10, Head: 10}}; !equalSel(got, want) {
+		t.Fatalf("A's selection at the head %v, want %v", got, want)
 	}
 
 	// The flush tells other nodes, not the local clients.
@@ -174,12 +178,15 @@ func TestOpSelInBatch(t *testing.T) {
 		}
 	}
 	m := published()
+	// Each is published at the revision of its op (wireAt); a node that
+	// hears it moves it over its own history to its head (message), as
+	// selAt does here.
 	sels := map[string][]ot.Range{}
 	for _, p := range m.Peers {
-		if p.Rev != 3 || !p.HasSel {
-			t.Fatalf("published %+v", p)
+		if want := map[string]int64{"c_A": 2, "c_B": 3}[p.Client]; int64(p.Rev) != want || !p.HasSel {
+			t.Fatalf("published %+v, want it at revision %d", p, want)
 		}
-		sels[p.Client] = p.Sel
+		sels[p.Client] = s.selAt(p.Sel, p.Rev)
 	}
 	if len(sels) != 2 || !equalSel(sels["c_A"], []ot.Range{{Anchor: 10, Head: 10}}) || !equalSel(sels["c_B"], []ot.Range{{Anchor: 10, Head: 10}, {Anchor: 3, Head: 1}, {Anchor: 10, Head: 0}}) {
 		t.Fatalf("published selections %v", sels)

@@ -143,6 +143,20 @@ func (rm *Room) wire(c *Seat) wirePeer {
 	return p
 }
 
+// wireAt describes a local client for other nodes with its selection at
+// the revision it was made (c.selRev), not moved to the head: a node that
+// hears it moves it over its own history, as it does for any peer's
+// (message). flushPresence publishes the authors of a commit's ops this
+// way; moving each to the head here would cost a step per op committed
+// since its own, for each of them (1,000 typists: issue 16).
+func (rm *Room) wireAt(c *Seat) wirePeer {
+	if c.readonly || !c.hasSel || c.selRev < rm.histBase {
+		return rm.wire(c)
+	}
+	return wirePeer{Client: c.id, Name: c.name, Color: c.color, Person: c.person, Rev: c.selRev,
+		SessionHash: sessionHash(c.session), Sel: c.sel, HasSel: true}
+}
+
 // peerMessage is p as clients see it, in a presence message or in
 // welcome.peers.
 func peerMessage(p wirePeer) protocol.Peer {
@@ -194,7 +208,7 @@ func (rm *Room) flushPresence() {
 	}
 	for c := range rm.moved {
 		if _, ok := rm.dirty[c]; !ok {
-			batch = append(batch, rm.wire(c))
+			batch = append(batch, rm.wireAt(c))
 		}
 	}
 	clear(rm.dirty)

@@ -16,7 +16,6 @@
 package room
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -242,8 +241,9 @@ type Room struct {
 	rev        scribe.Revision
 	histBase   scribe.Revision // hist[i] produced revision histBase+1+i
 	hist       []histEntry
-	histSize   int // bytes the history holds, roughly
-	histTrimAt int // push trims the history when it holds more entries than this (or 2*histKeep)
+	histOps    []ot.Operation // hist's ops, in step with it: what transform moves an op over, without copying them out per op
+	histSize   int            // bytes the history holds, roughly
+	histTrimAt int            // push trims the history when it holds more entries than this (or 2*histKeep)
 	// histFloor is how far back the history may be extended (extendBack):
 	// older revisions did not fit in memory, and are never read again.
 	histFloor   scribe.Revision
@@ -263,7 +263,7 @@ type Room struct {
 	remote      map[string]*remotePeer
 	dirty       map[*Seat]struct{} // seats whose presence is to be broadcast, here and to other nodes
 	outq        []*Seat            // seats with messages in later, handed to their members by flushOut
-	over        []ot.Operation     // scratch for transform
+	over        []ot.Operation     // scratch for prepare: the batch's accepted ops so far
 	moved       map[*Seat]struct{} // seats whose selection moved with an op: local members had it in the op; other nodes are told
 	sub         scribe.Subscription
 	idleAt      time.Time                 // when the last member left; zero while there are members
@@ -1031,6 +1031,10 @@ func (rm *Room) extendBack(rev scribe.Revision) (bool, error) {
 		hist = append(hist, older[i]...)
 	}
 	rm.hist = append(hist, rm.hist...)
+	rm.histOps = make([]ot.Operation, len(rm.hist), cap(rm.hist))
+	for i, e := range rm.hist {
+		rm.histOps[i] = e.op
+	}
 	rm.histBase, rm.histSize = lo, size
 	return lo <= rev, nil
 }
@@ -1057,6 +1061,7 @@ func (rm *Room) push(e histEntry) {
 	rm.rev++
 	e.at = rm.now()
 	rm.hist = append(rm.hist, e)
+	rm.histOps = append(rm.histOps, e.op)
 	rm.histSize += entrySize(e)
 	rm.noteSeq(e.session, seqRev{e.seq, rm.rev})
 	keep := rm.histKeep()
@@ -1083,6 +1088,9 @@ func (rm *Room) push(e histEntry) {
 		n := copy(rm.hist, rm.hist[drop:])
 		clear(rm.hist[n:])
 		rm.hist = rm.hist[:n]
+		copy(rm.histOps, rm.histOps[drop:])
+		clear(rm.histOps[n:])
+		rm.histOps = rm.histOps[:n]
 		rm.histBase += scribe.Revision(drop)
 		rm.histSize = size
 		rm.histTrimAt = 2 * n
@@ -1474,12 +1482,15 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		for i, p := range accepted {
 			rm.push(histEntry{op: p.op, inv: p.inv, hasInv: true, opJSON: changes[i].Op, session: p.sub.session, seq: p.sub.seq})
 		}
-		// Fan-out. Each op is encoded once. The members that wrote one of
-		// the batch's ops, or share a session with one (involved), get them
-		// op by op, each author its ack in its op's place; every other
-		// member gets the whole batch as one message, the ops joined by
-		// commas: one deliver per member per commit, not per op (1,000
-		// typists on a note: issue 16, docs/benchmarks.md).
+		// Fan-out. Each op is encoded once, and the batch's ops are joined
+		// once, by commas, into one buffer (joinOps): every member gets
+		// slices of it. A member that wrote none of the ops gets the whole
+		// buffer as one message. A member that wrote some of them, or
+		// shares a session with their writer (involved), gets each ack in
+		// its op's place and the runs of other ops between the acks as one
+		// slice each: a few delivers per member per commit, not one per op
+		// (1,000 typists on a note: a batch of 500 ops had 500 authors,
+		// each handed the other 499 one by one; issue 16, docs/benchmarks.md).
 		msgs := make([][]byte, len(accepted))
 		for i, p := range accepted {
 			from := ""
@@ -1491,17 +1502,36 @@ func (rm *Room) commit(batch []*submission) (err error) {
 			// nodes hear of it through the next presence flush.
 			msgs[i] = protocol.EncodeOp(base+1+scribe.Revision(i), changes[i].Op, from, p.sel)
 		}
+		joined, offs := joinOps(msgs)
 		involved := rm.involved(accepted)
+		// next[c] is the first op of the batch not yet handed to involved
+		// member c; upTo hands it the ops from there to (not including) i.
+		next := make(map[*Seat]int, len(involved))
+		upTo := func(c *Seat, i int) {
+			if from := next[c]; from < i {
+				rm.deliver(c, joined[offs[from]:offs[i]-1], false)
+			}
+			next[c] = i + 1
+		}
+		bySess := make(map[string][]*Seat)
+		for c := range involved {
+			next[c] = 0
+			if c.session != "" {
+				bySess[c.session] = append(bySess[c.session], c)
+			}
+		}
 		for i, p := range accepted {
 			rev := base + 1 + scribe.Revision(i)
+			if _, ok := involved[p.sub.c]; ok {
+				upTo(p.sub.c, i)
+			}
 			rm.ack(p.sub, rev)
-			for c := range involved {
-				switch {
-				case c == p.sub.c:
-				case p.sub.session != "" && c.session == p.sub.session:
-					rm.ackTo(c, p.sub.seq, rev)
-				default:
-					rm.deliver(c, msgs[i], false)
+			if p.sub.session != "" {
+				for _, c := range bySess[p.sub.session] {
+					if c != p.sub.c {
+						upTo(c, i)
+						rm.ackTo(c, p.sub.seq, rev)
+					}
 				}
 			}
 			if c := p.sub.c; c != nil && p.sel != nil {
@@ -1513,14 +1543,17 @@ func (rm *Room) commit(batch []*submission) (err error) {
 					rm.dirty[c] = struct{}{}
 					continue
 				}
-				c.sel, c.selRev, c.hasSel = rm.selAt(p.sel, rev), rm.rev, true
+				// Kept at rev, where it was made: moving it to the head here
+				// cost each author a step per op after its own in the batch
+				// (quadratic in the batch: a fifth of the room's time at
+				// 1,000 typists). wire moves it when someone needs it there.
+				c.sel, c.selRev, c.hasSel = p.sel, rev, true
 				c.selApplied = p.sub.selSeq
 				rm.moved[c] = struct{}{}
 			}
 		}
-		joined := msgs[0]
-		if len(msgs) > 1 {
-			joined = bytes.Join(msgs, []byte{','})
+		for c := range involved {
+			upTo(c, len(accepted))
 		}
 		rm.sendAudience(joined) // a viewer wrote none of them
 		for c := range rm.direct {
@@ -1538,6 +1571,32 @@ func (rm *Room) commit(batch []*submission) (err error) {
 		}
 		return nil
 	}
+}
+
+// joinOps joins a batch's op messages by commas into one buffer and
+// returns it with each message's offset in it; offs[len(msgs)] is
+// len(joined)+1, so that the ops i..j-1 are joined[offs[i]:offs[j]-1],
+// themselves a valid message list.
+func joinOps(msgs [][]byte) (joined []byte, offs []int) {
+	offs = make([]int, len(msgs)+1)
+	if len(msgs) == 1 {
+		offs[1] = len(msgs[0]) + 1
+		return msgs[0], offs
+	}
+	n := len(msgs) - 1
+	for _, m := range msgs {
+		n += len(m)
+	}
+	joined = make([]byte, 0, n)
+	for i, m := range msgs {
+		if i > 0 {
+			joined = append(joined, ',')
+		}
+		offs[i] = len(joined)
+		joined = append(joined, m...)
+	}
+	offs[len(msgs)] = len(joined) + 1
+	return joined, offs
 }
 
 // involved returns the members that wrote one of accepted's ops or share
@@ -1641,6 +1700,8 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		rm.noteSeq(sub.session, seqRev{seq, rev})
 	}
 	var accepted []pending
+	rm.over = rm.over[:0] // accepted's ops, for transform
+	defer func() { clear(rm.over); rm.over = rm.over[:0] }()
 	var done []doneSub
 	head := rm.rev                     // the committed head
 	inBatch := make(map[string]uint64) // session -> highest seq accepted in this batch
@@ -1685,7 +1746,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		op, sel := sub.op, sub.sel
 		if !sub.built() {
 			var err error
-			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, accepted)
+			op, sel, err = rm.transform(sub.op, sub.sel, sub.rev, head, rm.over)
 			if err != nil {
 				done = append(done, doneSub{sub: sub, err: protocol.FromOT(err)})
 				continue
@@ -1711,6 +1772,7 @@ func (rm *Room) prepare(batch []*submission) ([]pending, []doneSub, error) {
 		}
 		rm.rev++
 		accepted = append(accepted, pending{sub: sub, op: op, sel: sel, inv: inv})
+		rm.over = append(rm.over, op)
 		inBatch[sub.session] = sub.seq
 	}
 	// A duplicate inside the batch gets the revision of its twin.
@@ -1747,25 +1809,31 @@ func (rm *Room) rollback(accepted []pending) error {
 // to the tentative head's text with the transformed op applied, clamped to
 // it, which is where the sender's own client puts it once it has applied
 // the same changes.
-func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []pending) (ot.Operation, []ot.Range, error) {
-	ops := rm.over[:0] // scratch, reused: this runs for every op
-	defer func() { clear(ops); rm.over = ops[:0] }()
+func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Revision, accepted []ot.Operation) (ot.Operation, []ot.Range, error) {
+	// The history's ops are passed as they lie (histOps), not copied out:
+	// at 1,000 typists an op is moved over hundreds of them, and copying
+	// was a third of this function's time (issue 16, docs/benchmarks.md).
+	var over []ot.Operation
 	if base < head {
-		entries, err := rm.since(base)
-		if err != nil {
-			return ot.Operation{}, nil, err
+		if base < rm.histBase || base > rm.rev {
+			return ot.Operation{}, nil, fmt.Errorf("history: revision %d is outside %d..%d", base, rm.histBase, rm.rev)
 		}
-		for _, e := range entries[:head-base] {
-			ops = append(ops, e.op)
-		}
+		over = rm.histOps[base-rm.histBase : head-rm.histBase]
 	}
-	for _, p := range accepted {
-		ops = append(ops, p.op)
+	first := over
+	if len(first) == 0 {
+		first = accepted
 	}
-	if len(ops) > 0 && op.BaseLen() != ops[0].BaseLen() {
-		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), ops[0].BaseLen(), base)
+	if len(first) > 0 && op.BaseLen() != first[0].BaseLen() {
+		return ot.Operation{}, nil, invalid("Operation base length %d does not match the document length %d at revision %d.", op.BaseLen(), first[0].BaseLen(), base)
 	}
-	return transformOver(op, sel, ops)
+	op, sel, err := transformOver(op, sel, over)
+	if err != nil || len(accepted) == 0 {
+		return op, sel, err
+	}
+	// Then over the batch's ops ahead of it: TransformOver is a fold, so
+	// two calls give what one over both would.
+	return transformOver(op, sel, accepted)
 }
 
 // transformOver transforms op over each of over in turn, and sel (nil for

@@ -286,7 +286,9 @@ func New(cfg Config) (*Server, error) {
 		// (park.go); it is small: a keystroke's message fits, a longer
 		// one is read through it.
 		WriteBufferPool: &sync.Pool{},
-		WriteBufferSize: 16 << 10, // a frame of a few hundred ops in one write
+		// A frame of 500 ops (a commit at 1,000 typists, ~50 KB) in one
+		// write; with 16 KiB it took two or three (docs/benchmarks.md).
+		WriteBufferSize: 64 << 10,
 		CheckOrigin:     s.auth.Hosts().OriginAllowed,
 	}
 	s.handler = s.routes()
