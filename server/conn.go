@@ -62,7 +62,11 @@ type client struct {
 	readDone  chan struct{}  // closed when the read pump has returned
 	park      *parker        // where the read side waits while idle; nil: it waits in the read pump
 	pumps     sync.WaitGroup // the write pump, while one runs (outbox.start)
-	pinger    *time.Timer    // marks a ping due every pingPeriod (outbox.pingDue)
+	pinger    *time.Timer    // marks a ping due every pingPeriod (tick)
+	// heard is when the client last sent anything, a pong included (unix
+	// nanoseconds): it is dropped pongWait later (deadline).
+	heard atomic.Int64
+	rd    *reader // the read side's state, kept while it is parked
 	// room is the joined room, set by run before the first write pump
 	// starts; the pumps read its size (memberWindow).
 	room *room.Room
@@ -107,6 +111,7 @@ func (c *client) close(code int, reason string, flush bool) {
 		c.closeCode, c.closeText, c.flush = code, reason, flush
 		c.out.close(!flush)
 		close(c.closing)
+		c.park.stop()
 	})
 }
 
@@ -162,11 +167,6 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		kind = "readonly"
 	}
 	s.metrics.connections.WithLabelValues(kind).Inc()
-	end := func() {
-		_ = conn.Close()
-		s.metrics.connections.WithLabelValues(kind).Dec()
-		s.connWG.Done()
-	}
 	c := &client{
 		srv:      s,
 		conn:     conn,
@@ -176,20 +176,28 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, id scribe.NoteI
 		readDone: make(chan struct{}),
 	}
 	c.out = newOutbox(s.limits.SendQueueBytes, c.startPump)
-	c.park = newParker(conn.UnderlyingConn(), h.br, c.pong)
+	c.park = newParker(conn.UnderlyingConn(), h.br, c.hear, c.readOn)
 	if readonly {
 		c.raw = rawConnOf(conn.NetConn())
 	}
 	errs := newTokenBucket(errorRate, errorBurst)
 	seat, ok := c.join(r, id, token, errs)
 	if !ok {
-		end()
+		c.ended()
 		return
 	}
-	go func() {
-		defer end()
-		c.run(seat, errs)
-	}()
+	go c.run(seat, errs)
+}
+
+// ended finishes a connection that serveWS counted.
+func (c *client) ended() {
+	_ = c.conn.Close()
+	kind := "edit"
+	if c.readonly {
+		kind = "readonly"
+	}
+	c.srv.metrics.connections.WithLabelValues(kind).Dec()
+	c.srv.connWG.Done()
 }
 
 // join reads the hello and joins the note's room. It reports false, having
@@ -234,30 +242,40 @@ func (c *client) join(r *http.Request, id scribe.NoteID, token scribe.Token, err
 	return seat, true
 }
 
-// run is a joined connection's life: its read side (this goroutine: the
-// read pump while there is something to read, the parker in between) until
-// the connection ends, write pumps while there is something to write (see
-// outbox), then the seat is left and the connection finished.
+// run is a joined connection's life: its read side (the read pump while
+// there is something to read, the parker in between) until the connection
+// ends, write pumps while there is something to write (see outbox), then
+// the seat is left and the connection finished. The read side starts in
+// this goroutine; while the connection is parked it has none, and the
+// parker resumes it in a new one (readOn).
 func (c *client) run(seat *room.Seat, errs *tokenBucket) {
-	// An idle connection parks at the bottom of this goroutine's stack,
-	// in readSide: what is on the stack below it stays small (the
-	// logging is in functions of its own), so that the runtime can
-	// shrink the stack to 4 KiB (docs/benchmarks.md, issue 16).
 	c.joined(seat)
-	c.readSide(seat, errs)
+	c.rd = c.newReader(seat, errs)
+	c.readOn()
+}
+
+// readOn runs the read side until the connection parks (then it returns,
+// and the parker calls it again in a new goroutine) or ends (then it
+// finishes the connection).
+func (c *client) readOn() {
+	if c.readSide() {
+		return
+	}
+	seat := c.rd.seat
 	close(c.readDone)
 	seat.Leave()
 	c.close(protocol.CloseNormal, "", true)
 	c.pumps.Wait()
 	c.pinger.Stop()
 	c.closed(seat)
+	c.ended()
 }
 
 // joined starts the connection's write side: the pinger, and a write pump
 // for the welcome that is queued.
 func (c *client) joined(seat *room.Seat) {
 	c.room = seat.Room()
-	c.pinger = time.AfterFunc(pingPeriod, c.out.pingDue)
+	c.pinger = time.AfterFunc(pingPeriod, c.tick)
 	c.startPump()
 	c.srv.log.Debug("websocket joined", "note", seat.Room().Ref(), "client", c.id, "readonly", c.readonly)
 }
@@ -266,24 +284,92 @@ func (c *client) closed(seat *room.Seat) {
 	c.srv.log.Debug("websocket closed", "note", seat.Room().Ref(), "client", c.id, "code", c.closeCode)
 }
 
-// readSide reads the client's messages until the connection ends: the
-// read pump while there is something to read, the parker in between.
-func (c *client) readSide(seat *room.Seat, errs *tokenBucket) {
+// readSide reads the client's messages: the read pump while there is
+// something to read, the parker in between. It reports true when the
+// connection has parked (the caller must return at once), false when it
+// has ended.
+func (c *client) readSide() (parked bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			c.srv.log.Error("panic in read pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 			c.close(protocol.CloseInternal, protocol.CloseReasonFailed, false)
+			parked = false
 		}
 	}()
-	rd := c.newReader(seat, errs)
 	for {
-		if c.park.idle() && !c.park.wait() {
-			return
+		if c.park.idle() {
+			ok, parked := c.rest()
+			if parked || !ok {
+				return parked
+			}
 		}
-		if !c.readPump(rd) {
-			return
+		if !c.readPump(c.rd) {
+			return false
 		}
 	}
+}
+
+// rest waits for the client's next message: in this goroutine for up to
+// parkAfter, then parked, without a goroutine. It reports parked when it
+// parked, and !ok when the connection is gone: closed, or its client
+// silent for pongWait. Once the connection is stopped (closing) it never
+// parks, and waits here until the end.
+func (c *client) rest() (ok, parked bool) {
+	for {
+		until := time.Now().Add(parkAfter)
+		if d := c.deadline(); d.Before(until) {
+			until = d
+		}
+		_ = c.conn.SetReadDeadline(until)
+		err := c.park.wait()
+		_ = c.conn.SetReadDeadline(c.deadline()) // for the read pump
+		if err == nil {
+			return true, false
+		}
+		if !isTimeout(err) || !time.Now().Before(c.deadline()) {
+			return false, false
+		}
+		if c.park.park() {
+			return true, true
+		}
+	}
+}
+
+// hear notes that the client sent something: a pong read by the parker,
+// which does not move the read deadline (rest does).
+func (c *client) hear() error {
+	c.heard.Store(time.Now().UnixNano())
+	return nil
+}
+
+// deadline is when the client will have been silent for pongWait.
+func (c *client) deadline() time.Time {
+	return time.Unix(0, c.heard.Load()).Add(pongWait)
+}
+
+// tick is the pinger's: a ping is due. A parked connection whose client
+// has been silent for pongWait is woken too, so that its read side finds
+// the deadline passed, as the read pump would have, and ends it.
+func (c *client) tick() {
+	if !time.Now().Before(c.deadline()) {
+		c.park.wake()
+	}
+	c.out.pingDue()
+}
+
+// nextTick is when the pinger fires next, after a ping: pingPeriod later,
+// or at the client's deadline if that comes first.
+func (c *client) nextTick() time.Duration {
+	if d := time.Until(c.deadline()); d > 0 && d < pingPeriod {
+		return d
+	}
+	return pingPeriod
+}
+
+// drop closes the socket at once, and resumes a parked read side to see it.
+func (c *client) drop() {
+	_ = c.conn.Close()
+	c.park.stop()
 }
 
 // startPump starts a write pump. The outbox calls it when something is to
@@ -295,7 +381,7 @@ func (c *client) startPump() {
 		defer func() {
 			if v := recover(); v != nil {
 				c.srv.log.Error("panic in write pump", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-				_ = c.conn.Close()
+				c.drop()
 			}
 		}()
 		c.writePump()
@@ -398,10 +484,11 @@ func (c *client) writeClose(code int, reason string) {
 	}
 }
 
-// pong handles a pong from the client, read by gorilla's reader or by the
-// parker: the client is alive, its read deadline moves on.
+// pong handles a pong from the client read by gorilla's reader: the
+// client is alive, its read deadline moves on.
 func (c *client) pong() error {
-	return c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	_ = c.hear()
+	return c.conn.SetReadDeadline(c.deadline())
 }
 
 // reader is the read side's state across turns of the read pump.
@@ -414,7 +501,8 @@ type reader struct {
 // newReader sets the read deadline and the pong handler, and returns the
 // read side's state.
 func (c *client) newReader(seat *room.Seat, errs *tokenBucket) *reader {
-	_ = c.conn.SetReadDeadline(time.Now().Add(pongWait))
+	_ = c.hear()
+	_ = c.conn.SetReadDeadline(c.deadline())
 	c.conn.SetPongHandler(func(string) error { return c.pong() })
 	return &reader{
 		seat:  seat,
@@ -463,6 +551,7 @@ func (c *client) readPump(rd *reader) bool {
 			return false
 		}
 		received := time.Now()
+		c.heard.Store(received.UnixNano())
 		_ = c.conn.SetReadDeadline(received.Add(pongWait))
 		m, err := protocol.DecodeClientMsg(data)
 		if err != nil {
@@ -619,7 +708,7 @@ func (c *client) writePump() {
 				if isTimeout(err) {
 					c.tooSlow()
 				}
-				_ = c.conn.Close()
+				c.drop()
 				return
 			}
 			behind = true
@@ -630,10 +719,10 @@ func (c *client) writePump() {
 				if isTimeout(err) {
 					c.tooSlow()
 				}
-				_ = c.conn.Close()
+				c.drop()
 				return
 			}
-			c.pinger.Reset(pingPeriod)
+			c.pinger.Reset(c.nextTick())
 		}
 		var err error
 		var n int
@@ -643,7 +732,7 @@ func (c *client) writePump() {
 			} else {
 				c.close(protocol.CloseInternal, "", false)
 			}
-			_ = c.conn.Close()
+			c.drop()
 			return
 		}
 		// A viewer in its note's audience rests only when its socket was
@@ -683,7 +772,7 @@ func (c *client) finish() {
 	if rest := c.out.takeRest(); rest != nil {
 		// A shared frame begun must end before any other frame.
 		if err := c.writeRaw(rest, time.Now().Add(writeWait)); err != nil {
-			_ = c.conn.Close()
+			c.drop()
 			return
 		}
 	}
@@ -702,7 +791,7 @@ func (c *client) finish() {
 	case <-c.readDone:
 	}
 	t.Stop()
-	_ = c.conn.Close()
+	c.drop()
 }
 
 // writeQueued sends everything queued, as few frames as possible, and

@@ -6,25 +6,37 @@ import (
 	"net/http"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // An idle connection, most of them in a meeting, waits for its client's
-// next message in a parker, not in the read pump: at the bottom of a
-// shallow stack that the runtime shrinks to 4 KiB, and without
-// the connection's read buffer, which goes back to a pool while it waits.
-// The read pump (gorilla's reader, the decoding, the room) runs again when
-// the client sends something, in the same goroutine, and returns to the
-// parker when everything read has been handled. Pongs, which an idle
-// client sends every pingPeriod, are read and handled in the parker itself
-// (ready), so answering pings does not take an idle connection out of it.
-// See docs/architecture.md and docs/benchmarks.md (issue 16, target 5).
+// next message in a parker, not in the read pump, and without the
+// connection's read buffer, which goes back to a pool while it waits. It
+// waits first in its read side's goroutine (wait), for up to parkAfter; a
+// connection still quiet then parks (park): its goroutine ends, and the
+// node's poller (park_linux.go: one goroutine and one epoll instance for
+// every parked connection of the process) watches its socket and starts a
+// new read side (resume) when the client sends something, when the
+// connection is closed (stop) or when its client has been silent for
+// pongWait (wake, from the pinger). An idle connection so costs no
+// goroutine and no stack, only its structs (docs/benchmarks.md, issue 16,
+// target 5). Pongs, which an idle client sends every pingPeriod, are read
+// and handled by the parker itself (ready), in the goroutine or in the
+// poller, so answering pings does not take an idle connection out of it.
+// See docs/architecture.md.
+
+// parkAfter is how long an idle read side waits in its goroutine before it
+// parks: a typist's next keystroke comes sooner, and its wake costs no
+// system calls beyond the read. A variable so that the package's tests
+// (park_hooks_test.go) park at once and exercise the poller everywhere.
+var parkAfter = 5 * time.Second
 
 // readBuffers holds the read buffers of parked connections, as
 // *bufio.Reader values that have a buffer and no reader.
 var readBuffers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufferSize) }}
 
 // parker is a connection's wait for readability. Only the connection's
-// read side uses it.
+// read side uses it, and the poller while it is parked.
 type parker struct {
 	raw syscall.RawConn
 	// br is the reader gorilla's Conn reads through (hijacker made it).
@@ -36,12 +48,21 @@ type parker struct {
 	spare *bufio.Reader
 	pong  func() error       // handles a pong read while parked, as the pong handler would
 	check func(uintptr) bool // p.ready, bound once: RawConn.Read's callback
+	// resume continues the read side in a goroutine of its own, after the
+	// poller or stop took the parker out of the poller.
+	resume func()
+	// Guarded by the poller's mu: the parker's key in the poller while
+	// parked (0: not parked), and stopped: the connection is closing and
+	// parks no more.
+	token   uint64
+	stopped bool
 }
 
 // newParker returns the parker of conn, which is read through br; or nil
 // when conn has no file descriptor to wait on (then the read pump never
-// parks).
-func newParker(conn net.Conn, br *bufio.Reader, pong func() error) *parker {
+// parks). resume is called, in a new goroutine, when a parked connection
+// has something to read or should end.
+func newParker(conn net.Conn, br *bufio.Reader, pong func() error, resume func()) *parker {
 	sc, ok := conn.(syscall.Conn)
 	if !canPark || !ok || br == nil {
 		return nil
@@ -50,7 +71,7 @@ func newParker(conn net.Conn, br *bufio.Reader, pong func() error) *parker {
 	if err != nil {
 		return nil
 	}
-	p := &parker{raw: raw, br: br, conn: conn, pong: pong}
+	p := &parker{raw: raw, br: br, conn: conn, pong: pong, resume: resume}
 	p.check = p.ready
 	return p
 }
@@ -60,18 +81,68 @@ func newParker(conn net.Conn, br *bufio.Reader, pong func() error) *parker {
 // in the socket and the read pump may return to the parker.
 func (p *parker) idle() bool { return p != nil && p.br.Buffered() == 0 }
 
-// wait parks until the client has sent something other than pongs (or the
-// connection is closed), with the read buffer released meanwhile. It
-// reports false when the connection is gone: closed, or silent past its
-// read deadline (pongWait), as a read would.
-func (p *parker) wait() bool {
+// wait waits in the calling goroutine until the client has sent something
+// other than pongs, with the read buffer released meanwhile. It fails as
+// a read would: when the connection is closed, or at its read deadline
+// (the caller sets it).
+func (p *parker) wait() error {
 	if p.br.Buffered() > 0 {
-		return true
+		return nil
 	}
 	p.lend()
 	err := p.raw.Read(p.check)
 	p.borrow()
-	return err == nil
+	return err
+}
+
+// park hands the connection to the node's poller and reports true: the
+// caller's goroutine must then return at once, touching nothing of the
+// connection, whose read side resume continues. It reports false, and
+// nothing changes, when the client has already sent something, the
+// connection is closed or stopped, or the system cannot park.
+func (p *parker) park() bool {
+	if p == nil || p.br.Buffered() > 0 {
+		return false
+	}
+	pl := openPoller()
+	if pl == nil {
+		return false
+	}
+	p.lend()
+	parked := false
+	_ = p.raw.Control(func(fd uintptr) {
+		if !p.ready(fd) {
+			parked = pl.add(p, fd)
+		}
+	})
+	if !parked {
+		p.borrow()
+	}
+	return parked
+}
+
+// resumeSide is the first thing a resumed read side does: it takes back a
+// read buffer (park lent it), then goes on (resume).
+func (p *parker) resumeSide() {
+	p.borrow()
+	p.resume()
+}
+
+// wake takes a parked connection out of the poller and resumes its read
+// side; it does nothing to one that is not parked.
+func (p *parker) wake() {
+	if p != nil {
+		p.unpark(false)
+	}
+}
+
+// stop wakes the connection if it is parked, and keeps it from parking
+// again: it is closing, and its read side must be in a goroutine to see
+// the end (the poller hears nothing of a socket closed on this side).
+func (p *parker) stop() {
+	if p != nil {
+		p.unpark(true)
+	}
 }
 
 // lend puts the read buffer in readBuffers. Not inlined, as borrow, so

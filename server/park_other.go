@@ -8,3 +8,12 @@ func (p *parker) ready(uintptr) bool { return true }
 
 // canPark: connections park only on Linux (park_linux.go).
 const canPark = false
+
+// poller: none outside Linux.
+type poller struct{}
+
+func openPoller() *poller { return nil }
+
+func (*poller) add(*parker, uintptr) bool { return false }
+
+func (*parker) unpark(bool) {}

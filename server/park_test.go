@@ -68,7 +68,7 @@ func TestParkThroughPeerCap(t *testing.T) {
 	if _, ok := conn.(*peerConn); !ok {
 		t.Fatalf("accepted a %T, not the cap's wrapper", conn)
 	}
-	if canPark && newParker(conn, bufio.NewReader(conn), nil) == nil {
+	if canPark && newParker(conn, bufio.NewReader(conn), nil, nil) == nil {
 		t.Error("a connection under the cap cannot park")
 	}
 	if canPark && rawConnOf(conn) == nil { // canPark: Linux, a unix system
@@ -91,12 +91,12 @@ func TestParkPongsAndWake(t *testing.T) {
 	p = newParker(pc.conn.UnderlyingConn(), pc.br, func() error {
 		pongs <- pong{p.br.Size()} // the parker's own goroutine: no race
 		return nil
-	})
+	}, nil)
 	if p == nil {
 		t.Skip("connections do not park on this system")
 	}
 	woke := make(chan bool, 1)
-	go func() { woke <- p.wait() }()
+	go func() { woke <- p.wait() == nil }()
 
 	if err := pc.peer.WriteControl(websocket.PongMessage, []byte("one"), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
@@ -140,7 +140,7 @@ func TestParkPongsAndWake(t *testing.T) {
 	}
 	var got string
 	for len(got) < 2 {
-		if p.idle() && !p.wait() {
+		if p.idle() && p.wait() != nil {
 			t.Fatal("the parker failed with messages to read")
 		}
 		_, data, err := pc.conn.ReadMessage()
@@ -154,7 +154,7 @@ func TestParkPongsAndWake(t *testing.T) {
 	}
 
 	// The client's close frame wakes it; gorilla's reader reports it.
-	go func() { woke <- p.wait() }()
+	go func() { woke <- p.wait() == nil }()
 	if err := pc.peer.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -167,19 +167,119 @@ func TestParkPongsAndWake(t *testing.T) {
 	}
 }
 
+// A parked connection has no goroutine: the node's poller reads its pongs
+// and watches its socket, and resumes its read side, with a read buffer,
+// when the client sends a message or closes, or when the server stops it
+// (then it parks no more).
+func TestParkInPoller(t *testing.T) {
+	t.Parallel()
+	pc := newParkedConn(t)
+	pongs := make(chan struct{}, 10)
+	resumed := make(chan int, 10)
+	var p *parker
+	p = newParker(pc.conn.UnderlyingConn(), pc.br, func() error {
+		pongs <- struct{}{}
+		return nil
+	}, func() { resumed <- p.br.Size() })
+	if p == nil {
+		t.Skip("connections do not park on this system")
+	}
+	inPoller := func() bool {
+		pl := openPoller()
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		return p.token != 0 && pl.parked[p.token] == p
+	}
+	if !p.park() {
+		t.Fatal("an idle connection did not park")
+	}
+	if !inPoller() {
+		t.Fatal("parked, but not in the poller")
+	}
+	if pc.br.Size() != 0 {
+		t.Fatalf("parked with a read buffer of %d bytes", pc.br.Size())
+	}
+	if err := pc.peer.WriteControl(websocket.PongMessage, nil, time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	<-pongs
+	// The poller decides under its lock, which it held while it handled
+	// the pong: once inPoller has the lock, the decision is made.
+	if !inPoller() {
+		t.Fatal("a pong resumed the parked connection")
+	}
+	if err := pc.peer.WriteMessage(websocket.TextMessage, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if size := <-resumed; size != readBufferSize {
+		t.Fatalf("resumed with a read buffer of %d bytes", size)
+	}
+	if inPoller() {
+		t.Fatal("resumed, and still in the poller")
+	}
+	if _, data, err := pc.conn.ReadMessage(); err != nil || string(data) != "hello" {
+		t.Fatalf("read after resuming: %q, %v", data, err)
+	}
+
+	// A message already in the socket: park declines.
+	if err := pc.peer.WriteMessage(websocket.TextMessage, []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(); err != nil {
+		t.Fatalf("wait with a message coming: %v", err)
+	}
+	if p.park() {
+		t.Fatal("parked with a message in the socket")
+	}
+	if _, data, err := pc.conn.ReadMessage(); err != nil || string(data) != "again" {
+		t.Fatalf("read: %q, %v", data, err)
+	}
+
+	// stop resumes a parked connection, which parks no more; wake, on a
+	// connection that is not parked, does nothing.
+	if !p.park() {
+		t.Fatal("the connection did not park again")
+	}
+	p.stop()
+	if size := <-resumed; size != readBufferSize {
+		t.Fatalf("stopped, resumed with a read buffer of %d bytes", size)
+	}
+	p.wake()
+	if p.park() {
+		t.Fatal("a stopped connection parked")
+	}
+	if len(resumed) != 0 {
+		t.Fatalf("%d more resumes", len(resumed))
+	}
+
+	// The client's end resumes a parked connection; the read reports it.
+	pc2 := newParkedConn(t)
+	var p2 *parker
+	resumed2 := make(chan struct{}, 1)
+	p2 = newParker(pc2.conn.UnderlyingConn(), pc2.br, func() error { return nil }, func() { resumed2 <- struct{}{} })
+	if !p2.park() {
+		t.Fatal("the second connection did not park")
+	}
+	_ = pc2.peer.Close()
+	<-resumed2
+	if _, _, err := pc2.conn.ReadMessage(); err == nil {
+		t.Fatal("read a message from a closed client")
+	}
+}
+
 // A parked connection ends at its read deadline, as a read would (a
 // client silent for pongWait is dropped), and when it is closed.
 func TestParkDeadlineAndClose(t *testing.T) {
 	t.Parallel()
 	pc := newParkedConn(t)
-	p := newParker(pc.conn.UnderlyingConn(), pc.br, func() error { return nil })
+	p := newParker(pc.conn.UnderlyingConn(), pc.br, func() error { return nil }, nil)
 	if p == nil {
 		t.Skip("connections do not park on this system")
 	}
 	if err := pc.conn.SetReadDeadline(time.Now().Add(10 * time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	if p.wait() {
+	if p.wait() == nil {
 		t.Fatal("the parked connection outlived its read deadline")
 	}
 	if pc.br.Size() != readBufferSize {
@@ -187,11 +287,63 @@ func TestParkDeadlineAndClose(t *testing.T) {
 	}
 
 	pc2 := newParkedConn(t)
-	p2 := newParker(pc2.conn.UnderlyingConn(), pc2.br, func() error { return nil })
+	p2 := newParker(pc2.conn.UnderlyingConn(), pc2.br, func() error { return nil }, nil)
 	woke := make(chan bool, 1)
-	go func() { woke <- p2.wait() }()
+	go func() { woke <- p2.wait() == nil }()
 	_ = pc2.conn.Close()
 	if <-woke {
 		t.Fatal("the parked connection survived its close")
+	}
+}
+
+// A parked connection has no read deadline running: the pinger's tick
+// wakes it once its client has been silent for pongWait, and its read side
+// (rest) then ends it, as the read pump's deadline did; a client heard from
+// since stays parked.
+func TestParkedSilentClientDropped(t *testing.T) {
+	t.Parallel()
+	pc := newParkedConn(t)
+	c := &client{conn: pc.conn, closing: make(chan struct{}), readDone: make(chan struct{})}
+	c.out = newOutbox(1<<10, func() {}) // held: the ping is marked, no pump starts
+	rested := make(chan bool, 1)
+	c.park = newParker(pc.conn.UnderlyingConn(), pc.br, c.hear, func() {
+		ok, parked := c.rest()
+		rested <- ok || parked
+	})
+	if c.park == nil {
+		t.Skip("connections do not park on this system")
+	}
+	inPoller := func() bool {
+		pl := openPoller()
+		pl.mu.Lock()
+		defer pl.mu.Unlock()
+		return c.park.token != 0
+	}
+
+	_ = c.hear() // heard just now
+	if !c.park.park() {
+		t.Fatal("did not park")
+	}
+	c.tick()
+	if !inPoller() || len(rested) != 0 {
+		t.Fatal("the tick woke a connection whose client was heard just now")
+	}
+	if d := c.nextTick(); d != pingPeriod {
+		t.Fatalf("next tick in %v, want %v", d, pingPeriod)
+	}
+
+	// Silent for pongWait, less a second: the next tick comes at the
+	// deadline, not a ping period later.
+	c.heard.Store(time.Now().Add(-pongWait + time.Second).UnixNano())
+	if d := c.nextTick(); d <= 0 || d > time.Second {
+		t.Fatalf("next tick in %v, want the deadline (under 1s)", d)
+	}
+	c.heard.Store(time.Now().Add(-pongWait).UnixNano())
+	c.tick()
+	if <-rested {
+		t.Fatal("a client silent for pongWait was not dropped")
+	}
+	if inPoller() {
+		t.Fatal("still parked")
 	}
 }
