@@ -20,6 +20,8 @@
 # DURATION (default 15s; idle: 10s) is the load window. The JSON results go
 # to OUT (default a new temporary directory); one summary line per run is
 # printed. The machine's load average is printed before every run: note it.
+# ARGS, if set, is added to the load tool's flags (e.g. ARGS=--viewer-goroutines
+# to read the viewers as the tool did before its epoll loops).
 set -euo pipefail
 
 workload=${1:?usage: $0 idle|viewers|typing BIN [BIN...]}
@@ -84,7 +86,8 @@ for round in $(seq "$rounds"); do
 		done
 		echo "== $workload round $round: $name (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 		res="$out/$workload-$round-$name.json"
-		if "$bench" bench --url "http://127.0.0.1:$port" --server-pid "$pid" "${args[@]}" >"$res" 2>"$data/bench.log"; then
+		# shellcheck disable=SC2086 # ARGS is split into flags
+		if "$bench" bench --url "http://127.0.0.1:$port" --server-pid "$pid" "${args[@]}" ${ARGS:-} >"$res" 2>"$data/bench.log"; then
 			summary "$res"
 		else
 			echo "bench failed:"; tail -5 "$data/bench.log"

@@ -36,6 +36,17 @@ import (
 // Ticks are viewerWindow apart: the first message after a quiet spell goes
 // out at once, later ones wait for the window to end, so a viewer gets at
 // most one frame a window, the same for every viewer of the room.
+//
+// A tick is a sweep over the viewers in the order they joined (the same
+// order every tick), and each viewer gets everything sent up to the moment
+// the sweep reaches it, not only what was pending when the tick began: the
+// sweep looks again every sweepLook viewers. At 5,000 viewers a sweep is
+// as long as the window or longer (docs/benchmarks.md, issue 16), and
+// before, an op that came during a sweep waited for the next tick and then
+// for its viewer's place in a sweep in a new (random) order, up to two
+// sweeps and a window; now it waits for its viewer's next turn, at most a
+// tick apart from its last. Viewers reached between two looks share a
+// frame, built once.
 type audience struct {
 	window time.Duration
 	whole  prometheus.Counter // frames written whole
@@ -47,10 +58,12 @@ type audience struct {
 	writing sync.Mutex
 
 	mu      sync.Mutex
-	viewers map[*client]int // each viewer, and how many of pending came before it joined
-	pending [][]byte        // messages for the next tick
-	due     bool            // a tick is scheduled or running
-	last    time.Time       // when the last tick began
+	viewers map[*client]int64 // each viewer and the index of the first message it has not had
+	order   []*client         // the viewers in the order they joined (some may have left)
+	base    int64             // the index of sent[0]
+	sent    [][]byte          // the messages since the last tick began that some viewer has not had
+	due     bool              // a tick is scheduled or running
+	last    time.Time         // when the last tick began
 
 	// Owned by the running tick.
 	targets []castTarget
@@ -58,7 +71,7 @@ type audience struct {
 
 type castTarget struct {
 	c    *client
-	from int
+	from int64 // the index of the first message it has not had
 }
 
 var _ room.Audience = (*audience)(nil)
@@ -68,7 +81,7 @@ func newAudience(window time.Duration, m *metrics) *audience {
 		window:  window,
 		whole:   m.sharedFrames.WithLabelValues("whole"),
 		part:    m.sharedFrames.WithLabelValues("part"),
-		viewers: make(map[*client]int),
+		viewers: make(map[*client]int64),
 	}
 }
 
@@ -76,7 +89,8 @@ func newAudience(window time.Duration, m *metrics) *audience {
 func (a *audience) Add(m room.Member) {
 	c := m.(*client)
 	a.mu.Lock()
-	a.viewers[c] = len(a.pending) // the welcome covers what is pending
+	a.viewers[c] = a.base + int64(len(a.sent)) // the welcome covers what was sent
+	a.order = append(a.order, c)
 	a.mu.Unlock()
 	c.aud.Store(a)
 }
@@ -87,21 +101,31 @@ func (a *audience) Remove(m room.Member) {
 	c.aud.Store(nil)
 	a.mu.Lock()
 	delete(a.viewers, c)
+	if len(a.order) > 2*len(a.viewers)+64 { // a quiet note, whose ticks do not tidy order
+		order := a.order[:0]
+		for _, c := range a.order {
+			if _, ok := a.viewers[c]; ok {
+				order = append(order, c)
+			}
+		}
+		clear(a.order[len(order):])
+		a.order = order
+	}
 	a.mu.Unlock()
 }
 
-// Send queues one turn's messages for the next tick (room.Audience).
+// Send queues one turn's messages for the viewers (room.Audience).
 func (a *audience) Send(msgs [][]byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.pending = append(a.pending, msgs...)
+	a.sent = append(a.sent, msgs...)
 	a.scheduleLocked()
 }
 
-// scheduleLocked starts a tick for what is pending, at once or when the
-// window since the last one ends, unless one is due already.
+// scheduleLocked starts a tick for what some viewer has not had, at once
+// or when the window since the last one ends, unless one is due already.
 func (a *audience) scheduleLocked() {
-	if a.due || len(a.pending) == 0 {
+	if a.due || len(a.sent) == 0 {
 		return
 	}
 	a.due = true
@@ -110,8 +134,8 @@ func (a *audience) scheduleLocked() {
 
 // handOver takes c out of the audience before it closes with a flush (a
 // node shutting down): it waits for the tick under way, which may be
-// writing to c, and queues what is pending for c in its outbox. Later
-// calls do nothing.
+// writing to c, and queues what c has not had in its outbox. Later calls
+// do nothing.
 func (a *audience) handOver(c *client) {
 	a.writing.Lock()
 	defer a.writing.Unlock()
@@ -122,30 +146,32 @@ func (a *audience) handOver(c *client) {
 		return
 	}
 	delete(a.viewers, c)
-	if from < len(a.pending) {
-		c.out.pushAll(a.pending[from:])
+	if k := from - a.base; k < int64(len(a.sent)) {
+		c.out.pushAll(a.sent[max(k, 0):])
 	}
 }
 
-// tick writes what is pending to every viewer: one frame (or a few, past
-// maxFrame) built once, written to each caught-up viewer; a viewer that is
-// not gets the messages queued in its outbox, like any client.
+// tick sweeps the viewers: to each, one frame (or a few, past maxFrame)
+// of what it has not had, written at once when it is caught up, queued in
+// its outbox, like any client's messages, when it is not.
 func (a *audience) tick() {
 	a.writing.Lock()
 	defer a.writing.Unlock()
 	a.mu.Lock()
-	msgs := a.pending
-	a.pending = nil
 	a.last = time.Now()
+	start := a.base + int64(len(a.sent)) // every viewer has had this much when the sweep ends
 	targets := a.targets[:0]
-	for c, from := range a.viewers {
-		targets = append(targets, castTarget{c, from})
-		a.viewers[c] = 0
+	order := a.order[:0]
+	for _, c := range a.order {
+		if from, ok := a.viewers[c]; ok {
+			order = append(order, c)
+			targets = append(targets, castTarget{c, from})
+		}
 	}
+	clear(a.order[len(order):])
+	a.order = order
 	a.mu.Unlock()
 
-	// A new array each tick: a viewer's pump may hold the end of this one.
-	frame := appendFrames(nil, msgs)
 	// The writes are split over the cores: each is a system call that
 	// cannot be made cheaper, and a sweep over thousands on one
 	// goroutine took longer than the window.
@@ -155,18 +181,29 @@ func (a *audience) tick() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.sweep(targets[k*len(targets)/parts:(k+1)*len(targets)/parts], frame, msgs)
+			a.sweep(targets[k*len(targets)/parts : (k+1)*len(targets)/parts])
 		}()
 	}
-	a.sweep(targets[:len(targets)/max(parts, 1)], frame, msgs)
+	a.sweep(targets[:len(targets)/max(parts, 1)])
 	wg.Wait()
-	clear(targets)
-	a.targets = targets
 
 	a.mu.Lock()
+	for _, t := range targets {
+		if _, ok := a.viewers[t.c]; ok {
+			a.viewers[t.c] = t.from
+		}
+	}
+	// What every viewer has had is dropped; a new array, as the end of the
+	// old one may still be read by handOver's pushes.
+	if k := int(start - a.base); k > 0 {
+		a.sent = append([][]byte(nil), a.sent[k:]...)
+		a.base = start
+	}
 	a.due = false
 	a.scheduleLocked()
 	a.mu.Unlock()
+	clear(targets)
+	a.targets = targets
 }
 
 // What deliverShared did.
@@ -179,36 +216,71 @@ const (
 // sweepMin is the fewest viewers a tick gives a goroutine of its own.
 const sweepMin = 512
 
-// sweep writes frame, which holds msgs, to the viewers of targets.
-func (a *audience) sweep(targets []castTarget, frame []byte, msgs [][]byte) {
+// sweepLook is how many viewers a sweep reaches between two looks at what
+// was sent meanwhile.
+const sweepLook = 64
+
+// sweepLooked, when set (tests), is called before each look with the
+// index of the next viewer in the sweep's part.
+var sweepLooked func(i int)
+
+// sweep writes to the viewers of targets what each has not had, and
+// advances their from.
+func (a *audience) sweep(targets []castTarget) {
 	whole, part := 0, 0
-	for _, t := range targets {
-		switch {
-		case t.from >= len(msgs):
-		case t.from > 0:
-			t.c.Deliver(msgs[t.from:], false) // it joined since the last tick: its welcome may not be written yet
-		default:
-			switch t.c.deliverShared(frame, msgs) {
-			case sharedWhole:
-				whole++
-			case sharedPart:
-				part++
+	var (
+		base  int64
+		msgs  [][]byte // the messages from base, as the last look saw them
+		from  int64    = -1
+		frame []byte   // msgs[from-base:] as a frame, built for the first viewer that needed it
+	)
+	for i := range targets {
+		t := &targets[i]
+		if i%sweepLook == 0 {
+			if sweepLooked != nil {
+				sweepLooked(i)
 			}
+			a.mu.Lock()
+			if a.base != base || len(a.sent) != len(msgs) {
+				base, msgs, from = a.base, a.sent, -1
+			}
+			a.mu.Unlock()
 		}
+		end := base + int64(len(msgs))
+		if t.from >= end {
+			continue
+		}
+		todo := msgs[max(t.from-base, 0):]
+		if t.from != from {
+			from, frame = t.from, nil
+		}
+		switch t.c.deliverShared(&frame, todo) {
+		case sharedWhole:
+			whole++
+		case sharedPart:
+			part++
+		}
+		t.from = end
 	}
 	a.whole.Add(float64(whole))
 	a.part.Add(float64(part))
 }
 
-// deliverShared writes frame, which holds msgs, to a caught-up viewer
-// without waiting, and queues msgs in its outbox otherwise.
-func (c *client) deliverShared(frame []byte, msgs [][]byte) int {
+// deliverShared writes msgs to a caught-up viewer without waiting, and
+// queues them in its outbox otherwise. *frame is msgs as frames, built
+// here when nil: the same array for every viewer given it, never changed
+// once built (a viewer's pump may write the end of it).
+func (c *client) deliverShared(frame *[]byte, msgs [][]byte) int {
 	if c.raw == nil || !c.out.claim(func() { c.pumps.Add(1) }) {
 		c.Deliver(msgs, false)
 		return sharedQueued
 	}
 	defer c.pumps.Done()
-	if n := writeNoWait(c.raw, frame); n < len(frame) {
+	if *frame == nil {
+		*frame = appendFrames(nil, msgs)
+	}
+	if n := writeNoWait(c.raw, *frame); n < len(*frame) {
+		frame := *frame
 		c.out.release(frame[n:])
 		return sharedPart
 	}

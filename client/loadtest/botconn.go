@@ -53,7 +53,8 @@ import (
 // It does not reconnect: a dropped connection is counted and the bot stops.
 type botConn struct {
 	ws  *websocket.Conn
-	log *refLog // the note's shared revision log; nil in idle mode
+	raw *rawConn // instead of ws: a viewer read by a viewerPoll (viewers mode)
+	log *refLog  // the note's shared revision log; nil in idle mode
 
 	client string // our public id, from the welcome
 
@@ -96,9 +97,7 @@ func dialBot(ctx context.Context, d *websocket.Dialer, url, name string, log *re
 		return nil, fmt.Errorf("dial: %w", err)
 	}
 	ws.SetReadLimit(64 << 20)
-	var sid [16]byte
-	_, _ = rand.Read(sid[:])
-	hello := protocol.EncodeHello(protocol.Hello{Session: base64.RawURLEncoding.EncodeToString(sid[:]), Name: name}) // a new session, as Machine.Hello gives before the first welcome
+	hello := helloFrame(name)
 	_ = ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
 	if err := ws.WriteMessage(websocket.TextMessage, hello); err != nil {
 		_ = ws.Close()
@@ -112,30 +111,45 @@ func dialBot(ctx context.Context, d *websocket.Dialer, url, name string, log *re
 		_ = ws.Close()
 		return nil, fmt.Errorf("await welcome: %w", err)
 	}
+	b, err := welcomeBot(frame, name, log)
+	if err != nil {
+		_ = ws.Close()
+		return nil, err
+	}
+	b.ws = ws
+	return b, nil
+}
+
+// helloFrame is a new bot's hello: a new session, as Machine.Hello gives
+// before the first welcome.
+func helloFrame(name string) []byte {
+	var sid [16]byte
+	_, _ = rand.Read(sid[:])
+	return protocol.EncodeHello(protocol.Hello{Session: base64.RawURLEncoding.EncodeToString(sid[:]), Name: name})
+}
+
+// welcomeBot returns the bot whose first frame from the server was frame,
+// without its connection.
+func welcomeBot(frame []byte, name string, log *refLog) (*botConn, error) {
 	msgs, err := protocol.ParseFrame(frame, nil, nil)
 	switch {
 	case err != nil:
-		_ = ws.Close()
 		return nil, fmt.Errorf("await welcome: %w", err)
 	case len(msgs) > 0 && msgs[0].Type == "error":
-		_ = ws.Close()
 		return nil, fmt.Errorf("await welcome: %w", scribe.Errorf(msgs[0].Code, "%s", msgs[0].Message))
 	case len(msgs) == 0 || msgs[0].Type != "welcome":
-		_ = ws.Close()
 		return nil, fmt.Errorf("await welcome: the first frame is not a welcome: %.200s", frame)
 	}
 	w := &msgs[0]
 	m := client.NewLeanMachine(name)
 	m.Want = client.EvAck // remote ops are reported by revision, from remote
 	if _, err := m.Welcome(w, nil); err != nil {
-		_ = ws.Close()
 		return nil, err
 	}
 	m.Outbox() // nothing to say yet: no selection, no edit
-	b := &botConn{ws: ws, log: log, client: w.Client, m: m}
+	b := &botConn{log: log, client: w.Client, m: m}
 	if log != nil {
 		if err := log.welcome(w.Rev, w.Text); err != nil {
-			_ = ws.Close()
 			return nil, err
 		}
 	}
@@ -186,7 +200,7 @@ func (b *botConn) run() {
 			// The bot's state can no longer be trusted: count the error
 			// once and end the connection (the read then fails).
 			b.onError(fmt.Errorf("client %s: %w", b.client, err))
-			_ = b.ws.Close()
+			b.abort()
 		}
 	}
 }
@@ -486,8 +500,8 @@ func (b *botConn) sendLocked() {
 		if i+1 < k {
 			end = starts[i+1]
 		}
-		if err := b.ws.WriteMessage(websocket.TextMessage, e[starts[i]:end]); err != nil {
-			_ = b.ws.Close() // the reader notices and marks the bot dead
+		if err := b.writeMessage(e[starts[i]:end]); err != nil {
+			b.abort() // the reader notices and marks the bot dead
 			break
 		}
 	}
@@ -547,9 +561,32 @@ func (b *botConn) wake() {
 
 func (b *botConn) close() error {
 	b.wmu.Lock()
+	defer b.wmu.Unlock()
+	if b.raw != nil {
+		_ = b.raw.write(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+		b.raw.shutdown()
+		return nil
+	}
 	_ = b.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	b.wmu.Unlock()
 	return b.ws.Close()
+}
+
+// writeMessage sends one text message (wmu held).
+func (b *botConn) writeMessage(msg []byte) error {
+	if b.raw != nil {
+		return b.raw.write(websocket.TextMessage, msg)
+	}
+	return b.ws.WriteMessage(websocket.TextMessage, msg)
+}
+
+// abort ends the connection without a close frame: its reader then sees
+// the end and marks the bot dead.
+func (b *botConn) abort() {
+	if b.raw != nil {
+		b.raw.shutdown()
+		return
+	}
+	_ = b.ws.Close()
 }
 
 // refLog is the run's record of the note's revisions: the text of the

@@ -64,6 +64,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -86,20 +87,24 @@ const (
 
 // Config is one load run.
 type Config struct {
-	URL        string        // the server's base URL, e.g. http://127.0.0.1:8080
-	Note       string        // an existing note's id; empty creates one with POST /api/notes
-	Clients    int           // websocket clients to open
-	Mode       string        // Typing, Flood, Idle or Viewers
-	Viewers    int           // viewers: read-only clients besides the Clients typists
-	PerSource  int           // clients per loopback source address (default 1000; negative: dial from the default address only)
-	Duration   time.Duration // how long the clients type (or stay connected)
-	Rate       float64       // typing: keystrokes per second per client (default 10); flood: a cap per client (0: none)
-	ServerPID  int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
-	StorePID   int           // a store process (redis-server) whose CPU time to count too; 0: none
-	MetricsURL string        // default URL + "/metrics"
-	Dialers    int           // connections opened at once (default 64)
-	Notes      int           // idle: spread the clients over this many new notes (default 1: all on Note)
-	Log        io.Writer     // progress lines; nil discards them
+	URL       string // the server's base URL, e.g. http://127.0.0.1:8080
+	Note      string // an existing note's id; empty creates one with POST /api/notes
+	Clients   int    // websocket clients to open
+	Mode      string // Typing, Flood, Idle or Viewers
+	Viewers   int    // viewers: read-only clients besides the Clients typists
+	PerSource int    // clients per loopback source address (default 1000; negative: dial from the default address only)
+	// ViewerGoroutines reads each viewer from a goroutine of its own, as
+	// typists are read, instead of the viewers' epoll loops (viewerPoll):
+	// the tool as it was, to measure the difference.
+	ViewerGoroutines bool
+	Duration         time.Duration // how long the clients type (or stay connected)
+	Rate             float64       // typing: keystrokes per second per client (default 10); flood: a cap per client (0: none)
+	ServerPID        int           // read the server's memory from /proc/<pid>/status; else from MetricsURL
+	StorePID         int           // a store process (redis-server) whose CPU time to count too; 0: none
+	MetricsURL       string        // default URL + "/metrics"
+	Dialers          int           // connections opened at once (default 64)
+	Notes            int           // idle: spread the clients over this many new notes (default 1: all on Note)
+	Log              io.Writer     // progress lines; nil discards them
 }
 
 // Result is what a run measured. Its JSON form is what `scribe bench` prints.
@@ -260,6 +265,7 @@ type run struct {
 	t1      atomic.Int64 // unix nanos when it closed; 0 before
 	stopped atomic.Bool
 	closing atomic.Bool // the run is closing its connections: not disconnects
+	poll    *viewerPoll // reads the viewers' sockets (viewers mode, where supported); nil: a goroutine each
 
 	errors      atomic.Int64
 	disconnects atomic.Int64
@@ -392,6 +398,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 				return wsURL
 			}
 			return share
+		}
+	}
+
+	if cfg.Mode == Viewers && !cfg.ViewerGoroutines {
+		var err error
+		if r.poll, err = newViewerPoll(runtime.GOMAXPROCS(0)); err != nil {
+			fmt.Fprintf(cfg.Log, "bench: the viewers are read by a goroutine each: %v\n", err)
+		} else {
+			defer r.poll.close() // after the connections' close, deferred below
 		}
 	}
 
@@ -616,7 +631,13 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 	}
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if b.c, err = dialBot(ctx, r.dialers[i%len(r.dialers)], url, fmt.Sprintf("bench-%d", i), log); err == nil {
+		d := r.dialers[i%len(r.dialers)]
+		if b.viewer && r.poll != nil {
+			b.c, err = dialRawBot(ctx, netDial(d), url, fmt.Sprintf("bench-%d", i), log)
+		} else {
+			b.c, err = dialBot(ctx, d, url, fmt.Sprintf("bench-%d", i), log)
+		}
+		if err == nil {
 			break
 		}
 		if scribe.ErrorCode(err) == scribe.ENOTFOUND || ctx.Err() != nil {
@@ -634,8 +655,20 @@ func (r *run) dial(ctx context.Context, url string, i int) (*bot, error) {
 			r.noteDisconnect(err)
 		}
 	}
-	go b.c.run()
+	if b.c.raw != nil {
+		r.poll.add(b.c)
+	} else {
+		go b.c.run()
+	}
 	return b, nil
+}
+
+// netDial returns how d dials its TCP connections.
+func netDial(d *websocket.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if d.NetDialContext != nil {
+		return d.NetDialContext
+	}
+	return (&net.Dialer{}).DialContext
 }
 
 func (b *bot) onAck(a client.Ack, keys int) {

@@ -35,6 +35,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Notes, "notes", 1, "idle mode: spread the clients over this many new notes")
 	fs.IntVar(&cfg.Viewers, "viewers", 0, "viewers mode: read-only viewers watching the --clients typists, through a read-only link")
 	fs.IntVar(&cfg.PerSource, "per-source", 1000, "clients per loopback source address in 127.0.0.0/8, when the server is on loopback (-1: all from one address)")
+	fs.BoolVar(&cfg.ViewerGoroutines, "viewer-goroutines", false, "viewers mode: read each viewer from a goroutine of its own instead of the tool's epoll loops (Linux), to measure the difference")
 	cpuProfile := fs.String("cpuprofile", "", "write the load tool's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
