@@ -125,7 +125,11 @@ func TestStaleBaseFlood(t *testing.T) {
 	}
 	q, f := p50(quiet), p50(flooded)
 	t.Logf("typist's p50 ack: %v quiet, %v during the flood", q, f)
-	if f > 4*q {
+	// The regression this guards against was 700x (20 ms to 14 s); here
+	// the flood's own goroutine and submissions cost the typist 2-3x on a
+	// quiet machine, and a loaded one (make test, go test -race) has seen
+	// 6x. 10x tells the two apart.
+	if f > 10*q {
 		t.Errorf("typist's p50 ack went from %v to %v during the flood", q, f)
 	}
 }
