@@ -101,7 +101,7 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 			e.doc, e.recorded = nil, nil
 			return nil, err
 		}
-		res, err := appendScript.Run(ctx, s.client, keys, args...).Int64Slice()
+		res, err := s.runOnce(ctx, appendScript, appendLua, keys, args).Int64Slice()
 		if err == nil {
 			return s.appended(ctx, e, expected, t, len(undo), changes, res, passed)
 		}
@@ -114,6 +114,10 @@ func (s *Store) Append(ctx context.Context, id scribe.NoteID, expected scribe.Re
 		}
 		var rerr goredis.Error
 		if !errors.As(err, &rerr) {
+			// No answer (a timeout, a broken connection): the script
+			// may or may not have run, and it is not sent again (see
+			// runOnce). The caller's resend of the same (Session, Seq)
+			// tells which: a duplicate gets the revision it has.
 			return nil, s.wrap(ctx, "append", err)
 		}
 		msg := rerr.Error()
@@ -395,4 +399,48 @@ func (s *Store) appended(ctx context.Context, e *docEntry, expected scribe.Revis
 		s.scheduleSnapshot(e.id)
 	}
 	return revs, nil
+}
+
+// onceCmd is a script call go-redis sends at most once: NoRetry turns off
+// its retries (a read that timed out, a connection that broke after the
+// write), which would send the script again although Redis may have run
+// it. Redirections (MOVED, ASK, READONLY in a Cluster) still go to the
+// right node: Redis refused those without running anything.
+type onceCmd struct{ *goredis.Cmd }
+
+func (onceCmd) NoRetry() bool { return true }
+
+// runOnce runs script, whose source is src, as Script.Run does (EVALSHA,
+// then EVAL if Redis does not have it cached), but never sends a call
+// twice. An append must not be retried blindly: if Redis ran it and its
+// answer was late (a read beyond ReadTimeout), a second run finds the head
+// moved by the first and answers ECONFLICT, so a committed batch would be
+// reported as refused (with nothing published to the change feed). Without
+// the retry, such an append fails with EUNAVAILABLE, which says the outcome
+// is unknown; the caller resends, and (Session, Seq) deduplication answers
+// with the revisions the batch has. (A NOSCRIPT answer means nothing ran,
+// so the EVAL after it is safe.)
+func (s *Store) runOnce(ctx context.Context, script *goredis.Script, src string, keys []string, args []any) *goredis.Cmd {
+	cmd := scriptCmd(ctx, "evalsha", script.Hash(), keys, args)
+	_ = s.client.Process(ctx, onceCmd{cmd})
+	if err := cmd.Err(); err != nil && (errors.Is(err, goredis.ErrNoScript) || goredis.HasErrorPrefix(err, "NOSCRIPT")) {
+		cmd = scriptCmd(ctx, "eval", src, keys, args)
+		_ = s.client.Process(ctx, onceCmd{cmd})
+	}
+	return cmd
+}
+
+// scriptCmd builds an EVAL or EVALSHA command as go-redis's Eval does.
+func scriptCmd(ctx context.Context, name, payload string, keys []string, args []any) *goredis.Cmd {
+	a := make([]any, 0, 3+len(keys)+len(args))
+	a = append(a, name, payload, len(keys))
+	for _, k := range keys {
+		a = append(a, k)
+	}
+	a = append(a, args...)
+	cmd := goredis.NewCmd(ctx, a...)
+	if len(keys) > 0 {
+		cmd.SetFirstKeyPos(3)
+	}
+	return cmd
 }

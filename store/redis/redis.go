@@ -129,7 +129,8 @@ const (
 	PoolTimeout = time.Second
 	// MaxRetries is how often a command failed by a network error is tried
 	// again: once, for a connection that broke between commands. More only
-	// multiply the wait on a hung Redis.
+	// multiply the wait on a hung Redis. The append script is never tried
+	// again (see runOnce): Redis may have run it.
 	MaxRetries = 1
 )
 
