@@ -174,6 +174,14 @@ func (s *Store) DeleteNote(ctx context.Context, id scribe.NoteID) error {
 		if err == nil {
 			break
 		}
+		// The note was there a moment ago (GetNote above): ENOTFOUND now
+		// means it is deleted, by a concurrent DeleteNote or by this
+		// call's own first run, which go-redis sends again when its
+		// answer was read late (MaxRetries). Either way the rest (its
+		// index entry, the feed event) is still to do.
+		if strings.HasPrefix(err.Error(), "ENOTFOUND") {
+			break
+		}
 		if !strings.HasPrefix(err.Error(), "ERETRY") || try == deleteTries {
 			return s.wrap(ctx, "delete note", err)
 		}

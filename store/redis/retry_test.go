@@ -95,3 +95,104 @@ func TestLateAppendReplyIsNotRetried(t *testing.T) {
 	}
 	checkOnce("after the resend")
 }
+
+// lateStore opens a store through a proxy that can hold Redis's answers,
+// with a read timeout of 300 ms and a call timeout far beyond it, so that
+// go-redis's read times out and it retries (MaxRetries), as with the
+// defaults (1 s and 1.5 s) on a Redis that answers after 1 s.
+func lateStore(t *testing.T) (*Store, *proxytest.Proxy) {
+	t.Helper()
+	u, err := url.Parse(standaloneURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := proxytest.Start(t, u.Host)
+	pu := *u
+	pu.Host = p.Addr()
+	q := pu.Query()
+	q.Set("read_timeout", "300ms")
+	pu.RawQuery = q.Encode()
+	prefix := randomPrefix()
+	t.Cleanup(func() { deletePrefix(t, standaloneURL, prefix) })
+	return openStoreAt(t, pu.String(), Options{Prefix: prefix, CallTimeout: time.Minute}), p
+}
+
+// TestLateCreateReplyIsIdempotent: Redis creates a note but its answer is
+// late; go-redis sends create.lua again, which found the note there and
+// answered EEXISTS, so CreateNote failed (an internal error to the person)
+// and left a note nobody was told of. The second run of the same call now
+// answers as the first did: CreateNote succeeds, once, and the note is
+// listed once.
+func TestLateCreateReplyIsIdempotent(t *testing.T) {
+	s, p := lateStore(t)
+	ctx := context.Background()
+	mustCreate(t, s, "warm") // loads the script: the held create is one EVALSHA
+	p.Arm(createScript.Hash())
+	type result struct {
+		n   scribe.Note
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		n, err := s.CreateNote(ctx, scribe.NewNote{Title: "Late", Text: "abc"})
+		res <- result{n, err}
+	}()
+	<-p.Seen() // Redis has the script; its answer is held
+	r := <-res
+	p.Release()
+	if r.err != nil {
+		t.Fatalf("CreateNote whose answer came late: %v (code %s); the note is created", r.err, scribe.ErrorCode(r.err))
+	}
+	d, err := s.LoadNote(ctx, r.n.ID)
+	if err != nil || d.Text != "abc" || d.Revision != 0 {
+		t.Fatalf("LoadNote: %+v, %v; want \"abc\" at 0", d, err)
+	}
+	list, err := s.ListNotes(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := 0
+	for _, n := range list {
+		if n.Title == "Late" {
+			late++
+		}
+	}
+	if late != 1 || len(list) != 2 {
+		t.Fatalf("the list has %d notes, %d of them the late one; want 2 and 1", len(list), late)
+	}
+}
+
+// TestLateDeleteReplyFinishes: Redis deletes a note but its answer is
+// late; go-redis sends delete.lua again, which found no note and answered
+// ENOTFOUND, so DeleteNote failed with "not found" and skipped the rest:
+// the note's entry in the note list (a ghost that lists and opens as not
+// found) and the feed event that takes it out of search. Now a note gone
+// by then is deleted: DeleteNote succeeds and the list forgets it.
+func TestLateDeleteReplyFinishes(t *testing.T) {
+	s, p := lateStore(t)
+	ctx := context.Background()
+	warm := mustCreate(t, s, "warm")
+	if err := s.DeleteNote(ctx, warm.ID); err != nil { // loads the script
+		t.Fatal(err)
+	}
+	n := mustCreate(t, s, "abc")
+	p.Arm(deleteScript.Hash())
+	res := make(chan error, 1)
+	go func() { res <- s.DeleteNote(ctx, n.ID) }()
+	<-p.Seen()
+	err := <-res
+	p.Release()
+	if err != nil {
+		t.Fatalf("DeleteNote whose answer came late: %v (code %s); the note is deleted", err, scribe.ErrorCode(err))
+	}
+	if _, err := s.GetNote(ctx, n.ID); scribe.ErrorCode(err) != scribe.ENOTFOUND {
+		t.Fatalf("GetNote after the delete: %v, want ENOTFOUND", err)
+	}
+	list, err := s.ListNotes(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 0 {
+		t.Fatalf("the list after the delete: %d notes, want none", len(list))
+	}
+}

@@ -15,9 +15,17 @@
 --
 -- Errors: EEXISTS if the id is taken (128 random bits: never in practice,
 -- but the script never overwrites a note).
+--
+-- A second run of the same call answers 1 and writes nothing: go-redis
+-- sends a script again when its answer was read late (MaxRetries), after
+-- Redis ran it. The id is the caller's own, fresh, so a note at this id
+-- with this creation time is this call's.
 
 local meta, snap = KEYS[1], KEYS[2]
 if redis.call('EXISTS', meta) == 1 then
+  if redis.call('HGET', meta, 'created') == ARGV[3] then
+    return 1
+  end
   return redis.error_reply('EEXISTS note')
 end
 redis.call('HSET', meta, 'title', ARGV[1], 'template', ARGV[2],
