@@ -941,10 +941,20 @@ func (rm *Room) broadcast(msg []byte, skip *Seat) {
 // history's array, which push trims in place: it is valid until the next
 // push.
 func (rm *Room) since(rev scribe.Revision) ([]histEntry, error) {
-	if rev < rm.histBase || rev > rm.rev {
-		return nil, fmt.Errorf("history: revision %d is outside %d..%d", rev, rm.histBase, rm.rev)
+	i, err := rm.histAt(rev)
+	if err != nil {
+		return nil, err
 	}
-	return rm.hist[rev-rm.histBase:], nil
+	return rm.hist[i:], nil
+}
+
+// histAt is the index in hist, and in histOps, of the change after
+// revision rev; an error when the history in memory does not have it.
+func (rm *Room) histAt(rev scribe.Revision) (int, error) {
+	if rev < rm.histBase || rev > rm.rev {
+		return 0, fmt.Errorf("history: revision %d is outside %d..%d", rev, rm.histBase, rm.rev)
+	}
+	return int(rev - rm.histBase), nil
 }
 
 // extendBack makes the history in memory reach back to revision rev (so
@@ -1815,10 +1825,11 @@ func (rm *Room) transform(op ot.Operation, sel []ot.Range, base, head scribe.Rev
 	// was a third of this function's time (issue 16, docs/benchmarks.md).
 	var over []ot.Operation
 	if base < head {
-		if base < rm.histBase || base > rm.rev {
-			return ot.Operation{}, nil, fmt.Errorf("history: revision %d is outside %d..%d", base, rm.histBase, rm.rev)
+		i, err := rm.histAt(base)
+		if err != nil {
+			return ot.Operation{}, nil, err
 		}
-		over = rm.histOps[base-rm.histBase : head-rm.histBase]
+		over = rm.histOps[i : i+int(head-base)]
 	}
 	first := over
 	if len(first) == 0 {

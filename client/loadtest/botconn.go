@@ -171,6 +171,19 @@ var frameBufs = sync.Pool{New: func() any { return new([]byte) }}
 // the bots for the same reason as frameBufs.
 var runBufs = sync.Pool{New: func() any { return new([]ot.Operation) }}
 
+// died marks the connection ended by err, wakes its waiters and tells
+// onClose: the end of its reader, a goroutine (run) or an epoll loop's
+// (rawConn.end).
+func (b *botConn) died(err error) {
+	b.mu.Lock()
+	b.dead = true
+	b.wake()
+	b.mu.Unlock()
+	if b.onClose != nil {
+		b.onClose(err)
+	}
+}
+
 // run reads the server's frames until the connection ends.
 func (b *botConn) run() {
 	for {
@@ -184,13 +197,7 @@ func (b *botConn) run() {
 			if bp != nil {
 				frameBufs.Put(bp)
 			}
-			b.mu.Lock()
-			b.dead = true
-			b.wake()
-			b.mu.Unlock()
-			if b.onClose != nil {
-				b.onClose(err)
-			}
+			b.died(err)
 			return
 		}
 		b.frames.Add(1)

@@ -290,14 +290,7 @@ func (c *rawConn) end(err error) {
 	_ = syscall.Close(c.fd)
 	c.fd = -1
 	c.b.wmu.Unlock()
-	b := c.b
-	b.mu.Lock()
-	b.dead = true
-	b.wake()
-	b.mu.Unlock()
-	if b.onClose != nil {
-		b.onClose(err)
-	}
+	c.b.died(err)
 }
 
 // shutdown ends the connection both ways: the loop then reads its end

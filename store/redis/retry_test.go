@@ -21,22 +21,7 @@ import (
 // the log once, and a resend of the same (Session, Seq) at the head gets
 // the revision it has and writes nothing.
 func TestLateAppendReplyIsNotRetried(t *testing.T) {
-	u, err := url.Parse(standaloneURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := proxytest.Start(t, u.Host)
-	pu := *u
-	pu.Host = p.Addr()
-	q := pu.Query()
-	q.Set("read_timeout", "300ms") // the late answer: a read beyond it
-	pu.RawQuery = q.Encode()
-	prefix := randomPrefix()
-	t.Cleanup(func() { deletePrefix(t, standaloneURL, prefix) })
-	// CallTimeout far beyond the read timeout, so the read timeout, not
-	// the call's deadline, ends the wait (as with the defaults, 1 s and
-	// 1.5 s, on a Redis that answers after 1 s).
-	s := openStoreAt(t, pu.String(), Options{Prefix: prefix, CallTimeout: time.Minute})
+	s, p := lateStore(t)
 	ctx := context.Background()
 	n := mustCreate(t, s, "abc")
 	// A first append loads the script into Redis and the text into the
@@ -97,9 +82,10 @@ func TestLateAppendReplyIsNotRetried(t *testing.T) {
 }
 
 // lateStore opens a store through a proxy that can hold Redis's answers,
-// with a read timeout of 300 ms and a call timeout far beyond it, so that
-// go-redis's read times out and it retries (MaxRetries), as with the
-// defaults (1 s and 1.5 s) on a Redis that answers after 1 s.
+// with a read timeout of 300 ms (a held answer is a read beyond it) and a
+// call timeout far beyond that, so that the read timeout, not the call's
+// deadline, ends the wait, as with the defaults (1 s and 1.5 s) on a Redis
+// that answers after 1 s.
 func lateStore(t *testing.T) (*Store, *proxytest.Proxy) {
 	t.Helper()
 	u, err := url.Parse(standaloneURL)
